@@ -1,0 +1,55 @@
+import middy from '@middy/core';
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
+import { MetricUnit } from '@aws-lambda-powertools/metrics';
+import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
+import { parseS3Message, processUploadedObject, type Dependencies } from '@media/service';
+import { dependenciesFromEnvironment, resolveDependencies, type DependencySource } from '../shared/cold-start';
+import { logger, metrics } from '../shared/observability';
+
+export type ProcessUploadHandler = (event: SQSEvent, context: Context) => Promise<SQSBatchResponse>;
+
+/**
+ * S3 ObjectCreated notifications, through SQS, in batches. A record whose processing failed for a
+ * transient reason is reported in `batchItemFailures`, so only it is retried (and after five
+ * receives it rests in the DLQ). Bad bytes are an outcome, not a failure: never retried.
+ */
+function build(source: DependencySource): ProcessUploadHandler {
+  const core = async (event: SQSEvent): Promise<SQSBatchResponse> => {
+    const deps: Dependencies = await resolveDependencies(source);
+    const batchItemFailures: SQSBatchResponse['batchItemFailures'] = [];
+    for (const record of event.Records) {
+      const content = parseS3Message(record.body);
+      if (content.kind === 'ignored') {
+        logger.warn('message ignored', { messageId: record.messageId, reason: content.reason });
+        metrics.addMetric('IgnoredMessages', MetricUnit.Count, 1);
+        continue;
+      }
+      for (const skipped of content.skipped) {
+        logger.warn('record ignored', { messageId: record.messageId, ...skipped });
+        metrics.addMetric('IgnoredRecords', MetricUnit.Count, 1);
+      }
+      for (const object of content.created) {
+        const started = performance.now();
+        try {
+          const result = await processUploadedObject(deps, object);
+          const mediaId = 'mediaId' in result ? result.mediaId : undefined;
+          logger.info(`upload ${result.outcome}`, { messageId: record.messageId, mediaId, ...result, ms: Math.round(performance.now() - started) });
+          metrics.addMetric(result.outcome === 'ignored' ? 'IgnoredRecords' : result.outcome === 'ready' ? 'UploadsReady' : 'UploadsRejected', MetricUnit.Count, 1);
+          if (result.outcome === 'ready') metrics.addMetric('ProcessingTime', MetricUnit.Milliseconds, performance.now() - started);
+        } catch (error) {
+          logger.error('upload processing failed; will retry', { messageId: record.messageId, key: object.key, error: error as Error });
+          metrics.addMetric('ProcessingFailures', MetricUnit.Count, 1);
+          batchItemFailures.push({ itemIdentifier: record.messageId });
+          break;
+        }
+      }
+    }
+    return { batchItemFailures };
+  };
+  return middy(core)
+    .use(injectLambdaContext(logger, { resetKeys: true }))
+    .use(logMetrics(metrics)) as unknown as ProcessUploadHandler;
+}
+
+export const handler = Object.assign(build(dependenciesFromEnvironment), { withDependencies: build });

@@ -1,0 +1,114 @@
+import middy from '@middy/core';
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
+import { MetricUnit } from '@aws-lambda-powertools/metrics';
+import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
+import { MediaError, problemResponse, toMediaError, type Principal } from '@media/core';
+import type { Dependencies } from '@media/service';
+import { dependenciesFromEnvironment, resolveDependencies, type DependencySource } from './cold-start';
+import { logger, metrics } from './observability';
+
+export interface ApiRequest {
+  principal: Principal;
+  body: unknown;
+  query: Record<string, string>;
+  params: Record<string, string>;
+  routeKey: string;
+  requestId: string;
+}
+
+export interface ApiResult {
+  statusCode: number;
+  body?: unknown;
+  headers?: Record<string, string>;
+}
+
+export type ApiRoute = (request: ApiRequest, deps: Dependencies) => Promise<ApiResult>;
+export type LambdaApiHandler = (event: APIGatewayProxyEventV2, context: Context) => Promise<APIGatewayProxyStructuredResultV2>;
+
+export const ok = (body: unknown): ApiResult => ({ statusCode: 200, body });
+export const created = (body: unknown): ApiResult => ({ statusCode: 201, body });
+export const noContent = (): ApiResult => ({ statusCode: 204 });
+
+function parseBody(event: APIGatewayProxyEventV2): unknown {
+  if (event.body === undefined || event.body === null || event.body === '') return undefined;
+  const text = event.isBase64Encoded ? Buffer.from(event.body, 'base64').toString('utf8') : event.body;
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw new MediaError('VALIDATION_FAILED', 'The request body is not valid JSON.');
+  }
+}
+
+const header = (event: APIGatewayProxyEventV2, name: string): string | undefined => {
+  const headers = event.headers ?? {};
+  return headers[name] ?? Object.entries(headers).find(([k]) => k.toLowerCase() === name)?.[1];
+};
+
+function corsHeaders(event: APIGatewayProxyEventV2, deps: Dependencies | undefined): Record<string, string> {
+  const origin = header(event, 'origin');
+  const allowed = deps?.config.allowedOrigins ?? [];
+  if (!origin || !allowed.includes(origin)) return {};
+  return { 'access-control-allow-origin': origin, vary: 'Origin' };
+}
+
+/**
+ * The one middy stack of the API functions: logger context (request id, media id), metrics, the
+ * bearer token, JSON parsing, and every error rendered as RFC 9457 problem+json. A route only
+ * parses its input, authorizes, acts and answers.
+ */
+export function apiHandler(route: ApiRoute) {
+  const build = (source: DependencySource): LambdaApiHandler => {
+    const core = async (event: APIGatewayProxyEventV2): Promise<APIGatewayProxyStructuredResultV2> => {
+      const requestId = event.requestContext?.requestId ?? 'local';
+      let deps: Dependencies | undefined;
+      try {
+        deps = await resolveDependencies(source);
+        const principal = await deps.verifyToken(header(event, 'authorization'));
+        logger.appendKeys({ tenant: principal.tenant, principal: principal.sub, role: principal.role });
+        const params = { ...(event.pathParameters ?? {}) } as Record<string, string>;
+        if (params.id) logger.appendKeys({ mediaId: params.id });
+        const result = await route(
+          {
+            principal,
+            body: parseBody(event),
+            query: { ...(event.queryStringParameters ?? {}) } as Record<string, string>,
+            params,
+            routeKey: event.routeKey,
+            requestId,
+          },
+          deps,
+        );
+        return {
+          statusCode: result.statusCode,
+          headers: {
+            ...(result.body === undefined ? {} : { 'content-type': 'application/json' }),
+            'cache-control': 'no-store',
+            ...corsHeaders(event, deps),
+            ...result.headers,
+          },
+          body: result.body === undefined ? '' : JSON.stringify(result.body),
+        };
+      } catch (error) {
+        const mediaError = toMediaError(error);
+        if (mediaError.code === 'INTERNAL') {
+          logger.error('request failed', { error: error as Error });
+        } else {
+          logger.info('request refused', { code: mediaError.code, detail: mediaError.message });
+        }
+        metrics.addMetric(`Problem${mediaError.status}`, MetricUnit.Count, 1);
+        const problem = problemResponse(mediaError, event.rawPath);
+        return { ...problem, headers: { ...problem.headers, ...corsHeaders(event, deps) } };
+      }
+    };
+    return middy(core)
+      .use(injectLambdaContext(logger, { resetKeys: true }))
+      .use(logMetrics(metrics)) as unknown as LambdaApiHandler;
+  };
+
+  const handler = build(dependenciesFromEnvironment) as LambdaApiHandler & {
+    withDependencies: (deps: DependencySource) => LambdaApiHandler;
+  };
+  handler.withDependencies = build;
+  return handler;
+}

@@ -1,0 +1,78 @@
+import { z } from 'zod';
+import { MediaError } from './errors';
+
+const flag = z
+  .enum(['true', 'false', '1', '0'])
+  .optional()
+  .transform((v) => v === 'true' || v === '1');
+
+const optionalUrl = z.string().url().optional().or(z.literal('').transform(() => undefined));
+
+/**
+ * Everything the service reads from its environment, validated once at cold start. Nothing below
+ * the entry points reads `process.env`.
+ */
+export const ConfigSchema = z
+  .object({
+    MEDIA_BUCKET: z.string().min(3),
+    AWS_REGION: z.string().default('us-east-1'),
+    /** Endpoint the functions use to reach S3 (an emulator locally, unset in AWS). */
+    MEDIA_S3_ENDPOINT: optionalUrl,
+    /** Endpoint that presigned URLs carry, when browsers reach S3 by another address. */
+    MEDIA_S3_PUBLIC_ENDPOINT: optionalUrl,
+    MEDIA_S3_FORCE_PATH_STYLE: flag,
+    MEDIA_SQS_ENDPOINT: optionalUrl,
+    MEDIA_EVENTS_QUEUE_URL: z.string().min(1).optional(),
+    DATABASE_URL: z.string().min(1).optional(),
+    MEDIA_PGLITE_DIR: z.string().min(1).optional(),
+    MEDIA_JWT_SECRET: z.string().min(16).optional(),
+    MEDIA_JWT_JWKS_URL: optionalUrl,
+    MEDIA_JWT_ISSUER: z.string().min(1).optional(),
+    MEDIA_JWT_AUDIENCE: z.string().min(1).optional(),
+    MEDIA_ALLOWED_ORIGINS: z.string().optional(),
+    MEDIA_PROCESSING_LEASE_SECONDS: z.coerce.number().int().min(10).max(3600).default(300),
+    MEDIA_PENDING_GRACE_SECONDS: z.coerce.number().int().min(0).max(86_400).default(900),
+    MEDIA_MAX_PENDING_UPLOADS: z.coerce.number().int().min(1).max(10_000).default(50),
+    MEDIA_TENANT_QUOTA_BYTES: z.coerce.number().int().min(1).default(500 * 1024 ** 3),
+  })
+  .refine((env) => env.MEDIA_JWT_SECRET || env.MEDIA_JWT_JWKS_URL, {
+    message: 'set MEDIA_JWT_JWKS_URL (AWS) or MEDIA_JWT_SECRET (local and tests)',
+    path: ['MEDIA_JWT_JWKS_URL'],
+  })
+  .refine((env) => env.DATABASE_URL || env.MEDIA_PGLITE_DIR, {
+    message: 'set DATABASE_URL or MEDIA_PGLITE_DIR',
+    path: ['DATABASE_URL'],
+  });
+
+export interface Config {
+  region: string;
+  bucket: string;
+  s3: { endpoint?: string; publicEndpoint?: string; forcePathStyle: boolean };
+  sqs: { endpoint?: string; eventsQueueUrl?: string };
+  database: { url?: string; pgliteDir?: string };
+  jwt: { secret?: string; jwksUrl?: string; issuer?: string; audience?: string };
+  allowedOrigins: string[];
+  processing: { leaseSeconds: number; pendingGraceSeconds: number };
+  limits: { maxPendingUploads: number; tenantQuotaBytes: number };
+}
+
+export function loadConfig(env: Record<string, string | undefined>): Config {
+  const parsed = ConfigSchema.safeParse(env);
+  if (!parsed.success) {
+    const what = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
+    // A misconfigured function must fail loudly at cold start, not answer requests half-configured.
+    throw new MediaError('INTERNAL', `invalid configuration: ${what}`);
+  }
+  const e = parsed.data;
+  return {
+    region: e.AWS_REGION,
+    bucket: e.MEDIA_BUCKET,
+    s3: { endpoint: e.MEDIA_S3_ENDPOINT, publicEndpoint: e.MEDIA_S3_PUBLIC_ENDPOINT, forcePathStyle: e.MEDIA_S3_FORCE_PATH_STYLE },
+    sqs: { endpoint: e.MEDIA_SQS_ENDPOINT, eventsQueueUrl: e.MEDIA_EVENTS_QUEUE_URL },
+    database: { url: e.DATABASE_URL, pgliteDir: e.MEDIA_PGLITE_DIR },
+    jwt: { secret: e.MEDIA_JWT_SECRET, jwksUrl: e.MEDIA_JWT_JWKS_URL, issuer: e.MEDIA_JWT_ISSUER, audience: e.MEDIA_JWT_AUDIENCE },
+    allowedOrigins: (e.MEDIA_ALLOWED_ORIGINS ?? '').split(',').map((s) => s.trim()).filter(Boolean),
+    processing: { leaseSeconds: e.MEDIA_PROCESSING_LEASE_SECONDS, pendingGraceSeconds: e.MEDIA_PENDING_GRACE_SECONDS },
+    limits: { maxPendingUploads: e.MEDIA_MAX_PENDING_UPLOADS, tenantQuotaBytes: e.MEDIA_TENANT_QUOTA_BYTES },
+  };
+}

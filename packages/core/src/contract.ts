@@ -1,0 +1,91 @@
+import { z } from 'zod';
+import { MEDIA_STATUSES, VARIANT_NAMES } from './media';
+import { PURPOSES } from './purposes';
+
+/** The HTTP contract (DESIGN.md §4) as zod schemas: the one source of its types. */
+const identifier = z.string().min(1).max(128).regex(/^[A-Za-z0-9._:@-]+$/, 'letters, digits and . _ : @ - only');
+
+export const UploadRequest = z.strictObject({
+  purpose: z.enum(PURPOSES),
+  contentType: z.string().min(3).max(100).regex(/^[a-z0-9.+-]+\/[a-z0-9.+-]+$/i, 'a MIME type such as image/jpeg'),
+  size: z.number().int().positive(),
+  filename: z.string().min(1).max(255).optional(),
+  subjectId: identifier.optional(),
+  classroomId: identifier.optional(),
+});
+export type UploadRequest = z.infer<typeof UploadRequest>;
+
+export const BatchUploadRequest = z.strictObject({
+  items: z.array(UploadRequest).min(1).max(50),
+});
+
+export const UploadTicket = z.object({
+  mediaId: z.string().uuid(),
+  upload: z.object({ url: z.string().url(), fields: z.record(z.string(), z.string()) }),
+  expiresAt: z.string().datetime(),
+  maxBytes: z.number().int(),
+});
+export type UploadTicket = z.infer<typeof UploadTicket>;
+
+export const MediaIdParam = z.string().uuid('a media id (UUID)');
+
+const isoDate = z.string().datetime({ offset: true, message: 'an ISO 8601 date-time' });
+
+export const ListQuery = z.strictObject({
+  purpose: z.enum(PURPOSES).optional(),
+  subjectId: identifier.optional(),
+  classroomId: identifier.optional(),
+  status: z.enum(MEDIA_STATUSES).optional(),
+  createdAfter: isoDate.optional(),
+  createdBefore: isoDate.optional(),
+  sha256: z.string().regex(/^[a-f0-9]{64}$/, 'a lowercase hex SHA-256').optional(),
+  duplicateOf: z.string().uuid().optional(),
+  limit: z.coerce.number().int().min(1).max(100).default(50),
+  cursor: z.string().max(200).regex(/^[A-Za-z0-9_-]+$/, 'an opaque cursor from nextCursor').optional(),
+});
+export type ListQuery = z.infer<typeof ListQuery>;
+
+export const DownloadQuery = z.strictObject({
+  variant: z.enum(VARIANT_NAMES).default('medium'),
+});
+
+export const LegalHoldBody = z.strictObject({ hold: z.boolean() });
+
+export const UsageQuery = z.strictObject({ groupBy: z.enum(['purpose', 'subject']).default('purpose') });
+
+export const VariantRecord = z.object({
+  name: z.enum(VARIANT_NAMES),
+  format: z.string(),
+  width: z.number().int(),
+  height: z.number().int(),
+  size: z.number().int(),
+});
+
+export const MediaRecord = z.object({
+  id: z.string().uuid(),
+  tenant: z.string(),
+  purpose: z.enum(PURPOSES),
+  status: z.enum(MEDIA_STATUSES),
+  subjectId: z.string().nullable(),
+  classroomId: z.string().nullable(),
+  uploadedBy: z.string(),
+  contentType: z.string(),
+  size: z.number().int().nullable(),
+  width: z.number().int().nullable(),
+  height: z.number().int().nullable(),
+  sha256: z.string().nullable(),
+  filename: z.string().nullable(),
+  placeholder: z.string().nullable(),
+  createdAt: z.string().datetime(),
+  processedAt: z.string().datetime().nullable(),
+  legalHold: z.boolean(),
+  rejection: z.object({ code: z.string(), detail: z.string() }).optional(),
+  variants: z.array(VariantRecord),
+});
+export type MediaRecord = z.infer<typeof MediaRecord>;
+
+export const DownloadAnswer = z.object({ url: z.string().url(), expiresAt: z.string().datetime() });
+export const ListAnswer = z.object({ items: z.array(MediaRecord), nextCursor: z.string().nullable() });
+export const UsageAnswer = z.object({
+  items: z.array(z.object({ key: z.string(), count: z.number().int(), bytes: z.number().int() })),
+});

@@ -1,0 +1,44 @@
+/**
+ * Errors are values with stable codes. This table is the only place that knows how a code
+ * maps to an HTTP status and title; everything else throws `MediaError` and moves on.
+ */
+export const ERRORS = {
+  VALIDATION_FAILED: { status: 400, title: 'The request is not valid' },
+  UNAUTHENTICATED: { status: 401, title: 'Authentication required' },
+  FORBIDDEN: { status: 403, title: 'Not allowed' },
+  NOT_FOUND: { status: 404, title: 'Not found' },
+  METHOD_NOT_ALLOWED: { status: 405, title: 'Method not allowed' },
+  NOT_READY: { status: 409, title: 'Media is not ready' },
+  CONFLICT: { status: 409, title: 'Conflicting state' },
+  PAYLOAD_TOO_LARGE: { status: 413, title: 'Declared size is over the limit' },
+  QUOTA_EXCEEDED: { status: 413, title: 'Storage quota exceeded' },
+  UNSUPPORTED_MEDIA_TYPE: { status: 415, title: 'Media type not accepted' },
+  LEGAL_HOLD: { status: 423, title: 'Media is under legal hold' },
+  TOO_MANY_PENDING_UPLOADS: { status: 429, title: 'Too many unfinished uploads' },
+  INTERNAL: { status: 500, title: 'Internal error' },
+  SERVICE_UNAVAILABLE: { status: 503, title: 'Service temporarily unavailable' },
+} as const satisfies Record<string, { status: number; title: string }>;
+
+export type ErrorCode = keyof typeof ERRORS;
+
+export interface FieldIssue {
+  path: string;
+  message: string;
+}
+
+export class MediaError extends Error {
+  override readonly name = 'MediaError';
+  constructor(
+    readonly code: ErrorCode,
+    detail: string,
+    readonly extra: { issues?: FieldIssue[]; retryAfterSeconds?: number } = {},
+  ) {
+    super(detail);
+  }
+
+  get status(): number {
+    return ERRORS[this.code].status;
+  }
+}
+
+export const isMediaError = (error: unknown): error is MediaError => error instanceof MediaError;

@@ -1,0 +1,56 @@
+import { createRemoteJWKSet, jwtVerify, type JWTPayload, type JWTVerifyGetKey } from 'jose';
+import { MediaError } from './errors';
+import { PrincipalClaims, type Principal } from './principal';
+
+export interface TokenOptions {
+  /** HS256 shared secret: local stack and tests only. */
+  secret?: string;
+  /** JWKS URL of the identity provider (AWS): RS256/ES256 only. */
+  jwksUrl?: string;
+  issuer?: string;
+  audience?: string;
+}
+
+export type TokenVerifier = (authorization: string | undefined) => Promise<Principal>;
+
+const CLOCK_TOLERANCE_SECONDS = 60;
+
+const unauthenticated = (detail: string) => new MediaError('UNAUTHENTICATED', detail);
+
+/**
+ * Verifies `Authorization: Bearer <JWT>` and returns the principal. The algorithms are pinned to
+ * the key kind, so `alg: none` and an HS256 token signed with a public key never verify.
+ */
+export function createTokenVerifier(options: TokenOptions): TokenVerifier {
+  let key: Uint8Array | JWTVerifyGetKey;
+  let algorithms: string[];
+  if (options.jwksUrl) {
+    key = createRemoteJWKSet(new URL(options.jwksUrl), { cacheMaxAge: 10 * 60_000, cooldownDuration: 30_000 });
+    algorithms = ['RS256', 'ES256'];
+  } else if (options.secret) {
+    key = new TextEncoder().encode(options.secret);
+    algorithms = ['HS256'];
+  } else {
+    throw new Error('a token verifier needs a JWKS URL or a secret');
+  }
+
+  return async (authorization) => {
+    const match = /^Bearer ([A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*)$/.exec(authorization?.trim() ?? '');
+    if (!match) throw unauthenticated('Send a bearer token: Authorization: Bearer <JWT>.');
+    let payload: JWTPayload;
+    try {
+      ({ payload } = await jwtVerify(match[1]!, key as Uint8Array, {
+        algorithms,
+        issuer: options.issuer,
+        audience: options.audience,
+        clockTolerance: CLOCK_TOLERANCE_SECONDS,
+        requiredClaims: ['exp', 'sub'],
+      }));
+    } catch {
+      throw unauthenticated('The token is invalid or expired.');
+    }
+    const claims = PrincipalClaims.safeParse(payload);
+    if (!claims.success) throw unauthenticated('The token does not carry a valid tenant, role and subject.');
+    return claims.data;
+  };
+}

@@ -1,0 +1,36 @@
+import { CamelCasePlugin, Kysely, PostgresDialect, type Dialect } from 'kysely';
+import pg from 'pg';
+import type { Database } from './database';
+
+export interface DatabaseOptions {
+  /** A PostgreSQL connection string (AWS, tests). */
+  url?: string;
+  /** A directory for an embedded PGlite database (the local stack). */
+  pgliteDir?: string;
+  /** Connections per process; a Lambda needs one or two. */
+  poolSize?: number;
+}
+
+// Sizes and counts are int4 or int8; int8 (from sums) arrives as text unless parsed.
+pg.types.setTypeParser(pg.types.builtins.INT8, (value: string) => Number(value));
+
+export async function createDatabase(options: DatabaseOptions): Promise<Kysely<Database>> {
+  let dialect: Dialect;
+  if (options.url) {
+    dialect = new PostgresDialect({
+      pool: new pg.Pool({ connectionString: options.url, max: options.poolSize ?? 4, connectionTimeoutMillis: 5_000 }),
+    });
+  } else if (options.pgliteDir) {
+    // Loaded only when asked for: Lambdas never ship the WASM build.
+    const { PGlite } = await import('@electric-sql/pglite');
+    const { PGliteDialect } = await import('kysely-pglite-dialect');
+    const pglite = new PGlite(options.pgliteDir === 'memory://' ? undefined : options.pgliteDir, {
+      parsers: { 20: (value: string) => Number(value) },
+    });
+    await pglite.waitReady;
+    dialect = new PGliteDialect(pglite);
+  } else {
+    throw new Error('createDatabase needs a url or a pgliteDir');
+  }
+  return new Kysely<Database>({ dialect, plugins: [new CamelCasePlugin()] });
+}

@@ -1,0 +1,53 @@
+import type { ColumnType, Generated, Insertable, Selectable, Updateable } from 'kysely';
+import type { MediaStatus, Purpose, StoredVariant } from '@media/core';
+
+type Timestamp = ColumnType<Date, Date | string, Date | string>;
+type NullableTimestamp = ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
+type DefaultedTimestamp = ColumnType<Date, Date | string | undefined, Date | string>;
+type Json<T> = ColumnType<T, string, string>;
+
+/** One row per media item. Columns are snake_case in SQL, camelCase here (CamelCasePlugin). */
+export interface MediaTable {
+  id: string;
+  tenant: string;
+  purpose: Purpose;
+  status: MediaStatus;
+  subjectId: string | null;
+  classroomId: string | null;
+  uploadedBy: string;
+  contentType: string;
+  /** What the caller declared; the real object may never exceed it. */
+  declaredSize: number;
+  /** Bytes of the validated original, once processed. */
+  size: number | null;
+  width: number | null;
+  height: number | null;
+  sha256: string | null;
+  /** 64-bit difference hash as 16 hex digits, for near-duplicate search. */
+  phash: string | null;
+  filename: string | null;
+  placeholder: string | null;
+  variants: Json<StoredVariant[]>;
+  originalKey: string | null;
+  legalHold: Generated<boolean>;
+  rejectionCode: string | null;
+  rejectionDetail: string | null;
+  uploadExpiresAt: Timestamp;
+  leaseExpiresAt: NullableTimestamp;
+  attempts: Generated<number>;
+  createdAt: DefaultedTimestamp;
+  updatedAt: DefaultedTimestamp;
+  processedAt: NullableTimestamp;
+  deletedAt: NullableTimestamp;
+  deletedBy: string | null;
+  /** Set once every object of a deleted item is gone from the bucket. */
+  purgedAt: NullableTimestamp;
+}
+
+export interface Database {
+  media: MediaTable;
+}
+
+export type MediaRow = Selectable<MediaTable>;
+export type NewMediaRow = Insertable<MediaTable>;
+export type MediaUpdate = Updateable<MediaTable>;

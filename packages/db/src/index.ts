@@ -1,0 +1,5 @@
+export * from './database';
+export * from './connection';
+export * from './migrator';
+export * from './media-repository';
+export * from './env';

@@ -1,0 +1,301 @@
+import { sql, type Expression, type ExpressionBuilder, type Kysely, type SqlBool } from 'kysely';
+import type { MediaStatus, Purpose, ReadScope, StoredVariant } from '@media/core';
+import type { Database, MediaRow } from './database';
+
+export interface NewPendingMedia {
+  id: string;
+  tenant: string;
+  purpose: Purpose;
+  subjectId: string | null;
+  classroomId: string | null;
+  uploadedBy: string;
+  contentType: string;
+  declaredSize: number;
+  filename: string | null;
+  uploadExpiresAt: Date;
+}
+
+export interface ProcessedMedia {
+  size: number;
+  width: number;
+  height: number;
+  sha256: string;
+  phash: string | null;
+  placeholder: string | null;
+  originalKey: string;
+  variants: StoredVariant[];
+}
+
+export interface ListFilter {
+  purpose?: Purpose;
+  subjectId?: string;
+  classroomId?: string;
+  status?: MediaStatus;
+  createdAfter?: string;
+  createdBefore?: string;
+  sha256?: string;
+  /** Perceptual hash to compare against, with the Hamming distance that counts as a duplicate. */
+  nearPhash?: { phash: string; maxDistance: number; excludeId: string };
+}
+
+export interface Page<T> {
+  items: T[];
+  nextCursor: string | null;
+}
+
+type Eb = ExpressionBuilder<Database, 'media'>;
+
+const encodeCursor = (id: string) => Buffer.from(id, 'utf8').toString('base64url');
+const decodeCursor = (cursor: string): string | null => {
+  const id = Buffer.from(cursor, 'base64url').toString('utf8');
+  return /^[0-9a-f-]{36}$/.test(id) ? id : null;
+};
+
+/** The read grants of a principal as one SQL predicate, so a page is filtered before LIMIT. */
+function visibleTo(eb: Eb, scope: ReadScope): Expression<SqlBool> {
+  const grants = scope.grants.map((grant) => {
+    const relations = grant.relations.map((relation) => {
+      switch (relation) {
+        case 'self':
+          return eb.or([eb('subjectId', '=', scope.sub), eb('uploadedBy', '=', scope.sub)]);
+        case 'classroom':
+          return scope.classrooms.length > 0 ? eb('classroomId', 'in', [...scope.classrooms]) : eb.lit(false);
+        case 'tenant':
+          return eb.lit(true);
+      }
+    });
+    return eb.and([eb('purpose', 'in', [...grant.purposes]), eb.or(relations)]);
+  });
+  return eb.and([eb('tenant', '=', scope.tenant), grants.length > 0 ? eb.or(grants) : eb.lit(false)]);
+}
+
+/**
+ * Every state change is one conditional UPDATE: the row's current state is part of the WHERE,
+ * so concurrent callers cannot both win, and no row back means "someone else got there first".
+ */
+export class MediaRepository {
+  constructor(private readonly db: Kysely<Database>) {}
+
+  async createPending(item: NewPendingMedia): Promise<MediaRow> {
+    return this.db
+      .insertInto('media')
+      .values({ ...item, status: 'pending', variants: '[]' })
+      .returningAll()
+      .executeTakeFirstOrThrow();
+  }
+
+  /** Any row by id, whatever its state: for the processor and the sweeper, never for callers. */
+  async findById(id: string): Promise<MediaRow | undefined> {
+    return this.db.selectFrom('media').selectAll().where('id', '=', id).executeTakeFirst();
+  }
+
+  /** A row as callers may see it: in their tenant and not deleted. */
+  async findInTenant(tenant: string, id: string): Promise<MediaRow | undefined> {
+    return this.db
+      .selectFrom('media')
+      .selectAll()
+      .where('id', '=', id)
+      .where('tenant', '=', tenant)
+      .where('status', '<>', 'deleted')
+      .executeTakeFirst();
+  }
+
+  /** Unfinished uploads of one uploader that still count against the limit (not past their expiry). */
+  async countPending(tenant: string, uploadedBy: string): Promise<number> {
+    const row = await this.db
+      .selectFrom('media')
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .where('tenant', '=', tenant)
+      .where('uploadedBy', '=', uploadedBy)
+      .where('status', '=', 'pending')
+      .where('uploadExpiresAt', '>', sql<Date>`now()`)
+      .executeTakeFirstOrThrow();
+    return Number(row.n);
+  }
+
+  /** Bytes a tenant holds or has reserved: stored sizes, or declared sizes of unfinished uploads. */
+  async tenantBytes(tenant: string): Promise<number> {
+    const row = await this.db
+      .selectFrom('media')
+      .select(sql<number>`coalesce(sum(coalesce(size, declared_size)), 0)::bigint`.as('bytes'))
+      .where('tenant', '=', tenant)
+      .where('status', 'in', ['pending', 'processing', 'ready'])
+      .executeTakeFirstOrThrow();
+    return Number(row.bytes);
+  }
+
+  /** Claim for processing: pending, or processing whose lease ran out. */
+  async claim(id: string, leaseSeconds: number): Promise<MediaRow | undefined> {
+    return this.db
+      .updateTable('media')
+      .set((eb) => ({
+        status: 'processing',
+        leaseExpiresAt: sql<Date>`now() + ${leaseSeconds} * interval '1 second'`,
+        attempts: eb('attempts', '+', 1),
+        updatedAt: sql<Date>`now()`,
+      }))
+      .where('id', '=', id)
+      .where((eb) =>
+        eb.or([
+          eb('status', '=', 'pending'),
+          eb.and([eb('status', '=', 'processing'), eb('leaseExpiresAt', '<', sql<Date>`now()`)]),
+        ]),
+      )
+      .returningAll()
+      .executeTakeFirst();
+  }
+
+  /** Hands a claimed row back (its object was not there yet), so a later delivery can claim it. */
+  async releaseClaim(id: string): Promise<void> {
+    await this.db
+      .updateTable('media')
+      .set({ status: 'pending', leaseExpiresAt: null, updatedAt: sql<Date>`now()` })
+      .where('id', '=', id)
+      .where('status', '=', 'processing')
+      .execute();
+  }
+
+  async markReady(id: string, result: ProcessedMedia): Promise<MediaRow | undefined> {
+    return this.db
+      .updateTable('media')
+      .set({
+        status: 'ready',
+        size: result.size,
+        width: result.width,
+        height: result.height,
+        sha256: result.sha256,
+        phash: result.phash,
+        placeholder: result.placeholder,
+        originalKey: result.originalKey,
+        variants: JSON.stringify(result.variants),
+        leaseExpiresAt: null,
+        processedAt: sql<Date>`now()`,
+        updatedAt: sql<Date>`now()`,
+      })
+      .where('id', '=', id)
+      .where('status', '=', 'processing')
+      .returningAll()
+      .executeTakeFirst();
+  }
+
+  async markRejected(id: string, code: string, detail: string): Promise<MediaRow | undefined> {
+    return this.db
+      .updateTable('media')
+      .set({
+        status: 'rejected',
+        rejectionCode: code,
+        rejectionDetail: detail,
+        leaseExpiresAt: null,
+        processedAt: sql<Date>`now()`,
+        updatedAt: sql<Date>`now()`,
+      })
+      .where('id', '=', id)
+      .where('status', 'in', ['pending', 'processing'])
+      .returningAll()
+      .executeTakeFirst();
+  }
+
+  /** Tombstone: who and when. A legal hold makes this a no-op (no row back). */
+  async markDeleted(tenant: string, id: string, deletedBy: string): Promise<MediaRow | undefined> {
+    return this.db
+      .updateTable('media')
+      .set({ status: 'deleted', deletedAt: sql<Date>`now()`, deletedBy, leaseExpiresAt: null, updatedAt: sql<Date>`now()` })
+      .where('id', '=', id)
+      .where('tenant', '=', tenant)
+      .where('status', '<>', 'deleted')
+      .where('legalHold', '=', false)
+      .returningAll()
+      .executeTakeFirst();
+  }
+
+  async markPurged(id: string): Promise<void> {
+    await this.db
+      .updateTable('media')
+      .set({ purgedAt: sql<Date>`now()` })
+      .where('id', '=', id)
+      .where('status', '=', 'deleted')
+      .execute();
+  }
+
+  async setLegalHold(tenant: string, id: string, hold: boolean): Promise<MediaRow | undefined> {
+    return this.db
+      .updateTable('media')
+      .set({ legalHold: hold, updatedAt: sql<Date>`now()` })
+      .where('id', '=', id)
+      .where('tenant', '=', tenant)
+      .where('status', '<>', 'deleted')
+      .returningAll()
+      .executeTakeFirst();
+  }
+
+  /** Uploads that never arrived: pending past their POST expiry plus a grace period. */
+  async expireStalePending(graceSeconds: number): Promise<MediaRow[]> {
+    return this.db
+      .updateTable('media')
+      .set({ status: 'expired', updatedAt: sql<Date>`now()` })
+      .where('status', '=', 'pending')
+      .where('uploadExpiresAt', '<', sql<Date>`now() - ${graceSeconds} * interval '1 second'`)
+      .returningAll()
+      .execute();
+  }
+
+  /** Rows to hand back to the processor: pending or processing (any lease), e.g. after a restart. */
+  async listUnfinished(limit = 500): Promise<MediaRow[]> {
+    return this.db
+      .selectFrom('media')
+      .selectAll()
+      .where('status', 'in', ['pending', 'processing'])
+      .orderBy('id')
+      .limit(limit)
+      .execute();
+  }
+
+  async listVisible(scope: ReadScope, filter: ListFilter, limit: number, cursor?: string): Promise<Page<MediaRow>> {
+    let query = this.db
+      .selectFrom('media')
+      .selectAll()
+      .where((eb) => visibleTo(eb, scope))
+      .where('status', '<>', 'deleted');
+    if (filter.purpose) query = query.where('purpose', '=', filter.purpose);
+    if (filter.subjectId) query = query.where('subjectId', '=', filter.subjectId);
+    if (filter.classroomId) query = query.where('classroomId', '=', filter.classroomId);
+    if (filter.status) query = query.where('status', '=', filter.status);
+    if (filter.createdAfter) query = query.where('createdAt', '>', new Date(filter.createdAfter));
+    if (filter.createdBefore) query = query.where('createdAt', '<', new Date(filter.createdBefore));
+    if (filter.sha256) query = query.where('sha256', '=', filter.sha256);
+    if (filter.nearPhash) {
+      const { phash, maxDistance, excludeId } = filter.nearPhash;
+      query = query
+        .where('phash', 'is not', null)
+        .where('id', '<>', excludeId)
+        .where(sql<boolean>`bit_count(('x' || phash)::bit(64) # ('x' || ${phash})::bit(64)) <= ${maxDistance}`);
+    }
+    if (cursor) {
+      const after = decodeCursor(cursor);
+      if (after === null) return { items: [], nextCursor: null };
+      query = query.where('id', '<', after);
+    }
+    // Newest first; ids are UUIDv7, so id order is creation order and a unique, stable key.
+    const rows = await query.orderBy('id', 'desc').limit(limit + 1).execute();
+    const items = rows.slice(0, limit);
+    const last = items.at(-1);
+    return { items, nextCursor: rows.length > limit && last ? encodeCursor(last.id) : null };
+  }
+
+  async usage(tenant: string, groupBy: 'purpose' | 'subject'): Promise<{ key: string; count: number; bytes: number }[]> {
+    const column = groupBy === 'purpose' ? sql.ref('purpose') : sql`coalesce(subject_id, '')`;
+    const rows = await this.db
+      .selectFrom('media')
+      .select([
+        sql<string>`${column}`.as('key'),
+        sql<number>`count(*)::bigint`.as('count'),
+        sql<number>`coalesce(sum(coalesce(size, declared_size)), 0)::bigint`.as('bytes'),
+      ])
+      .where('tenant', '=', tenant)
+      .where('status', 'in', ['pending', 'processing', 'ready'])
+      .groupBy(sql`1`)
+      .orderBy(sql`1`)
+      .execute();
+    return rows.map((r) => ({ key: r.key, count: Number(r.count), bytes: Number(r.bytes) }));
+  }
+}

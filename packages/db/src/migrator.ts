@@ -1,0 +1,14 @@
+import { Migrator, type Kysely, type Migration, type MigrationResultSet } from 'kysely';
+import * as media0001 from './migrations/0001-media';
+
+/** Migrations are listed here rather than read from disk, so they bundle into a Lambda as-is. */
+const MIGRATIONS: Record<string, Migration> = {
+  '0001-media': media0001,
+};
+
+export async function migrateToLatest(db: Kysely<any>): Promise<MigrationResultSet> {
+  const migrator = new Migrator({ db, provider: { getMigrations: async () => MIGRATIONS } });
+  const result = await migrator.migrateToLatest();
+  if (result.error) throw result.error;
+  return result;
+}

@@ -1,0 +1,4 @@
+export * from './rejection';
+export * from './sniff';
+export * from './hashes';
+export * from './derivatives';

@@ -1,0 +1,55 @@
+const env = process.env;
+// Local runs print warnings and errors, not every request or EMF metrics blobs. Set before the
+// handlers load: Powertools reads its environment when the logger and metrics are created.
+env.POWERTOOLS_METRICS_DISABLED ??= 'true';
+env.POWERTOOLS_LOG_LEVEL ??= 'WARN';
+
+const { DEFAULT_LOCAL_SECRET } = await import('../dev-token');
+const { startLocalStack } = await import('../local-stack');
+
+const port = Number(env.PORT ?? 3000);
+if (!env.MEDIA_JWT_SECRET) {
+  console.warn(`warning: tokens are signed with the default local secret "${DEFAULT_LOCAL_SECRET}"; set MEDIA_JWT_SECRET to change it.`);
+}
+
+const stack = await startLocalStack({
+  dataDir: env.MEDIA_DATA_DIR ?? '.data',
+  host: env.MEDIA_HOST ?? '127.0.0.1',
+  port,
+  s3Port: Number(env.MEDIA_S3_PORT ?? port + 1),
+  sqsPort: Number(env.MEDIA_SQS_PORT ?? port + 2),
+  jwtSecret: env.MEDIA_JWT_SECRET,
+  jwtIssuer: env.MEDIA_JWT_ISSUER,
+  jwtAudience: env.MEDIA_JWT_AUDIENCE,
+  allowedOrigins: env.MEDIA_ALLOWED_ORIGINS?.split(',').map((s) => s.trim()).filter(Boolean),
+  log: (line) => console.error(line),
+});
+
+console.log(`
+media service (local stack) is up
+  API          ${stack.apiUrl}/v1          (health: ${stack.apiUrl}/health, contract: ${stack.apiUrl}/openapi.json)
+  upload page  ${stack.apiUrl}/
+  S3 (s3rver)  ${stack.s3Endpoint}   bucket ${stack.bucket}, access key S3RVER / S3RVER
+  SQS (fauxqs) ${stack.sqsEndpoint}   queues media-ingest, media-ingest-dlq, media-events
+  data         ${env.MEDIA_DATA_DIR ?? '.data'}/ (PGlite database and S3 objects; survives restarts)
+
+mint a token:
+  npm run token -- --role teacher --tenant school-1 --sub t-1 --classrooms c-1
+
+endpoints:
+  POST   /v1/uploads                  POST /v1/uploads/batch
+  GET    /v1/media                    GET  /v1/media/{id}
+  GET    /v1/media/{id}/download      DELETE /v1/media/{id}
+  PUT    /v1/media/{id}/legal-hold    GET  /v1/usage
+Ctrl-C stops it.`);
+
+let stopping = false;
+const shutdown = async (signal: string) => {
+  if (stopping) return;
+  stopping = true;
+  console.log(`\n${signal}: stopping…`);
+  await stack.stop();
+  process.exit(0);
+};
+process.on('SIGINT', () => void shutdown('SIGINT'));
+process.on('SIGTERM', () => void shutdown('SIGTERM'));

@@ -1,0 +1,170 @@
+import { randomUUID } from 'node:crypto';
+import {
+  ChangeMessageVisibilityCommand,
+  DeleteMessageBatchCommand,
+  ReceiveMessageCommand,
+  SendMessageCommand,
+  type SQSClient,
+} from '@aws-sdk/client-sqs';
+import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
+import type { S3EventRecord } from './s3-server';
+
+export type BatchHandler = (event: SQSEvent, context: Context) => Promise<SQSBatchResponse>;
+
+export interface EventPumpOptions {
+  sqs: SQSClient;
+  queueUrl: string;
+  queueArn: string;
+  handler: BatchHandler;
+  batchSize?: number;
+  /** Seconds a failed record waits before its next receive, growing with each receive. */
+  retryBaseSeconds?: number;
+  onError?: (error: unknown) => void;
+}
+
+/** AWS URL-encodes keys in notifications as form values (`+` for a space); we do the same. */
+export const encodeS3EventKey = (key: string) => encodeURIComponent(key).replace(/%20/g, '+').replace(/%2F/g, '/');
+
+/** The notification body S3 would put on the ingest queue for one record. */
+export function notificationBody(record: S3EventRecord): string {
+  return JSON.stringify({
+    Records: [
+      {
+        eventVersion: '2.1',
+        eventSource: 'aws:s3',
+        awsRegion: 'us-east-1',
+        eventTime: new Date().toISOString(),
+        eventName: record.eventName,
+        s3: {
+          s3SchemaVersion: '1.0',
+          bucket: { name: record.s3.bucket.name, arn: `arn:aws:s3:::${record.s3.bucket.name}` },
+          object: { ...record.s3.object, key: encodeS3EventKey(record.s3.object.key) },
+        },
+      },
+    ],
+  });
+}
+
+function lambdaContext(functionName: string, timeoutMs: number): Context {
+  const deadline = Date.now() + timeoutMs;
+  return {
+    callbackWaitsForEmptyEventLoop: false,
+    functionName,
+    functionVersion: '$LATEST',
+    invokedFunctionArn: `arn:aws:lambda:us-east-1:000000000000:function:${functionName}`,
+    memoryLimitInMB: '2048',
+    awsRequestId: randomUUID(),
+    logGroupName: `/aws/lambda/${functionName}`,
+    logStreamName: 'local',
+    getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()),
+    done: () => {},
+    fail: () => {},
+    succeed: () => {},
+  };
+}
+
+/**
+ * Does locally what S3 notifications and a Lambda event source mapping do in AWS: S3 event
+ * records become messages on the ingest queue, and the queue is polled in batches into the
+ * processor. Records it reports as failed stay on the queue and come back after a back-off;
+ * the queue's redrive policy moves them to the DLQ after five receives.
+ */
+export class EventPump {
+  private running = false;
+  private loop: Promise<void> | undefined;
+  private readonly options: Required<Omit<EventPumpOptions, 'onError'>> & Pick<EventPumpOptions, 'onError'>;
+
+  constructor(options: EventPumpOptions) {
+    this.options = { batchSize: 10, retryBaseSeconds: 1, ...options };
+  }
+
+  /** S3 → SQS, with the notification filter of the stack: ObjectCreated under `incoming/`. */
+  async publishS3Record(record: S3EventRecord): Promise<void> {
+    if (!record.eventName.startsWith('ObjectCreated:') || !record.s3.object.key.startsWith('incoming/')) return;
+    await this.options.sqs.send(new SendMessageCommand({ QueueUrl: this.options.queueUrl, MessageBody: notificationBody(record) }));
+  }
+
+  start(): void {
+    if (this.running) return;
+    this.running = true;
+    this.loop = this.run();
+  }
+
+  async stop(): Promise<void> {
+    this.running = false;
+    await this.loop;
+  }
+
+  private async run(): Promise<void> {
+    while (this.running) {
+      try {
+        await this.pollOnce(1);
+      } catch (error) {
+        this.options.onError?.(error);
+        await new Promise((r) => setTimeout(r, 500));
+      }
+    }
+  }
+
+  /** One receive → invoke → acknowledge cycle; returns how many messages it handled. */
+  async pollOnce(waitSeconds = 0): Promise<number> {
+    const { sqs, queueUrl, queueArn, handler, batchSize, retryBaseSeconds } = this.options;
+    const received = await sqs.send(
+      new ReceiveMessageCommand({
+        QueueUrl: queueUrl,
+        MaxNumberOfMessages: batchSize,
+        WaitTimeSeconds: waitSeconds,
+        MessageSystemAttributeNames: ['All'],
+      }),
+    );
+    const messages = received.Messages ?? [];
+    if (messages.length === 0) return 0;
+    const records: SQSRecord[] = messages.map((m) => ({
+      messageId: m.MessageId!,
+      receiptHandle: m.ReceiptHandle!,
+      body: m.Body ?? '',
+      attributes: {
+        ApproximateReceiveCount: m.Attributes?.ApproximateReceiveCount ?? '1',
+        SentTimestamp: m.Attributes?.SentTimestamp ?? String(Date.now()),
+        SenderId: 'local',
+        ApproximateFirstReceiveTimestamp: m.Attributes?.ApproximateFirstReceiveTimestamp ?? String(Date.now()),
+      },
+      messageAttributes: {},
+      md5OfBody: m.MD5OfBody ?? '',
+      eventSource: 'aws:sqs',
+      eventSourceARN: queueArn,
+      awsRegion: 'us-east-1',
+    }));
+
+    let failed: Set<string>;
+    try {
+      const response = await handler({ Records: records }, lambdaContext('process-upload', 120_000));
+      failed = new Set((response?.batchItemFailures ?? []).map((f) => f.itemIdentifier));
+    } catch (error) {
+      // A thrown handler fails the whole batch, as in Lambda.
+      this.options.onError?.(error);
+      failed = new Set(records.map((r) => r.messageId));
+    }
+
+    const done = records.filter((r) => !failed.has(r.messageId));
+    if (done.length > 0) {
+      await sqs.send(
+        new DeleteMessageBatchCommand({
+          QueueUrl: queueUrl,
+          Entries: done.map((r, i) => ({ Id: String(i), ReceiptHandle: r.receiptHandle })),
+        }),
+      );
+    }
+    for (const record of records.filter((r) => failed.has(r.messageId))) {
+      const receives = Number(record.attributes.ApproximateReceiveCount) || 1;
+      await sqs.send(
+        new ChangeMessageVisibilityCommand({
+          QueueUrl: queueUrl,
+          ReceiptHandle: record.receiptHandle,
+          VisibilityTimeout: Math.min(60, retryBaseSeconds * 2 ** (receives - 1)),
+        }),
+      );
+    }
+    return records.length;
+  }
+}

@@ -1,0 +1,148 @@
+import { randomUUID } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
+import { MediaError, problemResponse } from '@media/core';
+import { API_ROUTES, routeKeyOf, type ApiFunctionName } from '../../../functions/routes';
+
+export type ApiLambda = (event: APIGatewayProxyEventV2, context: Context) => Promise<APIGatewayProxyStructuredResultV2>;
+
+export interface HttpServerOptions {
+  host: string;
+  port: number;
+  functions: Record<ApiFunctionName, ApiLambda>;
+  isAllowedOrigin: (origin: string) => boolean;
+  /** Extra unauthenticated GET routes: the upload page, health, OpenAPI. */
+  staticRoutes: Record<string, () => { contentType: string; body: string }>;
+}
+
+const MAX_BODY_BYTES = 1024 * 1024;
+
+const compiled = API_ROUTES.map((route) => ({
+  route,
+  regex: new RegExp(`^${route.path.replace(/\{(\w+)\}/g, '(?<$1>[^/]+)')}$`),
+}));
+
+function readBody(req: IncomingMessage): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > MAX_BODY_BYTES) {
+        reject(new MediaError('VALIDATION_FAILED', 'The request body is larger than 1 MiB.'));
+        req.destroy();
+        return;
+      }
+      chunks.push(chunk);
+    });
+    req.on('end', () => resolve(Buffer.concat(chunks)));
+    req.on('error', reject);
+  });
+}
+
+function lambdaContext(functionName: string): Context {
+  return {
+    callbackWaitsForEmptyEventLoop: false,
+    functionName,
+    functionVersion: '$LATEST',
+    invokedFunctionArn: `arn:aws:lambda:us-east-1:000000000000:function:${functionName}`,
+    memoryLimitInMB: '512',
+    awsRequestId: randomUUID(),
+    logGroupName: `/aws/lambda/${functionName}`,
+    logStreamName: 'local',
+    getRemainingTimeInMillis: () => 29_000,
+    done: () => {},
+    fail: () => {},
+    succeed: () => {},
+  };
+}
+
+/**
+ * The local HTTP API: each request becomes the API Gateway v2 event the HTTP API would send, for
+ * the same handler the Lambda runs. CORS is answered here, as the HTTP API does in AWS.
+ */
+export async function startHttpServer(options: HttpServerOptions): Promise<{ url: string; server: Server; stop(): Promise<void> }> {
+  const send = (res: ServerResponse, status: number, headers: Record<string, string>, body: string) => {
+    res.writeHead(status, headers);
+    res.end(body);
+  };
+
+  const server = createServer(async (req, res) => {
+    const url = new URL(req.url ?? '/', 'http://local');
+    const origin = req.headers.origin;
+    const cors: Record<string, string> =
+      origin && options.isAllowedOrigin(origin)
+        ? {
+            'access-control-allow-origin': origin,
+            'access-control-allow-methods': 'GET,POST,PUT,DELETE,OPTIONS',
+            'access-control-allow-headers': 'authorization,content-type',
+            'access-control-expose-headers': 'retry-after',
+            'access-control-max-age': '600',
+            vary: 'Origin',
+          }
+        : {};
+    try {
+      if (req.method === 'OPTIONS') return send(res, 204, cors, '');
+
+      const page = req.method === 'GET' ? options.staticRoutes[url.pathname] : undefined;
+      if (page) {
+        const { contentType, body } = page();
+        return send(res, 200, { 'content-type': contentType, 'cache-control': 'no-store', ...cors }, body);
+      }
+
+      const matches = compiled.filter((c) => c.regex.test(url.pathname));
+      if (matches.length === 0) throw new MediaError('NOT_FOUND', `No route for ${url.pathname}.`);
+      const match = matches.find((c) => c.route.method === req.method);
+      if (!match) throw new MediaError('METHOD_NOT_ALLOWED', `${req.method} is not supported on ${url.pathname}.`);
+
+      const body = await readBody(req);
+      const query: Record<string, string> = {};
+      for (const [k, v] of url.searchParams) query[k] = k in query ? `${query[k]},${v}` : v;
+      const headers: Record<string, string> = {};
+      for (const [k, v] of Object.entries(req.headers)) if (typeof v === 'string') headers[k] = v;
+      const params = match.regex.exec(url.pathname)?.groups ?? {};
+      const event: APIGatewayProxyEventV2 = {
+        version: '2.0',
+        routeKey: routeKeyOf(match.route),
+        rawPath: url.pathname,
+        rawQueryString: url.search.slice(1),
+        headers,
+        queryStringParameters: Object.keys(query).length ? query : undefined,
+        pathParameters: Object.keys(params).length ? Object.fromEntries(Object.entries(params).map(([k, v]) => [k, decodeURIComponent(v)])) : undefined,
+        body: body.length ? body.toString('base64') : undefined,
+        isBase64Encoded: body.length > 0,
+        requestContext: {
+          accountId: '000000000000',
+          apiId: 'local',
+          domainName: req.headers.host ?? 'localhost',
+          domainPrefix: 'local',
+          http: { method: req.method!, path: url.pathname, protocol: 'HTTP/1.1', sourceIp: req.socket.remoteAddress ?? '', userAgent: req.headers['user-agent'] ?? '' },
+          requestId: randomUUID(),
+          routeKey: routeKeyOf(match.route),
+          stage: '$default',
+          time: new Date().toISOString(),
+          timeEpoch: Date.now(),
+        },
+      };
+      const result = await options.functions[match.route.fn](event, lambdaContext(match.route.fn));
+      const resultHeaders = Object.fromEntries(Object.entries(result.headers ?? {}).map(([k, v]) => [k, String(v)]));
+      return send(res, result.statusCode ?? 200, { ...resultHeaders, ...cors }, result.body ?? '');
+    } catch (error) {
+      const problem = problemResponse(error, url.pathname);
+      return send(res, problem.statusCode, { ...problem.headers, ...cors }, problem.body);
+    }
+  });
+
+  await new Promise<void>((resolve) => server.listen(options.port, options.host, resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://${options.host}:${port}`,
+    server,
+    stop: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}

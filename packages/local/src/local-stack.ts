@@ -1,0 +1,152 @@
+import { mkdir } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { SQSClient } from '@aws-sdk/client-sqs';
+import { loadConfig, type Config } from '@media/core';
+import { migrateToLatest } from '@media/db';
+import { createDependencies, type Dependencies } from '@media/service';
+import { incomingKey } from '@media/storage';
+import { handler as getDownload } from '../../../functions/get-download/handler';
+import { handler as mediaApi } from '../../../functions/media-api/handler';
+import { handler as processUpload } from '../../../functions/process-upload/handler';
+import { handler as requestUpload } from '../../../functions/request-upload/handler';
+import { DEFAULT_LOCAL_SECRET, mintDevToken } from './dev-token';
+import { EventPump } from './event-pump';
+import { startHttpServer } from './http-server';
+import { openApiDocument } from './openapi';
+import { originMatcher } from './origins';
+import { LOCAL_S3_CREDENTIALS, startS3Server } from './s3-server';
+import { startSqsServer } from './sqs-server';
+import { uploadPage } from './upload-page';
+
+export interface LocalStackOptions {
+  /** Where S3 objects and the PGlite database live; survives restarts. */
+  dataDir: string;
+  host?: string;
+  port?: number;
+  s3Port?: number;
+  sqsPort?: number;
+  /** Use this PostgreSQL instead of PGlite (tests use the machine's server). */
+  databaseUrl?: string;
+  jwtSecret?: string;
+  jwtIssuer?: string;
+  jwtAudience?: string;
+  allowedOrigins?: string[];
+  bucket?: string;
+  /** Extra config values (limits, leases) as environment variables. */
+  env?: Record<string, string>;
+  log?: (line: string) => void;
+}
+
+export interface LocalStack {
+  apiUrl: string;
+  s3Endpoint: string;
+  sqsEndpoint: string;
+  bucket: string;
+  queues: { ingest: string; ingestDlq: string; events: string; eventsDlq: string };
+  config: Config;
+  deps: Dependencies;
+  pump: EventPump;
+  sqs: SQSClient;
+  stop(): Promise<void>;
+}
+
+/**
+ * The whole service on one machine, no cloud: s3rver, fauxqs, PGlite (or a given PostgreSQL),
+ * the event pump and the HTTP API, wired to the same handlers the Lambdas run.
+ */
+export async function startLocalStack(options: LocalStackOptions): Promise<LocalStack> {
+  const host = options.host ?? '127.0.0.1';
+  const log = options.log ?? (() => {});
+  const dataDir = resolve(options.dataDir);
+  await mkdir(dataDir, { recursive: true });
+  const bucket = options.bucket ?? 'media-local';
+  const port = options.port ?? 3000;
+  const defaultOrigins = [`http://localhost:*`, `http://127.0.0.1:*`];
+  const allowedOrigins = options.allowedOrigins?.length ? options.allowedOrigins : defaultOrigins;
+
+  const s3 = await startS3Server({ directory: join(dataDir, 's3'), host, port: options.s3Port ?? 0, bucket, allowedOrigins });
+  const sqsServer = await startSqsServer({ host, port: options.sqsPort ?? 0, region: 'us-east-1' });
+
+  const config = loadConfig({
+    MEDIA_BUCKET: bucket,
+    AWS_REGION: 'us-east-1',
+    MEDIA_S3_ENDPOINT: s3.endpoint,
+    MEDIA_S3_FORCE_PATH_STYLE: 'true',
+    MEDIA_SQS_ENDPOINT: sqsServer.endpoint,
+    MEDIA_EVENTS_QUEUE_URL: sqsServer.queues.events,
+    DATABASE_URL: options.databaseUrl,
+    MEDIA_PGLITE_DIR: options.databaseUrl ? undefined : join(dataDir, 'pglite'),
+    MEDIA_JWT_SECRET: options.jwtSecret ?? DEFAULT_LOCAL_SECRET,
+    MEDIA_JWT_ISSUER: options.jwtIssuer,
+    MEDIA_JWT_AUDIENCE: options.jwtAudience,
+    MEDIA_ALLOWED_ORIGINS: allowedOrigins.join(','),
+    ...options.env,
+  });
+  const deps = await createDependencies(config, { credentials: LOCAL_S3_CREDENTIALS });
+  await migrateToLatest(deps.db);
+
+  const sqs = new SQSClient({ region: 'us-east-1', endpoint: sqsServer.endpoint, credentials: LOCAL_S3_CREDENTIALS });
+  const pump = new EventPump({
+    sqs,
+    queueUrl: sqsServer.queues.ingest,
+    queueArn: 'arn:aws:sqs:us-east-1:000000000000:media-ingest',
+    handler: processUpload.withDependencies(deps),
+    onError: (error) => log(`event pump: ${(error as Error).message}`),
+  });
+  s3.onEvent((record) => {
+    pump.publishS3Record(record).catch((error) => log(`could not queue S3 event: ${(error as Error).message}`));
+  });
+
+  // fauxqs keeps messages in memory, so after a restart the queue is empty: hand every unfinished
+  // upload whose object arrived back to the processor. Nothing else processes while we start.
+  for (const row of await deps.media.listUnfinished(10_000)) {
+    if (row.status === 'processing') await deps.media.releaseClaim(row.id);
+    const key = incomingKey(row.tenant, row.id);
+    const head = await deps.storage.head(key);
+    if (head) {
+      await pump.publishS3Record({ eventName: 'ObjectCreated:Post', s3: { bucket: { name: bucket }, object: { key, size: head.size } } });
+    }
+  }
+  pump.start();
+
+  const isAllowedOrigin = originMatcher(allowedOrigins);
+  const demoToken = await mintDevToken(
+    { role: 'teacher', tenant: 'school-1', sub: 't-1', classrooms: ['c-1'], issuer: options.jwtIssuer, audience: options.jwtAudience },
+    options.jwtSecret ?? DEFAULT_LOCAL_SECRET,
+  );
+  const http = await startHttpServer({
+    host,
+    port,
+    functions: {
+      'request-upload': requestUpload.withDependencies(deps),
+      'get-download': getDownload.withDependencies(deps),
+      'media-api': mediaApi.withDependencies(deps),
+    },
+    isAllowedOrigin,
+    staticRoutes: {
+      '/': () => ({ contentType: 'text/html; charset=utf-8', body: uploadPage({ token: demoToken }) }),
+      '/health': () => ({ contentType: 'application/json', body: JSON.stringify({ status: 'ok' }) }),
+      '/openapi.json': () => ({ contentType: 'application/json', body: JSON.stringify(openApiDocument()) }),
+    },
+  });
+
+  return {
+    apiUrl: http.url,
+    s3Endpoint: s3.endpoint,
+    sqsEndpoint: sqsServer.endpoint,
+    bucket,
+    queues: sqsServer.queues,
+    config,
+    deps,
+    pump,
+    sqs,
+    async stop() {
+      await http.stop();
+      await pump.stop();
+      await sqsServer.stop();
+      await s3.stop();
+      await deps.db.destroy();
+      sqs.destroy();
+    },
+  };
+}

@@ -1,0 +1,72 @@
+import { mkdir } from 'node:fs/promises';
+import type { AddressInfo } from 'node:net';
+// s3rver is CommonJS and untyped.
+// eslint-disable-next-line @typescript-eslint/ban-ts-comment
+// @ts-ignore
+import S3rver from 's3rver';
+
+export const LOCAL_S3_CREDENTIALS = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' };
+
+export interface S3ServerOptions {
+  directory: string;
+  host: string;
+  port: number;
+  bucket: string;
+  /** Origins a browser may POST from; `*` once per origin as in S3's own CORS rules. */
+  allowedOrigins: string[];
+}
+
+export interface S3EventRecord {
+  eventName: string;
+  s3: { bucket: { name: string }; object: { key: string; size?: number } };
+}
+
+export interface S3Server {
+  endpoint: string;
+  onEvent(listener: (record: S3EventRecord) => void): void;
+  stop(): Promise<void>;
+}
+
+const escapeXml = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+
+function corsXml(origins: string[]): string {
+  const rules = origins
+    .map(
+      (origin) => `<CORSRule>
+    <AllowedOrigin>${escapeXml(origin)}</AllowedOrigin>
+    <AllowedMethod>POST</AllowedMethod><AllowedMethod>GET</AllowedMethod><AllowedMethod>HEAD</AllowedMethod>
+    <AllowedHeader>*</AllowedHeader>
+    <ExposeHeader>ETag</ExposeHeader>
+    <MaxAgeSeconds>3000</MaxAgeSeconds>
+  </CORSRule>`,
+    )
+    .join('\n');
+  return `<CORSConfiguration>${rules}</CORSConfiguration>`;
+}
+
+/**
+ * s3rver on disk: checks SigV4 signatures and URL expiry of presigned GETs, serves browser POSTs,
+ * and emits S3 event records. It does not check POST policy conditions: the processor re-checks
+ * the real object itself.
+ */
+export async function startS3Server(options: S3ServerOptions): Promise<S3Server> {
+  await mkdir(options.directory, { recursive: true });
+  const server = new S3rver({
+    address: options.host,
+    port: options.port,
+    silent: true,
+    directory: options.directory,
+    vhostBuckets: false,
+    configureBuckets: [{ name: options.bucket, configs: [corsXml(options.allowedOrigins)] }],
+  });
+  const address = (await server.run()) as AddressInfo;
+  return {
+    endpoint: `http://${options.host}:${address.port}`,
+    onEvent(listener) {
+      server.on('event', (event: { Records: S3EventRecord[] }) => event.Records.forEach(listener));
+    },
+    async stop() {
+      await server.close();
+    },
+  };
+}

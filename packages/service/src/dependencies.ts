@@ -1,0 +1,55 @@
+import { SQSClient } from '@aws-sdk/client-sqs';
+import type { Kysely } from 'kysely';
+import { createTokenVerifier, type Config, type TokenVerifier } from '@media/core';
+import { createDatabase, MediaRepository, type Database } from '@media/db';
+import { MediaStorage } from '@media/storage';
+import { discardEvents, SqsEventPublisher, type EventPublisher } from './event-publisher';
+
+/** Everything a handler needs, built once at cold start from validated config. */
+export interface Dependencies {
+  config: Config;
+  db: Kysely<Database>;
+  media: MediaRepository;
+  storage: MediaStorage;
+  verifyToken: TokenVerifier;
+  events: EventPublisher;
+}
+
+export interface DependencyOverrides {
+  db?: Kysely<Database>;
+  storage?: MediaStorage;
+  events?: EventPublisher;
+  /** Static credentials for emulators; AWS uses the function's role. */
+  credentials?: { accessKeyId: string; secretAccessKey: string };
+}
+
+export async function createDependencies(config: Config, overrides: DependencyOverrides = {}): Promise<Dependencies> {
+  const db =
+    overrides.db ?? (await createDatabase({ url: config.database.url, pgliteDir: config.database.pgliteDir, poolSize: 2 }));
+  const storage =
+    overrides.storage ??
+    new MediaStorage({
+      bucket: config.bucket,
+      region: config.region,
+      endpoint: config.s3.endpoint,
+      publicEndpoint: config.s3.publicEndpoint,
+      forcePathStyle: config.s3.forcePathStyle,
+      credentials: overrides.credentials,
+    });
+  const events =
+    overrides.events ??
+    (config.sqs.eventsQueueUrl
+      ? new SqsEventPublisher(
+          new SQSClient({ region: config.region, endpoint: config.sqs.endpoint, credentials: overrides.credentials }),
+          config.sqs.eventsQueueUrl,
+        )
+      : discardEvents);
+  return {
+    config,
+    db,
+    media: new MediaRepository(db),
+    storage,
+    verifyToken: createTokenVerifier(config.jwt),
+    events,
+  };
+}

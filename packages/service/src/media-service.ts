@@ -1,0 +1,136 @@
+import {
+  authorize,
+  authorizeUsage,
+  MediaError,
+  mediaEventId,
+  purposePolicy,
+  readScopeOf,
+  type ListQuery,
+  type MediaRecord,
+  type Principal,
+  type VariantName,
+} from '@media/core';
+import type { MediaRow } from '@media/db';
+import { contentDisposition, derivativePrefix, incomingKey, originalKey } from '@media/storage';
+import type { Dependencies } from './dependencies';
+import { toMediaRecord } from './media-record';
+
+type Deps = Pick<Dependencies, 'media' | 'storage' | 'events' | 'config'>;
+
+const DUPLICATE_DISTANCE = 6;
+
+async function visibleRow(deps: Deps, principal: Principal, id: string): Promise<MediaRow> {
+  const row = await deps.media.findInTenant(principal.tenant, id);
+  if (!row) throw new MediaError('NOT_FOUND', 'No such media.');
+  return row;
+}
+
+export async function getMedia(deps: Deps, principal: Principal, id: string): Promise<MediaRecord> {
+  const row = await visibleRow(deps, principal, id);
+  authorize(principal, { kind: 'read' }, row);
+  return toMediaRecord(row);
+}
+
+export async function listMedia(
+  deps: Deps,
+  principal: Principal,
+  query: ListQuery,
+): Promise<{ items: MediaRecord[]; nextCursor: string | null }> {
+  let nearPhash: { phash: string; maxDistance: number; excludeId: string } | undefined;
+  if (query.duplicateOf) {
+    const reference = await visibleRow(deps, principal, query.duplicateOf);
+    authorize(principal, { kind: 'read' }, reference);
+    if (!reference.phash) return { items: [], nextCursor: null };
+    nearPhash = { phash: reference.phash, maxDistance: DUPLICATE_DISTANCE, excludeId: reference.id };
+  }
+  const page = await deps.media.listVisible(readScopeOf(principal), { ...query, nearPhash }, query.limit, query.cursor);
+  return { items: page.items.map(toMediaRecord), nextCursor: page.nextCursor };
+}
+
+export async function downloadUrl(
+  deps: Deps,
+  principal: Principal,
+  id: string,
+  variant: VariantName,
+): Promise<{ url: string; expiresAt: string }> {
+  const row = await visibleRow(deps, principal, id);
+  authorize(principal, { kind: 'download', variant }, row);
+  if (row.status !== 'ready') {
+    throw new MediaError('NOT_READY', `This media is ${row.status}; a download is possible once it is ready.`);
+  }
+  // The key comes from the stored record only, never from the request.
+  let key: string | null;
+  let contentType: string;
+  let extension: string;
+  if (variant === 'original') {
+    key = row.originalKey;
+    contentType = row.contentType;
+    extension = contentType.split('/')[1] ?? 'bin';
+  } else {
+    const stored = row.variants.find((v) => v.name === variant);
+    key = stored?.key ?? null;
+    contentType = stored?.contentType ?? 'application/octet-stream';
+    extension = stored?.format ?? 'bin';
+  }
+  if (!key) throw new MediaError('NOT_FOUND', `This media has no ${variant} variant.`);
+  const base = (row.filename ?? '').replace(/\.[^.]*$/, '');
+  return deps.storage.presignDownload({
+    key,
+    contentType,
+    expiresInSeconds: purposePolicy(row.purpose).downloadTtlSeconds,
+    contentDisposition: contentDisposition(base ? `${base}-${variant}.${extension}` : null, `${row.id}-${variant}.${extension}`),
+  });
+}
+
+/** Every object an item may have, whatever state it reached. */
+export async function objectKeysOf(deps: Pick<Dependencies, 'storage'>, row: MediaRow): Promise<string[]> {
+  const keys = new Set<string>([incomingKey(row.tenant, row.id), originalKey(row.tenant, row.id)]);
+  for (const v of row.variants ?? []) keys.add(v.key);
+  for (const key of await deps.storage.listKeys(derivativePrefix(row.tenant, row.id))) keys.add(key);
+  return [...keys];
+}
+
+/**
+ * Tombstones the row first (so no URL can be minted from here on), then removes the objects. If
+ * S3 fails half-way the row stays `deleted` without `purgedAt`, and the sweeper finishes the job.
+ */
+export async function deleteMedia(deps: Deps, principal: Principal, id: string): Promise<{ purged: boolean }> {
+  const row = await visibleRow(deps, principal, id);
+  authorize(principal, { kind: 'delete' }, row);
+  const deleted = await deps.media.markDeleted(principal.tenant, id, principal.sub);
+  if (!deleted) {
+    const now = await deps.media.findInTenant(principal.tenant, id);
+    if (now?.legalHold) throw new MediaError('LEGAL_HOLD', 'This media is under legal hold and cannot be deleted.');
+    throw new MediaError('NOT_FOUND', 'No such media.');
+  }
+  await deps.events.publish({
+    eventId: mediaEventId('media.deleted', id),
+    type: 'media.deleted',
+    occurredAt: new Date().toISOString(),
+    tenant: deleted.tenant,
+    mediaId: deleted.id,
+    purpose: deleted.purpose,
+    subjectId: deleted.subjectId,
+    classroomId: deleted.classroomId,
+  });
+  try {
+    await deps.storage.deleteMany(await objectKeysOf(deps, deleted));
+    await deps.media.markPurged(id);
+    return { purged: true };
+  } catch {
+    return { purged: false };
+  }
+}
+
+export async function setLegalHold(deps: Deps, principal: Principal, id: string, hold: boolean): Promise<MediaRecord> {
+  const row = await visibleRow(deps, principal, id);
+  authorize(principal, { kind: 'legal-hold' }, row);
+  const updated = await deps.media.setLegalHold(principal.tenant, id, hold);
+  if (!updated) throw new MediaError('NOT_FOUND', 'No such media.');
+  return toMediaRecord(updated);
+}
+
+export async function usage(deps: Deps, principal: Principal, groupBy: 'purpose' | 'subject') {
+  authorizeUsage(principal);
+  return { items: await deps.media.usage(principal.tenant, groupBy) };
+}

@@ -1,0 +1,3 @@
+export * from './key-layout';
+export * from './media-storage';
+export * from './content-disposition';

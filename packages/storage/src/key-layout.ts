@@ -1,0 +1,26 @@
+/**
+ * Where objects live (DESIGN.md §3). Keys are built from stored ids only; a user's file name is
+ * metadata and never part of a key.
+ */
+const SEGMENT = /^[A-Za-z0-9._:@-]{1,128}$/;
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+function segment(value: string): string {
+  if (!SEGMENT.test(value) || value === '.' || value === '..') throw new Error(`unsafe key segment: ${value}`);
+  return value;
+}
+
+export const incomingKey = (tenant: string, mediaId: string) => `incoming/${segment(tenant)}/${segment(mediaId)}`;
+export const originalKey = (tenant: string, mediaId: string) => `originals/${segment(tenant)}/${segment(mediaId)}`;
+export const derivativePrefix = (tenant: string, mediaId: string) => `derivatives/${segment(tenant)}/${segment(mediaId)}/`;
+export const derivativeKey = (tenant: string, mediaId: string, variant: string, extension: string) =>
+  `${derivativePrefix(tenant, mediaId)}${segment(variant)}.${segment(extension)}`;
+
+/** Parses an `incoming/{tenant}/{mediaId}` key; anything else is not an upload of ours. */
+export function parseIncomingKey(key: string): { tenant: string; mediaId: string } | null {
+  const parts = key.split('/');
+  if (parts.length !== 3 || parts[0] !== 'incoming') return null;
+  const [, tenant, mediaId] = parts as [string, string, string];
+  if (!SEGMENT.test(tenant) || !UUID.test(mediaId)) return null;
+  return { tenant, mediaId };
+}

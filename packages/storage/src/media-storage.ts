@@ -1,0 +1,179 @@
+import {
+  CopyObjectCommand,
+  DeleteObjectsCommand,
+  GetObjectCommand,
+  HeadObjectCommand,
+  ListObjectsV2Command,
+  NotFound,
+  NoSuchKey,
+  PutObjectCommand,
+  S3Client,
+  type S3ClientConfig,
+} from '@aws-sdk/client-s3';
+import { createPresignedPost } from '@aws-sdk/s3-presigned-post';
+import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
+
+export interface PresignedUpload {
+  url: string;
+  fields: Record<string, string>;
+  expiresAt: string;
+}
+
+export interface PresignedDownload {
+  url: string;
+  expiresAt: string;
+}
+
+export interface StorageOptions {
+  bucket: string;
+  region: string;
+  /** Endpoint for our own calls (an emulator locally). */
+  endpoint?: string;
+  /** Endpoint presigned URLs carry: what a browser or another service can reach. */
+  publicEndpoint?: string;
+  forcePathStyle?: boolean;
+  credentials?: S3ClientConfig['credentials'];
+}
+
+export const MAX_UPLOAD_URL_SECONDS = 600;
+export const MAX_DOWNLOAD_URL_SECONDS = 900;
+
+/** S3 as the media service uses it: presigning, and the few object operations processing needs. */
+export class MediaStorage {
+  readonly bucket: string;
+  readonly client: S3Client;
+  private readonly presigner: S3Client;
+
+  constructor(options: StorageOptions, clients?: { client?: S3Client; presigner?: S3Client }) {
+    this.bucket = options.bucket;
+    const base: S3ClientConfig = {
+      region: options.region,
+      forcePathStyle: options.forcePathStyle,
+      credentials: options.credentials,
+    };
+    this.client = clients?.client ?? new S3Client({ ...base, endpoint: options.endpoint });
+    this.presigner =
+      clients?.presigner ??
+      (options.publicEndpoint && options.publicEndpoint !== options.endpoint
+        ? new S3Client({ ...base, endpoint: options.publicEndpoint })
+        : this.client);
+  }
+
+  /**
+   * A browser POST whose policy pins the bucket, the exact key, the exact Content-Type and a
+   * content-length-range of 1..maxBytes, valid for at most ten minutes.
+   */
+  async presignUpload(input: { key: string; contentType: string; maxBytes: number; expiresInSeconds: number }): Promise<PresignedUpload> {
+    const expiresIn = Math.min(input.expiresInSeconds, MAX_UPLOAD_URL_SECONDS);
+    const expiresAt = new Date(Date.now() + expiresIn * 1000);
+    const { url, fields } = await createPresignedPost(this.presigner, {
+      Bucket: this.bucket,
+      Key: input.key,
+      Expires: expiresIn,
+      Fields: { 'Content-Type': input.contentType },
+      Conditions: [
+        { bucket: this.bucket },
+        ['eq', '$key', input.key],
+        ['eq', '$Content-Type', input.contentType],
+        ['content-length-range', 1, input.maxBytes],
+      ],
+    });
+    return { url, fields, expiresAt: expiresAt.toISOString() };
+  }
+
+  async presignDownload(input: {
+    key: string;
+    expiresInSeconds: number;
+    contentType: string;
+    contentDisposition: string;
+  }): Promise<PresignedDownload> {
+    const expiresIn = Math.min(input.expiresInSeconds, MAX_DOWNLOAD_URL_SECONDS);
+    const expiresAt = new Date(Date.now() + expiresIn * 1000);
+    const url = await getSignedUrl(
+      this.presigner,
+      new GetObjectCommand({
+        Bucket: this.bucket,
+        Key: input.key,
+        ResponseContentType: input.contentType,
+        ResponseContentDisposition: input.contentDisposition,
+        ResponseCacheControl: 'private, max-age=300',
+      }),
+      { expiresIn },
+    );
+    return { url, expiresAt: expiresAt.toISOString() };
+  }
+
+  /** Size and type of an object, or null when there is none. */
+  async head(key: string): Promise<{ size: number; contentType?: string } | null> {
+    try {
+      const head = await this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: key }));
+      return { size: head.ContentLength ?? 0, contentType: head.ContentType };
+    } catch (error) {
+      if (isMissing(error)) return null;
+      throw error;
+    }
+  }
+
+  /** The whole object, or null when there is none. */
+  async getBytes(key: string): Promise<Buffer | null> {
+    try {
+      const object = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: key }));
+      if (!object.Body) return Buffer.alloc(0);
+      return Buffer.from(await object.Body.transformToByteArray());
+    } catch (error) {
+      if (isMissing(error)) return null;
+      throw error;
+    }
+  }
+
+  async put(key: string, body: Buffer, contentType: string): Promise<void> {
+    await this.client.send(
+      new PutObjectCommand({ Bucket: this.bucket, Key: key, Body: body, ContentType: contentType }),
+    );
+  }
+
+  async copy(fromKey: string, toKey: string, contentType: string): Promise<void> {
+    await this.client.send(
+      new CopyObjectCommand({
+        Bucket: this.bucket,
+        Key: toKey,
+        CopySource: `${this.bucket}/${fromKey.split('/').map(encodeURIComponent).join('/')}`,
+        ContentType: contentType,
+        MetadataDirective: 'REPLACE',
+      }),
+    );
+  }
+
+  /** Deletes keys; deleting what is already gone is fine (S3 semantics). */
+  async deleteMany(keys: string[]): Promise<void> {
+    for (let i = 0; i < keys.length; i += 1000) {
+      const chunk = keys.slice(i, i + 1000);
+      if (chunk.length === 0) continue;
+      const result = await this.client.send(
+        new DeleteObjectsCommand({ Bucket: this.bucket, Delete: { Objects: chunk.map((Key) => ({ Key })), Quiet: true } }),
+      );
+      if (result.Errors?.length) {
+        throw new Error(`S3 refused to delete ${result.Errors.length} object(s): ${result.Errors[0]?.Code ?? 'unknown'}`);
+      }
+    }
+  }
+
+  async listKeys(prefix: string): Promise<string[]> {
+    const keys: string[] = [];
+    let token: string | undefined;
+    do {
+      const page = await this.client.send(
+        new ListObjectsV2Command({ Bucket: this.bucket, Prefix: prefix, ContinuationToken: token }),
+      );
+      for (const object of page.Contents ?? []) if (object.Key) keys.push(object.Key);
+      token = page.IsTruncated ? page.NextContinuationToken : undefined;
+    } while (token);
+    return keys;
+  }
+}
+
+function isMissing(error: unknown): boolean {
+  if (error instanceof NoSuchKey || error instanceof NotFound) return true;
+  const e = error as { name?: string; $metadata?: { httpStatusCode?: number } };
+  return e?.name === 'NoSuchKey' || e?.name === 'NotFound' || e?.$metadata?.httpStatusCode === 404;
+}
