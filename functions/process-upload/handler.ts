@@ -18,6 +18,7 @@ function build(source: DependencySource): ProcessUploadHandler {
   const core = async (event: SQSEvent): Promise<SQSBatchResponse> => {
     const deps: Dependencies = await resolveDependencies(source);
     const batchItemFailures: SQSBatchResponse['batchItemFailures'] = [];
+    metrics.addMetric('MessagesReceived', MetricUnit.Count, event.Records.length);
     for (const record of event.Records) {
       const content = parseS3Message(record.body);
       if (content.kind === 'ignored') {

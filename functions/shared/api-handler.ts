@@ -61,6 +61,7 @@ export function apiHandler(route: ApiRoute) {
   const build = (source: DependencySource): LambdaApiHandler => {
     const core = async (event: APIGatewayProxyEventV2): Promise<APIGatewayProxyStructuredResultV2> => {
       const requestId = event.requestContext?.requestId ?? 'local';
+      metrics.addMetric('Requests', MetricUnit.Count, 1);
       let deps: Dependencies | undefined;
       try {
         deps = await resolveDependencies(source);

@@ -1,0 +1,33 @@
+import { describe, expect, it } from 'vitest';
+import { MediaError, planUpload, type Principal } from '@media/core';
+
+const teacher: Principal = { role: 'teacher', sub: 't-1', tenant: 'school-1', classrooms: ['c-1'] };
+
+const codeOf = (fn: () => unknown) => {
+  try {
+    fn();
+  } catch (error) {
+    return (error as MediaError).code;
+  }
+  return 'none';
+};
+
+describe('planUpload', () => {
+  it('defaults the subject to the caller and keeps a cleaned file name', () => {
+    const plan = planUpload(teacher, { purpose: 'profile', contentType: 'image/JPG', size: 1000, filename: '../../etc/\u0000me.jpg' });
+    expect(plan).toEqual({ purpose: 'profile', contentType: 'image/jpeg', size: 1000, subjectId: 't-1', classroomId: null, filename: 'me.jpg' });
+  });
+
+  it('refuses a type the purpose does not accept with 415', () => {
+    expect(codeOf(() => planUpload(teacher, { purpose: 'profile', contentType: 'image/svg+xml', size: 10 }))).toBe('UNSUPPORTED_MEDIA_TYPE');
+    expect(codeOf(() => planUpload(teacher, { purpose: 'profile', contentType: 'image/tiff', size: 10 }))).toBe('UNSUPPORTED_MEDIA_TYPE');
+  });
+
+  it('refuses a declared size over the purpose limit with 413', () => {
+    expect(codeOf(() => planUpload(teacher, { purpose: 'profile', contentType: 'image/jpeg', size: 16 * 1024 * 1024 }))).toBe('PAYLOAD_TOO_LARGE');
+  });
+
+  it('requires a classroom for attendance photos', () => {
+    expect(codeOf(() => planUpload(teacher, { purpose: 'attendance', contentType: 'image/jpeg', size: 10 }))).toBe('VALIDATION_FAILED');
+  });
+});

@@ -1,0 +1,111 @@
+import type { Kysely } from 'kysely';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { newMediaId, readScopeOf, type Principal } from '@media/core';
+import { MediaRepository, type Database, type NewPendingMedia } from '@media/db';
+import { testDatabase, uniqueTenant } from '../../../test/support/database';
+
+let db: Kysely<Database>;
+let repo: MediaRepository;
+
+beforeAll(async () => {
+  db = await testDatabase();
+  repo = new MediaRepository(db);
+});
+afterAll(() => db?.destroy());
+
+const pending = (tenant: string, over: Partial<NewPendingMedia> = {}): NewPendingMedia => ({
+  id: newMediaId(),
+  tenant,
+  purpose: 'profile',
+  subjectId: 's-1',
+  classroomId: null,
+  uploadedBy: 's-1',
+  contentType: 'image/jpeg',
+  declaredSize: 1000,
+  filename: null,
+  uploadExpiresAt: new Date(Date.now() + 600_000),
+  ...over,
+});
+
+const processed = { size: 900, width: 10, height: 10, sha256: 'a'.repeat(64), phash: '0'.repeat(16), placeholder: null, originalKey: 'k', variants: [] };
+
+describe('media state transitions', () => {
+  it('lets exactly one of many concurrent claims win', async () => {
+    const row = await repo.createPending(pending(uniqueTenant()));
+    const claims = await Promise.all(Array.from({ length: 10 }, () => repo.claim(row.id, 60)));
+    expect(claims.filter(Boolean)).toHaveLength(1);
+    expect((await repo.findById(row.id))?.status).toBe('processing');
+  });
+
+  it('re-claims a processing row only once its lease has run out', async () => {
+    const row = await repo.createPending(pending(uniqueTenant()));
+    expect(await repo.claim(row.id, 60)).toBeTruthy();
+    expect(await repo.claim(row.id, 60)).toBeUndefined();
+    await db.updateTable('media').set({ leaseExpiresAt: new Date(Date.now() - 1000) }).where('id', '=', row.id).execute();
+    expect((await repo.claim(row.id, 60))?.attempts).toBe(2);
+  });
+
+  it('marks ready only from processing, and never twice', async () => {
+    const row = await repo.createPending(pending(uniqueTenant()));
+    expect(await repo.markReady(row.id, processed)).toBeUndefined();
+    await repo.claim(row.id, 60);
+    expect((await repo.markReady(row.id, processed))?.status).toBe('ready');
+    expect(await repo.markReady(row.id, processed)).toBeUndefined();
+    expect(await repo.markRejected(row.id, 'CORRUPT_IMAGE', 'x')).toBeUndefined();
+  });
+
+  it('keeps a tombstone on delete, and a legal hold blocks it', async () => {
+    const tenant = uniqueTenant();
+    const held = await repo.createPending(pending(tenant));
+    await repo.setLegalHold(tenant, held.id, true);
+    expect(await repo.markDeleted(tenant, held.id, 'admin-1')).toBeUndefined();
+
+    const row = await repo.createPending(pending(tenant));
+    expect(await repo.markDeleted('another-school', row.id, 'x')).toBeUndefined();
+    const deleted = await repo.markDeleted(tenant, row.id, 'admin-1');
+    expect(deleted).toMatchObject({ status: 'deleted', deletedBy: 'admin-1' });
+    expect(deleted?.deletedAt).toBeInstanceOf(Date);
+    expect(await repo.findInTenant(tenant, row.id)).toBeUndefined();
+    expect(await repo.findById(row.id)).toBeTruthy();
+  });
+
+  it('expires pending uploads past their expiry plus grace', async () => {
+    const tenant = uniqueTenant();
+    const stale = await repo.createPending(pending(tenant, { uploadExpiresAt: new Date(Date.now() - 3_600_000) }));
+    const fresh = await repo.createPending(pending(tenant));
+    const expired = await repo.expireStalePending(60);
+    expect(expired.map((r) => r.id)).toContain(stale.id);
+    expect(expired.map((r) => r.id)).not.toContain(fresh.id);
+  });
+});
+
+describe('listing', () => {
+  it('pages newest first with a cursor, within what the caller may read', async () => {
+    const tenant = uniqueTenant();
+    const student: Principal = { role: 'student', sub: 's-1', tenant, classrooms: [] };
+    const mine = [];
+    for (let i = 0; i < 5; i++) mine.push(await repo.createPending(pending(tenant)));
+    await repo.createPending(pending(tenant, { subjectId: 's-2', uploadedBy: 's-2' }));
+    await repo.createPending(pending(uniqueTenant()));
+
+    const scope = readScopeOf(student);
+    const first = await repo.listVisible(scope, {}, 2);
+    const second = await repo.listVisible(scope, {}, 2, first.nextCursor!);
+    const third = await repo.listVisible(scope, {}, 2, second.nextCursor!);
+    const ids = [...first.items, ...second.items, ...third.items].map((r) => r.id);
+    expect(ids).toEqual(mine.map((r) => r.id).reverse());
+    expect(third.nextCursor).toBeNull();
+  });
+
+  it('counts usage per purpose for one tenant only', async () => {
+    const tenant = uniqueTenant();
+    await repo.createPending(pending(tenant, { declaredSize: 100 }));
+    await repo.createPending(pending(tenant, { declaredSize: 50, purpose: 'general' }));
+    await repo.createPending(pending(uniqueTenant(), { declaredSize: 7 }));
+    expect(await repo.usage(tenant, 'purpose')).toEqual([
+      { key: 'general', count: 1, bytes: 50 },
+      { key: 'profile', count: 1, bytes: 100 },
+    ]);
+    expect(await repo.tenantBytes(tenant)).toBe(150);
+  });
+});

@@ -1,0 +1,15 @@
+import { randomBytes } from 'node:crypto';
+import type { Kysely } from 'kysely';
+import { inject } from 'vitest';
+import { createDatabase, migrateToLatest, type Database } from '@media/db';
+
+/** The run's PostgreSQL database, or a fresh in-memory PGlite when no DATABASE_URL was given. */
+export async function testDatabase(): Promise<Kysely<Database>> {
+  const url = inject('databaseUrl');
+  const db = url ? await createDatabase({ url, poolSize: 4 }) : await createDatabase({ pgliteDir: 'memory://' });
+  if (!url) await migrateToLatest(db);
+  return db;
+}
+
+/** Tests share one database: each works in a tenant of its own. */
+export const uniqueTenant = (label = 'school') => `${label}-${randomBytes(4).toString('hex')}`;
