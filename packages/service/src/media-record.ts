@@ -15,7 +15,7 @@ export function toMediaRecord(row: MediaRow): MediaRecord {
     classroomId: row.classroomId,
     uploadedBy: row.uploadedBy,
     contentType: row.contentType,
-    size: row.size ?? (row.status === 'pending' ? null : row.size),
+    size: row.size,
     width: row.width,
     height: row.height,
     sha256: row.sha256,
