@@ -12,7 +12,7 @@ import { handler as requestUpload } from '../../../functions/request-upload/hand
 import { DEFAULT_LOCAL_SECRET, mintDevToken } from './dev-token';
 import { EventPump } from './event-pump';
 import { startHttpServer } from './http-server';
-import { openApiDocument } from './openapi';
+import { openApiDocument } from '@media/core/openapi';
 import { originMatcher } from './origins';
 import { LOCAL_S3_CREDENTIALS, startS3Server } from './s3-server';
 import { startSqsServer } from './sqs-server';
