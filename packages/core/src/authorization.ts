@@ -6,13 +6,23 @@ import { policySubjectOf, type PolicySubject, type Principal } from './principal
 
 /**
  * How a principal stands to an item of its own tenant. Items of another tenant have no relation:
- * they do not exist for the caller (404, never counted).
+ * they do not exist for the caller (404 for every action, never counted in lists or usage).
+ *
+ * - `uploader`: the caller uploaded the item.
+ * - `self`: the item is about the caller (its `subjectId` is the caller's `sub`) or the caller
+ *   uploaded it.
+ * - `classroom`: the item's `classroomId` is one of the caller's `classrooms`.
+ * - `tenant`: any item of the caller's school. A grant over `tenant` therefore covers every item
+ *   of the school, whatever else the caller has to do with it.
  */
-export type Relation = 'self' | 'classroom' | 'tenant';
+export type Relation = 'uploader' | 'self' | 'classroom' | 'tenant';
+
+/** Reads are granted by who the item is about, never by who happened to upload it. */
+export type ReadRelation = Exclude<Relation, 'uploader'>;
 
 export interface ReadGrant {
   purposes: readonly Purpose[];
-  relations: readonly Relation[];
+  relations: readonly ReadRelation[];
   variants: readonly VariantName[];
 }
 
@@ -25,7 +35,7 @@ export interface UploadGrant {
   purposes: readonly Purpose[];
   /** `self`: the subject is the caller; `any`: any subject of the tenant. */
   subject: 'self' | 'any';
-  /** `own`: the classroom must be one of the caller's; `any`: any classroom of the tenant. */
+  /** `own`: a classroom, if named, must be one of the caller's; `any`: any classroom of the tenant. */
   classroom: 'own' | 'any';
 }
 
@@ -39,14 +49,28 @@ export interface Rules {
 
 const ALL_PURPOSES = PURPOSES;
 const ALL_VARIANTS = VARIANT_NAMES;
-const EVERYWHERE: readonly Relation[] = ['self', 'classroom', 'tenant'];
+const NOT_ATTENDANCE: readonly Purpose[] = ['profile', 'general', 'training'];
 
-/** The RBAC policy, one row per principal kind. Read it against the access-control issue's table. */
+/**
+ * The RBAC policy, one row per principal kind, read against the access-control issue's table:
+ *
+ * | principal | upload | read | variants | delete | other |
+ * |---|---|---|---|---|---|
+ * | student | profile, general for self | self | all | self, not attendance | |
+ * | teacher | profile, general for self; attendance for own classrooms | self; attendance of own classrooms; profile in tenant | profiles of others: thumb, small, medium | own uploads, not attendance | |
+ * | admin | everything in tenant | everything in tenant | all | everything in tenant not on legal hold | legal hold, usage |
+ * | ai-service | training | profile, attendance, training | ml only | nothing | |
+ * | attendance-service | attendance, any classroom | attendance | all | nothing | |
+ * | user-service | profile, any subject | profile | all | profile (account erasure) | |
+ * | analytics-service | nothing | nothing | | nothing | usage |
+ *
+ * A legal hold blocks every delete (423), whoever asks.
+ */
 export const POLICY: Record<PolicySubject, Rules> = {
   student: {
     upload: [{ purposes: ['profile', 'general'], subject: 'self', classroom: 'own' }],
     read: [{ purposes: ALL_PURPOSES, relations: ['self'], variants: ALL_VARIANTS }],
-    delete: [{ purposes: ['profile', 'general', 'training'], relations: ['self'] }],
+    delete: [{ purposes: NOT_ATTENDANCE, relations: ['self'] }],
     legalHold: false,
     usage: false,
   },
@@ -58,37 +82,38 @@ export const POLICY: Record<PolicySubject, Rules> = {
     read: [
       { purposes: ALL_PURPOSES, relations: ['self'], variants: ALL_VARIANTS },
       { purposes: ['attendance'], relations: ['classroom'], variants: ALL_VARIANTS },
-      { purposes: ['profile'], relations: ['classroom', 'tenant'], variants: ['thumb', 'small', 'medium'] },
+      { purposes: ['profile'], relations: ['tenant'], variants: ['thumb', 'small', 'medium'] },
     ],
-    delete: [{ purposes: ['profile', 'general', 'training'], relations: ['self'] }],
+    // "Self uploads": what the teacher uploaded, not what others uploaded about them.
+    delete: [{ purposes: NOT_ATTENDANCE, relations: ['uploader'] }],
     legalHold: false,
     usage: false,
   },
   admin: {
     upload: [{ purposes: ALL_PURPOSES, subject: 'any', classroom: 'any' }],
-    read: [{ purposes: ALL_PURPOSES, relations: EVERYWHERE, variants: ALL_VARIANTS }],
-    delete: [{ purposes: ALL_PURPOSES, relations: EVERYWHERE }],
+    read: [{ purposes: ALL_PURPOSES, relations: ['tenant'], variants: ALL_VARIANTS }],
+    delete: [{ purposes: ALL_PURPOSES, relations: ['tenant'] }],
     legalHold: true,
     usage: true,
   },
   'ai-service': {
     upload: [{ purposes: ['training'], subject: 'any', classroom: 'any' }],
-    read: [{ purposes: ['profile', 'attendance', 'training'], relations: EVERYWHERE, variants: ['ml'] }],
+    read: [{ purposes: ['profile', 'attendance', 'training'], relations: ['tenant'], variants: ['ml'] }],
     delete: [],
     legalHold: false,
     usage: false,
   },
   'attendance-service': {
     upload: [{ purposes: ['attendance'], subject: 'any', classroom: 'any' }],
-    read: [{ purposes: ['attendance'], relations: EVERYWHERE, variants: ALL_VARIANTS }],
+    read: [{ purposes: ['attendance'], relations: ['tenant'], variants: ALL_VARIANTS }],
     delete: [],
     legalHold: false,
     usage: false,
   },
   'user-service': {
     upload: [{ purposes: ['profile'], subject: 'any', classroom: 'any' }],
-    read: [{ purposes: ['profile'], relations: EVERYWHERE, variants: ALL_VARIANTS }],
-    delete: [{ purposes: ['profile'], relations: EVERYWHERE }],
+    read: [{ purposes: ['profile'], relations: ['tenant'], variants: ALL_VARIANTS }],
+    delete: [{ purposes: ['profile'], relations: ['tenant'] }],
     legalHold: false,
     usage: false,
   },
@@ -113,26 +138,31 @@ export interface Subject {
   legalHold?: boolean;
 }
 
+/** Every relation that holds between the principal and an item, or `foreign` for another school's. */
 export function relationsOf(principal: Principal, item: Subject): Relation[] | 'foreign' {
   if (item.tenant !== principal.tenant) return 'foreign';
   const relations: Relation[] = ['tenant'];
-  if (item.subjectId === principal.sub || item.uploadedBy === principal.sub) relations.push('self');
+  if (item.uploadedBy === principal.sub) relations.push('uploader', 'self');
+  else if (item.subjectId === principal.sub) relations.push('self');
   if (item.classroomId !== null && principal.classrooms.includes(item.classroomId)) relations.push('classroom');
   return relations;
 }
 
-const grantApplies = (grant: { purposes: readonly Purpose[]; relations: readonly Relation[] }, item: Subject, relations: Relation[]) =>
+const grantApplies = (grant: { purposes: readonly Purpose[]; relations: readonly Relation[] }, item: Subject, relations: readonly Relation[]) =>
   grant.purposes.includes(item.purpose) && grant.relations.some((r) => relations.includes(r));
+
+const variantsFor = (rules: Rules, item: Subject, relations: readonly Relation[]): Set<VariantName> => {
+  const variants = new Set<VariantName>();
+  for (const grant of rules.read) {
+    if (grantApplies(grant, item, relations)) grant.variants.forEach((v) => variants.add(v));
+  }
+  return variants;
+};
 
 /** Variants the principal may download of this item; empty means the item is invisible to them. */
 export function readableVariants(principal: Principal, item: Subject): Set<VariantName> {
   const relations = relationsOf(principal, item);
-  const variants = new Set<VariantName>();
-  if (relations === 'foreign') return variants;
-  for (const grant of rulesOf(principal).read) {
-    if (grantApplies(grant, item, relations)) grant.variants.forEach((v) => variants.add(v));
-  }
-  return variants;
+  return relations === 'foreign' ? new Set() : variantsFor(rulesOf(principal), item, relations);
 }
 
 export type Action =
@@ -144,13 +174,17 @@ export type Action =
 const notFound = () => new MediaError('NOT_FOUND', 'No such media.');
 
 /**
- * The one decision point for actions on an existing item. Invisible items are 404 whatever the
- * action, so a refusal never confirms that an item exists.
+ * The one decision point for actions on an existing item. Items the caller may not read are 404
+ * whatever the action (another school's above all), so a refusal never confirms that an item
+ * exists; readable items the caller may not act on are 403; a legal hold comes last (423), so it
+ * is only revealed to someone who could otherwise delete.
  */
 export function authorize(principal: Principal, action: Action, item: Subject): void {
-  const variants = readableVariants(principal, item);
-  if (variants.size === 0) throw notFound();
+  const relations = relationsOf(principal, item);
+  if (relations === 'foreign') throw notFound();
   const rules = rulesOf(principal);
+  const variants = variantsFor(rules, item, relations);
+  if (variants.size === 0) throw notFound();
   switch (action.kind) {
     case 'read':
       return;
@@ -159,14 +193,12 @@ export function authorize(principal: Principal, action: Action, item: Subject): 
         throw new MediaError('FORBIDDEN', `You may not download the ${action.variant} variant of this media.`);
       }
       return;
-    case 'delete': {
-      const relations = relationsOf(principal, item) as Relation[];
+    case 'delete':
       if (!rules.delete.some((grant) => grantApplies(grant, item, relations))) {
         throw new MediaError('FORBIDDEN', 'You may not delete this media.');
       }
       if (item.legalHold) throw new MediaError('LEGAL_HOLD', 'This media is under legal hold and cannot be deleted.');
       return;
-    }
     case 'legal-hold':
       if (!rules.legalHold) throw new MediaError('FORBIDDEN', 'Only an administrator may change a legal hold.');
       return;
@@ -201,7 +233,7 @@ export interface ReadScope {
   tenant: string;
   sub: string;
   classrooms: readonly string[];
-  grants: readonly { purposes: readonly Purpose[]; relations: readonly Relation[] }[];
+  grants: readonly { purposes: readonly Purpose[]; relations: readonly ReadRelation[] }[];
 }
 
 export function readScopeOf(principal: Principal): ReadScope {

@@ -1,10 +1,13 @@
 import { z } from 'zod';
 import { MediaError } from './errors';
+import { PURPOSES, type Purpose } from './purposes';
 
 const flag = z
   .enum(['true', 'false', '1', '0'])
   .optional()
   .transform((v) => v === 'true' || v === '1');
+
+const pendingLimit = z.coerce.number().int().min(1).max(10_000);
 
 const optionalUrl = z.string().url().optional().or(z.literal('').transform(() => undefined));
 
@@ -32,12 +35,22 @@ export const ConfigSchema = z
     MEDIA_ALLOWED_ORIGINS: z.string().optional(),
     MEDIA_PROCESSING_LEASE_SECONDS: z.coerce.number().int().min(10).max(3600).default(300),
     MEDIA_PENDING_GRACE_SECONDS: z.coerce.number().int().min(0).max(86_400).default(900),
-    MEDIA_MAX_PENDING_UPLOADS: z.coerce.number().int().min(1).max(10_000).default(50),
+    /** Unfinished uploads a principal may hold at once; `_<PURPOSE>` variants override it per purpose. */
+    MEDIA_MAX_PENDING_UPLOADS: pendingLimit.default(50),
+    MEDIA_MAX_PENDING_UPLOADS_PROFILE: pendingLimit.optional(),
+    MEDIA_MAX_PENDING_UPLOADS_ATTENDANCE: pendingLimit.optional(),
+    MEDIA_MAX_PENDING_UPLOADS_TRAINING: pendingLimit.optional(),
+    MEDIA_MAX_PENDING_UPLOADS_GENERAL: pendingLimit.optional(),
     MEDIA_TENANT_QUOTA_BYTES: z.coerce.number().int().min(1).default(500 * 1024 ** 3),
   })
   .refine((env) => env.MEDIA_JWT_SECRET || env.MEDIA_JWT_JWKS_URL, {
     message: 'set MEDIA_JWT_JWKS_URL (AWS) or MEDIA_JWT_SECRET (local and tests)',
     path: ['MEDIA_JWT_JWKS_URL'],
+  })
+  .refine((env) => !env.MEDIA_JWT_JWKS_URL || (env.MEDIA_JWT_ISSUER && env.MEDIA_JWT_AUDIENCE), {
+    // Identity-provider tokens are only ours when issuer and audience say so.
+    message: 'MEDIA_JWT_JWKS_URL needs MEDIA_JWT_ISSUER and MEDIA_JWT_AUDIENCE',
+    path: ['MEDIA_JWT_ISSUER'],
   })
   .refine((env) => env.DATABASE_URL || env.MEDIA_PGLITE_DIR, {
     message: 'set DATABASE_URL or MEDIA_PGLITE_DIR',
@@ -53,7 +66,11 @@ export interface Config {
   jwt: { secret?: string; jwksUrl?: string; issuer?: string; audience?: string };
   allowedOrigins: string[];
   processing: { leaseSeconds: number; pendingGraceSeconds: number };
-  limits: { maxPendingUploads: number; tenantQuotaBytes: number };
+  limits: {
+    /** Unfinished uploads a principal may hold at once, by the purpose of the upload being asked for. */
+    maxPendingUploads: Record<Purpose, number>;
+    tenantQuotaBytes: number;
+  };
 }
 
 export function loadConfig(env: Record<string, string | undefined>): Config {
@@ -73,6 +90,11 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     jwt: { secret: e.MEDIA_JWT_SECRET, jwksUrl: e.MEDIA_JWT_JWKS_URL, issuer: e.MEDIA_JWT_ISSUER, audience: e.MEDIA_JWT_AUDIENCE },
     allowedOrigins: (e.MEDIA_ALLOWED_ORIGINS ?? '').split(',').map((s) => s.trim()).filter(Boolean),
     processing: { leaseSeconds: e.MEDIA_PROCESSING_LEASE_SECONDS, pendingGraceSeconds: e.MEDIA_PENDING_GRACE_SECONDS },
-    limits: { maxPendingUploads: e.MEDIA_MAX_PENDING_UPLOADS, tenantQuotaBytes: e.MEDIA_TENANT_QUOTA_BYTES },
+    limits: {
+      maxPendingUploads: Object.fromEntries(
+        PURPOSES.map((p) => [p, e[`MEDIA_MAX_PENDING_UPLOADS_${p.toUpperCase() as Uppercase<Purpose>}`] ?? e.MEDIA_MAX_PENDING_UPLOADS]),
+      ) as Record<Purpose, number>,
+      tenantQuotaBytes: e.MEDIA_TENANT_QUOTA_BYTES,
+    },
   };
 }

@@ -1,4 +1,4 @@
-import { createRemoteJWKSet, jwtVerify, type JWTPayload, type JWTVerifyGetKey } from 'jose';
+import { createRemoteJWKSet, errors, jwtVerify, type JWTPayload, type JWTVerifyGetKey } from 'jose';
 import { MediaError } from './errors';
 import { PrincipalClaims, type Principal } from './principal';
 
@@ -15,11 +15,17 @@ export type TokenVerifier = (authorization: string | undefined) => Promise<Princ
 
 const CLOCK_TOLERANCE_SECONDS = 60;
 
+/** Fetching the JWKS failed (network, timeout, garbage): every JOSE error but these is about the token. */
+const isKeySourceFailure = (error: unknown) =>
+  error instanceof errors.JWKSTimeout || error instanceof errors.JWKSInvalid || !(error instanceof errors.JOSEError);
+
 const unauthenticated = (detail: string) => new MediaError('UNAUTHENTICATED', detail);
 
 /**
- * Verifies `Authorization: Bearer <JWT>` and returns the principal. The algorithms are pinned to
- * the key kind, so `alg: none` and an HS256 token signed with a public key never verify.
+ * Verifies `Authorization: Bearer <JWT>` and returns the principal: signature, `exp` (required) and
+ * `nbf` with at most 60 s of clock skew, issuer and audience whenever configured, then the claims.
+ * The algorithms are pinned to the key kind, so `alg: none` and an HS256 token signed with a public
+ * key never verify. With a JWKS URL (AWS) the shared secret is ignored.
  */
 export function createTokenVerifier(options: TokenOptions): TokenVerifier {
   let key: Uint8Array | JWTVerifyGetKey;
@@ -35,7 +41,8 @@ export function createTokenVerifier(options: TokenOptions): TokenVerifier {
   }
 
   return async (authorization) => {
-    const match = /^Bearer ([A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*)$/.exec(authorization?.trim() ?? '');
+    // The scheme is case-insensitive (RFC 9110); the token is compact JWS and nothing else.
+    const match = /^Bearer +([A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*)$/i.exec(authorization?.trim() ?? '');
     if (!match) throw unauthenticated('Send a bearer token: Authorization: Bearer <JWT>.');
     let payload: JWTPayload;
     try {
@@ -46,7 +53,11 @@ export function createTokenVerifier(options: TokenOptions): TokenVerifier {
         clockTolerance: CLOCK_TOLERANCE_SECONDS,
         requiredClaims: ['exp', 'sub'],
       }));
-    } catch {
+    } catch (error) {
+      // The identity provider's keys out of reach is our problem, not the caller's token.
+      if (options.jwksUrl && isKeySourceFailure(error)) {
+        throw new MediaError('SERVICE_UNAVAILABLE', 'The identity provider cannot be reached; try again shortly.');
+      }
       throw unauthenticated('The token is invalid or expired.');
     }
     const claims = PrincipalClaims.safeParse(payload);

@@ -18,13 +18,14 @@ const TYPE_ALIASES: Record<string, string> = { 'image/jpg': 'image/jpeg', 'image
 function cleanFilename(filename: string | undefined): string | null {
   if (!filename) return null;
   const cleaned = filename
+    // A lone surrogate (JSON `\ud800`) is not text: it would break encoding it later.
+    .replace(/[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g, '\uFFFD')
     .normalize('NFC')
-    .replace(/[\u0000-\u001f\u007f\u202a-\u202e\u2066-\u2069]/g, '')
+    .replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g, '')
     .split(/[\\/]/)
     .pop()!
-    .trim()
-    .slice(0, 255);
-  return cleaned || null;
+    .trim();
+  return Array.from(cleaned).slice(0, 255).join('') || null;
 }
 
 /**

@@ -113,6 +113,31 @@ export class MediaRepository {
     return Number(row.n);
   }
 
+  /** When each of an uploader's counting unfinished uploads stops counting (its POST expiry), soonest first. */
+  async pendingUploadExpiries(tenant: string, uploadedBy: string): Promise<Date[]> {
+    const rows = await this.db
+      .selectFrom('media')
+      .select('uploadExpiresAt')
+      .where('tenant', '=', tenant)
+      .where('uploadedBy', '=', uploadedBy)
+      .where('status', '=', 'pending')
+      .where('uploadExpiresAt', '>', sql<Date>`now()`)
+      .orderBy('uploadExpiresAt')
+      .execute();
+    return rows.map((r) => new Date(r.uploadExpiresAt));
+  }
+
+  /**
+   * Runs `work` in a transaction holding the tenant's upload lock, so the limit checks and the
+   * inserts they allow cannot interleave with another request's (no over-booking by racing).
+   */
+  async withUploadLock<T>(tenant: string, work: (media: MediaRepository) => Promise<T>): Promise<T> {
+    return this.db.transaction().execute(async (trx) => {
+      await sql`select pg_advisory_xact_lock(hashtextextended(${`media-uploads/${tenant}`}, 0))`.execute(trx);
+      return work(new MediaRepository(trx));
+    });
+  }
+
   /** Bytes a tenant holds or has reserved: stored sizes, or declared sizes of unfinished uploads. */
   async tenantBytes(tenant: string): Promise<number> {
     const row = await this.db

@@ -59,20 +59,15 @@ export async function downloadUrl(
     throw new MediaError('NOT_READY', `This media is ${row.status}; a download is possible once it is ready.`);
   }
   // The key comes from the stored record only, never from the request.
-  let key: string | null;
-  let contentType: string;
-  let extension: string;
-  if (variant === 'original') {
-    key = row.originalKey;
-    contentType = row.contentType;
-    extension = contentType.split('/')[1] ?? 'bin';
-  } else {
-    const stored = row.variants.find((v) => v.name === variant);
-    key = stored?.key ?? null;
-    contentType = stored?.contentType ?? 'application/octet-stream';
-    extension = stored?.format ?? 'bin';
-  }
+  const stored = row.variants.find((v) => v.name === variant);
+  const key = stored?.key ?? (variant === 'original' ? row.originalKey : null);
   if (!key) throw new MediaError('NOT_FOUND', `This media has no ${variant} variant.`);
+  if (!isKeyOf(principal.tenant, row.id, key)) {
+    // A record pointing outside its own place is corrupt: refuse rather than sign someone else's object.
+    throw new MediaError('INTERNAL', `media ${row.id} names a key outside its tenant's layout`);
+  }
+  const contentType = safeContentType(stored?.contentType ?? row.contentType);
+  const extension = stored?.format ?? contentType.split('/')[1]!;
   const base = (row.filename ?? '').replace(/\.[^.]*$/, '');
   return deps.storage.presignDownload({
     key,
@@ -81,6 +76,12 @@ export async function downloadUrl(
     contentDisposition: contentDisposition(base ? `${base}-${variant}.${extension}` : null, `${row.id}-${variant}.${extension}`),
   });
 }
+
+const isKeyOf = (tenant: string, id: string, key: string) =>
+  key === originalKey(tenant, id) || (key.startsWith(derivativePrefix(tenant, id)) && !key.includes('..'));
+
+/** The stored type goes into a response header: only a plain `type/subtype` gets there. */
+const safeContentType = (type: string) => (/^[a-z]+\/[a-z0-9.+-]+$/.test(type) ? type : 'application/octet-stream');
 
 /** Every object an item may have, whatever state it reached. */
 export async function objectKeysOf(deps: Pick<Dependencies, 'storage'>, row: MediaRow): Promise<string[]> {

@@ -65,7 +65,9 @@ export class MediaStorage {
    */
   async presignUpload(input: { key: string; contentType: string; maxBytes: number; expiresInSeconds: number }): Promise<PresignedUpload> {
     const expiresIn = Math.min(input.expiresInSeconds, MAX_UPLOAD_URL_SECONDS);
-    const expiresAt = new Date(Date.now() + expiresIn * 1000);
+    // The policy's expiration is cut to whole seconds from a moment a little later than this one,
+    // so this is never later than the truth (and at most a second earlier).
+    const expiresAt = new Date(wholeSecond(new Date()).getTime() + expiresIn * 1000);
     const { url, fields } = await createPresignedPost(this.presigner, {
       Bucket: this.bucket,
       Key: input.key,
@@ -88,7 +90,9 @@ export class MediaStorage {
     contentDisposition: string;
   }): Promise<PresignedDownload> {
     const expiresIn = Math.min(input.expiresInSeconds, MAX_DOWNLOAD_URL_SECONDS);
-    const expiresAt = new Date(Date.now() + expiresIn * 1000);
+    // X-Amz-Date has whole seconds: sign at one, so X-Amz-Date + X-Amz-Expires is exactly expiresAt.
+    const signingDate = wholeSecond(new Date());
+    const expiresAt = new Date(signingDate.getTime() + expiresIn * 1000);
     const url = await getSignedUrl(
       this.presigner,
       new GetObjectCommand({
@@ -98,7 +102,7 @@ export class MediaStorage {
         ResponseContentDisposition: input.contentDisposition,
         ResponseCacheControl: 'private, max-age=300',
       }),
-      { expiresIn },
+      { expiresIn, signingDate },
     );
     return { url, expiresAt: expiresAt.toISOString() };
   }
@@ -171,6 +175,8 @@ export class MediaStorage {
     return keys;
   }
 }
+
+const wholeSecond = (date: Date) => new Date(Math.floor(date.getTime() / 1000) * 1000);
 
 function isMissing(error: unknown): boolean {
   if (error instanceof NoSuchKey || error instanceof NotFound) return true;
