@@ -27,6 +27,8 @@ export const ConfigSchema = z
     MEDIA_SQS_ENDPOINT: optionalUrl,
     MEDIA_EVENTS_QUEUE_URL: z.string().min(1).optional(),
     DATABASE_URL: z.string().min(1).optional(),
+    /** Sign in to the database (RDS Proxy) with an IAM token: DATABASE_URL then carries no password. */
+    MEDIA_DB_IAM_AUTH: flag,
     MEDIA_PGLITE_DIR: z.string().min(1).optional(),
     MEDIA_JWT_SECRET: z.string().min(16).optional(),
     MEDIA_JWT_JWKS_URL: optionalUrl,
@@ -62,7 +64,7 @@ export interface Config {
   bucket: string;
   s3: { endpoint?: string; publicEndpoint?: string; forcePathStyle: boolean };
   sqs: { endpoint?: string; eventsQueueUrl?: string };
-  database: { url?: string; pgliteDir?: string };
+  database: { url?: string; pgliteDir?: string; iamAuth: boolean };
   jwt: { secret?: string; jwksUrl?: string; issuer?: string; audience?: string };
   allowedOrigins: string[];
   processing: { leaseSeconds: number; pendingGraceSeconds: number };
@@ -86,7 +88,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     bucket: e.MEDIA_BUCKET,
     s3: { endpoint: e.MEDIA_S3_ENDPOINT, publicEndpoint: e.MEDIA_S3_PUBLIC_ENDPOINT, forcePathStyle: e.MEDIA_S3_FORCE_PATH_STYLE },
     sqs: { endpoint: e.MEDIA_SQS_ENDPOINT, eventsQueueUrl: e.MEDIA_EVENTS_QUEUE_URL },
-    database: { url: e.DATABASE_URL, pgliteDir: e.MEDIA_PGLITE_DIR },
+    database: { url: e.DATABASE_URL, pgliteDir: e.MEDIA_PGLITE_DIR, iamAuth: e.MEDIA_DB_IAM_AUTH },
     jwt: { secret: e.MEDIA_JWT_SECRET, jwksUrl: e.MEDIA_JWT_JWKS_URL, issuer: e.MEDIA_JWT_ISSUER, audience: e.MEDIA_JWT_AUDIENCE },
     allowedOrigins: (e.MEDIA_ALLOWED_ORIGINS ?? '').split(',').map((s) => s.trim()).filter(Boolean),
     processing: { leaseSeconds: e.MEDIA_PROCESSING_LEASE_SECONDS, pendingGraceSeconds: e.MEDIA_PENDING_GRACE_SECONDS },

@@ -1,6 +1,7 @@
 import { CamelCasePlugin, Kysely, PostgresDialect, type Dialect } from 'kysely';
 import pg from 'pg';
 import type { Database } from './database';
+import { rdsIamConnection } from './rds-iam-auth';
 
 export interface DatabaseOptions {
   /** A PostgreSQL connection string (AWS, tests). */
@@ -9,6 +10,8 @@ export interface DatabaseOptions {
   pgliteDir?: string;
   /** Connections per process; a Lambda needs one or two. */
   poolSize?: number;
+  /** Sign in to RDS Proxy with an IAM token instead of a password (AWS). */
+  iamAuth?: { region: string };
 }
 
 // Sizes and counts are int4 or int8; int8 (from sums) arrives as text unless parsed.
@@ -18,7 +21,11 @@ export async function createDatabase(options: DatabaseOptions): Promise<Kysely<D
   let dialect: Dialect;
   if (options.url) {
     dialect = new PostgresDialect({
-      pool: new pg.Pool({ connectionString: options.url, max: options.poolSize ?? 4, connectionTimeoutMillis: 5_000 }),
+      pool: new pg.Pool({
+        ...(options.iamAuth ? rdsIamConnection(options.url, options.iamAuth.region) : { connectionString: options.url }),
+        max: options.poolSize ?? 4,
+        connectionTimeoutMillis: 5_000,
+      }),
     });
   } else if (options.pgliteDir) {
     // Loaded only when asked for: Lambdas never ship the WASM build.

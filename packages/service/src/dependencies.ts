@@ -25,7 +25,13 @@ export interface DependencyOverrides {
 
 export async function createDependencies(config: Config, overrides: DependencyOverrides = {}): Promise<Dependencies> {
   const db =
-    overrides.db ?? (await createDatabase({ url: config.database.url, pgliteDir: config.database.pgliteDir, poolSize: 2 }));
+    overrides.db ??
+    (await createDatabase({
+      url: config.database.url,
+      pgliteDir: config.database.pgliteDir,
+      poolSize: 2,
+      ...(config.database.iamAuth ? { iamAuth: { region: config.region } } : {}),
+    }));
   const storage =
     overrides.storage ??
     new MediaStorage({
