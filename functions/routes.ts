@@ -22,3 +22,25 @@ export const API_ROUTES: readonly ApiRouteSpec[] = [
 ];
 
 export const routeKeyOf = (route: ApiRouteSpec) => `${route.method} ${route.path}`;
+
+const PATTERNS = API_ROUTES.map((route) => ({
+  route,
+  regex: new RegExp(`^${route.path.replace(/\{(\w+)\}/g, '(?<$1>[^/]+)')}$`),
+}));
+
+/**
+ * The route a raw method and path name, with its decoded path parameters: for callers that see
+ * no route key (a Lambda function URL sends every request as `$default`).
+ */
+export function matchRoute(method: string, path: string): { route: ApiRouteSpec; params: Record<string, string> } | undefined {
+  for (const { route, regex } of PATTERNS) {
+    const match = route.method === method ? regex.exec(path) : null;
+    if (!match) continue;
+    try {
+      return { route, params: Object.fromEntries(Object.entries(match.groups ?? {}).map(([k, v]) => [k, decodeURIComponent(v)])) };
+    } catch {
+      return undefined; // a malformed escape names nothing
+    }
+  }
+  return undefined;
+}

@@ -5,6 +5,7 @@ import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import { MediaError, problemResponse, toMediaError, type Principal } from '@media/core';
 import type { Dependencies } from '@media/service';
+import { matchRoute, routeKeyOf } from '../routes';
 import { dependenciesFromEnvironment, resolveDependencies, type DependencySource } from './cold-start';
 import { logger, metrics } from './observability';
 
@@ -53,6 +54,17 @@ function corsHeaders(event: APIGatewayProxyEventV2, deps: Dependencies | undefin
 }
 
 /**
+ * The route of a request. Behind the HTTP API the event names it; behind a Lambda function URL (the
+ * LocalStack profile) every request arrives as `$default`, so it is found from the raw path.
+ */
+function routeOf(event: APIGatewayProxyEventV2): { routeKey: string; params: Record<string, string> } {
+  if (event.routeKey !== '$default') return { routeKey: event.routeKey, params: { ...(event.pathParameters ?? {}) } as Record<string, string> };
+  const match = matchRoute(event.requestContext.http.method, event.rawPath);
+  if (!match) throw new MediaError('NOT_FOUND', `No route for ${event.rawPath}.`);
+  return { routeKey: routeKeyOf(match.route), params: match.params };
+}
+
+/**
  * The one middy stack of the API functions: logger context (request id, media id), metrics, the
  * bearer token, JSON parsing, and every error rendered as RFC 9457 problem+json. A route only
  * parses its input, authorizes, acts and answers.
@@ -64,10 +76,10 @@ export function apiHandler(route: ApiRoute) {
       metrics.addMetric('Requests', MetricUnit.Count, 1);
       let deps: Dependencies | undefined;
       try {
+        const { routeKey, params } = routeOf(event);
         deps = await resolveDependencies(source);
         const principal = await deps.verifyToken(header(event, 'authorization'));
         logger.appendKeys({ tenant: principal.tenant, principal: principal.sub, role: principal.role });
-        const params = { ...(event.pathParameters ?? {}) } as Record<string, string>;
         if (params.id) logger.appendKeys({ mediaId: params.id });
         const result = await route(
           {
@@ -75,7 +87,7 @@ export function apiHandler(route: ApiRoute) {
             body: parseBody(event),
             query: { ...(event.queryStringParameters ?? {}) } as Record<string, string>,
             params,
-            routeKey: event.routeKey,
+            routeKey,
             requestId,
           },
           deps,
