@@ -1,0 +1,79 @@
+import { parseArgs } from 'node:util';
+import { PURPOSES, type Purpose } from '@media/core';
+import { createMediaClient } from '../index';
+import { bulkUpload } from '../node/bulk-upload';
+import { ProgressBar } from '../node/progress-bar';
+import { uploadSummary } from '../node/upload-summary';
+
+const USAGE = `Usage: npm run upload -- <dir> --purpose <${PURPOSES.join('|')}> [options]
+
+Uploads every image under <dir> (recursively), skipping files already uploaded for the same
+purpose (same sha256), and waits until each is ready or rejected.
+
+Options:
+  --purpose <p>        what the photos are for (required)
+  --concurrency <n>    files at a time (default 4)
+  --classroom <id>     classroom id (attendance photos need one)
+  --subject <id>       subject id
+  --api-url <url>      the media API (default $MEDIA_API_URL or http://127.0.0.1:3000)
+  --token <jwt>        bearer token (default $MEDIA_TOKEN)
+  --timeout <seconds>  how long to wait for each file's processing (default 120)
+
+Exit status: 0 when every file is ready or skipped, 1 when any was rejected or failed, 2 on bad usage.`;
+
+function fail(message: string): never {
+  process.stderr.write(`${message}\n\n${USAGE}\n`);
+  process.exit(2);
+}
+
+let parsed;
+try {
+  parsed = parseArgs({
+    allowPositionals: true,
+    options: {
+      purpose: { type: 'string' },
+      concurrency: { type: 'string', default: '4' },
+      classroom: { type: 'string' },
+      subject: { type: 'string' },
+      'api-url': { type: 'string' },
+      token: { type: 'string' },
+      timeout: { type: 'string', default: '120' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+} catch (error) {
+  fail((error as Error).message);
+}
+const { values, positionals } = parsed;
+if (values.help) {
+  process.stdout.write(`${USAGE}\n`);
+  process.exit(0);
+}
+const dir = positionals[0] ?? fail('Which folder? Give it as the first argument.');
+if (positionals.length > 1) fail(`One folder at a time; got ${positionals.join(', ')}.`);
+const purpose = values.purpose as Purpose | undefined;
+if (!purpose || !PURPOSES.includes(purpose)) fail(`--purpose must be one of ${PURPOSES.join(', ')}.`);
+const concurrency = Number(values.concurrency);
+if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 64) fail('--concurrency must be a whole number from 1 to 64.');
+const timeoutSeconds = Number(values.timeout);
+if (!(timeoutSeconds > 0)) fail('--timeout must be a positive number of seconds.');
+const baseUrl = values['api-url'] || process.env.MEDIA_API_URL || 'http://127.0.0.1:3000';
+const token = values.token || process.env.MEDIA_TOKEN || fail('No token: pass --token or set MEDIA_TOKEN (`npm run token -- …` mints one locally).');
+
+const bar = new ProgressBar(process.stderr);
+const result = await bulkUpload({
+  client: createMediaClient({ baseUrl, token }),
+  dir,
+  purpose,
+  classroomId: values.classroom,
+  subjectId: values.subject,
+  concurrency,
+  timeoutMs: timeoutSeconds * 1000,
+  onProgress: (progress) => bar.update(progress),
+}).catch((error: Error) => {
+  process.stderr.write(`Could not upload ${dir}: ${error.message}\n`);
+  process.exit(2);
+});
+bar.finish();
+process.stdout.write(uploadSummary(result, purpose));
+process.exitCode = result.outcomes.some((o) => o.status === 'rejected' || o.status === 'failed') ? 1 : 0;

@@ -1,0 +1,21 @@
+/**
+ * @media/client: the typed client of the media API for browsers and Node 24. This entry imports
+ * nothing from Node; file-system helpers live in `@media/client/node`.
+ */
+export { createMediaClient } from './media-client';
+export type {
+  ListFilter,
+  ListPage,
+  MediaClient,
+  MediaClientOptions,
+  TransferOptions,
+  UploadBody,
+  Uploaded,
+  UploadOptions,
+  UsageRow,
+  WaitOptions,
+} from './media-client';
+export { isMediaApiError, MediaApiError, MediaRejectedError } from './errors';
+export type { MediaApiErrorCode, ProblemDetails } from './errors';
+export type { UploadProgress } from './storage-post';
+export type { MediaRecord, MediaStatus, Purpose, UploadRequest, UploadTicket, VariantName } from '@media/core';

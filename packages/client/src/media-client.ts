@@ -1,0 +1,252 @@
+import type { ListQuery, MediaRecord, Purpose, UploadRequest, UploadTicket, VariantName } from '@media/core';
+import { errorFromResponse, MediaApiError, MediaRejectedError } from './errors';
+import { postToStorage, type FilePart, type UploadProgress } from './storage-post';
+
+export interface MediaClientOptions {
+  /** Where the API lives, e.g. `https://media.school.example` or `http://127.0.0.1:3000`. */
+  baseUrl: string;
+  /** A fixed bearer token… */
+  token?: string;
+  /** …or a function asked before every request (for tokens that refresh). */
+  getToken?: () => string | Promise<string>;
+  /** Defaults to the global fetch. */
+  fetch?: typeof fetch;
+}
+
+/** What `upload` accepts: a File or Blob, bytes (Buffer is a Uint8Array), or a stream. */
+export type UploadBody = Blob | ArrayBuffer | ArrayBufferView | ReadableStream<Uint8Array> | AsyncIterable<Uint8Array>;
+
+export interface UploadOptions {
+  purpose: Purpose;
+  /** Defaults to the Blob's type; required for bytes and streams. */
+  contentType?: string;
+  /** Defaults to the File's name. Metadata only: never part of a storage key. */
+  filename?: string;
+  subjectId?: string;
+  classroomId?: string;
+  /** Exact byte count of a stream; without it the stream is read into memory first. */
+  size?: number;
+}
+
+export interface TransferOptions {
+  onProgress?: (progress: UploadProgress) => void;
+  signal?: AbortSignal;
+}
+
+export interface Uploaded {
+  mediaId: string;
+  size: number;
+  contentType: string;
+}
+
+export interface WaitOptions {
+  /** Give up after this long (default 60 s); the upload carries on server-side. */
+  timeoutMs?: number;
+  signal?: AbortSignal;
+  /** Called with each record seen while waiting. */
+  onStatus?: (record: MediaRecord) => void;
+}
+
+export type ListFilter = Partial<Omit<ListQuery, 'limit'>> & { limit?: number };
+export interface ListPage {
+  items: MediaRecord[];
+  nextCursor: string | null;
+}
+export interface UsageRow {
+  key: string;
+  count: number;
+  bytes: number;
+}
+
+export interface MediaClient {
+  /** POST /v1/uploads: a pending record and the presigned POST for its bytes. */
+  requestUpload(request: UploadRequest): Promise<UploadTicket>;
+  /** POST /v1/uploads/batch: up to 50 tickets, accepted or refused as a whole. */
+  requestUploads(requests: UploadRequest[]): Promise<UploadTicket[]>;
+  /** Asks for a ticket and sends the bytes straight to storage, reporting progress. */
+  upload(body: UploadBody, options: UploadOptions, transfer?: TransferOptions): Promise<Uploaded>;
+  /** Polls with back-off until the record is ready; throws MediaRejectedError if it never will be. */
+  waitUntilReady(id: string, options?: WaitOptions): Promise<MediaRecord>;
+  get(id: string): Promise<MediaRecord>;
+  /** Every page of GET /v1/media, one at a time: `for await (const page of client.list({…}))`. */
+  list(filter?: ListFilter): AsyncIterable<ListPage>;
+  downloadUrl(id: string, variant?: VariantName): Promise<{ url: string; expiresAt: string }>;
+  delete(id: string): Promise<void>;
+  setLegalHold(id: string, hold: boolean): Promise<MediaRecord>;
+  usage(groupBy?: 'purpose' | 'subject'): Promise<UsageRow[]>;
+}
+
+const STREAM_CHUNK = 64 * 1024;
+
+function bytesOf(body: ArrayBuffer | ArrayBufferView): Uint8Array {
+  return body instanceof ArrayBuffer ? new Uint8Array(body) : new Uint8Array(body.buffer, body.byteOffset, body.byteLength);
+}
+
+/** Bytes as a stream of 64 KiB chunks, so progress moves in steps a person can see. */
+function chunked(bytes: Uint8Array): ReadableStream<Uint8Array> {
+  let offset = 0;
+  return new ReadableStream({
+    pull(controller) {
+      if (offset >= bytes.byteLength) return controller.close();
+      controller.enqueue(bytes.subarray(offset, offset + STREAM_CHUNK));
+      offset += STREAM_CHUNK;
+    },
+  });
+}
+
+function toReadableStream(source: ReadableStream<Uint8Array> | AsyncIterable<Uint8Array>): ReadableStream<Uint8Array> {
+  if (source instanceof ReadableStream) return source;
+  const iterator = source[Symbol.asyncIterator]();
+  return new ReadableStream({
+    async pull(controller) {
+      const { done, value } = await iterator.next();
+      if (done) controller.close();
+      else controller.enqueue(value instanceof Uint8Array ? value : bytesOf(value));
+    },
+    async cancel() {
+      await iterator.return?.();
+    },
+  });
+}
+
+async function readAll(stream: ReadableStream<Uint8Array>): Promise<Uint8Array> {
+  const chunks: Uint8Array[] = [];
+  let length = 0;
+  for await (const chunk of stream as unknown as AsyncIterable<Uint8Array>) {
+    chunks.push(chunk);
+    length += chunk.byteLength;
+  }
+  const all = new Uint8Array(length);
+  let offset = 0;
+  for (const chunk of chunks) {
+    all.set(chunk, offset);
+    offset += chunk.byteLength;
+  }
+  return all;
+}
+
+const isBlob = (body: UploadBody): body is Blob => typeof Blob !== 'undefined' && body instanceof Blob;
+
+/** Turns whatever the caller has into a file part of known size and type. */
+async function filePartOf(body: UploadBody, options: UploadOptions): Promise<FilePart> {
+  const missingType = () => new MediaApiError({ code: 'VALIDATION_FAILED', status: 0, detail: 'contentType is required for bytes and streams.' });
+  if (isBlob(body)) {
+    const contentType = options.contentType || body.type;
+    if (!contentType) throw missingType();
+    const filename = options.filename ?? ((body as File).name || 'file');
+    return { kind: 'blob', blob: body, size: body.size, contentType, filename };
+  }
+  if (!options.contentType) throw missingType();
+  const filename = options.filename ?? 'file';
+  if (body instanceof ArrayBuffer || ArrayBuffer.isView(body)) {
+    const bytes = bytesOf(body);
+    if (typeof XMLHttpRequest !== 'undefined') {
+      return { kind: 'blob', blob: new Blob([bytes as Uint8Array<ArrayBuffer>], { type: options.contentType }), size: bytes.byteLength, contentType: options.contentType, filename };
+    }
+    return { kind: 'stream', stream: chunked(bytes), size: bytes.byteLength, contentType: options.contentType, filename };
+  }
+  const stream = toReadableStream(body);
+  if (options.size !== undefined && typeof XMLHttpRequest === 'undefined') {
+    return { kind: 'stream', stream, size: options.size, contentType: options.contentType, filename };
+  }
+  // Unknown length (or a browser, where XHR wants a Blob): read it first; the declared size must be exact.
+  return filePartOf(await readAll(stream), options);
+}
+
+const sleep = (ms: number, signal?: AbortSignal) =>
+  new Promise<void>((resolve, reject) => {
+    if (signal?.aborted) return reject(signal.reason);
+    const timer = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(signal!.reason);
+    };
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+
+/** A typed client for the media API; the same code runs in browsers and in Node 24. */
+export function createMediaClient(options: MediaClientOptions): MediaClient {
+  const baseUrl = options.baseUrl.replace(/\/+$/, '');
+  const doFetch = options.fetch ?? ((input: RequestInfo | URL, init?: RequestInit) => globalThis.fetch(input, init));
+  if (!options.token && !options.getToken) throw new TypeError('createMediaClient needs a token or getToken.');
+
+  async function call<T>(method: string, path: string, body?: unknown, signal?: AbortSignal): Promise<T> {
+    const token = options.getToken ? await options.getToken() : options.token!;
+    let response: Response;
+    try {
+      response = await doFetch(baseUrl + path, {
+        method,
+        headers: { authorization: `Bearer ${token}`, accept: 'application/json', ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+        body: body === undefined ? undefined : JSON.stringify(body),
+        signal,
+      });
+    } catch (error) {
+      if (signal?.aborted) throw signal.reason;
+      throw new MediaApiError({ code: 'NETWORK_ERROR', status: 0, detail: `${method} ${path} got no answer: ${(error as Error).message}` });
+    }
+    if (!response.ok) throw await errorFromResponse(response);
+    if (response.status === 204) return undefined as T;
+    return (await response.json()) as T;
+  }
+
+  const idPath = (id: string) => `/v1/media/${encodeURIComponent(id)}`;
+
+  const client: MediaClient = {
+    requestUpload: (request) => call('POST', '/v1/uploads', request),
+
+    requestUploads: async (requests) => (await call<{ items: UploadTicket[] }>('POST', '/v1/uploads/batch', { items: requests })).items,
+
+    async upload(body, uploadOptions, transfer = {}) {
+      const file = await filePartOf(body, uploadOptions);
+      const { size: _size, ...rest } = uploadOptions;
+      const request: UploadRequest = { ...rest, contentType: file.contentType, size: file.size, filename: file.filename };
+      const ticket = await call<UploadTicket>('POST', '/v1/uploads', request, transfer.signal);
+      transfer.onProgress?.({ loaded: 0, total: file.size, fraction: 0 });
+      await postToStorage(ticket.upload, file, { onProgress: transfer.onProgress, signal: transfer.signal, fetch: doFetch });
+      return { mediaId: ticket.mediaId, size: file.size, contentType: file.contentType };
+    },
+
+    async waitUntilReady(id, { timeoutMs = 60_000, signal, onStatus } = {}) {
+      const deadline = Date.now() + timeoutMs;
+      // Processing takes a fraction of a second to a few seconds: ask soon, then less and less often.
+      let delay = 150;
+      for (;;) {
+        const record = await call<MediaRecord>('GET', idPath(id), undefined, signal);
+        onStatus?.(record);
+        if (record.status === 'ready') return record;
+        if (record.status !== 'pending' && record.status !== 'processing') throw new MediaRejectedError(record);
+        const left = deadline - Date.now();
+        if (left <= 0) throw new DOMException(`Media ${id} was still ${record.status} after ${timeoutMs} ms.`, 'TimeoutError');
+        await sleep(Math.min(delay, left), signal);
+        delay = Math.min(delay * 1.6, 2_000);
+      }
+    },
+
+    get: (id) => call('GET', idPath(id)),
+
+    async *list(filter = {}) {
+      let cursor = filter.cursor;
+      do {
+        const query = new URLSearchParams();
+        for (const [name, value] of Object.entries({ ...filter, cursor })) {
+          if (value !== undefined && value !== null) query.set(name, String(value));
+        }
+        const page = await call<ListPage>('GET', `/v1/media${query.size ? `?${query}` : ''}`);
+        yield page;
+        cursor = page.nextCursor ?? undefined;
+      } while (cursor);
+    },
+
+    downloadUrl: (id, variant = 'medium') => call('GET', `${idPath(id)}/download?variant=${encodeURIComponent(variant)}`),
+
+    delete: (id) => call('DELETE', idPath(id)),
+
+    setLegalHold: (id, hold) => call('PUT', `${idPath(id)}/legal-hold`, { hold }),
+
+    usage: async (groupBy = 'purpose') => (await call<{ items: UsageRow[] }>('GET', `/v1/usage?groupBy=${groupBy}`)).items,
+  };
+  return client;
+}

@@ -1,0 +1,64 @@
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { stat } from 'node:fs/promises';
+import { basename, extname } from 'node:path';
+import { Readable } from 'node:stream';
+import type { MediaClient, TransferOptions, Uploaded, UploadOptions } from '../media-client';
+
+/** The type a file declares by its name, as a browser does; the service checks the real bytes. */
+const TYPES_BY_EXTENSION: Record<string, string> = {
+  '.jpg': 'image/jpeg',
+  '.jpeg': 'image/jpeg',
+  '.png': 'image/png',
+  '.webp': 'image/webp',
+  '.gif': 'image/gif',
+  '.avif': 'image/avif',
+  '.tif': 'image/tiff',
+  '.tiff': 'image/tiff',
+  '.heic': 'image/heic',
+};
+
+export const contentTypeOf = (path: string): string | undefined => TYPES_BY_EXTENSION[extname(path).toLowerCase()];
+
+export interface LocalFile {
+  path: string;
+  filename: string;
+  size: number;
+  contentType: string | undefined;
+}
+
+export async function localFile(path: string): Promise<LocalFile> {
+  const info = await stat(path);
+  if (!info.isFile()) throw new Error(`${path} is not a file.`);
+  return { path, filename: basename(path), size: info.size, contentType: contentTypeOf(path) };
+}
+
+/** Streams the file (never whole in memory) with its exact size, so progress is real. */
+export async function uploadFile(
+  client: MediaClient,
+  path: string,
+  options: Omit<UploadOptions, 'size'>,
+  transfer?: TransferOptions,
+): Promise<Uploaded> {
+  const file = await localFile(path);
+  const stream = Readable.toWeb(createReadStream(path, { highWaterMark: 64 * 1024 })) as ReadableStream<Uint8Array>;
+  return client.upload(
+    stream,
+    { filename: file.filename, ...options, contentType: options.contentType ?? file.contentType ?? 'application/octet-stream', size: file.size },
+    transfer,
+  );
+}
+
+/** Hex SHA-256 of a file's bytes: what the service stores as `sha256` for the original. */
+export async function sha256OfFile(path: string): Promise<string> {
+  const hash = createHash('sha256');
+  for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
+  return hash.digest('hex');
+}
+
+/** Collects a Node or web stream into one Buffer (for callers that have neither a path nor a size). */
+export async function streamToBuffer(stream: AsyncIterable<Uint8Array> | ReadableStream<Uint8Array>): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of stream as AsyncIterable<Uint8Array>) chunks.push(Buffer.from(chunk));
+  return Buffer.concat(chunks);
+}
