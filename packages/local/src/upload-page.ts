@@ -1,114 +1,100 @@
+import { buildSync } from 'esbuild';
+import { fileURLToPath } from 'node:url';
+
 const escapeHtml = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 
-/** A small page for trying the service in a browser: upload straight to S3, watch it get ready. */
+let script: string | undefined;
+
+/**
+ * The page's script with @media/client and thumbhash bundled in, built once per process: the page
+ * runs the same client code services use, with no build step before `npm start`.
+ */
+function pageScript(): string {
+  if (script === undefined) {
+    const { outputFiles } = buildSync({
+      entryPoints: [fileURLToPath(new URL('./upload-page-app.ts', import.meta.url))],
+      bundle: true,
+      format: 'esm',
+      platform: 'browser',
+      target: 'es2022',
+      minify: true,
+      write: false,
+      logLevel: 'silent',
+    });
+    // Inline in a <script> element: a literal "</script" inside would end it early.
+    script = outputFiles[0]!.text.replaceAll('</script', '<\\/script');
+  }
+  return script;
+}
+
+/** The page at `/`: choose a purpose, drop photos, watch each one upload, process and appear. */
 export function uploadPage({ token }: { token: string }): string {
   return `<!doctype html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<title>Media service — upload</title>
+<title>Upload photos — media service</title>
 <style>
-  body { font: 16px/1.5 system-ui, sans-serif; max-width: 52rem; margin: 2rem auto; padding: 0 1rem; color: #1b1b1b; }
-  label { display: block; font-weight: 600; margin-top: 1rem; }
-  textarea, select, input[type=text] { width: 100%; font: inherit; padding: .4rem; box-sizing: border-box; }
-  #drop { margin-top: 1rem; border: 2px dashed #777; border-radius: 8px; padding: 2rem; text-align: center; }
-  #drop:focus-within, #drop.over { border-color: #0050b3; background: #eef5ff; }
-  ul { list-style: none; padding: 0; }
-  li { display: grid; grid-template-columns: 96px 1fr; gap: 1rem; align-items: center; border-bottom: 1px solid #ddd; padding: .75rem 0; }
-  li img { width: 96px; height: 96px; object-fit: cover; border-radius: 4px; background: #eee; }
-  progress { width: 100%; }
-  .rejected { color: #a8071a; }
-  .ready { color: #237804; }
+  :root { color-scheme: light; --accent: #0b57d0; --bad: #a50e0e; --good: #146c2e; --line: #c4c7c5; }
+  body { font: 16px/1.5 system-ui, sans-serif; max-width: 52rem; margin: 2rem auto; padding: 0 1rem; color: #1f1f1f; background: #fff; }
+  h1 { font-size: 1.6rem; margin-bottom: .25rem; }
+  h2 { font-size: 1.1rem; margin: 1.5rem 0 0; }
+  label, legend { display: block; font-weight: 600; margin-top: 1rem; }
+  .hint { color: #444746; font-size: .9rem; margin: .1rem 0 .4rem; }
+  textarea, select, input[type=text] { width: 100%; font: inherit; padding: .45rem; box-sizing: border-box; border: 1px solid #747775; border-radius: 6px; }
+  textarea { font-family: ui-monospace, monospace; font-size: .8rem; }
+  :focus-visible { outline: 3px solid var(--accent); outline-offset: 2px; }
+  .drop { margin-top: 1.25rem; border: 2px dashed #747775; border-radius: 10px; padding: 1.5rem; text-align: center; }
+  .drop.over, .drop:focus-within { border-color: var(--accent); background: #eef3fd; }
+  .drop label { margin: 0 0 .5rem; }
+  input[type=file] { font: inherit; }
+  ol { list-style: none; padding: 0; margin-top: .5rem; }
+  li.upload { display: grid; grid-template-columns: 96px 1fr; gap: 1rem; align-items: center; border-bottom: 1px solid var(--line); padding: .75rem 0; }
+  .thumb { width: 96px; height: 96px; object-fit: cover; border-radius: 6px; background: #e3e3e3; }
+  .info { display: grid; gap: .2rem; }
+  .name { font-weight: 600; overflow-wrap: anywhere; }
+  progress { width: 100%; height: .9rem; accent-color: var(--accent); }
+  .detail { color: #444746; font-size: .9rem; }
+  [data-state=ready] .state { color: var(--good); font-weight: 600; }
+  [data-state=rejected] .state, [data-state=failed] .state { color: var(--bad); font-weight: 600; }
+  #status { min-height: 1.5em; margin-top: 1rem; font-weight: 600; }
 </style>
 </head>
 <body>
+<main>
 <h1>Upload photos</h1>
-<p>Files go straight from this browser to storage; the service checks and processes them.</p>
+<p>Photos go straight from this browser to storage; the service then checks each one, strips its
+metadata and makes the thumbnails.</p>
+
 <label for="token">Access token</label>
-<textarea id="token" rows="3" spellcheck="false">${escapeHtml(token)}</textarea>
-<label for="purpose">Purpose</label>
+<p class="hint" id="token-hint">A local teacher token is filled in (school-1, classroom c-1). Paste another to act as someone else.</p>
+<textarea id="token" rows="3" spellcheck="false" autocomplete="off" aria-describedby="token-hint">${escapeHtml(token)}</textarea>
+
+<label for="purpose">What are the photos for?</label>
 <select id="purpose">
-  <option value="profile">Profile photo</option>
   <option value="general">General</option>
+  <option value="profile">Profile photo</option>
   <option value="attendance">Attendance (classroom photo)</option>
-  <option value="training">Training</option>
+  <option value="training">Training the recognition model</option>
 </select>
-<label for="classroom">Classroom (attendance only)</label>
-<input type="text" id="classroom" value="c-1">
-<div id="drop">
-  <label for="files">Choose photos or drop them here</label>
-  <input type="file" id="files" accept="image/*" multiple>
+
+<div id="classroom-field" hidden>
+  <label for="classroom">Classroom</label>
+  <input type="text" id="classroom" value="c-1" autocomplete="off">
 </div>
+
+<div class="drop" id="drop">
+  <label for="files">Choose photos, or drop them here</label>
+  <p class="hint" id="files-hint">JPEG, PNG, WebP, AVIF or GIF; several at once.</p>
+  <input type="file" id="files" accept="image/*" multiple aria-describedby="files-hint">
+</div>
+
 <p id="status" role="status" aria-live="polite"></p>
-<ul id="list" aria-label="Uploads"></ul>
-<script type="module">
-const $ = (id) => document.getElementById(id);
-const api = (path, init = {}) => fetch(path, { ...init, headers: { authorization: 'Bearer ' + $('token').value.trim(), 'content-type': 'application/json', ...(init.headers || {}) } });
-const say = (text) => { $('status').textContent = text; };
-
-function postToS3(upload, file, onProgress) {
-  return new Promise((resolve, reject) => {
-    const form = new FormData();
-    for (const [k, v] of Object.entries(upload.fields)) form.append(k, v);
-    form.append('file', file);
-    const xhr = new XMLHttpRequest();
-    xhr.open('POST', upload.url);
-    xhr.upload.onprogress = (e) => e.lengthComputable && onProgress(e.loaded / e.total);
-    xhr.onload = () => (xhr.status >= 200 && xhr.status < 300 ? resolve() : reject(new Error('storage answered ' + xhr.status)));
-    xhr.onerror = () => reject(new Error('network error'));
-    xhr.send(form);
-  });
-}
-
-async function uploadOne(file) {
-  const li = document.createElement('li');
-  li.innerHTML = '<img alt=""><div><strong></strong><div class="state">requesting…</div><progress max="1" value="0"></progress></div>';
-  li.querySelector('strong').textContent = file.name;
-  $('list').prepend(li);
-  const state = (text, cls) => { const s = li.querySelector('.state'); s.textContent = text; s.className = 'state ' + (cls || ''); };
-  try {
-    const purpose = $('purpose').value;
-    const body = { purpose, contentType: file.type || 'application/octet-stream', size: file.size, filename: file.name };
-    if (purpose === 'attendance') body.classroomId = $('classroom').value.trim();
-    const res = await api('/v1/uploads', { method: 'POST', body: JSON.stringify(body) });
-    const answer = await res.json();
-    if (!res.ok) throw new Error(answer.detail || answer.title);
-    state('uploading');
-    await postToS3(answer.upload, file, (p) => { li.querySelector('progress').value = p; });
-    li.querySelector('progress').value = 1;
-    state('processing');
-    for (let i = 0; i < 60; i++) {
-      await new Promise((r) => setTimeout(r, Math.min(250 * 2 ** i, 2000)));
-      const media = await (await api('/v1/media/' + answer.mediaId)).json();
-      if (media.status === 'ready') {
-        const link = await (await api('/v1/media/' + answer.mediaId + '/download?variant=thumb')).json();
-        li.querySelector('img').src = link.url;
-        li.querySelector('img').alt = 'Thumbnail of ' + file.name;
-        state('ready — ' + media.width + '×' + media.height, 'ready');
-        say(file.name + ' is ready');
-        return;
-      }
-      if (media.status === 'rejected') {
-        state('rejected: ' + media.rejection.detail, 'rejected');
-        say(file.name + ' was rejected');
-        return;
-      }
-    }
-    state('still processing; check back later');
-  } catch (error) {
-    state('failed: ' + error.message, 'rejected');
-    say(file.name + ' failed: ' + error.message);
-  }
-}
-
-const handle = (files) => { for (const f of files) uploadOne(f); };
-$('files').addEventListener('change', (e) => handle(e.target.files));
-const drop = $('drop');
-drop.addEventListener('dragover', (e) => { e.preventDefault(); drop.classList.add('over'); });
-drop.addEventListener('dragleave', () => drop.classList.remove('over'));
-drop.addEventListener('drop', (e) => { e.preventDefault(); drop.classList.remove('over'); handle(e.dataTransfer.files); });
-</script>
+<h2>Uploads</h2>
+<ol id="uploads" aria-label="Uploads"></ol>
+</main>
+<script type="module">${pageScript()}</script>
 </body>
 </html>`;
 }

@@ -1,0 +1,175 @@
+/**
+ * The upload page's script (runs in the browser, bundled by upload-page.ts): every file goes
+ * through @media/client — a ticket from the API, the bytes straight to storage with XHR progress,
+ * then the record is watched until it is ready (placeholder, then thumbnail) or rejected.
+ */
+import { thumbHashToDataURL } from 'thumbhash';
+import { createMediaClient, isMediaApiError, MediaRejectedError, type MediaRecord, type Purpose } from '@media/client';
+
+/** Rejection codes in words a parent or teacher understands; the service's detail follows. */
+const REASONS: Record<string, string> = {
+  EMPTY_FILE: 'The file is empty.',
+  SIZE_MISMATCH: 'The file is not the size it claimed to be.',
+  UNSUPPORTED_MEDIA_TYPE: 'This kind of file is not accepted here.',
+  TYPE_MISMATCH: 'The file’s content is not the type its name says.',
+  UNSUPPORTED_CODEC: 'This image format cannot be processed; export it as JPEG and try again.',
+  IMAGE_TOO_LARGE: 'The image has too many pixels.',
+  CORRUPT_IMAGE: 'The image is damaged or incomplete.',
+  PAYLOAD_TOO_LARGE: 'The file is too large for this purpose.',
+  QUOTA_EXCEEDED: 'The school’s storage is full.',
+  FORBIDDEN: 'You may not upload photos for this purpose or classroom.',
+  VALIDATION_FAILED: 'The upload request was not valid.',
+  UNAUTHENTICATED: 'The access token is missing, invalid or expired.',
+  TOO_MANY_PENDING_UPLOADS: 'Too many uploads are still open; wait a moment and try again.',
+};
+
+const SIMULTANEOUS_UPLOADS = 4;
+
+const byId = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
+const tokenBox = byId<HTMLTextAreaElement>('token');
+const purposeSelect = byId<HTMLSelectElement>('purpose');
+const classroomField = byId<HTMLDivElement>('classroom-field');
+const classroomInput = byId<HTMLInputElement>('classroom');
+const fileInput = byId<HTMLInputElement>('files');
+const dropZone = byId<HTMLDivElement>('drop');
+const list = byId<HTMLOListElement>('uploads');
+const status = byId<HTMLParagraphElement>('status');
+
+const client = createMediaClient({ baseUrl: location.origin, getToken: () => tokenBox.value.trim() });
+
+const announce = (text: string) => {
+  status.textContent = text;
+};
+
+const showClassroom = () => {
+  const needed = purposeSelect.value === 'attendance';
+  classroomField.hidden = !needed;
+  classroomInput.required = needed;
+};
+purposeSelect.addEventListener('change', showClassroom);
+showClassroom();
+
+type State = 'waiting' | 'uploading' | 'processing' | 'ready' | 'rejected' | 'failed';
+
+/** One file's row: thumbnail, name, progress bar, state in words. */
+function fileRow(file: File) {
+  const item = document.createElement('li');
+  item.className = 'upload';
+  item.innerHTML = `
+    <img class="thumb" alt="" width="96" height="96">
+    <div class="info">
+      <span class="name"></span>
+      <progress max="100" value="0"></progress>
+      <span class="state"></span>
+      <span class="detail"></span>
+    </div>`;
+  const name = item.querySelector<HTMLSpanElement>('.name')!;
+  const bar = item.querySelector('progress')!;
+  const stateText = item.querySelector<HTMLSpanElement>('.state')!;
+  const detail = item.querySelector<HTMLSpanElement>('.detail')!;
+  const img = item.querySelector('img')!;
+  name.textContent = file.name;
+  bar.setAttribute('aria-label', `Upload progress of ${file.name}`);
+  list.append(item);
+
+  const setState = (state: State, text: string, more = '') => {
+    item.dataset.state = state;
+    item.setAttribute('aria-busy', String(state === 'uploading' || state === 'processing' || state === 'waiting'));
+    stateText.textContent = text;
+    detail.textContent = more;
+  };
+  setState('waiting', 'waiting');
+
+  const progress = (fraction: number) => {
+    const percent = Math.round(fraction * 100);
+    bar.value = percent;
+    bar.textContent = `${percent} %`;
+    if (item.dataset.state === 'uploading') stateText.textContent = `uploading — ${percent} %`;
+  };
+
+  /** The thumbhash placeholder at once, then the real thumbnail when it has loaded. */
+  const showThumbnail = async (record: MediaRecord) => {
+    img.alt = `Thumbnail of ${file.name}`;
+    if (record.placeholder) {
+      const hash = Uint8Array.from(atob(record.placeholder), (c) => c.charCodeAt(0));
+      img.src = thumbHashToDataURL(hash);
+      item.dataset.thumb = 'placeholder';
+    }
+    const { url } = await client.downloadUrl(record.id, 'thumb');
+    const real = new Image();
+    real.onload = () => {
+      img.src = url;
+      item.dataset.thumb = 'loaded';
+    };
+    real.onerror = () => {
+      item.dataset.thumb = 'failed';
+    };
+    real.src = url;
+  };
+
+  return { setState, progress, showThumbnail };
+}
+
+async function uploadOne(file: File, row: ReturnType<typeof fileRow>, purpose: Purpose, classroomId: string | undefined) {
+  try {
+    row.setState('uploading', 'uploading — 0 %');
+    const { mediaId } = await client.upload(file, { purpose, classroomId }, { onProgress: ({ fraction }) => row.progress(fraction) });
+    row.progress(1);
+    row.setState('processing', 'processing');
+    const record = await client.waitUntilReady(mediaId, { timeoutMs: 120_000 });
+    row.setState('ready', `ready — ${record.width}×${record.height}`);
+    announce(`${file.name} is ready.`);
+    await row.showThumbnail(record);
+  } catch (error) {
+    if (error instanceof MediaRejectedError || (isMediaApiError(error) && error.status >= 400 && error.status < 500)) {
+      const { code, detail } = error as MediaRejectedError;
+      const words = REASONS[code] ?? 'The file was not accepted.';
+      row.setState('rejected', `rejected: ${words}`, detail);
+      announce(`${file.name} was rejected: ${words}`);
+    } else {
+      const message = (error as Error).message;
+      row.setState('failed', 'failed', message);
+      announce(`${file.name} failed: ${message}`);
+    }
+  }
+}
+
+/** Uploads a few files at a time; every file gets its row at once, in order. */
+async function handleFiles(files: FileList | File[]) {
+  const chosen = [...files];
+  if (chosen.length === 0) return;
+  const purpose = purposeSelect.value as Purpose;
+  const classroomId = purpose === 'attendance' ? classroomInput.value.trim() || undefined : undefined;
+  if (purpose === 'attendance' && !classroomId) {
+    announce('Attendance photos need a classroom.');
+    classroomInput.focus();
+    return;
+  }
+  const queue = chosen.map((file) => ({ file, row: fileRow(file) }));
+  announce(`Uploading ${chosen.length} file${chosen.length === 1 ? '' : 's'}…`);
+  const worker = async () => {
+    for (let next = queue.shift(); next; next = queue.shift()) await uploadOne(next.file, next.row, purpose, classroomId);
+  };
+  await Promise.all(Array.from({ length: Math.min(SIMULTANEOUS_UPLOADS, chosen.length) }, worker));
+  const rows = [...list.querySelectorAll<HTMLLIElement>('li.upload')];
+  const count = (state: State) => rows.filter((r) => r.dataset.state === state).length;
+  announce(`Done: ${count('ready')} ready, ${count('rejected')} rejected, ${count('failed')} failed.`);
+}
+
+fileInput.addEventListener('change', () => {
+  if (fileInput.files) void handleFiles(fileInput.files);
+  fileInput.value = '';
+});
+for (const type of ['dragenter', 'dragover'] as const) {
+  dropZone.addEventListener(type, (event) => {
+    event.preventDefault();
+    dropZone.classList.add('over');
+  });
+}
+dropZone.addEventListener('dragleave', () => dropZone.classList.remove('over'));
+dropZone.addEventListener('drop', (event) => {
+  event.preventDefault();
+  dropZone.classList.remove('over');
+  if (event.dataTransfer?.files) void handleFiles(event.dataTransfer.files);
+});
+document.body.dataset.ready = 'true';
