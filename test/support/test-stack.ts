@@ -22,7 +22,9 @@ export interface TestStack extends LocalStack {
 export async function startTestStack(options: Partial<LocalStackOptions> = {}): Promise<TestStack> {
   const dataDir = options.dataDir ?? (await mkdtemp(join(tmpdir(), 'media-stack-')));
   const databaseUrl = options.databaseUrl ?? (inject('databaseUrl') || undefined);
-  const stack = await startLocalStack({ port: 0, s3Port: 0, sqsPort: 0, ...options, dataDir, databaseUrl });
+  // No scheduled sweeper by default: tests share one database, and a sweeper in every stack would
+  // act on other tests' rows with its own bucket and queues. Tests of the sweeper run it themselves.
+  const stack = await startLocalStack({ port: 0, s3Port: 0, sqsPort: 0, sweepEverySeconds: 0, ...options, dataDir, databaseUrl });
 
   const api: TestStack['api'] = async (method, path, { token, body, headers } = {}) => {
     const res = await fetch(stack.apiUrl + path, {

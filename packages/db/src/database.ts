@@ -34,6 +34,10 @@ export interface MediaTable {
   rejectionDetail: string | null;
   uploadExpiresAt: Timestamp;
   leaseExpiresAt: NullableTimestamp;
+  /** Who holds the lease: only that worker may complete or release it (a fencing token). */
+  leaseOwner: string | null;
+  /** When the event of the current state went out; empty while a ready/rejected/deleted row still owes it. */
+  eventPublishedAt: NullableTimestamp;
   attempts: Generated<number>;
   createdAt: DefaultedTimestamp;
   updatedAt: DefaultedTimestamp;

@@ -26,6 +26,18 @@ export interface ProcessedMedia {
   variants: StoredVariant[];
 }
 
+/** A held lease: the fencing token the claim handed out, and how long a renewal lasts. */
+export interface Lease {
+  owner: string;
+  seconds: number;
+}
+
+/** The states whose change is announced by an outbound event. */
+export const ANNOUNCED_STATUSES = ['ready', 'rejected', 'deleted'] as const;
+export type AnnouncedStatus = (typeof ANNOUNCED_STATUSES)[number];
+
+const leaseUntil = (seconds: number) => sql<Date>`now() + ${seconds} * interval '1 second'`;
+
 export interface ListFilter {
   purpose?: Purpose;
   subjectId?: string;
@@ -149,13 +161,14 @@ export class MediaRepository {
     return Number(row.bytes);
   }
 
-  /** Claim for processing: pending, or processing whose lease ran out. */
+  /** Claim for processing: pending, or processing whose lease ran out. The row back carries the lease's owner token. */
   async claim(id: string, leaseSeconds: number): Promise<MediaRow | undefined> {
     return this.db
       .updateTable('media')
       .set((eb) => ({
         status: 'processing',
-        leaseExpiresAt: sql<Date>`now() + ${leaseSeconds} * interval '1 second'`,
+        leaseExpiresAt: leaseUntil(leaseSeconds),
+        leaseOwner: sql<string>`gen_random_uuid()::text`,
         attempts: eb('attempts', '+', 1),
         updatedAt: sql<Date>`now()`,
       }))
@@ -174,14 +187,37 @@ export class MediaRepository {
   async releaseClaim(id: string): Promise<void> {
     await this.db
       .updateTable('media')
-      .set({ status: 'pending', leaseExpiresAt: null, updatedAt: sql<Date>`now()` })
+      .set({ status: 'pending', leaseExpiresAt: null, leaseOwner: null, updatedAt: sql<Date>`now()` })
       .where('id', '=', id)
       .where('status', '=', 'processing')
       .execute();
   }
 
-  async markReady(id: string, result: ProcessedMedia): Promise<MediaRow | undefined> {
-    return this.db
+  /**
+   * Gives a lease back: a `processing` row becomes `pending` again (claimable at once), a finished
+   * row that still owes its event may be announced by anyone. Only the lease's owner can do this.
+   */
+  async releaseLease(id: string, owner: string): Promise<boolean> {
+    const result = await this.db
+      .updateTable('media')
+      .set({
+        status: sql`case when status = 'processing' then 'pending' else status end`,
+        leaseExpiresAt: null,
+        leaseOwner: null,
+        updatedAt: sql<Date>`now()`,
+      })
+      .where('id', '=', id)
+      .where('leaseOwner', '=', owner)
+      .executeTakeFirst();
+    return Number(result.numUpdatedRows) > 0;
+  }
+
+  /**
+   * Processing → ready. With the lease of the claim, only its holder succeeds (a worker whose lease
+   * ran out and was re-claimed cannot), and the lease is renewed to cover announcing the result.
+   */
+  async markReady(id: string, result: ProcessedMedia, lease?: Lease): Promise<MediaRow | undefined> {
+    let query = this.db
       .updateTable('media')
       .set({
         status: 'ready',
@@ -193,42 +229,145 @@ export class MediaRepository {
         placeholder: result.placeholder,
         originalKey: result.originalKey,
         variants: JSON.stringify(result.variants),
-        leaseExpiresAt: null,
+        leaseExpiresAt: lease ? leaseUntil(lease.seconds) : null,
+        leaseOwner: lease ? lease.owner : null,
+        eventPublishedAt: null,
         processedAt: sql<Date>`now()`,
         updatedAt: sql<Date>`now()`,
       })
       .where('id', '=', id)
-      .where('status', '=', 'processing')
-      .returningAll()
-      .executeTakeFirst();
+      .where('status', '=', 'processing');
+    if (lease) query = query.where('leaseOwner', '=', lease.owner);
+    return query.returningAll().executeTakeFirst();
   }
 
-  async markRejected(id: string, code: string, detail: string): Promise<MediaRow | undefined> {
-    return this.db
+  /** Pending or processing → rejected; with a lease, only from the holder's `processing` (as markReady). */
+  async markRejected(id: string, code: string, detail: string, lease?: Lease): Promise<MediaRow | undefined> {
+    let query = this.db
       .updateTable('media')
       .set({
         status: 'rejected',
         rejectionCode: code,
         rejectionDetail: detail,
-        leaseExpiresAt: null,
+        leaseExpiresAt: lease ? leaseUntil(lease.seconds) : null,
+        leaseOwner: lease ? lease.owner : null,
+        eventPublishedAt: null,
         processedAt: sql<Date>`now()`,
         updatedAt: sql<Date>`now()`,
       })
-      .where('id', '=', id)
-      .where('status', 'in', ['pending', 'processing'])
-      .returningAll()
-      .executeTakeFirst();
+      .where('id', '=', id);
+    query = lease
+      ? query.where('status', '=', 'processing').where('leaseOwner', '=', lease.owner)
+      : query.where('status', 'in', ['pending', 'processing']);
+    return query.returningAll().executeTakeFirst();
   }
 
-  /** Tombstone: who and when. A legal hold makes this a no-op (no row back). */
-  async markDeleted(tenant: string, id: string, deletedBy: string): Promise<MediaRow | undefined> {
+  /**
+   * Tombstone: who and when. A legal hold makes this a no-op (no row back). Any processing lease is
+   * taken over, so a worker still busy with the item cannot complete it; with `announceLeaseSeconds`
+   * the caller holds the new lease while it announces the deletion.
+   */
+  async markDeleted(tenant: string, id: string, deletedBy: string, announceLeaseSeconds?: number): Promise<MediaRow | undefined> {
     return this.db
       .updateTable('media')
-      .set({ status: 'deleted', deletedAt: sql<Date>`now()`, deletedBy, leaseExpiresAt: null, updatedAt: sql<Date>`now()` })
+      .set({
+        status: 'deleted',
+        deletedAt: sql<Date>`now()`,
+        deletedBy,
+        leaseExpiresAt: announceLeaseSeconds ? leaseUntil(announceLeaseSeconds) : null,
+        leaseOwner: sql<string>`gen_random_uuid()::text`,
+        eventPublishedAt: null,
+        updatedAt: sql<Date>`now()`,
+      })
       .where('id', '=', id)
       .where('tenant', '=', tenant)
       .where('status', '<>', 'deleted')
       .where('legalHold', '=', false)
+      .returningAll()
+      .executeTakeFirst();
+  }
+
+  /**
+   * The right to announce a finished row whose event has not gone out, for one lease: nobody else
+   * holds a live lease on it. Two workers cannot both get it, so they cannot both publish.
+   */
+  async claimAnnouncement(id: string, leaseSeconds: number): Promise<MediaRow | undefined> {
+    return this.db
+      .updateTable('media')
+      .set({ leaseExpiresAt: leaseUntil(leaseSeconds), leaseOwner: sql<string>`gen_random_uuid()::text` })
+      .where('id', '=', id)
+      .where('status', 'in', [...ANNOUNCED_STATUSES])
+      .where('eventPublishedAt', 'is', null)
+      .where((eb) => eb.or([eb('leaseExpiresAt', 'is', null), eb('leaseExpiresAt', '<', sql<Date>`now()`)]))
+      .returningAll()
+      .executeTakeFirst();
+  }
+
+  /** The event of `status` went out; a row that has moved on since (e.g. deleted) still owes its own. */
+  async markAnnounced(id: string, status: AnnouncedStatus): Promise<boolean> {
+    const result = await this.db
+      .updateTable('media')
+      .set({ eventPublishedAt: sql<Date>`now()`, leaseExpiresAt: null, leaseOwner: null })
+      .where('id', '=', id)
+      .where('status', '=', status)
+      .where('eventPublishedAt', 'is', null)
+      .executeTakeFirst();
+    return Number(result.numUpdatedRows) > 0;
+  }
+
+  /** Finished rows that still owe their event and that nobody is announcing (no live lease). */
+  async listUnannounced(limit: number): Promise<MediaRow[]> {
+    return this.db
+      .selectFrom('media')
+      .selectAll()
+      .where('status', 'in', [...ANNOUNCED_STATUSES])
+      .where('eventPublishedAt', 'is', null)
+      .where((eb) => eb.or([eb('leaseExpiresAt', 'is', null), eb('leaseExpiresAt', '<', sql<Date>`now()`)]))
+      .orderBy('updatedAt')
+      .limit(limit)
+      .execute();
+  }
+
+  /** Deleted rows whose objects may still be in the bucket. Never one under legal hold. */
+  async listUnpurged(limit: number): Promise<MediaRow[]> {
+    return this.db
+      .selectFrom('media')
+      .selectAll()
+      .where('status', '=', 'deleted')
+      .where('purgedAt', 'is', null)
+      .where('legalHold', '=', false)
+      .orderBy('deletedAt')
+      .limit(limit)
+      .execute();
+  }
+
+  /** Uploads nobody is moving on: pending past their POST expiry plus grace, or processing with a lapsed lease. */
+  async listStalled(graceSeconds: number, limit: number): Promise<MediaRow[]> {
+    return this.db
+      .selectFrom('media')
+      .selectAll()
+      .where((eb) =>
+        eb.or([
+          eb.and([
+            eb('status', '=', 'pending'),
+            eb('uploadExpiresAt', '<', sql<Date>`now() - ${graceSeconds} * interval '1 second'`),
+          ]),
+          eb.and([eb('status', '=', 'processing'), eb('leaseExpiresAt', '<', sql<Date>`now()`)]),
+        ]),
+      )
+      .orderBy('uploadExpiresAt')
+      .limit(limit)
+      .execute();
+  }
+
+  /** One upload that never arrived: pending → expired, if it is still pending past expiry plus grace. */
+  async expirePending(id: string, graceSeconds: number): Promise<MediaRow | undefined> {
+    return this.db
+      .updateTable('media')
+      .set({ status: 'expired', leaseExpiresAt: null, leaseOwner: null, updatedAt: sql<Date>`now()` })
+      .where('id', '=', id)
+      .where('status', '=', 'pending')
+      .where('uploadExpiresAt', '<', sql<Date>`now() - ${graceSeconds} * interval '1 second'`)
       .returningAll()
       .executeTakeFirst();
   }

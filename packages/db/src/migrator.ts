@@ -1,9 +1,11 @@
 import { Migrator, type Kysely, type Migration, type MigrationResultSet } from 'kysely';
 import * as media0001 from './migrations/0001-media';
+import * as eventOutbox0002 from './migrations/0002-event-outbox';
 
 /** Migrations are listed here rather than read from disk, so they bundle into a Lambda as-is. */
 const MIGRATIONS: Record<string, Migration> = {
   '0001-media': media0001,
+  '0002-event-outbox': eventOutbox0002,
 };
 
 export async function migrateToLatest(db: Kysely<any>): Promise<MigrationResultSet> {

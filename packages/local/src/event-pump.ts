@@ -45,7 +45,8 @@ export function notificationBody(record: S3EventRecord): string {
   });
 }
 
-function lambdaContext(functionName: string, timeoutMs: number): Context {
+/** A Lambda context for a local invocation of `functionName` with its time limit. */
+export function lambdaContext(functionName: string, timeoutMs: number): Context {
   const deadline = Date.now() + timeoutMs;
   return {
     callbackWaitsForEmptyEventLoop: false,

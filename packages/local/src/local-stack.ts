@@ -3,14 +3,15 @@ import { join, resolve } from 'node:path';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { loadConfig, type Config } from '@media/core';
 import { migrateToLatest } from '@media/db';
-import { createDependencies, type Dependencies } from '@media/service';
+import { createDependencies, type Dependencies, type SweepReport } from '@media/service';
 import { incomingKey } from '@media/storage';
 import { handler as getDownload } from '../../../functions/get-download/handler';
 import { handler as mediaApi } from '../../../functions/media-api/handler';
 import { handler as processUpload } from '../../../functions/process-upload/handler';
 import { handler as requestUpload } from '../../../functions/request-upload/handler';
+import { handler as sweeper } from '../../../functions/sweeper/handler';
 import { DEFAULT_LOCAL_SECRET, mintDevToken } from './dev-token';
-import { EventPump } from './event-pump';
+import { EventPump, lambdaContext } from './event-pump';
 import { startHttpServer } from './http-server';
 import { openApiDocument } from '@media/core/openapi';
 import { originMatcher } from './origins';
@@ -34,6 +35,8 @@ export interface LocalStackOptions {
   bucket?: string;
   /** Extra config values (limits, leases) as environment variables. */
   env?: Record<string, string>;
+  /** How often the sweeper runs, as its schedule does in AWS; 0 turns it off. Default 30. */
+  sweepEverySeconds?: number;
   log?: (line: string) => void;
 }
 
@@ -47,6 +50,8 @@ export interface LocalStack {
   deps: Dependencies;
   pump: EventPump;
   sqs: SQSClient;
+  /** One sweeper run now (the same function the schedule calls). */
+  sweep(): Promise<SweepReport>;
   stop(): Promise<void>;
 }
 
@@ -98,16 +103,34 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   });
 
   // fauxqs keeps messages in memory, so after a restart the queue is empty: hand every unfinished
-  // upload whose object arrived back to the processor. Nothing else processes while we start.
+  // upload whose object arrived back to the processor. Nothing of ours processes while we start;
+  // a row whose object is not in our bucket is not ours (tests share one database) and stays as is.
   for (const row of await deps.media.listUnfinished(10_000)) {
-    if (row.status === 'processing') await deps.media.releaseClaim(row.id);
     const key = incomingKey(row.tenant, row.id);
     const head = await deps.storage.head(key);
     if (head) {
+      if (row.status === 'processing') await deps.media.releaseClaim(row.id);
       await pump.publishS3Record({ eventName: 'ObjectCreated:Post', s3: { bucket: { name: bucket }, object: { key, size: head.size } } });
     }
   }
   pump.start();
+
+  const runSweeper = sweeper.withDependencies(deps);
+  const sweep = () => runSweeper({}, lambdaContext('sweeper', 300_000));
+  const sweepEverySeconds = options.sweepEverySeconds ?? 30;
+  let sweeping: Promise<unknown> = Promise.resolve();
+  let sweepTimer: NodeJS.Timeout | undefined;
+  if (sweepEverySeconds > 0) {
+    // Like a schedule with reserved concurrency 1: a run never starts while the last one is busy.
+    const tick = () => {
+      sweeping = sweep()
+        .catch((error) => log(`sweeper: ${(error as Error).message}`))
+        .finally(() => {
+          if (sweepTimer) sweepTimer = setTimeout(tick, sweepEverySeconds * 1000);
+        });
+    };
+    sweepTimer = setTimeout(tick, 0);
+  }
 
   const isAllowedOrigin = originMatcher(allowedOrigins);
   const demoToken = await mintDevToken(
@@ -140,8 +163,12 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     deps,
     pump,
     sqs,
+    sweep,
     async stop() {
+      clearTimeout(sweepTimer);
+      sweepTimer = undefined;
       await http.stop();
+      await sweeping;
       await pump.stop();
       await sqsServer.stop();
       await s3.stop();

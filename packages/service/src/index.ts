@@ -5,3 +5,5 @@ export * from './upload-service';
 export * from './media-service';
 export * from './s3-event';
 export * from './upload-processor';
+export * from './announcements';
+export * from './sweeper';

@@ -2,7 +2,6 @@ import {
   authorize,
   authorizeUsage,
   MediaError,
-  mediaEventId,
   purposePolicy,
   readScopeOf,
   type ListQuery,
@@ -12,6 +11,7 @@ import {
 } from '@media/core';
 import type { MediaRow } from '@media/db';
 import { contentDisposition, derivativePrefix, incomingKey, originalKey } from '@media/storage';
+import { announce, giveBack } from './announcements';
 import type { Dependencies } from './dependencies';
 import { toMediaRecord } from './media-record';
 
@@ -92,35 +92,36 @@ export async function objectKeysOf(deps: Pick<Dependencies, 'storage'>, row: Med
 }
 
 /**
- * Tombstones the row first (so no URL can be minted from here on), then removes the objects. If
- * S3 fails half-way the row stays `deleted` without `purgedAt`, and the sweeper finishes the job.
+ * Tombstones the row first (so no URL can be minted from here on), announces it, then removes the
+ * objects. Once the tombstone is written the delete has happened: an event or a purge that fails
+ * here is finished by the sweeper (the row still owes its event, or has no `purgedAt`).
  */
 export async function deleteMedia(deps: Deps, principal: Principal, id: string): Promise<{ purged: boolean }> {
   const row = await visibleRow(deps, principal, id);
   authorize(principal, { kind: 'delete' }, row);
-  const deleted = await deps.media.markDeleted(principal.tenant, id, principal.sub);
+  const deleted = await deps.media.markDeleted(principal.tenant, id, principal.sub, deps.config.processing.leaseSeconds);
   if (!deleted) {
     const now = await deps.media.findInTenant(principal.tenant, id);
     if (now?.legalHold) throw new MediaError('LEGAL_HOLD', 'This media is under legal hold and cannot be deleted.');
     throw new MediaError('NOT_FOUND', 'No such media.');
   }
-  await deps.events.publish({
-    eventId: mediaEventId('media.deleted', id),
-    type: 'media.deleted',
-    occurredAt: new Date().toISOString(),
-    tenant: deleted.tenant,
-    mediaId: deleted.id,
-    purpose: deleted.purpose,
-    subjectId: deleted.subjectId,
-    classroomId: deleted.classroomId,
-  });
   try {
-    await deps.storage.deleteMany(await objectKeysOf(deps, deleted));
-    await deps.media.markPurged(id);
+    await announce(deps, deleted);
+  } catch {
+    await giveBack(deps, deleted);
+  }
+  try {
+    await purgeObjects(deps, deleted);
     return { purged: true };
   } catch {
     return { purged: false };
   }
+}
+
+/** Removes every object of a deleted item, then records that none remain. Throws when S3 fails. */
+export async function purgeObjects(deps: Pick<Dependencies, 'storage' | 'media'>, row: MediaRow): Promise<void> {
+  await deps.storage.deleteMany(await objectKeysOf(deps, row));
+  await deps.media.markPurged(row.id);
 }
 
 export async function setLegalHold(deps: Deps, principal: Principal, id: string, hold: boolean): Promise<MediaRecord> {

@@ -1,8 +1,10 @@
-import { FORMAT_CONTENT_TYPES, mediaEventId, purposePolicy, type MediaEvent, type StoredVariant } from '@media/core';
-import type { MediaRow } from '@media/db';
+import { FORMAT_CONTENT_TYPES, purposePolicy, type StoredVariant } from '@media/core';
+import type { Lease, MediaRow } from '@media/db';
 import { isUploadRejected, processImage, type UploadRejected } from '@media/imaging';
 import { derivativeKey, incomingKey, originalKey, parseIncomingKey } from '@media/storage';
+import { announce, announceLate, giveBack } from './announcements';
 import type { Dependencies } from './dependencies';
+import { objectKeysOf } from './media-service';
 
 export type ProcessOutcome =
   | { outcome: 'ready'; mediaId: string; variants: number }
@@ -16,20 +18,14 @@ export class RetryLater extends Error {
 
 type Deps = Pick<Dependencies, 'media' | 'storage' | 'events' | 'config'>;
 
-const eventBase = (row: MediaRow) => ({
-  occurredAt: new Date().toISOString(),
-  tenant: row.tenant,
-  mediaId: row.id,
-  purpose: row.purpose,
-  subjectId: row.subjectId,
-  classroomId: row.classroomId,
-});
-
 /**
  * Handles one uploaded object: claim the row, check the real bytes, write derivatives and the
- * original, record the result, announce it. Safe to run any number of times for the same object:
- * the claim and the final UPDATE are conditional, and every write goes to a deterministic key.
- * Bad bytes end as `rejected` (never thrown); transient failures throw so the message is retried.
+ * original, record the result, announce it. Safe to run any number of times, concurrently, for
+ * the same object: the claim is one conditional UPDATE with a lease, only the lease's holder can
+ * record the result, every write goes to a deterministic key, and the event is sent by whoever
+ * holds the row after its state changed, then marked as sent.
+ * Bad bytes end as `rejected` (never thrown); transient failures throw so the message is retried,
+ * after handing the lease back so the retry need not wait for it to run out.
  */
 export async function processUploadedObject(deps: Deps, object: { bucket: string; key: string }): Promise<ProcessOutcome> {
   if (object.bucket !== deps.config.bucket) return { outcome: 'ignored', reason: 'foreign-bucket' };
@@ -40,13 +36,21 @@ export async function processUploadedObject(deps: Deps, object: { bucket: string
   const existing = await deps.media.findById(mediaId);
   if (!existing) return { outcome: 'ignored', reason: 'unknown-media', mediaId };
   if (existing.tenant !== tenant) return { outcome: 'ignored', reason: 'tenant-mismatch', mediaId };
-  if (existing.status === 'expired' || existing.status === 'deleted') {
-    // A late or orphaned upload: nobody may ever read it, so it goes.
-    await deps.storage.deleteMany([incomingKey(tenant, mediaId)]);
-    return { outcome: 'ignored', reason: `media-${existing.status}`, mediaId };
-  }
-  if (existing.status === 'ready' || existing.status === 'rejected') {
-    return { outcome: 'ignored', reason: 'already-processed', mediaId };
+  switch (existing.status) {
+    case 'expired':
+    case 'deleted':
+      // A late or orphaned upload: nobody may ever read it, so it goes.
+      await deps.storage.deleteMany([incomingKey(tenant, mediaId)]);
+      return { outcome: 'ignored', reason: `media-${existing.status}`, mediaId };
+    case 'ready':
+    case 'rejected':
+      // A duplicate delivery. If the worker that finished it stopped before its event went out,
+      // this delivery finishes the job; otherwise the incoming key holds nothing we may keep.
+      if (existing.eventPublishedAt === null && (await announceLate(deps, mediaId))) {
+        return { outcome: 'ignored', reason: 'already-processed-event-sent', mediaId };
+      }
+      if (existing.eventPublishedAt !== null) await deps.storage.deleteMany([incomingKey(tenant, mediaId)]);
+      return { outcome: 'ignored', reason: 'already-processed', mediaId };
   }
 
   const row = await deps.media.claim(mediaId, deps.config.processing.leaseSeconds);
@@ -55,32 +59,39 @@ export async function processUploadedObject(deps: Deps, object: { bucket: string
     if (now?.status === 'processing') throw new RetryLater(`media ${mediaId} is being processed elsewhere`);
     return { outcome: 'ignored', reason: 'already-processed', mediaId };
   }
-
-  const source = incomingKey(tenant, mediaId);
-  const head = await deps.storage.head(source);
-  if (!head) {
-    // The object is gone (deleted, or an earlier attempt finished moving it): nothing to do now.
-    const original = await deps.storage.head(originalKey(tenant, mediaId));
-    if (!original) {
-      await deps.media.releaseClaim(mediaId);
-      return { outcome: 'ignored', reason: 'object-missing', mediaId };
-    }
+  try {
+    return await processClaimed(deps, row, { owner: row.leaseOwner!, seconds: deps.config.processing.leaseSeconds });
+  } catch (error) {
+    await giveBack(deps, row);
+    throw error;
   }
+}
 
+async function processClaimed(deps: Deps, row: MediaRow, lease: Lease): Promise<ProcessOutcome> {
+  const { tenant, id: mediaId } = row;
+  const source = incomingKey(tenant, mediaId);
+  const original = originalKey(tenant, mediaId);
+
+  // The size first, so an oversized object (emulators do not enforce the POST policy) is never read.
+  const head = await deps.storage.head(source);
   if (head && head.size > row.declaredSize) {
-    return reject(deps, row, {
+    return reject(deps, row, lease, {
       code: 'SIZE_MISMATCH',
       message: `The file is ${head.size} bytes, more than the ${row.declaredSize} bytes declared.`,
-    } as UploadRejected);
+    });
   }
-
-  const bytes = (await deps.storage.getBytes(source)) ?? (await deps.storage.getBytes(originalKey(tenant, mediaId)));
-  if (!bytes) throw new RetryLater(`object for media ${mediaId} vanished while processing`);
+  // Without the incoming object, an earlier attempt may have stored the original already.
+  const bytes = head ? await deps.storage.getBytes(source) : await deps.storage.getBytes(original);
+  if (!bytes) {
+    // Not there (yet): hand the row back untouched; a later delivery or the sweeper picks it up.
+    await deps.media.releaseLease(mediaId, lease.owner);
+    return { outcome: 'ignored', reason: 'object-missing', mediaId };
+  }
   if (bytes.length > row.declaredSize) {
-    return reject(deps, row, {
+    return reject(deps, row, lease, {
       code: 'SIZE_MISMATCH',
       message: `The file is ${bytes.length} bytes, more than the ${row.declaredSize} bytes declared.`,
-    } as UploadRejected);
+    });
   }
 
   const policy = purposePolicy(row.purpose);
@@ -92,7 +103,7 @@ export async function processUploadedObject(deps: Deps, object: { bucket: string
       derivatives: policy.derivatives,
     });
   } catch (error) {
-    if (isUploadRejected(error)) return reject(deps, row, error);
+    if (isUploadRejected(error)) return reject(deps, row, lease, error);
     throw error;
   }
 
@@ -103,8 +114,8 @@ export async function processUploadedObject(deps: Deps, object: { bucket: string
       return { name: d.name, format: d.format, width: d.width, height: d.height, size: d.data.length, key, contentType: d.contentType };
     }),
   );
-  const original = originalKey(tenant, mediaId);
-  if (head) await deps.storage.copy(source, original, image.contentType);
+  // The original is the validated bytes themselves (not a copy of whatever the key holds by now).
+  await deps.storage.put(original, bytes, image.contentType);
   variants.unshift({
     name: 'original',
     format: image.contentType.split('/')[1]!,
@@ -115,43 +126,45 @@ export async function processUploadedObject(deps: Deps, object: { bucket: string
     contentType: image.contentType,
   });
 
-  const ready = await deps.media.markReady(mediaId, {
-    size: bytes.length,
-    width: image.width,
-    height: image.height,
-    sha256: image.sha256,
-    phash: image.phash,
-    placeholder: image.placeholder,
-    originalKey: original,
-    variants,
-  });
-  if (!ready) return { outcome: 'ignored', reason: 'lease-lost', mediaId };
+  const ready = await deps.media.markReady(
+    mediaId,
+    {
+      size: bytes.length,
+      width: image.width,
+      height: image.height,
+      sha256: image.sha256,
+      phash: image.phash,
+      placeholder: image.placeholder,
+      originalKey: original,
+      variants,
+    },
+    lease,
+  );
+  if (!ready) return lostLease(deps, row);
   await deps.storage.deleteMany([source]);
-  const event: MediaEvent = {
-    ...eventBase(ready),
-    eventId: mediaEventId('media.ready', mediaId),
-    type: 'media.ready',
-    contentType: ready.contentType,
-    width: ready.width,
-    height: ready.height,
-    sha256: ready.sha256,
-    variants: variants.map(({ name, key, format, width, height, size }) => ({ name, key, format, width, height, size })),
-  };
-  await deps.events.publish(event);
+  await announce(deps, ready);
   return { outcome: 'ready', mediaId, variants: variants.length };
 }
 
-async function reject(deps: Deps, row: MediaRow, error: Pick<UploadRejected, 'code' | 'message'>): Promise<ProcessOutcome> {
-  const rejected = await deps.media.markRejected(row.id, error.code, error.message);
+/**
+ * Another worker took the row over while this one worked (its lease ran out), or the item was
+ * deleted meanwhile. In the second case what this worker wrote may have landed after the delete
+ * removed everything, so it removes it again.
+ */
+async function lostLease(deps: Deps, row: MediaRow): Promise<ProcessOutcome> {
+  const now = await deps.media.findById(row.id);
+  if (now && (now.status === 'deleted' || now.status === 'expired')) {
+    await deps.storage.deleteMany(await objectKeysOf(deps, now));
+    return { outcome: 'ignored', reason: `media-${now.status}`, mediaId: row.id };
+  }
+  return { outcome: 'ignored', reason: 'lease-lost', mediaId: row.id };
+}
+
+async function reject(deps: Deps, row: MediaRow, lease: Lease, error: Pick<UploadRejected, 'code' | 'message'>): Promise<ProcessOutcome> {
+  const rejected = await deps.media.markRejected(row.id, error.code, error.message, lease);
+  if (!rejected) return lostLease(deps, row);
   // The bytes were refused: they are removed, and nothing derived from them was written.
   await deps.storage.deleteMany([incomingKey(row.tenant, row.id)]);
-  if (rejected) {
-    await deps.events.publish({
-      ...eventBase(rejected),
-      eventId: mediaEventId('media.rejected', row.id),
-      type: 'media.rejected',
-      rejection: { code: error.code, detail: error.message },
-    });
-  }
+  await announce(deps, rejected);
   return { outcome: 'rejected', mediaId: row.id, code: error.code };
 }

@@ -1,0 +1,43 @@
+import middy from '@middy/core';
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
+import { MetricUnit } from '@aws-lambda-powertools/metrics';
+import type { Context, ScheduledEvent } from 'aws-lambda';
+import { sweep, type SweepReport } from '@media/service';
+import { dependenciesFromEnvironment, resolveDependencies, type DependencySource } from '../shared/cold-start';
+import { logger, metrics } from '../shared/observability';
+
+export type SweeperHandler = (event: ScheduledEvent | Record<string, never>, context: Context) => Promise<SweepReport>;
+
+const METRICS: Record<keyof SweepReport, string> = {
+  expired: 'UploadsExpired',
+  processed: 'StalledUploadsProcessed',
+  released: 'StalledUploadsReleased',
+  announced: 'LateEventsSent',
+  purged: 'DeletedItemsPurged',
+  failed: 'SweepFailures',
+};
+
+/**
+ * Runs on a schedule: finishes what the event path left behind (expired uploads, late arrivals,
+ * lapsed leases, unsent events, objects of deleted items). A failed item is logged and tried again
+ * by the next run; the run itself does not fail for it.
+ */
+function build(source: DependencySource): SweeperHandler {
+  const core = async (): Promise<SweepReport> => {
+    const deps = await resolveDependencies(source);
+    const report = await sweep(deps, {
+      onFailure: (work, mediaId, error) => logger.error('sweep step failed; the next run retries it', { work, mediaId, error: error as Error }),
+    });
+    for (const [name, count] of Object.entries(report) as [keyof SweepReport, number][]) {
+      metrics.addMetric(METRICS[name], MetricUnit.Count, count);
+    }
+    logger.info('sweep finished', { ...report });
+    return report;
+  };
+  return middy(core)
+    .use(injectLambdaContext(logger, { resetKeys: true }))
+    .use(logMetrics(metrics)) as unknown as SweeperHandler;
+}
+
+export const handler = Object.assign(build(dependenciesFromEnvironment), { withDependencies: build });

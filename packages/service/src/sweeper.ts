@@ -1,0 +1,86 @@
+import { incomingKey } from '@media/storage';
+import { announceLate } from './announcements';
+import type { Dependencies } from './dependencies';
+import { purgeObjects } from './media-service';
+import { processUploadedObject, RetryLater } from './upload-processor';
+
+type Deps = Pick<Dependencies, 'media' | 'storage' | 'events' | 'config'>;
+
+export interface SweepReport {
+  /** Pending uploads that never arrived, now `expired`. */
+  expired: number;
+  /** Stalled uploads whose object was there after all, processed now (ready or rejected). */
+  processed: number;
+  /** Stalled uploads handed back or left for a later run (object missing, or someone else on it). */
+  released: number;
+  /** Events sent for state changes whose worker stopped before sending them. */
+  announced: number;
+  /** Deleted items whose remaining objects are now gone. */
+  purged: number;
+  /** Items that failed this time (S3 or the database); the next run tries them again. */
+  failed: number;
+}
+
+export interface SweepOptions {
+  /** Rows looked at per kind of work and run, so one run stays inside a function's time limit. */
+  limit?: number;
+  onFailure?: (work: string, mediaId: string, error: unknown) => void;
+}
+
+/**
+ * Finishes what the event path left behind. Every step is a conditional state change or an
+ * idempotent delete, so runs may overlap each other, the processor and the API:
+ * - stalled uploads (pending past POST expiry + grace, or processing with a lapsed lease): if the
+ *   object is there it is processed (a late arrival or a lost event), otherwise a pending row
+ *   becomes `expired` and anything that arrives after that is deleted;
+ * - finished rows that still owe their event get it sent, once;
+ * - deleted items whose objects may remain are purged until they are gone (never one under legal hold).
+ */
+export async function sweep(deps: Deps, options: SweepOptions = {}): Promise<SweepReport> {
+  const limit = options.limit ?? 100;
+  const grace = deps.config.processing.pendingGraceSeconds;
+  const report: SweepReport = { expired: 0, processed: 0, released: 0, announced: 0, purged: 0, failed: 0 };
+  const attempt = async (work: string, mediaId: string, step: () => Promise<void>) => {
+    try {
+      await step();
+    } catch (error) {
+      if (error instanceof RetryLater) {
+        report.released += 1;
+        return;
+      }
+      report.failed += 1;
+      options.onFailure?.(work, mediaId, error);
+    }
+  };
+
+  for (const row of await deps.media.listStalled(grace, limit)) {
+    await attempt('stalled', row.id, async () => {
+      const key = incomingKey(row.tenant, row.id);
+      if (row.status === 'pending' && !(await deps.storage.head(key))) {
+        if (await deps.media.expirePending(row.id, grace)) {
+          // The POST had expired: an object arriving from now on is orphaned, and goes.
+          await deps.storage.deleteMany([key]);
+          report.expired += 1;
+        }
+        return;
+      }
+      const result = await processUploadedObject(deps, { bucket: deps.config.bucket, key });
+      if (result.outcome === 'ignored') report.released += 1;
+      else report.processed += 1;
+    });
+  }
+
+  for (const row of await deps.media.listUnannounced(limit)) {
+    await attempt('announce', row.id, async () => {
+      if (await announceLate(deps, row.id)) report.announced += 1;
+    });
+  }
+
+  for (const row of await deps.media.listUnpurged(limit)) {
+    await attempt('purge', row.id, async () => {
+      await purgeObjects(deps, row);
+      report.purged += 1;
+    });
+  }
+  return report;
+}

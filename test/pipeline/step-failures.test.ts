@@ -1,0 +1,157 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { MediaEvent } from '@media/core';
+import type { Dependencies } from '@media/service';
+import { handler as processUpload } from '../../functions/process-upload/handler';
+import { makePhoto } from '../fixtures/photos';
+import { uniqueTenant } from '../support/database';
+import { startTestStack, type TestStack } from '../support/test-stack';
+import { deliver, deliverUntilAcknowledged, s3Record } from './support/deliveries';
+import { QueueLog } from './support/event-log';
+import { failOnce, noFaults, withFaults, type Call, type FaultPlan } from './support/fault-injection';
+import { quietLogs } from './support/quiet';
+import { objectsOf, outcomeOf, upload, variantKeys } from './support/uploads';
+
+/**
+ * A worker can fail between any two of its steps. Whatever the step, the next delivery of the same
+ * record must end exactly where a clean run ends: same row, same objects, one event.
+ */
+describe('a failure at each step of processing, then redelivery', () => {
+  let stack: TestStack;
+  let events: QueueLog;
+  let photo: Buffer;
+  let reference: { outcome: ReturnType<typeof outcomeOf>; event: Partial<MediaEvent>; calls: string[] };
+  // Short leases, so a worker that vanished holding one is replaced within a few receives.
+  const leaseSeconds = 2;
+  const backoffMs = (receive: number) => 1000 * 2 ** (receive - 1);
+
+  const depsWith = (plan: FaultPlan) => {
+    const config = { ...stack.deps.config, processing: { ...stack.deps.config.processing, leaseSeconds } };
+    return withFaults<Dependencies>({ ...stack.deps, config }, plan);
+  };
+  const comparable = ({ eventId: _id, mediaId: _m, tenant: _t, occurredAt: _o, variants, ...rest }: MediaEvent) => ({
+    ...rest,
+    variants: variants?.map(({ key: _k, ...v }) => v),
+  });
+
+  const newUpload = async () => {
+    const tenant = uniqueTenant();
+    const token = await stack.token({ role: 'student', tenant, sub: 's-1' });
+    return { tenant, ...(await upload(stack, token, photo)) };
+  };
+
+  beforeAll(async () => {
+    quietLogs();
+    stack = await startTestStack();
+    await stack.pump.stop();
+    events = new QueueLog(stack.sqs, stack.queues.events);
+    photo = await makePhoto({ width: 1000, height: 750, orientation: 6 });
+
+    const clean = await newUpload();
+    const deps = depsWith(noFaults);
+    expect(await deliver(processUpload.withDependencies(deps), [s3Record(stack.bucket, clean.key)])).toEqual([]);
+    const row = (await stack.deps.media.findById(clean.mediaId))!;
+    const [event] = await events.eventsFor(clean.mediaId);
+    reference = { outcome: outcomeOf(row), event: comparable(event!), calls: [...new Set(deps.trace.map((c) => c.label))] };
+    expect(reference.outcome).toMatchObject({ status: 'ready', announced: true });
+  });
+  afterAll(() => stack?.close());
+
+  /** Fails the first delivery as planned, redelivers cleanly, and checks the end state against the clean run. */
+  const failThenRedeliver = async (plan: FaultPlan & { fired: () => boolean }) => {
+    const { tenant, mediaId, key } = await newUpload();
+    const record = s3Record(stack.bucket, key);
+    expect(await deliver(processUpload.withDependencies(depsWith(plan)), [record])).toEqual([record.messageId]);
+    expect(plan.fired()).toBe(true);
+
+    const receives = await deliverUntilAcknowledged(() => processUpload.withDependencies(depsWith(noFaults)), record, { backoffMs });
+    const row = (await stack.deps.media.findById(mediaId))!;
+    const sent = await events.eventsFor(mediaId);
+    return { row, receives, sent, objects: await objectsOf(stack, tenant, mediaId) };
+  };
+
+  const named: [string, (c: Call) => boolean, 'before' | 'after'][] = [
+    ['after the claim committed but its answer was lost', (c) => c.label === 'media.claim', 'after'],
+    ['after reading the object', (c) => c.label === 'storage.getBytes incoming', 'after'],
+    ['after writing the thumb derivative', (c) => c.label === 'storage.put thumb.webp', 'after'],
+    ['after writing the small derivative', (c) => c.label === 'storage.put small.webp', 'after'],
+    ['after writing the medium derivative', (c) => c.label === 'storage.put medium.webp', 'after'],
+    ['after writing the ml derivative', (c) => c.label === 'storage.put ml.jpeg', 'after'],
+    ['after storing the original', (c) => c.label === 'storage.put original', 'after'],
+    ['before the row update', (c) => c.label === 'media.markReady', 'before'],
+    ['after the row update committed but its answer was lost', (c) => c.label === 'media.markReady', 'after'],
+    ['before the incoming object is removed', (c) => c.label === 'storage.deleteMany incoming', 'before'],
+    ['before the event', (c) => c.label === 'events.publish', 'before'],
+    ['after the event was recorded as sent', (c) => c.label === 'media.markAnnounced', 'after'],
+  ];
+
+  const sendsTwice: [string, string, 'before' | 'after'][] = [
+    ['after the event was sent but before it was recorded', 'events.publish', 'after'],
+    ['when recording the sent event', 'media.markAnnounced', 'before'],
+  ];
+
+  it.each(named)('%s: ends as a clean run, with no orphan object and one event', async (_step, matches, phase) => {
+    const { row, sent, objects, receives } = await failThenRedeliver(failOnce(matches, phase));
+    expect(outcomeOf(row)).toEqual(reference.outcome);
+    expect(objects).toEqual(variantKeys(row));
+    expect(sent).toHaveLength(1);
+    expect(comparable(sent[0]!)).toEqual(reference.event);
+    expect(sent[0]!.eventId).toBe(`media.ready:${row.id}`);
+    expect(receives).toBeLessThanOrEqual(4);
+  });
+
+  it('ends as a clean run whichever call of a clean run fails, before or after it', async () => {
+    const covered = new Set(named.map(([, matches, phase]) => reference.calls.filter((label) => matches({ label, mediaId: undefined })).map((l) => `${phase} ${l}`)).flat());
+    const remaining = reference.calls
+      .flatMap((label) => (['before', 'after'] as const).map((phase) => ({ label, phase })))
+      // Between sending the event and recording it is the one window that sends twice: see below.
+      .filter(({ label, phase }) => !covered.has(`${phase} ${label}`) && !sendsTwice.some(([, l, p]) => l === label && p === phase));
+    expect(remaining.length).toBeGreaterThan(5);
+    for (const { label, phase } of remaining) {
+      const { row, sent, objects } = await failThenRedeliver(failOnce((c) => c.label === label, phase));
+      expect({ step: `${phase} ${label}`, outcome: outcomeOf(row), orphans: objects.filter((k) => !variantKeys(row).includes(k)), events: sent.length }).toEqual({
+        step: `${phase} ${label}`,
+        outcome: reference.outcome,
+        orphans: [],
+        events: 1,
+      });
+    }
+  });
+
+  it.each(sendsTwice)('sends the event a second time, with the same eventId, when a worker fails %s', async (_when, label, phase) => {
+    const { sent, row } = await failThenRedeliver(failOnce((c) => c.label === label, phase));
+    expect(outcomeOf(row)).toEqual(reference.outcome);
+    expect(sent.map((e) => e.eventId)).toEqual([`media.ready:${row.id}`, `media.ready:${row.id}`]);
+    expect(sent[1]).toEqual(sent[0]);
+  });
+
+  it('acknowledges bad bytes on the first receive: rejected once, one media.rejected event, never retried', async () => {
+    const tenant = uniqueTenant();
+    const token = await stack.token({ role: 'student', tenant, sub: 's-1' });
+    const garbage = Buffer.concat([Buffer.from([0xff, 0xd8, 0xff, 0xe0]), Buffer.alloc(2000, 7)]);
+    const { mediaId, key } = await upload(stack, token, garbage);
+    const deps = depsWith(noFaults);
+
+    expect(await deliver(processUpload.withDependencies(deps), [s3Record(stack.bucket, key)])).toEqual([]);
+    expect(await deliver(processUpload.withDependencies(deps), [s3Record(stack.bucket, key)])).toEqual([]);
+
+    const row = (await stack.deps.media.findById(mediaId))!;
+    expect(row).toMatchObject({ status: 'rejected', attempts: 1, leaseExpiresAt: null });
+    expect(await objectsOf(stack, tenant, mediaId)).toEqual([]);
+    expect((await events.eventsFor(mediaId)).map((e) => e.type)).toEqual(['media.rejected']);
+  });
+
+  it('a failure before the media.rejected event: redelivery sends it once, and nothing is retried beyond that', async () => {
+    const tenant = uniqueTenant();
+    const token = await stack.token({ role: 'student', tenant, sub: 's-1' });
+    const png = await makePhoto({ width: 300, height: 200, format: 'png' });
+    const { mediaId, key } = await upload(stack, token, png, { contentType: 'image/jpeg' });
+    const record = s3Record(stack.bucket, key);
+
+    expect(await deliver(processUpload.withDependencies(depsWith(failOnce((c) => c.label === 'events.publish', 'before'))), [record])).toEqual([record.messageId]);
+    expect(await deliverUntilAcknowledged(() => processUpload.withDependencies(depsWith(noFaults)), record, { backoffMs })).toBe(1);
+
+    expect(await stack.deps.media.findById(mediaId)).toMatchObject({ status: 'rejected', rejectionCode: 'TYPE_MISMATCH', attempts: 1 });
+    expect(await objectsOf(stack, tenant, mediaId)).toEqual([]);
+    expect((await events.eventsFor(mediaId)).map((e) => e.eventId)).toEqual([`media.rejected:${mediaId}`]);
+  });
+});
