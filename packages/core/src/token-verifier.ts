@@ -15,9 +15,15 @@ export type TokenVerifier = (authorization: string | undefined) => Promise<Princ
 
 const CLOCK_TOLERANCE_SECONDS = 60;
 
-/** Fetching the JWKS failed (network, timeout, garbage): every JOSE error but these is about the token. */
+/**
+ * Fetching the JWKS failed (network, timeout, no 200, no JSON, no key set). jose raises these as
+ * non-JOSE errors, timeouts, invalid sets or its generic error; every other JOSE error is about the token.
+ */
 const isKeySourceFailure = (error: unknown) =>
-  error instanceof errors.JWKSTimeout || error instanceof errors.JWKSInvalid || !(error instanceof errors.JOSEError);
+  !(error instanceof errors.JOSEError) ||
+  error instanceof errors.JWKSTimeout ||
+  error instanceof errors.JWKSInvalid ||
+  error.code === errors.JOSEError.code;
 
 const unauthenticated = (detail: string) => new MediaError('UNAUTHENTICATED', detail);
 
