@@ -1,4 +1,4 @@
-import type { ErrorCode, MediaRecord } from '@media/core';
+import type { ErrorCode, MediaRecord } from './contract-types';
 
 /**
  * Codes a caller can branch on: the API's problem+json codes, plus what can go wrong on the way

@@ -18,4 +18,4 @@ export type {
 export { isMediaApiError, MediaApiError, MediaRejectedError } from './errors';
 export type { MediaApiErrorCode, ProblemDetails } from './errors';
 export type { UploadProgress } from './storage-post';
-export type { MediaRecord, MediaStatus, Purpose, UploadRequest, UploadTicket, VariantName } from '@media/core';
+export type { ErrorCode, MediaRecord, MediaStatus, Purpose, UploadRequest, UploadTicket, VariantName } from './contract-types';

@@ -1,4 +1,4 @@
-import type { ListQuery, MediaRecord, Purpose, UploadRequest, UploadTicket, VariantName } from '@media/core';
+import type { ListQuery, MediaRecord, Purpose, UploadRequest, UploadTicket, VariantName } from './contract-types';
 import { errorFromResponse, MediaApiError, MediaRejectedError } from './errors';
 import { postToStorage, type FilePart, type UploadProgress } from './storage-post';
 

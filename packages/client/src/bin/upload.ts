@@ -1,11 +1,15 @@
 import { parseArgs } from 'node:util';
-import { PURPOSES, type Purpose } from '@media/core';
+import { UploadRequest } from '@media/core/contract';
+import type { Purpose } from '../contract-types';
 import { createMediaClient } from '../index';
 import { bulkUpload } from '../node/bulk-upload';
 import { ProgressBar } from '../node/progress-bar';
 import { uploadSummary } from '../node/upload-summary';
 
+const PURPOSES = UploadRequest.shape.purpose.options;
+
 const USAGE = `Usage: npm run upload -- <dir> --purpose <${PURPOSES.join('|')}> [options]
+       (installed from the package: media-upload <dir> --purpose … [options])
 
 Uploads every image under <dir> (recursively), skipping files already uploaded for the same
 purpose (same sha256), and waits until each is ready or rejected.

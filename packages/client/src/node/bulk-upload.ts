@@ -1,6 +1,6 @@
 import { readdir } from 'node:fs/promises';
 import { join, relative } from 'node:path';
-import type { Purpose } from '@media/core';
+import type { Purpose } from '../contract-types';
 import { isMediaApiError, MediaRejectedError } from '../errors';
 import type { MediaClient } from '../media-client';
 import { localFile, sha256OfFile, uploadFile, type LocalFile } from './local-file';

@@ -1,0 +1,11 @@
+/**
+ * The HTTP contract's types, inferred from the zod schemas in @media/core. Type-only: no code of
+ * core reaches a bundle of the client, and the published types need only zod's.
+ */
+import type { ListQuery, MediaRecord, UploadRequest, UploadTicket } from '@media/core/contract';
+import type { ErrorCode } from '@media/core/errors';
+
+export type { ErrorCode, ListQuery, MediaRecord, UploadRequest, UploadTicket };
+export type Purpose = UploadRequest['purpose'];
+export type MediaStatus = MediaRecord['status'];
+export type VariantName = MediaRecord['variants'][number]['name'];

@@ -1,0 +1,80 @@
+import { execFile } from 'node:child_process';
+import { mkdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import { join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { promisify } from 'node:util';
+import { beforeAll, describe, expect, it } from 'vitest';
+
+const run = promisify(execFile);
+const repoRoot = resolve(new URL('../..', import.meta.url).pathname);
+// Inside the repository, so the built declarations find zod's types as a consumer's would.
+const built = join(repoRoot, 'test-results', 'client-package');
+const consumer = join(repoRoot, 'test-results', 'client-consumer');
+
+/** A TypeScript user of the published package, with Node's own ESM resolution. */
+const CONSUMER_SOURCE = `
+import { createMediaClient, isMediaApiError, type MediaRecord, type UploadProgress } from '@media/client';
+import { uploadFile } from '@media/client/node';
+
+const client = createMediaClient({ baseUrl: 'https://media.example', getToken: async () => 'jwt' });
+export async function example(file: Blob): Promise<MediaRecord['status']> {
+  const { mediaId } = await client.upload(file, { purpose: 'general' }, { onProgress: (p: UploadProgress) => p.fraction });
+  await uploadFile(client, 'photo.jpg', { purpose: 'training' });
+  try {
+    return (await client.waitUntilReady(mediaId, { timeoutMs: 30_000 })).status;
+  } catch (error) {
+    if (isMediaApiError(error, 'NOT_FOUND')) return 'deleted';
+    throw error;
+  }
+}
+// @ts-expect-error: not a purpose of the contract (proves the types are real, not any)
+client.upload(new Blob([]), { purpose: 'selfie' });
+`;
+
+describe('the published shape of @media/client', () => {
+  beforeAll(async () => {
+    await rm(built, { recursive: true, force: true });
+    await run(process.execPath, ['--import', 'tsx', 'packages/client/src/bin/build.ts', built], { cwd: repoRoot });
+  }, 120_000);
+
+  it('is ESM with types for `.` and `./node`, and a media-upload command', async () => {
+    const manifest = JSON.parse(await readFile(join(built, 'package.json'), 'utf8'));
+    expect(manifest).toMatchObject({
+      name: '@media/client',
+      type: 'module',
+      exports: {
+        '.': { types: expect.stringMatching(/\.d\.ts$/), default: './index.js' },
+        './node': { types: expect.stringMatching(/\.d\.ts$/), default: './node.js' },
+      },
+      bin: { 'media-upload': './bin/upload.js' },
+    });
+    const browser = await import(pathToFileURL(join(built, 'index.js')).href);
+    expect(Object.keys(browser).sort()).toEqual(['MediaApiError', 'MediaRejectedError', 'createMediaClient', 'isMediaApiError']);
+    const { stdout } = await run(process.execPath, [join(built, 'bin/upload.js'), '--help']);
+    expect(stdout).toContain('--purpose');
+  });
+
+  it('keeps Node modules out of the browser entry', async () => {
+    const text = await readFile(join(built, 'index.js'), 'utf8');
+    expect(text).not.toMatch(/["']node:/);
+  });
+
+  it('type-checks a consumer that uses it under moduleResolution nodenext', async () => {
+    await rm(consumer, { recursive: true, force: true });
+    await mkdir(join(consumer, 'node_modules', '@media'), { recursive: true });
+    await symlink(built, join(consumer, 'node_modules', '@media', 'client'), 'dir');
+    await writeFile(join(consumer, 'package.json'), JSON.stringify({ type: 'module' }));
+    await writeFile(join(consumer, 'consumer.ts'), CONSUMER_SOURCE);
+    await writeFile(
+      join(consumer, 'tsconfig.json'),
+      JSON.stringify({
+        compilerOptions: { strict: true, module: 'nodenext', moduleResolution: 'nodenext', target: 'es2022', lib: ['es2023', 'dom'], types: [], noEmit: true, skipLibCheck: true },
+        files: ['consumer.ts'],
+      }),
+    );
+    const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc');
+    const result = await run(process.execPath, [tsc, '-p', consumer]).catch((error) => error);
+    expect(`${result.stdout ?? ''}${result.stderr ?? ''}`).toBe('');
+  }, 60_000);
+});
