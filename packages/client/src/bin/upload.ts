@@ -1,3 +1,4 @@
+import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { UploadRequest } from '@media/core/contract';
 import type { Purpose } from '../contract-types';
@@ -53,7 +54,8 @@ if (values.help) {
   process.stdout.write(`${USAGE}\n`);
   process.exit(0);
 }
-const dir = positionals[0] ?? fail('Which folder? Give it as the first argument.');
+// npm runs scripts from the repository root; a relative folder means the caller's own directory.
+const dir = resolve(process.env.INIT_CWD ?? process.cwd(), positionals[0] ?? fail('Which folder? Give it as the first argument.'));
 if (positionals.length > 1) fail(`One folder at a time; got ${positionals.join(', ')}.`);
 const purpose = values.purpose as Purpose | undefined;
 if (!purpose || !PURPOSES.includes(purpose)) fail(`--purpose must be one of ${PURPOSES.join(', ')}.`);
