@@ -1,3 +1,4 @@
+import './support/quiet';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { newMediaId } from '@media/core';
 import { incomingKey, originalKey } from '@media/storage';
@@ -88,7 +89,11 @@ describe('messages that are not uploads of ours', () => {
     for (const level of ['info', 'warn', 'error'] as const) {
       vi.spyOn(logger, level).mockImplementation((...args: unknown[]) => void logged.push(args));
     }
-    vi.spyOn(metrics, 'addMetric').mockImplementation((name: string) => void counted.push(name));
+    const addMetric = metrics.addMetric.bind(metrics);
+    vi.spyOn(metrics, 'addMetric').mockImplementation((name, ...rest) => {
+      counted.push(name);
+      return addMetric(name, ...rest);
+    });
   };
 
   /** A tenant with one pending upload whose object arrived, and what it looks like before the message. */

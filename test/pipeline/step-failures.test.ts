@@ -1,3 +1,4 @@
+import './support/quiet';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { MediaEvent } from '@media/core';
 import type { Dependencies } from '@media/service';
@@ -8,7 +9,6 @@ import { startTestStack, type TestStack } from '../support/test-stack';
 import { deliver, deliverUntilAcknowledged, s3Record } from './support/deliveries';
 import { QueueLog } from './support/event-log';
 import { failOnce, noFaults, withFaults, type Call, type FaultPlan } from './support/fault-injection';
-import { quietLogs } from './support/quiet';
 import { objectsOf, outcomeOf, upload, variantKeys } from './support/uploads';
 
 /**
@@ -19,7 +19,7 @@ describe('a failure at each step of processing, then redelivery', () => {
   let stack: TestStack;
   let events: QueueLog;
   let photo: Buffer;
-  let reference: { outcome: ReturnType<typeof outcomeOf>; event: Partial<MediaEvent>; calls: string[] };
+  let reference: { outcome: ReturnType<typeof outcomeOf>; event: ReturnType<typeof comparable>; calls: string[] };
   // Short leases, so a worker that vanished holding one is replaced within a few receives.
   const leaseSeconds = 2;
   const backoffMs = (receive: number) => 1000 * 2 ** (receive - 1);
@@ -40,7 +40,6 @@ describe('a failure at each step of processing, then redelivery', () => {
   };
 
   beforeAll(async () => {
-    quietLogs();
     stack = await startTestStack();
     await stack.pump.stop();
     events = new QueueLog(stack.sqs, stack.queues.events);

@@ -20,13 +20,15 @@ pg.types.setTypeParser(pg.types.builtins.INT8, (value: string) => Number(value))
 export async function createDatabase(options: DatabaseOptions): Promise<Kysely<Database>> {
   let dialect: Dialect;
   if (options.url) {
-    dialect = new PostgresDialect({
-      pool: new pg.Pool({
-        ...(options.iamAuth ? rdsIamConnection(options.url, options.iamAuth.region) : { connectionString: options.url }),
-        max: options.poolSize ?? 4,
-        connectionTimeoutMillis: 5_000,
-      }),
+    const pool = new pg.Pool({
+      ...(options.iamAuth ? rdsIamConnection(options.url, options.iamAuth.region) : { connectionString: options.url }),
+      max: options.poolSize ?? 4,
+      connectionTimeoutMillis: 5_000,
     });
+    // An idle connection cut by the server or a failover is reported here; unheard, it would crash
+    // the process. The pool has already dropped it, and the next query opens a new one.
+    pool.on('error', () => undefined);
+    dialect = new PostgresDialect({ pool });
   } else if (options.pgliteDir) {
     // Loaded only when asked for: Lambdas never ship the WASM build.
     const { PGlite } = await import('@electric-sql/pglite');

@@ -5,3 +5,4 @@ export * from './s3-server';
 export * from './sqs-server';
 export * from './http-server';
 export * from './origins';
+export * from './redrive';

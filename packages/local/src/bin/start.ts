@@ -1,3 +1,5 @@
+export {};
+
 const env = process.env;
 // Local runs print warnings and errors, not every request or EMF metrics blobs. Set before the
 // handlers load: Powertools reads its environment when the logger and metrics are created.
@@ -14,6 +16,16 @@ if (!env.MEDIA_JWT_SECRET) {
 
 const stack = await startLocalStack({
   dataDir: env.MEDIA_DATA_DIR ?? '.data',
+  // PGlite under the data directory unless a PostgreSQL is named.
+  databaseUrl: env.DATABASE_URL || undefined,
+  sweepEverySeconds: env.MEDIA_SWEEP_INTERVAL_SECONDS === undefined ? undefined : Number(env.MEDIA_SWEEP_INTERVAL_SECONDS),
+  // Limits and leases of the service, as in AWS (endpoints and queues stay the stack's own).
+  env: Object.fromEntries(
+    Object.entries(env).filter(
+      (entry): entry is [string, string] =>
+        entry[1] !== undefined && /^MEDIA_(PROCESSING_LEASE|PENDING_GRACE|MAX_PENDING_UPLOADS|TENANT_QUOTA)/.test(entry[0]),
+    ),
+  ),
   host: env.MEDIA_HOST ?? '127.0.0.1',
   port,
   s3Port: Number(env.MEDIA_S3_PORT ?? port + 1),
