@@ -1,0 +1,99 @@
+import * as iam from 'aws-cdk-lib/aws-iam';
+import type * as kms from 'aws-cdk-lib/aws-kms';
+import type * as s3 from 'aws-cdk-lib/aws-s3';
+import type * as sqs from 'aws-cdk-lib/aws-sqs';
+import type { MediaFunctionName } from './media-function';
+
+export type KeyPrefix = 'incoming/' | 'originals/' | 'derivatives/';
+export type ObjectAction = 's3:GetObject' | 's3:PutObject' | 's3:DeleteObject';
+
+export interface FunctionAccess {
+  /** Object actions, each on whole key prefixes only. */
+  objects: { actions: ObjectAction[]; prefixes: KeyPrefix[] }[];
+  /**
+   * s3:ListBucket. `bucket`: on any key, which a function needs when it asks about objects that may
+   * be missing (without it S3 answers 403 instead of 404). Or only under the listed prefixes.
+   */
+  list?: 'bucket' | KeyPrefix[];
+  /** Sends media.* events to the outbound queue. */
+  publishesEvents: boolean;
+}
+
+/**
+ * Which function may do what, and where (keys: DESIGN.md §3). A reviewer reads this table against
+ * the code; nothing else grants these functions S3 or queue access, and no statement has a
+ * wildcard action or a bare `*` resource. Every function also signs in to the database.
+ */
+export const FUNCTION_ACCESS: Record<MediaFunctionName, FunctionAccess> = {
+  // Signs the browser's POST to incoming/{tenant}/{id}: S3 checks the signer's right to put there.
+  'request-upload': { objects: [{ actions: ['s3:PutObject'], prefixes: ['incoming/'] }], publishesEvents: false },
+  // Signs GETs of validated originals and derivatives, never of unchecked uploads.
+  'get-download': { objects: [{ actions: ['s3:GetObject'], prefixes: ['originals/', 'derivatives/'] }], publishesEvents: false },
+  // DELETE removes every object of an item, finding its derivatives by listing their prefix.
+  'media-api': {
+    objects: [{ actions: ['s3:DeleteObject'], prefixes: ['incoming/', 'originals/', 'derivatives/'] }],
+    list: ['derivatives/'],
+    publishesEvents: true,
+  },
+  // Reads the upload, writes the original and derivatives, removes the upload (and everything,
+  // when the item was deleted while it worked).
+  'process-upload': {
+    objects: [
+      { actions: ['s3:GetObject'], prefixes: ['incoming/', 'originals/'] },
+      { actions: ['s3:PutObject'], prefixes: ['originals/', 'derivatives/'] },
+      { actions: ['s3:DeleteObject'], prefixes: ['incoming/', 'originals/', 'derivatives/'] },
+    ],
+    list: 'bucket',
+    publishesEvents: true,
+  },
+  // Processes late arrivals as the processor does, expires abandoned uploads, purges deleted items.
+  sweeper: {
+    objects: [
+      { actions: ['s3:GetObject'], prefixes: ['incoming/', 'originals/'] },
+      { actions: ['s3:PutObject'], prefixes: ['originals/', 'derivatives/'] },
+      { actions: ['s3:DeleteObject'], prefixes: ['incoming/', 'originals/', 'derivatives/'] },
+    ],
+    list: 'bucket',
+    publishesEvents: true,
+  },
+  // Only the database.
+  migrate: { objects: [], publishesEvents: false },
+};
+
+export interface ServiceResources {
+  bucket: s3.IBucket;
+  key?: kms.IKey;
+  events: sqs.IQueue;
+}
+
+/** Adds a function's row of the table to its role, with the KMS use it implies when the bucket has a key. */
+export function grantFunctionAccess(grantee: iam.IGrantable, name: MediaFunctionName, resources: ServiceResources): void {
+  const access = FUNCTION_ACCESS[name];
+  const { bucket, key } = resources;
+  const allow = (statement: iam.PolicyStatementProps) => grantee.grantPrincipal.addToPrincipalPolicy(new iam.PolicyStatement(statement));
+
+  for (const { actions, prefixes } of access.objects) {
+    allow({ actions, resources: prefixes.map((prefix) => bucket.arnForObjects(`${prefix}*`)) });
+  }
+  if (access.list === 'bucket') {
+    allow({ actions: ['s3:ListBucket'], resources: [bucket.bucketArn] });
+  } else if (access.list) {
+    allow({
+      actions: ['s3:ListBucket'],
+      resources: [bucket.bucketArn],
+      conditions: { StringLike: { 's3:prefix': access.list.map((prefix) => `${prefix}*`) } },
+    });
+  }
+  if (key) {
+    const actions = new Set(access.objects.flatMap((o) => o.actions));
+    const kmsActions = [
+      ...(actions.has('s3:PutObject') ? ['kms:GenerateDataKey'] : []),
+      // Reading, and multipart writes, decrypt with the key.
+      ...(actions.has('s3:GetObject') || actions.has('s3:PutObject') ? ['kms:Decrypt'] : []),
+    ];
+    if (kmsActions.length) allow({ actions: kmsActions, resources: [key.keyArn] });
+  }
+  if (access.publishesEvents) {
+    allow({ actions: ['sqs:SendMessage'], resources: [resources.events.queueArn] });
+  }
+}

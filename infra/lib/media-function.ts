@@ -1,0 +1,123 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import type * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import { NodejsFunction, OutputFormat, type ICommandHooks } from 'aws-cdk-lib/aws-lambda-nodejs';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import { Construct } from 'constructs';
+import { REPO_ROOT } from './repo';
+
+export type MediaFunctionName = 'request-upload' | 'get-download' | 'media-api' | 'process-upload' | 'sweeper' | 'migrate';
+
+/** What every function of the service shares: where it runs, what it reads, how long logs live. */
+export interface FunctionRuntime {
+  architecture: 'arm64' | 'x86_64';
+  logRetentionDays: number;
+  removalPolicy: RemovalPolicy;
+  /** The configuration every function reads at cold start (packages/core/src/config.ts). */
+  environment: Record<string, string>;
+  /** In AWS the functions live in the VPC's private subnets; on LocalStack they do not. */
+  network?: { vpc: ec2.IVpc; subnets: ec2.SubnetSelection; securityGroup: ec2.ISecurityGroup };
+}
+
+export interface MediaFunctionProps {
+  name: MediaFunctionName;
+  runtime: FunctionRuntime;
+  description: string;
+  memorySize: number;
+  timeout: Duration;
+  environment?: Record<string, string>;
+  reservedConcurrentExecutions?: number;
+  /** Ship sharp's native build for Lambda's Linux next to the bundle (the image pipeline). */
+  withSharp?: boolean;
+}
+
+/** Node.js 24 on Lambda. */
+export const NODEJS_RUNTIME = lambda.Runtime.NODEJS_24_X;
+
+/**
+ * Modules the bundle must not contain: PGlite (the local stack's embedded database, loaded only
+ * when no DATABASE_URL is set) and pg's optional native binding.
+ */
+const NEVER_BUNDLED = ['@electric-sql/pglite', 'kysely-pglite-dialect', 'pg-native'];
+
+// ESM bundles of CommonJS dependencies (pg, sharp's loader) still call `require` for Node built-ins.
+const REQUIRE_SHIM = "import { createRequire as __mediaCreateRequire } from 'node:module'; const require = __mediaCreateRequire(import.meta.url);";
+
+/**
+ * sharp loads a prebuilt libvips for the platform it runs on. The bundle marks it external, then
+ * installs it for Lambda's Linux and CPU into the bundle's own node_modules: npm picks the matching
+ * optional packages, so no Docker is needed whatever the build machine is. The version is the one
+ * the lock file pins, the one the tests ran.
+ */
+function sharpForLambda(architecture: 'arm64' | 'x86_64'): ICommandHooks {
+  const lock = JSON.parse(readFileSync(join(REPO_ROOT, 'package-lock.json'), 'utf8')) as { packages: Record<string, { version?: string }> };
+  const version = lock.packages['node_modules/sharp']?.version;
+  if (!version) throw new Error('sharp is not in package-lock.json');
+  const cpu = architecture === 'arm64' ? 'arm64' : 'x64';
+  return {
+    beforeBundling: () => [],
+    beforeInstall: () => [],
+    afterBundling: (_inputDir: string, outputDir: string) => [
+      `cd "${outputDir}"`,
+      // A package.json of its own keeps npm from walking up into the project's.
+      `printf '{"private":true}' > package.json`,
+      `npm install --no-audit --no-fund --no-package-lock --prefer-offline --os=linux --cpu=${cpu} --libc=glibc sharp@${version}`,
+    ],
+  };
+}
+
+/**
+ * One function of the service: `functions/<name>/handler.ts` bundled by esbuild (locally, no
+ * Docker), Node.js 24, the configured architecture, its own log group with a retention, and the
+ * shared configuration plus Powertools settings in its environment.
+ *
+ * The AWS SDK v3 clients are bundled on purpose: the function runs the exact SDK version the tests
+ * ran, not whichever one the managed runtime carries that week; tree-shaking keeps it small.
+ */
+export class MediaFunction extends NodejsFunction {
+  readonly mediaName: MediaFunctionName;
+
+  constructor(scope: Construct, id: string, props: MediaFunctionProps) {
+    const { runtime } = props;
+    const logGroup = new logs.LogGroup(scope, `${id}Logs`, {
+      retention: props.runtime.logRetentionDays as logs.RetentionDays,
+      removalPolicy: runtime.removalPolicy,
+    });
+    super(scope, id, {
+      entry: join(REPO_ROOT, 'functions', props.name, 'handler.ts'),
+      handler: 'handler',
+      projectRoot: REPO_ROOT,
+      depsLockFilePath: join(REPO_ROOT, 'package-lock.json'),
+      description: props.description,
+      runtime: NODEJS_RUNTIME,
+      architecture: runtime.architecture === 'arm64' ? lambda.Architecture.ARM_64 : lambda.Architecture.X86_64,
+      memorySize: props.memorySize,
+      timeout: props.timeout,
+      reservedConcurrentExecutions: props.reservedConcurrentExecutions,
+      logGroup,
+      environment: {
+        NODE_OPTIONS: '--enable-source-maps',
+        ...runtime.environment,
+        ...props.environment,
+      },
+      ...(runtime.network
+        ? { vpc: runtime.network.vpc, vpcSubnets: runtime.network.subnets, securityGroups: [runtime.network.securityGroup] }
+        : {}),
+      bundling: {
+        format: OutputFormat.ESM,
+        target: 'node24',
+        mainFields: ['module', 'main'],
+        banner: REQUIRE_SHIM,
+        minify: true,
+        sourceMap: true,
+        sourcesContent: false,
+        bundleAwsSDK: true,
+        externalModules: [...NEVER_BUNDLED, ...(props.withSharp ? ['sharp'] : [])],
+        commandHooks: props.withSharp ? sharpForLambda(runtime.architecture) : undefined,
+      },
+    });
+    this.mediaName = props.name;
+  }
+}

@@ -1,0 +1,191 @@
+import { CfnOutput, CfnParameter, RemovalPolicy, Stack, Tags, type StackProps } from 'aws-cdk-lib';
+import { Construct } from 'constructs';
+import { DEFAULT_LOCAL_SECRET } from '../../packages/local/src/dev-token';
+import { Api, pascal } from './api';
+import { Database, localDatabase, type DatabaseConnection } from './database';
+import { FUNCTION_ACCESS, grantFunctionAccess } from './function-access';
+import type { FunctionRuntime, MediaFunction } from './media-function';
+import { Migrations } from './migrations';
+import { acknowledgeFrameworkFindings, acknowledgeFunctionFindings } from './nag-suppressions';
+import { Network } from './network';
+import { Observability } from './observability';
+import { Processing, PROCESSOR_TIMEOUT } from './processing';
+import { Queues } from './queues';
+import type { MediaSettings } from './settings';
+import { Storage } from './storage';
+
+export interface MediaServiceStackProps extends StackProps {
+  settings: MediaSettings;
+}
+
+export const SERVICE_NAME = 'media-service';
+
+/**
+ * The media service in one stack: storage, queues, database, API, processing and observability.
+ * The `localstack` profile is the same stack with the API behind function URLs and the compose
+ * PostgreSQL instead of Aurora (LocalStack's community edition has neither API Gateway v2 nor RDS).
+ */
+export class MediaServiceStack extends Stack {
+  readonly storage: Storage;
+  readonly queues: Queues;
+  readonly database: DatabaseConnection;
+  readonly network?: Network;
+  readonly migrations: Migrations;
+  readonly api: Api;
+  readonly processing: Processing;
+  readonly observability: Observability;
+
+  constructor(scope: Construct, id: string, props: MediaServiceStackProps) {
+    super(scope, id, {
+      description: `Media service (${props.settings.stage}): direct-to-S3 uploads, image processing, metadata`,
+      ...props,
+    });
+    const settings = props.settings;
+    const aws = settings.profile === 'aws';
+    const removalPolicy = settings.removalPolicy === 'destroy' ? RemovalPolicy.DESTROY : RemovalPolicy.RETAIN;
+    Tags.of(this).add('service', SERVICE_NAME);
+    Tags.of(this).add('stage', settings.stage);
+
+    this.storage = new Storage(this, 'Storage', {
+      allowedOrigins: settings.allowedOrigins,
+      encryption: settings.bucketEncryption,
+      removalPolicy,
+    });
+    this.queues = new Queues(this, 'Queues', { processorTimeout: PROCESSOR_TIMEOUT, removalPolicy });
+    this.storage.notifyUploads(this.queues.ingest);
+
+    if (aws) {
+      this.network = new Network(this, 'Network', {
+        vpcId: settings.vpcId,
+        natGateways: settings.natGateways,
+        logRetentionDays: settings.logRetentionDays,
+        removalPolicy,
+      });
+      this.database = new Database(this, 'Database', {
+        network: this.network,
+        stage: settings.stage,
+        minCapacity: settings.databaseMinCapacity,
+        maxCapacity: settings.databaseMaxCapacity,
+        logRetentionDays: settings.logRetentionDays,
+        removalPolicy,
+        existing: settings.existingDatabase,
+      });
+    } else {
+      this.database = localDatabase(settings.localDatabaseUrl);
+    }
+
+    const metricsNamespace = `MediaService/${settings.stage}`;
+    const runtime: FunctionRuntime = {
+      architecture: settings.architecture,
+      logRetentionDays: settings.logRetentionDays,
+      removalPolicy,
+      network: this.network && {
+        vpc: this.network.vpc,
+        subnets: this.network.functionSubnets,
+        securityGroup: this.network.functionSecurityGroup,
+      },
+      environment: {
+        POWERTOOLS_SERVICE_NAME: SERVICE_NAME,
+        POWERTOOLS_METRICS_NAMESPACE: metricsNamespace,
+        POWERTOOLS_LOG_LEVEL: 'INFO',
+        MEDIA_BUCKET: this.storage.bucket.bucketName,
+        // A claim outlives any processor run (its timeout), so a live worker is never overtaken.
+        MEDIA_PROCESSING_LEASE_SECONDS: String(PROCESSOR_TIMEOUT.toSeconds() * 2.5),
+        ...this.database.environment,
+        ...(aws ? this.identityProvider(settings) : this.localStackEnvironment(settings)),
+      },
+    };
+
+    this.migrations = new Migrations(this, 'Migrations', { runtime, database: this.database });
+    this.api = new Api(this, 'Api', {
+      runtime,
+      front: aws ? 'http-api' : 'function-urls',
+      allowedOrigins: settings.allowedOrigins,
+      rateLimit: settings.apiRateLimit,
+      burstLimit: settings.apiBurstLimit,
+    });
+    this.processing = new Processing(this, 'Processing', {
+      runtime,
+      ingest: this.queues.ingest,
+      concurrency: settings.processorConcurrency,
+      sweeperRateMinutes: settings.sweeperRateMinutes,
+    });
+
+    const services: MediaFunction[] = [...Object.values(this.api.functions), this.processing.processor, this.processing.sweeper];
+    for (const fn of services) {
+      grantFunctionAccess(fn, fn.mediaName, { bucket: this.storage.bucket, key: this.storage.key, events: this.queues.events });
+      this.database.grantConnect(fn);
+      if (FUNCTION_ACCESS[fn.mediaName].publishesEvents) fn.addEnvironment('MEDIA_EVENTS_QUEUE_URL', this.queues.events.queueUrl);
+      // New code goes live only once the schema it expects is there.
+      fn.node.addDependency(this.migrations.resource);
+    }
+    const allFunctions = [...services, this.migrations.function];
+    for (const fn of allFunctions) acknowledgeFunctionFindings(fn, this.storage.bucket);
+    acknowledgeFrameworkFindings(this);
+
+    this.observability = new Observability(this, 'Observability', {
+      stage: settings.stage,
+      functions: allFunctions,
+      ingest: this.queues.ingest,
+      deadLetterQueues: [
+        { name: 'IngestDeadLetters', queue: this.queues.ingestDeadLetters },
+        { name: 'EventsDeadLetters', queue: this.queues.eventsDeadLetters },
+      ],
+      events: this.queues.events,
+      httpApi: this.api.httpApi,
+      metricsNamespace,
+      serviceName: SERVICE_NAME,
+      alarmEmail: settings.alarmEmail,
+    });
+
+    this.outputs(settings);
+  }
+
+  /**
+   * The identity provider that signs the callers' tokens. Parameters, so that the template stands
+   * on its own; their defaults come from context, so `cdk deploy -c media:jwtIssuer=…` is enough.
+   */
+  private identityProvider(settings: MediaSettings): Record<string, string> {
+    const parameter = (id: string, description: string, value: string | undefined, allowedPattern?: string) =>
+      new CfnParameter(this, id, { type: 'String', description, default: value, allowedPattern, minLength: 1 }).valueAsString;
+    return {
+      MEDIA_JWT_JWKS_URL: parameter('JwtJwksUrl', 'JWKS URL of the identity provider (https)', settings.jwtJwksUrl, '^https://.+'),
+      MEDIA_JWT_ISSUER: parameter('JwtIssuer', 'Expected `iss` of caller tokens', settings.jwtIssuer),
+      MEDIA_JWT_AUDIENCE: parameter('JwtAudience', 'Expected `aud` of caller tokens', settings.jwtAudience),
+    };
+  }
+
+  /**
+   * LocalStack: presigned URLs must carry an address the browser (or the test) can reach, not the
+   * internal endpoint LocalStack injects into Lambdas; tokens are the local stack's HS256 dev tokens.
+   */
+  private localStackEnvironment(settings: MediaSettings): Record<string, string> {
+    return {
+      MEDIA_S3_PUBLIC_ENDPOINT: settings.s3PublicEndpoint,
+      MEDIA_S3_FORCE_PATH_STYLE: 'true',
+      // The well-known development secret of `npm start`; never part of the AWS profile.
+      MEDIA_JWT_SECRET: DEFAULT_LOCAL_SECRET,
+    };
+  }
+
+  private outputs(settings: MediaSettings): void {
+    const output = (id: string, value: string, description: string) => new CfnOutput(this, id, { value, description });
+    output('BucketName', this.storage.bucket.bucketName, 'The media bucket');
+    output('IngestQueueUrl', this.queues.ingest.queueUrl, 'S3 ObjectCreated on incoming/ → process-upload');
+    output('IngestDeadLetterQueueUrl', this.queues.ingestDeadLetters.queueUrl, 'Uploads that failed five times');
+    output('EventsQueueUrl', this.queues.events.queueUrl, 'Outbound media.* events for other services');
+    output('EventsDeadLetterQueueUrl', this.queues.eventsDeadLetters.queueUrl, 'Outbound events no consumer could take');
+    output('AlarmTopicArn', this.observability.topic.topicArn, 'Subscribe on-call here');
+    output('DashboardName', this.observability.dashboard.dashboardName, 'CloudWatch dashboard');
+    if (this.api.stage) output('ApiUrl', this.api.stage.url, 'Base URL of the HTTP API');
+    if (this.database instanceof Database) {
+      output('DatabaseProxyEndpoint', this.database.proxy.endpoint, 'RDS Proxy endpoint (IAM authentication, TLS)');
+      if (this.database.cluster?.secret) {
+        output('DatabaseSecretArn', this.database.cluster.secret.secretArn, 'ARN of the generated admin secret (the value stays in Secrets Manager)');
+      }
+    }
+    for (const [name, url] of Object.entries(this.api.functionUrls ?? {})) {
+      output(`${pascal(name)}Url`, url.url, `Function URL of ${name} (${settings.profile} profile)`);
+    }
+  }
+}

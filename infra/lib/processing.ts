@@ -1,0 +1,70 @@
+import { Duration } from 'aws-cdk-lib';
+import * as events from 'aws-cdk-lib/aws-events';
+import * as targets from 'aws-cdk-lib/aws-events-targets';
+import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
+import type * as sqs from 'aws-cdk-lib/aws-sqs';
+import { Construct } from 'constructs';
+import { MediaFunction, type FunctionRuntime } from './media-function';
+
+/** The processor's time limit; the ingest queue's visibility timeout is derived from it. */
+export const PROCESSOR_TIMEOUT = Duration.minutes(2);
+
+/** Records per invocation: a few photos, so one slow image does not hold many others back. */
+export const PROCESSOR_BATCH_SIZE = 5;
+
+export interface ProcessingProps {
+  runtime: FunctionRuntime;
+  ingest: sqs.IQueue;
+  /** The processor's reserved concurrency, and the event source's ceiling to match it. */
+  concurrency: number;
+  sweeperRateMinutes: number;
+}
+
+/**
+ * The work behind the API: `process-upload` drains the ingest queue in batches (only the failed
+ * records of a batch come back), and the `sweeper` runs on a schedule to finish what the event path
+ * left behind.
+ */
+export class Processing extends Construct {
+  readonly processor: MediaFunction;
+  readonly sweeper: MediaFunction;
+  readonly schedule: events.Rule;
+
+  constructor(scope: Construct, id: string, props: ProcessingProps) {
+    super(scope, id);
+    this.processor = new MediaFunction(this, 'ProcessUpload', {
+      name: 'process-upload',
+      runtime: props.runtime,
+      description: 'S3 ObjectCreated (via SQS) → validate the bytes, write derivatives with sharp',
+      // libvips uses every core it is given; memory buys cores on Lambda.
+      memorySize: 2048,
+      timeout: PROCESSOR_TIMEOUT,
+      // A ceiling on sharp's concurrent work and on database connections, whatever the backlog.
+      reservedConcurrentExecutions: props.concurrency,
+      withSharp: true,
+    });
+    this.processor.addEventSource(
+      new SqsEventSource(props.ingest, {
+        batchSize: PROCESSOR_BATCH_SIZE,
+        reportBatchItemFailures: true,
+        // Below the reserved concurrency the poller never gets throttled into needless retries.
+        maxConcurrency: props.concurrency,
+      }),
+    );
+
+    this.sweeper = new MediaFunction(this, 'Sweeper', {
+      name: 'sweeper',
+      runtime: props.runtime,
+      description: 'Scheduled: expires abandoned uploads, processes late ones, sends owed events, purges deleted items',
+      memorySize: 2048,
+      // Runs may overlap (every step is a conditional update or an idempotent delete).
+      timeout: Duration.minutes(5),
+      withSharp: true,
+    });
+    this.schedule = new events.Rule(this, 'SweeperSchedule', {
+      description: 'Runs the media sweeper',
+      schedule: events.Schedule.rate(Duration.minutes(props.sweeperRateMinutes)),
+      targets: [new targets.LambdaFunction(this.sweeper, { retryAttempts: 2 })],
+    });
+  }
+}

@@ -1,0 +1,100 @@
+import { z } from 'zod';
+
+/**
+ * Everything an operator can choose, read once from CDK context (`cdk.json` or `-c key=value`) and
+ * validated here, so a typo fails the synth with a sentence instead of deploying something else.
+ */
+const list = z
+  .union([z.string(), z.array(z.string())])
+  .transform((v) => (Array.isArray(v) ? v : v.split(',')).map((s) => s.trim()).filter(Boolean));
+
+const origin = z.string().refine((value) => {
+  try {
+    const url = new URL(value);
+    return (url.protocol === 'https:' || url.protocol === 'http:') && url.origin === value;
+  } catch {
+    return false;
+  }
+}, 'an origin is scheme://host[:port], nothing after it');
+
+/** The retention periods CloudWatch Logs accepts. */
+const RETENTION_DAYS = [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653];
+
+const ExistingDatabase = z.object({
+  /** RDS Proxy name, ARN and endpoint of a database that already exists (with IAM auth on). */
+  proxyName: z.string().min(1),
+  proxyArn: z.string().startsWith('arn:'),
+  proxyEndpoint: z.string().min(1),
+  /** Security group of the proxy: the functions' group is allowed into it on 5432. */
+  securityGroupId: z.string().startsWith('sg-'),
+  databaseName: z.string().min(1).default('media'),
+  username: z.string().min(1).default('media_admin'),
+});
+
+export const SettingsSchema = z
+  .object({
+    stage: z.string().regex(/^[a-z][a-z0-9-]{0,19}$/, 'lowercase letters, digits and dashes, 20 at most').default('dev'),
+    /** `aws` (the real thing) or `localstack` (same stack, function URLs and the compose PostgreSQL). */
+    profile: z.enum(['aws', 'localstack']).default('aws'),
+    allowedOrigins: list.pipe(z.array(origin)).default([]),
+    jwtIssuer: z.string().min(1).optional(),
+    jwtAudience: z.string().min(1).optional(),
+    jwtJwksUrl: z.string().url().startsWith('https://').optional(),
+    vpcId: z.string().startsWith('vpc-').optional(),
+    existingDatabase: z
+      .union([z.string().transform((s) => JSON.parse(s) as unknown), z.record(z.string(), z.unknown())])
+      .pipe(ExistingDatabase)
+      .optional(),
+    removalPolicy: z.enum(['retain', 'destroy']).default('retain'),
+    bucketEncryption: z.enum(['s3', 'kms']).default('s3'),
+    alarmEmail: z.string().email().optional(),
+    architecture: z.enum(['arm64', 'x86_64']).optional(),
+    processorConcurrency: z.coerce.number().int().min(2).max(1000).default(10),
+    apiRateLimit: z.coerce.number().int().min(1).default(50),
+    apiBurstLimit: z.coerce.number().int().min(1).default(100),
+    sweeperRateMinutes: z.coerce.number().int().min(1).max(1440).default(5),
+    logRetentionDays: z.coerce
+      .number()
+      .refine((d) => RETENTION_DAYS.includes(d), `one of ${RETENTION_DAYS.join(', ')}`)
+      .default(30),
+    // At least one: the API functions fetch the identity provider's JWKS from the internet.
+    natGateways: z.coerce.number().int().min(1).max(3).default(1),
+    databaseMinCapacity: z.coerce.number().min(0.5).max(256).default(0.5),
+    databaseMaxCapacity: z.coerce.number().min(1).max(256).default(4),
+    /** LocalStack profile: the address browsers and tests reach S3 by (presigned URLs carry it). */
+    s3PublicEndpoint: z.string().url().default('http://localhost:4566'),
+    /** LocalStack profile: the compose PostgreSQL, as the Lambda containers reach it. */
+    localDatabaseUrl: z.string().startsWith('postgres').default('postgres://media:media@postgres:5432/media'),
+  })
+  .refine((s) => !s.existingDatabase || s.vpcId, {
+    message: 'an existing database needs the VPC it lives in (media:vpcId)',
+    path: ['existingDatabase'],
+  })
+  .refine((s) => s.databaseMinCapacity <= s.databaseMaxCapacity, {
+    message: 'databaseMinCapacity must not exceed databaseMaxCapacity',
+    path: ['databaseMinCapacity'],
+  });
+
+export type MediaSettings = z.output<typeof SettingsSchema> & { architecture: 'arm64' | 'x86_64' };
+
+export const CONTEXT_PREFIX = 'media:';
+
+/**
+ * Settings from context values named `media:<setting>`. The LocalStack profile runs its functions
+ * on the host's own architecture (no CPU emulation in Docker) unless told otherwise.
+ */
+export function settingsFromContext(tryGetContext: (key: string) => unknown): MediaSettings {
+  const raw: Record<string, unknown> = {};
+  for (const key of Object.keys(SettingsSchema.shape)) {
+    const value = tryGetContext(`${CONTEXT_PREFIX}${key}`);
+    if (value !== undefined) raw[key] = value;
+  }
+  const parsed = SettingsSchema.safeParse(raw);
+  if (!parsed.success) {
+    const what = parsed.error.issues.map((i) => `${CONTEXT_PREFIX}${i.path.join('.')}: ${i.message}`).join('; ');
+    throw new Error(`invalid context: ${what}`);
+  }
+  const hostArchitecture = process.arch === 'arm64' ? 'arm64' : 'x86_64';
+  const architecture = parsed.data.architecture ?? (parsed.data.profile === 'localstack' ? hostArchitecture : 'arm64');
+  return { ...parsed.data, architecture };
+}
