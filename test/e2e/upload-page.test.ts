@@ -166,6 +166,20 @@ describe.skipIf(!hasChromium)('the upload page in headless Chromium', () => {
     expect(order).toEqual(['purpose', 'files']);
   });
 
+  it('takes files dropped on the drop zone', async () => {
+    const photo = (await makePhoto({ width: 320, height: 240 })).toString('base64');
+    await page.evaluate((base64) => {
+      const bytes = Uint8Array.from(atob(base64), (c) => c.charCodeAt(0));
+      const transfer = new DataTransfer();
+      transfer.items.add(new File([bytes], 'dropped.jpg', { type: 'image/jpeg' }));
+      document.getElementById('drop')!.dispatchEvent(new DragEvent('drop', { dataTransfer: transfer, bubbles: true, cancelable: true }));
+    }, photo);
+    const dropped = page.locator('li.upload', { hasText: 'dropped.jpg' });
+    await page.waitForFunction(() => [...document.querySelectorAll<HTMLElement>('li.upload')].at(-1)?.dataset.thumb === 'loaded', undefined, { timeout: 30_000 });
+    expect(await dropped.getAttribute('data-state')).toBe('ready');
+    expect(await dropped.locator('progress').evaluate((bar: HTMLProgressElement) => bar.value)).toBe(100);
+  });
+
   it('asks for a classroom only for attendance photos', async () => {
     expect(await page.isVisible('#classroom')).toBe(false);
     await page.selectOption('#purpose', 'attendance');
