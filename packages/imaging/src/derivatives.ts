@@ -1,23 +1,22 @@
-import sharp, { type Metadata, type OutputInfo, type Sharp } from 'sharp';
+import { availableParallelism } from 'node:os';
+import sharp, { type Sharp } from 'sharp';
 import { rgbaToThumbHash } from 'thumbhash';
 import type { DerivativeSpec } from '@media/core';
 import { FORMAT_CONTENT_TYPES } from '@media/core';
+import { ENCODE_COST, ENCODERS } from './encoders';
 import { differenceHash, sha256Hex } from './hashes';
+import { DEFAULT_LIMITS, inspectHeader, refuseHiddenFormats, type AcceptedType, type InspectOptions } from './inspection';
 import { UploadRejected } from './rejection';
-import { canonicalType, sniffImageType } from './sniff';
+import { runLongestFirst, type Job } from './work-queue';
 
-export interface ImageLimits {
-  maxPixels: number;
-  maxSide: number;
-}
+// libvips' operation cache only pays off when the same operation runs twice on the same input;
+// here every input is new, and the cache would keep up to 50 MB of old pixels alive.
+sharp.cache(false);
 
-export const DEFAULT_LIMITS: ImageLimits = { maxPixels: 50_000_000, maxSide: 16_384 };
-
-export interface ProcessOptions {
-  declaredType: string;
-  allowedTypes: readonly string[];
+export interface ProcessOptions extends InspectOptions {
   derivatives: readonly DerivativeSpec[];
-  limits?: ImageLimits;
+  /** Encodes running at once; defaults to the machine's cores. */
+  parallelism?: number;
 }
 
 export interface Derivative {
@@ -30,122 +29,164 @@ export interface Derivative {
 }
 
 export interface ProcessedImage {
-  contentType: string;
+  contentType: AcceptedType;
   /** Upright dimensions of the original (after EXIF orientation). */
   width: number;
   height: number;
+  /** Of the bytes as uploaded. */
   sha256: string;
+  /** 64-bit difference hash, 16 hex digits: near-duplicates differ in a few bits. */
   phash: string;
+  /** ThumbHash, base64: a ~25-byte blurred preview to show while the real image loads. */
   placeholder: string;
   derivatives: Derivative[];
+  /**
+   * The bytes to keep as the original: the upload, less a harmless trailer (a motion photo's
+   * video, a camera's extra data) that was cut off. The same buffer as the input when nothing was.
+   */
+  original: Buffer;
+  /** What was cut off after the image's end, if anything. */
+  trailer: { kind: string; bytes: number } | null;
 }
 
-/** Encoder settings chosen for photos: visually clean, and fast enough for the processor's budget. */
-const ENCODERS = {
-  webp: (image: Sharp) => image.webp({ quality: 80, effort: 4 }),
-  avif: (image: Sharp) => image.avif({ quality: 50, effort: 2 }),
-  jpeg: (image: Sharp) => image.jpeg({ quality: 90, mozjpeg: false, chromaSubsampling: '4:4:4' }),
-} as const;
+interface Pixels {
+  data: Buffer;
+  raw: { width: number; height: number; channels: 1 | 2 | 3 | 4 };
+}
 
 /**
- * Checks what the bytes really are, then decodes once (auto-oriented, sRGB, shrunk on load to the
- * largest size any variant needs) and derives every variant from those pixels. sharp writes no
- * metadata unless asked, so EXIF (GPS included), XMP, IPTC and comments never reach a derivative.
+ * Checks what the bytes really are (see inspection.ts), then decodes once: shrunk on load to the
+ * size the largest variant needs, sRGB, upright. Every variant, the perceptual hash and the
+ * placeholder come from those pixels, the longest encodes first, one per core. sharp writes no
+ * metadata unless asked, so EXIF (GPS included), XMP, IPTC, ICC and comments never reach a
+ * derivative; the original is kept as uploaded.
  */
 export async function processImage(input: Buffer, options: ProcessOptions): Promise<ProcessedImage> {
-  const limits = options.limits ?? DEFAULT_LIMITS;
-  if (input.length === 0) throw new UploadRejected('EMPTY_FILE', 'The uploaded file is empty.');
-
-  const sniffed = sniffImageType(input);
-  const declared = canonicalType(options.declaredType);
-  if (sniffed === 'image/heic') {
-    throw new UploadRejected('UNSUPPORTED_CODEC', 'HEIC/HEIF photos cannot be processed; please export the photo as JPEG and upload it again.');
-  }
-  if (sniffed === null || sniffed === 'image/svg+xml') {
-    throw new UploadRejected('UNSUPPORTED_MEDIA_TYPE', 'The file is not an image type we accept.');
-  }
-  if (sniffed !== declared) {
-    throw new UploadRejected('TYPE_MISMATCH', `The file was declared as ${declared} but its content is ${sniffed}.`);
-  }
-  if (!options.allowedTypes.includes(sniffed)) {
-    throw new UploadRejected('UNSUPPORTED_MEDIA_TYPE', `${sniffed} is not accepted for this purpose.`);
-  }
-
-  // Header only: refuse pixel floods before a single pixel is decoded.
-  let meta: Metadata;
+  const inspection = await inspectHeader(input, options);
+  const original = inspection.imageLength === input.length ? input : input.subarray(0, inspection.imageLength);
+  const decoding = decodeOnce(original, decodeSize(inspection, options.derivatives), inspection.orientation, (options.limits ?? DEFAULT_LIMITS).maxPixels);
+  // While a libuv thread decodes, this thread scans the bytes; a polyglot still never gets a derivative.
   try {
-    meta = await sharp(input, { limitInputPixels: false }).metadata();
-  } catch {
-    throw new UploadRejected('CORRUPT_IMAGE', 'The image header could not be read.');
+    refuseHiddenFormats(input);
+  } catch (error) {
+    await decoding.catch(() => undefined);
+    throw error;
   }
-  const rawWidth = meta.width ?? 0;
-  const rawHeight = meta.height ?? 0;
-  if (rawWidth <= 0 || rawHeight <= 0) throw new UploadRejected('CORRUPT_IMAGE', 'The image has no dimensions.');
-  if (rawWidth > limits.maxSide || rawHeight > limits.maxSide || rawWidth * rawHeight > limits.maxPixels) {
-    throw new UploadRejected(
-      'IMAGE_TOO_LARGE',
-      `The image is ${rawWidth}×${rawHeight}; the limit is ${limits.maxPixels / 1e6} megapixels and ${limits.maxSide} px a side.`,
-    );
-  }
-  const rotated = (meta.orientation ?? 1) >= 5;
-  const width = rotated ? rawHeight : rawWidth;
-  const height = rotated ? rawWidth : rawHeight;
+  const sha256 = sha256Hex(input);
+  const base = await decoding;
 
-  // The one decode: large enough for the largest variant, and for the thumb's short side.
-  const longest = Math.max(width, height);
-  const shortest = Math.min(width, height);
-  const needed = Math.max(
-    ...options.derivatives.map((d) => (d.fit === 'cover' ? Math.ceil((d.size * longest) / shortest) : d.size)),
-    64,
-  );
-  const target = Math.min(longest, needed);
-  let base: { data: Buffer; info: OutputInfo };
-  try {
-    base = await sharp(input, { failOn: 'truncated', limitInputPixels: limits.maxPixels, animated: false })
-      .autoOrient()
-      .resize({ width: target, height: target, fit: 'inside', withoutEnlargement: true })
-      .toColourspace('srgb')
-      .raw()
-      .toBuffer({ resolveWithObject: true });
-  } catch {
-    throw new UploadRejected('CORRUPT_IMAGE', 'The image could not be decoded; it may be truncated or damaged.');
-  }
-  const raw = { width: base.info.width, height: base.info.height, channels: base.info.channels };
-  const fromPixels = () => sharp(base.data, { raw });
-
-  const derivatives = await Promise.all(
-    options.derivatives.map(async (spec): Promise<Derivative> => {
-      let image = fromPixels().resize(
-        spec.fit === 'cover'
-          ? { width: spec.size, height: spec.size, fit: 'cover', position: sharp.strategy.attention, withoutEnlargement: false }
-          : { width: spec.size, height: spec.size, fit: 'inside', withoutEnlargement: true },
-      );
-      if (spec.format === 'jpeg') image = image.flatten({ background: '#ffffff' });
-      const { data, info } = await ENCODERS[spec.format](image).toBuffer({ resolveWithObject: true });
-      return {
-        name: spec.name,
-        format: spec.format,
-        contentType: FORMAT_CONTENT_TYPES[spec.format],
-        width: info.width,
-        height: info.height,
-        data,
-      };
-    }),
-  );
-
-  const [grey, small] = await Promise.all([
-    fromPixels().resize(9, 8, { fit: 'fill' }).removeAlpha().toColourspace('b-w').raw().toBuffer(),
-    fromPixels().resize(100, 100, { fit: 'inside' }).ensureAlpha().raw().toBuffer({ resolveWithObject: true }),
+  const variantJobs = options.derivatives.map((spec): Job<Derivative> => {
+    const [width, height] = outputSize(base.raw, spec);
+    return { cost: width * height * ENCODE_COST[spec.format], run: () => encodeVariant(base, spec) };
+  });
+  const [derivatives, hashes] = await Promise.all([
+    runLongestFirst(variantJobs, options.parallelism ?? availableParallelism()),
+    // Tiny (a 9×8 and a 100×100 resize): it fits in the gaps, no lane needed.
+    perceptualHashes(base),
   ]);
-  const placeholder = Buffer.from(rgbaToThumbHash(small.info.width, small.info.height, small.data)).toString('base64');
 
   return {
-    contentType: sniffed,
-    width,
-    height,
-    sha256: sha256Hex(input),
-    phash: differenceHash(new Uint8Array(grey.buffer, grey.byteOffset, 72)),
-    placeholder,
+    contentType: inspection.type,
+    width: inspection.width,
+    height: inspection.height,
+    sha256,
+    ...hashes,
     derivatives,
+    original,
+    trailer: inspection.trailer,
+  };
+}
+
+/**
+ * The longest side the one decode must keep: the largest `inside` variant, or what the square
+ * thumb needs on the short side, never more than the image has. At most 2048 × 2048 or 256 ×
+ * 16,384 pixels (4.2 MP) with the standard variants, whatever the input.
+ */
+function decodeSize(image: { width: number; height: number }, specs: readonly DerivativeSpec[]): number {
+  const longest = Math.max(image.width, image.height);
+  const shortest = Math.min(image.width, image.height);
+  const needed = Math.max(64, ...specs.map((d) => (d.fit === 'cover' ? Math.ceil((d.size * longest) / shortest) : d.size)));
+  return Math.min(longest, needed);
+}
+
+/**
+ * Decodes the first frame or page, shrinking on load (JPEG and WebP decode straight at a
+ * fraction of their size), to 8-bit sRGB at `target` on the longest side, and turns it upright
+ * afterwards: rotating the small result instead of the full image lets the loaders stream and
+ * keeps memory to a few lines of the input plus the result.
+ */
+async function decodeOnce(image: Buffer, target: number, orientation: number, maxPixels: number): Promise<Pixels> {
+  try {
+    const stored = await sharp(image, { failOn: 'error', limitInputPixels: maxPixels, animated: false })
+      .resize({ width: target, height: target, fit: 'inside', withoutEnlargement: true })
+      .toColourspace('srgb')
+      .raw({ depth: 'uchar' })
+      .toBuffer({ resolveWithObject: true });
+    const pixels: Pixels = { data: stored.data, raw: { width: stored.info.width, height: stored.info.height, channels: stored.info.channels } };
+    if (orientation === 1) return pixels;
+    const upright = await orient(sharp(pixels.data, { raw: pixels.raw }), orientation).raw().toBuffer({ resolveWithObject: true });
+    return { data: upright.data, raw: { width: upright.info.width, height: upright.info.height, channels: upright.info.channels } };
+  } catch (error) {
+    if (error instanceof UploadRejected) throw error;
+    throw new UploadRejected('CORRUPT_IMAGE', 'The image could not be decoded; it is truncated or damaged.');
+  }
+}
+
+/** EXIF orientation as operations on the stored pixels (sharp mirrors before it rotates). */
+function orient(image: Sharp, orientation: number): Sharp {
+  switch (orientation) {
+    case 2:
+      return image.flop();
+    case 3:
+      return image.rotate(180);
+    case 4:
+      return image.flip();
+    case 5:
+      return image.flip().rotate(90);
+    case 6:
+      return image.rotate(90);
+    case 7:
+      return image.flop().rotate(90);
+    case 8:
+      return image.rotate(270);
+    default:
+      return image;
+  }
+}
+
+function outputSize(raw: Pixels['raw'], spec: DerivativeSpec): [number, number] {
+  if (spec.fit === 'cover') return [spec.size, spec.size];
+  const scale = Math.min(1, spec.size / Math.max(raw.width, raw.height));
+  return [Math.round(raw.width * scale), Math.round(raw.height * scale)];
+}
+
+/**
+ * A variant's size and fit. The thumb is always square, so grids line up (a tiny image is
+ * enlarged, attention-cropped so faces stay in frame); the others are never enlarged.
+ */
+export function variantGeometry(image: Sharp, spec: DerivativeSpec): Sharp {
+  const resized = image.resize(
+    spec.fit === 'cover'
+      ? { width: spec.size, height: spec.size, fit: 'cover', position: sharp.strategy.attention }
+      : { width: spec.size, height: spec.size, fit: 'inside', withoutEnlargement: true },
+  );
+  // JPEG has no alpha: flatten on white, as a page would show it, not on black.
+  return spec.format === 'jpeg' ? resized.flatten({ background: '#ffffff' }) : resized;
+}
+
+async function encodeVariant(base: Pixels, spec: DerivativeSpec): Promise<Derivative> {
+  const image = variantGeometry(sharp(base.data, { raw: base.raw }), spec);
+  const { data, info } = await ENCODERS[spec.format](image).toBuffer({ resolveWithObject: true });
+  return { name: spec.name, format: spec.format, contentType: FORMAT_CONTENT_TYPES[spec.format], width: info.width, height: info.height, data };
+}
+
+async function perceptualHashes(base: Pixels): Promise<{ phash: string; placeholder: string }> {
+  const [grey, small] = await Promise.all([
+    sharp(base.data, { raw: base.raw }).flatten({ background: '#ffffff' }).resize(9, 8, { fit: 'fill' }).toColourspace('b-w').raw().toBuffer(),
+    sharp(base.data, { raw: base.raw }).resize(100, 100, { fit: 'inside' }).ensureAlpha().raw().toBuffer({ resolveWithObject: true }),
+  ]);
+  return {
+    phash: differenceHash(new Uint8Array(grey.buffer, grey.byteOffset, 72)),
+    placeholder: Buffer.from(rgbaToThumbHash(small.info.width, small.info.height, small.data)).toString('base64'),
   };
 }

@@ -1,4 +1,5 @@
 export * from './rejection';
 export * from './sniff';
 export * from './hashes';
+export * from './inspection';
 export * from './derivatives';

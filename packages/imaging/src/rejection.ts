@@ -2,11 +2,13 @@
 export const REJECTION_CODES = [
   'EMPTY_FILE',
   'SIZE_MISMATCH',
+  'FILE_TOO_LARGE',
   'UNSUPPORTED_MEDIA_TYPE',
   'TYPE_MISMATCH',
   'UNSUPPORTED_CODEC',
   'IMAGE_TOO_LARGE',
   'CORRUPT_IMAGE',
+  'POLYGLOT',
 ] as const;
 export type RejectionCode = (typeof REJECTION_CODES)[number];
 

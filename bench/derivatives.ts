@@ -1,0 +1,160 @@
+/**
+ * `npm run bench`: the full derivative set for three camera-sized inputs, against two yardsticks
+ * measured in the same run:
+ * - naive: a fresh `sharp(input).rotate().resize(…).toFormat(…)` per variant, all in parallel,
+ *   with the same encoder settings;
+ * - unavoidable: one decode at the scale the largest variant needs, plus encoding every variant
+ *   from pixels already decoded and resized, on all cores, longest first.
+ * Every measurement runs in its own child process, so peak RSS is that of one job alone.
+ * Targets: engine ≤ 0.85× naive, ≤ 1.3× unavoidable, peak RSS of the 24 MP PNG < 600 MB.
+ */
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { availableParallelism, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import sharp from 'sharp';
+import { PURPOSE_POLICIES, type DerivativeSpec } from '@media/core';
+import { processImage } from '@media/imaging';
+import { variantGeometry } from '../packages/imaging/src/derivatives';
+import { ENCODERS } from '../packages/imaging/src/encoders';
+import { runLongestFirst } from '../packages/imaging/src/work-queue';
+import { photoLike } from './inputs';
+
+const SPECS: readonly DerivativeSpec[] = PURPOSE_POLICIES.attendance.derivatives; // thumb, small, medium, large, ml
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+const MODES = ['engine', 'naive', 'unavoidable'] as const;
+type Mode = (typeof MODES)[number];
+
+interface Input {
+  label: string;
+  file: string;
+  type: string;
+  make: () => Promise<Buffer>;
+}
+
+const inputDir = join(tmpdir(), 'media-bench-inputs-v1');
+const INPUTS: Input[] = [
+  {
+    label: '12 MP JPEG photo (4000×3000)',
+    file: 'photo-12mp.jpg',
+    type: 'image/jpeg',
+    make: async () => {
+      const { data, info } = await photoLike(4000, 3000);
+      return sharp(data, { raw: info }).jpeg({ quality: 90 }).toBuffer();
+    },
+  },
+  {
+    label: '24 MP PNG with alpha (6000×4000)',
+    file: 'alpha-24mp.png',
+    type: 'image/png',
+    make: async () => {
+      const { data, info } = await photoLike(6000, 4000, { alpha: true });
+      return sharp(data, { raw: info }).png({ compressionLevel: 6 }).toBuffer();
+    },
+  },
+  {
+    label: '12 MP WebP (4000×3000)',
+    file: 'photo-12mp.webp',
+    type: 'image/webp',
+    make: async () => {
+      const { data, info } = await photoLike(4000, 3000);
+      return sharp(data, { raw: info }).webp({ quality: 85 }).toBuffer();
+    },
+  },
+];
+
+interface Measurement {
+  ms: number;
+  maxRssMb: number;
+  outputs: Record<string, number>;
+}
+
+async function main() {
+  await mkdir(inputDir, { recursive: true });
+  console.log(`cores ${availableParallelism()} · libvips ${sharp.versions.vips} · sharp ${sharp.versions.sharp} · threads per image ${sharp.concurrency()} · ${ROUNDS} rounds, median`);
+  console.log(`variants: ${SPECS.map((s) => `${s.name} ${s.fit === 'cover' ? `${s.size}×${s.size}` : s.size} ${s.format}`).join(', ')}\n`);
+  for (const input of INPUTS) {
+    const path = join(inputDir, input.file);
+    if (!existsSync(path)) await writeFile(path, await input.make());
+    const bytes = (await readFile(path)).length;
+    const runs: Record<Mode, Measurement[]> = { engine: [], naive: [], unavoidable: [] };
+    // Interleaved, so a busy neighbour on a shared machine slows every mode alike.
+    for (let round = 0; round < ROUNDS; round++) for (const mode of MODES) runs[mode].push(runChild(mode, path, input.type));
+    const median = (mode: Mode) => [...runs[mode]].sort((a, b) => a.ms - b.ms)[Math.floor(ROUNDS / 2)]!;
+    const engine = median('engine');
+    const naive = median('naive');
+    const unavoidable = median('unavoidable');
+    const peak = Math.max(...runs.engine.map((m) => m.maxRssMb));
+    console.log(`${input.label}, ${(bytes / 1e6).toFixed(1)} MB`);
+    console.log(`  engine       ${fmtMs(engine.ms)}  peak RSS ${peak.toFixed(0)} MB`);
+    console.log(`  naive        ${fmtMs(naive.ms)}  peak RSS ${Math.max(...runs.naive.map((m) => m.maxRssMb)).toFixed(0)} MB`);
+    console.log(`  unavoidable  ${fmtMs(unavoidable.ms)}`);
+    console.log(`  engine / naive       ${(engine.ms / naive.ms).toFixed(2)}  (target ≤ 0.85)`);
+    console.log(`  engine / unavoidable ${(engine.ms / unavoidable.ms).toFixed(2)}  (target ≤ 1.30)`);
+    console.log(`  output bytes: ${Object.entries(engine.outputs).map(([name, size]) => `${name} ${(size / 1024).toFixed(0)} KiB`).join(', ')}\n`);
+  }
+}
+
+function runChild(mode: Mode, file: string, type: string): Measurement {
+  const script = fileURLToPath(import.meta.url);
+  const result = spawnSync(process.execPath, ['--import', 'tsx', script, '--child', mode, file, type], { encoding: 'utf8', maxBuffer: 1 << 20 });
+  if (result.status !== 0) throw new Error(`${mode} on ${file} failed:\n${result.stderr}`);
+  return JSON.parse(result.stdout) as Measurement;
+}
+
+async function measure(mode: Mode, input: Buffer, type: string): Promise<Measurement> {
+  // libvips starts its threads and loads its modules on first use: not part of any mode's cost.
+  await sharp({ create: { width: 64, height: 64, channels: 3, background: '#888' } }).webp().toBuffer();
+  const outputs: Record<string, number> = {};
+  let ms: number;
+  if (mode === 'engine') {
+    const started = performance.now();
+    const result = await processImage(input, { declaredType: type, allowedTypes: [type], derivatives: SPECS });
+    ms = performance.now() - started;
+    for (const d of result.derivatives) outputs[d.name] = d.data.length;
+  } else if (mode === 'naive') {
+    const started = performance.now();
+    const results = await Promise.all(SPECS.map((spec) => ENCODERS[spec.format](naivePipeline(input, spec)).toBuffer()));
+    ms = performance.now() - started;
+    SPECS.forEach((spec, i) => (outputs[spec.name] = results[i]!.length));
+  } else {
+    ms = await unavoidable(input);
+  }
+  return { ms, maxRssMb: process.resourceUsage().maxRSS / 1024, outputs };
+}
+
+const naivePipeline = (input: Buffer, spec: DerivativeSpec) => variantGeometry(sharp(input).rotate(), spec);
+
+/** One decode at the largest variant's scale, timed; then every variant encoded from ready pixels, timed. */
+async function unavoidable(input: Buffer): Promise<number> {
+  const largest = Math.max(...SPECS.filter((s) => s.fit === 'inside').map((s) => s.size));
+  let started = performance.now();
+  const base = await sharp(input).resize({ width: largest, height: largest, fit: 'inside', withoutEnlargement: true }).raw().toBuffer({ resolveWithObject: true });
+  const decodeMs = performance.now() - started;
+  const raw = { width: base.info.width, height: base.info.height, channels: base.info.channels };
+  const ready = await Promise.all(
+    SPECS.map(async (spec) => ({ spec, pixels: await variantGeometry(sharp(base.data, { raw }), spec).raw().toBuffer({ resolveWithObject: true }) })),
+  );
+  started = performance.now();
+  await runLongestFirst(
+    ready.map(({ spec, pixels }) => ({
+      cost: pixels.info.width * pixels.info.height,
+      run: () => ENCODERS[spec.format](sharp(pixels.data, { raw: { width: pixels.info.width, height: pixels.info.height, channels: pixels.info.channels } })).toBuffer(),
+    })),
+    availableParallelism(),
+  );
+  return decodeMs + (performance.now() - started);
+}
+
+const fmtMs = (ms: number) => `${ms.toFixed(0).padStart(5)} ms`;
+
+// Last, so every declaration above is initialised before the top-level await runs.
+const child = process.argv.indexOf('--child');
+if (child !== -1) {
+  const [mode, file, type] = process.argv.slice(child + 1) as [Mode, string, string];
+  process.stdout.write(JSON.stringify(await measure(mode, await readFile(file), type)));
+} else {
+  await main();
+}

@@ -1,0 +1,143 @@
+import sharp, { type Metadata } from 'sharp';
+import { imageByteLength } from './image-extent';
+import { embeddedMarkup, embeddedPdfHeader, embeddedZipDirectory, foreignFormat, judgeTrailer } from './polyglot';
+import { UploadRejected } from './rejection';
+import { canonicalType, sniffImageType, type SniffedType } from './sniff';
+
+export interface ImageLimits {
+  maxPixels: number;
+  maxSide: number;
+}
+
+/** A decompression bomb is refused from its header: 50 MP, and no side over 16,384 px. */
+export const DEFAULT_LIMITS: ImageLimits = { maxPixels: 50_000_000, maxSide: 16_384 };
+
+export interface InspectOptions {
+  /** The Content-Type the uploader declared: a claim the bytes must match. */
+  declaredType: string;
+  /** The purpose's accepted types. */
+  allowedTypes: readonly string[];
+  limits?: ImageLimits;
+  /** Size the uploader declared; when given, the bytes may not be more. */
+  declaredSize?: number;
+  /** The purpose's byte limit; when given, the bytes may not be more. */
+  maxBytes?: number;
+}
+
+export type AcceptedType = Exclude<SniffedType, 'image/heic' | 'image/svg+xml'>;
+
+export interface Inspection {
+  type: AcceptedType;
+  /** Upright dimensions (after EXIF orientation). */
+  width: number;
+  height: number;
+  /** EXIF orientation 1–8; a missing or invalid value counts as 1 (as stored). */
+  orientation: number;
+  /** Frames or pages in the file; only the first is used. */
+  pages: number;
+  /** The image's own bytes: the input, less a harmless trailer that is cut off. */
+  imageLength: number;
+  trailer: { kind: string; bytes: number } | null;
+}
+
+/**
+ * Everything decided before a pixel is decoded: is it really the declared image type, allowed
+ * here, nothing else at the same time, and small enough to decode? Throws UploadRejected.
+ */
+export async function inspectUpload(input: Uint8Array, options: InspectOptions): Promise<Inspection> {
+  const inspection = await inspectHeader(input, options);
+  refuseHiddenFormats(input);
+  return inspection;
+}
+
+/**
+ * The checks that must pass before decoding: size, type, the image's extent and its header's
+ * dimensions. What else the file might be (refuseHiddenFormats) can be decided while it decodes.
+ */
+export async function inspectHeader(input: Uint8Array, options: InspectOptions): Promise<Inspection> {
+  const limits = options.limits ?? DEFAULT_LIMITS;
+  if (input.length === 0) throw new UploadRejected('EMPTY_FILE', 'The uploaded file is empty.');
+  if (options.declaredSize !== undefined && input.length > options.declaredSize) {
+    throw new UploadRejected('SIZE_MISMATCH', `The file is ${input.length} bytes, more than the ${options.declaredSize} bytes declared.`);
+  }
+  if (options.maxBytes !== undefined && input.length > options.maxBytes) {
+    throw new UploadRejected('FILE_TOO_LARGE', `The file is ${input.length} bytes; the limit for this purpose is ${options.maxBytes} bytes.`);
+  }
+
+  const type = acceptedType(input, options);
+  const { imageLength, trailer } = imageExtent(input, type);
+  const meta = await readHeader(input.subarray(0, imageLength));
+
+  const storedWidth = meta.width ?? 0;
+  const storedHeight = meta.height ?? 0;
+  if (storedWidth <= 0 || storedHeight <= 0) throw new UploadRejected('CORRUPT_IMAGE', 'The image has no dimensions.');
+  if (storedWidth > limits.maxSide || storedHeight > limits.maxSide || storedWidth * storedHeight > limits.maxPixels) {
+    throw new UploadRejected(
+      'IMAGE_TOO_LARGE',
+      `The image is ${storedWidth}×${storedHeight} pixels; the limit is ${limits.maxPixels / 1e6} megapixels and ${limits.maxSide} pixels a side.`,
+    );
+  }
+  const orientation = Number.isInteger(meta.orientation) && meta.orientation! >= 1 && meta.orientation! <= 8 ? meta.orientation! : 1;
+  const turned = orientation >= 5;
+  return {
+    type,
+    width: turned ? storedHeight : storedWidth,
+    height: turned ? storedWidth : storedHeight,
+    orientation,
+    pages: meta.pages ?? 1,
+    imageLength,
+    trailer,
+  };
+}
+
+const polyglot = (what: string) => new UploadRejected('POLYGLOT', `The image also contains ${what}, so it is refused.`);
+
+/** Refuses an image that is at the same time a page, a document or an archive (polyglot.ts). */
+export function refuseHiddenFormats(input: Uint8Array): void {
+  const markup = embeddedMarkup(input);
+  if (markup) throw polyglot(`HTML (${markup}…)`);
+  if (embeddedPdfHeader(input)) throw polyglot('a PDF document');
+  if (embeddedZipDirectory(input)) throw polyglot('a ZIP archive');
+}
+
+function acceptedType(input: Uint8Array, options: InspectOptions): AcceptedType {
+  const sniffed = sniffImageType(input);
+  const declared = canonicalType(options.declaredType);
+  if (sniffed === 'image/heic') {
+    throw new UploadRejected(
+      'UNSUPPORTED_CODEC',
+      'HEIC/HEIF photos cannot be processed here. On an iPhone, set Settings › Camera › Formats to "Most Compatible", or export the photo as JPEG, and upload it again.',
+    );
+  }
+  if (sniffed === 'image/svg+xml') {
+    throw new UploadRejected('UNSUPPORTED_MEDIA_TYPE', 'SVG images are never accepted: they can carry scripts. Upload a JPEG, PNG or WebP instead.');
+  }
+  if (sniffed === null) {
+    const foreign = foreignFormat(input);
+    throw new UploadRejected('UNSUPPORTED_MEDIA_TYPE', foreign ? `The file is ${foreign}, not an image.` : 'The file is not an image type we accept.');
+  }
+  if (sniffed !== declared) {
+    throw new UploadRejected('TYPE_MISMATCH', `The file was declared as ${declared} but its content is ${sniffed}.`);
+  }
+  if (!options.allowedTypes.includes(sniffed)) {
+    throw new UploadRejected('UNSUPPORTED_MEDIA_TYPE', `${sniffed} is not accepted for this purpose.`);
+  }
+  return sniffed;
+}
+
+function imageExtent(input: Uint8Array, type: AcceptedType): Pick<Inspection, 'imageLength' | 'trailer'> {
+  const end = imageByteLength(input, type);
+  if (end === null || end >= input.length) return { imageLength: input.length, trailer: null };
+  const verdict = judgeTrailer(input.subarray(end));
+  if (!verdict.harmless) throw polyglot(`${verdict.kind} after its end`);
+  return { imageLength: end, trailer: { kind: verdict.kind, bytes: input.length - end } };
+}
+
+async function readHeader(image: Uint8Array): Promise<Metadata> {
+  try {
+    // Reads the header only: nothing is decoded, so no pixel limit is needed yet.
+    return await sharp(image, { limitInputPixels: false }).metadata();
+  } catch {
+    throw new UploadRejected('CORRUPT_IMAGE', 'The image header could not be read; the file is damaged or not a complete image.');
+  }
+}
