@@ -51,7 +51,7 @@ const REQUIRE_SHIM = "import { createRequire as __mediaCreateRequire } from 'nod
  * optional packages, so no Docker is needed whatever the build machine is. The version is the one
  * the lock file pins, the one the tests ran.
  */
-function sharpForLambda(architecture: 'arm64' | 'x86_64'): ICommandHooks {
+export function sharpForLambda(architecture: 'arm64' | 'x86_64'): ICommandHooks {
   const lock = JSON.parse(readFileSync(join(REPO_ROOT, 'package-lock.json'), 'utf8')) as { packages: Record<string, { version?: string }> };
   const version = lock.packages['node_modules/sharp']?.version;
   if (!version) throw new Error('sharp is not in package-lock.json');
@@ -59,11 +59,14 @@ function sharpForLambda(architecture: 'arm64' | 'x86_64'): ICommandHooks {
   return {
     beforeBundling: () => [],
     beforeInstall: () => [],
+    // One command: CDK runs each hook command in its own shell, in the project root.
     afterBundling: (_inputDir: string, outputDir: string) => [
-      `cd "${outputDir}"`,
-      // A package.json of its own keeps npm from walking up into the project's.
-      `printf '{"private":true}' > package.json`,
-      `npm install --no-audit --no-fund --no-package-lock --prefer-offline --os=linux --cpu=${cpu} --libc=glibc sharp@${version}`,
+      [
+        `cd "${outputDir}"`,
+        // A package.json of its own keeps npm from walking up into the project's.
+        `printf '{"private":true}' > package.json`,
+        `npm install --no-audit --no-fund --no-package-lock --prefer-offline --os=linux --cpu=${cpu} --libc=glibc sharp@${version}`,
+      ].join(' && '),
     ],
   };
 }
