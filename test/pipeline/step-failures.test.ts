@@ -123,6 +123,19 @@ describe('a failure at each step of processing, then redelivery', () => {
     expect(sent[1]).toEqual(sent[0]);
   });
 
+  it('fails only the record that met a transient failure, and acknowledges the rest of its batch', async () => {
+    const items = [await newUpload(), await newUpload(), await newUpload()];
+    const unlucky = items[1]!;
+    const records = items.map((item) => s3Record(stack.bucket, item.key));
+    const s3Throttles = failOnce((c) => c.label === 'storage.getBytes incoming' && c.mediaId === unlucky.mediaId, 'before');
+
+    expect(await deliver(processUpload.withDependencies(depsWith(s3Throttles)), records)).toEqual([records[1]!.messageId]);
+    const rows = await Promise.all(items.map((item) => stack.deps.media.findById(item.mediaId)));
+    expect(rows.map((r) => r?.status)).toEqual(['ready', 'pending', 'ready']);
+    // The failed one is claimable at once: its worker handed the lease back.
+    expect(rows[1]).toMatchObject({ leaseExpiresAt: null, leaseOwner: null });
+  });
+
   it('acknowledges bad bytes on the first receive: rejected once, one media.rejected event, never retried', async () => {
     const tenant = uniqueTenant();
     const token = await stack.token({ role: 'student', tenant, sub: 's-1' });
