@@ -22,6 +22,8 @@ export interface InspectOptions {
   declaredSize?: number;
   /** The purpose's byte limit; when given, the bytes may not be more. */
   maxBytes?: number;
+  /** The uploader's file name; when given, its extension must name the real type. */
+  filename?: string;
 }
 
 export type AcceptedType = Exclude<SniffedType, 'image/heic' | 'image/svg+xml'>;
@@ -119,10 +121,30 @@ function acceptedType(input: Uint8Array, options: InspectOptions): AcceptedType 
   if (sniffed !== declared) {
     throw new UploadRejected('TYPE_MISMATCH', `The file was declared as ${declared} but its content is ${sniffed}.`);
   }
+  const extension = fileExtension(options.filename);
+  if (extension !== null && !EXTENSIONS[sniffed].includes(extension)) {
+    throw new UploadRejected('TYPE_MISMATCH', `The file is named "${options.filename}" but its content is ${sniffed}.`);
+  }
   if (!options.allowedTypes.includes(sniffed)) {
     throw new UploadRejected('UNSUPPORTED_MEDIA_TYPE', `${sniffed} is not accepted for this purpose.`);
   }
   return sniffed;
+}
+
+/** The extensions each type goes by; a file name with any other extension is a wrong pair. */
+const EXTENSIONS: Record<AcceptedType, readonly string[]> = {
+  'image/jpeg': ['jpg', 'jpeg', 'jpe', 'jfif', 'pjpeg', 'pjp'],
+  'image/png': ['png'],
+  'image/gif': ['gif'],
+  'image/webp': ['webp'],
+  'image/avif': ['avif'],
+  'image/tiff': ['tif', 'tiff'],
+};
+
+/** What follows the last dot, when it looks like an extension ("Dr. Smith" and "IMG.2024" have none). */
+function fileExtension(filename: string | undefined): string | null {
+  const match = /\.([a-z0-9]{1,5})$/i.exec(filename?.trim() ?? '');
+  return match && !/^\d+$/.test(match[1]!) ? match[1]!.toLowerCase() : null;
 }
 
 function imageExtent(input: Uint8Array, type: AcceptedType): Pick<Inspection, 'imageLength' | 'trailer'> {
