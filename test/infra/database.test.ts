@@ -1,0 +1,129 @@
+import { Match } from 'aws-cdk-lib/assertions';
+import { describe, expect, it } from 'vitest';
+import type { Database } from '../../infra/lib/database';
+import { migrationsFingerprint } from '../../infra/lib/migrations';
+import { resourcesOf, serviceFunctions, synthesize } from './synth';
+
+const { template, stack, idOf } = synthesize();
+const functions = serviceFunctions(template);
+const subnets = resourcesOf(template, 'AWS::EC2::Subnet');
+const cluster = Object.values(resourcesOf(template, 'AWS::RDS::DBCluster'))[0].Properties;
+const proxy = Object.values(resourcesOf(template, 'AWS::RDS::DBProxy'))[0].Properties;
+
+/** `Public`, `Private` or `Isolated`: the kind of subnet each reference names. */
+const kindsOf = (refs: { Ref: string }[]) =>
+  [...new Set(refs.map((r) => subnets[r.Ref]!.Properties.Tags.find((t: { Key: string }) => t.Key === 'aws-cdk:subnet-type').Value))];
+
+describe('the database', () => {
+  it('is Aurora PostgreSQL Serverless v2', () => {
+    expect(cluster.Engine).toBe('aurora-postgresql');
+    expect(cluster.ServerlessV2ScalingConfiguration).toEqual({ MinCapacity: 0.5, MaxCapacity: 4 });
+    template.hasResourceProperties('AWS::RDS::DBInstance', { DBInstanceClass: 'db.serverless', Engine: 'aurora-postgresql' });
+  });
+
+  it('lives in isolated subnets, as does its proxy', () => {
+    const group = Object.values(resourcesOf(template, 'AWS::RDS::DBSubnetGroup'))[0].Properties;
+    expect(kindsOf(group.SubnetIds)).toEqual(['Isolated']);
+    expect(kindsOf(proxy.VpcSubnetIds)).toEqual(['Isolated']);
+  });
+
+  it('is encrypted, backed up for a week, protected from deletion and requires TLS', () => {
+    expect(cluster.StorageEncrypted).toBe(true);
+    expect(cluster.BackupRetentionPeriod).toBe(7);
+    expect(cluster.DeletionProtection).toBe(true);
+    template.hasResourceProperties('AWS::RDS::DBClusterParameterGroup', { Parameters: { 'rds.force_ssl': '1' } });
+  });
+
+  it('has a generated admin password that stays in Secrets Manager and rotates every 30 days', () => {
+    expect(cluster.MasterUserPassword).toEqual({ 'Fn::Join': ['', expect.arrayContaining([expect.stringContaining('{{resolve:secretsmanager:')])] });
+    template.hasResourceProperties('AWS::SecretsManager::Secret', {
+      GenerateSecretString: Match.objectLike({ GenerateStringKey: 'password', SecretStringTemplate: '{"username":"media_admin"}' }),
+    });
+    template.hasResourceProperties('AWS::SecretsManager::RotationSchedule', { RotationRules: { ScheduleExpression: 'rate(30 days)' } });
+  });
+
+  it('exports its logs to a log group with a retention', () => {
+    expect(cluster.EnableCloudwatchLogsExports).toEqual(['postgresql']);
+    template.hasResourceProperties('AWS::Logs::LogGroup', { LogGroupName: '/aws/rds/cluster/media-dev/postgresql', RetentionInDays: 30 });
+  });
+});
+
+describe('the database proxy', () => {
+  it('requires TLS and IAM authentication', () => {
+    expect(proxy.RequireTLS).toBe(true);
+    expect(proxy.EngineFamily).toBe('POSTGRESQL');
+    expect(proxy.Auth).toEqual([expect.objectContaining({ AuthScheme: 'SECRETS', IAMAuth: 'REQUIRED' })]);
+  });
+
+  it('admits only the functions\' security group, on 5432', () => {
+    const proxySg = proxy.VpcSecurityGroupIds[0]['Fn::GetAtt'][0] as string;
+    const ingress = Object.values(resourcesOf(template, 'AWS::EC2::SecurityGroupIngress')).filter(
+      (rule) => rule.Properties.GroupId['Fn::GetAtt']?.[0] === proxySg,
+    );
+    expect(ingress.map((rule) => rule.Properties)).toEqual([
+      expect.objectContaining({
+        IpProtocol: 'tcp',
+        FromPort: 5432,
+        ToPort: 5432,
+        SourceSecurityGroupId: { 'Fn::GetAtt': [idOf(stack.network!.functionSecurityGroup), 'GroupId'] },
+      }),
+    ]);
+  });
+
+  it('is what the functions sign in to, as media_admin with an IAM token and no password', () => {
+    for (const [name, fn] of Object.entries(functions)) {
+      const env = fn.props.Environment.Variables;
+      expect(env.MEDIA_DB_IAM_AUTH, name).toBe('true');
+      const [, parts] = env.DATABASE_URL['Fn::Join'];
+      expect(parts, name).toEqual(['postgres://media_admin@', { 'Fn::GetAtt': [idOf((stack.database as Database).proxy), 'Endpoint'] }, ':5432/media']);
+    }
+  });
+});
+
+describe('the network', () => {
+  it('puts every service function in private subnets, behind the functions\' security group', () => {
+    const sg = idOf(stack.network!.functionSecurityGroup);
+    for (const [name, fn] of Object.entries(functions)) {
+      expect(kindsOf(fn.props.VpcConfig.SubnetIds), name).toEqual(['Private']);
+      expect(fn.props.VpcConfig.SecurityGroupIds, name).toEqual([{ 'Fn::GetAtt': [sg, 'GroupId'] }]);
+    }
+  });
+
+  it('lets the functions out only on HTTPS, and to the proxy', () => {
+    const sg = resourcesOf(template, 'AWS::EC2::SecurityGroup')[idOf(stack.network!.functionSecurityGroup)].Properties;
+    expect(sg.SecurityGroupEgress).toEqual([expect.objectContaining({ CidrIp: '0.0.0.0/0', IpProtocol: 'tcp', FromPort: 443, ToPort: 443 })]);
+    template.hasResourceProperties('AWS::EC2::SecurityGroupEgress', { FromPort: 5432, ToPort: 5432, GroupId: { 'Fn::GetAtt': [idOf(stack.network!.functionSecurityGroup), 'GroupId'] } });
+  });
+
+  it('reaches S3 through a gateway endpoint and SQS through an interface endpoint', () => {
+    const endpoints = Object.values(resourcesOf(template, 'AWS::EC2::VPCEndpoint')).map((e) => e.Properties);
+    expect(endpoints).toContainEqual(expect.objectContaining({ VpcEndpointType: 'Gateway', ServiceName: expect.objectContaining({}) }));
+    expect(endpoints).toContainEqual(expect.objectContaining({ VpcEndpointType: 'Interface', PrivateDnsEnabled: true }));
+    expect(JSON.stringify(endpoints)).toContain('.s3');
+    expect(JSON.stringify(endpoints)).toContain('.sqs');
+  });
+
+  it('logs its traffic', () => {
+    template.hasResourceProperties('AWS::EC2::FlowLog', { ResourceType: 'VPC', TrafficType: 'ALL', LogDestinationType: 'cloud-watch-logs' });
+  });
+});
+
+describe('the migrations', () => {
+  const schema = Object.values(resourcesOf(template, 'Custom::MediaSchema'));
+
+  it('are a custom resource that the migrate function serves through the custom-resource framework', () => {
+    expect(schema).toHaveLength(1);
+    const provider = schema[0].Properties.ServiceToken['Fn::GetAtt'][0] as string;
+    const framework = resourcesOf(template, 'AWS::Lambda::Function')[provider].Properties;
+    expect(framework.Environment.Variables.USER_ON_EVENT_FUNCTION_ARN).toEqual({ 'Fn::GetAtt': [functions.migrate!.id, 'Arn'] });
+  });
+
+  it('run again whenever a migration changes (their fingerprint is a property)', () => {
+    expect(schema[0].Properties.Migrations).toBe(migrationsFingerprint());
+    expect(migrationsFingerprint()).toMatch(/^[0-9a-f]{16}$/);
+  });
+
+  it('run against a new database when the database changes', () => {
+    expect(JSON.stringify(schema[0].Properties.Database)).toContain('postgres://media_admin@');
+  });
+});

@@ -1,0 +1,122 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { loadConfig } from '@media/core';
+import { sharpForLambda } from '../../infra/lib/media-function';
+import { REPO_ROOT } from '../../infra/lib/repo';
+import { resourcesOf, serviceFunctions, synthesize } from './synth';
+
+const { template, stack, idOf } = synthesize();
+const functions = serviceFunctions(template);
+const NAMES = ['request-upload', 'get-download', 'media-api', 'process-upload', 'sweeper', 'migrate'];
+
+/** What a function's environment would be once CloudFormation resolved its references. */
+function resolvedEnvironment(variables: Record<string, unknown>): Record<string, string> {
+  return Object.fromEntries(
+    Object.entries(variables).map(([k, v]) => [k, typeof v === 'string' ? v : `https://resolved.example/${k.toLowerCase()}`]),
+  );
+}
+
+describe('the service functions', () => {
+  it('are the six of functions/*', () => {
+    expect(Object.keys(functions).sort()).toEqual([...NAMES].sort());
+  });
+
+  it('run Node.js 24 on arm64, every one of them', () => {
+    for (const [name, { props }] of Object.entries(functions)) {
+      expect(props.Runtime, name).toBe('nodejs24.x');
+      expect(props.Architectures, name).toEqual(['arm64']);
+    }
+  });
+
+  it('besides them, only aws-cdk-lib deploy-time helpers exist (bucket notifications, default security group, custom-resource framework)', () => {
+    const others = Object.keys(resourcesOf(template, 'AWS::Lambda::Function')).filter(
+      (id) => !Object.values(functions).some((f) => f.id === id),
+    );
+    expect(others.map((id) => id.replace(/[0-9A-F]{8}$/, '')).sort()).toEqual([
+      'BucketNotificationsHandler050a0587b7544547bf325f094a3db834',
+      'CustomVpcRestrictDefaultSGCustomResourceProviderHandler',
+      'MigrationsProviderframeworkonEvent',
+    ]);
+  });
+
+  it('each write to a log group of their own that keeps logs 30 days', () => {
+    const groups = resourcesOf(template, 'AWS::Logs::LogGroup');
+    const used = new Set<string>();
+    for (const [name, { props }] of Object.entries(functions)) {
+      const group = props.LoggingConfig.LogGroup.Ref as string;
+      expect(groups[group]?.Properties.RetentionInDays, name).toBe(30);
+      used.add(group);
+    }
+    expect(used.size).toBe(NAMES.length);
+  });
+
+  it('carry the Powertools service name and metrics namespace', () => {
+    for (const [name, { props }] of Object.entries(functions)) {
+      expect(props.Environment.Variables.POWERTOOLS_SERVICE_NAME, name).toBe('media-service');
+      expect(props.Environment.Variables.POWERTOOLS_METRICS_NAMESPACE, name).toBe('MediaService/dev');
+    }
+  });
+
+  it('give every function that reads the service configuration one that passes its validation', () => {
+    for (const name of NAMES.filter((n) => n !== 'migrate')) {
+      const env = resolvedEnvironment(functions[name]!.props.Environment.Variables);
+      expect(() => loadConfig(env), name).not.toThrow();
+      expect(loadConfig(env).database.iamAuth, name).toBe(true);
+    }
+  });
+
+  it('tell the functions that publish events where the outbound queue is, and no other', () => {
+    const publishers = NAMES.filter((n) => functions[n]!.props.Environment.Variables.MEDIA_EVENTS_QUEUE_URL);
+    expect(publishers.sort()).toEqual(['media-api', 'process-upload', 'sweeper']);
+    for (const name of publishers) {
+      expect(functions[name]!.props.Environment.Variables.MEDIA_EVENTS_QUEUE_URL).toEqual({ Ref: idOf(stack.queues.events) });
+    }
+  });
+
+  it('cap the processor with reserved concurrency, and give it the memory (cores) sharp uses', () => {
+    const processor = functions['process-upload']!.props;
+    expect(processor.ReservedConcurrentExecutions).toBe(10);
+    expect(processor.MemorySize).toBe(2048);
+  });
+
+  it('hold processing leases longer than a processor run may take', () => {
+    const processor = functions['process-upload']!.props;
+    expect(Number(processor.Environment.Variables.MEDIA_PROCESSING_LEASE_SECONDS)).toBeGreaterThan(processor.Timeout);
+  });
+
+  it('put new code live only after the migrations ran', () => {
+    const all = resourcesOf(template, 'AWS::Lambda::Function');
+    const schema = idOf(stack.migrations.resource);
+    for (const name of NAMES.filter((n) => n !== 'migrate')) {
+      expect(all[functions[name]!.id].DependsOn, name).toContain(schema);
+    }
+  });
+});
+
+describe('the sweeper', () => {
+  it('runs every five minutes on an EventBridge schedule', () => {
+    const rules = Object.values(resourcesOf(template, 'AWS::Events::Rule'));
+    expect(rules).toHaveLength(1);
+    expect(rules[0].Properties.ScheduleExpression).toBe('rate(5 minutes)');
+    expect(rules[0].Properties.State).toBe('ENABLED');
+    expect(rules[0].Properties.Targets).toEqual([
+      expect.objectContaining({ Arn: { 'Fn::GetAtt': [functions.sweeper!.id, 'Arn'] }, RetryPolicy: { MaximumRetryAttempts: 2 } }),
+    ]);
+  });
+});
+
+describe('the processor bundle', () => {
+  const lock = JSON.parse(readFileSync(join(REPO_ROOT, 'package-lock.json'), 'utf8'));
+  const sharp = lock.packages['node_modules/sharp'].version as string;
+
+  it('installs the locked sharp for Linux on arm64 with glibc next to the bundle, no Docker', () => {
+    const commands = sharpForLambda('arm64').afterBundling('/in', '/out').join(' && ');
+    expect(commands).toContain('cd "/out"');
+    expect(commands).toContain(`--os=linux --cpu=arm64 --libc=glibc sharp@${sharp}`);
+  });
+
+  it('installs the x64 build when the functions run on x86_64 (LocalStack on an Intel machine)', () => {
+    expect(sharpForLambda('x86_64').afterBundling('/in', '/out').join(' && ')).toContain('--cpu=x64');
+  });
+});

@@ -1,0 +1,176 @@
+import { describe, expect, it } from 'vitest';
+import { asArray, readable, resourcesOf, serviceFunctions, statementsOfRole, synthesize } from './synth';
+
+const { template, stack, idOf } = synthesize();
+const functions = serviceFunctions(template);
+const names: Record<string, string> = {
+  [idOf(stack.storage.bucket)]: 'bucket',
+  [idOf(stack.queues.ingest)]: 'ingest-queue',
+  [idOf(stack.queues.events)]: 'events-queue',
+};
+
+/** A function's S3 statements as `action on resource` lines, sorted. */
+function s3Access(name: string): string[] {
+  const role = functions[name]!.props.Role['Fn::GetAtt'][0] as string;
+  return statementsOfRole(template, role)
+    .filter((s) => asArray(s.Action as string | string[]).some((a) => a.startsWith('s3:')))
+    .flatMap((s) =>
+      asArray(s.Action as string | string[]).flatMap((action) =>
+        asArray(readable(s.Resource, names) as string | string[]).map(
+          (resource) => `${action} on ${resource}${s.Condition ? ` if ${JSON.stringify(s.Condition)}` : ''}`,
+        ),
+      ),
+    )
+    .sort();
+}
+
+/** Every other statement of a function's role, as `action on resource` lines. */
+function otherAccess(name: string): string[] {
+  const role = functions[name]!.props.Role['Fn::GetAtt'][0] as string;
+  return statementsOfRole(template, role)
+    .filter((s) => !asArray(s.Action as string | string[]).some((a) => a.startsWith('s3:')))
+    .flatMap((s) => asArray(s.Action as string | string[]).map((action) => `${action} on ${JSON.stringify(readable(s.Resource, names))}`))
+    .sort();
+}
+
+// Written by hand from the issue and the code, not generated from infra/lib/function-access.ts.
+const EXPECTED_S3: Record<string, string[]> = {
+  'request-upload': ['s3:PutObject on bucket/incoming/*'],
+  'get-download': ['s3:GetObject on bucket/derivatives/*', 's3:GetObject on bucket/originals/*'],
+  'media-api': [
+    's3:DeleteObject on bucket/derivatives/*',
+    's3:DeleteObject on bucket/incoming/*',
+    's3:DeleteObject on bucket/originals/*',
+    's3:ListBucket on bucket if {"StringLike":{"s3:prefix":["derivatives/*"]}}',
+  ],
+  'process-upload': [
+    's3:DeleteObject on bucket/derivatives/*',
+    's3:DeleteObject on bucket/incoming/*',
+    's3:DeleteObject on bucket/originals/*',
+    's3:GetObject on bucket/incoming/*',
+    's3:GetObject on bucket/originals/*',
+    's3:ListBucket on bucket',
+    's3:PutObject on bucket/derivatives/*',
+    's3:PutObject on bucket/originals/*',
+  ],
+  sweeper: [
+    's3:DeleteObject on bucket/derivatives/*',
+    's3:DeleteObject on bucket/incoming/*',
+    's3:DeleteObject on bucket/originals/*',
+    's3:GetObject on bucket/incoming/*',
+    's3:GetObject on bucket/originals/*',
+    's3:ListBucket on bucket',
+    's3:PutObject on bucket/derivatives/*',
+    's3:PutObject on bucket/originals/*',
+  ],
+  migrate: [],
+};
+
+describe('what each function may do in S3', () => {
+  it('request-upload may only put objects under incoming/', () => {
+    expect(s3Access('request-upload')).toEqual(EXPECTED_S3['request-upload']);
+  });
+
+  it('get-download may only get objects under originals/ and derivatives/', () => {
+    expect(s3Access('get-download')).toEqual(EXPECTED_S3['get-download']);
+  });
+
+  it('media-api may only delete an item\'s objects and list derivatives/', () => {
+    expect(s3Access('media-api')).toEqual(EXPECTED_S3['media-api']);
+  });
+
+  it('process-upload reads uploads, writes originals and derivatives, removes what it must', () => {
+    expect(s3Access('process-upload')).toEqual(EXPECTED_S3['process-upload']);
+  });
+
+  it('the sweeper may do what the processor does (it finishes the processor\'s work)', () => {
+    expect(s3Access('sweeper')).toEqual(EXPECTED_S3.sweeper);
+  });
+
+  it('migrate has no S3 access at all', () => {
+    expect(s3Access('migrate')).toEqual([]);
+  });
+});
+
+describe('what each function may do besides S3', () => {
+  const connect = 'rds-db:connect';
+
+  it('request-upload and get-download only sign in to the database', () => {
+    for (const name of ['request-upload', 'get-download', 'migrate']) {
+      expect(otherAccess(name).map((line) => line.split(' on ')[0]), name).toEqual([connect]);
+    }
+  });
+
+  it('media-api and the sweeper also send to the outbound events queue, nowhere else', () => {
+    for (const name of ['media-api', 'sweeper']) {
+      expect(otherAccess(name), name).toEqual([expect.stringMatching(/^rds-db:connect on /), 'sqs:SendMessage on "events-queue"']);
+    }
+  });
+
+  it('process-upload consumes the ingest queue and sends to the events queue', () => {
+    expect(otherAccess('process-upload').filter((line) => !line.startsWith(connect))).toEqual([
+      'sqs:ChangeMessageVisibility on "ingest-queue"',
+      'sqs:DeleteMessage on "ingest-queue"',
+      'sqs:GetQueueAttributes on "ingest-queue"',
+      'sqs:GetQueueUrl on "ingest-queue"',
+      'sqs:ReceiveMessage on "ingest-queue"',
+      'sqs:SendMessage on "events-queue"',
+    ]);
+  });
+
+  it('signs in to the database only as the proxy\'s media_admin user', () => {
+    for (const name of Object.keys(functions)) {
+      const lines = otherAccess(name).filter((line) => line.startsWith(connect));
+      expect(lines, name).toHaveLength(1);
+      expect(lines[0], name).toMatch(/:dbuser:.*\/media_admin"$/);
+    }
+  });
+
+  it('uses no AWS managed policy but the Lambda logging and VPC networking ones', () => {
+    for (const [name, fn] of Object.entries(functions)) {
+      const role = resourcesOf(template, 'AWS::IAM::Role')[fn.props.Role['Fn::GetAtt'][0]];
+      const managed = (role.Properties.ManagedPolicyArns as unknown[]).map((arn) => JSON.stringify(arn).match(/policy\/service-role\/(\w+)/)?.[1]);
+      expect(managed.sort(), name).toEqual(['AWSLambdaBasicExecutionRole', 'AWSLambdaVPCAccessExecutionRole']);
+    }
+  });
+});
+
+describe('S3 permissions anywhere in the template', () => {
+  const everyStatement = [
+    ...Object.values(resourcesOf(template, 'AWS::IAM::Policy')).flatMap((p) => p.Properties.PolicyDocument.Statement),
+    ...Object.values(resourcesOf(template, 'AWS::IAM::Role')).flatMap((r) =>
+      (r.Properties.Policies ?? []).flatMap((p: { PolicyDocument: { Statement: unknown[] } }) => p.PolicyDocument.Statement),
+    ),
+    ...Object.values(resourcesOf(template, 'AWS::S3::BucketPolicy')).flatMap((p) => p.Properties.PolicyDocument.Statement),
+  ];
+  const s3Allows = everyStatement.filter(
+    (s) => s.Effect === 'Allow' && asArray(s.Action as string | string[]).some((a) => a.startsWith('s3:')),
+  );
+
+  it('never allow a wildcard S3 action', () => {
+    expect(s3Allows.length).toBeGreaterThan(0);
+    for (const s of s3Allows) for (const action of asArray(s.Action as string | string[])) expect(action).not.toContain('*');
+  });
+
+  it('never allow S3 on a bare * resource', () => {
+    for (const s of s3Allows) for (const resource of asArray(s.Resource)) expect(resource).not.toBe('*');
+  });
+});
+
+describe('with a KMS-encrypted bucket', () => {
+  const kms = synthesize({ 'media:bucketEncryption': 'kms' });
+  const fns = serviceFunctions(kms.template);
+  const keyId = kms.idOf(kms.stack.storage.key!);
+  const kmsActions = (name: string) =>
+    statementsOfRole(kms.template, fns[name]!.props.Role['Fn::GetAtt'][0])
+      .filter((s) => asArray(s.Action as string | string[]).some((a) => a.startsWith('kms:')))
+      .map((s) => ({ actions: asArray(s.Action as string | string[]).sort(), resource: s.Resource }));
+
+  it('lets writers encrypt and readers decrypt with the bucket key, and no one else use it', () => {
+    const key = { 'Fn::GetAtt': [keyId, 'Arn'] };
+    expect(kmsActions('request-upload')).toEqual([{ actions: ['kms:Decrypt', 'kms:GenerateDataKey'], resource: key }]);
+    expect(kmsActions('get-download')).toEqual([{ actions: ['kms:Decrypt'], resource: key }]);
+    expect(kmsActions('media-api')).toEqual([]);
+    expect(kmsActions('migrate')).toEqual([]);
+  });
+});
