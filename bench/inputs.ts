@@ -9,7 +9,7 @@ export async function photoLike(width: number, height: number, options: { alpha?
   const layer = async (scale: number, sigma: number) => {
     const w = Math.max(8, Math.round(width / scale));
     const h = Math.max(8, Math.round(height / scale));
-    return sharp({ create: { width: w, height: h, channels: 3, noise: { type: 'gaussian', mean: 128, sigma } } })
+    return sharp({ create: { width: w, height: h, channels: 3, background: '#000', noise: { type: 'gaussian', mean: 128, sigma } } })
       .resize(width, height, { fit: 'fill', kernel: 'cubic' })
       .png({ compressionLevel: 0 })
       .toBuffer();

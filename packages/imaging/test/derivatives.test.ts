@@ -47,7 +47,7 @@ describe('the derivative set', () => {
 
   it('crops the thumb to what draws the eye, not to the middle', async () => {
     // A wide grey frame with a face-coloured, detailed subject near the right edge: a centre crop misses it.
-    const subject = await sharp({ create: { width: 220, height: 300, channels: 3, noise: { type: 'gaussian', mean: 128, sigma: 60 } } })
+    const subject = await sharp({ create: { width: 220, height: 300, channels: 3, background: '#000', noise: { type: 'gaussian', mean: 128, sigma: 60 } } })
       .tint({ r: 224, g: 172, b: 140 })
       .png()
       .toBuffer();

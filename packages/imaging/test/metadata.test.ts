@@ -65,7 +65,7 @@ describe('no metadata block reaches a derivative', () => {
 describe('metadata abuse', () => {
   it('processes a JPEG with a maximal EXIF block and 1.5 MB of junk APP segments, and drops them all', async () => {
     const hugeExif = await markedPicture(400, 300).withExif({ IFD0: { ImageDescription: 'D'.repeat(60_000) } }).jpeg().toBuffer();
-    let input = hugeExif;
+    let input: Buffer = hugeExif;
     for (let i = 0; i < 24; i++) input = withJpegSegment(input, 0xe2 + (i % 12), Buffer.alloc(65_000, 0x41 + (i % 26)));
     expect(input.length).toBeGreaterThan(1_500_000);
     const result = await processImage(input, optionsFor('general', 'image/jpeg'));
