@@ -91,12 +91,16 @@ export class Database extends Construct implements DatabaseConnection {
       });
       cluster.node.addDependency(postgresLogs);
       cluster.addRotationSingleUser({ automaticallyAfter: Duration.days(30), vpcSubnets: network.functionSubnets });
-      Validations.of(cluster).acknowledge(
-        {
-          id: 'AwsSolutions-RDS11',
-          reason: 'A non-default port hides nothing: the cluster sits in isolated subnets and admits only its proxy and the secret rotation.',
-        },
-      );
+      Validations.of(cluster).acknowledge({
+        id: 'AwsSolutions-RDS11',
+        reason: 'A non-default port hides nothing: the cluster sits in isolated subnets and admits only its proxy and the secret rotation.',
+      });
+      if (props.removalPolicy !== RemovalPolicy.RETAIN) {
+        Validations.of(cluster).acknowledge({
+          id: 'AwsSolutions-RDS10',
+          reason: 'The operator chose a disposable stage (media:removalPolicy=destroy): its database may be deleted with the stack.',
+        });
+      }
 
       proxySecurityGroups = [
         new ec2.SecurityGroup(this, 'ProxySecurityGroup', {

@@ -1,0 +1,69 @@
+import type { APIGatewayProxyEventV2, Context } from 'aws-lambda';
+import { describe, expect, it } from 'vitest';
+import { createTokenVerifier } from '@media/core';
+import type { Dependencies } from '@media/service';
+import { matchRoute } from '../../functions/routes';
+import { apiHandler, ok } from '../../functions/shared/api-handler';
+import { mintDevToken } from '../../packages/local/src/dev-token';
+
+const SECRET = 'function-url-test-secret';
+
+/** The event a Lambda function URL sends (LocalStack profile): no route key, no path parameters. */
+function functionUrlEvent(method: string, path: string, authorization?: string): APIGatewayProxyEventV2 {
+  return {
+    version: '2.0',
+    routeKey: '$default',
+    rawPath: path,
+    rawQueryString: '',
+    headers: authorization ? { authorization } : {},
+    isBase64Encoded: false,
+    requestContext: {
+      accountId: 'anonymous',
+      apiId: 'url-id',
+      domainName: 'url-id.lambda-url.us-east-1.localhost.localstack.cloud',
+      domainPrefix: 'url-id',
+      http: { method, path, protocol: 'HTTP/1.1', sourceIp: '127.0.0.1', userAgent: 'test' },
+      requestId: 'r-1',
+      routeKey: '$default',
+      stage: '$default',
+      time: '',
+      timeEpoch: 0,
+    },
+  };
+}
+
+const echo = apiHandler(async ({ routeKey, params }) => ok({ routeKey, params })).withDependencies({
+  config: { allowedOrigins: [] },
+  verifyToken: createTokenVerifier({ secret: SECRET }),
+} as unknown as Dependencies);
+const context = {} as Context;
+
+describe('routing behind a Lambda function URL', () => {
+  it('finds the route and its decoded path parameters from the raw method and path', () => {
+    expect(matchRoute('GET', '/v1/media/abc%2Ddef/download')).toEqual({
+      route: { method: 'GET', path: '/v1/media/{id}/download', fn: 'get-download' },
+      params: { id: 'abc-def' },
+    });
+    expect(matchRoute('POST', '/v1/uploads/batch')?.route.path).toBe('/v1/uploads/batch');
+  });
+
+  it('finds nothing for an unknown path, a wrong method or a malformed escape', () => {
+    expect(matchRoute('GET', '/v1/elsewhere')).toBeUndefined();
+    expect(matchRoute('PATCH', '/v1/media/abc')).toBeUndefined();
+    expect(matchRoute('GET', '/v1/media/%E0%A4%A')).toBeUndefined();
+  });
+
+  it('hands the handler the same route key and parameters the HTTP API would', async () => {
+    const token = await mintDevToken({ role: 'teacher', tenant: 'school-1', sub: 't-1' }, SECRET);
+    const result = await echo(functionUrlEvent('DELETE', '/v1/media/0190-id', `Bearer ${token}`), context);
+    expect(result.statusCode).toBe(200);
+    expect(JSON.parse(result.body!)).toEqual({ routeKey: 'DELETE /v1/media/{id}', params: { id: '0190-id' } });
+  });
+
+  it('answers 404 problem+json for a path no route names, before looking at the token', async () => {
+    const result = await echo(functionUrlEvent('GET', '/v1/nothing-here'), context);
+    expect(result.statusCode).toBe(404);
+    expect(result.headers?.['content-type']).toBe('application/problem+json');
+    expect(JSON.parse(result.body!).code).toBe('NOT_FOUND');
+  });
+});
