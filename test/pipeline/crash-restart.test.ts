@@ -92,7 +92,7 @@ describe('the local stack killed mid-batch and restarted', () => {
     const second = await startStackProcess(env);
     running = second.child;
     let final: string[] = [];
-    for (const deadline = Date.now() + 60_000; Date.now() < deadline; ) {
+    for (const deadline = Date.now() + 90_000; Date.now() < deadline; ) {
       final = await statuses();
       if (final.every((s) => s === 'ready' || s === 'rejected')) break;
       await new Promise((r) => setTimeout(r, 200));

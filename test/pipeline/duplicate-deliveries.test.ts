@@ -36,7 +36,8 @@ describe('duplicate and concurrent deliveries', () => {
     const records = Array.from({ length: 20 }, () => s3Record(stack.bucket, key));
     const failed = (await Promise.all(records.map((record) => deliver(handler, [record])))).flat();
     // Those that found it claimed come back later, as SQS redelivers them, and are then acknowledged.
-    await Promise.all(records.filter((r) => failed.includes(r.messageId)).map((r) => deliverUntilAcknowledged(() => handler, r)));
+    const backoffMs = (receive: number) => 1000 * 2 ** (receive - 1);
+    await Promise.all(records.filter((r) => failed.includes(r.messageId)).map((r) => deliverUntilAcknowledged(() => handler, r, { backoffMs })));
 
     const row = await stack.deps.media.findById(mediaId);
     expect(row).toMatchObject({ status: 'ready', attempts: 1, leaseExpiresAt: null });

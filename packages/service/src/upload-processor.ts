@@ -55,6 +55,9 @@ export async function processUploadedObject(deps: Deps, object: { bucket: string
 
   const row = await deps.media.claim(mediaId, deps.config.processing.leaseSeconds);
   if (!row) {
+    // Someone holds a live lease: a concurrent duplicate, or this very message whose earlier claim
+    // went through but whose worker died. Only a retry tells them apart: by the time it comes back
+    // (the queue's visibility timeout) the work is done, or the lease has run out and it takes over.
     const now = await deps.media.findById(mediaId);
     if (now?.status === 'processing') throw new RetryLater(`media ${mediaId} is being processed elsewhere`);
     return { outcome: 'ignored', reason: 'already-processed', mediaId };
