@@ -6,6 +6,7 @@ import { FORMAT_CONTENT_TYPES } from '@media/core';
 import { ENCODE_COST, ENCODERS } from './encoders';
 import { differenceHash, sha256Hex } from './hashes';
 import { DEFAULT_LIMITS, inspectHeader, refuseHiddenFormats, type AcceptedType, type InspectOptions } from './inspection';
+import { fromPixels, PixelLadder, toPixels, type Pixels } from './pixel-ladder';
 import { UploadRejected } from './rejection';
 import { runLongestFirst, type Job } from './work-queue';
 
@@ -49,11 +50,6 @@ export interface ProcessedImage {
   trailer: { kind: string; bytes: number } | null;
 }
 
-interface Pixels {
-  data: Buffer;
-  raw: { width: number; height: number; channels: 1 | 2 | 3 | 4 };
-}
-
 /**
  * Checks what the bytes really are (see inspection.ts), then decodes once: shrunk on load to the
  * size the largest variant needs, sRGB, upright. Every variant, the perceptual hash and the
@@ -75,14 +71,16 @@ export async function processImage(input: Buffer, options: ProcessOptions): Prom
   const sha256 = sha256Hex(input);
   const base = await decoding;
 
+  const ladder = new PixelLadder(base, options.derivatives.filter((d) => d.fit === 'inside').map((d) => d.size));
   const variantJobs = options.derivatives.map((spec): Job<Derivative> => {
     const [width, height] = outputSize(base.raw, spec);
-    return { cost: width * height * ENCODE_COST[spec.format], run: () => encodeVariant(base, spec) };
+    const source = spec.fit === 'cover' ? ladder.covering(spec.size) : ladder.fitting(spec.size);
+    return { cost: width * height * ENCODE_COST[spec.format], run: async () => encodeVariant(await source, spec) };
   });
   const [derivatives, hashes] = await Promise.all([
     runLongestFirst(variantJobs, options.parallelism ?? availableParallelism()),
-    // Tiny (a 9×8 and a 100×100 resize): it fits in the gaps, no lane needed.
-    perceptualHashes(base),
+    // Tiny (a 9×8 and a 100×100 resize of a small rung): it fits in the gaps, no lane needed.
+    ladder.covering(100).then(perceptualHashes),
   ]);
 
   return {
@@ -123,9 +121,7 @@ async function decodeOnce(image: Buffer, target: number, orientation: number, ma
       .raw({ depth: 'uchar' })
       .toBuffer({ resolveWithObject: true });
     const pixels: Pixels = { data: stored.data, raw: { width: stored.info.width, height: stored.info.height, channels: stored.info.channels } };
-    if (orientation === 1) return pixels;
-    const upright = await orient(sharp(pixels.data, { raw: pixels.raw }), orientation).raw().toBuffer({ resolveWithObject: true });
-    return { data: upright.data, raw: { width: upright.info.width, height: upright.info.height, channels: upright.info.channels } };
+    return orientation === 1 ? pixels : await toPixels(orient(fromPixels(pixels), orientation));
   } catch (error) {
     if (error instanceof UploadRejected) throw error;
     throw new UploadRejected('CORRUPT_IMAGE', 'The image could not be decoded; it is truncated or damaged.');
@@ -174,16 +170,16 @@ export function variantGeometry(image: Sharp, spec: DerivativeSpec): Sharp {
   return spec.format === 'jpeg' ? resized.flatten({ background: '#ffffff' }) : resized;
 }
 
-async function encodeVariant(base: Pixels, spec: DerivativeSpec): Promise<Derivative> {
-  const image = variantGeometry(sharp(base.data, { raw: base.raw }), spec);
+async function encodeVariant(source: Pixels, spec: DerivativeSpec): Promise<Derivative> {
+  const image = variantGeometry(fromPixels(source), spec);
   const { data, info } = await ENCODERS[spec.format](image).toBuffer({ resolveWithObject: true });
   return { name: spec.name, format: spec.format, contentType: FORMAT_CONTENT_TYPES[spec.format], width: info.width, height: info.height, data };
 }
 
-async function perceptualHashes(base: Pixels): Promise<{ phash: string; placeholder: string }> {
+async function perceptualHashes(pixels: Pixels): Promise<{ phash: string; placeholder: string }> {
   const [grey, small] = await Promise.all([
-    sharp(base.data, { raw: base.raw }).flatten({ background: '#ffffff' }).resize(9, 8, { fit: 'fill' }).toColourspace('b-w').raw().toBuffer(),
-    sharp(base.data, { raw: base.raw }).resize(100, 100, { fit: 'inside' }).ensureAlpha().raw().toBuffer({ resolveWithObject: true }),
+    fromPixels(pixels).flatten({ background: '#ffffff' }).resize(9, 8, { fit: 'fill' }).toColourspace('b-w').raw().toBuffer(),
+    fromPixels(pixels).resize(100, 100, { fit: 'inside' }).ensureAlpha().raw().toBuffer({ resolveWithObject: true }),
   ]);
   return {
     phash: differenceHash(new Uint8Array(grey.buffer, grey.byteOffset, 72)),

@@ -30,6 +30,7 @@ const u32be = (b: Uint8Array, i: number) => ((b[i]! << 24) | (b[i + 1]! << 16) |
 const u32le = (b: Uint8Array, i: number) => (b[i]! | (b[i + 1]! << 8) | (b[i + 2]! << 16) | (b[i + 3]! << 24)) >>> 0;
 
 function jpegLength(b: Uint8Array): number | null {
+  const bytes = Buffer.from(b.buffer, b.byteOffset, b.length); // for its native indexOf
   let i = 2; // after SOI
   while (i + 1 < b.length) {
     if (b[i] !== 0xff) return null;
@@ -42,13 +43,11 @@ function jpegLength(b: Uint8Array): number | null {
     i += u16be(b, i);
     if (marker !== 0xda) continue;
     // Entropy-coded data after SOS: runs to the next marker that is neither a stuffed 0xFF00 nor a restart.
-    while (i + 1 < b.length) {
-      if (b[i] === 0xff) {
-        const next = b[i + 1]!;
-        if (next !== 0x00 && next !== 0xff && !(next >= 0xd0 && next <= 0xd7)) break;
-      }
-      i++;
+    for (i = bytes.indexOf(0xff, i); i !== -1 && i + 1 < b.length; i = bytes.indexOf(0xff, i + 1)) {
+      const next = b[i + 1]!;
+      if (next !== 0x00 && next !== 0xff && !(next >= 0xd0 && next <= 0xd7)) break;
     }
+    if (i === -1) return null;
   }
   return null;
 }
