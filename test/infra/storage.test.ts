@@ -123,7 +123,7 @@ describe('the media bucket, configured', () => {
     'media:bucketEncryption': 'kms',
   });
   const configured = other.template;
-  const bucket = configured.findResources('AWS::S3::Bucket');
+  const bucket = resourcesOf(configured, 'AWS::S3::Bucket');
   const props = bucket[other.idOf(other.stack.storage.bucket)].Properties;
 
   it('allows exactly the configured origins, and only POST, GET and HEAD', () => {
