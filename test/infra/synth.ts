@@ -21,7 +21,25 @@ export interface SynthOptions {
  * The app as `cdk synth` builds it (the feature flags of cdk.json, `media:*` context), except that
  * esbuild does not run: `aws:cdk:bundling-stacks` empty keeps the tests offline and fast.
  */
-export function synthesize(context: Record<string, unknown> = {}, options: SynthOptions = {}) {
+export function synthesize(context: Record<string, unknown> = {}, options: SynthOptions = {}): Synthesized {
+  const key = JSON.stringify([context, options]);
+  let found = synthesized.get(key);
+  if (!found) synthesized.set(key, (found = synthesizeOnce(context, options)));
+  return found;
+}
+
+type Synthesized = ReturnType<typeof synthesizeOnce>;
+
+// A synth costs seconds: the test modules of one process share the stacks they ask for alike.
+const synthesized = new Map<string, Synthesized>();
+
+/** A configuration that exercises the optional paths: browser origins and a KMS-encrypted bucket. */
+export const CONFIGURED = {
+  'media:allowedOrigins': 'https://school.example,http://localhost:5173',
+  'media:bucketEncryption': 'kms',
+};
+
+function synthesizeOnce(context: Record<string, unknown>, options: SynthOptions) {
   const { app, stack } = createMediaServiceApp({
     context: {
       ...CDK_JSON.context,

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { asArray, readable, resourcesOf, serviceFunctions, statementsOfRole, synthesize } from './synth';
+import { CONFIGURED, asArray, readable, resourcesOf, serviceFunctions, statementsOfRole, synthesize } from '../synth';
 
 const { template, stack, idOf } = synthesize();
 const functions = serviceFunctions(template);
@@ -158,7 +158,7 @@ describe('S3 permissions anywhere in the template', () => {
 });
 
 describe('with a KMS-encrypted bucket', () => {
-  const kms = synthesize({ 'media:bucketEncryption': 'kms' });
+  const kms = synthesize(CONFIGURED);
   const fns = serviceFunctions(kms.template);
   const keyId = kms.idOf(kms.stack.storage.key!);
   const kmsActions = (name: string) =>

@@ -2,9 +2,9 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '@media/core';
-import { sharpForLambda } from '../../infra/lib/media-function';
-import { REPO_ROOT } from '../../infra/lib/repo';
-import { resourcesOf, serviceFunctions, synthesize } from './synth';
+import { sharpForLambda } from '../../../infra/lib/media-function';
+import { REPO_ROOT } from '../../../infra/lib/repo';
+import { resourcesOf, serviceFunctions, synthesize } from '../synth';
 
 const { template, stack, idOf } = synthesize();
 const functions = serviceFunctions(template);

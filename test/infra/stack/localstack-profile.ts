@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { settingsFromContext } from '../../infra/lib/settings';
-import { asArray, readable, resourcesOf, serviceFunctions, statementsOfRole, synthesize } from './synth';
+import { settingsFromContext } from '../../../infra/lib/settings';
+import { asArray, readable, resourcesOf, serviceFunctions, statementsOfRole, synthesize } from '../synth';
 
 const local = synthesize({ 'media:profile': 'localstack', 'media:architecture': 'arm64' });
 const aws = synthesize();

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { API_ROUTES, routeKeyOf } from '../../functions/routes';
-import { resourcesOf, serviceFunctions, synthesize } from './synth';
+import { API_ROUTES, routeKeyOf } from '../../../functions/routes';
+import { CONFIGURED, resourcesOf, serviceFunctions, synthesize } from '../synth';
 
 const { template, stack, idOf } = synthesize();
 const functions = serviceFunctions(template);
@@ -63,12 +63,12 @@ describe('the HTTP API', () => {
 });
 
 describe('the HTTP API with allowed origins', () => {
-  const configured = synthesize({ 'media:allowedOrigins': ['https://school.example'] });
+  const configured = synthesize(CONFIGURED);
   const api = Object.values(resourcesOf(configured.template, 'AWS::ApiGatewayV2::Api'))[0].Properties;
 
   it('allows exactly those origins, the methods of the contract and its two request headers', () => {
     expect(api.CorsConfiguration).toEqual({
-      AllowOrigins: ['https://school.example'],
+      AllowOrigins: ['https://school.example', 'http://localhost:5173'],
       AllowMethods: ['GET', 'POST', 'PUT', 'DELETE', 'OPTIONS'],
       AllowHeaders: ['authorization', 'content-type'],
       ExposeHeaders: ['retry-after'],
@@ -79,7 +79,7 @@ describe('the HTTP API with allowed origins', () => {
   it('tells the functions the same origins', () => {
     const fns = serviceFunctions(configured.template);
     for (const name of ['request-upload', 'get-download', 'media-api']) {
-      expect(fns[name]!.props.Environment.Variables.MEDIA_ALLOWED_ORIGINS, name).toBe('https://school.example');
+      expect(fns[name]!.props.Environment.Variables.MEDIA_ALLOWED_ORIGINS, name).toBe('https://school.example,http://localhost:5173');
     }
   });
 });

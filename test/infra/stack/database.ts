@@ -1,8 +1,8 @@
 import { Match } from 'aws-cdk-lib/assertions';
 import { describe, expect, it } from 'vitest';
-import type { Database } from '../../infra/lib/database';
-import { migrationsFingerprint } from '../../infra/lib/migrations';
-import { resourcesOf, serviceFunctions, synthesize } from './synth';
+import type { Database } from '../../../infra/lib/database';
+import { migrationsFingerprint } from '../../../infra/lib/migrations';
+import { resourcesOf, serviceFunctions, synthesize } from '../synth';
 
 const { template, stack, idOf } = synthesize();
 const functions = serviceFunctions(template);

@@ -1,6 +1,6 @@
 import { Match } from 'aws-cdk-lib/assertions';
 import { describe, expect, it } from 'vitest';
-import { resourcesOf, synthesize } from './synth';
+import { resourcesOf, synthesize } from '../synth';
 
 const { template, stack, idOf } = synthesize();
 const queues = resourcesOf(template, 'AWS::SQS::Queue');

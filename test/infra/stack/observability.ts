@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { resourcesOf, serviceFunctions, synthesize } from './synth';
+import { resourcesOf, serviceFunctions, synthesize } from '../synth';
 
 const { template, stack, idOf } = synthesize();
 const alarms = Object.values(resourcesOf(template, 'AWS::CloudWatch::Alarm')).map((a) => a.Properties);

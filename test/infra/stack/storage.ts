@@ -1,6 +1,6 @@
 import { Match } from 'aws-cdk-lib/assertions';
 import { describe, expect, it } from 'vitest';
-import { resourcesOf, synthesize } from './synth';
+import { CONFIGURED, resourcesOf, synthesize } from '../synth';
 
 const { template, stack, idOf } = synthesize();
 const bucketId = idOf(stack.storage.bucket);
@@ -118,10 +118,7 @@ describe('the media bucket', () => {
 });
 
 describe('the media bucket, configured', () => {
-  const other = synthesize({
-    'media:allowedOrigins': 'https://school.example,http://localhost:5173',
-    'media:bucketEncryption': 'kms',
-  });
+  const other = synthesize(CONFIGURED);
   const configured = other.template;
   const bucket = resourcesOf(configured, 'AWS::S3::Bucket');
   const props = bucket[other.idOf(other.stack.storage.bucket)].Properties;
