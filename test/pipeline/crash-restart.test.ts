@@ -59,7 +59,7 @@ describe('the local stack killed mid-batch and restarted', () => {
       return { status: res.status, json: (await res.json()) as any };
     };
 
-    const photo = await makePhoto({ width: 2400, height: 1800 });
+    const photo = await makePhoto({ width: 1600, height: 1200 });
     const photos = Array.from({ length: 10 }, () => photo);
     const garbage = Buffer.concat([Buffer.from([0xff, 0xd8, 0xff, 0xe0]), Buffer.alloc(4000, 9)]);
     const files = [...photos, garbage];
