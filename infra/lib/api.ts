@@ -125,13 +125,11 @@ export class Api extends Construct {
     for (const route of API_ROUTES) {
       httpApi.addRoutes({ path: route.path, methods: [apigw.HttpMethod[route.method]], integration: integrations[route.fn] });
     }
-    Validations.of(httpApi).acknowledge(
-        {
-          id: 'AwsSolutions-APIG4',
-          reason:
-            'Every function verifies the bearer JWT itself (JWKS, issuer, audience) before anything else, the same code path the local stack and the tests run; a gateway authorizer would need OIDC discovery at the issuer.',
-        },
-      );
+    Validations.of(httpApi).acknowledge({
+      id: 'AwsSolutions-APIG4',
+      reason:
+        'Every function verifies the bearer JWT itself (JWKS, issuer, audience) before anything else, the same code path the local stack and the tests run; a gateway authorizer would need OIDC discovery at the issuer.',
+    });
     this.httpApi = httpApi;
   }
 }

@@ -12,7 +12,11 @@ export interface StorageProps {
   removalPolicy: RemovalPolicy;
 }
 
-/** The purpose tag the processor puts on originals; the lifecycle rules key on it. */
+/**
+ * The object tag the infrequent-access rule keys on (purpose isn't part of a key). Originals only
+ * move once the processor writes them with `purpose=<purpose>` (and holds s3:PutObjectTagging);
+ * see docs/operations.md.
+ */
 export const PURPOSE_TAG = 'purpose';
 
 /**
@@ -38,13 +42,14 @@ export class Storage extends Construct {
       removalPolicy: props.removalPolicy,
       autoDeleteObjects: destroy,
     });
-    Validations.of(this.accessLogs).acknowledge(
-      { id: 'AwsSolutions-S1', reason: 'This is the access-log bucket itself; logging it into itself would loop.' },
-    );
+    Validations.of(this.accessLogs).acknowledge({
+      id: 'AwsSolutions-S1',
+      reason: 'This is the access-log bucket itself; logging it into itself would loop.',
+    });
 
     if (props.encryption === 'kms') {
       this.key = new kms.Key(this, 'Key', {
-        description: 'Encrypts the media objects (children\'s photos) at rest',
+        description: "Encrypts the media objects (children's photos) at rest",
         enableKeyRotation: true,
         removalPolicy: props.removalPolicy,
       });
