@@ -35,6 +35,24 @@ interface Input {
 }
 
 const inputDir = join(tmpdir(), 'media-bench-inputs-v1');
+
+/** A smooth 8-bit frame: the cheapest way to write an image at the pixel limits (its bytes stay small). */
+const gradient = (width: number, height: number, channels: 3 | 4 = 3) =>
+  sharp({ create: { width, height, channels, background: { r: 60, g: 120, b: 200, alpha: 0.8 } } }).composite([
+    { input: Buffer.from(`<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}"><circle cx="50%" cy="50%" r="40%" fill="#c84"/></svg>`) },
+  ]);
+
+/**
+ * `npm run bench -- --limits`: peak RSS of the engine alone at the limits the inspection lets
+ * through (50 MP, 16,384 px a side), for the formats that stream and those decoded whole.
+ */
+const LIMIT_INPUTS: Input[] = [
+  { label: '50 MP JPEG (8660×5773), EXIF orientation 6', file: 'limit-50mp-o6.jpg', type: 'image/jpeg', make: () => gradient(8660, 5773).withMetadata({ orientation: 6 }).jpeg().toBuffer() },
+  { label: '50 MP PNG with alpha (8660×5773)', file: 'limit-50mp.png', type: 'image/png', make: () => gradient(8660, 5773, 4).png().toBuffer() },
+  { label: '50 MP WebP (16383×3050)', file: 'limit-50mp.webp', type: 'image/webp', make: () => gradient(16_383, 3050).webp({ effort: 0 }).toBuffer() },
+  { label: '50 MP AVIF (8660×5773)', file: 'limit-50mp.avif', type: 'image/avif', make: () => gradient(8660, 5773).avif({ effort: 0 }).toBuffer() },
+  { label: '50 MP GIF (8660×5773)', file: 'limit-50mp.gif', type: 'image/gif', make: () => gradient(8660, 5773).gif({ effort: 1 }).toBuffer() },
+];
 const INPUTS: Input[] = [
   {
     label: '12 MP JPEG photo (4000×3000)',
@@ -75,11 +93,11 @@ interface Measurement {
 
 async function main() {
   await mkdir(inputDir, { recursive: true });
+  if (process.argv.includes('--limits')) return limits();
   console.log(`cores ${availableParallelism()} · libvips ${sharp.versions.vips} · sharp ${sharp.versions.sharp} · threads per image ${sharp.concurrency()} · ${ROUNDS} rounds, median`);
   console.log(`variants: ${SPECS.map((s) => `${s.name} ${s.fit === 'cover' ? `${s.size}×${s.size}` : s.size} ${s.format}`).join(', ')}\n`);
   for (const input of INPUTS) {
-    const path = join(inputDir, input.file);
-    if (!existsSync(path)) await writeFile(path, await input.make());
+    const path = await inputFile(input);
     const bytes = (await readFile(path)).length;
     const runs: Record<Mode, Measurement[]> = { engine: [], naive: [], unavoidable: [] };
     // Interleaved, so a busy neighbour on a shared machine slows every mode alike.
@@ -97,6 +115,21 @@ async function main() {
     console.log(`  engine / naive        ${(engine.ms / naive.ms).toFixed(2)} (medians ${(engineMedian.ms / naiveMedian.ms).toFixed(2)})  target ≤ 0.85`);
     console.log(`  engine / unavoidable  ${(engine.ms / unavoidable.ms).toFixed(2)} (medians ${(engineMedian.ms / unavoidableMedian.ms).toFixed(2)})  target ≤ 1.30`);
     console.log(`  output bytes: ${Object.entries(engine.outputs).map(([name, size]) => `${name} ${(size / 1024).toFixed(0)} KiB`).join(', ')}\n`);
+  }
+}
+
+async function inputFile(input: Input): Promise<string> {
+  const path = join(inputDir, input.file);
+  if (!existsSync(path)) await writeFile(path, await input.make());
+  return path;
+}
+
+async function limits() {
+  console.log('engine alone, one child process per input: time, peak RSS\n');
+  for (const input of LIMIT_INPUTS) {
+    const path = await inputFile(input);
+    const run = runChild('engine', path, input.type);
+    console.log(`${input.label.padEnd(45)} ${((await readFile(path)).length / 1e6).toFixed(1).padStart(5)} MB  ${fmtMs(run.ms)}  peak RSS ${run.maxRssMb.toFixed(0)} MB`);
   }
 }
 
