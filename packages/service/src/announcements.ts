@@ -95,6 +95,9 @@ export function eventOf(row: MediaRow): MediaEvent | null {
   }
 }
 
+/** Tries to record a sent event this many times before giving up. */
+const RECORD_ATTEMPTS = 3;
+
 /**
  * Sends the event of a row whose lease the caller holds, then records that it went out. A crash
  * between the two sends it once more later (same eventId): at least once, never zero times.
@@ -103,7 +106,17 @@ export async function announce(deps: Pick<Deps, 'media' | 'events'>, row: MediaR
   const event = eventOf(row);
   if (!event) return;
   await deps.events.publish(event);
-  await deps.media.markAnnounced(row.id, row.status as AnnouncedStatus);
+  // The event is out: failing to record it now would send it again later, so a brief database
+  // hiccup is worth waiting out here.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await deps.media.markAnnounced(row.id, row.status as AnnouncedStatus);
+      return;
+    } catch (error) {
+      if (attempt >= RECORD_ATTEMPTS) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 100 * 2 ** attempt));
+    }
+  }
 }
 
 /**

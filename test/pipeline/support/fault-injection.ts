@@ -81,16 +81,16 @@ export function transientError(call: Call): Error {
 
 export const noFaults: FaultPlan = () => undefined;
 
-/** Fails the `nth` call (1-based) matching `label` in `phase`, once. */
-export function failOnce(matches: (call: Call) => boolean, phase: 'before' | 'after', nth = 1): FaultPlan & { fired: () => boolean } {
-  let seen = 0;
-  let fired = false;
+/** Fails the first `times` calls matching `matches` in `phase`, then lets them through. */
+export function failTimes(times: number, matches: (call: Call) => boolean, phase: 'before' | 'after'): FaultPlan & { fired: () => boolean } {
+  let failed = 0;
   const plan = (call: Call, at: 'before' | 'after') => {
-    if (at !== phase || fired || !matches(call)) return undefined;
-    seen += 1;
-    if (seen < nth) return undefined;
-    fired = true;
+    if (at !== phase || failed >= times || !matches(call)) return undefined;
+    failed += 1;
     return transientError(call);
   };
-  return Object.assign(plan, { fired: () => fired });
+  return Object.assign(plan, { fired: () => failed === times });
 }
+
+/** Fails the first call matching `matches` in `phase`, once. */
+export const failOnce = (matches: (call: Call) => boolean, phase: 'before' | 'after') => failTimes(1, matches, phase);
