@@ -20,6 +20,20 @@ export interface FunctionAccess {
 }
 
 /**
+ * Reads an upload, writes the original and derivatives, removes the upload (and everything, when
+ * the item was deleted meanwhile). What process-upload does, and the sweeper when it finishes work.
+ */
+const PROCESSING: FunctionAccess = {
+  objects: [
+    { actions: ['s3:GetObject'], prefixes: ['incoming/', 'originals/'] },
+    { actions: ['s3:PutObject'], prefixes: ['originals/', 'derivatives/'] },
+    { actions: ['s3:DeleteObject'], prefixes: ['incoming/', 'originals/', 'derivatives/'] },
+  ],
+  list: 'bucket',
+  publishesEvents: true,
+};
+
+/**
  * Which function may do what, and where (keys: DESIGN.md §3). A reviewer reads this table against
  * the code; nothing else grants these functions S3 or queue access, and no statement has a
  * wildcard action or a bare `*` resource. Every function also signs in to the database.
@@ -35,27 +49,9 @@ export const FUNCTION_ACCESS: Record<MediaFunctionName, FunctionAccess> = {
     list: ['derivatives/'],
     publishesEvents: true,
   },
-  // Reads the upload, writes the original and derivatives, removes the upload (and everything,
-  // when the item was deleted while it worked).
-  'process-upload': {
-    objects: [
-      { actions: ['s3:GetObject'], prefixes: ['incoming/', 'originals/'] },
-      { actions: ['s3:PutObject'], prefixes: ['originals/', 'derivatives/'] },
-      { actions: ['s3:DeleteObject'], prefixes: ['incoming/', 'originals/', 'derivatives/'] },
-    ],
-    list: 'bucket',
-    publishesEvents: true,
-  },
+  'process-upload': PROCESSING,
   // Processes late arrivals as the processor does, expires abandoned uploads, purges deleted items.
-  sweeper: {
-    objects: [
-      { actions: ['s3:GetObject'], prefixes: ['incoming/', 'originals/'] },
-      { actions: ['s3:PutObject'], prefixes: ['originals/', 'derivatives/'] },
-      { actions: ['s3:DeleteObject'], prefixes: ['incoming/', 'originals/', 'derivatives/'] },
-    ],
-    list: 'bucket',
-    publishesEvents: true,
-  },
+  sweeper: PROCESSING,
   // Only the database.
   migrate: { objects: [], publishesEvents: false },
 };
