@@ -65,9 +65,6 @@ export class MediaStorage {
    */
   async presignUpload(input: { key: string; contentType: string; maxBytes: number; expiresInSeconds: number }): Promise<PresignedUpload> {
     const expiresIn = Math.min(input.expiresInSeconds, MAX_UPLOAD_URL_SECONDS);
-    // The policy's expiration is cut to whole seconds from a moment a little later than this one,
-    // so this is never later than the truth (and at most a second earlier).
-    const expiresAt = new Date(wholeSecond(new Date()).getTime() + expiresIn * 1000);
     const { url, fields } = await createPresignedPost(this.presigner, {
       Bucket: this.bucket,
       Key: input.key,
@@ -80,7 +77,9 @@ export class MediaStorage {
         ['content-length-range', 1, input.maxBytes],
       ],
     });
-    return { url, fields, expiresAt: expiresAt.toISOString() };
+    // The signed policy's own expiration is the truth: S3 refuses the POST from that moment on.
+    const { expiration } = JSON.parse(Buffer.from(fields.Policy!, 'base64').toString('utf8')) as { expiration: string };
+    return { url, fields, expiresAt: new Date(expiration).toISOString() };
   }
 
   async presignDownload(input: {
