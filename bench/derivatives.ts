@@ -50,7 +50,7 @@ const LIMIT_INPUTS: Input[] = [
   { label: '50 MP JPEG (8660×5773), EXIF orientation 6', file: 'limit-50mp-o6.jpg', type: 'image/jpeg', make: () => gradient(8660, 5773).withMetadata({ orientation: 6 }).jpeg().toBuffer() },
   { label: '50 MP PNG with alpha (8660×5773)', file: 'limit-50mp.png', type: 'image/png', make: () => gradient(8660, 5773, 4).png().toBuffer() },
   { label: '50 MP WebP (16383×3050)', file: 'limit-50mp.webp', type: 'image/webp', make: () => gradient(16_383, 3050).webp({ effort: 0 }).toBuffer() },
-  { label: '50 MP AVIF (8660×5773)', file: 'limit-50mp.avif', type: 'image/avif', make: () => gradient(8660, 5773).avif({ effort: 0 }).toBuffer() },
+  { label: '24 MP AVIF (6000×4000), its own limit', file: 'limit-24mp.avif', type: 'image/avif', make: () => gradient(6000, 4000).avif({ effort: 0 }).toBuffer() },
   { label: '50 MP GIF (8660×5773)', file: 'limit-50mp.gif', type: 'image/gif', make: () => gradient(8660, 5773).gif({ effort: 1 }).toBuffer() },
 ];
 const INPUTS: Input[] = [
@@ -112,8 +112,14 @@ async function main() {
     console.log(`  engine       ${fmtMs(engine.ms)} (median ${fmtMs(engineMedian.ms)})  cpu ${fmtMs(engine.cpuMs)}  peak RSS ${peak('engine')} MB`);
     console.log(`  naive        ${fmtMs(naive.ms)} (median ${fmtMs(naiveMedian.ms)})  cpu ${fmtMs(naive.cpuMs)}  peak RSS ${peak('naive')} MB`);
     console.log(`  unavoidable  ${fmtMs(unavoidable.ms)} (median ${fmtMs(unavoidableMedian.ms)})`);
-    console.log(`  engine / naive        ${(engine.ms / naive.ms).toFixed(2)} (medians ${(engineMedian.ms / naiveMedian.ms).toFixed(2)})  target ≤ 0.85`);
-    console.log(`  engine / unavoidable  ${(engine.ms / unavoidable.ms).toFixed(2)} (medians ${(engineMedian.ms / unavoidableMedian.ms).toFixed(2)})  target ≤ 1.30`);
+    // Each round ran the three back to back: the ratio within a round cancels the slow drift of a
+    // shared machine's load; the median of those ratios is the figure to read.
+    const paired = (other: Mode) => {
+      const ratios = runs.engine.map((e, i) => e.ms / runs[other][i]!.ms).sort((a, b) => a - b);
+      return `${ratios[Math.floor(ROUNDS / 2)]!.toFixed(2)}  (rounds ${ratios.map((r) => r.toFixed(2)).join(' ')}; best-of ${(engine.ms / (other === 'naive' ? naive : unavoidable).ms).toFixed(2)})`;
+    };
+    console.log(`  engine / naive        ${paired('naive')}  target ≤ 0.85`);
+    console.log(`  engine / unavoidable  ${paired('unavoidable')}  target ≤ 1.30`);
     console.log(`  output bytes: ${Object.entries(engine.outputs).map(([name, size]) => `${name} ${(size / 1024).toFixed(0)} KiB`).join(', ')}\n`);
   }
 }

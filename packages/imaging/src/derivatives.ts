@@ -55,7 +55,7 @@ export interface ProcessedImage {
  * size the largest variant needs, sRGB, upright. Every variant, the perceptual hash and the
  * placeholder come from those pixels, the longest encodes first, one per core. sharp writes no
  * metadata unless asked, so EXIF (GPS included), XMP, IPTC, ICC and comments never reach a
- * derivative; the original is kept as uploaded.
+ * derivative; the original is kept as uploaded, less a harmless trailer (see `original`).
  */
 export async function processImage(input: Buffer, options: ProcessOptions): Promise<ProcessedImage> {
   const inspection = await inspectHeader(input, options);

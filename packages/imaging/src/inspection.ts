@@ -7,10 +7,16 @@ import { canonicalType, sniffImageType, type SniffedType } from './sniff';
 export interface ImageLimits {
   maxPixels: number;
   maxSide: number;
+  /** Lower pixel limits for formats whose decoder holds the whole frame, at many bytes a pixel. */
+  maxPixelsByType?: Partial<Record<AcceptedType, number>>;
 }
 
-/** A decompression bomb is refused from its header: 50 MP, and no side over 16,384 px. */
-export const DEFAULT_LIMITS: ImageLimits = { maxPixels: 50_000_000, maxSide: 16_384 };
+/**
+ * A decompression bomb is refused from its header: 50 MP, and no side over 16,384 px. AVIF stops
+ * at 24 MP: libheif decodes the whole frame and peaks near 18 bytes a pixel (a 50 MP AVIF took
+ * 1 GB), where JPEG and PNG stream and WebP and GIF hold 4–8 bytes a pixel.
+ */
+export const DEFAULT_LIMITS: ImageLimits = { maxPixels: 50_000_000, maxSide: 16_384, maxPixelsByType: { 'image/avif': 24_000_000 } };
 
 export interface InspectOptions {
   /** The Content-Type the uploader declared: a claim the bytes must match. */
@@ -73,10 +79,11 @@ export async function inspectHeader(input: Uint8Array, options: InspectOptions):
   const storedWidth = meta.width ?? 0;
   const storedHeight = meta.height ?? 0;
   if (storedWidth <= 0 || storedHeight <= 0) throw new UploadRejected('CORRUPT_IMAGE', 'The image has no dimensions.');
-  if (storedWidth > limits.maxSide || storedHeight > limits.maxSide || storedWidth * storedHeight > limits.maxPixels) {
+  const maxPixels = Math.min(limits.maxPixels, limits.maxPixelsByType?.[type] ?? Infinity);
+  if (storedWidth > limits.maxSide || storedHeight > limits.maxSide || storedWidth * storedHeight > maxPixels) {
     throw new UploadRejected(
       'IMAGE_TOO_LARGE',
-      `The image is ${storedWidth}×${storedHeight} pixels; the limit is ${limits.maxPixels / 1e6} megapixels and ${limits.maxSide} pixels a side.`,
+      `The image is ${storedWidth}×${storedHeight} pixels; the limit for ${type} is ${maxPixels / 1e6} megapixels and ${limits.maxSide} pixels a side.`,
     );
   }
   const orientation = Number.isInteger(meta.orientation) && meta.orientation! >= 1 && meta.orientation! <= 8 ? meta.orientation! : 1;

@@ -1,7 +1,7 @@
 import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
 import { processImage } from '@media/imaging';
-import { blankPng, withGifSize, withJpegSize, withPngSize } from '../../../test/fixtures/images/bytes';
+import { blankPng, withAvifSize, withGifSize, withJpegSize, withPngSize } from '../../../test/fixtures/images/bytes';
 import { markedPicture, multiFrame } from '../../../test/fixtures/images/pictures';
 import { optionsFor, outcomeOf } from './outcomes';
 
@@ -20,6 +20,13 @@ describe('pixel floods are refused from the header, before decoding', () => {
     expect((await outcomeOf(withPngSize(png, 7072, 7072), optionsFor('general', 'image/png'))).code).toBe('IMAGE_TOO_LARGE'); // 50.01 MP
     const jpeg = await markedPicture(64, 64).jpeg().toBuffer();
     expect((await outcomeOf(withJpegSize(jpeg, 16_385, 100), optionsFor('general', 'image/jpeg'))).code).toBe('IMAGE_TOO_LARGE');
+  });
+
+  it('refuses an AVIF over 24 megapixels, the limit for a format decoded whole', async () => {
+    const avif = await markedPicture(64, 64).avif({ effort: 0 }).toBuffer();
+    const outcome = await outcomeOf(withAvifSize(avif, 6000, 4001), optionsFor('general', 'image/avif'));
+    expect(outcome.code).toBe('IMAGE_TOO_LARGE');
+    expect(outcome.detail).toContain('image/avif is 24 megapixels');
   });
 
   it('refuses a GIF whose first frame claims 20,000 × 20,000', async () => {
