@@ -127,3 +127,49 @@ describe('the migrations', () => {
     expect(JSON.stringify(schema[0].Properties.Database)).toContain('postgres://media_admin@');
   });
 });
+
+describe('reusing an existing VPC and database', () => {
+  // A VPC look-up needs an account and region; the answer a look-up would have cached is given here.
+  process.env.CDK_DEFAULT_ACCOUNT = '123456789012';
+  process.env.CDK_DEFAULT_REGION = 'eu-west-1';
+  const subnet = (id: string, az: string) => ({ subnetId: id, cidr: '10.1.0.0/24', availabilityZone: az, routeTableId: id.replace('subnet-', 'rtb-') });
+  const reused = synthesize({
+    'media:vpcId': 'vpc-0123456789abcdef0',
+    'vpc-provider:account=123456789012:filter.vpc-id=vpc-0123456789abcdef0:region=eu-west-1:returnAsymmetricSubnets=true': {
+      vpcId: 'vpc-0123456789abcdef0',
+      vpcCidrBlock: '10.1.0.0/16',
+      availabilityZones: [],
+      subnetGroups: [
+        { name: 'private', type: 'Private', subnets: [subnet('subnet-0a1b2c3d4e5f60001', 'eu-west-1a'), subnet('subnet-0a1b2c3d4e5f60002', 'eu-west-1b')] },
+        { name: 'data', type: 'Isolated', subnets: [subnet('subnet-0a1b2c3d4e5f60003', 'eu-west-1a'), subnet('subnet-0a1b2c3d4e5f60004', 'eu-west-1b')] },
+      ],
+    },
+    'media:existingDatabase': JSON.stringify({
+      proxyName: 'school-db',
+      proxyArn: 'arn:aws:rds:eu-west-1:123456789012:db-proxy:prx-0school',
+      proxyEndpoint: 'school-db.proxy-abc.eu-west-1.rds.amazonaws.com',
+      securityGroupId: 'sg-0123456789abcdef0',
+    }),
+  });
+  const fns = serviceFunctions(reused.template);
+
+  it('creates no VPC, cluster or proxy of its own', () => {
+    for (const type of ['AWS::EC2::VPC', 'AWS::RDS::DBCluster', 'AWS::RDS::DBProxy', 'AWS::EC2::VPCEndpoint']) {
+      expect(Object.keys(resourcesOf(reused.template, type)), type).toEqual([]);
+    }
+  });
+
+  it('puts the functions in that VPC\'s private subnets and signs them in to that proxy', () => {
+    for (const [name, fn] of Object.entries(fns)) {
+      expect(fn.props.VpcConfig.SubnetIds, name).toEqual(['subnet-0a1b2c3d4e5f60001', 'subnet-0a1b2c3d4e5f60002']);
+      expect(fn.props.Environment.Variables.DATABASE_URL, name).toBe('postgres://media_admin@school-db.proxy-abc.eu-west-1.rds.amazonaws.com:5432/media');
+    }
+    reused.template.hasResourceProperties('AWS::IAM::Policy', {
+      PolicyDocument: { Statement: Match.arrayWith([Match.objectLike({ Action: 'rds-db:connect', Resource: Match.stringLikeRegexp(':dbuser:prx-0school/media_admin$') })]) },
+    });
+  });
+
+  it('lets the functions into the existing proxy\'s security group on 5432', () => {
+    reused.template.hasResourceProperties('AWS::EC2::SecurityGroupIngress', { GroupId: 'sg-0123456789abcdef0', FromPort: 5432, ToPort: 5432 });
+  });
+});
