@@ -57,6 +57,13 @@ export interface Page<T> {
 
 type Eb = ExpressionBuilder<Database, 'media'>;
 
+/**
+ * What takes up a school's space, for the quota check and the usage figures alike (they must agree):
+ * stored sizes of processed items, declared sizes of unfinished ones.
+ */
+const HOLDING_SPACE: MediaStatus[] = ['pending', 'processing', 'ready'];
+const BYTES_HELD = sql<number>`coalesce(sum(coalesce(size, declared_size)), 0)::bigint`;
+
 const encodeCursor = (id: string) => Buffer.from(id, 'utf8').toString('base64url');
 const decodeCursor = (cursor: string): string | null => {
   const id = Buffer.from(cursor, 'base64url').toString('utf8');
@@ -154,9 +161,9 @@ export class MediaRepository {
   async tenantBytes(tenant: string): Promise<number> {
     const row = await this.db
       .selectFrom('media')
-      .select(sql<number>`coalesce(sum(coalesce(size, declared_size)), 0)::bigint`.as('bytes'))
+      .select(BYTES_HELD.as('bytes'))
       .where('tenant', '=', tenant)
-      .where('status', 'in', ['pending', 'processing', 'ready'])
+      .where('status', 'in', HOLDING_SPACE)
       .executeTakeFirstOrThrow();
     return Number(row.bytes);
   }
@@ -453,10 +460,10 @@ export class MediaRepository {
       .select([
         sql<string>`${column}`.as('key'),
         sql<number>`count(*)::bigint`.as('count'),
-        sql<number>`coalesce(sum(coalesce(size, declared_size)), 0)::bigint`.as('bytes'),
+        BYTES_HELD.as('bytes'),
       ])
       .where('tenant', '=', tenant)
-      .where('status', 'in', ['pending', 'processing', 'ready'])
+      .where('status', 'in', HOLDING_SPACE)
       .groupBy(sql`1`)
       .orderBy(sql`1`)
       .execute();
