@@ -94,7 +94,7 @@ interface Measurement {
 async function main() {
   await mkdir(inputDir, { recursive: true });
   if (process.argv.includes('--limits')) return limits();
-  console.log(`cores ${availableParallelism()} · libvips ${sharp.versions.vips} · sharp ${sharp.versions.sharp} · threads per image ${sharp.concurrency()} · ${ROUNDS} rounds, median`);
+  console.log(`cores ${availableParallelism()} · libvips ${sharp.versions.vips} · sharp ${sharp.versions.sharp} · threads per image ${sharp.concurrency()} · ${ROUNDS} rounds, each mode in its own process`);
   console.log(`variants: ${SPECS.map((s) => `${s.name} ${s.fit === 'cover' ? `${s.size}×${s.size}` : s.size} ${s.format}`).join(', ')}\n`);
   for (const input of INPUTS) {
     const path = await inputFile(input);
