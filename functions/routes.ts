@@ -8,6 +8,8 @@ export interface ApiRouteSpec {
   method: 'GET' | 'POST' | 'PUT' | 'DELETE';
   path: string;
   fn: ApiFunctionName;
+  /** Answered without a token (health checks, the contract). */
+  public?: true;
 }
 
 export const API_ROUTES: readonly ApiRouteSpec[] = [
@@ -19,6 +21,8 @@ export const API_ROUTES: readonly ApiRouteSpec[] = [
   { method: 'PUT', path: '/v1/media/{id}/legal-hold', fn: 'media-api' },
   { method: 'GET', path: '/v1/media/{id}/download', fn: 'get-download' },
   { method: 'GET', path: '/v1/usage', fn: 'media-api' },
+  { method: 'GET', path: '/health', fn: 'media-api', public: true },
+  { method: 'GET', path: '/openapi.json', fn: 'media-api', public: true },
 ];
 
 export const routeKeyOf = (route: ApiRouteSpec) => `${route.method} ${route.path}`;

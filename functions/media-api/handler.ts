@@ -1,4 +1,5 @@
 import { fromZodError, LegalHoldBody, ListQuery, MediaError, MediaIdParam, UsageQuery } from '@media/core';
+import { openApiDocument } from '@media/core/openapi';
 import { deleteMedia, getMedia, listMedia, setLegalHold, usage } from '@media/service';
 import { apiHandler, noContent, ok } from '../shared/api-handler';
 
@@ -9,7 +10,7 @@ const mediaId = (params: Record<string, string>) => {
   return id.data;
 };
 
-/** The media record routes: get, list, delete, legal hold, usage. */
+/** The media record routes: get, list, delete, legal hold, usage; and, without a token, health and the contract. */
 export const handler = apiHandler(async ({ principal, params, query, body, routeKey }, deps) => {
   switch (routeKey) {
     case 'GET /v1/media/{id}':
@@ -35,4 +36,7 @@ export const handler = apiHandler(async ({ principal, params, query, body, route
     default:
       throw new MediaError('NOT_FOUND', `No route ${routeKey}.`);
   }
+}, {
+  'GET /health': () => ok({ status: 'ok' }),
+  'GET /openapi.json': () => ok(openApiDocument()),
 });

@@ -25,6 +25,8 @@ export interface ApiResult {
 }
 
 export type ApiRoute = (request: ApiRequest, deps: Dependencies) => Promise<ApiResult>;
+/** Routes answered without a token or dependencies, by route key (see `public` in routes.ts). */
+export type PublicRoutes = Record<string, () => ApiResult>;
 export type LambdaApiHandler = (event: APIGatewayProxyEventV2, context: Context) => Promise<APIGatewayProxyStructuredResultV2>;
 
 export const ok = (body: unknown): ApiResult => ({ statusCode: 200, body });
@@ -69,7 +71,7 @@ function routeOf(event: APIGatewayProxyEventV2): { routeKey: string; params: Rec
  * bearer token, JSON parsing, and every error rendered as RFC 9457 problem+json. A route only
  * parses its input, authorizes, acts and answers.
  */
-export function apiHandler(route: ApiRoute) {
+export function apiHandler(route: ApiRoute, publicRoutes: PublicRoutes = {}) {
   const build = (source: DependencySource): LambdaApiHandler => {
     const core = async (event: APIGatewayProxyEventV2): Promise<APIGatewayProxyStructuredResultV2> => {
       const requestId = event.requestContext?.requestId ?? 'local';
@@ -77,6 +79,11 @@ export function apiHandler(route: ApiRoute) {
       let deps: Dependencies | undefined;
       try {
         const { routeKey, params } = routeOf(event);
+        const answerPublic = publicRoutes[routeKey];
+        if (answerPublic) {
+          const result = answerPublic();
+          return { statusCode: result.statusCode, headers: { 'content-type': 'application/json', 'cache-control': 'no-store', ...result.headers }, body: JSON.stringify(result.body) };
+        }
         deps = await resolveDependencies(source);
         const principal = await deps.verifyToken(header(event, 'authorization'));
         logger.appendKeys({ tenant: principal.tenant, principal: principal.sub, role: principal.role });

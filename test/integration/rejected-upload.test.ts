@@ -61,4 +61,14 @@ describe('an upload whose bytes are not what was declared', () => {
     expect(anonymous.status).toBe(401);
     expect(anonymous.json.code).toBe('UNAUTHENTICATED');
   });
+
+  it('answers health and the contract without a token, as API routes', async () => {
+    const health = await stack.api('GET', '/health');
+    expect(health.status).toBe(200);
+    expect(health.json).toEqual({ status: 'ok' });
+    const contract = await stack.api('GET', '/openapi.json');
+    expect(contract.status).toBe(200);
+    expect(contract.json.openapi).toBe('3.1.0');
+    expect(Object.keys(contract.json.paths)).toContain('/v1/uploads');
+  });
 });

@@ -12,7 +12,7 @@ export interface HttpServerOptions {
   port: number;
   functions: Record<ApiFunctionName, ApiLambda>;
   isAllowedOrigin: (origin: string) => boolean;
-  /** Extra unauthenticated GET routes: the upload page, health, OpenAPI. */
+  /** Extra unauthenticated GET pages (the upload page); health and OpenAPI are API routes. */
   staticRoutes: Record<string, () => { contentType: string; body: string }>;
 }
 

@@ -13,7 +13,6 @@ import { handler as sweeper } from '../../../functions/sweeper/handler';
 import { DEFAULT_LOCAL_SECRET, mintDevToken } from './dev-token';
 import { EventPump, lambdaContext } from './event-pump';
 import { startHttpServer } from './http-server';
-import { openApiDocument } from '@media/core/openapi';
 import { originMatcher } from './origins';
 import { LOCAL_S3_CREDENTIALS, startS3Server } from './s3-server';
 import { startSqsServer } from './sqs-server';
@@ -148,8 +147,6 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     isAllowedOrigin,
     staticRoutes: {
       '/': () => ({ contentType: 'text/html; charset=utf-8', body: uploadPage({ token: demoToken }) }),
-      '/health': () => ({ contentType: 'application/json', body: JSON.stringify({ status: 'ok' }) }),
-      '/openapi.json': () => ({ contentType: 'application/json', body: JSON.stringify(openApiDocument()) }),
     },
   });
 
