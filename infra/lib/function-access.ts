@@ -5,7 +5,7 @@ import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import type { MediaFunctionName } from './media-function';
 
 export type KeyPrefix = 'incoming/' | 'originals/' | 'derivatives/';
-export type ObjectAction = 's3:GetObject' | 's3:PutObject' | 's3:DeleteObject';
+export type ObjectAction = 's3:GetObject' | 's3:PutObject' | 's3:PutObjectTagging' | 's3:DeleteObject';
 
 export interface FunctionAccess {
   /** Object actions, each on whole key prefixes only. */
@@ -27,6 +27,8 @@ const PROCESSING: FunctionAccess = {
   objects: [
     { actions: ['s3:GetObject'], prefixes: ['incoming/', 'originals/'] },
     { actions: ['s3:PutObject'], prefixes: ['originals/', 'derivatives/'] },
+    // Originals carry a purpose tag for the lifecycle rules (attendance moves to infrequent access).
+    { actions: ['s3:PutObjectTagging'], prefixes: ['originals/'] },
     { actions: ['s3:DeleteObject'], prefixes: ['incoming/', 'originals/', 'derivatives/'] },
   ],
   list: 'bucket',

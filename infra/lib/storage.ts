@@ -13,9 +13,8 @@ export interface StorageProps {
 }
 
 /**
- * The object tag the infrequent-access rule keys on (purpose isn't part of a key). Originals only
- * move once the processor writes them with `purpose=<purpose>` (and holds s3:PutObjectTagging);
- * see docs/operations.md.
+ * The object tag the infrequent-access rule keys on (purpose isn't part of a key): the processor
+ * writes every original with `purpose=<purpose>` (it holds s3:PutObjectTagging on originals/).
  */
 export const PURPOSE_TAG = 'purpose';
 

@@ -23,6 +23,13 @@ describe('upload to derivative, end to end', () => {
   afterAll(() => stack?.close());
 
   it('takes a profile photo from request to ready, serves upright stripped variants, and deletes it all', async () => {
+    // Watch what the processor writes, to see the original's purpose tag (s3rver cannot show it back).
+    const puts: { key: string; tags?: Record<string, string> }[] = [];
+    const put = stack.deps.storage.put.bind(stack.deps.storage);
+    stack.deps.storage.put = (key, body, contentType, tags) => {
+      puts.push({ key, tags });
+      return put(key, body, contentType, tags);
+    };
     const requested = await stack.api('POST', '/v1/uploads', {
       token,
       body: { purpose: 'profile', contentType: 'image/jpeg', size: photo.length, filename: 'portrait.jpg' },
@@ -62,6 +69,8 @@ describe('upload to derivative, end to end', () => {
     expect(byName.medium).toMatchObject({ format: 'webp', width: 960, height: 1280 });
     expect(byName.thumb).toMatchObject({ format: 'webp', width: 256, height: 256 });
     expect(byName.ml).toMatchObject({ format: 'jpeg', width: 480, height: 640 });
+    // Lifecycle rules key on the purpose tag of originals (attendance moves to infrequent access).
+    expect(puts.find((p) => p.key === `originals/${tenant}/${mediaId}`)?.tags).toEqual({ purpose: 'profile' });
 
     const medium = await stack.api('GET', `/v1/media/${mediaId}/download?variant=medium`, { token });
     expect(medium.status).toBe(200);

@@ -118,7 +118,8 @@ async function processClaimed(deps: Deps, row: MediaRow, lease: Lease): Promise<
     }),
   );
   // The original is the validated bytes themselves (not a copy of whatever the key holds by now).
-  await deps.storage.put(original, bytes, image.contentType);
+  // The purpose tag lets lifecycle rules treat originals by purpose (attendance: infrequent access).
+  await deps.storage.put(original, bytes, image.contentType, { purpose: row.purpose });
   variants.unshift({
     name: 'original',
     format: image.contentType.split('/')[1]!,

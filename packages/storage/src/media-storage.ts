@@ -129,9 +129,16 @@ export class MediaStorage {
     }
   }
 
-  async put(key: string, body: Buffer, contentType: string): Promise<void> {
+  /** Writes an object; `tags` become S3 object tags (lifecycle rules key on them). */
+  async put(key: string, body: Buffer, contentType: string, tags?: Record<string, string>): Promise<void> {
     await this.client.send(
-      new PutObjectCommand({ Bucket: this.bucket, Key: key, Body: body, ContentType: contentType }),
+      new PutObjectCommand({
+        Bucket: this.bucket,
+        Key: key,
+        Body: body,
+        ContentType: contentType,
+        Tagging: tags ? new URLSearchParams(tags).toString() : undefined,
+      }),
     );
   }
 

@@ -52,6 +52,7 @@ const EXPECTED_S3: Record<string, string[]> = {
     's3:ListBucket on bucket',
     's3:PutObject on bucket/derivatives/*',
     's3:PutObject on bucket/originals/*',
+    's3:PutObjectTagging on bucket/originals/*',
   ],
   migrate: [],
 };
