@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { mp4Clip } from '../fixtures/images/bytes';
 import { makePhoto } from '../fixtures/photos';
 import { uniqueTenant } from '../support/database';
 import { startTestStack, type TestStack } from '../support/test-stack';
@@ -70,5 +71,22 @@ describe('an upload whose bytes are not what was declared', () => {
     expect(contract.status).toBe(200);
     expect(contract.json.openapi).toBe('3.1.0');
     expect(Object.keys(contract.json.paths)).toContain('/v1/uploads');
+  });
+
+  it("keeps a motion photo's still image as the original and cuts its video trailer off", async () => {
+    const tenant = uniqueTenant();
+    const token = await stack.token({ role: 'student', tenant, sub: 's-1' });
+    const still = await makePhoto({ width: 400, height: 300 });
+    const motion = Buffer.concat([still, mp4Clip()]);
+    const { json } = await stack.api('POST', '/v1/uploads', {
+      token,
+      body: { purpose: 'profile', contentType: 'image/jpeg', size: motion.length, filename: 'PXL_0001.MP.jpg' },
+    });
+    await stack.postToS3(json.upload, motion, 'image/jpeg');
+    const ready = await stack.waitForStatus(json.mediaId, token);
+    expect(ready.status).toBe('ready');
+    expect(ready.size).toBe(still.length);
+    const stored = await stack.deps.storage.getBytes(`originals/${tenant}/${json.mediaId}`);
+    expect(stored?.equals(still)).toBe(true);
   });
 });

@@ -102,6 +102,9 @@ async function processClaimed(deps: Deps, row: MediaRow, lease: Lease): Promise<
   try {
     image = await processImage(bytes, {
       declaredType: row.contentType,
+      declaredSize: row.declaredSize,
+      maxBytes: policy.maxBytes,
+      filename: row.filename ?? undefined,
       allowedTypes: policy.allowedTypes,
       derivatives: policy.derivatives,
     });
@@ -117,15 +120,16 @@ async function processClaimed(deps: Deps, row: MediaRow, lease: Lease): Promise<
       return { name: d.name, format: d.format, width: d.width, height: d.height, size: d.data.length, key, contentType: d.contentType };
     }),
   );
-  // The original is the validated bytes themselves (not a copy of whatever the key holds by now).
-  // The purpose tag lets lifecycle rules treat originals by purpose (attendance: infrequent access).
-  await deps.storage.put(original, bytes, image.contentType, { purpose: row.purpose });
+  // The original is the validated bytes themselves (not a copy of whatever the key holds by now),
+  // less a harmless trailer such as a motion photo's video. The purpose tag lets lifecycle rules
+  // treat originals by purpose (attendance: infrequent access).
+  await deps.storage.put(original, image.original, image.contentType, { purpose: row.purpose });
   variants.unshift({
     name: 'original',
     format: image.contentType.split('/')[1]!,
     width: image.width,
     height: image.height,
-    size: bytes.length,
+    size: image.original.length,
     key: original,
     contentType: image.contentType,
   });
@@ -133,7 +137,7 @@ async function processClaimed(deps: Deps, row: MediaRow, lease: Lease): Promise<
   const ready = await deps.media.markReady(
     mediaId,
     {
-      size: bytes.length,
+      size: image.original.length,
       width: image.width,
       height: image.height,
       sha256: image.sha256,
