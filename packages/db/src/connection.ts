@@ -28,6 +28,9 @@ export async function createDatabase(options: DatabaseOptions): Promise<Kysely<D
     // An idle connection cut by the server or a failover is reported here; unheard, it would crash
     // the process. The pool has already dropped it, and the next query opens a new one.
     pool.on('error', () => undefined);
+    // The same for a connection cut while checked out (between a transaction's queries, say): the
+    // query in flight fails on its own; the client's error event must not crash the process.
+    pool.on('connect', (client) => client.on('error', () => undefined));
     dialect = new PostgresDialect({ pool });
   } else if (options.pgliteDir) {
     // Loaded only when asked for: Lambdas never ship the WASM build.
