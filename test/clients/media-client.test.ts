@@ -72,6 +72,24 @@ describe('@media/client against the local stack', () => {
     expect((await teacher.waitUntilReady(blob.mediaId)).status).toBe('ready');
   });
 
+  it('retries a Blob upload once storage answers InternalError, as S3 asks', async () => {
+    let refusals = 0;
+    const flaky = createMediaClient({
+      baseUrl: stack.apiUrl,
+      token: await stack.token({ role: 'teacher', tenant, sub: 't-1', classrooms: ['c-1'] }),
+      fetch: async (input, init) => {
+        if (String(input).startsWith(stack.s3Endpoint) && init?.method === 'POST' && refusals++ === 0) {
+          return new Response('<Error><Code>InternalError</Code><Message>try again</Message></Error>', { status: 500 });
+        }
+        return fetch(input, init);
+      },
+    });
+    const bytes = await makePhoto({ width: 320, height: 240 });
+    const { mediaId } = await flaky.upload(new Blob([new Uint8Array(bytes)], { type: 'image/jpeg' }), { purpose: 'general' });
+    expect(refusals).toBe(2);
+    expect((await flaky.waitUntilReady(mediaId)).sha256).toBe(sha256(bytes));
+  });
+
   it('uploads a stream of unknown length by reading it first', async () => {
     const bytes = await makePhoto({ width: 200, height: 200 });
     const stream = Readable.from([bytes.subarray(0, 1000), bytes.subarray(1000)]);

@@ -166,7 +166,23 @@ async function postWithFetch(target: PresignedPost, file: FilePart, options: Pos
   options.onProgress?.(progressOf(file.size, file.size));
 }
 
-export function postToStorage(target: PresignedPost, file: FilePart, options: PostOptions): Promise<void> {
-  if (file.kind === 'blob' && typeof XMLHttpRequest !== 'undefined') return postWithXhr(target, file, options);
-  return postWithFetch(target, file, options);
+/** S3 asks clients to retry these (InternalError, SlowDown, …); a network failure too. */
+const isRetryable = (error: unknown) =>
+  error instanceof MediaApiError && (error.status === 0 || error.status === 500 || error.status === 502 || error.status === 503 || error.status === 504);
+
+const RETRY_DELAYS_MS = [250, 1000];
+
+export async function postToStorage(target: PresignedPost, file: FilePart, options: PostOptions): Promise<void> {
+  const post = () =>
+    file.kind === 'blob' && typeof XMLHttpRequest !== 'undefined' ? postWithXhr(target, file, options) : postWithFetch(target, file, options);
+  // A Blob can be read again, so a transient storage failure is retried; a one-shot stream cannot.
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await post();
+    } catch (error) {
+      const delay = RETRY_DELAYS_MS[attempt];
+      if (file.kind !== 'blob' || delay === undefined || options.signal?.aborted || !isRetryable(error)) throw error;
+      await new Promise((resolve) => setTimeout(resolve, delay));
+    }
+  }
 }

@@ -1,8 +1,7 @@
 import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
+import { createReadStream, openAsBlob } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { basename, extname } from 'node:path';
-import { Readable } from 'node:stream';
 import type { MediaClient, TransferOptions, Uploaded, UploadOptions } from '../media-client';
 
 /** The type a file declares by its name, as a browser does; the service checks the real bytes. */
@@ -33,7 +32,10 @@ export async function localFile(path: string): Promise<LocalFile> {
   return { path, filename: basename(path), size: info.size, contentType: contentTypeOf(path) };
 }
 
-/** Streams the file (never whole in memory) with its exact size, so progress is real. */
+/**
+ * Uploads the file as a file-backed Blob: streamed from disk (never whole in memory) with its exact
+ * size, so progress is real, and readable again if storage asks for a retry.
+ */
 export async function uploadFile(
   client: MediaClient,
   path: string,
@@ -41,10 +43,11 @@ export async function uploadFile(
   transfer?: TransferOptions,
 ): Promise<Uploaded> {
   const file = await localFile(path);
-  const stream = Readable.toWeb(createReadStream(path, { highWaterMark: 64 * 1024 })) as ReadableStream<Uint8Array>;
+  const contentType = options.contentType ?? file.contentType ?? 'application/octet-stream';
+  const blob = await openAsBlob(path, { type: contentType });
   return client.upload(
-    stream,
-    { filename: file.filename, ...options, contentType: options.contentType ?? file.contentType ?? 'application/octet-stream', size: file.size },
+    blob,
+    { filename: file.filename, ...options, contentType, size: file.size },
     transfer,
   );
 }
