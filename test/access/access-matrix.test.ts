@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { DownloadAnswer, ListAnswer, MediaRecord, UsageAnswer } from '@media/core';
 import type { MediaRow } from '@media/db';
 import { makePhoto } from '../fixtures/photos';
 import { uniqueTenant } from '../support/database';
@@ -307,7 +308,7 @@ describe('the access matrix', () => {
       for (const purpose of PURPOSES) {
         let cursor: string | undefined;
         do {
-          const page = await stack.api('GET', `/v1/media?purpose=${purpose}&limit=100${cursor ? `&cursor=${cursor}` : ''}`, {
+          const page = await stack.api<ListAnswer>('GET', `/v1/media?purpose=${purpose}&limit=100${cursor ? `&cursor=${cursor}` : ''}`, {
             token: callerToken(kind),
           });
           expect(page.status).toBe(200);
@@ -323,7 +324,7 @@ describe('the access matrix', () => {
 
     it.each(VARIANTS)('downloads the %s variant exactly where allowed, and the URL serves it', async (variant) => {
       await checkRow(kind, variant, async (item) => {
-        const answer = await stack.api('GET', `/v1/media/${item.id}/download?variant=${variant}`, { token: callerToken(kind) });
+        const answer = await stack.api<DownloadAnswer>('GET', `/v1/media/${item.id}/download?variant=${variant}`, { token: callerToken(kind) });
         if (answer.status === 200) {
           const served = await fetch(answer.json.url);
           const stored = item.variants.find((v) => v.name === variant)!;
@@ -336,14 +337,14 @@ describe('the access matrix', () => {
 
     it('changes a legal hold only as an administrator', async () => {
       await checkRow(kind, 'legal-hold', async (item) => {
-        const answer = await stack.api('PUT', `/v1/media/${item.id}/legal-hold`, { token: callerToken(kind), body: { hold: false } });
+        const answer = await stack.api<MediaRecord>('PUT', `/v1/media/${item.id}/legal-hold`, { token: callerToken(kind), body: { hold: false } });
         if (answer.status === 200 && answer.json.legalHold !== false) return 'hold-not-applied';
         return String(answer.status);
       });
     });
 
     it('reads usage figures only as admin or analytics service, and only of its own school', async () => {
-      const answer = await stack.api('GET', '/v1/usage?groupBy=purpose', { token: callerToken(kind) });
+      const answer = await stack.api<UsageAnswer>('GET', '/v1/usage?groupBy=purpose', { token: callerToken(kind) });
       expect(String(answer.status)).toBe(USAGE[kind]);
       checkedCells += 1;
       if (answer.status !== 200) return;

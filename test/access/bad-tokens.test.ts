@@ -2,6 +2,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { exportJWK, exportSPKI, generateKeyPair, importJWK, SignJWT, type JWTPayload } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Problem } from '@media/core';
 import { DEFAULT_LOCAL_SECRET } from '@media/local';
 import { uniqueTenant } from '../support/database';
 import { startTestStack, type TestStack } from '../support/test-stack';
@@ -32,7 +33,7 @@ const hs256 = (claims: JWTPayload, secret: Uint8Array | string = DEFAULT_LOCAL_S
 const unsigned = (claims: JWTPayload, alg = 'none') => `${b64url({ alg, typ: 'JWT' })}.${b64url(claims)}.`;
 
 /** Every refusal looks the same but for `detail`: no hint of which check failed. */
-function expectUnauthenticated(answer: { status: number; headers: Headers; json: any }, label: string) {
+function expectUnauthenticated(answer: { status: number; headers: Headers; json: Problem }, label: string) {
   expect(answer.status, label).toBe(401);
   expect(answer.headers.get('content-type'), label).toBe('application/problem+json');
   expect(Object.keys(answer.json).sort(), label).toEqual(['code', 'detail', 'instance', 'status', 'title', 'type']);
@@ -54,7 +55,7 @@ describe('tokens signed with the shared secret (local stack), issuer and audienc
   });
   afterAll(() => stack?.close());
 
-  const list = (authorization?: string) => stack.api('GET', '/v1/media', { headers: authorization === undefined ? {} : { authorization } });
+  const list = (authorization?: string) => stack.api<Problem>('GET', '/v1/media', { headers: authorization === undefined ? {} : { authorization } });
 
   it('accepts a good token, and one within the 60 s of clock skew', async () => {
     expect((await list(`Bearer ${await hs256(goodClaims())}`)).status).toBe(200);
@@ -146,7 +147,7 @@ describe('tokens of an identity provider (JWKS, as in AWS)', () => {
     await new Promise((resolve) => jwks?.close(resolve));
   });
 
-  const list = (token: string) => stack.api('GET', '/v1/media', { token });
+  const list = (token: string) => stack.api<Problem>('GET', '/v1/media', { token });
   const signed = (alg: string, kid: string, key: CryptoKey | Uint8Array, claims = goodClaims()) =>
     new SignJWT(claims).setProtectedHeader({ alg, kid, typ: 'JWT' }).sign(key);
 

@@ -1,5 +1,6 @@
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { DownloadAnswer, Problem, UploadTicket } from '@media/core';
 import type { MediaRow } from '@media/db';
 import { contentDisposition } from '@media/storage';
 import { makePhoto } from '../fixtures/photos';
@@ -42,7 +43,7 @@ describe('presigned URLs', () => {
   it('lets attendance downloads live 5 minutes and the others 15, and says so truthfully in expiresAt', async () => {
     for (const [purpose, lifetime] of [['attendance', 300], ['profile', 900], ['training', 900], ['general', 900]] as const) {
       const before = Date.now();
-      const answer = await stack.api('GET', `/v1/media/${items[purpose].id}/download?variant=thumb`, { token: admin });
+      const answer = await stack.api<DownloadAnswer>('GET', `/v1/media/${items[purpose].id}/download?variant=thumb`, { token: admin });
       expect(answer.status).toBe(200);
       const signed = signedExpiry(answer.json.url);
       expect(signed.lifetimeSeconds, purpose).toBe(lifetime);
@@ -53,9 +54,9 @@ describe('presigned URLs', () => {
 
   it('lets upload POSTs live at most 10 minutes, and expiresAt is the signed policy\'s own expiration', async () => {
     const before = Date.now();
-    const answer = await stack.api('POST', '/v1/uploads', { token: admin, body: { purpose: 'general', contentType: 'image/jpeg', size: 1000 } });
+    const answer = await stack.api<UploadTicket>('POST', '/v1/uploads', { token: admin, body: { purpose: 'general', contentType: 'image/jpeg', size: 1000 } });
     expect(answer.status).toBe(201);
-    const policy = JSON.parse(Buffer.from(answer.json.upload.fields.Policy, 'base64').toString('utf8'));
+    const policy = JSON.parse(Buffer.from(answer.json.upload.fields.Policy ?? '', 'base64').toString('utf8'));
     const policyExpiry = new Date(policy.expiration).getTime();
     const expiresAt = new Date(answer.json.expiresAt).getTime();
     expect(policyExpiry - before).toBeLessThanOrEqual(600_000);
@@ -66,13 +67,13 @@ describe('presigned URLs', () => {
 
   it('signs the stored key of the asked-for variant and nothing a request names', async () => {
     const item = items.general;
-    const answer = await stack.api('GET', `/v1/media/${item.id}/download?variant=small`, { token: admin });
+    const answer = await stack.api<DownloadAnswer>('GET', `/v1/media/${item.id}/download?variant=small`, { token: admin });
     const stored = item.variants.find((v) => v.name === 'small')!;
     expect(new URL(answer.json.url).pathname).toBe(`/${stack.bucket}/${stored.key}`);
     expect(stored.key).toBe(`derivatives/${tenant}/${item.id}/small.webp`);
 
     for (const query of ['variant=small&key=originals/other-school/x', 'variant=../original', 'variant=small&variant=original', 'variant=ORIGINAL']) {
-      const refused = await stack.api('GET', `/v1/media/${item.id}/download?${query}`, { token: admin });
+      const refused = await stack.api<Problem>('GET', `/v1/media/${item.id}/download?${query}`, { token: admin });
       expect(refused.status, query).toBe(400);
       expect(refused.json.code, query).toBe('VALIDATION_FAILED');
     }
@@ -87,7 +88,7 @@ describe('presigned URLs', () => {
     )[0]!;
     const elsewhere = row.variants.map((v) => (v.name === 'thumb' ? { ...v, key: `derivatives/other-school/${row.id}/thumb.webp` } : v));
     await stack.deps.db.updateTable('media').set({ variants: JSON.stringify(elsewhere) }).where('id', '=', row.id).execute();
-    const answer = await stack.api('GET', `/v1/media/${row.id}/download?variant=thumb`, { token: admin });
+    const answer = await stack.api<Partial<DownloadAnswer>>('GET', `/v1/media/${row.id}/download?variant=thumb`, { token: admin });
     expect(answer.status).toBe(500);
     expect(answer.json.url).toBeUndefined();
     expect(JSON.stringify(answer.json)).not.toContain('other-school');
@@ -96,7 +97,7 @@ describe('presigned URLs', () => {
   it('serves downloads with a safe file name and the stored content type, whatever the uploader called the file', async () => {
     const photo = await makePhoto({ width: 64, height: 48 });
     const hostile = `évil"; filename*=UTF-8''x.html\r\nSet-Cookie: session=stolen\r\n\r\n<script>\u202e${'😀'.repeat(80)}.jpg`;
-    const requested = await stack.api('POST', '/v1/uploads', {
+    const requested = await stack.api<UploadTicket>('POST', '/v1/uploads', {
       token: admin,
       body: { purpose: 'general', contentType: 'image/jpeg', size: photo.length, filename: hostile },
     });
@@ -106,7 +107,7 @@ describe('presigned URLs', () => {
     expect(ready.filename).not.toMatch(/[\r\n\u202e]/);
 
     for (const variant of ['original', 'medium']) {
-      const answer = await stack.api('GET', `/v1/media/${ready.id}/download?variant=${variant}`, { token: admin });
+      const answer = await stack.api<DownloadAnswer>('GET', `/v1/media/${ready.id}/download?variant=${variant}`, { token: admin });
       const served = await fetch(answer.json.url);
       expect(served.status).toBe(200);
       await served.arrayBuffer();
@@ -121,12 +122,12 @@ describe('presigned URLs', () => {
   it('keeps a lone surrogate in a file name from breaking the download', async () => {
     const photo = await makePhoto({ width: 40, height: 30 });
     const body = `{"purpose":"general","contentType":"image/jpeg","size":${photo.length},"filename":"half \\ud83d of an emoji.jpg"}`;
-    const requested = await stack.api('POST', '/v1/uploads', { token: admin, body });
+    const requested = await stack.api<UploadTicket>('POST', '/v1/uploads', { token: admin, body });
     expect(requested.status).toBe(201);
     await stack.postToS3(requested.json.upload, photo, 'image/jpeg');
     const ready = await stack.waitForStatus(requested.json.mediaId, admin);
     expect(ready.filename).toBe('half \ufffd of an emoji.jpg');
-    const answer = await stack.api('GET', `/v1/media/${ready.id}/download?variant=thumb`, { token: admin });
+    const answer = await stack.api<DownloadAnswer>('GET', `/v1/media/${ready.id}/download?variant=thumb`, { token: admin });
     expect(answer.status).toBe(200);
     expect((await fetch(answer.json.url)).headers.get('content-disposition')).toBe(
       `inline; filename="half _ of an emoji-thumb.webp"; filename*=UTF-8''half%20%EF%BF%BD%20of%20an%20emoji-thumb.webp`,

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Problem, UploadTicket, UsageAnswer } from '@media/core';
 import { makePhoto } from '../fixtures/photos';
 import { uniqueTenant } from '../support/database';
 import { startTestStack, type TestStack } from '../support/test-stack';
@@ -16,13 +17,14 @@ describe('abuse limits', () => {
 
   const small = { purpose: 'general', contentType: 'image/jpeg', size: 1000 };
   const teacherIn = (tenant: string, sub = 't-1') => stack.token({ role: 'teacher', tenant, sub, classrooms: ['c-1'] });
-  const ask = (token: string, body: object = small) => stack.api('POST', '/v1/uploads', { token, body });
+  // A ticket when the upload is granted, a problem when it is refused.
+  const ask = (token: string, body: object = small) => stack.api<UploadTicket & Partial<Problem>>('POST', '/v1/uploads', { token, body });
   const askBatch = (token: string, count: number) =>
-    stack.api('POST', '/v1/uploads/batch', { token, body: { items: Array.from({ length: count }, () => small) } });
+    stack.api<{ items: UploadTicket[] }>('POST', '/v1/uploads/batch', { token, body: { items: Array.from({ length: count }, () => small) } });
   async function fill(token: string, count: number): Promise<string[]> {
     const answer = await askBatch(token, count);
     expect(answer.status).toBe(201);
-    return answer.json.items.map((item: { mediaId: string }) => item.mediaId);
+    return answer.json.items.map((item) => item.mediaId);
   }
 
   describe('unfinished uploads', () => {
@@ -101,9 +103,9 @@ describe('abuse limits', () => {
 
   describe('the school quota', () => {
     const usedBytes = async (token: string) => {
-      const usage = await stack.api('GET', '/v1/usage?groupBy=purpose', { token });
+      const usage = await stack.api<UsageAnswer>('GET', '/v1/usage?groupBy=purpose', { token });
       expect(usage.status).toBe(200);
-      return usage.json.items.reduce((sum: number, item: { bytes: number }) => sum + item.bytes, 0);
+      return usage.json.items.reduce((sum, item) => sum + item.bytes, 0);
     };
 
     it('refuses with 413 QUOTA_EXCEEDED exactly when the usage figures say it is full', async () => {

@@ -1,5 +1,6 @@
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ListAnswer, UsageAnswer } from '@media/core';
 import { MEDIA_STATUSES, newMediaId, PURPOSES, VARIANT_NAMES, type MediaStatus, type Purpose } from '@media/core';
 import { uniqueTenant } from '../support/database';
 import { startTestStack, type TestStack } from '../support/test-stack';
@@ -127,9 +128,9 @@ describe('tenant isolation and listings, for random principals and items', () =>
           const query = new URLSearchParams({ ...filter, limit: String(pageSize) });
           const listed: string[] = [];
           for (;;) {
-            const page = await stack.api('GET', `/v1/media?${query}`, { token });
+            const page = await stack.api<ListAnswer>('GET', `/v1/media?${query}`, { token });
             expect(page.status).toBe(200);
-            listed.push(...page.json.items.map((item: { id: string }) => item.id));
+            listed.push(...page.json.items.map((item) => item.id));
             if (!page.json.nextCursor) break;
             expect(page.json.items).toHaveLength(pageSize);
             query.set('cursor', page.json.nextCursor);
@@ -148,7 +149,7 @@ describe('tenant isolation and listings, for random principals and items', () =>
           if (listed.length > 0) nonEmptyListings += 1;
 
           // Usage: where it is answered, it counts the caller's school and nothing else.
-          const usage = await stack.api('GET', '/v1/usage?groupBy=subject', { token });
+          const usage = await stack.api<UsageAnswer>('GET', '/v1/usage?groupBy=subject', { token });
           if (usage.status === 200) {
             const counted = rows.filter((row) => row.tenant === schools.home && COUNTED.includes(row.status));
             const bySubject = new Map<string, { key: string; count: number; bytes: number }>();

@@ -3,6 +3,7 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ListAnswer } from '@media/core';
 import { makePhoto } from '../fixtures/photos';
 import { uniqueTenant } from '../support/database';
 import { startTestStack, type TestStack } from '../support/test-stack';
@@ -93,7 +94,7 @@ describe('npm run upload (bulk upload CLI)', () => {
     expect(countOf(second.stdout, 'ready')).toBe(0);
     expect(countOf(second.stdout, 'rejected')).toBe(1);
     expect(second.code).toBe(1);
-    const { json } = await stack.api('GET', '/v1/media?purpose=training&status=ready&limit=100', { token: env.MEDIA_TOKEN });
+    const { json } = await stack.api<ListAnswer>('GET', '/v1/media?purpose=training&status=ready&limit=100', { token: env.MEDIA_TOKEN });
     expect(json.items).toHaveLength(99);
   });
 

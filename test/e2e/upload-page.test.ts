@@ -8,6 +8,13 @@ import { makePhoto } from '../fixtures/photos';
 import { uniqueTenant } from '../support/database';
 import { startTestStack, type TestStack } from '../support/test-stack';
 
+declare global {
+  interface Window {
+    /** Each thumbnail's steps, recorded in the page by the test. */
+    thumbSteps?: Record<string, string[]>;
+  }
+}
+
 const CHROMIUM = '/usr/bin/chromium';
 const CHROMIUM_ARGS = [
   '--headless',
@@ -72,7 +79,7 @@ describe.skipIf(!hasChromium)('the upload page in headless Chromium', () => {
     await page.selectOption('#purpose', 'general');
     // Remember each thumbnail's steps, to see the placeholder come before the image.
     await page.evaluate(() => {
-      const steps: Record<string, string[]> = ((window as any).thumbSteps = {});
+      const steps: Record<string, string[]> = (window.thumbSteps = {});
       new MutationObserver((records) => {
         for (const r of records) {
           const li = r.target as HTMLElement;
@@ -111,7 +118,7 @@ describe.skipIf(!hasChromium)('the upload page in headless Chromium', () => {
         };
       }),
     );
-    thumbSteps = await page.evaluate(() => (window as any).thumbSteps);
+    thumbSteps = await page.evaluate(() => window.thumbSteps ?? {});
     await mkdir('test-results', { recursive: true });
     await page.screenshot({ path: SCREENSHOT, fullPage: true });
     console.log(`upload page screenshot: ${SCREENSHOT}`);

@@ -1,3 +1,4 @@
+import type { Problem, UploadTicket } from '@media/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mp4Clip } from '../fixtures/images/bytes';
 import { makePhoto } from '../fixtures/photos';
@@ -15,12 +16,12 @@ describe('an upload whose bytes are not what was declared', () => {
     const tenant = uniqueTenant();
     const token = await stack.token({ role: 'student', tenant, sub: 's-1' });
     const png = await makePhoto({ width: 300, height: 200, format: 'png' });
-    const { json } = await stack.api('POST', '/v1/uploads', { token, body: { purpose: 'profile', contentType: 'image/jpeg', size: png.length } });
+    const { json } = await stack.api<UploadTicket>('POST', '/v1/uploads', { token, body: { purpose: 'profile', contentType: 'image/jpeg', size: png.length } });
     // The local S3 server does not enforce the policy's Content-Type: the processor must catch it.
     await stack.postToS3(json.upload, png, 'image/jpeg');
     const rejected = await stack.waitForStatus(json.mediaId, token);
     expect(rejected.status).toBe('rejected');
-    expect(rejected.rejection.code).toBe('TYPE_MISMATCH');
+    expect(rejected.rejection?.code).toBe('TYPE_MISMATCH');
     expect(rejected.variants).toEqual([]);
     expect(await stack.deps.storage.listKeys(`incoming/${tenant}/`)).toEqual([]);
     expect(await stack.deps.storage.listKeys(`derivatives/${tenant}/`)).toEqual([]);
@@ -32,10 +33,10 @@ describe('an upload whose bytes are not what was declared', () => {
     const tenant = uniqueTenant();
     const token = await stack.token({ role: 'student', tenant, sub: 's-1' });
     const photo = await makePhoto({ width: 300, height: 200 });
-    const { json } = await stack.api('POST', '/v1/uploads', { token, body: { purpose: 'profile', contentType: 'image/jpeg', size: 100 } });
+    const { json } = await stack.api<UploadTicket>('POST', '/v1/uploads', { token, body: { purpose: 'profile', contentType: 'image/jpeg', size: 100 } });
     await stack.postToS3(json.upload, photo, 'image/jpeg');
     const rejected = await stack.waitForStatus(json.mediaId, token);
-    expect(rejected.rejection.code).toBe('SIZE_MISMATCH');
+    expect(rejected.rejection?.code).toBe('SIZE_MISMATCH');
   });
 
   it('answers bad requests with problem+json, never a 500', async () => {
@@ -54,11 +55,11 @@ describe('an upload whose bytes are not what was declared', () => {
       ['GET', '/v2/nothing', undefined, 404, 'NOT_FOUND'],
     ];
     for (const [method, path, body, status, code] of cases) {
-      const res = await stack.api(method, path, { token, body });
+      const res = await stack.api<Problem | undefined>(method, path, { token, body });
       expect({ method, path, status: res.status, code: res.json?.code }).toEqual({ method, path, status, code });
       expect(res.headers.get('content-type')).toBe('application/problem+json');
     }
-    const anonymous = await stack.api('GET', '/v1/media');
+    const anonymous = await stack.api<Problem>('GET', '/v1/media');
     expect(anonymous.status).toBe(401);
     expect(anonymous.json.code).toBe('UNAUTHENTICATED');
   });
@@ -67,7 +68,7 @@ describe('an upload whose bytes are not what was declared', () => {
     const health = await stack.api('GET', '/health');
     expect(health.status).toBe(200);
     expect(health.json).toEqual({ status: 'ok' });
-    const contract = await stack.api('GET', '/openapi.json');
+    const contract = await stack.api<{ openapi: string; paths: Record<string, unknown> }>('GET', '/openapi.json');
     expect(contract.status).toBe(200);
     expect(contract.json.openapi).toBe('3.1.0');
     expect(Object.keys(contract.json.paths)).toContain('/v1/uploads');
@@ -78,7 +79,7 @@ describe('an upload whose bytes are not what was declared', () => {
     const token = await stack.token({ role: 'student', tenant, sub: 's-1' });
     const still = await makePhoto({ width: 400, height: 300 });
     const motion = Buffer.concat([still, mp4Clip()]);
-    const { json } = await stack.api('POST', '/v1/uploads', {
+    const { json } = await stack.api<UploadTicket>('POST', '/v1/uploads', {
       token,
       body: { purpose: 'profile', contentType: 'image/jpeg', size: motion.length, filename: 'PXL_0001.MP.jpg' },
     });

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { ChildProcess } from 'node:child_process';
+import type { MediaRecord, UploadTicket } from '@media/core';
 import { createDatabase } from '@media/db';
 import { LOCAL_S3_CREDENTIALS, mintDevToken } from '@media/local';
 import { MediaStorage } from '@media/storage';
@@ -50,26 +51,26 @@ describe('the local stack killed mid-batch and restarted', () => {
     const api = `http://127.0.0.1:${port}`;
     const tenant = uniqueTenant();
     const token = await mintDevToken({ role: 'teacher', tenant, sub: 't-1', classrooms: ['c-1'] }, secret);
-    const call = async (method: string, path: string, body?: unknown) => {
+    const call = async <T>(method: string, path: string, body?: unknown) => {
       const res = await fetch(api + path, {
         method,
         headers: { authorization: `Bearer ${token}`, ...(body ? { 'content-type': 'application/json' } : {}) },
         body: body ? JSON.stringify(body) : undefined,
       });
-      return { status: res.status, json: (await res.json()) as any };
+      return { status: res.status, json: (await res.json()) as T };
     };
 
     const photo = await makePhoto({ width: 1600, height: 1200 });
     const photos = Array.from({ length: 10 }, () => photo);
     const garbage = Buffer.concat([Buffer.from([0xff, 0xd8, 0xff, 0xe0]), Buffer.alloc(4000, 9)]);
     const files = [...photos, garbage];
-    const requested = await call('POST', '/v1/uploads/batch', {
+    const requested = await call<{ items: UploadTicket[] }>('POST', '/v1/uploads/batch', {
       items: files.map((f) => ({ purpose: 'general', contentType: 'image/jpeg', size: f.length })),
     });
     expect(requested.status).toBe(201);
-    const ids: string[] = requested.json.items.map((i: { mediaId: string }) => i.mediaId);
+    const ids: string[] = requested.json.items.map((i) => i.mediaId);
     await Promise.all(
-      requested.json.items.map(async (item: { upload: { url: string; fields: Record<string, string> } }, i: number) => {
+      requested.json.items.map(async (item, i) => {
         const form = new FormData();
         for (const [k, v] of Object.entries(item.upload.fields)) form.append(k, v);
         form.append('file', new Blob([new Uint8Array(files[i]!)], { type: 'image/jpeg' }), `photo-${i}.jpg`);
@@ -77,7 +78,7 @@ describe('the local stack killed mid-batch and restarted', () => {
       }),
     );
 
-    const statuses = async () => Promise.all(ids.map(async (id) => (await call('GET', `/v1/media/${id}`)).json.status as string));
+    const statuses = async () => Promise.all(ids.map(async (id) => (await call<MediaRecord>('GET', `/v1/media/${id}`)).json.status));
     // Kill it as soon as some work is done and some is not.
     let atKill: string[] = [];
     for (const deadline = Date.now() + 60_000; Date.now() < deadline; ) {
@@ -103,7 +104,7 @@ describe('the local stack killed mid-batch and restarted', () => {
     const storage = new MediaStorage({ bucket: 'media-local', region: 'us-east-1', endpoint: `http://127.0.0.1:${s3Port}`, forcePathStyle: true, credentials: LOCAL_S3_CREDENTIALS });
     expect(await storage.listKeys(`incoming/${tenant}/`)).toEqual([]);
     for (const id of ids.slice(0, photos.length)) {
-      const record = (await call('GET', `/v1/media/${id}`)).json;
+      const record = (await call<MediaRecord>('GET', `/v1/media/${id}`)).json;
       const stored = [...(await storage.listKeys(`originals/${tenant}/${id}`)), ...(await storage.listKeys(`derivatives/${tenant}/${id}/`))];
       expect(stored).toHaveLength(record.variants.length);
     }

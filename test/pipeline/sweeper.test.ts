@@ -1,8 +1,9 @@
 import './support/quiet';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Principal } from '@media/core';
+import type { DownloadAnswer, Principal, Problem, UploadTicket } from '@media/core';
 import type { MediaUpdate } from '@media/db';
 import { deleteMedia, sweep, type Dependencies } from '@media/service';
+import { incomingKey } from '@media/storage';
 import { handler as processUpload } from '../../functions/process-upload/handler';
 import { handler as sweeper } from '../../functions/sweeper/handler';
 import { lambdaContext } from '@media/local';
@@ -58,7 +59,7 @@ describe('the sweeper', () => {
 
   it('expires an upload that never arrived once its POST expiry and grace have passed, and deletes what arrives after', async () => {
     const t = await newTenant();
-    const requested = await stack.api('POST', '/v1/uploads', { token: t.token, body: { purpose: 'profile', contentType: 'image/jpeg', size: photo.length } });
+    const requested = await stack.api<UploadTicket>('POST', '/v1/uploads', { token: t.token, body: { purpose: 'profile', contentType: 'image/jpeg', size: photo.length } });
     const id = requested.json.mediaId;
     await sweep(stack.deps);
     expect((await row(id)).status).toBe('pending');
@@ -70,7 +71,7 @@ describe('the sweeper', () => {
 
     // The emulator does not refuse a POST after its expiry; S3 would. Whatever lands is removed.
     await stack.postToS3(requested.json.upload, photo, 'image/jpeg');
-    expect(await deliver(processUpload.withDependencies(stack.deps), [s3Record(stack.bucket, requested.json.upload.fields.key)])).toEqual([]);
+    expect(await deliver(processUpload.withDependencies(stack.deps), [s3Record(stack.bucket, incomingKey(t.tenant, id))])).toEqual([]);
     expect(await objectsOf(stack, t.tenant, id)).toEqual([]);
     expect(await events.eventsFor(id)).toEqual([]);
   });
@@ -103,7 +104,7 @@ describe('the sweeper', () => {
 
   it('hands back a lapsed lease whose object is not there, so the upload can still arrive', async () => {
     const t = await newTenant();
-    const requested = await stack.api('POST', '/v1/uploads', { token: t.token, body: { purpose: 'profile', contentType: 'image/jpeg', size: photo.length } });
+    const requested = await stack.api<UploadTicket>('POST', '/v1/uploads', { token: t.token, body: { purpose: 'profile', contentType: 'image/jpeg', size: photo.length } });
     const id = requested.json.mediaId;
     await stack.deps.media.claim(id, 300);
     await travel(id, { leaseExpiresAt: hourAgo() });
@@ -136,7 +137,7 @@ describe('the sweeper', () => {
   it('keeps retrying the purge of a deleted item whose objects S3 failed to remove, until none remain', async () => {
     const item = await readyItem();
     const before = await row(item.mediaId);
-    const link = await stack.api('GET', `/v1/media/${item.mediaId}/download?variant=small`, { token: item.token });
+    const link = await stack.api<DownloadAnswer>('GET', `/v1/media/${item.mediaId}/download?variant=small`, { token: item.token });
     expect(link.status).toBe(200);
 
     // S3 fails half-way through the delete: the delete itself has happened all the same.
@@ -172,7 +173,7 @@ describe('the sweeper', () => {
     const item = await readyItem();
     const admin = await stack.token({ role: 'admin', tenant: item.tenant, sub: 'admin-1' });
     expect((await stack.api('PUT', `/v1/media/${item.mediaId}/legal-hold`, { token: admin, body: { hold: true } })).status).toBe(200);
-    expect((await stack.api('DELETE', `/v1/media/${item.mediaId}`, { token: admin })).json.code).toBe('LEGAL_HOLD');
+    expect((await stack.api<Problem>('DELETE', `/v1/media/${item.mediaId}`, { token: admin })).json.code).toBe('LEGAL_HOLD');
     // Even a row that says deleted (a bug, a hand edit) keeps its objects while the hold stands.
     await travel(item.mediaId, { status: 'deleted', deletedAt: new Date(), deletedBy: 'someone' });
 

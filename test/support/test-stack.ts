@@ -2,19 +2,20 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { inject } from 'vitest';
+import type { MediaRecord } from '@media/core';
 import { mintDevToken, startLocalStack, type DevTokenClaims, type LocalStack, type LocalStackOptions } from '@media/local';
 
 export interface TestStack extends LocalStack {
   dataDir: string;
   token(claims: DevTokenClaims): Promise<string>;
-  api(method: string, path: string, options?: { token?: string; body?: unknown; headers?: Record<string, string> }): Promise<{
+  api<T = unknown>(method: string, path: string, options?: { token?: string; body?: unknown; headers?: Record<string, string> }): Promise<{
     status: number;
     headers: Headers;
-    json: any;
+    json: T;
   }>;
   /** A plain multipart/form-data POST of the bytes to the presigned URL, straight to the S3 server. */
   postToS3(upload: { url: string; fields: Record<string, string> }, bytes: Buffer, contentType: string, filename?: string): Promise<Response>;
-  waitForStatus(id: string, token: string, statuses?: string[], timeoutMs?: number): Promise<any>;
+  waitForStatus(id: string, token: string, statuses?: string[], timeoutMs?: number): Promise<MediaRecord>;
   close(): Promise<void>;
 }
 
@@ -26,7 +27,7 @@ export async function startTestStack(options: Partial<LocalStackOptions> = {}): 
   // act on other tests' rows with its own bucket and queues. Tests of the sweeper run it themselves.
   const stack = await startLocalStack({ port: 0, s3Port: 0, sqsPort: 0, sweepEverySeconds: 0, ...options, dataDir, databaseUrl });
 
-  const api: TestStack['api'] = async (method, path, { token, body, headers } = {}) => {
+  const api = async <T,>(method: string, path: string, { token, body, headers }: { token?: string; body?: unknown; headers?: Record<string, string> } = {}) => {
     const res = await fetch(stack.apiUrl + path, {
       method,
       headers: {
@@ -37,13 +38,14 @@ export async function startTestStack(options: Partial<LocalStackOptions> = {}): 
       body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
     });
     const text = await res.text();
-    let json: any = undefined;
+    let json: unknown = undefined;
     try {
       json = text ? JSON.parse(text) : undefined;
     } catch {
       json = text;
     }
-    return { status: res.status, headers: res.headers, json };
+    // The caller names the answer it expects for the route (the contract's types).
+    return { status: res.status, headers: res.headers, json: json as T };
   };
 
   return {
@@ -60,7 +62,7 @@ export async function startTestStack(options: Partial<LocalStackOptions> = {}): 
     async waitForStatus(id, token, statuses = ['ready', 'rejected'], timeoutMs = 30_000) {
       const deadline = Date.now() + timeoutMs;
       for (;;) {
-        const { json } = await api('GET', `/v1/media/${id}`, { token });
+        const { json } = await api<MediaRecord | undefined>('GET', `/v1/media/${id}`, { token });
         if (json && statuses.includes(json.status)) return json;
         if (Date.now() > deadline) throw new Error(`media ${id} still ${json?.status} after ${timeoutMs} ms`);
         await new Promise((r) => setTimeout(r, 100));

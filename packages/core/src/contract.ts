@@ -85,7 +85,10 @@ export const MediaRecord = z.object({
 export type MediaRecord = z.infer<typeof MediaRecord>;
 
 export const DownloadAnswer = z.object({ url: z.string().url(), expiresAt: z.string().datetime() });
+export type DownloadAnswer = z.infer<typeof DownloadAnswer>;
 export const ListAnswer = z.object({ items: z.array(MediaRecord), nextCursor: z.string().nullable() });
+export type ListAnswer = z.infer<typeof ListAnswer>;
 export const UsageAnswer = z.object({
   items: z.array(z.object({ key: z.string(), count: z.number().int(), bytes: z.number().int() })),
 });
+export type UsageAnswer = z.infer<typeof UsageAnswer>;

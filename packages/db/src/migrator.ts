@@ -1,4 +1,5 @@
 import { Migrator, type Kysely, type Migration, type MigrationResultSet } from 'kysely';
+import type { Database } from './database';
 import * as media0001 from './migrations/0001-media';
 import * as eventOutbox0002 from './migrations/0002-event-outbox';
 
@@ -8,7 +9,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '0002-event-outbox': eventOutbox0002,
 };
 
-export async function migrateToLatest(db: Kysely<any>): Promise<MigrationResultSet> {
+export async function migrateToLatest(db: Kysely<Database>): Promise<MigrationResultSet> {
   const migrator = new Migrator({ db, provider: { getMigrations: async () => MIGRATIONS } });
   const result = await migrator.migrateToLatest();
   if (result.error) throw result.error;

@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import {
   ChangeMessageVisibilityCommand,
   DeleteMessageBatchCommand,
@@ -7,6 +6,7 @@ import {
   type SQSClient,
 } from '@aws-sdk/client-sqs';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
+import { lambdaContext } from './lambda-context';
 import type { S3EventRecord } from './s3-server';
 
 export type BatchHandler = (event: SQSEvent, context: Context) => Promise<SQSBatchResponse>;
@@ -43,25 +43,6 @@ export function notificationBody(record: S3EventRecord): string {
       },
     ],
   });
-}
-
-/** A Lambda context for a local invocation of `functionName` with its time limit. */
-export function lambdaContext(functionName: string, timeoutMs: number): Context {
-  const deadline = Date.now() + timeoutMs;
-  return {
-    callbackWaitsForEmptyEventLoop: false,
-    functionName,
-    functionVersion: '$LATEST',
-    invokedFunctionArn: `arn:aws:lambda:us-east-1:000000000000:function:${functionName}`,
-    memoryLimitInMB: '2048',
-    awsRequestId: randomUUID(),
-    logGroupName: `/aws/lambda/${functionName}`,
-    logStreamName: 'local',
-    getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()),
-    done: () => {},
-    fail: () => {},
-    succeed: () => {},
-  };
 }
 
 /**
@@ -139,7 +120,7 @@ export class EventPump {
 
     let failed: Set<string>;
     try {
-      const response = await handler({ Records: records }, lambdaContext('process-upload', 120_000));
+      const response = await handler({ Records: records }, lambdaContext('process-upload', 120_000, 2048));
       failed = new Set((response?.batchItemFailures ?? []).map((f) => f.itemIdentifier));
     } catch (error) {
       // A thrown handler fails the whole batch, as in Lambda.

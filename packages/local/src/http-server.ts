@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
+import { lambdaContext } from './lambda-context';
 import { MediaError, problemResponse } from '@media/core';
 import { API_ROUTES, routeKeyOf, type ApiFunctionName } from '../../../functions/routes';
 
@@ -39,23 +40,6 @@ function readBody(req: IncomingMessage): Promise<Buffer> {
     req.on('end', () => resolve(Buffer.concat(chunks)));
     req.on('error', reject);
   });
-}
-
-function lambdaContext(functionName: string): Context {
-  return {
-    callbackWaitsForEmptyEventLoop: false,
-    functionName,
-    functionVersion: '$LATEST',
-    invokedFunctionArn: `arn:aws:lambda:us-east-1:000000000000:function:${functionName}`,
-    memoryLimitInMB: '512',
-    awsRequestId: randomUUID(),
-    logGroupName: `/aws/lambda/${functionName}`,
-    logStreamName: 'local',
-    getRemainingTimeInMillis: () => 29_000,
-    done: () => {},
-    fail: () => {},
-    succeed: () => {},
-  };
 }
 
 /**
@@ -125,7 +109,7 @@ export async function startHttpServer(options: HttpServerOptions): Promise<{ url
           timeEpoch: Date.now(),
         },
       };
-      const result = await options.functions[match.route.fn](event, lambdaContext(match.route.fn));
+      const result = await options.functions[match.route.fn](event, lambdaContext(match.route.fn, 29_000, 512));
       const resultHeaders = Object.fromEntries(Object.entries(result.headers ?? {}).map(([k, v]) => [k, String(v)]));
       return send(res, result.statusCode ?? 200, { ...resultHeaders, ...cors }, result.body ?? '');
     } catch (error) {

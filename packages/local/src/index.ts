@@ -6,3 +6,4 @@ export * from './sqs-server';
 export * from './http-server';
 export * from './origins';
 export * from './redrive';
+export * from './lambda-context';

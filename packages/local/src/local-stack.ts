@@ -11,7 +11,8 @@ import { handler as processUpload } from '../../../functions/process-upload/hand
 import { handler as requestUpload } from '../../../functions/request-upload/handler';
 import { handler as sweeper } from '../../../functions/sweeper/handler';
 import { DEFAULT_LOCAL_SECRET, mintDevToken } from './dev-token';
-import { EventPump, lambdaContext } from './event-pump';
+import { EventPump } from './event-pump';
+import { lambdaContext } from './lambda-context';
 import { startHttpServer } from './http-server';
 import { originMatcher } from './origins';
 import { LOCAL_S3_CREDENTIALS, startS3Server } from './s3-server';

@@ -1,8 +1,4 @@
 import { mkdir } from 'node:fs/promises';
-import type { AddressInfo } from 'node:net';
-// s3rver is CommonJS and untyped.
-// eslint-disable-next-line @typescript-eslint/ban-ts-comment
-// @ts-ignore
 import S3rver from 's3rver';
 
 export const LOCAL_S3_CREDENTIALS = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' };
@@ -59,11 +55,11 @@ export async function startS3Server(options: S3ServerOptions): Promise<S3Server>
     vhostBuckets: false,
     configureBuckets: [{ name: options.bucket, configs: [corsXml(options.allowedOrigins)] }],
   });
-  const address = (await server.run()) as AddressInfo;
+  const address = await server.run();
   return {
     endpoint: `http://${options.host}:${address.port}`,
     onEvent(listener) {
-      server.on('event', (event: { Records: S3EventRecord[] }) => event.Records.forEach(listener));
+      server.on('event', (event) => event.Records.forEach(listener));
     },
     async stop() {
       await server.close();

@@ -1,3 +1,4 @@
+import type { UploadTicket } from '@media/core';
 import type { MediaRow } from '@media/db';
 import { derivativePrefix, incomingKey, originalKey } from '@media/storage';
 import type { TestStack } from '../../support/test-stack';
@@ -10,14 +11,16 @@ export async function upload(
   request: { purpose?: string; contentType?: string; classroomId?: string } = {},
 ): Promise<{ mediaId: string; key: string }> {
   const contentType = request.contentType ?? 'image/jpeg';
-  const requested = await stack.api('POST', '/v1/uploads', {
+  const requested = await stack.api<UploadTicket>('POST', '/v1/uploads', {
     token,
     body: { purpose: request.purpose ?? 'profile', contentType, size: bytes.length, ...(request.classroomId ? { classroomId: request.classroomId } : {}) },
   });
   if (requested.status !== 201) throw new Error(`upload request answered ${requested.status}: ${JSON.stringify(requested.json)}`);
   const posted = await stack.postToS3(requested.json.upload, bytes, contentType);
   if (posted.status !== 204) throw new Error(`S3 POST answered ${posted.status}`);
-  return { mediaId: requested.json.mediaId, key: requested.json.upload.fields.key };
+  const key = requested.json.upload.fields.key;
+  if (!key) throw new Error('the presigned POST names no key');
+  return { mediaId: requested.json.mediaId, key };
 }
 
 /** Every object the bucket holds for one item, sorted. */
