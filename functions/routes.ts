@@ -48,3 +48,6 @@ export function matchRoute(method: string, path: string): { route: ApiRouteSpec;
   }
   return undefined;
 }
+
+/** The methods routes serve on this path: where a request's method is not among them, 405, not 404. */
+export const methodsAt = (path: string): string[] => PATTERNS.filter(({ regex }) => regex.test(path)).map(({ route }) => route.method);

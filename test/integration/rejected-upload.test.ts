@@ -49,6 +49,8 @@ describe('an upload whose bytes are not what was declared', () => {
       ['POST', '/v1/uploads', { purpose: 'profile', contentType: 'image/jpeg', size: 1e9 }, 413, 'PAYLOAD_TOO_LARGE'],
       ['POST', '/v1/uploads', { purpose: 'profile', contentType: 'image/jpeg', size: 10, extra: 1 }, 400, 'VALIDATION_FAILED'],
       ['GET', '/v1/media/not-a-uuid', undefined, 404, 'NOT_FOUND'],
+      ['GET', '/v1/media/%E0%A4%A', undefined, 404, 'NOT_FOUND'],
+      ['DELETE', '/v1/media/%E0%A4%A/download', undefined, 405, 'METHOD_NOT_ALLOWED'],
       ['GET', '/v1/media?limit=1000', undefined, 400, 'VALIDATION_FAILED'],
       ['GET', '/v1/media/0196b2a4-7c1e-7d3a-9f00-123456789abc/download?variant=huge', undefined, 400, 'VALIDATION_FAILED'],
       ['PATCH', '/v1/media', undefined, 405, 'METHOD_NOT_ALLOWED'],

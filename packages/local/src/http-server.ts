@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import { lambdaContext } from './lambda-context';
 import { MediaError, problemResponse } from '@media/core';
-import { API_ROUTES, routeKeyOf, type ApiFunctionName } from '../../../functions/routes';
+import { matchRoute, methodsAt, routeKeyOf, type ApiFunctionName } from '../../../functions/routes';
 
 export type ApiLambda = (event: APIGatewayProxyEventV2, context: Context) => Promise<APIGatewayProxyStructuredResultV2>;
 
@@ -18,11 +18,6 @@ export interface HttpServerOptions {
 }
 
 const MAX_BODY_BYTES = 1024 * 1024;
-
-const compiled = API_ROUTES.map((route) => ({
-  route,
-  regex: new RegExp(`^${route.path.replace(/\{(\w+)\}/g, '(?<$1>[^/]+)')}$`),
-}));
 
 function readBody(req: IncomingMessage): Promise<Buffer> {
   return new Promise((resolve, reject) => {
@@ -75,17 +70,22 @@ export async function startHttpServer(options: HttpServerOptions): Promise<{ url
         return send(res, 200, { 'content-type': contentType, 'cache-control': 'no-store', ...cors }, body);
       }
 
-      const matches = compiled.filter((c) => c.regex.test(url.pathname));
-      if (matches.length === 0) throw new MediaError('NOT_FOUND', `No route for ${url.pathname}.`);
-      const match = matches.find((c) => c.route.method === req.method);
-      if (!match) throw new MediaError('METHOD_NOT_ALLOWED', `${req.method} is not supported on ${url.pathname}.`);
+      const match = matchRoute(req.method ?? '', url.pathname);
+      if (!match) {
+        const methods = methodsAt(url.pathname);
+        // A served method that found nothing had a path parameter that names nothing (a bad escape).
+        if (methods.length > 0 && !methods.includes(req.method ?? '')) {
+          throw new MediaError('METHOD_NOT_ALLOWED', `${req.method} is not supported on ${url.pathname}.`);
+        }
+        throw new MediaError('NOT_FOUND', `No route for ${url.pathname}.`);
+      }
 
       const body = await readBody(req);
       const query: Record<string, string> = {};
       for (const [k, v] of url.searchParams) query[k] = k in query ? `${query[k]},${v}` : v;
       const headers: Record<string, string> = {};
       for (const [k, v] of Object.entries(req.headers)) if (typeof v === 'string') headers[k] = v;
-      const params = match.regex.exec(url.pathname)?.groups ?? {};
+      const { params } = match;
       const event: APIGatewayProxyEventV2 = {
         version: '2.0',
         routeKey: routeKeyOf(match.route),
@@ -93,7 +93,7 @@ export async function startHttpServer(options: HttpServerOptions): Promise<{ url
         rawQueryString: url.search.slice(1),
         headers,
         queryStringParameters: Object.keys(query).length ? query : undefined,
-        pathParameters: Object.keys(params).length ? Object.fromEntries(Object.entries(params).map(([k, v]) => [k, decodeURIComponent(v)])) : undefined,
+        pathParameters: Object.keys(params).length ? params : undefined,
         body: body.length ? body.toString('base64') : undefined,
         isBase64Encoded: body.length > 0,
         requestContext: {
