@@ -3,7 +3,7 @@ import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
-import { parseS3Message, processUploadedObject, type Dependencies } from '@media/service';
+import { parseS3Message, processUploadedObject, RetryLater, type Dependencies } from '@media/service';
 import { dependenciesFromEnvironment, resolveDependencies, type DependencySource } from '../shared/cold-start';
 import { logger, metrics } from '../shared/observability';
 
@@ -39,8 +39,14 @@ function build(source: DependencySource): ProcessUploadHandler {
           metrics.addMetric(result.outcome === 'ignored' ? 'IgnoredRecords' : result.outcome === 'ready' ? 'UploadsReady' : 'UploadsRejected', MetricUnit.Count, 1);
           if (result.outcome === 'ready') metrics.addMetric('ProcessingTime', MetricUnit.Milliseconds, performance.now() - started);
         } catch (error) {
-          logger.error('upload processing failed; will retry', { messageId: record.messageId, key: object.key, error: error as Error });
-          metrics.addMetric('ProcessingFailures', MetricUnit.Count, 1);
+          if (error instanceof RetryLater) {
+            // Another delivery holds the lease: not a failure, only not this delivery's turn.
+            logger.info('upload busy elsewhere; will retry', { messageId: record.messageId, key: object.key, reason: error.message });
+            metrics.addMetric('RetriedWhileLeased', MetricUnit.Count, 1);
+          } else {
+            logger.error('upload processing failed; will retry', { messageId: record.messageId, key: object.key, error: error as Error });
+            metrics.addMetric('ProcessingFailures', MetricUnit.Count, 1);
+          }
           batchItemFailures.push({ itemIdentifier: record.messageId });
           break;
         }
