@@ -3,7 +3,7 @@ import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { Context, ScheduledEvent } from 'aws-lambda';
-import { sweep, type SweepReport } from '@media/service';
+import { sweep, type SweepReport } from '@media/service/processing';
 import { dependenciesFromEnvironment, resolveDependencies, type DependencySource } from '../shared/cold-start';
 import { logger, metrics } from '../shared/observability';
 

@@ -5,7 +5,7 @@ import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import { API_ROUTES, type ApiFunctionName } from '../../functions/routes';
+import { API_ROUTES, type ApiFunctionName } from '@media/functions/routes';
 import { MediaFunction, type FunctionRuntime } from './media-function';
 
 export interface ApiProps {

@@ -6,6 +6,7 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction, OutputFormat, type ICommandHooks } from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
+import { nativeInstallCommand, nativePackageJson, type LambdaArchitecture } from '@media/artifacts';
 import { REPO_ROOT } from './repo';
 
 export type MediaFunctionName = 'request-upload' | 'get-download' | 'media-api' | 'process-upload' | 'sweeper' | 'migrate';
@@ -47,26 +48,20 @@ const REQUIRE_SHIM = "import { createRequire as __mediaCreateRequire } from 'nod
 
 /**
  * sharp loads a prebuilt libvips for the platform it runs on. The bundle marks it external, then
- * installs it for Lambda's Linux and CPU into the bundle's own node_modules: npm picks the matching
- * optional packages, so no Docker is needed whatever the build machine is. The version is the one
- * the lock file pins, the one the tests ran.
+ * installs it for Lambda's Linux and CPU into the bundle's own node_modules, with the command that
+ * also prepares a host copy for the artifact tests (@media/artifacts): only the CPU differs. The
+ * version is the one the lock file pins, the one the tests ran.
  */
-export function sharpForLambda(architecture: 'arm64' | 'x86_64'): ICommandHooks {
+export function sharpForLambda(architecture: LambdaArchitecture): ICommandHooks {
   const lock = JSON.parse(readFileSync(join(REPO_ROOT, 'package-lock.json'), 'utf8')) as { packages: Record<string, { version?: string }> };
   const version = lock.packages['node_modules/sharp']?.version;
   if (!version) throw new Error('sharp is not in package-lock.json');
-  const cpu = architecture === 'arm64' ? 'arm64' : 'x64';
   return {
     beforeBundling: () => [],
     beforeInstall: () => [],
     // One command: CDK runs each hook command in its own shell, in the project root.
     afterBundling: (_inputDir: string, outputDir: string) => [
-      [
-        `cd "${outputDir}"`,
-        // A package.json of its own keeps npm from walking up into the project's.
-        `printf '{"private":true}' > package.json`,
-        `npm install --no-audit --no-fund --no-package-lock --prefer-offline --os=linux --cpu=${cpu} --libc=glibc sharp@${version}`,
-      ].join(' && '),
+      [`cd "${outputDir}"`, `printf '%s' '${nativePackageJson({ sharp: version })}' > package.json`, nativeInstallCommand(architecture)].join(' && '),
     ],
   };
 }
@@ -122,5 +117,7 @@ export class MediaFunction extends NodejsFunction {
       },
     });
     this.mediaName = props.name;
+    // Lets tools find this function's asset in the cloud assembly by the service's name for it.
+    (this.node.defaultChild as lambda.CfnFunction).addMetadata('media:function', props.name);
   }
 }

@@ -1,6 +1,6 @@
 import { CfnOutput, CfnParameter, RemovalPolicy, Stack, Tags, type StackProps } from 'aws-cdk-lib';
 import { Construct } from 'constructs';
-import { DEFAULT_LOCAL_SECRET } from '../../packages/local/src/dev-token';
+import { DEFAULT_LOCAL_SECRET } from '@media/core';
 import { Api, pascal } from './api';
 import { Database, localDatabase, type DatabaseConnection } from './database';
 import { FUNCTION_ACCESS, grantFunctionAccess } from './function-access';

@@ -1,4 +1,5 @@
-import { z } from 'zod';
+
+import * as z from 'zod';
 
 /**
  * Everything an operator can choose, read once from CDK context (`cdk.json` or `-c key=value`) and

@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { Validator } from '@seriousme/openapi-schema-validator';
 import { describe, expect, it } from 'vitest';
 import { openApiDocument, openApiJson } from '@media/core/openapi';
-import { API_ROUTES } from '../../functions/routes';
+import { API_ROUTES } from '@media/functions/routes';
 
 const committedFile = new URL('../../docs/openapi.json', import.meta.url);
 

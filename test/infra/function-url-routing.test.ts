@@ -2,8 +2,8 @@ import type { APIGatewayProxyEventV2, Context } from 'aws-lambda';
 import { describe, expect, it } from 'vitest';
 import { createTokenVerifier } from '@media/core';
 import type { Dependencies } from '@media/service';
-import { matchRoute } from '../../functions/routes';
-import { apiHandler, ok } from '../../functions/shared/api-handler';
+import { matchRoute } from '@media/functions/routes';
+import { apiHandler, ok } from '@media/functions/api-handler';
 import { mintDevToken } from '../../packages/local/src/dev-token';
 
 const SECRET = 'function-url-test-secret';

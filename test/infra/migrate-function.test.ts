@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { CloudFormationCustomResourceEvent } from 'aws-lambda';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { handler } from '../../functions/migrate/handler';
+import { handler } from '@media/functions/migrate';
 
 const serverUrl = inject('databaseUrl');
 const event = (RequestType: 'Create' | 'Update' | 'Delete') =>

@@ -4,7 +4,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vi
 import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { EventPump, type BatchHandler } from '@media/local';
 import { createDependencies, type Dependencies } from '@media/service';
-import { handler as processUpload } from '../../functions/process-upload/handler';
+import { handler as processUpload } from '@media/functions/process-upload';
 import { makePhoto } from '../fixtures/photos';
 import { uniqueTenant } from '../support/database';
 import { startTestStack, type TestStack } from '../support/test-stack';

@@ -1,7 +1,8 @@
 import './support/quiet';
 import { readFile } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { z } from 'zod';
+
+import * as z from 'zod';
 import { MediaEventSchema } from '@media/service';
 import { makePhoto } from '../fixtures/photos';
 import { uniqueTenant } from '../support/database';

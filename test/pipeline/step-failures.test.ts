@@ -2,7 +2,7 @@ import './support/quiet';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { MediaEvent } from '@media/core';
 import type { Dependencies } from '@media/service';
-import { handler as processUpload } from '../../functions/process-upload/handler';
+import { handler as processUpload } from '@media/functions/process-upload';
 import { makePhoto } from '../fixtures/photos';
 import { uniqueTenant } from '../support/database';
 import { startTestStack, type TestStack } from '../support/test-stack';

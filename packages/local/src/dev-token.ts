@@ -1,6 +1,7 @@
 import { SignJWT } from 'jose';
+import { DEFAULT_LOCAL_SECRET } from '@media/core';
 
-export const DEFAULT_LOCAL_SECRET = 'local-dev-secret';
+export { DEFAULT_LOCAL_SECRET };
 
 export interface DevTokenClaims {
   role: 'student' | 'teacher' | 'admin' | 'service';

@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import { lambdaContext } from './lambda-context';
 import { MediaError, problemResponse } from '@media/core';
-import { matchRoute, methodsAt, routeKeyOf, type ApiFunctionName } from '../../../functions/routes';
+import { matchRoute, methodsAt, routeKeyOf, type ApiFunctionName } from '@media/functions/routes';
 
 export type ApiLambda = (event: APIGatewayProxyEventV2, context: Context) => Promise<APIGatewayProxyStructuredResultV2>;
 

@@ -1,9 +1,11 @@
+/**
+ * What the API functions use: dependencies, uploads, media records and their events. Nothing here
+ * reaches the image pipeline (sharp): the processor and the sweeper import `@media/service/processing`,
+ * so an API bundle never carries a native module it cannot load. test/architecture checks it.
+ */
 export * from './dependencies';
 export * from './event-publisher';
 export * from './media-record';
 export * from './upload-service';
 export * from './media-service';
-export * from './s3-event';
-export * from './upload-processor';
 export * from './announcements';
-export * from './sweeper';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { decodeS3Key, parseS3Message } from '@media/service';
+import { decodeS3Key, parseS3Message } from '@media/service/processing';
 
 const notification = (eventName: string, key: string) =>
   JSON.stringify({ Records: [{ eventName, s3: { bucket: { name: 'b' }, object: { key, size: 3 } } }] });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { API_ROUTES, routeKeyOf } from '../../../functions/routes';
+import { API_ROUTES, routeKeyOf } from '@media/functions/routes';
 import { CONFIGURED, resourcesOf, serviceFunctions, synthesize } from '../synth';
 
 const { template, stack, idOf } = synthesize();

@@ -113,7 +113,8 @@ describe('the processor bundle', () => {
   it('installs the locked sharp for Linux on arm64 with glibc next to the bundle, no Docker', () => {
     const commands = sharpForLambda('arm64').afterBundling('/in', '/out').join(' && ');
     expect(commands).toContain('cd "/out"');
-    expect(commands).toContain(`--os=linux --cpu=arm64 --libc=glibc sharp@${sharp}`);
+    expect(commands).toContain(`"dependencies":{"sharp":"${sharp}"}`);
+    expect(commands).toContain('--os=linux --cpu=arm64 --libc=glibc');
   });
 
   it('installs the x64 build when the functions run on x86_64 (LocalStack on an Intel machine)', () => {

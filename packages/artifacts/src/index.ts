@@ -1,0 +1,4 @@
+export * from './cloud-assembly';
+export * from './native-modules';
+export * from './isolated-copy';
+export * from './lambda-process';
