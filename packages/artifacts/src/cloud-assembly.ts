@@ -68,3 +68,24 @@ export function synthesizedFunction(cloudAssemblyDir: string, name: string): Syn
   if (!fn) throw new Error(`the cloud assembly in ${cloudAssemblyDir} has no function "${name}"`);
   return fn;
 }
+
+/**
+ * A function's environment as it will be on Lambda once CloudFormation has resolved it: the
+ * template's literal values, `deployTime` for what the template leaves to the deploy (the bucket,
+ * queues, parameters; a literal may be overridden too), and `local` for what only an emulator
+ * needs (endpoints, credentials). A deploy-time value left unresolved is left out, as a missing
+ * variable, so the function's config check says so.
+ */
+export function runtimeEnvironment(
+  fn: SynthesizedFunction,
+  deployTime: Record<string, string | undefined>,
+  local: Record<string, string | undefined> = {},
+): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const [key, literal] of Object.entries(fn.environment)) {
+    const value = key in deployTime ? deployTime[key] : literal;
+    if (value !== undefined) env[key] = value;
+  }
+  for (const [key, value] of Object.entries(local)) if (value !== undefined) env[key] = value;
+  return env;
+}

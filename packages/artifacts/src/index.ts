@@ -2,3 +2,4 @@ export * from './cloud-assembly';
 export * from './native-modules';
 export * from './isolated-copy';
 export * from './lambda-process';
+export * from './synthesis';

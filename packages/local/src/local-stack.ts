@@ -6,14 +6,10 @@ import { migrateToLatest } from '@media/db';
 import { createDependencies, type Dependencies } from '@media/service';
 import type { SweepReport } from '@media/service/processing';
 import { incomingKey } from '@media/storage';
-import { handler as getDownload } from '@media/functions/get-download';
-import { handler as mediaApi } from '@media/functions/media-api';
-import { handler as processUpload } from '@media/functions/process-upload';
-import { handler as requestUpload } from '@media/functions/request-upload';
-import { handler as sweeper } from '@media/functions/sweeper';
 import { DEFAULT_LOCAL_SECRET, mintDevToken } from './dev-token';
 import { EventPump } from './event-pump';
 import { lambdaContext } from './lambda-context';
+import { artifactFunctions, sourceFunctions, type LocalFunctions } from './local-functions';
 import { startHttpServer } from './http-server';
 import { originMatcher } from './origins';
 import { LOCAL_S3_CREDENTIALS, startS3Server } from './s3-server';
@@ -36,6 +32,11 @@ export interface LocalStackOptions {
   bucket?: string;
   /** Extra config values (limits, leases) as environment variables. */
   env?: Record<string, string>;
+  /**
+   * Run the bundles `cdk synth` builds (each in a process of its own) instead of the TypeScript
+   * sources: what a deploy ships, end to end. Needs `databaseUrl`: bundles carry no PGlite.
+   */
+  artifacts?: boolean;
   /** How often the sweeper runs, as its schedule does in AWS; 0 turns it off. Default 30. */
   sweepEverySeconds?: number;
   log?: (line: string) => void;
@@ -49,6 +50,8 @@ export interface LocalStack {
   queues: { ingest: string; ingestDlq: string; events: string; eventsDlq: string };
   config: Config;
   deps: Dependencies;
+  /** `sources` (the TypeScript, in process) or `artifacts` (the synthesized bundles). */
+  functionsMode: LocalFunctions['mode'];
   pump: EventPump;
   sqs: SQSClient;
   /** One sweeper run now (the same function the schedule calls). */
@@ -73,7 +76,10 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   const s3 = await startS3Server({ directory: join(dataDir, 's3'), host, port: options.s3Port ?? 0, bucket, allowedOrigins });
   const sqsServer = await startSqsServer({ host, port: options.sqsPort ?? 0, region: 'us-east-1' });
 
-  const config = loadConfig({
+  if (options.artifacts && !options.databaseUrl) {
+    throw new Error('the local stack runs the synthesized bundles only against a PostgreSQL server: set DATABASE_URL (bundles carry no PGlite)');
+  }
+  const environment: Record<string, string | undefined> = {
     MEDIA_BUCKET: bucket,
     AWS_REGION: 'us-east-1',
     MEDIA_S3_ENDPOINT: s3.endpoint,
@@ -87,16 +93,43 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     MEDIA_JWT_AUDIENCE: options.jwtAudience,
     MEDIA_ALLOWED_ORIGINS: allowedOrigins.join(','),
     ...options.env,
-  });
+  };
+  const config = loadConfig(environment);
   const deps = await createDependencies(config, { credentials: LOCAL_S3_CREDENTIALS });
   await migrateToLatest(deps.db);
+
+  const functions = options.artifacts
+    ? await artifactFunctions({
+        // What CloudFormation fills in, and the local identity provider (an HS256 secret) in place of the JWKS one.
+        deployTime: {
+          MEDIA_BUCKET: bucket,
+          DATABASE_URL: options.databaseUrl,
+          MEDIA_DB_IAM_AUTH: 'false',
+          MEDIA_EVENTS_QUEUE_URL: sqsServer.queues.events,
+          MEDIA_ALLOWED_ORIGINS: environment.MEDIA_ALLOWED_ORIGINS,
+          MEDIA_JWT_JWKS_URL: undefined,
+          MEDIA_JWT_ISSUER: options.jwtIssuer,
+          MEDIA_JWT_AUDIENCE: options.jwtAudience,
+        },
+        local: {
+          ...environment,
+          MEDIA_PGLITE_DIR: undefined,
+          AWS_REGION: 'us-east-1',
+          AWS_ACCESS_KEY_ID: LOCAL_S3_CREDENTIALS.accessKeyId,
+          AWS_SECRET_ACCESS_KEY: LOCAL_S3_CREDENTIALS.secretAccessKey,
+          POWERTOOLS_METRICS_DISABLED: process.env.POWERTOOLS_METRICS_DISABLED ?? 'true',
+          POWERTOOLS_LOG_LEVEL: process.env.POWERTOOLS_LOG_LEVEL ?? 'WARN',
+        },
+        log,
+      })
+    : await sourceFunctions(deps);
 
   const sqs = new SQSClient({ region: 'us-east-1', endpoint: sqsServer.endpoint, credentials: LOCAL_S3_CREDENTIALS });
   const pump = new EventPump({
     sqs,
     queueUrl: sqsServer.queues.ingest,
     queueArn: 'arn:aws:sqs:us-east-1:000000000000:media-ingest',
-    handler: processUpload.withDependencies(deps),
+    handler: functions.processUpload,
     onError: (error) => log(`event pump: ${(error as Error).message}`),
   });
   s3.onEvent((record) => {
@@ -116,8 +149,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   }
   pump.start();
 
-  const runSweeper = sweeper.withDependencies(deps);
-  const sweep = () => runSweeper({}, lambdaContext('sweeper', 300_000));
+  const sweep = () => functions.sweeper({}, lambdaContext('sweeper', 300_000));
   const sweepEverySeconds = options.sweepEverySeconds ?? 30;
   let sweeping: Promise<unknown> = Promise.resolve();
   let sweepTimer: NodeJS.Timeout | undefined;
@@ -141,11 +173,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   const http = await startHttpServer({
     host,
     port,
-    functions: {
-      'request-upload': requestUpload.withDependencies(deps),
-      'get-download': getDownload.withDependencies(deps),
-      'media-api': mediaApi.withDependencies(deps),
-    },
+    functions: functions.api,
     isAllowedOrigin,
     staticRoutes: {
       '/': () => ({ contentType: 'text/html; charset=utf-8', body: uploadPage({ token: demoToken }) }),
@@ -160,6 +188,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     queues: sqsServer.queues,
     config,
     deps,
+    functionsMode: functions.mode,
     pump,
     sqs,
     sweep,
@@ -169,6 +198,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       await http.stop();
       await sweeping;
       await pump.stop();
+      await functions.stop();
       await sqsServer.stop();
       await s3.stop();
       await deps.db.destroy();

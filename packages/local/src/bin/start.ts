@@ -10,6 +10,8 @@ const { DEFAULT_LOCAL_SECRET } = await import('../dev-token');
 const { startLocalStack } = await import('../local-stack');
 
 const port = Number(env.PORT ?? 3000);
+const STACK_OWNED =
+  /^MEDIA_(BUCKET|S3_.*|SQS_.*|EVENTS_QUEUE_URL|PGLITE_DIR|DATA_DIR|HOST|.*_PORT|LOCAL_ARTIFACTS|SWEEP_INTERVAL_SECONDS|ALLOWED_ORIGINS|JWT_(SECRET|ISSUER|AUDIENCE|JWKS_URL)|DB_IAM_AUTH)$/;
 if (!env.MEDIA_JWT_SECRET) {
   console.warn(`warning: tokens are signed with the default local secret "${DEFAULT_LOCAL_SECRET}"; set MEDIA_JWT_SECRET to change it.`);
 }
@@ -18,12 +20,14 @@ const stack = await startLocalStack({
   dataDir: env.MEDIA_DATA_DIR ?? '.data',
   // PGlite under the data directory unless a PostgreSQL is named.
   databaseUrl: env.DATABASE_URL || undefined,
+  // Parity mode: the bundles a deploy ships, instead of the TypeScript sources.
+  artifacts: env.MEDIA_LOCAL_ARTIFACTS === '1' || env.MEDIA_LOCAL_ARTIFACTS === 'true',
   sweepEverySeconds: env.MEDIA_SWEEP_INTERVAL_SECONDS === undefined ? undefined : Number(env.MEDIA_SWEEP_INTERVAL_SECONDS),
-  // Limits and leases of the service, as in AWS (endpoints and queues stay the stack's own).
+  // Every limit, lease, quota, retention and size of the service, as the Lambdas read them; the
+  // stack's own wiring (endpoints, bucket, queues, database, ports, tokens) stays its own.
   env: Object.fromEntries(
     Object.entries(env).filter(
-      (entry): entry is [string, string] =>
-        entry[1] !== undefined && /^MEDIA_(PROCESSING_LEASE|PENDING_GRACE|MAX_PENDING_UPLOADS|TENANT_QUOTA)/.test(entry[0]),
+      (entry): entry is [string, string] => entry[1] !== undefined && entry[0].startsWith('MEDIA_') && !STACK_OWNED.test(entry[0]),
     ),
   ),
   host: env.MEDIA_HOST ?? '127.0.0.1',
@@ -38,7 +42,7 @@ const stack = await startLocalStack({
 });
 
 console.log(`
-media service (local stack) is up
+media service (local stack) is up${stack.functionsMode === 'artifacts' ? ', running the synthesized bundles (parity mode)' : ''}
   API          ${stack.apiUrl}/v1          (health: ${stack.apiUrl}/health, contract: ${stack.apiUrl}/openapi.json)
   upload page  ${stack.apiUrl}/
   S3 (s3rver)  ${stack.s3Endpoint}   bucket ${stack.bucket}, access key S3RVER / S3RVER

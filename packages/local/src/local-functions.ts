@@ -1,0 +1,100 @@
+import { fileURLToPath } from 'node:url';
+import type { Context } from 'aws-lambda';
+import { hostRunnableFunctions, runtimeEnvironment, startFunction, synthesizedApp, type StartedFunction } from '@media/artifacts';
+import type { ApiFunctionName } from '@media/functions/routes';
+import type { Dependencies } from '@media/service';
+import type { SweepReport } from '@media/service/processing';
+import type { BatchHandler } from './event-pump';
+import type { ApiLambda } from './http-server';
+
+/** The functions the local stack runs, whichever form they take. */
+export interface LocalFunctions {
+  mode: 'sources' | 'artifacts';
+  api: Record<ApiFunctionName, ApiLambda>;
+  processUpload: BatchHandler;
+  sweeper: (event: Record<string, never>, context: Context) => Promise<SweepReport>;
+  stop(): Promise<void>;
+}
+
+/** The TypeScript sources, in this process, sharing the stack's dependencies (the default). */
+export async function sourceFunctions(deps: Dependencies): Promise<LocalFunctions> {
+  const [requestUpload, getDownload, mediaApi, processUpload, sweeper] = await Promise.all([
+    import('@media/functions/request-upload'),
+    import('@media/functions/get-download'),
+    import('@media/functions/media-api'),
+    import('@media/functions/process-upload'),
+    import('@media/functions/sweeper'),
+  ]);
+  return {
+    mode: 'sources',
+    api: {
+      'request-upload': requestUpload.handler.withDependencies(deps),
+      'get-download': getDownload.handler.withDependencies(deps),
+      'media-api': mediaApi.handler.withDependencies(deps),
+    },
+    processUpload: processUpload.handler.withDependencies(deps),
+    sweeper: sweeper.handler.withDependencies(deps),
+    stop: async () => {},
+  };
+}
+
+export interface ArtifactOptions {
+  /** Values CloudFormation would fill in (bucket, database, queues) and literals to override. */
+  deployTime: Record<string, string | undefined>;
+  /** What only the emulators need: endpoints, credentials, the local token secret. */
+  local: Record<string, string | undefined>;
+  log?: (line: string) => void;
+}
+
+const REPO_ROOT = fileURLToPath(new URL('../../..', import.meta.url));
+
+/**
+ * Parity mode: the bundles `cdk synth` builds, each started from an isolated copy of its asset in
+ * a process of its own with the environment its template gives it (deploy-time values filled in
+ * with the local stack's), exactly the artifacts a deploy ships; only sharp is reinstalled for
+ * this machine's CPU. They sign in to the database over the network as on Lambda: no PGlite.
+ */
+export async function artifactFunctions(options: ArtifactOptions): Promise<LocalFunctions> {
+  const assembly = await synthesizedApp({ repoRoot: REPO_ROOT, log: options.log });
+  const prepared = await hostRunnableFunctions(assembly);
+  const started = new Map<string, StartedFunction>();
+  try {
+    for (const fn of prepared.filter((f) => f.name !== 'migrate')) {
+      started.set(
+        fn.name,
+        await startFunction({
+          dir: fn.dir,
+          handler: fn.handler,
+          functionName: fn.name,
+          memorySize: fn.memorySize,
+          timeoutSeconds: fn.timeoutSeconds,
+          environment: runtimeEnvironment(fn, options.deployTime, options.local),
+          onOutput: (text) => {
+            for (const line of text.split('\n')) if (line.trim()) options.log?.(`[${fn.name}] ${line}`);
+          },
+        }),
+      );
+    }
+  } catch (error) {
+    await Promise.all([...started.values()].map((fn) => fn.stop()));
+    throw error;
+  }
+  const invoker = <E, R>(name: string) => {
+    const fn = started.get(name);
+    if (!fn) throw new Error(`the cloud assembly has no function ${name}`);
+    return (event: E) => fn.invoke<R>(event);
+  };
+  return {
+    mode: 'artifacts',
+    api: {
+      'request-upload': invoker('request-upload'),
+      'get-download': invoker('get-download'),
+      'media-api': invoker('media-api'),
+    },
+    processUpload: invoker('process-upload'),
+    sweeper: invoker('sweeper'),
+    stop: async () => {
+      await Promise.all([...started.values()].map((fn) => fn.stop()));
+    },
+  };
+}
