@@ -1,0 +1,222 @@
+import { readFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import type { APIGatewayProxyStructuredResultV2, CloudFormationCustomResourceEvent, SQSBatchResponse } from 'aws-lambda';
+import { exportJWK, generateKeyPair, SignJWT, type CryptoKey } from 'jose';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import {
+  hostRunnableFunctions,
+  runtimeEnvironment,
+  startFunction,
+  synthesizedApp,
+  synthesizedFunctions,
+  type PreparedFunction,
+  type StartedFunction,
+} from '@media/artifacts';
+import { API_ROUTES } from '@media/functions/routes';
+import { REPO_ROOT } from '../../infra/lib/repo';
+import { uniqueTenant } from '../support/database';
+import { httpApiEvent } from '../support/http-api-event';
+
+const ISSUER = 'https://id.school.example/';
+const AUDIENCE = 'media-service';
+const API_FUNCTIONS = ['request-upload', 'get-download', 'media-api'] as const;
+const serverUrl = inject('databaseUrl');
+
+/**
+ * What `cdk deploy` ships, started the way Lambda starts it: `cdk synth` bundles every function
+ * for real; each asset is copied alone into an empty folder and imported by Node 24 in a process
+ * of its own, with exactly the environment its template gives it (deploy-time references filled
+ * in), then invoked with the events AWS sends. The processing functions get sharp for this
+ * machine's CPU, installed by the same command that installs Lambda's.
+ */
+describe('the synthesized functions, started from their assets as Lambda starts them', () => {
+  let assembly: string;
+  let functions: PreparedFunction[];
+  let identityProvider: Server;
+  let jwksUrl: string;
+  let privateKey: CryptoKey;
+  const started = new Map<string, StartedFunction>();
+  const tenant = uniqueTenant();
+  // A database of its own, schema'd by the migrate function itself: the sweeper acts on every row it sees.
+  const databaseName = `media_artifact_${randomBytes(4).toString('hex')}`;
+  let databaseUrl: string;
+  let migrated: { PhysicalResourceId: string; Data: { Applied: string } };
+  const admin = async <T,>(url: string, work: (client: pg.Client) => Promise<T>): Promise<T> => {
+    const client = new pg.Client({ connectionString: url });
+    await client.connect();
+    try {
+      return await work(client);
+    } finally {
+      await client.end();
+    }
+  };
+  const customResourceEvent = (RequestType: string) => ({ RequestType, PhysicalResourceId: 'media-schema' }) as unknown as CloudFormationCustomResourceEvent;
+
+  const fn = (name: string) => {
+    const found = functions.find((f) => f.name === name);
+    if (!found) throw new Error(`no function ${name} in the cloud assembly`);
+    return found;
+  };
+
+  /** What CloudFormation resolves at deploy time, pointed at this machine's stand-ins. */
+  const deployTime = () => ({
+    MEDIA_BUCKET: 'media-artifact-test',
+    DATABASE_URL: databaseUrl,
+    // RDS Proxy's IAM sign-in has no stand-in here: the test server trusts loopback instead.
+    MEDIA_DB_IAM_AUTH: 'false',
+    MEDIA_EVENTS_QUEUE_URL: 'http://127.0.0.1:9/000000000000/media-events',
+    MEDIA_JWT_JWKS_URL: jwksUrl,
+    MEDIA_JWT_ISSUER: ISSUER,
+    MEDIA_JWT_AUDIENCE: AUDIENCE,
+  });
+  const lambdaRuntime = { AWS_REGION: 'eu-west-1', AWS_ACCESS_KEY_ID: 'AKIDEXAMPLE', AWS_SECRET_ACCESS_KEY: 'secret', POWERTOOLS_METRICS_DISABLED: 'true' };
+
+  const start = async (name: string) => {
+    const f = fn(name);
+    const running = await startFunction({
+      dir: f.dir,
+      handler: f.handler,
+      functionName: f.name,
+      memorySize: f.memorySize,
+      timeoutSeconds: f.timeoutSeconds,
+      environment: runtimeEnvironment(f, deployTime(), lambdaRuntime),
+    });
+    started.set(name, running);
+    return running;
+  };
+
+  const token = (claims: Record<string, unknown>, sub: string) =>
+    new SignJWT(claims).setProtectedHeader({ alg: 'ES256', kid: 'k1' }).setSubject(sub).setIssuer(ISSUER).setAudience(AUDIENCE).setIssuedAt().setExpirationTime('10m').sign(privateKey);
+
+  beforeAll(async () => {
+    expect(serverUrl, 'the artifact tests need the PostgreSQL server (DATABASE_URL)').toBeTruthy();
+    assembly = await synthesizedApp({ repoRoot: REPO_ROOT });
+    functions = await hostRunnableFunctions(assembly);
+
+    // The identity provider's JWKS endpoint, as the deployed functions fetch it.
+    const keys = await generateKeyPair('ES256');
+    privateKey = keys.privateKey;
+    const jwk = { ...(await exportJWK(keys.publicKey)), kid: 'k1', alg: 'ES256', use: 'sig' };
+    identityProvider = createServer((_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ keys: [jwk] }));
+    });
+    await new Promise<void>((resolve) => identityProvider.listen(0, '127.0.0.1', resolve));
+    jwksUrl = `http://127.0.0.1:${(identityProvider.address() as AddressInfo).port}/.well-known/jwks.json`;
+
+    await admin(serverUrl, (c) => c.query(`create database ${databaseName}`));
+    const url = new URL(serverUrl);
+    url.pathname = `/${databaseName}`;
+    databaseUrl = url.toString();
+    migrated = await (await start('migrate')).invoke(customResourceEvent('Create'));
+  }, 600_000);
+
+  afterAll(async () => {
+    await Promise.all([...started.values()].map((f) => f.stop()));
+    identityProvider?.close();
+    if (databaseUrl) await admin(serverUrl, (c) => c.query(`drop database if exists ${databaseName} with (force)`));
+  });
+
+  it('synthesizes every function of the service, each with its own asset', () => {
+    expect(synthesizedFunctions(assembly).map((f) => f.name).sort()).toEqual(
+      ['get-download', 'media-api', 'migrate', 'process-upload', 'request-upload', 'sweeper'],
+    );
+    for (const f of functions) expect(f, f.name).toMatchObject({ runtime: 'nodejs24.x', architecture: 'arm64', handler: 'index.handler' });
+  });
+
+  it('bundles no image pipeline into the API and migrate functions, and sharp for Lambda into the processing ones', () => {
+    const lock = JSON.parse(readFileSync(join(REPO_ROOT, 'package-lock.json'), 'utf8'));
+    for (const f of synthesizedFunctions(assembly)) {
+      const bundle = readFileSync(join(f.assetDir, 'index.mjs'), 'utf8');
+      if (f.name === 'process-upload' || f.name === 'sweeper') {
+        const shipped = JSON.parse(readFileSync(join(f.assetDir, 'package.json'), 'utf8'));
+        expect(shipped.dependencies, f.name).toEqual({ sharp: lock.packages['node_modules/sharp'].version });
+        expect(readFileSync(join(f.assetDir, 'node_modules', '@img', 'sharp-linux-arm64', 'package.json'), 'utf8'), f.name).toContain('"cpu"');
+      } else {
+        expect(bundle, `${f.name} carries sharp's loader`).not.toMatch(/Could not load the "sharp" module/);
+        expect(bundle, `${f.name} carries libvips bindings`).not.toContain('sharp-linux');
+      }
+    }
+  });
+
+  it.each(API_FUNCTIONS)('%s starts from its asset alone and refuses a request without a token (401 problem+json)', async (name) => {
+    const running = await start(name);
+    expect(running.initMs).toBeGreaterThan(0);
+    const routes = API_ROUTES.filter((route) => route.fn === name && !route.public);
+    expect(routes.length).toBeGreaterThan(0);
+    for (const route of routes) {
+      const path = route.path.replace('{id}', '0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b');
+      const answer = await running.invoke<APIGatewayProxyStructuredResultV2>(httpApiEvent(route.method, path, { body: route.method === 'GET' ? undefined : {} }));
+      expect(answer.statusCode, `${route.method} ${route.path}`).toBe(401);
+      expect(answer.headers?.['content-type']).toBe('application/problem+json');
+      expect(JSON.parse(answer.body ?? '{}')).toMatchObject({ status: 401, code: 'UNAUTHENTICATED' });
+    }
+  });
+
+  it('media-api answers /health and /openapi.json without a token', async () => {
+    const running = started.get('media-api') ?? (await start('media-api'));
+    const health = await running.invoke<APIGatewayProxyStructuredResultV2>(httpApiEvent('GET', '/health'));
+    expect(health).toMatchObject({ statusCode: 200, body: '{"status":"ok"}' });
+    const contract = await running.invoke<APIGatewayProxyStructuredResultV2>(httpApiEvent('GET', '/openapi.json'));
+    expect(contract.statusCode).toBe(200);
+    expect(JSON.parse(contract.body ?? '{}').openapi).toMatch(/^3\.1/);
+  });
+
+  it('request-upload takes a token from the identity provider (JWKS) and writes a pending row', async () => {
+    const running = started.get('request-upload') ?? (await start('request-upload'));
+    const bearer = await token({ role: 'teacher', tenant, classrooms: ['c-1'] }, 't-1');
+    const answer = await running.invoke<APIGatewayProxyStructuredResultV2>(
+      httpApiEvent('POST', '/v1/uploads', {
+        headers: { authorization: `Bearer ${bearer}` },
+        body: { purpose: 'attendance', classroomId: 'c-1', contentType: 'image/jpeg', size: 100_000 },
+      }),
+    );
+    expect(answer.statusCode, answer.body).toBe(201);
+    const ticket = JSON.parse(answer.body ?? '{}');
+    expect(ticket.upload.url).toContain('media-artifact-test');
+    const { rows } = await admin(databaseUrl, (c) => c.query('select status, tenant from media where id = $1', [ticket.mediaId]));
+    expect(rows).toEqual([{ status: 'pending', tenant }]);
+  });
+
+  it('get-download answers 404 for media that does not exist', async () => {
+    const running = started.get('get-download') ?? (await start('get-download'));
+    const bearer = await token({ role: 'admin', tenant }, 'a-1');
+    const answer = await running.invoke<APIGatewayProxyStructuredResultV2>(
+      httpApiEvent('GET', '/v1/media/0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b/download', { headers: { authorization: `Bearer ${bearer}` } }),
+    );
+    expect(answer.statusCode).toBe(404);
+    expect(JSON.parse(answer.body ?? '{}').code).toBe('NOT_FOUND');
+  });
+
+  it('process-upload starts with sharp for this machine and answers a batch item by item', async () => {
+    const running = await start('process-upload');
+    // S3's test notification on subscribe, and a record that names nothing of ours: neither is a failure.
+    const answer = await running.invoke<SQSBatchResponse>({
+      Records: [
+        { messageId: 'm-1', body: JSON.stringify({ Service: 'Amazon S3', Event: 's3:TestEvent', Bucket: 'media-artifact-test' }) },
+        { messageId: 'm-2', body: 'not json' },
+      ],
+    });
+    expect(answer).toEqual({ batchItemFailures: [] });
+  });
+
+  it('the sweeper starts with sharp for this machine and finishes a run', async () => {
+    const running = await start('sweeper');
+    const report = await running.invoke<Record<string, number>>({});
+    expect(report).toMatchObject({ failed: 0 });
+  });
+
+  it('migrate ran the migrations on the empty database as the custom resource, is a no-op again, and leaves them on delete', async () => {
+    expect(migrated.PhysicalResourceId).toBe('media-schema');
+    expect(migrated.Data.Applied).toContain('0001-media');
+    const running = started.get('migrate')!;
+    expect((await running.invoke<{ Data: { Applied: string } }>(customResourceEvent('Update'))).Data.Applied).toBe('none');
+    await running.invoke(customResourceEvent('Delete'));
+    const { rows } = await admin(databaseUrl, (c) => c.query(`select count(*)::int as n from information_schema.tables where table_name = 'media'`));
+    expect(rows[0].n).toBe(1);
+  });
+});
