@@ -1,0 +1,133 @@
+/**
+ * `npm run bench -- --cold` (or `npm run bench:cold`): what a cold start costs each function that
+ * `cdk synth` ships. Per function: the bundle's size (index.mjs, without its source map) and the
+ * module-init time (the handler module's import, in a fresh process, from an isolated copy of the
+ * asset), the median of several rounds, next to two baselines built and measured in the same run
+ * with the same esbuild settings: an empty ESM handler, and a bundle holding only the AWS SDK S3
+ * client. Rounds interleave the targets, so load on a shared machine falls on all of them alike.
+ *
+ * Targets: every API bundle ≤ 1.5× the S3-client baseline in size and init; the processor's init
+ * without sharp's native load (measured alone in the same folder, subtracted) ≤ 2× that baseline.
+ */
+import { mkdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { build } from 'esbuild';
+import { hostRunnableFunctions, runtimeEnvironment, startFunction, synthesizedApp, type PreparedFunction } from '@media/artifacts';
+import { REPO_ROOT } from '../infra/lib/repo';
+
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 7);
+const API = ['request-upload', 'get-download', 'media-api'];
+
+interface Target {
+  label: string;
+  dir: string;
+  handler: string;
+  environment: Record<string, string>;
+  kind: 'baseline' | 'api' | 'processing' | 'other' | 'probe';
+}
+
+const work = join(tmpdir(), `media-bench-cold-${process.pid}`);
+mkdirSync(work, { recursive: true });
+
+/** A baseline bundle, built as the functions are (ESM, minified, Node 24, the require shim). */
+async function baseline(label: string, source: string): Promise<Target> {
+  const dir = join(work, label.replace(/\W+/g, '-'));
+  mkdirSync(dir, { recursive: true });
+  const entry = join(REPO_ROOT, 'bench', `.cold-${label.replace(/\W+/g, '-')}.mjs`);
+  writeFileSync(entry, source);
+  try {
+    await build({
+      entryPoints: [entry],
+      bundle: true,
+      platform: 'node',
+      format: 'esm',
+      target: 'node24',
+      minify: true,
+      mainFields: ['module', 'main'],
+      banner: { js: "import { createRequire as __mediaCreateRequire } from 'node:module'; const require = __mediaCreateRequire(import.meta.url);" },
+      outfile: join(dir, 'index.mjs'),
+      logLevel: 'error',
+    });
+  } finally {
+    rmSync(entry, { force: true });
+  }
+  return { label, dir, handler: 'index.handler', environment: { AWS_REGION: 'eu-west-1' }, kind: 'baseline' };
+}
+
+const median = (values: number[]) => {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+};
+
+const assembly = await synthesizedApp({ repoRoot: REPO_ROOT, log: (line) => console.error(line) });
+const functions: PreparedFunction[] = await hostRunnableFunctions(assembly);
+const env = (fn: PreparedFunction) =>
+  runtimeEnvironment(
+    fn,
+    { MEDIA_BUCKET: 'bench', DATABASE_URL: 'postgres://media_app@127.0.0.1:5432/media', MEDIA_EVENTS_QUEUE_URL: 'http://127.0.0.1:9/q', MEDIA_JWT_JWKS_URL: 'https://id.example/jwks', MEDIA_JWT_ISSUER: 'https://id.example/', MEDIA_JWT_AUDIENCE: 'media' },
+    { AWS_REGION: 'eu-west-1', POWERTOOLS_METRICS_DISABLED: 'true' },
+  );
+
+const targets: Target[] = [
+  await baseline('empty ESM handler', 'export const handler = async () => ({ statusCode: 200 });\n'),
+  await baseline(
+    'S3 client only',
+    "import { S3Client, HeadObjectCommand } from '@aws-sdk/client-s3';\nconst s3 = new S3Client({});\nexport const handler = async (e) => s3.send(new HeadObjectCommand({ Bucket: e.bucket, Key: e.key }));\n",
+  ),
+  ...functions.map((fn): Target => ({
+    label: fn.name,
+    dir: fn.dir,
+    handler: fn.handler,
+    environment: env(fn),
+    kind: API.includes(fn.name) ? 'api' : fn.name === 'process-upload' || fn.name === 'sweeper' ? 'processing' : 'other',
+  })),
+];
+// sharp's own load in the processor's folder: the native part of the processor's init.
+const processor = functions.find((fn) => fn.name === 'process-upload')!;
+writeFileSync(join(processor.dir, 'sharp-probe.mjs'), "import sharp from 'sharp';\nexport const handler = async () => sharp.versions;\n");
+targets.push({ label: "sharp alone (processor's folder)", dir: processor.dir, handler: 'sharp-probe.handler', environment: { AWS_REGION: 'eu-west-1' }, kind: 'probe' });
+
+const inits = new Map<string, number[]>(targets.map((t) => [t.label, []]));
+console.error(`measuring module init: ${ROUNDS} rounds × ${targets.length} targets, each in a fresh process`);
+for (let round = 0; round < ROUNDS; round++) {
+  for (const target of targets) {
+    const started = await startFunction({ dir: target.dir, handler: target.handler, environment: target.environment, functionName: target.label });
+    inits.get(target.label)!.push(started.initMs);
+    await started.stop();
+  }
+}
+rmSync(join(processor.dir, 'sharp-probe.mjs'), { force: true });
+
+const size = (t: Target) => (t.kind === 'probe' ? 0 : statSync(join(t.dir, 'index.mjs')).size);
+const s3 = targets[1]!;
+const s3Size = size(s3);
+const s3Init = median(inits.get(s3.label)!);
+const sharpInit = median(inits.get(targets.at(-1)!.label)!);
+
+const rows = targets.map((t) => {
+  const init = median(inits.get(t.label)!);
+  const bytes = size(t);
+  let target = '';
+  let ok: boolean | undefined;
+  if (t.kind === 'api') {
+    target = 'size, init ≤ 1.5×';
+    ok = bytes / s3Size <= 1.5 && init / s3Init <= 1.5;
+  } else if (t.label === 'process-upload') {
+    target = 'init − sharp ≤ 2×';
+    ok = (init - sharpInit) / s3Init <= 2;
+  }
+  return {
+    function: t.label,
+    'bundle KB': t.kind === 'probe' ? '' : (bytes / 1024).toFixed(0),
+    '× S3 size': t.kind === 'probe' ? '' : (bytes / s3Size).toFixed(2),
+    'init ms (median)': init.toFixed(1),
+    '× S3 init': (init / s3Init).toFixed(2),
+    'init − sharp ms': t.label === 'process-upload' || t.label === 'sweeper' ? `${(init - sharpInit).toFixed(1)} (${((init - sharpInit) / s3Init).toFixed(2)}×)` : '',
+    target: target ? `${target}: ${ok ? 'met' : 'NOT met'}` : '',
+  };
+});
+console.log(`\ncold start of the synthesized functions (module init from an isolated asset copy, median of ${ROUNDS}; Node ${process.versions.node}, ${process.arch})`);
+console.table(rows);
+rmSync(work, { recursive: true, force: true });
