@@ -3,3 +3,4 @@ export * from './native-modules';
 export * from './isolated-copy';
 export * from './lambda-process';
 export * from './synthesis';
+export * from './arm64-emulation';

@@ -25,7 +25,8 @@ const SYNTH_INPUTS = ['functions', 'packages', 'infra', 'package-lock.json', 'cd
 export function sourceFingerprint(repoRoot: string, context: Record<string, string> = {}): string {
   const files = execFileSync('git', ['ls-files', '-co', '--exclude-standard', '--', ...SYNTH_INPUTS], { cwd: repoRoot, encoding: 'utf8' })
     .split('\n')
-    .filter((file) => file && !/(^|\/)test\/|\.test\.ts$|\.md$/.test(file))
+    // Tests, docs, the local stack and the browser client are not part of any bundle.
+    .filter((file) => file && !/(^|\/)test\/|\.test\.ts$|\.md$|^packages\/(local|client)\//.test(file))
     .sort();
   const hash = createHash('sha256').update(JSON.stringify(context));
   for (const file of files) {
