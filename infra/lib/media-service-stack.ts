@@ -177,7 +177,11 @@ export class MediaServiceStack extends Stack {
     output('EventsDeadLetterQueueUrl', this.queues.eventsDeadLetters.queueUrl, 'Outbound events no consumer could take');
     output('AlarmTopicArn', this.observability.topic.topicArn, 'Subscribe on-call here');
     output('DashboardName', this.observability.dashboard.dashboardName, 'CloudWatch dashboard');
-    if (this.api.stage) output('ApiUrl', this.api.stage.url, 'Base URL of the HTTP API');
+    if (this.api.stage) {
+      output('ApiUrl', this.api.stage.url, 'Base URL of the HTTP API');
+      // `cdk deploy` prints outputs: the operator's next step, with the URL filled in.
+      output('SmokeCommand', `npm run smoke -- ${this.api.stage.url} --token <a teacher or admin token of a test school>`, 'Checks the deploy end to end: upload, processing, download, delete');
+    }
     if (this.database instanceof Database) {
       output('DatabaseProxyEndpoint', this.database.proxy.endpoint, 'RDS Proxy endpoint (IAM authentication, TLS)');
       if (this.database.cluster?.secret) {

@@ -2,6 +2,7 @@ import type { DownloadAnswer, MediaRecord, UploadTicket } from '@media/core';
 import { derivativePrefix, incomingKey, originalKey } from '@media/storage';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { smokeCheck } from '../../infra/lib/smoke-check';
 import { makePhoto } from '../fixtures/photos';
 import { uniqueTenant } from '../support/database';
 import { startTestStack, type TestStack } from '../support/test-stack';
@@ -59,5 +60,11 @@ describe('the local stack in parity mode, running the synthesized bundles', () =
       expect(await stack.deps.storage.head(key), key).toBeNull();
     }
     expect(await stack.deps.storage.listKeys(derivativePrefix(tenant, mediaId))).toEqual([]);
+  });
+
+  it("passes the operator's smoke check (npm run smoke), as it would after a deploy", async () => {
+    const token = await stack.token({ role: 'teacher', tenant, sub: 't-smoke', classrooms: [] });
+    const steps = await smokeCheck({ apiUrl: stack.apiUrl, token, timeoutMs: 120_000 });
+    expect(steps.map((s) => s.step)).toEqual(['health', 'upload to storage', 'processed', 'derivative served', 'deleted']);
   });
 });

@@ -26,6 +26,13 @@ describe('the HTTP API', () => {
     }
   });
 
+  it('prints the smoke command with its URL after a deploy', () => {
+    const { SmokeCommand } = template.toJSON().Outputs;
+    const [, parts] = SmokeCommand.Value['Fn::Join'];
+    expect(parts[0]).toBe('npm run smoke -- https://');
+    expect(parts.at(-1)).toContain('--token');
+  });
+
   it('serves no route the table does not name', () => {
     expect(routes.map((r) => r.Properties.RouteKey).sort()).toEqual(API_ROUTES.map(routeKeyOf).sort());
   });
