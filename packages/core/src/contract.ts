@@ -74,6 +74,11 @@ export const MediaRecord = z.object({
   width: z.number().int().nullable(),
   height: z.number().int().nullable(),
   sha256: z.string().nullable(),
+  /**
+   * When the photo was taken, from its EXIF DateTimeOriginal: with the camera's UTC offset when the
+   * file gave one, else the camera's local time. The only metadata kept from the upload.
+   */
+  capturedAt: z.iso.datetime({ offset: true, local: true }).nullable(),
   filename: z.string().nullable(),
   placeholder: z.string().nullable(),
   createdAt: z.string().datetime(),

@@ -121,8 +121,9 @@ async function processClaimed(deps: Deps, row: MediaRow, lease: Lease): Promise<
     }),
   );
   // The original is the validated bytes themselves (not a copy of whatever the key holds by now),
-  // less a harmless trailer such as a motion photo's video. The purpose tag lets lifecycle rules
-  // treat originals by purpose (attendance: infrequent access).
+  // without their metadata (GPS, camera, XMP, IPTC, comments: only the ICC profile and the
+  // orientation stay) and less a harmless trailer such as a motion photo's video. The purpose tag
+  // lets lifecycle rules treat originals by purpose (attendance: infrequent access).
   await deps.storage.put(original, image.original, image.contentType, { purpose: row.purpose });
   variants.unshift({
     name: 'original',
@@ -140,7 +141,9 @@ async function processClaimed(deps: Deps, row: MediaRow, lease: Lease): Promise<
       size: image.original.length,
       width: image.width,
       height: image.height,
+      // Of the bytes as uploaded, so a client can find its upload by the hash it computed; `size` is the stored size.
       sha256: image.sha256,
+      capturedAt: image.capturedAt,
       phash: image.phash,
       placeholder: image.placeholder,
       originalKey: original,
