@@ -1,4 +1,5 @@
 import sharp from 'sharp';
+import { removeAvifMetadata } from './avif-metadata';
 import { orientationOnlyExif } from './exif';
 import { removeGifMetadata } from './gif-metadata';
 import type { AcceptedType } from './inspection';
@@ -18,10 +19,11 @@ export interface CleanOriginal {
  * The original as it is kept: the upload without its metadata. JPEG, PNG, WebP and GIF lose their
  * metadata blocks at the container level, their image data copied byte for byte, so they decode
  * to exactly the pixels of the upload; an orientation other than 1 is kept as an EXIF block with
- * that tag alone, so a viewer still turns them upright. AVIF keeps EXIF and XMP as items of its
- * ISOBMFF container, and TIFF keeps them in tags among the ones that say how to read the pixels:
- * those two are decoded and written anew, upright, with their ICC profile and no other metadata —
- * AVIF losslessly (4:4:4, the decoded pixels exactly), TIFF with lossless deflate.
+ * that tag alone, so a viewer still turns them upright. AVIF loses its metadata items the same
+ * way (avif-metadata.ts) when its structure is the common one; an AVIF it does not cover, and every
+ * TIFF (which keeps metadata tags among the ones that say how to read the pixels), is decoded and
+ * written anew, upright, with its ICC profile and no other metadata: AVIF losslessly (4:4:4, the
+ * decoded pixels exactly), TIFF with lossless deflate.
  */
 export async function removeMetadata(image: Buffer, type: AcceptedType, orientation: number, maxPixels: number): Promise<CleanOriginal> {
   const exif = orientation === 1 ? null : orientationOnlyExif(orientation);
@@ -34,7 +36,10 @@ export async function removeMetadata(image: Buffer, type: AcceptedType, orientat
       return { data: removeWebpMetadata(image, exif), method: 'container' };
     case 'image/gif':
       return { data: removeGifMetadata(image), method: 'container' };
-    case 'image/avif':
+    case 'image/avif': {
+      const data = removeAvifMetadata(image);
+      return data ? { data, method: 'container' } : { data: await reencoded(image, type, maxPixels), method: 're-encoded' };
+    }
     case 'image/tiff':
       return { data: await reencoded(image, type, maxPixels), method: 're-encoded' };
   }

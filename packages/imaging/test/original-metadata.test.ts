@@ -152,13 +152,31 @@ describe('GIF', () => {
   });
 });
 
-describe('formats whose metadata cannot be cut out are written anew', () => {
-  it('re-encodes an AVIF losslessly: no EXIF or XMP, the same decoded pixels', async () => {
-    const avif = await markedPicture(120, 80)
-      .withExif({ IFD0: { Make: 'CameraMaker' } })
+describe('AVIF', () => {
+  const cameraAvif = () =>
+    markedPicture(120, 80, { alpha: true })
+      .withExif({ IFD0: { Make: 'CameraMaker' }, IFD2: { DateTimeOriginal: '2024:03:02 08:15:04' } })
       .withXmp('<x:xmpmeta xmlns:x="adobe:ns:meta/">child-name</x:xmpmeta>')
+      .withIccProfile('p3')
       .avif({ quality: 60 })
       .toBuffer();
+
+  it('drops the EXIF and XMP items and their bytes, keeping the image, its alpha and its profile, the same size', async () => {
+    const avif = await cameraAvif();
+    expect(avif.includes('CameraMaker') && avif.includes('child-name')).toBe(true);
+    const { data, method } = await removeMetadata(avif, 'image/avif', 1, 50e6);
+    expect(method).toBe('container');
+    expect(data.length, 'the metadata bytes are zeros now, and meta is padded with a free box').toBe(avif.length);
+    for (const secret of ['CameraMaker', 'child-name', 'Exif', 'application/rdf+xml', '2024:03:02']) expect(data.includes(secret), secret).toBe(false);
+    const meta = await sharp(data).metadata();
+    expect({ exif: meta.exif, xmp: meta.xmp, hasAlpha: meta.hasAlpha, icc: Boolean(meta.icc) }).toEqual({ exif: undefined, xmp: undefined, hasAlpha: true, icc: true });
+    expect((await sharp(data).raw().toBuffer()).equals(await sharp(avif).raw().toBuffer())).toBe(true);
+  });
+
+  it('re-encodes losslessly an AVIF whose structure it does not cover: the same decoded pixels, no metadata', async () => {
+    // A movie box (an image sequence's) after the image: not a structure rewritten in place.
+    const moov = Buffer.from('\0\0\0\x14moovchild-name: Ann!', 'latin1');
+    const avif = Buffer.concat([await cameraAvif(), moov]);
     const { data, method } = await removeMetadata(avif, 'image/avif', 1, 50e6);
     expect(method).toBe('re-encoded');
     expect(data.includes('CameraMaker') || data.includes('child-name')).toBe(false);
@@ -167,6 +185,13 @@ describe('formats whose metadata cannot be cut out are written anew', () => {
     expect((await uprightPixels(data)).equals(await uprightPixels(avif))).toBe(true);
   });
 
+  it('keeps the capture time of an AVIF in the record', async () => {
+    const result = await processImage(await cameraAvif(), optionsFor('general', 'image/avif'));
+    expect(result.capturedAt).toBe('2024-03-02T08:15:04');
+  });
+});
+
+describe('TIFF is written anew', () => {
   it('re-encodes a TIFF upright with lossless deflate: no EXIF or XMP, the same pixels after orientation', async () => {
     const tiff = await markedPicture(120, 80)
       .withMetadata({ orientation: 6 })
