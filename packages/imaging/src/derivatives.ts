@@ -76,8 +76,6 @@ export async function processImage(input: Buffer, options: ProcessOptions): Prom
     throw error;
   }
   const sha256 = sha256Hex(input);
-  const cleaning = cleanOriginal(image, inspection, maxPixels);
-  cleaning.catch(() => undefined); // awaited below, after the decode; never an unhandled rejection
   const base = await decoding;
 
   const ladder = new PixelLadder(base, options.derivatives.filter((d) => d.fit === 'inside').map((d) => d.size));
@@ -86,12 +84,14 @@ export async function processImage(input: Buffer, options: ProcessOptions): Prom
     const source = spec.fit === 'cover' ? ladder.covering(spec.size) : ladder.fitting(spec.size);
     return { cost: width * height * ENCODE_COST[spec.format], run: async () => encodeVariant(await source, spec) };
   });
-  const [derivatives, hashes, original] = await Promise.all([
+  const [derivatives, hashes] = await Promise.all([
     runLongestFirst(variantJobs, options.parallelism ?? availableParallelism()),
     // Tiny (a 9×8 and a 100×100 resize of a small rung): it fits in the gaps, no lane needed.
     ladder.covering(100).then(perceptualHashes),
-    cleaning,
   ]);
+  // Afterwards, not alongside: a container walk takes milliseconds, and an AVIF or TIFF written
+  // anew decodes the whole image once more, which must not add to the decode above in memory.
+  const original = await cleanOriginal(image, inspection, maxPixels);
 
   return {
     contentType: inspection.type,

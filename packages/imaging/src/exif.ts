@@ -16,6 +16,7 @@ const TAG_ORIENTATION = 0x0112;
 const TYPE_ASCII = 2;
 const TYPE_SHORT = 3;
 const TYPE_LONG = 4;
+const TYPE_IFD = 13;
 
 interface Tiff {
   bytes: Uint8Array;
@@ -70,7 +71,7 @@ function ascii(tiff: Tiff, entry: { type: number; count: number; value: number }
 export function captureTime(exif: Uint8Array | undefined): string | null {
   const tiff = exif ? tiffOf(exif) : null;
   if (!tiff) return null;
-  const pointer = [...entries(tiff, tiff.u32(4))].find((e) => e.tag === TAG_EXIF_IFD && (e.type === TYPE_LONG || e.type === 13));
+  const pointer = [...entries(tiff, tiff.u32(4))].find((e) => e.tag === TAG_EXIF_IFD && (e.type === TYPE_LONG || e.type === TYPE_IFD));
   if (!pointer) return null;
   const exifIfd = tiff.u32(pointer.value);
   const found = new Map([...entries(tiff, exifIfd)].map((e) => [e.tag, e] as const));

@@ -45,5 +45,7 @@ export function removeGifMetadata(gif: Uint8Array): Buffer {
       break; // not a block: the decoder stops here too
     }
   }
-  return Buffer.concat(kept);
+  if (kept.at(-1)?.[0] !== 0x3b || kept.length === 1) kept.push(Buffer.from([0x3b])); // a GIF ends with its trailer
+  const clean = Buffer.concat(kept);
+  return clean.equals(b) ? b : clean; // nothing to lose: the input itself, not a second copy of it
 }

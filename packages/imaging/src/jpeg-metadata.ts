@@ -99,5 +99,6 @@ export function removeJpegMetadata(jpeg: Uint8Array, exif: Uint8Array | null): B
     // Anything else (APP1 EXIF/XMP, APP13 IPTC, COM, other APPn, unknown markers) is left out.
   }
   if (exif) head.push(segment(0xe1, Buffer.concat([Buffer.from('Exif\0\0', 'latin1'), exif])));
-  return Buffer.concat([...head, ...body]);
+  const clean = Buffer.concat([...head, ...body]);
+  return clean.equals(b) ? b : clean; // nothing to lose: the input itself, not a second copy of it
 }

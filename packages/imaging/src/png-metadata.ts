@@ -11,6 +11,7 @@ import { crc32 } from 'node:zlib';
  */
 
 const SIGNATURE = Buffer.from('\x89PNG\r\n\x1a\n', 'latin1');
+const PROFILE_NAME = 'ICC profile\0';
 
 /** Chunks kept, with their fixed length where the specification gives one. */
 const KEPT: ReadonlyMap<string, number | null> = new Map([
@@ -46,6 +47,7 @@ export function pngChunk(type: string, data: Uint8Array): Buffer {
 export function removePngMetadata(png: Uint8Array, exif: Uint8Array | null): Buffer {
   const b = Buffer.from(png.buffer, png.byteOffset, png.length);
   const out: Buffer[] = [SIGNATURE];
+  let changed = false;
   let i = 8;
   while (i + 8 <= b.length) {
     const length = b.readUInt32BE(i);
@@ -54,22 +56,30 @@ export function removePngMetadata(png: Uint8Array, exif: Uint8Array | null): Buf
     const chunk = b.subarray(i, end);
     i = end;
     const size = KEPT.get(type);
-    if (size === undefined || (size !== null && size !== length)) continue;
-    if (type === 'iCCP') {
+    if (size === undefined || (size !== null && size !== length)) {
+      changed = true;
+      continue;
+    }
+    if (type === 'iCCP' && chunk.toString('latin1', 8, 8 + PROFILE_NAME.length) !== PROFILE_NAME) {
       out.push(renamedProfile(chunk.subarray(8, 8 + length)) ?? Buffer.alloc(0));
+      changed = true;
     } else {
       out.push(chunk);
     }
     // eXIf must come before the image data; right after IHDR is always before it.
-    if (type === 'IHDR' && exif) out.push(pngChunk('eXIf', exif));
+    if (type === 'IHDR' && exif) {
+      out.push(pngChunk('eXIf', exif));
+      changed = true;
+    }
     if (type === 'IEND') break;
   }
-  return Buffer.concat(out);
+  // A PNG that had nothing to lose is kept as it is, without a copy (a large PNG is tens of MB).
+  return changed || i !== b.length ? Buffer.concat(out) : b;
 }
 
 /** iCCP is a name (1–79 bytes of free text), a NUL, the compression method and the profile. */
 function renamedProfile(data: Buffer): Buffer | null {
   const nul = data.indexOf(0);
   if (nul < 1 || nul > 79) return null; // malformed: decoders ignore it, so may we
-  return pngChunk('iCCP', Buffer.concat([Buffer.from('ICC profile\0', 'latin1'), data.subarray(nul + 1)]));
+  return pngChunk('iCCP', Buffer.concat([Buffer.from(PROFILE_NAME, 'latin1'), data.subarray(nul + 1)]));
 }

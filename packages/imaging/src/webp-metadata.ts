@@ -71,5 +71,6 @@ export function removeWebpMetadata(webp: Uint8Array, exif: Uint8Array | null): B
   riff.write('RIFF', 0, 'latin1');
   riff.writeUInt32LE(4 + kept.reduce((n, c) => n + c.length, 0), 4);
   riff.write('WEBP', 8, 'latin1');
-  return Buffer.concat([riff, ...kept]);
+  const clean = Buffer.concat([riff, ...kept]);
+  return clean.equals(b) ? b : clean; // nothing to lose: the input itself, not a second copy of it
 }

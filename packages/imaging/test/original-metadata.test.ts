@@ -1,6 +1,12 @@
-import sharp from 'sharp';
+import fc from 'fast-check';
+import sharp, { type Sharp } from 'sharp';
 import { describe, expect, it } from 'vitest';
 import { captureTime, orientationOnlyExif, processImage, removeMetadata } from '@media/imaging';
+import { removeAvifMetadata } from '../src/avif-metadata';
+import { removeGifMetadata } from '../src/gif-metadata';
+import { removeJpegMetadata } from '../src/jpeg-metadata';
+import { removePngMetadata } from '../src/png-metadata';
+import { removeWebpMetadata } from '../src/webp-metadata';
 import { withGifExtension, withJpegSegment, withPngChunk, withWebpChunk } from '../../../test/fixtures/images/bytes';
 import { CAPTURED_AT, cameraPhoto, NEVER_STORED, SECRETS } from '../../../test/fixtures/images/camera-metadata';
 import { markedPicture, multiFrame } from '../../../test/fixtures/images/pictures';
@@ -231,5 +237,27 @@ describe('the capture time', () => {
   it('is null for an upload without EXIF', async () => {
     const result = await processImage(await markedPicture(300, 200).jpeg().toBuffer(), optionsFor('general', 'image/jpeg'));
     expect(result.capturedAt).toBeNull();
+  });
+});
+
+describe('damaged containers', () => {
+  const walkers: [string, (bytes: Buffer) => unknown, (image: Sharp) => Sharp][] = [
+    ['JPEG', (b) => removeJpegMetadata(b, orientationOnlyExif(6)), (i) => i.jpeg()],
+    ['PNG', (b) => removePngMetadata(b, orientationOnlyExif(6)), (i) => i.png()],
+    ['WebP', (b) => removeWebpMetadata(b, orientationOnlyExif(6)), (i) => i.webp()],
+    ['GIF', (b) => removeGifMetadata(b), (i) => i.gif()],
+    ['AVIF', (b) => removeAvifMetadata(b), (i) => i.avif()],
+  ];
+
+  it.each(walkers)('the %s walker never throws on overwritten or cut bytes', async (_name, walk, encode) => {
+    const file = await encode(markedPicture(64, 48).withExif({ IFD0: { Make: 'CameraMaker' } }).withXmp('<x:xmpmeta xmlns:x="adobe:ns:meta/">a</x:xmpmeta>')).toBuffer();
+    fc.assert(
+      fc.property(fc.array(fc.tuple(fc.nat(file.length - 1), fc.integer({ min: 0, max: 255 })), { maxLength: 6 }), fc.nat(file.length), (edits, cut) => {
+        const damaged = Buffer.from(file);
+        for (const [at, value] of edits) damaged[at] = value;
+        walk(damaged.subarray(0, Math.max(12, cut)));
+      }),
+      { numRuns: 500 },
+    );
   });
 });
