@@ -5,9 +5,10 @@
  * each other (`iref`) and which properties each has (`iprp`). Here the `meta` box is written anew
  * without the metadata items and their references, the free-text names (item names, the handler
  * name) emptied and a `udes` user-description or unknown property blanked, and the metadata
- * items' bytes overwritten with zeros where they lie. A `free` box after `meta` takes up the bytes
- * it lost, so every offset into `mdat` still points where it did and the image decodes the same.
- * Unknown top-level boxes become `free` boxes of zeros.
+ * items' bytes, and any bytes of `mdat` or `idat` that no image item uses, overwritten with zeros
+ * where they lie. A `free` box after `meta` takes up the bytes it lost, so every offset into
+ * `mdat` still points where it did and the image decodes the same. `free`, `skip` and unknown
+ * top-level boxes become `free` boxes of zeros.
  *
  * Returns null for a file whose structure this does not cover (an image sequence, an item stored
  * in another file or by reference to another item, old `infe` versions, data shared between a
@@ -21,7 +22,7 @@ const IMAGE_PROPERTIES = new Set([
   'av1C', 'colr', 'ispe', 'pixi', 'irot', 'imir', 'clap', 'pasp', 'auxC', 'clli', 'mdcv', 'cclv', 'amve',
   'a1op', 'a1lx', 'lsel', 'rloc', 'hvcC', 'uncC', 'cmpd', 'free',
 ]);
-const KEPT_TOP_LEVEL = new Set(['ftyp', 'mdat', 'free', 'skip']);
+const KEPT_TOP_LEVEL = new Set(['ftyp', 'mdat']);
 
 interface Box {
   type: string;
@@ -239,7 +240,17 @@ function rewrite(b: Buffer): Buffer {
   const keptSpans = iloc.items.filter((item) => !dropped.has(item.id)).flatMap(spans);
   const droppedSpans = iloc.items.filter((item) => dropped.has(item.id)).flatMap(spans);
   for (const d of droppedSpans) if (keptSpans.some((k) => k.from < d.to && d.from < k.to)) throw new Unsupported();
+  // Of the data boxes only what the image items use is kept; the rest (the metadata items' bytes,
+  // and any bytes no item points at) becomes zeros where it lies.
   const out = Buffer.from(b);
+  for (const data of [...top.filter((x) => x.type === 'mdat'), ...(idat ? [idat] : [])]) {
+    let from = data.body;
+    for (const span of keptSpans.filter((k) => k.to > data.body && k.from < data.end).sort((p, q) => p.from - q.from)) {
+      if (span.from > from) out.fill(0, from, span.from);
+      from = Math.max(from, span.to);
+    }
+    if (from < data.end) out.fill(0, from, data.end);
+  }
   for (const d of droppedSpans) out.fill(0, d.from, d.to);
 
   const parts: Buffer[] = [];
@@ -298,7 +309,7 @@ function rewrite(b: Buffer): Buffer {
     top.map((x) => {
       if (x === meta) return padding > 0 ? Buffer.concat([newMeta, box('free', Buffer.alloc(padding - 8))]) : newMeta;
       if (KEPT_TOP_LEVEL.has(x.type)) return out.subarray(x.start, x.end);
-      return box('free', Buffer.alloc(x.end - x.start - 8)); // same length, nothing in it
+      return box('free', Buffer.alloc(x.end - x.start - 8)); // free, skip and unknown boxes: same length, nothing in it
     }),
   );
 }

@@ -179,6 +179,21 @@ describe('AVIF', () => {
     expect((await sharp(data).raw().toBuffer()).equals(await sharp(avif).raw().toBuffer())).toBe(true);
   });
 
+  it('zeroes bytes of the data box that no image item uses, and the content of free boxes', async () => {
+    const avif = await cameraAvif();
+    const mdat = avif.indexOf('mdat', 0, 'latin1') - 4;
+    expect(mdat + avif.readUInt32BE(mdat), 'mdat is the last box').toBe(avif.length);
+    const hidden = Buffer.from('child-name: Ann, hidden where no item points', 'latin1');
+    const stuffed = Buffer.concat([avif, hidden, Buffer.from('\0\0\0\x14freechild-name!!', 'latin1')]);
+    stuffed.writeUInt32BE(avif.length - mdat + hidden.length, mdat);
+    expect((await sharp(stuffed).raw().toBuffer()).equals(await sharp(avif).raw().toBuffer()), 'the fixture still decodes').toBe(true);
+
+    const { data, method } = await removeMetadata(stuffed, 'image/avif', 1, 50e6);
+    expect(method).toBe('container');
+    expect(data.includes('child-name')).toBe(false);
+    expect((await sharp(data).raw().toBuffer()).equals(await sharp(avif).raw().toBuffer())).toBe(true);
+  });
+
   it('re-encodes losslessly an AVIF whose structure it does not cover: the same decoded pixels, no metadata', async () => {
     // A movie box (an image sequence's) after the image: not a structure rewritten in place.
     const moov = Buffer.from('\0\0\0\x14moovchild-name: Ann!', 'latin1');
