@@ -44,7 +44,7 @@ function corsXml(origins: string[]): string {
  * s3rver on disk: serves browser POSTs and emits S3 event records. Of a presigned URL it checks only
  * the expiry of a GET: not the signature (a URL signed with any secret, or with its signature
  * changed, is served), nor a POST's policy (its conditions or its expiry). The processor re-checks
- * the real object itself; the URLs' signatures and policies are checked on AWS and LocalStack.
+ * the real object itself; AWS checks both, LocalStack the POST policy only.
  */
 export async function startS3Server(options: S3ServerOptions): Promise<S3Server> {
   await mkdir(options.directory, { recursive: true });
