@@ -75,6 +75,13 @@ export const MediaRecord = z.object({
   width: z.number().int().nullable(),
   height: z.number().int().nullable(),
   sha256: z.string().nullable(),
+  capturedAt: z.iso
+    .datetime({ offset: true, local: true })
+    .nullable()
+    .meta({
+      description:
+        "When the photo was taken, from its EXIF DateTimeOriginal: with the camera's UTC offset when the file gives one (2024-03-02T08:15:04+01:00), else the camera's local time (2024-03-02T08:15:04). The only metadata kept from the upload; null when it has none.",
+    }),
   filename: z.string().nullable(),
   placeholder: z.string().nullable(),
   createdAt: z.string().datetime(),

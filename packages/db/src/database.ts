@@ -23,6 +23,11 @@ export interface MediaTable {
   width: number | null;
   height: number | null;
   sha256: string | null;
+  /**
+   * When the photo was taken (EXIF DateTimeOriginal, ISO 8601, with the camera's UTC offset when
+   * the file gave one); the only metadata kept from the upload.
+   */
+  capturedAt: string | null;
   /** 64-bit difference hash as 16 hex digits, for near-duplicate search. */
   phash: string | null;
   filename: string | null;

@@ -20,6 +20,8 @@ export interface ProcessedMedia {
   width: number;
   height: number;
   sha256: string;
+  /** When the photo was taken (EXIF DateTimeOriginal); none or null when the file does not say. */
+  capturedAt?: string | null;
   phash: string | null;
   placeholder: string | null;
   originalKey: string;
@@ -232,6 +234,7 @@ export class MediaRepository {
         width: result.width,
         height: result.height,
         sha256: result.sha256,
+        capturedAt: result.capturedAt ?? null,
         phash: result.phash,
         placeholder: result.placeholder,
         originalKey: result.originalKey,

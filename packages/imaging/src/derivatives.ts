@@ -5,7 +5,8 @@ import type { DerivativeSpec } from '@media/core';
 import { FORMAT_CONTENT_TYPES } from '@media/core';
 import { ENCODE_COST, ENCODERS } from './encoders';
 import { differenceHash, sha256Hex } from './hashes';
-import { DEFAULT_LIMITS, inspectHeader, refuseHiddenFormats, type AcceptedType, type InspectOptions } from './inspection';
+import { DEFAULT_LIMITS, inspectHeader, refuseHiddenFormats, type AcceptedType, type Inspection, type InspectOptions } from './inspection';
+import { removeMetadata, type RemovalMethod } from './metadata-removal';
 import { fromPixels, PixelLadder, toPixels, type Pixels } from './pixel-ladder';
 import { UploadRejected } from './rejection';
 import { runLongestFirst, type Job } from './work-queue';
@@ -34,18 +35,22 @@ export interface ProcessedImage {
   /** Upright dimensions of the original (after EXIF orientation). */
   width: number;
   height: number;
-  /** Of the bytes as uploaded. */
+  /** Of the bytes as uploaded (what a client can compute before uploading), not of `original`. */
   sha256: string;
+  /** When the photo was taken (EXIF DateTimeOriginal, with its UTC offset when the file gives one), or null. */
+  capturedAt: string | null;
   /** 64-bit difference hash, 16 hex digits: near-duplicates differ in a few bits. */
   phash: string;
   /** ThumbHash, base64: a ~25-byte blurred preview to show while the real image loads. */
   placeholder: string;
   derivatives: Derivative[];
   /**
-   * The bytes to keep as the original: the upload, less a harmless trailer (a motion photo's
-   * video, a camera's extra data) that was cut off. The same buffer as the input when nothing was.
+   * The bytes to keep as the original: the upload without its metadata (metadata-removal.ts) and
+   * less a harmless trailer (a motion photo's video, a camera's extra data) that was cut off.
    */
   original: Buffer;
+  /** How the metadata left the original: container blocks removed, or the image written anew. */
+  originalMethod: RemovalMethod;
   /** What was cut off after the image's end, if anything. */
   trailer: { kind: string; bytes: number } | null;
 }
@@ -55,12 +60,14 @@ export interface ProcessedImage {
  * size the largest variant needs, sRGB, upright. Every variant, the perceptual hash and the
  * placeholder come from those pixels, the longest encodes first, one per core. sharp writes no
  * metadata unless asked, so EXIF (GPS included), XMP, IPTC, ICC and comments never reach a
- * derivative; the original is kept as uploaded, less a harmless trailer (see `original`).
+ * derivative; the original keeps its pixels, its ICC profile and its orientation, and nothing else
+ * (see `original`). The capture time is read from the EXIF before it goes.
  */
 export async function processImage(input: Buffer, options: ProcessOptions): Promise<ProcessedImage> {
   const inspection = await inspectHeader(input, options);
-  const original = inspection.imageLength === input.length ? input : input.subarray(0, inspection.imageLength);
-  const decoding = decodeOnce(original, decodeSize(inspection, options.derivatives), inspection.orientation, (options.limits ?? DEFAULT_LIMITS).maxPixels);
+  const image = inspection.imageLength === input.length ? input : input.subarray(0, inspection.imageLength);
+  const maxPixels = (options.limits ?? DEFAULT_LIMITS).maxPixels;
+  const decoding = decodeOnce(image, decodeSize(inspection, options.derivatives), inspection.orientation, maxPixels);
   // While a libuv thread decodes, this thread scans the bytes; a polyglot still never gets a derivative.
   try {
     refuseHiddenFormats(input);
@@ -82,17 +89,30 @@ export async function processImage(input: Buffer, options: ProcessOptions): Prom
     // Tiny (a 9×8 and a 100×100 resize of a small rung): it fits in the gaps, no lane needed.
     ladder.covering(100).then(perceptualHashes),
   ]);
+  // Afterwards, not alongside: a container walk takes milliseconds, and an AVIF or TIFF written
+  // anew decodes the whole image once more, which must not add to the decode above in memory.
+  const original = await cleanOriginal(image, inspection, maxPixels);
 
   return {
     contentType: inspection.type,
     width: inspection.width,
     height: inspection.height,
     sha256,
+    capturedAt: inspection.capturedAt,
     ...hashes,
     derivatives,
-    original,
+    original: original.data,
+    originalMethod: original.method,
     trailer: inspection.trailer,
   };
+}
+
+async function cleanOriginal(image: Buffer, inspection: Inspection, maxPixels: number) {
+  try {
+    return await removeMetadata(image, inspection.type, inspection.orientation, maxPixels);
+  } catch {
+    throw new UploadRejected('CORRUPT_IMAGE', 'The image could not be decoded; it is truncated or damaged.');
+  }
 }
 
 /**

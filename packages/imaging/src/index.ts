@@ -3,3 +3,5 @@ export * from './sniff';
 export * from './hashes';
 export * from './inspection';
 export * from './derivatives';
+export * from './metadata-removal';
+export { captureTime, orientationOnlyExif } from './exif';

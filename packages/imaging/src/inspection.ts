@@ -1,4 +1,5 @@
 import sharp, { type Metadata } from 'sharp';
+import { captureTime } from './exif';
 import { imageByteLength } from './image-extent';
 import { embeddedMarkup, embeddedPdfHeader, embeddedZipDirectory, foreignFormat, judgeTrailer } from './polyglot';
 import { UploadRejected } from './rejection';
@@ -46,6 +47,8 @@ export interface Inspection {
   /** The image's own bytes: the input, less a harmless trailer that is cut off. */
   imageLength: number;
   trailer: { kind: string; bytes: number } | null;
+  /** When the photo was taken, from EXIF DateTimeOriginal (see exif.ts), or null. */
+  capturedAt: string | null;
 }
 
 /**
@@ -96,6 +99,7 @@ export async function inspectHeader(input: Uint8Array, options: InspectOptions):
     pages: meta.pages ?? 1,
     imageLength,
     trailer,
+    capturedAt: captureTime(meta.exif),
   };
 }
 

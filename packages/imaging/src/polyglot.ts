@@ -24,7 +24,8 @@ const FOREIGN_SIGNATURES: readonly (readonly [prefix: string, name: string])[] =
 
 const MARKUP_TAGS = ['script', 'html', 'body', 'head', 'iframe', 'svg', 'object', 'embed', 'form', '!doctype html', '?php'];
 const LONGEST_TAG = Math.max(...MARKUP_TAGS.map((t) => t.length));
-const isTagEnd = (c: number | undefined) => c === undefined || c === 0x3e || c === 0x2f || c === 0x20 || c === 0x09 || c === 0x0a || c === 0x0d;
+// What ends a tag name for a browser's tokenizer: `>`, `/` or whitespace, form feed included.
+const isTagEnd = (c: number | undefined) => c === undefined || c === 0x3e || c === 0x2f || c === 0x20 || c === 0x09 || c === 0x0a || c === 0x0c || c === 0x0d;
 
 /** What a non-image file is, from its first bytes (for the rejection's sentence), or null. */
 export function foreignFormat(bytes: Uint8Array): string | null {

@@ -33,6 +33,11 @@ describe('an image that is also something else is rejected as POLYGLOT', () => {
     expect(outcome).toEqual({ code: 'POLYGLOT', detail: 'The image also contains HTML (<script…), so it is refused.' });
   });
 
+  it('a tag whose name a form feed ends, which browsers read as whitespace', async () => {
+    const text = Buffer.from('Comment\0<script\fsrc=//evil.example/x.js></script>', 'latin1');
+    expect((await outcomeOf(withPngChunk(await png(), 'tEXt', text), optionsFor('general', 'image/png'))).code).toBe('POLYGLOT');
+  });
+
   it('a JPEG whose comment holds an HTML page', async () => {
     const page = Buffer.from('<HTML><Body onload="alert(1)">hi</Body></HTML>');
     expect((await outcomeOf(withJpegSegment(await jpeg(), COM, page), optionsFor('general', 'image/jpeg'))).code).toBe('POLYGLOT');

@@ -41,9 +41,10 @@ function corsXml(origins: string[]): string {
 }
 
 /**
- * s3rver on disk: checks SigV4 signatures and URL expiry of presigned GETs, serves browser POSTs,
- * and emits S3 event records. It does not check POST policy conditions: the processor re-checks
- * the real object itself.
+ * s3rver on disk: serves browser POSTs and emits S3 event records. Of a presigned URL it checks only
+ * the expiry of a GET: not the signature (a URL signed with any secret, or with its signature
+ * changed, is served), nor a POST's policy (its conditions or its expiry). The processor re-checks
+ * the real object itself; AWS checks both, LocalStack the POST policy only.
  */
 export async function startS3Server(options: S3ServerOptions): Promise<S3Server> {
   await mkdir(options.directory, { recursive: true });

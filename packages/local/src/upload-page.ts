@@ -65,7 +65,8 @@ export function uploadPage({ token }: { token: string }): string {
 <main>
 <h1>Upload photos</h1>
 <p>Photos go straight from this browser to storage; the service then checks each one, strips its
-metadata and makes the thumbnails.</p>
+metadata (location, camera, names, comments: the kept original holds only its pixels, colour
+profile and orientation, and the record only the time it was taken) and makes the thumbnails.</p>
 
 <label for="token">Access token</label>
 <p class="hint" id="token-hint">A local teacher token is filled in (school-1, classroom c-1). Paste another to act as someone else.</p>

@@ -19,6 +19,7 @@ export function toMediaRecord(row: MediaRow): MediaRecord {
     width: row.width,
     height: row.height,
     sha256: row.sha256,
+    capturedAt: row.capturedAt,
     filename: row.filename,
     placeholder: row.placeholder,
     createdAt: iso(row.createdAt)!,

@@ -19,6 +19,13 @@ export class RetryLater extends Error {
 type Deps = Pick<Dependencies, 'media' | 'storage' | 'events' | 'config'>;
 
 /**
+ * User metadata of a stored original: what the record took from the upload before its metadata
+ * went, for a retry that finds only the original. Nothing the record does not show already.
+ */
+const UPLOAD_SHA256 = 'upload-sha256';
+const CAPTURED_AT = 'captured-at';
+
+/**
  * Handles one uploaded object: claim the row, check the real bytes, write derivatives and the
  * original, record the result, announce it. Safe to run any number of times, concurrently, for
  * the same object: the claim is one conditional UPDATE with a lease, only the lease's holder can
@@ -83,8 +90,11 @@ async function processClaimed(deps: Deps, row: MediaRow, lease: Lease): Promise<
       message: `The file is ${head.size} bytes, more than the ${row.declaredSize} bytes declared.`,
     });
   }
-  // Without the incoming object, an earlier attempt may have stored the original already.
-  const bytes = head ? await deps.storage.getBytes(source) : await deps.storage.getBytes(original);
+  // Without the incoming object, an earlier attempt may have stored the original already. Its bytes
+  // have lost their metadata, so what the record takes from the upload (its hash, its capture time)
+  // comes back from the object's own metadata, written with it (see below).
+  const stored = head ? null : await deps.storage.getObject(original);
+  const bytes = head ? await deps.storage.getBytes(source) : (stored?.bytes ?? null);
   if (!bytes) {
     // Not there (yet): hand the row back untouched; a later delivery or the sweeper picks it up.
     await deps.media.releaseLease(mediaId, lease.owner);
@@ -113,6 +123,10 @@ async function processClaimed(deps: Deps, row: MediaRow, lease: Lease): Promise<
     throw error;
   }
 
+  const upload = {
+    sha256: stored?.metadata[UPLOAD_SHA256] ?? image.sha256,
+    capturedAt: stored?.metadata[CAPTURED_AT] ?? image.capturedAt,
+  };
   const variants: StoredVariant[] = await Promise.all(
     image.derivatives.map(async (d) => {
       const key = derivativeKey(tenant, mediaId, d.name, d.format);
@@ -121,9 +135,13 @@ async function processClaimed(deps: Deps, row: MediaRow, lease: Lease): Promise<
     }),
   );
   // The original is the validated bytes themselves (not a copy of whatever the key holds by now),
-  // less a harmless trailer such as a motion photo's video. The purpose tag lets lifecycle rules
-  // treat originals by purpose (attendance: infrequent access).
-  await deps.storage.put(original, image.original, image.contentType, { purpose: row.purpose });
+  // without their metadata (GPS, camera, XMP, IPTC, comments: only the ICC profile and the
+  // orientation stay) and less a harmless trailer such as a motion photo's video. The purpose tag
+  // lets lifecycle rules treat originals by purpose (attendance: infrequent access).
+  await deps.storage.put(original, image.original, image.contentType, { purpose: row.purpose }, {
+    [UPLOAD_SHA256]: upload.sha256,
+    ...(upload.capturedAt ? { [CAPTURED_AT]: upload.capturedAt } : {}),
+  });
   variants.unshift({
     name: 'original',
     format: image.contentType.split('/')[1]!,
@@ -140,7 +158,9 @@ async function processClaimed(deps: Deps, row: MediaRow, lease: Lease): Promise<
       size: image.original.length,
       width: image.width,
       height: image.height,
-      sha256: image.sha256,
+      // Of the bytes as uploaded, so a client can find its upload by the hash it computed; `size` is the stored size.
+      sha256: upload.sha256,
+      capturedAt: upload.capturedAt,
       phash: image.phash,
       placeholder: image.placeholder,
       originalKey: original,

@@ -129,8 +129,23 @@ export class MediaStorage {
     }
   }
 
-  /** Writes an object; `tags` become S3 object tags (lifecycle rules key on them). */
-  async put(key: string, body: Buffer, contentType: string, tags?: Record<string, string>): Promise<void> {
+  /** The whole object with its user metadata (`x-amz-meta-*`, names in lower case), or null when there is none. */
+  async getObject(key: string): Promise<{ bytes: Buffer; metadata: Record<string, string> } | null> {
+    try {
+      const object = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: key }));
+      const bytes = object.Body ? Buffer.from(await object.Body.transformToByteArray()) : Buffer.alloc(0);
+      return { bytes, metadata: object.Metadata ?? {} };
+    } catch (error) {
+      if (isMissing(error)) return null;
+      throw error;
+    }
+  }
+
+  /**
+   * Writes an object; `tags` become S3 object tags (lifecycle rules key on them), `metadata` its
+   * user metadata (`x-amz-meta-*`: ASCII values, returned with every GET of the object).
+   */
+  async put(key: string, body: Buffer, contentType: string, tags?: Record<string, string>, metadata?: Record<string, string>): Promise<void> {
     await this.client.send(
       new PutObjectCommand({
         Bucket: this.bucket,
@@ -138,6 +153,7 @@ export class MediaStorage {
         Body: body,
         ContentType: contentType,
         Tagging: tags ? new URLSearchParams(tags).toString() : undefined,
+        Metadata: metadata,
       }),
     );
   }
