@@ -1,4 +1,5 @@
 import { createHash, createHmac, pbkdf2Sync, randomBytes } from 'node:crypto';
+import { Kysely, PostgresDialect } from 'kysely';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { newMediaId } from '@media/core';
@@ -106,7 +107,8 @@ describe.skipIf(!serverUrl)('the app role (media_app)', () => {
   });
 
   it('loses what it was granted when the migration is rolled back, and the role stays', async () => {
-    const db = await createDatabase({ url: urlOf(name) });
+    // Migrations see an untyped database, as the migrator gives it to them.
+    const db = new Kysely<unknown>({ dialect: new PostgresDialect({ pool: new pg.Pool({ connectionString: urlOf(name), max: 1 }) }) });
     try {
       await appRole.down(db);
       expect(await outcome(app, `select 1 from media limit 1`)).toBe(PERMISSION_DENIED);
