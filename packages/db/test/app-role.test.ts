@@ -1,9 +1,10 @@
-import { createHash, createHmac, pbkdf2Sync, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { Kysely, PostgresDialect } from 'kysely';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { newMediaId } from '@media/core';
 import { APP_ROLE, createDatabase, migrateToLatest, setAppRolePassword } from '@media/db';
+import { scramVerifies } from '../../../test/support/scram';
 import * as appRole from '../src/migrations/0003-app-role';
 
 const serverUrl = inject('databaseUrl');
@@ -133,16 +134,6 @@ describe.skipIf(!serverUrl)('the app role (media_app)', () => {
     }
   });
 });
-
-/** Whether a SCRAM-SHA-256 verifier (`pg_authid.rolpassword`) was made from a password. */
-function scramVerifies(verifier: string, password: string): boolean {
-  const match = /^SCRAM-SHA-256\$(\d+):([^$]+)\$([^:]+):(.+)$/.exec(verifier);
-  if (!match) return false;
-  const [, iterations, salt, storedKey] = match;
-  const salted = pbkdf2Sync(password, Buffer.from(salt!, 'base64'), Number(iterations), 32, 'sha256');
-  const clientKey = createHmac('sha256', salted).update('Client Key').digest();
-  return createHash('sha256').update(clientKey).digest('base64') === storedKey;
-}
 
 describe.skipIf(!serverUrl)('setting the app role\'s password (what the migrate function does in AWS)', () => {
   // A role of the test's own: the server's media_app is shared with other runs.
