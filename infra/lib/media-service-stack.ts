@@ -91,12 +91,16 @@ export class MediaServiceStack extends Stack {
         MEDIA_BUCKET: this.storage.bucket.bucketName,
         // A claim outlives any processor run (its timeout), so a live worker is never overtaken.
         MEDIA_PROCESSING_LEASE_SECONDS: String(PROCESSOR_TIMEOUT.toSeconds() * 2.5),
-        ...this.database.environment,
+        // The service functions sign in as the DML-only app role; the migrate function overrides it.
+        ...this.database.app.environment,
         ...(aws ? this.identityProvider(settings) : this.localStackEnvironment(settings)),
       },
     };
 
     this.migrations = new Migrations(this, 'Migrations', { runtime, database: this.database });
+    // Rotation starts as soon as it is set up, and it signs in as the app role: the migrate
+    // function must have given the role the secret's password first.
+    if (this.database instanceof Database) this.database.appSecretRotation?.node.addDependency(this.migrations.resource);
     this.api = new Api(this, 'Api', {
       runtime,
       front: aws ? 'http-api' : 'function-urls',
@@ -114,7 +118,7 @@ export class MediaServiceStack extends Stack {
     const services: MediaFunction[] = [...Object.values(this.api.functions), this.processing.processor, this.processing.sweeper];
     for (const fn of services) {
       grantFunctionAccess(fn, fn.mediaName, { bucket: this.storage.bucket, key: this.storage.key, events: this.queues.events });
-      this.database.grantConnect(fn);
+      this.database.app.grantConnect(fn);
       if (FUNCTION_ACCESS[fn.mediaName].publishesEvents) fn.addEnvironment('MEDIA_EVENTS_QUEUE_URL', this.queues.events.queueUrl);
       // New code goes live only once the schema it expects is there.
       fn.node.addDependency(this.migrations.resource);
