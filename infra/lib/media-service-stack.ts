@@ -1,9 +1,10 @@
-import { CfnOutput, CfnParameter, RemovalPolicy, Stack, Tags, type StackProps } from 'aws-cdk-lib';
+import { Aws, CfnOutput, CfnParameter, CfnRule, Fn, RemovalPolicy, Stack, Tags, type StackProps } from 'aws-cdk-lib';
 import { Construct } from 'constructs';
 import { DEFAULT_LOCAL_SECRET } from '@media/core';
 import { Api, pascal } from './api';
 import { Database, localDatabase, type DatabaseConnection } from './database';
 import { FUNCTION_ACCESS, grantFunctionAccess } from './function-access';
+import { LOCALSTACK_ACCOUNT } from './localstack';
 import type { FunctionRuntime, MediaFunction } from './media-function';
 import { Migrations } from './migrations';
 import { acknowledgeFrameworkFindings, acknowledgeFunctionFindings } from './nag-suppressions';
@@ -72,6 +73,15 @@ export class MediaServiceStack extends Stack {
       });
     } else {
       this.database = localDatabase(settings.localDatabaseUrl);
+      // Even a copy of this template uploaded by hand fails in a real account.
+      new CfnRule(this, 'LocalStackOnly', {
+        assertions: [
+          {
+            assert: Fn.conditionEquals(Aws.ACCOUNT_ID, LOCALSTACK_ACCOUNT),
+            assertDescription: `The localstack profile (development JWT secret, throwaway database password) deploys only to LocalStack's account ${LOCALSTACK_ACCOUNT}.`,
+          },
+        ],
+      });
     }
 
     const metricsNamespace = `MediaService/${settings.stage}`;
