@@ -196,6 +196,9 @@ export class MediaServiceStack extends Stack {
       output('DatabaseProxyEndpoint', this.database.proxy.endpoint, 'RDS Proxy endpoint (IAM authentication, TLS)');
       if (this.database.cluster?.secret) {
         output('DatabaseSecretArn', this.database.cluster.secret.secretArn, 'ARN of the generated admin secret (the value stays in Secrets Manager)');
+        if (this.database.appSecret) {
+          output('DatabaseAppSecretArn', this.database.appSecret.secretArn, 'ARN of the generated media_app secret (the proxy signs in with it; the value stays in Secrets Manager)');
+        }
       }
     }
     for (const [name, url] of Object.entries(this.api.functionUrls ?? {})) {

@@ -115,6 +115,10 @@ describe('the app role\'s secret', () => {
     expect(application.DependsOn).toContain(idOf(stack.migrations.resource));
   });
 
+  it('is named in the outputs by its ARN, next to the admin secret', () => {
+    expect(template.toJSON().Outputs.DatabaseAppSecretArn.Value).toEqual({ Ref: appSecretId });
+  });
+
   it('reaches the migrate function as an ARN in its environment, and no other function', () => {
     for (const [name, fn] of Object.entries(functions)) {
       const arn = fn.props.Environment.Variables.MEDIA_APP_DB_SECRET_ARN;
