@@ -60,8 +60,10 @@ const DATABASE_SECRET_EXCLUDED = " %+~`#$&*()|[]{}:;<>?!'/@\"\\";
 
 /**
  * PostgreSQL for AWS: Aurora Serverless v2 in isolated subnets behind an RDS Proxy. Functions sign
- * in to the proxy with IAM tokens made from their own roles (no password reaches them); the proxy
- * signs in to the cluster with a generated Secrets Manager secret that rotates every 30 days.
+ * in to the proxy with IAM tokens made from their own roles (no password reaches them): the
+ * service functions as the DML-only `media_app`, the migrate function as the owner `media_admin`.
+ * The proxy signs in to the cluster as either with a generated Secrets Manager secret of each,
+ * rotated every 30 days.
  */
 export class Database extends Construct implements DatabaseConnection {
   readonly proxy: rds.IDatabaseProxy;
