@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { LOCALSTACK_OUTPUTS, LOCALSTACK_STACK, probeLocalStack, START_LOCALSTACK_HINT } from '../lib/localstack';
+import { LOCALSTACK_ACCOUNT, LOCALSTACK_OUTPUTS, LOCALSTACK_STACK, probeLocalStack, START_LOCALSTACK_HINT } from '../lib/localstack';
 
 /**
  * `npm run deploy:local`: bootstraps LocalStack for CDK and deploys the app's `localstack` profile
@@ -13,10 +13,14 @@ if (!probe.ok) {
 }
 
 const context = ['-c', 'media:profile=localstack'];
+// LocalStack's test credentials, whatever the shell holds: LocalStack answers them with its own
+// account, the only one the localstack profile deploys to, and no real key is ever sent anywhere.
+const { AWS_PROFILE: _profile, AWS_SESSION_TOKEN: _token, ...inherited } = process.env;
+const env = { ...inherited, AWS_ACCESS_KEY_ID: 'test', AWS_SECRET_ACCESS_KEY: 'test' };
 const run = (args: string[]) => {
-  const result = spawnSync('npx', ['cdklocal', ...args], { stdio: 'inherit' });
+  const result = spawnSync('npx', ['cdklocal', ...args], { stdio: 'inherit', env });
   if (result.status !== 0) process.exit(result.status ?? 1);
 };
-run(['bootstrap', ...context, 'aws://000000000000/us-east-1']);
+run(['bootstrap', ...context, `aws://${LOCALSTACK_ACCOUNT}/us-east-1`]);
 run(['deploy', LOCALSTACK_STACK, ...context, '--require-approval', 'never', '--outputs-file', LOCALSTACK_OUTPUTS, ...process.argv.slice(2)]);
 console.log(`deploy:local: outputs in ${LOCALSTACK_OUTPUTS}; now \`npm run test:localstack\`.`);

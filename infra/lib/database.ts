@@ -3,13 +3,29 @@ import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import type * as iam from 'aws-cdk-lib/aws-iam';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as rds from 'aws-cdk-lib/aws-rds';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
+import { APP_ROLE } from '@media/db/app-role';
 import type { Network } from './network';
 
-/** How functions reach the database: the configuration they read, and the right to sign in. */
-export interface DatabaseConnection {
+/** One way into the database: the configuration a function reads, and the right to sign in so. */
+export interface DatabaseSignIn {
   environment: Record<string, string>;
   grantConnect(grantee: iam.IGrantable): void;
+}
+
+/**
+ * How functions reach the database. The service functions sign in as the DML-only app role
+ * (`media_app`, created by the migrations); only the migrate function signs in as the owner.
+ */
+export interface DatabaseConnection {
+  app: DatabaseSignIn;
+  owner: DatabaseSignIn;
+  /**
+   * The app role's secret, registered with the proxy: the migrate function sets the role's
+   * password from it after migrating (the proxy signs in to the database with that password).
+   */
+  appSecret?: secretsmanager.ISecret;
 }
 
 export interface DatabaseProps {
@@ -26,24 +42,37 @@ export interface DatabaseProps {
     proxyEndpoint: string;
     securityGroupId: string;
     databaseName: string;
+    /** The owner role, for the migrate function. */
     username: string;
+    /** The role the service functions sign in as (`media_app`, or a role that is a member of it). */
+    appUsername: string;
+    /** Its secret on the proxy, if the migrate function should set the role's password from it. */
+    appSecretArn?: string;
   };
 }
 
 const PORT = 5432;
 const DATABASE_NAME = 'media';
 const USERNAME = 'media_admin';
+const ROTATION_DAYS = 30;
+/** The characters generated database passwords leave out (aws-cdk-lib's default for RDS secrets). */
+const DATABASE_SECRET_EXCLUDED = " %+~`#$&*()|[]{}:;<>?!'/@\"\\";
 
 /**
  * PostgreSQL for AWS: Aurora Serverless v2 in isolated subnets behind an RDS Proxy. Functions sign
- * in to the proxy with IAM tokens made from their own roles (no password reaches them); the proxy
- * signs in to the cluster with a generated Secrets Manager secret that rotates every 30 days.
+ * in to the proxy with IAM tokens made from their own roles (no password reaches them): the
+ * service functions as the DML-only `media_app`, the migrate function as the owner `media_admin`.
+ * The proxy signs in to the cluster as either with a generated Secrets Manager secret of each,
+ * rotated every 30 days.
  */
 export class Database extends Construct implements DatabaseConnection {
   readonly proxy: rds.IDatabaseProxy;
   readonly cluster?: rds.DatabaseCluster;
-  readonly environment: Record<string, string>;
-  private readonly username: string;
+  readonly app: DatabaseSignIn;
+  readonly owner: DatabaseSignIn;
+  readonly appSecret?: secretsmanager.ISecret;
+  /** The app secret's rotation (a new cluster only): it must start once the role has its password. */
+  readonly appSecretRotation?: secretsmanager.SecretRotation;
 
   constructor(scope: Construct, id: string, props: DatabaseProps) {
     super(scope, id);
@@ -59,8 +88,9 @@ export class Database extends Construct implements DatabaseConnection {
         endpoint: existing.proxyEndpoint,
         securityGroups: proxySecurityGroups,
       });
-      this.username = existing.username;
-      this.environment = connectionEnvironment(existing.proxyEndpoint, existing.username, existing.databaseName);
+      this.owner = this.signIn(existing.proxyEndpoint, existing.username, existing.databaseName);
+      this.app = this.signIn(existing.proxyEndpoint, existing.appUsername, existing.databaseName);
+      if (existing.appSecretArn) this.appSecret = secretsmanager.Secret.fromSecretCompleteArn(this, 'AppSecret', existing.appSecretArn);
     } else {
       const clusterIdentifier = `media-${props.stage}`;
       const engine = rds.DatabaseClusterEngine.auroraPostgres({ version: rds.AuroraPostgresEngineVersion.VER_16_13 });
@@ -90,7 +120,20 @@ export class Database extends Construct implements DatabaseConnection {
         removalPolicy: props.removalPolicy === RemovalPolicy.RETAIN ? RemovalPolicy.SNAPSHOT : RemovalPolicy.DESTROY,
       });
       cluster.node.addDependency(postgresLogs);
-      cluster.addRotationSingleUser({ automaticallyAfter: Duration.days(30), vpcSubnets: network.functionSubnets });
+      cluster.addRotationSingleUser({ automaticallyAfter: Duration.days(ROTATION_DAYS), vpcSubnets: network.functionSubnets });
+      // The app role's own password: generated, kept in Secrets Manager, given to the proxy (which
+      // signs in with it) and set on the role by the migrate function; rotated like the owner's.
+      const appSecret = new rds.DatabaseSecret(this, 'AppSecret', { username: APP_ROLE, excludeCharacters: DATABASE_SECRET_EXCLUDED }).attach(cluster);
+      this.appSecretRotation = new secretsmanager.SecretRotation(this, 'AppSecretRotation', {
+        application: secretsmanager.SecretRotationApplication.POSTGRES_ROTATION_SINGLE_USER,
+        secret: appSecret,
+        target: cluster,
+        vpc: network.vpc,
+        vpcSubnets: network.functionSubnets,
+        automaticallyAfter: Duration.days(ROTATION_DAYS),
+        excludeCharacters: DATABASE_SECRET_EXCLUDED,
+      });
+      this.appSecret = appSecret;
       Validations.of(cluster).acknowledge({
         id: 'AwsSolutions-RDS11',
         reason: 'A non-default port hides nothing: the cluster sits in isolated subnets and admits only its proxy and the secret rotation.',
@@ -111,7 +154,7 @@ export class Database extends Construct implements DatabaseConnection {
       ];
       const proxy = new rds.DatabaseProxy(this, 'Proxy', {
         proxyTarget: rds.ProxyTarget.fromCluster(cluster),
-        secrets: [cluster.secret!],
+        secrets: [cluster.secret!, appSecret],
         vpc: network.vpc,
         vpcSubnets: network.databaseSubnets,
         iamAuth: true,
@@ -121,25 +164,28 @@ export class Database extends Construct implements DatabaseConnection {
       cluster.connections.allowDefaultPortFrom(proxy, 'the proxy signs in to the cluster');
       this.cluster = cluster;
       this.proxy = proxy;
-      this.username = USERNAME;
-      this.environment = connectionEnvironment(proxy.endpoint, USERNAME, DATABASE_NAME);
+      this.owner = this.signIn(proxy.endpoint, USERNAME, DATABASE_NAME);
+      this.app = this.signIn(proxy.endpoint, APP_ROLE, DATABASE_NAME);
     }
 
     const proxyConnections = new ec2.Connections({ securityGroups: proxySecurityGroups });
     proxyConnections.allowFrom(network.functionSecurityGroup, ec2.Port.tcp(PORT), 'the functions sign in through the proxy');
   }
 
-  grantConnect(grantee: iam.IGrantable): void {
-    this.proxy.grantConnect(grantee, this.username);
+  /** The URL carries the proxy, the user and the database, never a password: IAM signs the sign-in. */
+  private signIn(endpoint: string, username: string, databaseName: string): DatabaseSignIn {
+    return {
+      environment: { DATABASE_URL: `postgres://${username}@${endpoint}:${PORT}/${databaseName}`, MEDIA_DB_IAM_AUTH: 'true' },
+      grantConnect: (grantee) => this.proxy.grantConnect(grantee, username),
+    };
   }
 }
 
-/** The URL carries the proxy, the user and the database, never a password: IAM signs the sign-in. */
-function connectionEnvironment(endpoint: string, username: string, databaseName: string): Record<string, string> {
-  return { DATABASE_URL: `postgres://${username}@${endpoint}:${PORT}/${databaseName}`, MEDIA_DB_IAM_AUTH: 'true' };
-}
-
-/** The LocalStack profile's database: the compose PostgreSQL, by URL (a local, throwaway password). */
+/**
+ * The LocalStack profile's database: the compose PostgreSQL, by URL (a local, throwaway password).
+ * One sign-in for all functions: LocalStack has no RDS Proxy to hold a second role's password.
+ */
 export function localDatabase(url: string): DatabaseConnection {
-  return { environment: { DATABASE_URL: url }, grantConnect: () => {} };
+  const signIn: DatabaseSignIn = { environment: { DATABASE_URL: url }, grantConnect: () => {} };
+  return { app: signIn, owner: signIn };
 }

@@ -1,6 +1,12 @@
 import { join } from 'node:path';
 import { REPO_ROOT } from './repo';
 
+/**
+ * The account LocalStack reports for its test credentials. The localstack profile deploys only
+ * there: it carries the well-known development JWT secret and a throwaway database password.
+ */
+export const LOCALSTACK_ACCOUNT = '000000000000';
+
 /** Where LocalStack answers (the compose file publishes it on 4566). */
 export const LOCALSTACK_ENDPOINT = process.env.LOCALSTACK_ENDPOINT ?? 'http://localhost:4566';
 

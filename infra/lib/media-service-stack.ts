@@ -1,9 +1,10 @@
-import { CfnOutput, CfnParameter, RemovalPolicy, Stack, Tags, type StackProps } from 'aws-cdk-lib';
+import { Aws, CfnOutput, CfnParameter, CfnRule, Fn, RemovalPolicy, Stack, Tags, type StackProps } from 'aws-cdk-lib';
 import { Construct } from 'constructs';
 import { DEFAULT_LOCAL_SECRET } from '@media/core';
 import { Api, pascal } from './api';
 import { Database, localDatabase, type DatabaseConnection } from './database';
 import { FUNCTION_ACCESS, grantFunctionAccess } from './function-access';
+import { LOCALSTACK_ACCOUNT } from './localstack';
 import type { FunctionRuntime, MediaFunction } from './media-function';
 import { Migrations } from './migrations';
 import { acknowledgeFrameworkFindings, acknowledgeFunctionFindings } from './nag-suppressions';
@@ -72,6 +73,15 @@ export class MediaServiceStack extends Stack {
       });
     } else {
       this.database = localDatabase(settings.localDatabaseUrl);
+      // Even a copy of this template uploaded by hand fails in a real account.
+      new CfnRule(this, 'LocalStackOnly', {
+        assertions: [
+          {
+            assert: Fn.conditionEquals(Aws.ACCOUNT_ID, LOCALSTACK_ACCOUNT),
+            assertDescription: `The localstack profile (development JWT secret, throwaway database password) deploys only to LocalStack's account ${LOCALSTACK_ACCOUNT}.`,
+          },
+        ],
+      });
     }
 
     const metricsNamespace = `MediaService/${settings.stage}`;
@@ -91,12 +101,16 @@ export class MediaServiceStack extends Stack {
         MEDIA_BUCKET: this.storage.bucket.bucketName,
         // A claim outlives any processor run (its timeout), so a live worker is never overtaken.
         MEDIA_PROCESSING_LEASE_SECONDS: String(PROCESSOR_TIMEOUT.toSeconds() * 2.5),
-        ...this.database.environment,
+        // The service functions sign in as the DML-only app role; the migrate function overrides it.
+        ...this.database.app.environment,
         ...(aws ? this.identityProvider(settings) : this.localStackEnvironment(settings)),
       },
     };
 
     this.migrations = new Migrations(this, 'Migrations', { runtime, database: this.database });
+    // Rotation starts as soon as it is set up, and it signs in as the app role: the migrate
+    // function must have given the role the secret's password first.
+    if (this.database instanceof Database) this.database.appSecretRotation?.node.addDependency(this.migrations.resource);
     this.api = new Api(this, 'Api', {
       runtime,
       front: aws ? 'http-api' : 'function-urls',
@@ -114,7 +128,7 @@ export class MediaServiceStack extends Stack {
     const services: MediaFunction[] = [...Object.values(this.api.functions), this.processing.processor, this.processing.sweeper];
     for (const fn of services) {
       grantFunctionAccess(fn, fn.mediaName, { bucket: this.storage.bucket, key: this.storage.key, events: this.queues.events });
-      this.database.grantConnect(fn);
+      this.database.app.grantConnect(fn);
       if (FUNCTION_ACCESS[fn.mediaName].publishesEvents) fn.addEnvironment('MEDIA_EVENTS_QUEUE_URL', this.queues.events.queueUrl);
       // New code goes live only once the schema it expects is there.
       fn.node.addDependency(this.migrations.resource);
@@ -186,6 +200,9 @@ export class MediaServiceStack extends Stack {
       output('DatabaseProxyEndpoint', this.database.proxy.endpoint, 'RDS Proxy endpoint (IAM authentication, TLS)');
       if (this.database.cluster?.secret) {
         output('DatabaseSecretArn', this.database.cluster.secret.secretArn, 'ARN of the generated admin secret (the value stays in Secrets Manager)');
+        if (this.database.appSecret) {
+          output('DatabaseAppSecretArn', this.database.appSecret.secretArn, 'ARN of the generated media_app secret (the proxy signs in with it; the value stays in Secrets Manager)');
+        }
       }
     }
     for (const [name, url] of Object.entries(this.api.functionUrls ?? {})) {

@@ -35,8 +35,9 @@ export function migrationsFingerprint(): string {
 
 /**
  * The schema as a CloudFormation resource: every deploy that carries a new migration (and the
- * first one) runs Kysely's `migrateToLatest` before the functions that need it go live. A failed
- * migration fails the deploy, and CloudFormation rolls the stack back.
+ * first one) runs Kysely's `migrateToLatest` before the functions that need it go live, then sets
+ * the app role's password from its secret. A failed migration fails the deploy, and CloudFormation
+ * rolls the stack back.
  */
 export class Migrations extends Construct {
   readonly function: MediaFunction;
@@ -44,14 +45,21 @@ export class Migrations extends Construct {
 
   constructor(scope: Construct, id: string, props: MigrationsProps) {
     super(scope, id);
+    const appSecret = props.database.appSecret;
     this.function = new MediaFunction(this, 'Migrate', {
       name: 'migrate',
       runtime: props.runtime,
       description: 'Runs the Kysely migrations (custom resource, on deploy)',
       memorySize: 512,
       timeout: Duration.minutes(5),
+      // The only function that signs in as the owner; it then gives the app role its password.
+      environment: {
+        ...props.database.owner.environment,
+        ...(appSecret ? { MEDIA_APP_DB_SECRET_ARN: appSecret.secretArn } : {}),
+      },
     });
-    props.database.grantConnect(this.function);
+    props.database.owner.grantConnect(this.function);
+    appSecret?.grantRead(this.function);
 
     const provider = new cr.Provider(this, 'Provider', {
       onEventHandler: this.function,
@@ -78,7 +86,9 @@ export class Migrations extends Construct {
       properties: {
         Migrations: migrationsFingerprint(),
         // A new database (another URL) gets its schema too; the URL holds no secret.
-        Database: props.database.environment.DATABASE_URL,
+        Database: props.database.owner.environment.DATABASE_URL,
+        // A new app secret gets its password set on the role (its ARN, never its value).
+        ...(appSecret ? { AppSecret: appSecret.secretArn } : {}),
       },
     });
   }

@@ -1,5 +1,6 @@
 
 import * as z from 'zod';
+import { APP_ROLE } from '@media/db/app-role';
 
 /**
  * Everything an operator can choose, read once from CDK context (`cdk.json` or `-c key=value`) and
@@ -29,7 +30,12 @@ const ExistingDatabase = z.object({
   /** Security group of the proxy: the functions' group is allowed into it on 5432. */
   securityGroupId: z.string().startsWith('sg-'),
   databaseName: z.string().min(1).default('media'),
+  /** The owner role: only the migrate function signs in as it. */
   username: z.string().min(1).default('media_admin'),
+  /** The DML-only role the service functions sign in as (the migrations create `media_app`). */
+  appUsername: z.string().min(1).default(APP_ROLE),
+  /** Its secret, registered on the proxy: when given, the migrate function sets the role's password from it. */
+  appSecretArn: z.string().startsWith('arn:').optional(),
 });
 
 export const SettingsSchema = z

@@ -77,8 +77,28 @@ describe('secrets', () => {
   it('no function gets a password, a signing secret or a token in its environment', () => {
     for (const [name, fn] of Object.entries(serviceFunctions(template))) {
       const env = fn.props.Environment.Variables as Record<string, unknown>;
-      expect(Object.keys(env).filter((k) => /SECRET|PASSWORD|TOKEN|KEY/.test(k)), name).toEqual([]);
+      // A secret's ARN names where the secret is kept, not its value.
+      expect(Object.keys(env).filter((k) => /SECRET|PASSWORD|TOKEN|KEY/.test(k) && !/_SECRET_ARN$/.test(k)), name).toEqual([]);
       expect(JSON.stringify(env.DATABASE_URL), name).not.toMatch(/postgres:\/\/[^@"]*:[^@"]*@/);
+    }
+  });
+
+  it('the only secret a function is told about is the app role\'s, by ARN, to the migrate function', () => {
+    const told = Object.entries(serviceFunctions(template)).flatMap(([name, fn]) =>
+      Object.entries(fn.props.Environment.Variables as Record<string, unknown>)
+        .filter(([key]) => /_SECRET_ARN$/.test(key))
+        .map(([key, value]) => ({ name, key, value })),
+    );
+    expect(told).toEqual([{ name: 'migrate', key: 'MEDIA_APP_DB_SECRET_ARN', value: { Ref: expect.stringMatching(/^DatabaseAppSecretAttachment/) } }]);
+    const attachment = template.toJSON().Resources[(told[0]!.value as { Ref: string }).Ref];
+    expect(attachment.Type).toBe('AWS::SecretsManager::SecretTargetAttachment');
+  });
+
+  it('no function of the AWS profile verifies tokens with a shared secret: the identity provider\'s JWKS only', () => {
+    for (const [name, fn] of Object.entries(serviceFunctions(template))) {
+      const env = fn.props.Environment.Variables as Record<string, unknown>;
+      expect(env.MEDIA_JWT_SECRET, name).toBeUndefined();
+      expect(env.MEDIA_JWT_JWKS_URL, name).toEqual({ Ref: 'JwtJwksUrl' });
     }
   });
 

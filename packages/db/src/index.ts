@@ -1,5 +1,6 @@
 export * from './database';
 export * from './connection';
 export * from './migrator';
+export * from './app-role';
 export * from './media-repository';
 export * from './env';

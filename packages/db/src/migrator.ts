@@ -2,12 +2,14 @@ import { Migrator, type Kysely, type Migration, type MigrationResultSet } from '
 import type { Database } from './database';
 import * as media0001 from './migrations/0001-media';
 import * as eventOutbox0002 from './migrations/0002-event-outbox';
+import * as appRole0003 from './migrations/0003-app-role';
 import * as capturedAt0005 from './migrations/0005-captured-at';
 
 /** Migrations are listed here rather than read from disk, so they bundle into a Lambda as-is. */
 const MIGRATIONS: Record<string, Migration> = {
   '0001-media': media0001,
   '0002-event-outbox': eventOutbox0002,
+  '0003-app-role': appRole0003,
   '0005-captured-at': capturedAt0005,
 };
 

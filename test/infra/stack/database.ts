@@ -2,9 +2,11 @@ import { Match } from 'aws-cdk-lib/assertions';
 import { describe, expect, it } from 'vitest';
 import type { Database } from '../../../infra/lib/database';
 import { migrationsFingerprint } from '../../../infra/lib/migrations';
+import { settingsFromContext } from '../../../infra/lib/settings';
 import { resourcesOf, serviceFunctions, synthesize } from '../synth';
 
 const { template, stack, idOf } = synthesize();
+const database = stack.database as Database;
 const functions = serviceFunctions(template);
 const subnets = resourcesOf(template, 'AWS::EC2::Subnet');
 const cluster = Object.values(resourcesOf(template, 'AWS::RDS::DBCluster'))[0].Properties;
@@ -49,10 +51,13 @@ describe('the database', () => {
 });
 
 describe('the database proxy', () => {
-  it('requires TLS and IAM authentication', () => {
+  it('requires TLS and IAM authentication, for the owner and for the app role', () => {
     expect(proxy.RequireTLS).toBe(true);
     expect(proxy.EngineFamily).toBe('POSTGRESQL');
-    expect(proxy.Auth).toEqual([expect.objectContaining({ AuthScheme: 'SECRETS', IAMAuth: 'REQUIRED' })]);
+    expect(proxy.Auth).toEqual([
+      { AuthScheme: 'SECRETS', IAMAuth: 'REQUIRED', SecretArn: { Ref: idOf(database.cluster!.secret!) } },
+      { AuthScheme: 'SECRETS', IAMAuth: 'REQUIRED', SecretArn: { Ref: idOf(database.appSecret!) } },
+    ]);
   });
 
   it('admits only the functions\' security group, on 5432', () => {
@@ -70,12 +75,54 @@ describe('the database proxy', () => {
     ]);
   });
 
-  it('is what the functions sign in to, as media_admin with an IAM token and no password', () => {
+  it('is what the functions sign in to with an IAM token and no password: as media_app, the migrate function as media_admin', () => {
     for (const [name, fn] of Object.entries(functions)) {
       const env = fn.props.Environment.Variables;
       expect(env.MEDIA_DB_IAM_AUTH, name).toBe('true');
       const [, parts] = env.DATABASE_URL['Fn::Join'];
-      expect(parts, name).toEqual(['postgres://media_admin@', { 'Fn::GetAtt': [idOf((stack.database as Database).proxy), 'Endpoint'] }, ':5432/media']);
+      const user = name === 'migrate' ? 'media_admin' : 'media_app';
+      expect(parts, name).toEqual([`postgres://${user}@`, { 'Fn::GetAtt': [idOf(database.proxy), 'Endpoint'] }, ':5432/media']);
+    }
+  });
+});
+
+describe('the app role\'s secret', () => {
+  const appSecretId = idOf(database.appSecret!);
+  const rotationOf = (secretRef: string) =>
+    Object.values(resourcesOf(template, 'AWS::SecretsManager::RotationSchedule')).find((r) => r.Properties.SecretId.Ref === secretRef);
+
+  it('is a generated media_app password in Secrets Manager, attached to the cluster (host and port for the rotation)', () => {
+    const attachment = resourcesOf(template, 'AWS::SecretsManager::SecretTargetAttachment')[appSecretId]!.Properties;
+    expect(attachment.TargetType).toBe('AWS::RDS::DBCluster');
+    expect(attachment.TargetId).toEqual({ Ref: idOf(database.cluster!) });
+    const secret = resourcesOf(template, 'AWS::SecretsManager::Secret')[attachment.SecretId.Ref]!.Properties;
+    expect(secret.GenerateSecretString).toMatchObject({ GenerateStringKey: 'password', SecretStringTemplate: '{"username":"media_app"}' });
+    expect(secret.SecretString).toBeUndefined();
+  });
+
+  it('rotates every 30 days, one user, from the functions\' subnets', () => {
+    const schedule = rotationOf(appSecretId);
+    expect(schedule?.Properties.RotationRules).toEqual({ ScheduleExpression: 'rate(30 days)' });
+    const application = resourcesOf(template, 'AWS::Serverless::Application')[schedule!.Properties.RotationLambdaARN['Fn::GetAtt'][0]]!;
+    const [mapping] = application.Properties.Location.ApplicationId['Fn::FindInMap'];
+    expect(template.toJSON().Mappings[mapping].aws.applicationId).toMatch(/:applications\/SecretsManagerRDSPostgreSQLRotationSingleUser$/);
+    expect(kindsOf(application.Properties.Parameters.vpcSubnetIds['Fn::Join'][1].filter((p: unknown) => p !== ','))).toEqual(['Private']);
+  });
+
+  it('starts rotating only once the migrate function has given the role its password', () => {
+    const schedule = rotationOf(appSecretId)!;
+    const application = resourcesOf(template, 'AWS::Serverless::Application')[schedule.Properties.RotationLambdaARN['Fn::GetAtt'][0]]!;
+    expect(application.DependsOn).toContain(idOf(stack.migrations.resource));
+  });
+
+  it('is named in the outputs by its ARN, next to the admin secret', () => {
+    expect(template.toJSON().Outputs.DatabaseAppSecretArn.Value).toEqual({ Ref: appSecretId });
+  });
+
+  it('reaches the migrate function as an ARN in its environment, and no other function', () => {
+    for (const [name, fn] of Object.entries(functions)) {
+      const arn = fn.props.Environment.Variables.MEDIA_APP_DB_SECRET_ARN;
+      expect(arn, name).toEqual(name === 'migrate' ? { Ref: appSecretId } : undefined);
     }
   });
 });
@@ -126,12 +173,18 @@ describe('the migrations', () => {
   it('run against a new database when the database changes', () => {
     expect(JSON.stringify(schema[0].Properties.Database)).toContain('postgres://media_admin@');
   });
+
+  it('run again when the app role gets a new secret, to give the role its password', () => {
+    expect(schema[0].Properties.AppSecret).toEqual({ Ref: idOf(database.appSecret!) });
+  });
 });
 
 describe('reusing an existing VPC and database', () => {
   // A VPC look-up needs an account and region; the answer a look-up would have cached is given here.
+  const saved = { account: process.env.CDK_DEFAULT_ACCOUNT, region: process.env.CDK_DEFAULT_REGION };
   process.env.CDK_DEFAULT_ACCOUNT = '123456789012';
   process.env.CDK_DEFAULT_REGION = 'eu-west-1';
+  const appSecretArn = 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:school-db-media-app-AbCdEf';
   const subnet = (id: string, az: string) => ({ subnetId: id, cidr: '10.1.0.0/24', availabilityZone: az, routeTableId: id.replace('subnet-', 'rtb-') });
   const reused = synthesize({
     'media:vpcId': 'vpc-0123456789abcdef0',
@@ -149,27 +202,54 @@ describe('reusing an existing VPC and database', () => {
       proxyArn: 'arn:aws:rds:eu-west-1:123456789012:db-proxy:prx-0school',
       proxyEndpoint: 'school-db.proxy-abc.eu-west-1.rds.amazonaws.com',
       securityGroupId: 'sg-0123456789abcdef0',
+      appSecretArn,
     }),
   });
+  // The synth above ran at collection; later synths (the localstack profile's) must not see this account.
+  for (const [key, value] of [['CDK_DEFAULT_ACCOUNT', saved.account], ['CDK_DEFAULT_REGION', saved.region]] as const) {
+    if (value === undefined) delete process.env[key];
+    else process.env[key] = value;
+  }
   const fns = serviceFunctions(reused.template);
+  const connects = Object.values(resourcesOf(reused.template, 'AWS::IAM::Policy'))
+    .flatMap((p) => p.Properties.PolicyDocument.Statement)
+    .filter((st) => st.Action === 'rds-db:connect');
 
-  it('creates no VPC, cluster or proxy of its own', () => {
-    for (const type of ['AWS::EC2::VPC', 'AWS::RDS::DBCluster', 'AWS::RDS::DBProxy', 'AWS::EC2::VPCEndpoint']) {
+  it('creates no VPC, cluster, proxy or secret of its own', () => {
+    for (const type of ['AWS::EC2::VPC', 'AWS::RDS::DBCluster', 'AWS::RDS::DBProxy', 'AWS::EC2::VPCEndpoint', 'AWS::SecretsManager::Secret']) {
       expect(Object.keys(resourcesOf(reused.template, type)), type).toEqual([]);
     }
   });
 
-  it('puts the functions in that VPC\'s private subnets and signs them in to that proxy', () => {
+  it('puts the functions in that VPC\'s private subnets and signs them in to that proxy: as media_app, the migrate function as media_admin', () => {
     for (const [name, fn] of Object.entries(fns)) {
       expect(fn.props.VpcConfig.SubnetIds, name).toEqual(['subnet-0a1b2c3d4e5f60001', 'subnet-0a1b2c3d4e5f60002']);
-      expect(fn.props.Environment.Variables.DATABASE_URL, name).toBe('postgres://media_admin@school-db.proxy-abc.eu-west-1.rds.amazonaws.com:5432/media');
+      const user = name === 'migrate' ? 'media_admin' : 'media_app';
+      expect(fn.props.Environment.Variables.DATABASE_URL, name).toBe(`postgres://${user}@school-db.proxy-abc.eu-west-1.rds.amazonaws.com:5432/media`);
     }
-    reused.template.hasResourceProperties('AWS::IAM::Policy', {
-      PolicyDocument: { Statement: Match.arrayWith([Match.objectLike({ Action: 'rds-db:connect', Resource: Match.stringLikeRegexp(':dbuser:prx-0school/media_admin$') })]) },
-    });
+    const users = connects.map((st) => JSON.stringify(st.Resource).match(/:dbuser:prx-0school\/(\w+)"/)?.[1]).sort();
+    expect(users).toEqual(['media_admin', ...Array(5).fill('media_app')]);
+  });
+
+  it('has the migrate function set the app role\'s password from the operator\'s secret, which only it may read', () => {
+    expect(fns.migrate!.props.Environment.Variables.MEDIA_APP_DB_SECRET_ARN).toBe(appSecretArn);
+    const reads = Object.values(resourcesOf(reused.template, 'AWS::IAM::Policy'))
+      .flatMap((p) => p.Properties.PolicyDocument.Statement.map((st: { Action: unknown }) => ({ roles: p.Properties.Roles, ...st })))
+      .filter((st) => JSON.stringify(st.Action).includes('secretsmanager:'));
+    expect(reads).toEqual([expect.objectContaining({ roles: [{ Ref: fns.migrate!.props.Role['Fn::GetAtt'][0] }], Resource: appSecretArn })]);
   });
 
   it('lets the functions into the existing proxy\'s security group on 5432', () => {
     reused.template.hasResourceProperties('AWS::EC2::SecurityGroupIngress', { GroupId: 'sg-0123456789abcdef0', FromPort: 5432, ToPort: 5432 });
+  });
+
+  it('defaults the app role to media_app and sets no password without a secret to set it from', () => {
+    const base = { proxyName: 'p', proxyArn: 'arn:aws:rds:eu-west-1:123456789012:db-proxy:prx-0p', proxyEndpoint: 'p.example', securityGroupId: 'sg-0123' };
+    const settings = (value: object) =>
+      settingsFromContext((key) => ({ 'media:vpcId': 'vpc-0123', 'media:existingDatabase': JSON.stringify(value) })[key]).existingDatabase;
+    expect(settings(base)).toMatchObject({ username: 'media_admin', appUsername: 'media_app' });
+    expect(settings(base)?.appSecretArn).toBeUndefined();
+    expect(settings({ ...base, appUsername: 'school_media' })?.appUsername).toBe('school_media');
+    expect(() => settings({ ...base, appSecretArn: 'media-app' })).toThrow(/media:existingDatabase\.appSecretArn/);
   });
 });

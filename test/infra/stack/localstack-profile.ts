@@ -1,4 +1,9 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { DEFAULT_LOCAL_SECRET } from '@media/core';
+import { createMediaServiceApp } from '../../../infra/lib/media-service-app';
+import { REPO_ROOT } from '../../../infra/lib/repo';
 import { settingsFromContext } from '../../../infra/lib/settings';
 import { asArray, readable, resourcesOf, serviceFunctions, statementsOfRole, synthesize } from '../synth';
 
@@ -57,7 +62,8 @@ describe('the localstack profile', () => {
     }
   });
 
-  it('verifies the local stack\'s HS256 development tokens', () => {
+  it('verifies the local stack\'s HS256 development tokens, with the well-known development secret', () => {
+    expect(DEFAULT_LOCAL_SECRET).toBe('local-dev-secret');
     for (const [name, fn] of Object.entries(localFunctions)) {
       expect(fn.props.Environment.Variables.MEDIA_JWT_SECRET, name).toBe('local-dev-secret');
       expect(fn.props.Environment.Variables.MEDIA_JWT_JWKS_URL, name).toBeUndefined();
@@ -70,7 +76,9 @@ describe('the localstack profile', () => {
 
   it('keeps the bucket, queues and notifications exactly as in AWS', () => {
     for (const type of ['AWS::S3::Bucket', 'AWS::S3::BucketPolicy', 'AWS::SQS::Queue', 'AWS::SQS::QueuePolicy', 'Custom::S3BucketNotifications', 'AWS::Lambda::EventSourceMapping']) {
-      const props = (side: typeof local) => Object.values(resourcesOf(side.template, type)).map((r) => JSON.stringify(r.Properties));
+      // The one allowed difference: the localstack stack names its (pinned) account where the other refers to it.
+      const props = (side: typeof local) =>
+        Object.values(resourcesOf(side.template, type)).map((r) => JSON.stringify(r.Properties).replaceAll('"000000000000"', '{"Ref":"AWS::AccountId"}'));
       expect(props(local), type).toEqual(props(aws));
     }
   });
@@ -85,5 +93,50 @@ describe('the localstack profile', () => {
     expect(settingsFromContext(context({ 'media:profile': 'localstack' })).architecture).toBe(process.arch === 'arm64' ? 'arm64' : 'x86_64');
     expect(settingsFromContext(context({ 'media:profile': 'localstack', 'media:architecture': 'arm64' })).architecture).toBe('arm64');
     expect(settingsFromContext(context({})).architecture).toBe('arm64');
+  });
+});
+
+describe('the localstack profile cannot reach a real account', () => {
+  const context = { ...JSON.parse(readFileSync(join(REPO_ROOT, 'cdk.json'), 'utf8')).context, 'aws:cdk:bundling-stacks': [], 'media:profile': 'localstack' };
+  /** Builds the app (no synth) with the account the CDK CLI would pass for the credentials in use. */
+  function withAccount(account: string | undefined, build: () => unknown): unknown {
+    const saved = process.env.CDK_DEFAULT_ACCOUNT;
+    if (account === undefined) delete process.env.CDK_DEFAULT_ACCOUNT;
+    else process.env.CDK_DEFAULT_ACCOUNT = account;
+    try {
+      return build();
+    } finally {
+      if (saved === undefined) delete process.env.CDK_DEFAULT_ACCOUNT;
+      else process.env.CDK_DEFAULT_ACCOUNT = saved;
+    }
+  }
+
+  it('refuses to synthesize with credentials of any other account, and says why', () => {
+    expect(() => withAccount('123456789012', () => createMediaServiceApp({ context, checks: false }))).toThrow(
+      /media:profile=localstack deploys only to LocalStack \(account 000000000000\), but the credentials in use belong to account 123456789012: .*development JWT secret/,
+    );
+  });
+
+  it('synthesizes with LocalStack\'s own account (cdklocal\'s), or with none (a plain synth)', () => {
+    const { stack } = withAccount('000000000000', () => createMediaServiceApp({ context, checks: false })) as ReturnType<typeof createMediaServiceApp>;
+    expect(stack.account).toBe('000000000000');
+    expect(local.stack.account).toBe('000000000000');
+  });
+
+  it('pins the stack to LocalStack\'s account, so `cdk deploy` refuses credentials of another', () => {
+    expect(local.app.synth().getStackByName(local.stack.stackName).environment.account).toBe('000000000000');
+  });
+
+  it('carries a rule that fails the template in any other account, even uploaded by hand', () => {
+    const rule = local.template.toJSON().Rules.LocalStackOnly;
+    expect(rule.Assertions).toEqual([
+      { Assert: { 'Fn::Equals': [{ Ref: 'AWS::AccountId' }, '000000000000'] }, AssertDescription: expect.stringContaining('deploys only to LocalStack') },
+    ]);
+    expect(Object.keys(aws.template.toJSON().Rules ?? {})).not.toContain('LocalStackOnly');
+  });
+
+  it('is the only profile with a JWT secret in a function\'s environment', () => {
+    for (const [name, fn] of Object.entries(awsFunctions)) expect(fn.props.Environment.Variables.MEDIA_JWT_SECRET, name).toBeUndefined();
+    expect(JSON.stringify(aws.template.toJSON())).not.toContain(DEFAULT_LOCAL_SECRET);
   });
 });

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import type { Database } from '../../../infra/lib/database';
 import { CONFIGURED, asArray, readable, resourcesOf, serviceFunctions, statementsOfRole, synthesize } from '../synth';
 
 const { template, stack, idOf } = synthesize();
@@ -7,6 +8,7 @@ const names: Record<string, string> = {
   [idOf(stack.storage.bucket)]: 'bucket',
   [idOf(stack.queues.ingest)]: 'ingest-queue',
   [idOf(stack.queues.events)]: 'events-queue',
+  [idOf((stack.database as Database).appSecret!)]: 'app-secret',
 };
 
 /** A function's S3 statements as `action on resource` lines, sorted. */
@@ -87,9 +89,17 @@ describe('what each function may do besides S3', () => {
   const connect = 'rds-db:connect';
 
   it('request-upload and get-download only sign in to the database', () => {
-    for (const name of ['request-upload', 'get-download', 'migrate']) {
+    for (const name of ['request-upload', 'get-download']) {
       expect(otherAccess(name).map((line) => line.split(' on ')[0]), name).toEqual([connect]);
     }
+  });
+
+  it('migrate signs in as the owner and reads the app role\'s secret, no other secret', () => {
+    expect(otherAccess('migrate')).toEqual([
+      expect.stringMatching(/^rds-db:connect on .*:dbuser:.*\/media_admin"$/),
+      'secretsmanager:DescribeSecret on "app-secret"',
+      'secretsmanager:GetSecretValue on "app-secret"',
+    ]);
   });
 
   it('media-api and the sweeper also send to the outbound events queue, nowhere else', () => {
@@ -109,11 +119,17 @@ describe('what each function may do besides S3', () => {
     ]);
   });
 
-  it('signs in to the database only as the proxy\'s media_admin user', () => {
+  it('signs in to the database only as the proxy\'s DML-only media_app user; only migrate as the owner, media_admin', () => {
     for (const name of Object.keys(functions)) {
       const lines = otherAccess(name).filter((line) => line.startsWith(connect));
       expect(lines, name).toHaveLength(1);
-      expect(lines[0], name).toMatch(/:dbuser:.*\/media_admin"$/);
+      expect(lines[0], name).toMatch(name === 'migrate' ? /:dbuser:.*\/media_admin"$/ : /:dbuser:.*\/media_app"$/);
+    }
+  });
+
+  it('reads no secret but migrate', () => {
+    for (const name of Object.keys(functions).filter((n) => n !== 'migrate')) {
+      expect(otherAccess(name).filter((line) => line.startsWith('secretsmanager:')), name).toEqual([]);
     }
   });
 
