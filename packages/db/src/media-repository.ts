@@ -1,5 +1,5 @@
 import { sql, type Expression, type ExpressionBuilder, type Kysely, type SqlBool } from 'kysely';
-import type { MediaStatus, Purpose, ReadScope, StoredVariant } from '@media/core';
+import { SERVICES, type MediaStatus, type Purpose, type ReadScope, type StoredVariant } from '@media/core';
 import type { Database, MediaRow } from './database';
 
 export interface NewPendingMedia {
@@ -76,7 +76,10 @@ function visibleTo(eb: Eb, scope: ReadScope): Expression<SqlBool> {
     const relations = grant.relations.map((relation) => {
       switch (relation) {
         case 'self':
-          return eb.or([eb('subjectId', '=', scope.sub), eb('uploadedBy', '=', scope.sub)]);
+          // As relationsOf: a person is the subject or the uploader; a service only the uploader.
+          return scope.kind === 'human'
+            ? eb.or([eb('subjectId', '=', scope.sub), eb.and([eb('uploadedBy', '=', scope.sub), eb('uploadedBy', 'not in', [...SERVICES])])])
+            : eb('uploadedBy', '=', scope.sub);
         case 'classroom':
           return scope.classrooms.length > 0 ? eb('classroomId', 'in', [...scope.classrooms]) : eb.lit(false);
         case 'tenant':
