@@ -45,10 +45,11 @@ export const FUNCTION_ACCESS: Record<MediaFunctionName, FunctionAccess> = {
   'request-upload': { objects: [{ actions: ['s3:PutObject'], prefixes: ['incoming/'] }], publishesEvents: false },
   // Signs GETs of validated originals and derivatives, never of unchecked uploads.
   'get-download': { objects: [{ actions: ['s3:GetObject'], prefixes: ['originals/', 'derivatives/'] }], publishesEvents: false },
-  // DELETE removes every object of an item, finding its derivatives by listing their prefix.
+  // DELETE removes every object of an item, finding its derivatives by listing their prefix, and
+  // lists its three places again to record the purge only once nothing remains.
   'media-api': {
     objects: [{ actions: ['s3:DeleteObject'], prefixes: ['incoming/', 'originals/', 'derivatives/'] }],
-    list: ['derivatives/'],
+    list: ['incoming/', 'originals/', 'derivatives/'],
     publishesEvents: true,
   },
   'process-upload': PROCESSING,

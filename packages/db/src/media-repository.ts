@@ -284,6 +284,9 @@ export class MediaRepository {
         status: 'deleted',
         deletedAt: sql<Date>`now()`,
         deletedBy,
+        // A worker holding a live lease may still write objects until it ends (the lease outlasts
+        // the function's timeout); the SET sees the row as it was before this update.
+        purgeAfter: sql<Date>`case when status = 'processing' and lease_expires_at > now() then lease_expires_at else now() end`,
         leaseExpiresAt: announceLeaseSeconds ? leaseUntil(announceLeaseSeconds) : null,
         leaseOwner: sql<string>`gen_random_uuid()::text`,
         eventPublishedAt: null,
@@ -338,7 +341,10 @@ export class MediaRepository {
       .execute();
   }
 
-  /** Deleted rows whose objects may still be in the bucket. Never one under legal hold. */
+  /**
+   * Deleted rows whose objects may still be in the bucket, including those a worker may still write
+   * to (purged again on every run until its lease is over). Never one under legal hold.
+   */
   async listUnpurged(limit: number): Promise<MediaRow[]> {
     return this.db
       .selectFrom('media')
@@ -382,13 +388,19 @@ export class MediaRepository {
       .executeTakeFirst();
   }
 
-  async markPurged(id: string): Promise<void> {
-    await this.db
+  /**
+   * Records that a deleted item's objects are gone for good: only once no worker that held it can
+   * still write (its lease is over). False when that moment has not come; the purge is then repeated.
+   */
+  async markPurged(id: string): Promise<boolean> {
+    const result = await this.db
       .updateTable('media')
       .set({ purgedAt: sql<Date>`now()` })
       .where('id', '=', id)
       .where('status', '=', 'deleted')
-      .execute();
+      .where((eb) => eb.or([eb('purgeAfter', 'is', null), eb('purgeAfter', '<=', sql<Date>`now()`)]))
+      .executeTakeFirst();
+    return Number(result.numUpdatedRows) > 0;
   }
 
   async setLegalHold(tenant: string, id: string, hold: boolean): Promise<MediaRow | undefined> {

@@ -41,7 +41,7 @@ const EXPECTED_S3: Record<string, string[]> = {
     's3:DeleteObject on bucket/derivatives/*',
     's3:DeleteObject on bucket/incoming/*',
     's3:DeleteObject on bucket/originals/*',
-    's3:ListBucket on bucket if {"StringLike":{"s3:prefix":["derivatives/*"]}}',
+    's3:ListBucket on bucket if {"StringLike":{"s3:prefix":["incoming/*","originals/*","derivatives/*"]}}',
   ],
   'process-upload': [
     's3:DeleteObject on bucket/derivatives/*',
@@ -66,7 +66,7 @@ describe('what each function may do in S3', () => {
     expect(s3Access('get-download')).toEqual(EXPECTED_S3['get-download']);
   });
 
-  it('media-api may only delete an item\'s objects and list derivatives/', () => {
+  it('media-api may only delete an item\'s objects and list where they live (to confirm a purge)', () => {
     expect(s3Access('media-api')).toEqual(EXPECTED_S3['media-api']);
   });
 
