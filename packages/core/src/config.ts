@@ -25,7 +25,10 @@ export const ConfigSchema = z
     MEDIA_S3_PUBLIC_ENDPOINT: optionalUrl,
     MEDIA_S3_FORCE_PATH_STYLE: flag,
     MEDIA_SQS_ENDPOINT: optionalUrl,
-    MEDIA_EVENTS_QUEUE_URL: z.string().min(1).optional(),
+    /** Endpoint of SNS (an emulator locally, unset in AWS). */
+    MEDIA_SNS_ENDPOINT: optionalUrl,
+    /** The outbound events topic; each consumer's queue subscribes to it. */
+    MEDIA_EVENTS_TOPIC_ARN: z.string().regex(/^arn:aws[a-z-]*:sns:/, 'an SNS topic ARN').optional(),
     DATABASE_URL: z.string().min(1).optional(),
     /** Sign in to the database (RDS Proxy) with an IAM token: DATABASE_URL then carries no password. */
     MEDIA_DB_IAM_AUTH: flag,
@@ -65,7 +68,8 @@ export interface Config {
   region: string;
   bucket: string;
   s3: { endpoint?: string; publicEndpoint?: string; forcePathStyle: boolean };
-  sqs: { endpoint?: string; eventsQueueUrl?: string };
+  sqs: { endpoint?: string };
+  sns: { endpoint?: string; eventsTopicArn?: string };
   database: { url?: string; pgliteDir?: string; iamAuth: boolean };
   jwt: { secret?: string; jwksUrl?: string; issuer?: string; audience?: string; maxTtlSeconds: number };
   allowedOrigins: string[];
@@ -89,7 +93,8 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     region: e.AWS_REGION,
     bucket: e.MEDIA_BUCKET,
     s3: { endpoint: e.MEDIA_S3_ENDPOINT, publicEndpoint: e.MEDIA_S3_PUBLIC_ENDPOINT, forcePathStyle: e.MEDIA_S3_FORCE_PATH_STYLE },
-    sqs: { endpoint: e.MEDIA_SQS_ENDPOINT, eventsQueueUrl: e.MEDIA_EVENTS_QUEUE_URL },
+    sqs: { endpoint: e.MEDIA_SQS_ENDPOINT },
+    sns: { endpoint: e.MEDIA_SNS_ENDPOINT, eventsTopicArn: e.MEDIA_EVENTS_TOPIC_ARN },
     database: { url: e.DATABASE_URL, pgliteDir: e.MEDIA_PGLITE_DIR, iamAuth: e.MEDIA_DB_IAM_AUTH },
     jwt: {
       secret: e.MEDIA_JWT_SECRET,

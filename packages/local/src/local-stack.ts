@@ -16,7 +16,7 @@ import { lambdaContext } from './lambda-context';
 import { startHttpServer } from './http-server';
 import { originMatcher } from './origins';
 import { LOCAL_S3_CREDENTIALS, startS3Server } from './s3-server';
-import { startSqsServer } from './sqs-server';
+import { startSqsServer, type SqsServer } from './sqs-server';
 import { uploadPage } from './upload-page';
 
 export interface LocalStackOptions {
@@ -37,6 +37,8 @@ export interface LocalStackOptions {
   env?: Record<string, string>;
   /** How often the sweeper runs, as its schedule does in AWS; 0 turns it off. Default 30. */
   sweepEverySeconds?: number;
+  /** Tests: also subscribe `queues.eventsTap` to every full-audience event (AWS has no such queue). */
+  tapEvents?: boolean;
   log?: (line: string) => void;
 }
 
@@ -45,7 +47,8 @@ export interface LocalStack {
   s3Endpoint: string;
   sqsEndpoint: string;
   bucket: string;
-  queues: { ingest: string; ingestDlq: string; events: string; eventsDlq: string };
+  queues: SqsServer['queues'];
+  eventsTopicArn: string;
   config: Config;
   deps: Dependencies;
   pump: EventPump;
@@ -70,7 +73,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   const allowedOrigins = options.allowedOrigins?.length ? options.allowedOrigins : defaultOrigins;
 
   const s3 = await startS3Server({ directory: join(dataDir, 's3'), host, port: options.s3Port ?? 0, bucket, allowedOrigins });
-  const sqsServer = await startSqsServer({ host, port: options.sqsPort ?? 0, region: 'us-east-1' });
+  const sqsServer = await startSqsServer({ host, port: options.sqsPort ?? 0, region: 'us-east-1', tapEvents: options.tapEvents });
 
   const config = loadConfig({
     MEDIA_BUCKET: bucket,
@@ -78,7 +81,8 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     MEDIA_S3_ENDPOINT: s3.endpoint,
     MEDIA_S3_FORCE_PATH_STYLE: 'true',
     MEDIA_SQS_ENDPOINT: sqsServer.endpoint,
-    MEDIA_EVENTS_QUEUE_URL: sqsServer.queues.events,
+    MEDIA_SNS_ENDPOINT: sqsServer.endpoint,
+    MEDIA_EVENTS_TOPIC_ARN: sqsServer.eventsTopicArn,
     DATABASE_URL: options.databaseUrl,
     MEDIA_PGLITE_DIR: options.databaseUrl ? undefined : join(dataDir, 'pglite'),
     MEDIA_JWT_SECRET: options.jwtSecret ?? DEFAULT_LOCAL_SECRET,
@@ -157,6 +161,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     sqsEndpoint: sqsServer.endpoint,
     bucket,
     queues: sqsServer.queues,
+    eventsTopicArn: sqsServer.eventsTopicArn,
     config,
     deps,
     pump,
