@@ -6,7 +6,7 @@ const functions = serviceFunctions(template);
 const names: Record<string, string> = {
   [idOf(stack.storage.bucket)]: 'bucket',
   [idOf(stack.queues.ingest)]: 'ingest-queue',
-  [idOf(stack.queues.events)]: 'events-queue',
+  [idOf(stack.queues.eventsTopic)]: 'events-topic',
 };
 
 /** A function's S3 statements as `action on resource` lines, sorted. */
@@ -92,20 +92,20 @@ describe('what each function may do besides S3', () => {
     }
   });
 
-  it('media-api and the sweeper also send to the outbound events queue, nowhere else', () => {
+  it('media-api and the sweeper also publish to the outbound events topic, nowhere else', () => {
     for (const name of ['media-api', 'sweeper']) {
-      expect(otherAccess(name), name).toEqual([expect.stringMatching(/^rds-db:connect on /), 'sqs:SendMessage on "events-queue"']);
+      expect(otherAccess(name), name).toEqual([expect.stringMatching(/^rds-db:connect on /), 'sns:Publish on "events-topic"']);
     }
   });
 
-  it('process-upload consumes the ingest queue and sends to the events queue', () => {
+  it('process-upload consumes the ingest queue and publishes to the events topic', () => {
     expect(otherAccess('process-upload').filter((line) => !line.startsWith(connect))).toEqual([
+      'sns:Publish on "events-topic"',
       'sqs:ChangeMessageVisibility on "ingest-queue"',
       'sqs:DeleteMessage on "ingest-queue"',
       'sqs:GetQueueAttributes on "ingest-queue"',
       'sqs:GetQueueUrl on "ingest-queue"',
       'sqs:ReceiveMessage on "ingest-queue"',
-      'sqs:SendMessage on "events-queue"',
     ]);
   });
 
