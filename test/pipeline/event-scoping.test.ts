@@ -1,6 +1,8 @@
 import './support/quiet';
+import { readFile } from 'node:fs/promises';
 import { GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { z } from 'zod';
 import { EVENT_SUBSCRIPTIONS, type Service } from '@media/core';
 import { MediaCountEventSchema, MediaEventSchema } from '@media/service';
 import { makePhoto } from '../fixtures/photos';
@@ -25,6 +27,12 @@ const EXPECTED_SUBSCRIPTIONS = [
 const IDENTIFYING = ['subjectId', 'classroomId', 'variants', 'rejection', 'sha256', 'width', 'height'];
 
 describe('events, per consumer', () => {
+  it('document the counts cut in docs/events.md with the schema the code enforces', async () => {
+    const doc = await readFile(new URL('../../docs/events.md', import.meta.url), 'utf8');
+    const block = /<!-- counts-schema:begin -->\s*```json\n([\s\S]*?)\n```\s*<!-- counts-schema:end -->/.exec(doc);
+    expect(block && JSON.parse(block[1]!)).toEqual(z.toJSONSchema(MediaCountEventSchema));
+  });
+
   it('subscribe each service to the purposes it may read, analytics to counts only', () => {
     expect(EVENT_SUBSCRIPTIONS.map((s) => ({ ...s, purposes: [...s.purposes] }))).toEqual(EXPECTED_SUBSCRIPTIONS);
   });
