@@ -66,7 +66,7 @@ const functions: PreparedFunction[] = await hostRunnableFunctions(assembly);
 const env = (fn: PreparedFunction) =>
   runtimeEnvironment(
     fn,
-    { MEDIA_BUCKET: 'bench', DATABASE_URL: 'postgres://media_app@127.0.0.1:5432/media', MEDIA_EVENTS_QUEUE_URL: 'http://127.0.0.1:9/q', MEDIA_JWT_JWKS_URL: 'https://id.example/jwks', MEDIA_JWT_ISSUER: 'https://id.example/', MEDIA_JWT_AUDIENCE: 'media' },
+    { MEDIA_BUCKET: 'bench', DATABASE_URL: 'postgres://media_app@127.0.0.1:5432/media', MEDIA_EVENTS_TOPIC_ARN: 'arn:aws:sns:eu-west-1:123456789012:media-events', MEDIA_JWT_JWKS_URL: 'https://id.example/jwks', MEDIA_JWT_ISSUER: 'https://id.example/', MEDIA_JWT_AUDIENCE: 'media' },
     { AWS_REGION: 'eu-west-1', POWERTOOLS_METRICS_DISABLED: 'true' },
   );
 

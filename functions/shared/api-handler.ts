@@ -3,7 +3,7 @@ import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
-import { MediaError, problemResponse, toMediaError, type Principal } from '@media/core';
+import { MAX_REQUEST_BODY_BYTES, MediaError, problemResponse, toMediaError, type Principal } from '@media/core';
 import type { Dependencies } from '@media/service';
 import { matchRoute, routeKeyOf } from '../routes';
 import { dependenciesFromEnvironment, resolveDependencies, type DependencySource } from './cold-start';
@@ -35,6 +35,11 @@ export const noContent = (): ApiResult => ({ statusCode: 204 });
 
 function parseBody(event: APIGatewayProxyEventV2): unknown {
   if (event.body === undefined || event.body === null || event.body === '') return undefined;
+  // API Gateway hands over up to 10 MB; the API reads 1 MiB, counted as the bytes that were sent.
+  const size = Buffer.byteLength(event.body, event.isBase64Encoded ? 'base64' : 'utf8');
+  if (size > MAX_REQUEST_BODY_BYTES) {
+    throw new MediaError('PAYLOAD_TOO_LARGE', `The request body is larger than ${MAX_REQUEST_BODY_BYTES} bytes (1 MiB).`);
+  }
   const text = event.isBase64Encoded ? Buffer.from(event.body, 'base64').toString('utf8') : event.body;
   try {
     return JSON.parse(text);

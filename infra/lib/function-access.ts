@@ -1,7 +1,7 @@
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
-import type * as sqs from 'aws-cdk-lib/aws-sqs';
+import type * as sns from 'aws-cdk-lib/aws-sns';
 import type { MediaFunctionName } from './media-function';
 
 export type KeyPrefix = 'incoming/' | 'originals/' | 'derivatives/';
@@ -15,7 +15,7 @@ export interface FunctionAccess {
    * be missing (without it S3 answers 403 instead of 404). Or only under the listed prefixes.
    */
   list?: 'bucket' | KeyPrefix[];
-  /** Sends media.* events to the outbound queue. */
+  /** Publishes media.* events to the outbound events topic (never to a consumer's queue directly). */
   publishesEvents: boolean;
 }
 
@@ -45,10 +45,11 @@ export const FUNCTION_ACCESS: Record<MediaFunctionName, FunctionAccess> = {
   'request-upload': { objects: [{ actions: ['s3:PutObject'], prefixes: ['incoming/'] }], publishesEvents: false },
   // Signs GETs of validated originals and derivatives, never of unchecked uploads.
   'get-download': { objects: [{ actions: ['s3:GetObject'], prefixes: ['originals/', 'derivatives/'] }], publishesEvents: false },
-  // DELETE removes every object of an item, finding its derivatives by listing their prefix.
+  // DELETE removes every object of an item, finding its derivatives by listing their prefix, and
+  // lists its three places again to record the purge only once nothing remains.
   'media-api': {
     objects: [{ actions: ['s3:DeleteObject'], prefixes: ['incoming/', 'originals/', 'derivatives/'] }],
-    list: ['derivatives/'],
+    list: ['incoming/', 'originals/', 'derivatives/'],
     publishesEvents: true,
   },
   'process-upload': PROCESSING,
@@ -61,7 +62,7 @@ export const FUNCTION_ACCESS: Record<MediaFunctionName, FunctionAccess> = {
 export interface ServiceResources {
   bucket: s3.IBucket;
   key?: kms.IKey;
-  events: sqs.IQueue;
+  events: sns.ITopic;
 }
 
 /** Adds a function's row of the table to its role, with the KMS use it implies when the bucket has a key. */
@@ -92,6 +93,6 @@ export function grantFunctionAccess(grantee: iam.IGrantable, name: MediaFunction
     if (kmsActions.length) allow({ actions: kmsActions, resources: [key.keyArn] });
   }
   if (access.publishesEvents) {
-    allow({ actions: ['sqs:SendMessage'], resources: [resources.events.queueArn] });
+    allow({ actions: ['sns:Publish'], resources: [resources.events.topicArn] });
   }
 }

@@ -127,9 +127,9 @@ export class MediaServiceStack extends Stack {
 
     const services: MediaFunction[] = [...Object.values(this.api.functions), this.processing.processor, this.processing.sweeper];
     for (const fn of services) {
-      grantFunctionAccess(fn, fn.mediaName, { bucket: this.storage.bucket, key: this.storage.key, events: this.queues.events });
+      grantFunctionAccess(fn, fn.mediaName, { bucket: this.storage.bucket, key: this.storage.key, events: this.queues.eventsTopic });
       this.database.app.grantConnect(fn);
-      if (FUNCTION_ACCESS[fn.mediaName].publishesEvents) fn.addEnvironment('MEDIA_EVENTS_QUEUE_URL', this.queues.events.queueUrl);
+      if (FUNCTION_ACCESS[fn.mediaName].publishesEvents) fn.addEnvironment('MEDIA_EVENTS_TOPIC_ARN', this.queues.eventsTopic.topicArn);
       // New code goes live only once the schema it expects is there.
       fn.node.addDependency(this.migrations.resource);
     }
@@ -137,15 +137,16 @@ export class MediaServiceStack extends Stack {
     for (const fn of allFunctions) acknowledgeFunctionFindings(fn, this.storage.bucket);
     acknowledgeFrameworkFindings(this);
 
+    const consumers = Object.entries(this.queues.consumers).flatMap(([consumer, queues]) => (queues ? [[consumer, queues] as const] : []));
     this.observability = new Observability(this, 'Observability', {
       stage: settings.stage,
       functions: allFunctions,
       ingest: this.queues.ingest,
       deadLetterQueues: [
         { name: 'IngestDeadLetters', queue: this.queues.ingestDeadLetters },
-        { name: 'EventsDeadLetters', queue: this.queues.eventsDeadLetters },
+        ...consumers.map(([consumer, { deadLetters }]) => ({ name: `${pascal(consumer)}DeadLetters`, queue: deadLetters })),
       ],
-      events: this.queues.events,
+      events: consumers.map(([, { queue }]) => queue),
       httpApi: this.api.httpApi,
       metricsNamespace,
       serviceName: SERVICE_NAME,
@@ -187,8 +188,11 @@ export class MediaServiceStack extends Stack {
     output('BucketName', this.storage.bucket.bucketName, 'The media bucket');
     output('IngestQueueUrl', this.queues.ingest.queueUrl, 'S3 ObjectCreated on incoming/ → process-upload');
     output('IngestDeadLetterQueueUrl', this.queues.ingestDeadLetters.queueUrl, 'Uploads that failed five times');
-    output('EventsQueueUrl', this.queues.events.queueUrl, 'Outbound media.* events for other services');
-    output('EventsDeadLetterQueueUrl', this.queues.eventsDeadLetters.queueUrl, 'Outbound events no consumer could take');
+    output('EventsTopicArn', this.queues.eventsTopic.topicArn, 'Outbound media.* events, fanned out to one queue per consumer');
+    for (const [consumer, { queue, deadLetters }] of Object.entries(this.queues.consumers).flatMap(([c, q]) => (q ? [[c, q] as const] : []))) {
+      output(`${pascal(consumer)}EventsQueueUrl`, queue.queueUrl, `What ${consumer} may know of media events (docs/events.md)`);
+      output(`${pascal(consumer)}EventsDeadLetterQueueUrl`, deadLetters.queueUrl, `Events ${consumer} failed to take five times`);
+    }
     output('AlarmTopicArn', this.observability.topic.topicArn, 'Subscribe on-call here');
     output('DashboardName', this.observability.dashboard.dashboardName, 'CloudWatch dashboard');
     if (this.api.stage) {

@@ -13,8 +13,8 @@ export interface NetworkProps {
 
 /**
  * Where the functions and the database live. A new VPC has public subnets (NAT only), private
- * subnets for the functions and isolated ones for the database; S3 and SQS are reached through VPC
- * endpoints, the identity provider's JWKS through NAT.
+ * subnets for the functions and isolated ones for the database; S3, SQS and SNS are reached through
+ * VPC endpoints, the identity provider's JWKS through NAT.
  */
 export class Network extends Construct {
   readonly vpc: ec2.IVpc;
@@ -68,6 +68,14 @@ export class Network extends Construct {
         open: false,
       });
       sqs.connections.allowDefaultPortFrom(this.functionSecurityGroup, 'the functions send and receive through it');
+      // Outbound events are published to SNS: children's ids stay on the AWS network, not the NAT path.
+      const sns = vpc.addInterfaceEndpoint('Sns', {
+        service: ec2.InterfaceVpcEndpointAwsService.SNS,
+        subnets: this.functionSubnets,
+        privateDnsEnabled: true,
+        open: false,
+      });
+      sns.connections.allowDefaultPortFrom(this.functionSecurityGroup, 'the functions publish events through it');
     }
   }
 }

@@ -13,7 +13,8 @@ export interface ObservabilityProps {
   functions: MediaFunction[];
   ingest: sqs.IQueue;
   deadLetterQueues: { name: string; queue: sqs.IQueue }[];
-  events: sqs.IQueue;
+  /** The consumers' event queues. */
+  events: sqs.IQueue[];
   httpApi?: apigw.HttpApi;
   /** Powertools' metrics namespace and service (the processor's own counts live there). */
   metricsNamespace: string;
@@ -133,7 +134,7 @@ export class Observability extends Construct {
         width: 12,
         left: [
           ...props.deadLetterQueues.map(({ queue }) => queue.metricApproximateNumberOfMessagesVisible({ period: FIVE_MINUTES, statistic: 'Maximum' })),
-          props.events.metricApproximateNumberOfMessagesVisible({ period: FIVE_MINUTES }),
+          ...props.events.map((queue) => queue.metricApproximateNumberOfMessagesVisible({ period: FIVE_MINUTES })),
         ],
       }),
       perFunction('Invocations', (fn) => fn.metricInvocations({ period: FIVE_MINUTES })),

@@ -1,6 +1,11 @@
 import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import * as sns from 'aws-cdk-lib/aws-sns';
+import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import { EVENT_SUBSCRIPTIONS, filterPolicyOf, type Service } from '@media/core';
+import { pascal } from './api';
 
 export interface QueuesProps {
   /** The processor's timeout: a message stays invisible long enough for several tries of it. */
@@ -17,15 +22,23 @@ export const MAX_RECEIVE_COUNT = 5;
  */
 export const VISIBILITY_TIMEOUT_FACTOR = 6;
 
+export interface ConsumerQueue {
+  queue: sqs.Queue;
+  deadLetters: sqs.Queue;
+  subscription: sns.Subscription;
+}
+
 /**
- * The ingest queue (S3 ObjectCreated on incoming/ → process-upload) and the outbound events queue
- * (media.ready, media.rejected, media.deleted for other services), each with its own DLQ.
+ * The ingest queue (S3 ObjectCreated on incoming/ → process-upload) with its DLQ, and the outbound
+ * events: one SNS topic, and per consumer service a queue with its own DLQ, subscribed with raw
+ * delivery and a filter on the message attributes (`audience`, `purpose`) that lets through only
+ * what that service may read (packages/core/src/event-consumers.ts, docs/events.md).
  */
 export class Queues extends Construct {
   readonly ingest: sqs.Queue;
   readonly ingestDeadLetters: sqs.Queue;
-  readonly events: sqs.Queue;
-  readonly eventsDeadLetters: sqs.Queue;
+  readonly eventsTopic: sns.Topic;
+  readonly consumers: Partial<Record<Service, ConsumerQueue>> = {};
 
   constructor(scope: Construct, id: string, props: QueuesProps) {
     super(scope, id);
@@ -43,11 +56,27 @@ export class Queues extends Construct {
       deadLetterQueue: { queue: this.ingestDeadLetters, maxReceiveCount: MAX_RECEIVE_COUNT },
     });
 
-    this.eventsDeadLetters = new sqs.Queue(this, 'EventsDeadLetters', { ...common, retentionPeriod: Duration.days(14) });
-    this.events = new sqs.Queue(this, 'Events', {
-      ...common,
-      retentionPeriod: Duration.days(14),
-      deadLetterQueue: { queue: this.eventsDeadLetters, maxReceiveCount: MAX_RECEIVE_COUNT },
+    // Events name children: encrypted at rest with the AWS-managed SNS key (publishers need no
+    // KMS grant for it), and only reachable over TLS.
+    this.eventsTopic = new sns.Topic(this, 'Events', {
+      displayName: 'Media service outbound events',
+      enforceSSL: true,
+      masterKey: kms.Alias.fromAliasName(this, 'SnsManagedKey', 'alias/aws/sns'),
     });
+
+    for (const consumer of EVENT_SUBSCRIPTIONS) {
+      const name = pascal(consumer.consumer);
+      const deadLetters = new sqs.Queue(this, `${name}DeadLetters`, { ...common, retentionPeriod: Duration.days(14) });
+      const queue = new sqs.Queue(this, `${name}Events`, {
+        ...common,
+        retentionPeriod: Duration.days(14),
+        deadLetterQueue: { queue: deadLetters, maxReceiveCount: MAX_RECEIVE_COUNT },
+      });
+      const filterPolicy = Object.fromEntries(
+        Object.entries(filterPolicyOf(consumer)).map(([attribute, allowlist]) => [attribute, sns.SubscriptionFilter.stringFilter({ allowlist })]),
+      );
+      const subscription = this.eventsTopic.addSubscription(new subscriptions.SqsSubscription(queue, { rawMessageDelivery: true, filterPolicy }));
+      this.consumers[consumer.consumer] = { queue, deadLetters, subscription };
+    }
   }
 }

@@ -121,11 +121,13 @@ delete       | 404 404 404 404 404 | 404 404 404 404 404 | 404 404 404 404 404 |
  * Uploads (`POST /v1/uploads`), by target: slf = for the caller (attendance: in the caller's
  * room-1), cls = for pupil-7 in room-1, ten = for pupil-7 (attendance: in room-9, not the
  * caller's). Another school cannot be named: the token's tenant decides where an upload lands.
+ * A teacher may photograph their own classroom but names no subject on it: tagging children on
+ * attendance photos is for admins and attendance-service only.
  */
 const EXPECTED_UPLOADS = `
                    | profile     | attendance  | training    | general
 student            | 201 403 403 | 403 403 403 | 403 403 403 | 201 403 403
-teacher            | 201 403 403 | 201 201 403 | 403 403 403 | 201 403 403
+teacher            | 201 403 403 | 201 403 403 | 403 403 403 | 201 403 403
 admin              | 201 201 201 | 201 201 201 | 201 201 201 | 201 201 201
 ai-service         | 403 403 403 | 403 403 403 | 201 201 201 | 403 403 403
 attendance-service | 403 403 403 | 201 201 201 | 403 403 403 | 403 403 403

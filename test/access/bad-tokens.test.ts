@@ -82,7 +82,18 @@ describe('tokens signed with the shared secret (local stack), issuer and audienc
     ['expired more than 60 s ago', async () => hs256({ ...goodClaims(), exp: now() - 90 })],
     ['no expiry', async () => hs256(without(goodClaims(), 'exp'))],
     ['not valid before a moment more than 60 s ahead', async () => hs256({ ...goodClaims(), nbf: now() + 90 })],
+    ['no issue time', async () => hs256(without(goodClaims(), 'iat'))],
+    ['an issue time more than 60 s ahead', async () => hs256({ ...goodClaims(), iat: now() + 90, exp: now() + 600 })],
+    ['a life longer than one day (exp - iat)', async () => hs256({ ...goodClaims(), exp: now() + 86_400 + 60 })],
+    ['an expiry ten years out', async () => hs256({ ...goodClaims(), exp: now() + 10 * 365 * 86_400 })],
     ['no tenant', async () => hs256(without(goodClaims(), 'tenant'))],
+    ['the tenant "."', async () => hs256({ ...goodClaims(), tenant: '.' })],
+    ['the tenant ".."', async () => hs256({ ...goodClaims(), tenant: '..' })],
+    ['a tenant with a slash', async () => hs256({ ...goodClaims(), tenant: 'school/1' })],
+    ['a tenant of 64 characters', async () => hs256({ ...goodClaims(), tenant: 's'.repeat(64) })],
+    ['a teacher whose subject is a service name', async () => hs256({ ...goodClaims(), sub: 'ai-service' })],
+    ['a student whose subject is a service name', async () => hs256({ ...goodClaims(), role: 'student', sub: 'user-service' })],
+    ['an admin whose subject is a service name', async () => hs256({ ...goodClaims(), role: 'admin', sub: 'attendance-service' })],
     ['an empty tenant', async () => hs256({ ...goodClaims(), tenant: '' })],
     ['a tenant that is a path', async () => hs256({ ...goodClaims(), tenant: '../other' })],
     ['an unknown role', async () => hs256({ ...goodClaims(), role: 'superuser' })],
@@ -98,6 +109,16 @@ describe('tokens signed with the shared secret (local stack), issuer and audienc
 
   it.each(badTokens)('refuses a token with %s: 401 UNAUTHENTICATED', async (label, make) => {
     expectUnauthenticated(await list(`Bearer ${await make()}`), label);
+  });
+
+  it.each(['.', '..'])('answers an upload under the tenant %j with 401, never a 500', async (badTenant) => {
+    const token = await hs256({ ...goodClaims(), tenant: badTenant });
+    const answer = await stack.api<Problem>('POST', '/v1/uploads', {
+      token,
+      body: { purpose: 'profile', contentType: 'image/jpeg', size: 1000 },
+    });
+    expect(answer.status).toBe(401);
+    expect(answer.json.code).toBe('UNAUTHENTICATED');
   });
 
   const badHeaders: [string, string | undefined][] = [

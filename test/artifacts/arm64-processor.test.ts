@@ -20,7 +20,7 @@ import { LOCAL_S3_CREDENTIALS, notificationBody, startS3Server, type S3Server } 
 import { derivativePrefix, incomingKey, MediaStorage } from '@media/storage';
 import { REPO_ROOT } from '../../infra/lib/repo';
 import { makePhoto } from '../fixtures/photos';
-import { uniqueTenant } from '../support/database';
+import { appDatabaseUrl, uniqueTenant } from '../support/database';
 
 const missing = arm64EmulationMissing();
 // CI installs the emulator (.ci/run); elsewhere its absence is said, never silently passed over.
@@ -62,7 +62,7 @@ describe.skipIf(!!missing)(`the shipped arm64 processor under emulation${missing
       timeoutSeconds: fn.timeoutSeconds,
       environment: runtimeEnvironment(
         fn,
-        { MEDIA_BUCKET: bucket, DATABASE_URL: databaseUrl, MEDIA_DB_IAM_AUTH: 'false' },
+        { MEDIA_BUCKET: bucket, DATABASE_URL: appDatabaseUrl(databaseUrl), MEDIA_DB_IAM_AUTH: 'false' },
         {
           AWS_REGION: 'us-east-1',
           AWS_ACCESS_KEY_ID: LOCAL_S3_CREDENTIALS.accessKeyId,

@@ -18,7 +18,7 @@ import {
 } from '@media/artifacts';
 import { API_ROUTES } from '@media/functions/routes';
 import { REPO_ROOT } from '../../infra/lib/repo';
-import { uniqueTenant } from '../support/database';
+import { appDatabaseUrl, uniqueTenant } from '../support/database';
 import { httpApiEvent } from '../support/http-api-event';
 
 const ISSUER = 'https://id.school.example/';
@@ -63,12 +63,13 @@ describe('the synthesized functions, started from their assets as Lambda starts 
   };
 
   /** What CloudFormation resolves at deploy time, pointed at this machine's stand-ins. */
-  const deployTime = () => ({
+  const deployTime = (name: string) => ({
     MEDIA_BUCKET: 'media-artifact-test',
-    DATABASE_URL: databaseUrl,
+    // As deployed: the functions sign in as the DML-only role, only migrate as the owner.
+    DATABASE_URL: name === 'migrate' ? databaseUrl : appDatabaseUrl(databaseUrl),
     // RDS Proxy's IAM sign-in has no stand-in here: the test server trusts loopback instead.
     MEDIA_DB_IAM_AUTH: 'false',
-    MEDIA_EVENTS_QUEUE_URL: 'http://127.0.0.1:9/000000000000/media-events',
+    MEDIA_EVENTS_TOPIC_ARN: 'arn:aws:sns:eu-west-1:123456789012:media-events',
     MEDIA_JWT_JWKS_URL: jwksUrl,
     MEDIA_JWT_ISSUER: ISSUER,
     MEDIA_JWT_AUDIENCE: AUDIENCE,
@@ -83,7 +84,7 @@ describe('the synthesized functions, started from their assets as Lambda starts 
       functionName: f.name,
       memorySize: f.memorySize,
       timeoutSeconds: f.timeoutSeconds,
-      environment: runtimeEnvironment(f, deployTime(), lambdaRuntime),
+      environment: runtimeEnvironment(f, deployTime(name), lambdaRuntime),
     });
     started.set(name, running);
     return running;

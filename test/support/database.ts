@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import { inject } from 'vitest';
-import { createDatabase, migrateToLatest, type Database } from '@media/db';
+import { APP_ROLE, createDatabase, migrateToLatest, type Database } from '@media/db';
 
 /** The run's PostgreSQL database, or a fresh in-memory PGlite when no DATABASE_URL was given. */
 export async function testDatabase(): Promise<Kysely<Database>> {
@@ -13,3 +13,11 @@ export async function testDatabase(): Promise<Kysely<Database>> {
 
 /** Tests share one database: each works in a tenant of its own. */
 export const uniqueTenant = (label = 'school') => `${label}-${randomBytes(4).toString('hex')}`;
+
+/** The same database as the functions sign in to it: as the DML-only app role (trust auth locally). */
+export function appDatabaseUrl(url: string): string {
+  const app = new URL(url);
+  app.username = APP_ROLE;
+  app.password = '';
+  return app.toString();
+}

@@ -3,9 +3,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { inject } from 'vitest';
 import type { MediaRecord } from '@media/core';
+import { appDatabaseUrl } from './database';
 import { mintDevToken, startLocalStack, type DevTokenClaims, type LocalStack, type LocalStackOptions } from '@media/local';
 
-export interface TestStack extends LocalStack {
+export interface TestStack extends Omit<LocalStack, 'queues'> {
+  /** The stack's queues, and `events`: every full-audience event the topic carried (a test tap). */
+  queues: LocalStack['queues'] & { events: string };
   dataDir: string;
   token(claims: DevTokenClaims): Promise<string>;
   api<T = unknown>(method: string, path: string, options?: { token?: string; body?: unknown; headers?: Record<string, string> }): Promise<{
@@ -25,7 +28,11 @@ export async function startTestStack(options: Partial<LocalStackOptions> = {}): 
   const databaseUrl = options.databaseUrl ?? (inject('databaseUrl') || undefined);
   // No scheduled sweeper by default: tests share one database, and a sweeper in every stack would
   // act on other tests' rows with its own bucket and queues. Tests of the sweeper run it themselves.
-  const stack = await startLocalStack({ port: 0, s3Port: 0, sqsPort: 0, sweepEverySeconds: 0, ...options, dataDir, databaseUrl });
+  // Parity mode's bundles sign in as the functions do in AWS: the DML-only app role.
+  const appUrl = options.artifacts && databaseUrl ? appDatabaseUrl(databaseUrl) : undefined;
+  const stack = await startLocalStack({ port: 0, s3Port: 0, sqsPort: 0, sweepEverySeconds: 0, tapEvents: true, appDatabaseUrl: appUrl, ...options, dataDir, databaseUrl });
+  const events = stack.queues.eventsTap;
+  if (!events) throw new Error('the test stack taps the events topic');
 
   const api = async <T,>(method: string, path: string, { token, body, headers }: { token?: string; body?: unknown; headers?: Record<string, string> } = {}) => {
     const res = await fetch(stack.apiUrl + path, {
@@ -50,6 +57,7 @@ export async function startTestStack(options: Partial<LocalStackOptions> = {}): 
 
   return {
     ...stack,
+    queues: { ...stack.queues, events },
     dataDir,
     token: (claims) => mintDevToken(claims),
     api,

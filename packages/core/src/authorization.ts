@@ -2,15 +2,16 @@ import { MediaError } from './errors';
 import type { VariantName } from './media';
 import { VARIANT_NAMES } from './media';
 import { PURPOSES, type Purpose } from './purposes';
-import { policySubjectOf, type PolicySubject, type Principal } from './principal';
+import { kindOf, policySubjectOf, uploaderKindOf, type PolicySubject, type Principal, type PrincipalKind } from './principal';
 
 /**
  * How a principal stands to an item of its own tenant. Items of another tenant have no relation:
  * they do not exist for the caller (404 for every action, never counted in lists or usage).
  *
- * - `uploader`: the caller uploaded the item.
- * - `self`: the item is about the caller (its `subjectId` is the caller's `sub`) or the caller
- *   uploaded it.
+ * - `uploader`: the caller uploaded the item: same id and same kind (a person never matches what a
+ *   service uploaded, whatever its `sub`).
+ * - `self`: the item is about the caller (its `subjectId` is the caller's `sub`; people only,
+ *   subjects are people) or the caller uploaded it.
  * - `classroom`: the item's `classroomId` is one of the caller's `classrooms`.
  * - `tenant`: any item of the caller's school. A grant over `tenant` therefore covers every item
  *   of the school, whatever else the caller has to do with it.
@@ -33,8 +34,11 @@ export interface DeleteGrant {
 
 export interface UploadGrant {
   purposes: readonly Purpose[];
-  /** `self`: the subject is the caller; `any`: any subject of the tenant. */
-  subject: 'self' | 'any';
+  /**
+   * `none`: the caller may not name a subject (the item is about the caller); `self`: a subject, if
+   * named, is the caller; `any`: any subject of the tenant.
+   */
+  subject: 'none' | 'self' | 'any';
   /** `own`: a classroom, if named, must be one of the caller's; `any`: any classroom of the tenant. */
   classroom: 'own' | 'any';
 }
@@ -57,7 +61,7 @@ const NOT_ATTENDANCE: readonly Purpose[] = ['profile', 'general', 'training'];
  * | principal | upload | read | variants | delete | other |
  * |---|---|---|---|---|---|
  * | student | profile, general for self | self | all | self, not attendance | |
- * | teacher | profile, general for self; attendance for own classrooms | self; attendance of own classrooms; profile in tenant | profiles of others: thumb, small, medium | own uploads, not attendance | |
+ * | teacher | profile, general for self; attendance for own classrooms, naming no subject | self; attendance of own classrooms; profile in tenant | profiles of others: thumb, small, medium | own uploads, not attendance | |
  * | admin | everything in tenant | everything in tenant | all | everything in tenant not on legal hold | legal hold, usage |
  * | ai-service | training | profile, attendance, training | ml only | nothing | |
  * | attendance-service | attendance, any classroom | attendance | all | nothing | |
@@ -77,7 +81,8 @@ export const POLICY: Record<PolicySubject, Rules> = {
   teacher: {
     upload: [
       { purposes: ['profile', 'general'], subject: 'self', classroom: 'own' },
-      { purposes: ['attendance'], subject: 'any', classroom: 'own' },
+      // Tagging children on class photos is for the school (admins) and attendance-service only.
+      { purposes: ['attendance'], subject: 'none', classroom: 'own' },
     ],
     read: [
       { purposes: ALL_PURPOSES, relations: ['self'], variants: ALL_VARIANTS },
@@ -142,8 +147,9 @@ export interface Subject {
 export function relationsOf(principal: Principal, item: Subject): Relation[] | 'foreign' {
   if (item.tenant !== principal.tenant) return 'foreign';
   const relations: Relation[] = ['tenant'];
-  if (item.uploadedBy === principal.sub) relations.push('uploader', 'self');
-  else if (item.subjectId === principal.sub) relations.push('self');
+  const kind: PrincipalKind = kindOf(principal);
+  if (item.uploadedBy === principal.sub && uploaderKindOf(item.uploadedBy) === kind) relations.push('uploader', 'self');
+  else if (kind === 'human' && item.subjectId === principal.sub) relations.push('self');
   if (item.classroomId !== null && principal.classrooms.includes(item.classroomId)) relations.push('classroom');
   return relations;
 }
@@ -207,21 +213,37 @@ export function authorize(principal: Principal, action: Action, item: Subject): 
 
 export interface UploadTarget {
   purpose: Purpose;
-  subjectId: string;
+  /** The subject the request names, or null when it names none (the item is then about the caller). */
+  subjectId: string | null;
   classroomId: string | null;
 }
 
+const subjectAllowed = (grant: UploadGrant, principal: Principal, subjectId: string | null) =>
+  subjectId === null || grant.subject === 'any' || (grant.subject === 'self' && subjectId === principal.sub);
+
+/** Who the policy lets name any subject on uploads of a purpose, for the refusal to say so. */
+export const subjectTaggersOf = (purpose: Purpose): PolicySubject[] =>
+  (Object.keys(POLICY) as PolicySubject[]).filter((who) =>
+    POLICY[who].upload.some((grant) => grant.purposes.includes(purpose) && grant.subject === 'any'),
+  );
+
 /** Upload requests are checked against the upload grants; refusals are 403 (nothing exists yet). */
 export function authorizeUpload(principal: Principal, target: UploadTarget): void {
-  const allowed = rulesOf(principal).upload.some(
+  const grants = rulesOf(principal).upload.filter(
     (grant) =>
       grant.purposes.includes(target.purpose) &&
-      (grant.subject === 'any' || target.subjectId === principal.sub) &&
       (target.classroomId === null || grant.classroom === 'any' || principal.classrooms.includes(target.classroomId)),
   );
-  if (!allowed) {
-    throw new MediaError('FORBIDDEN', `You may not upload ${target.purpose} media for this subject or classroom.`);
+  if (grants.some((grant) => subjectAllowed(grant, principal, target.subjectId))) return;
+  if (grants.length > 0) {
+    // The caller may upload here, only not about someone else: say who may.
+    const taggers = subjectTaggersOf(target.purpose).map((who) => (who === 'admin' ? 'administrators' : who));
+    throw new MediaError(
+      'FORBIDDEN',
+      `You may not name a subject on ${target.purpose} uploads; only ${taggers.join(' and ')} may tag subjects on ${target.purpose} media.`,
+    );
   }
+  throw new MediaError('FORBIDDEN', `You may not upload ${target.purpose} media for this subject or classroom.`);
 }
 
 export function authorizeUsage(principal: Principal): void {
@@ -232,6 +254,7 @@ export function authorizeUsage(principal: Principal): void {
 export interface ReadScope {
   tenant: string;
   sub: string;
+  kind: PrincipalKind;
   classrooms: readonly string[];
   grants: readonly { purposes: readonly Purpose[]; relations: readonly ReadRelation[] }[];
 }
@@ -240,6 +263,7 @@ export function readScopeOf(principal: Principal): ReadScope {
   return {
     tenant: principal.tenant,
     sub: principal.sub,
+    kind: kindOf(principal),
     classrooms: principal.classrooms,
     grants: rulesOf(principal).read.map(({ purposes, relations }) => ({ purposes, relations })),
   };

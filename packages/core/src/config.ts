@@ -32,7 +32,10 @@ export const ConfigSchema = z
     MEDIA_S3_PUBLIC_ENDPOINT: optionalUrl,
     MEDIA_S3_FORCE_PATH_STYLE: flag,
     MEDIA_SQS_ENDPOINT: optionalUrl,
-    MEDIA_EVENTS_QUEUE_URL: z.string().min(1).optional(),
+    /** Endpoint of SNS (an emulator locally, unset in AWS). */
+    MEDIA_SNS_ENDPOINT: optionalUrl,
+    /** The outbound events topic; each consumer's queue subscribes to it. */
+    MEDIA_EVENTS_TOPIC_ARN: z.string().min(1).optional(),
     DATABASE_URL: z.string().min(1).optional(),
     /** Sign in to the database (RDS Proxy) with an IAM token: DATABASE_URL then carries no password. */
     MEDIA_DB_IAM_AUTH: flag,
@@ -41,6 +44,8 @@ export const ConfigSchema = z
     MEDIA_JWT_JWKS_URL: optionalUrl,
     MEDIA_JWT_ISSUER: z.string().min(1).optional(),
     MEDIA_JWT_AUDIENCE: z.string().min(1).optional(),
+    /** The longest life a token may declare (`exp - iat`); longer-lived tokens are refused. */
+    MEDIA_JWT_MAX_TTL_SECONDS: z.coerce.number().int().min(60).max(30 * 86_400).default(86_400),
     MEDIA_ALLOWED_ORIGINS: z.string().optional(),
     MEDIA_PROCESSING_LEASE_SECONDS: z.coerce.number().int().min(10).max(3600).default(300),
     MEDIA_PENDING_GRACE_SECONDS: z.coerce.number().int().min(0).max(86_400).default(900),
@@ -70,9 +75,10 @@ export interface Config {
   region: string;
   bucket: string;
   s3: { endpoint?: string; publicEndpoint?: string; forcePathStyle: boolean };
-  sqs: { endpoint?: string; eventsQueueUrl?: string };
+  sqs: { endpoint?: string };
+  sns: { endpoint?: string; eventsTopicArn?: string };
   database: { url?: string; pgliteDir?: string; iamAuth: boolean };
-  jwt: { secret?: string; jwksUrl?: string; issuer?: string; audience?: string };
+  jwt: { secret?: string; jwksUrl?: string; issuer?: string; audience?: string; maxTtlSeconds: number };
   allowedOrigins: string[];
   processing: { leaseSeconds: number; pendingGraceSeconds: number };
   limits: {
@@ -94,9 +100,16 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     region: e.AWS_REGION,
     bucket: e.MEDIA_BUCKET,
     s3: { endpoint: e.MEDIA_S3_ENDPOINT, publicEndpoint: e.MEDIA_S3_PUBLIC_ENDPOINT, forcePathStyle: e.MEDIA_S3_FORCE_PATH_STYLE },
-    sqs: { endpoint: e.MEDIA_SQS_ENDPOINT, eventsQueueUrl: e.MEDIA_EVENTS_QUEUE_URL },
+    sqs: { endpoint: e.MEDIA_SQS_ENDPOINT },
+    sns: { endpoint: e.MEDIA_SNS_ENDPOINT, eventsTopicArn: e.MEDIA_EVENTS_TOPIC_ARN },
     database: { url: e.DATABASE_URL, pgliteDir: e.MEDIA_PGLITE_DIR, iamAuth: e.MEDIA_DB_IAM_AUTH },
-    jwt: { secret: e.MEDIA_JWT_SECRET, jwksUrl: e.MEDIA_JWT_JWKS_URL, issuer: e.MEDIA_JWT_ISSUER, audience: e.MEDIA_JWT_AUDIENCE },
+    jwt: {
+      secret: e.MEDIA_JWT_SECRET,
+      jwksUrl: e.MEDIA_JWT_JWKS_URL,
+      issuer: e.MEDIA_JWT_ISSUER,
+      audience: e.MEDIA_JWT_AUDIENCE,
+      maxTtlSeconds: e.MEDIA_JWT_MAX_TTL_SECONDS,
+    },
     allowedOrigins: (e.MEDIA_ALLOWED_ORIGINS ?? '').split(',').map((s) => s.trim()).filter(Boolean),
     processing: { leaseSeconds: e.MEDIA_PROCESSING_LEASE_SECONDS, pendingGraceSeconds: e.MEDIA_PENDING_GRACE_SECONDS },
     limits: {

@@ -100,3 +100,6 @@ export const UsageAnswer = z.object({
   items: z.array(z.object({ key: z.string(), count: z.number().int(), bytes: z.number().int() })),
 });
 export type UsageAnswer = z.infer<typeof UsageAnswer>;
+
+/** The largest request body the API reads (JSON only: bytes go straight to storage, never through us). */
+export const MAX_REQUEST_BODY_BYTES = 1024 * 1024;

@@ -1,7 +1,7 @@
 import type { Purpose } from './purposes';
 
 /**
- * Outbound events for other services (AI, attendance, analytics). They carry keys, never URLs:
+ * Outbound events for other services (AI, attendance, user). They carry keys, never URLs:
  * a consumer asks for a URL with its own identity when it needs the bytes.
  */
 export interface MediaEvent {
@@ -23,3 +23,33 @@ export interface MediaEvent {
 }
 
 export const mediaEventId = (type: MediaEvent['type'], mediaId: string) => `${type}:${mediaId}`;
+
+/**
+ * The counts-level cut of an event (analytics): what happened to which purpose and how big, with
+ * no subject, classroom, key or rejection detail.
+ */
+export interface MediaCountEvent {
+  eventId: string;
+  type: MediaEvent['type'];
+  occurredAt: string;
+  tenant: string;
+  mediaId: string;
+  purpose: Purpose;
+  /** media.ready: the validated original's type and bytes. */
+  contentType?: string;
+  size?: number;
+  /** media.rejected: the reason's code. */
+  rejectionCode?: string;
+}
+
+export function countsOf(event: MediaEvent): MediaCountEvent {
+  const { eventId, type, occurredAt, tenant, mediaId, purpose } = event;
+  const counts: MediaCountEvent = { eventId, type, occurredAt, tenant, mediaId, purpose };
+  if (type === 'media.ready') {
+    const original = event.variants?.find((v) => v.name === 'original');
+    if (event.contentType) counts.contentType = event.contentType;
+    if (original) counts.size = original.size;
+  }
+  if (type === 'media.rejected' && event.rejection) counts.rejectionCode = event.rejection.code;
+  return counts;
+}

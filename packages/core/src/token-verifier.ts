@@ -9,11 +9,14 @@ export interface TokenOptions {
   jwksUrl?: string;
   issuer?: string;
   audience?: string;
+  /** The longest `exp - iat` accepted; default one day. */
+  maxTtlSeconds?: number;
 }
 
 export type TokenVerifier = (authorization: string | undefined) => Promise<Principal>;
 
 const CLOCK_TOLERANCE_SECONDS = 60;
+export const DEFAULT_MAX_TOKEN_TTL_SECONDS = 86_400;
 
 /**
  * Fetching the JWKS failed (network, timeout, no 200, no JSON, no key set). jose raises these as
@@ -28,8 +31,10 @@ const isKeySourceFailure = (error: unknown) =>
 const unauthenticated = (detail: string) => new MediaError('UNAUTHENTICATED', detail);
 
 /**
- * Verifies `Authorization: Bearer <JWT>` and returns the principal: signature, `exp` (required) and
- * `nbf` with at most 60 s of clock skew, issuer and audience whenever configured, then the claims.
+ * Verifies `Authorization: Bearer <JWT>` and returns the principal: signature, `exp` and `iat`
+ * (both required; a life `exp - iat` of at most `maxTtlSeconds`, an `iat` at most 60 s ahead) and
+ * `nbf` with at most 60 s of clock skew, issuer and audience whenever configured, then the claims
+ * (a tenant identifier, a known role, no service name for a person).
  * The algorithms are pinned to the key kind, so `alg: none` and an HS256 token signed with a public
  * key never verify. With a JWKS URL (AWS) the shared secret is ignored.
  */
@@ -46,6 +51,7 @@ export function createTokenVerifier(options: TokenOptions): TokenVerifier {
     throw new Error('a token verifier needs a JWKS URL or a secret');
   }
 
+  const maxTtlSeconds = options.maxTtlSeconds ?? DEFAULT_MAX_TOKEN_TTL_SECONDS;
   return async (authorization) => {
     // The scheme is case-insensitive (RFC 9110); the token is compact JWS and nothing else.
     const match = /^Bearer +([A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*)$/i.exec(authorization?.trim() ?? '');
@@ -57,7 +63,7 @@ export function createTokenVerifier(options: TokenOptions): TokenVerifier {
         issuer: options.issuer,
         audience: options.audience,
         clockTolerance: CLOCK_TOLERANCE_SECONDS,
-        requiredClaims: ['exp', 'sub'],
+        requiredClaims: ['exp', 'iat', 'sub'],
       }));
     } catch (error) {
       // The identity provider's keys out of reach is our problem, not the caller's token.
@@ -66,6 +72,10 @@ export function createTokenVerifier(options: TokenOptions): TokenVerifier {
       }
       throw unauthenticated('The token is invalid or expired.');
     }
+    // A stolen token is only worth its remaining life: no minting of tokens for years, or from the future.
+    const { iat, exp } = payload as { iat: number; exp: number };
+    if (exp - iat > maxTtlSeconds) throw unauthenticated('The token is invalid or expired.');
+    if (iat > Date.now() / 1000 + CLOCK_TOLERANCE_SECONDS) throw unauthenticated('The token is invalid or expired.');
     const claims = PrincipalClaims.safeParse(payload);
     if (!claims.success) throw unauthenticated('The token does not carry a valid tenant, role and subject.');
     return claims.data;

@@ -49,8 +49,10 @@ export interface MediaTable {
   processedAt: NullableTimestamp;
   deletedAt: NullableTimestamp;
   deletedBy: string | null;
-  /** Set once every object of a deleted item is gone from the bucket. */
+  /** Set once every object of a deleted item is gone from the bucket and no worker can write more. */
   purgedAt: NullableTimestamp;
+  /** Deleted items: the end of the lease of a worker busy with the item when it was deleted. */
+  purgeAfter: NullableTimestamp;
 }
 
 export interface Database {

@@ -1,5 +1,5 @@
 import { sql, type Expression, type ExpressionBuilder, type Kysely, type SqlBool } from 'kysely';
-import type { MediaStatus, Purpose, ReadScope, StoredVariant } from '@media/core';
+import { SERVICES, type MediaStatus, type Purpose, type ReadScope, type StoredVariant } from '@media/core';
 import type { Database, MediaRow } from './database';
 
 export interface NewPendingMedia {
@@ -78,7 +78,10 @@ function visibleTo(eb: Eb, scope: ReadScope): Expression<SqlBool> {
     const relations = grant.relations.map((relation) => {
       switch (relation) {
         case 'self':
-          return eb.or([eb('subjectId', '=', scope.sub), eb('uploadedBy', '=', scope.sub)]);
+          // As relationsOf: a person is the subject or the uploader; a service only the uploader.
+          return scope.kind === 'human'
+            ? eb.or([eb('subjectId', '=', scope.sub), eb.and([eb('uploadedBy', '=', scope.sub), eb('uploadedBy', 'not in', [...SERVICES])])])
+            : eb('uploadedBy', '=', scope.sub);
         case 'classroom':
           return scope.classrooms.length > 0 ? eb('classroomId', 'in', [...scope.classrooms]) : eb.lit(false);
         case 'tenant':
@@ -284,6 +287,9 @@ export class MediaRepository {
         status: 'deleted',
         deletedAt: sql<Date>`now()`,
         deletedBy,
+        // A worker holding a live lease may still write objects until it ends (the lease outlasts
+        // the function's timeout); the SET sees the row as it was before this update.
+        purgeAfter: sql<Date>`case when status = 'processing' and lease_expires_at > now() then lease_expires_at else now() end`,
         leaseExpiresAt: announceLeaseSeconds ? leaseUntil(announceLeaseSeconds) : null,
         leaseOwner: sql<string>`gen_random_uuid()::text`,
         eventPublishedAt: null,
@@ -338,7 +344,10 @@ export class MediaRepository {
       .execute();
   }
 
-  /** Deleted rows whose objects may still be in the bucket. Never one under legal hold. */
+  /**
+   * Deleted rows whose objects may still be in the bucket, including those a worker may still write
+   * to (purged again on every run until its lease is over). Never one under legal hold.
+   */
   async listUnpurged(limit: number): Promise<MediaRow[]> {
     return this.db
       .selectFrom('media')
@@ -382,13 +391,19 @@ export class MediaRepository {
       .executeTakeFirst();
   }
 
-  async markPurged(id: string): Promise<void> {
-    await this.db
+  /**
+   * Records that a deleted item's objects are gone for good: only once no worker that held it can
+   * still write (its lease is over). False when that moment has not come; the purge is then repeated.
+   */
+  async markPurged(id: string): Promise<boolean> {
+    const result = await this.db
       .updateTable('media')
       .set({ purgedAt: sql<Date>`now()` })
       .where('id', '=', id)
       .where('status', '=', 'deleted')
-      .execute();
+      .where((eb) => eb.or([eb('purgeAfter', 'is', null), eb('purgeAfter', '<=', sql<Date>`now()`)]))
+      .executeTakeFirst();
+    return Number(result.numUpdatedRows) > 0;
   }
 
   async setLegalHold(tenant: string, id: string, hold: boolean): Promise<MediaRow | undefined> {

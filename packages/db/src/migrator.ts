@@ -4,6 +4,7 @@ import * as media0001 from './migrations/0001-media';
 import * as eventOutbox0002 from './migrations/0002-event-outbox';
 import * as appRole0003 from './migrations/0003-app-role';
 import * as capturedAt0005 from './migrations/0005-captured-at';
+import * as purgeAfter0006 from './migrations/0006-purge-after';
 
 /** Migrations are listed here rather than read from disk, so they bundle into a Lambda as-is. */
 const MIGRATIONS: Record<string, Migration> = {
@@ -11,6 +12,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '0002-event-outbox': eventOutbox0002,
   '0003-app-role': appRole0003,
   '0005-captured-at': capturedAt0005,
+  '0006-purge-after': purgeAfter0006,
 };
 
 export async function migrateToLatest(db: Kysely<Database>): Promise<MigrationResultSet> {

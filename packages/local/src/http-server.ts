@@ -3,7 +3,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import { lambdaContext } from './lambda-context';
-import { MediaError, problemResponse } from '@media/core';
+import { MAX_REQUEST_BODY_BYTES, MediaError, problemResponse } from '@media/core';
 import { matchRoute, methodsAt, routeKeyOf, type ApiFunctionName } from '@media/functions/routes';
 
 export type ApiLambda = (event: APIGatewayProxyEventV2, context: Context) => Promise<APIGatewayProxyStructuredResultV2>;
@@ -17,22 +17,31 @@ export interface HttpServerOptions {
   staticRoutes: Record<string, () => { contentType: string; body: string }>;
 }
 
-const MAX_BODY_BYTES = 1024 * 1024;
+/** The API's request body limit, as the Lambda handler enforces it in AWS. */
+const MAX_BODY_BYTES = MAX_REQUEST_BODY_BYTES;
+/** Past this, a sender is not making a mistake: stop listening rather than drain forever. */
+const MAX_DRAINED_BYTES = 64 * 1024 * 1024;
 
+const bodyTooLarge = () => new MediaError('PAYLOAD_TOO_LARGE', `The request body is larger than ${MAX_BODY_BYTES} bytes (1 MiB).`);
+
+/**
+ * The body, or PAYLOAD_TOO_LARGE once it passes 1 MiB. The rest is read and thrown away before the
+ * answer goes out: a server that closes on a client still sending makes the client see a reset
+ * connection, not the 413.
+ */
 function readBody(req: IncomingMessage): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
     req.on('data', (chunk: Buffer) => {
       size += chunk.length;
-      if (size > MAX_BODY_BYTES) {
-        reject(new MediaError('VALIDATION_FAILED', 'The request body is larger than 1 MiB.'));
+      if (size <= MAX_BODY_BYTES) chunks.push(chunk);
+      else if (size > MAX_DRAINED_BYTES) {
+        reject(bodyTooLarge());
         req.destroy();
-        return;
       }
-      chunks.push(chunk);
     });
-    req.on('end', () => resolve(Buffer.concat(chunks)));
+    req.on('end', () => (size > MAX_BODY_BYTES ? reject(bodyTooLarge()) : resolve(Buffer.concat(chunks))));
     req.on('error', reject);
   });
 }

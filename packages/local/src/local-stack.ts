@@ -13,7 +13,7 @@ import { artifactFunctions, sourceFunctions, type LocalFunctions } from './local
 import { startHttpServer } from './http-server';
 import { originMatcher } from './origins';
 import { LOCAL_S3_CREDENTIALS, startS3Server } from './s3-server';
-import { startSqsServer } from './sqs-server';
+import { startSqsServer, type SqsServer } from './sqs-server';
 import { uploadPage } from './upload-page';
 
 export interface LocalStackOptions {
@@ -25,6 +25,11 @@ export interface LocalStackOptions {
   sqsPort?: number;
   /** Use this PostgreSQL instead of PGlite (tests use the machine's server). */
   databaseUrl?: string;
+  /**
+   * Parity mode: the URL the bundles sign in with, as the functions do in AWS (the DML-only app
+   * role); by default `databaseUrl`. The stack itself migrates through `databaseUrl`.
+   */
+  appDatabaseUrl?: string;
   jwtSecret?: string;
   jwtIssuer?: string;
   jwtAudience?: string;
@@ -39,6 +44,8 @@ export interface LocalStackOptions {
   artifacts?: boolean;
   /** How often the sweeper runs, as its schedule does in AWS; 0 turns it off. Default 30. */
   sweepEverySeconds?: number;
+  /** Tests: also subscribe `queues.eventsTap` to every full-audience event (AWS has no such queue). */
+  tapEvents?: boolean;
   log?: (line: string) => void;
 }
 
@@ -47,7 +54,8 @@ export interface LocalStack {
   s3Endpoint: string;
   sqsEndpoint: string;
   bucket: string;
-  queues: { ingest: string; ingestDlq: string; events: string; eventsDlq: string };
+  queues: SqsServer['queues'];
+  eventsTopicArn: string;
   config: Config;
   deps: Dependencies;
   /** `sources` (the TypeScript, in process) or `artifacts` (the synthesized bundles). */
@@ -74,7 +82,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   const allowedOrigins = options.allowedOrigins?.length ? options.allowedOrigins : defaultOrigins;
 
   const s3 = await startS3Server({ directory: join(dataDir, 's3'), host, port: options.s3Port ?? 0, bucket, allowedOrigins });
-  const sqsServer = await startSqsServer({ host, port: options.sqsPort ?? 0, region: 'us-east-1' });
+  const sqsServer = await startSqsServer({ host, port: options.sqsPort ?? 0, region: 'us-east-1', tapEvents: options.tapEvents });
 
   if (options.artifacts && !options.databaseUrl) {
     throw new Error('the local stack runs the synthesized bundles only against a PostgreSQL server: set DATABASE_URL (bundles carry no PGlite)');
@@ -85,7 +93,8 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     MEDIA_S3_ENDPOINT: s3.endpoint,
     MEDIA_S3_FORCE_PATH_STYLE: 'true',
     MEDIA_SQS_ENDPOINT: sqsServer.endpoint,
-    MEDIA_EVENTS_QUEUE_URL: sqsServer.queues.events,
+    MEDIA_SNS_ENDPOINT: sqsServer.endpoint,
+    MEDIA_EVENTS_TOPIC_ARN: sqsServer.eventsTopicArn,
     DATABASE_URL: options.databaseUrl,
     MEDIA_PGLITE_DIR: options.databaseUrl ? undefined : join(dataDir, 'pglite'),
     MEDIA_JWT_SECRET: options.jwtSecret ?? DEFAULT_LOCAL_SECRET,
@@ -103,9 +112,9 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
         // What CloudFormation fills in, and the local identity provider (an HS256 secret) in place of the JWKS one.
         deployTime: {
           MEDIA_BUCKET: bucket,
-          DATABASE_URL: options.databaseUrl,
+          DATABASE_URL: options.appDatabaseUrl ?? options.databaseUrl,
           MEDIA_DB_IAM_AUTH: 'false',
-          MEDIA_EVENTS_QUEUE_URL: sqsServer.queues.events,
+          MEDIA_EVENTS_TOPIC_ARN: sqsServer.eventsTopicArn,
           MEDIA_ALLOWED_ORIGINS: environment.MEDIA_ALLOWED_ORIGINS,
           MEDIA_JWT_JWKS_URL: undefined,
           MEDIA_JWT_ISSUER: options.jwtIssuer,
@@ -186,6 +195,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     sqsEndpoint: sqsServer.endpoint,
     bucket,
     queues: sqsServer.queues,
+    eventsTopicArn: sqsServer.eventsTopicArn,
     config,
     deps,
     functionsMode: functions.mode,

@@ -1,6 +1,6 @@
 // A namespace import lets esbuild drop what is unused (zod's locales alone are 370 KB).
 import * as z from 'zod';
-import { mediaEventId, PURPOSES, VARIANT_NAMES, type MediaEvent } from '@media/core';
+import { mediaEventId, PURPOSES, VARIANT_NAMES, type MediaCountEvent, type MediaEvent } from '@media/core';
 import type { AnnouncedStatus, MediaRow } from '@media/db';
 import { incomingKey } from '@media/storage';
 import type { Dependencies } from './dependencies';
@@ -52,6 +52,25 @@ export const MediaEventSchema = z
 // The schema and the core type describe the same messages.
 const _sameShape: MediaEvent = {} as z.infer<typeof MediaEventSchema>;
 void _sameShape;
+
+/** The counts-level cut analytics receives: no subject, classroom, key or rejection detail. Strict. */
+export const MediaCountEventSchema = z
+  .object({
+    eventId: base.eventId,
+    type: z.enum(['media.ready', 'media.rejected', 'media.deleted']),
+    occurredAt: base.occurredAt,
+    tenant: base.tenant,
+    mediaId: base.mediaId,
+    purpose: base.purpose,
+    contentType: z.string().optional().meta({ description: 'media.ready: the type of the validated original.' }),
+    size: z.number().int().optional().meta({ description: 'media.ready: bytes of the validated original.' }),
+    rejectionCode: z.string().optional().meta({ description: 'media.rejected: the code of the reason.' }),
+  })
+  .strict()
+  .meta({ title: 'MediaCountEvent', description: 'One state change of a media item, counts-level (analytics).' });
+
+const _sameCounts: MediaCountEvent = {} as z.infer<typeof MediaCountEventSchema>;
+void _sameCounts;
 
 const iso = (value: Date | string | null) => (value === null ? new Date(0) : new Date(value)).toISOString();
 

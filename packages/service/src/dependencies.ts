@@ -1,9 +1,9 @@
-import { SQSClient } from '@aws-sdk/client-sqs';
+import { SNSClient } from '@aws-sdk/client-sns';
 import type { Kysely } from 'kysely';
 import { createTokenVerifier, type Config, type TokenVerifier } from '@media/core';
 import { createDatabase, MediaRepository, type Database } from '@media/db';
 import { MediaStorage } from '@media/storage';
-import { discardEvents, SqsEventPublisher, type EventPublisher } from './event-publisher';
+import { discardEvents, SnsEventPublisher, type EventPublisher } from './event-publisher';
 
 /** Everything a handler needs, built once at cold start from validated config. */
 export interface Dependencies {
@@ -44,10 +44,10 @@ export async function createDependencies(config: Config, overrides: DependencyOv
     });
   const events =
     overrides.events ??
-    (config.sqs.eventsQueueUrl
-      ? new SqsEventPublisher(
-          new SQSClient({ region: config.region, endpoint: config.sqs.endpoint, credentials: overrides.credentials }),
-          config.sqs.eventsQueueUrl,
+    (config.sns.eventsTopicArn
+      ? new SnsEventPublisher(
+          new SNSClient({ region: config.region, endpoint: config.sns.endpoint, credentials: overrides.credentials }),
+          config.sns.eventsTopicArn,
         )
       : discardEvents);
   return {

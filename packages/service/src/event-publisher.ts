@@ -1,31 +1,57 @@
-import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
-import type { MediaEvent } from '@media/core';
+import { PublishCommand, type SNSClient } from '@aws-sdk/client-sns';
+import { countsOf, type EventAudience, type MediaEvent } from '@media/core';
 
 export interface EventPublisher {
   publish(event: MediaEvent): Promise<void>;
 }
 
-/** Outbound events go to an SQS queue; the event id doubles as a message attribute for filtering. */
-export class SqsEventPublisher implements EventPublisher {
+/** One message as it goes out: the body of one audience and the attributes the subscriptions filter on. */
+export interface OutboundMessage {
+  audience: EventAudience;
+  body: string;
+  attributes: Record<'audience' | 'purpose' | 'eventType' | 'eventId' | 'tenant', string>;
+}
+
+/**
+ * The messages of one event: the full event, and its counts-level cut. Each consumer's queue is
+ * subscribed to one audience and the purposes it may read (`EVENT_SUBSCRIPTIONS`), so scoping is
+ * decided here, once, and enforced by the subscriptions' filters.
+ */
+export function outboundMessagesOf(event: MediaEvent): OutboundMessage[] {
+  const attributes = { purpose: event.purpose, eventType: event.type, eventId: event.eventId, tenant: event.tenant };
+  return [
+    { audience: 'full', body: JSON.stringify(event), attributes: { audience: 'full', ...attributes } },
+    { audience: 'counts', body: JSON.stringify(countsOf(event)), attributes: { audience: 'counts', ...attributes } },
+  ];
+}
+
+/**
+ * Outbound events go to one SNS topic, which fans them out to a queue per consumer (raw delivery,
+ * a filter per subscription). Both audiences are sent every time: a retry after a partial failure
+ * sends both again, with the same eventId (consumers de-duplicate on it).
+ */
+export class SnsEventPublisher implements EventPublisher {
   constructor(
-    private readonly client: SQSClient,
-    private readonly queueUrl: string,
+    private readonly client: SNSClient,
+    private readonly topicArn: string,
   ) {}
 
   async publish(event: MediaEvent): Promise<void> {
-    await this.client.send(
-      new SendMessageCommand({
-        QueueUrl: this.queueUrl,
-        MessageBody: JSON.stringify(event),
-        MessageAttributes: {
-          eventType: { DataType: 'String', StringValue: event.type },
-          eventId: { DataType: 'String', StringValue: event.eventId },
-          tenant: { DataType: 'String', StringValue: event.tenant },
-        },
-      }),
+    await Promise.all(
+      outboundMessagesOf(event).map((message) =>
+        this.client.send(
+          new PublishCommand({
+            TopicArn: this.topicArn,
+            Message: message.body,
+            MessageAttributes: Object.fromEntries(
+              Object.entries(message.attributes).map(([name, value]) => [name, { DataType: 'String', StringValue: value }]),
+            ),
+          }),
+        ),
+      ),
     );
   }
 }
 
-/** Where no events queue is configured (some tests), events are dropped on purpose, not by accident. */
+/** Where no events topic is configured (some tests), events are dropped on purpose, not by accident. */
 export const discardEvents: EventPublisher = { publish: async () => {} };

@@ -94,7 +94,8 @@ export async function objectKeysOf(deps: Pick<Dependencies, 'storage'>, row: Med
 /**
  * Tombstones the row first (so no URL can be minted from here on), announces it, then removes the
  * objects. Once the tombstone is written the delete has happened: an event or a purge that fails
- * here is finished by the sweeper (the row still owes its event, or has no `purgedAt`).
+ * here is finished by the sweeper (the row still owes its event, or has no `purgedAt`), and so is
+ * whatever a worker busy with the item writes after this purge (see `purgeObjects`).
  */
 export async function deleteMedia(deps: Deps, principal: Principal, id: string): Promise<{ purged: boolean }> {
   const row = await visibleRow(deps, principal, id);
@@ -111,17 +112,31 @@ export async function deleteMedia(deps: Deps, principal: Principal, id: string):
     await giveBack(deps, deleted);
   }
   try {
-    await purgeObjects(deps, deleted);
-    return { purged: true };
+    return { purged: await purgeObjects(deps, deleted) };
   } catch {
     return { purged: false };
   }
 }
 
-/** Removes every object of a deleted item, then records that none remain. Throws when S3 fails. */
-export async function purgeObjects(deps: Pick<Dependencies, 'storage' | 'media'>, row: MediaRow): Promise<void> {
+/** What the bucket still holds of an item, found by listing its places (not by trusting the row). */
+async function remainingKeysOf(deps: Pick<Dependencies, 'storage'>, row: Pick<MediaRow, 'tenant' | 'id'>): Promise<string[]> {
+  const found = await Promise.all(
+    [incomingKey(row.tenant, row.id), originalKey(row.tenant, row.id), derivativePrefix(row.tenant, row.id)].map((prefix) => deps.storage.listKeys(prefix)),
+  );
+  return found.flat();
+}
+
+/**
+ * Removes every object of a deleted item, checks that none remain, and records the purge once no
+ * worker that held the item can still write (see `markPurged`). True when the purge is recorded;
+ * false when it must run again (an object reappeared, or a worker's lease is still running): the
+ * sweeper runs it again. Throws when S3 fails. Never touches an item under legal hold.
+ */
+export async function purgeObjects(deps: Pick<Dependencies, 'storage' | 'media'>, row: MediaRow): Promise<boolean> {
+  if (row.legalHold) return false;
   await deps.storage.deleteMany(await objectKeysOf(deps, row));
-  await deps.media.markPurged(row.id);
+  if ((await remainingKeysOf(deps, row)).length > 0) return false;
+  return deps.media.markPurged(row.id);
 }
 
 export async function setLegalHold(deps: Deps, principal: Principal, id: string, hold: boolean): Promise<MediaRecord> {

@@ -15,7 +15,7 @@ export interface SweepReport {
   released: number;
   /** Events sent for state changes whose worker stopped before sending them. */
   announced: number;
-  /** Deleted items whose remaining objects are now gone. */
+  /** Deleted items whose objects are now gone for good (purge recorded). */
   purged: number;
   /** Items that failed this time (S3 or the database); the next run tries them again. */
   failed: number;
@@ -34,7 +34,8 @@ export interface SweepOptions {
  *   object is there it is processed (a late arrival or a lost event), otherwise a pending row
  *   becomes `expired` and anything that arrives after that is deleted;
  * - finished rows that still owe their event get it sent, once;
- * - deleted items whose objects may remain are purged until they are gone (never one under legal hold).
+ * - deleted items whose objects may remain are purged until they are gone and no worker that held
+ *   them can write again (never one under legal hold).
  */
 export async function sweep(deps: Deps, options: SweepOptions = {}): Promise<SweepReport> {
   const limit = options.limit ?? 100;
@@ -78,8 +79,8 @@ export async function sweep(deps: Deps, options: SweepOptions = {}): Promise<Swe
 
   for (const row of await deps.media.listUnpurged(limit)) {
     await attempt('purge', row.id, async () => {
-      await purgeObjects(deps, row);
-      report.purged += 1;
+      // Every object goes on every run; the purge is recorded once no worker can write any more.
+      if (await purgeObjects(deps, row)) report.purged += 1;
     });
   }
   return report;

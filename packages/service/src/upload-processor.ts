@@ -4,7 +4,7 @@ import { isUploadRejected, processImage, type UploadRejected } from '@media/imag
 import { derivativeKey, incomingKey, originalKey, parseIncomingKey } from '@media/storage';
 import { announce, announceLate, giveBack } from './announcements';
 import type { Dependencies } from './dependencies';
-import { objectKeysOf } from './media-service';
+import { objectKeysOf, purgeObjects } from './media-service';
 
 export type ProcessOutcome =
   | { outcome: 'ready'; mediaId: string; variants: number }
@@ -45,9 +45,13 @@ export async function processUploadedObject(deps: Deps, object: { bucket: string
   if (existing.tenant !== tenant) return { outcome: 'ignored', reason: 'tenant-mismatch', mediaId };
   switch (existing.status) {
     case 'expired':
-    case 'deleted':
       // A late or orphaned upload: nobody may ever read it, so it goes.
       await deps.storage.deleteMany([incomingKey(tenant, mediaId)]);
+      return { outcome: 'ignored', reason: `media-${existing.status}`, mediaId };
+    case 'deleted':
+      // Deleted while a worker may have been writing (this delivery may be that worker's retry):
+      // everything the item has goes again, not just the upload.
+      await purgeObjects(deps, existing);
       return { outcome: 'ignored', reason: `media-${existing.status}`, mediaId };
     case 'ready':
     case 'rejected':
@@ -73,7 +77,21 @@ export async function processUploadedObject(deps: Deps, object: { bucket: string
     return await processClaimed(deps, row, { owner: row.leaseOwner!, seconds: deps.config.processing.leaseSeconds });
   } catch (error) {
     await giveBack(deps, row);
+    await removeIfDeleted(deps, mediaId);
     throw error;
+  }
+}
+
+/**
+ * A worker that fails may have written objects after a delete removed everything: if the item is
+ * deleted by now, what it wrote goes. Best effort: the redelivery and the sweeper purge it too.
+ */
+async function removeIfDeleted(deps: Deps, mediaId: string): Promise<void> {
+  try {
+    const now = await deps.media.findById(mediaId);
+    if (now?.status === 'deleted') await purgeObjects(deps, now);
+  } catch {
+    // The failure that brought us here may well be this one too.
   }
 }
 
@@ -181,7 +199,11 @@ async function processClaimed(deps: Deps, row: MediaRow, lease: Lease): Promise<
  */
 async function lostLease(deps: Deps, row: MediaRow): Promise<ProcessOutcome> {
   const now = await deps.media.findById(row.id);
-  if (now && (now.status === 'deleted' || now.status === 'expired')) {
+  if (now?.status === 'deleted') {
+    await purgeObjects(deps, now);
+    return { outcome: 'ignored', reason: `media-${now.status}`, mediaId: row.id };
+  }
+  if (now?.status === 'expired') {
     await deps.storage.deleteMany(await objectKeysOf(deps, now));
     return { outcome: 'ignored', reason: `media-${now.status}`, mediaId: row.id };
   }

@@ -142,12 +142,13 @@ describe('the network', () => {
     template.hasResourceProperties('AWS::EC2::SecurityGroupEgress', { FromPort: 5432, ToPort: 5432, GroupId: { 'Fn::GetAtt': [idOf(stack.network!.functionSecurityGroup), 'GroupId'] } });
   });
 
-  it('reaches S3 through a gateway endpoint and SQS through an interface endpoint', () => {
+  it('reaches S3 through a gateway endpoint, SQS and SNS through interface endpoints', () => {
     const endpoints = Object.values(resourcesOf(template, 'AWS::EC2::VPCEndpoint')).map((e) => e.Properties);
     expect(endpoints).toContainEqual(expect.objectContaining({ VpcEndpointType: 'Gateway', ServiceName: expect.objectContaining({}) }));
     expect(endpoints).toContainEqual(expect.objectContaining({ VpcEndpointType: 'Interface', PrivateDnsEnabled: true }));
     expect(JSON.stringify(endpoints)).toContain('.s3');
     expect(JSON.stringify(endpoints)).toContain('.sqs');
+    expect(JSON.stringify(endpoints)).toContain('.sns');
   });
 
   it('logs its traffic', () => {

@@ -66,11 +66,11 @@ describe('the service functions', () => {
     }
   });
 
-  it('tell the functions that publish events where the outbound queue is, and no other', () => {
-    const publishers = NAMES.filter((n) => functions[n]!.props.Environment.Variables.MEDIA_EVENTS_QUEUE_URL);
+  it('tell the functions that publish events where the outbound topic is, and no other', () => {
+    const publishers = NAMES.filter((n) => functions[n]!.props.Environment.Variables.MEDIA_EVENTS_TOPIC_ARN);
     expect(publishers.sort()).toEqual(['media-api', 'process-upload', 'sweeper']);
     for (const name of publishers) {
-      expect(functions[name]!.props.Environment.Variables.MEDIA_EVENTS_QUEUE_URL).toEqual({ Ref: idOf(stack.queues.events) });
+      expect(functions[name]!.props.Environment.Variables.MEDIA_EVENTS_TOPIC_ARN).toEqual({ Ref: idOf(stack.queues.eventsTopic) });
     }
   });
 

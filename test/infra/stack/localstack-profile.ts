@@ -19,10 +19,10 @@ function dataAccess(side: typeof local, name: string): unknown[] {
   const names = {
     [side.idOf(side.stack.storage.bucket)]: 'bucket',
     [side.idOf(side.stack.queues.ingest)]: 'ingest-queue',
-    [side.idOf(side.stack.queues.events)]: 'events-queue',
+    [side.idOf(side.stack.queues.eventsTopic)]: 'events-topic',
   };
   return statementsOfRole(side.template, fns[name]!.props.Role['Fn::GetAtt'][0])
-    .filter((s) => asArray(s.Action as string | string[]).some((a) => /^(s3|sqs|kms):/.test(a)))
+    .filter((s) => asArray(s.Action as string | string[]).some((a) => /^(s3|sqs|sns|kms):/.test(a)))
     .map((s) => readable(s, names));
 }
 

@@ -7,7 +7,7 @@ const functions = serviceFunctions(template);
 const names: Record<string, string> = {
   [idOf(stack.storage.bucket)]: 'bucket',
   [idOf(stack.queues.ingest)]: 'ingest-queue',
-  [idOf(stack.queues.events)]: 'events-queue',
+  [idOf(stack.queues.eventsTopic)]: 'events-topic',
   [idOf((stack.database as Database).appSecret!)]: 'app-secret',
 };
 
@@ -43,7 +43,7 @@ const EXPECTED_S3: Record<string, string[]> = {
     's3:DeleteObject on bucket/derivatives/*',
     's3:DeleteObject on bucket/incoming/*',
     's3:DeleteObject on bucket/originals/*',
-    's3:ListBucket on bucket if {"StringLike":{"s3:prefix":["derivatives/*"]}}',
+    's3:ListBucket on bucket if {"StringLike":{"s3:prefix":["incoming/*","originals/*","derivatives/*"]}}',
   ],
   'process-upload': [
     's3:DeleteObject on bucket/derivatives/*',
@@ -68,7 +68,7 @@ describe('what each function may do in S3', () => {
     expect(s3Access('get-download')).toEqual(EXPECTED_S3['get-download']);
   });
 
-  it('media-api may only delete an item\'s objects and list derivatives/', () => {
+  it('media-api may only delete an item\'s objects and list where they live (to confirm a purge)', () => {
     expect(s3Access('media-api')).toEqual(EXPECTED_S3['media-api']);
   });
 
@@ -102,20 +102,20 @@ describe('what each function may do besides S3', () => {
     ]);
   });
 
-  it('media-api and the sweeper also send to the outbound events queue, nowhere else', () => {
+  it('media-api and the sweeper also publish to the outbound events topic, nowhere else', () => {
     for (const name of ['media-api', 'sweeper']) {
-      expect(otherAccess(name), name).toEqual([expect.stringMatching(/^rds-db:connect on /), 'sqs:SendMessage on "events-queue"']);
+      expect(otherAccess(name), name).toEqual([expect.stringMatching(/^rds-db:connect on /), 'sns:Publish on "events-topic"']);
     }
   });
 
-  it('process-upload consumes the ingest queue and sends to the events queue', () => {
+  it('process-upload consumes the ingest queue and publishes to the events topic', () => {
     expect(otherAccess('process-upload').filter((line) => !line.startsWith(connect))).toEqual([
+      'sns:Publish on "events-topic"',
       'sqs:ChangeMessageVisibility on "ingest-queue"',
       'sqs:DeleteMessage on "ingest-queue"',
       'sqs:GetQueueAttributes on "ingest-queue"',
       'sqs:GetQueueUrl on "ingest-queue"',
       'sqs:ReceiveMessage on "ingest-queue"',
-      'sqs:SendMessage on "events-queue"',
     ]);
   });
 

@@ -4,12 +4,28 @@ import { resourcesOf, synthesize } from '../synth';
 
 const { template, stack, idOf } = synthesize();
 const queues = resourcesOf(template, 'AWS::SQS::Queue');
-const { ingest, ingestDeadLetters, events, eventsDeadLetters } = stack.queues;
+const { ingest, ingestDeadLetters, eventsTopic, consumers } = stack.queues;
 const processor = resourcesOf(template, 'AWS::Lambda::Function')[idOf(stack.processing.processor)].Properties;
+const subscriptions = Object.values(resourcesOf(template, 'AWS::SNS::Subscription')).map((s) => s.Properties);
+
+/**
+ * Who receives which events, written by hand from the access policy: a service gets the full
+ * events of the purposes it may read across its school; analytics, which may read no media, the
+ * counts-level cut of every purpose; nobody else gets a queue.
+ */
+const EXPECTED_FILTERS: Record<string, Record<string, string[]>> = {
+  'ai-service': { audience: ['full'], purpose: ['profile', 'attendance', 'training'] },
+  'attendance-service': { audience: ['full'], purpose: ['attendance'] },
+  'user-service': { audience: ['full'], purpose: ['profile'] },
+  'analytics-service': { audience: ['counts'], purpose: ['profile', 'attendance', 'training', 'general'] },
+};
+
+const consumer = (name: string) => consumers[name as keyof typeof consumers]!;
 
 describe('the queues', () => {
   it('encrypts every queue at rest (SSE-SQS)', () => {
-    expect(Object.keys(queues)).toHaveLength(4);
+    // ingest and its DLQ, and a queue and a DLQ for each of the four consumers.
+    expect(Object.keys(queues)).toHaveLength(10);
     for (const [id, queue] of Object.entries(queues)) expect(queue.Properties.SqsManagedSseEnabled, id).toBe(true);
   });
 
@@ -38,15 +54,64 @@ describe('the queues', () => {
     expect(queues[idOf(ingest)].Properties.VisibilityTimeout).toBeGreaterThanOrEqual(6 * processor.Timeout);
   });
 
-  it('gives the outbound events queue a DLQ of its own, also after five receives', () => {
-    expect(queues[idOf(events)].Properties.RedrivePolicy).toEqual({
-      deadLetterTargetArn: { 'Fn::GetAtt': [idOf(eventsDeadLetters), 'Arn'] },
-      maxReceiveCount: 5,
-    });
+  it('gives every consumer\'s events queue a DLQ of its own, also after five receives', () => {
+    expect(Object.keys(consumers).sort()).toEqual(Object.keys(EXPECTED_FILTERS).sort());
+    for (const name of Object.keys(EXPECTED_FILTERS)) {
+      expect(queues[idOf(consumer(name).queue)].Properties.RedrivePolicy, name).toEqual({
+        deadLetterTargetArn: { 'Fn::GetAtt': [idOf(consumer(name).deadLetters), 'Arn'] },
+        maxReceiveCount: 5,
+      });
+    }
   });
 
   it('keeps dead letters for the longest time SQS allows, 14 days', () => {
-    for (const dlq of [ingestDeadLetters, eventsDeadLetters]) expect(queues[idOf(dlq)].Properties.MessageRetentionPeriod).toBe(14 * 86_400);
+    for (const dlq of [ingestDeadLetters, ...Object.values(consumers).map((c) => c!.deadLetters)]) {
+      expect(queues[idOf(dlq)].Properties.MessageRetentionPeriod).toBe(14 * 86_400);
+    }
+  });
+});
+
+describe('the outbound events topic', () => {
+  const topic = resourcesOf(template, 'AWS::SNS::Topic')[idOf(eventsTopic)].Properties;
+
+  it('is encrypted at rest and refuses publishing without TLS', () => {
+    expect(JSON.stringify(topic.KmsMasterKeyId)).toContain('alias/aws/sns');
+    template.hasResourceProperties('AWS::SNS::TopicPolicy', {
+      Topics: [{ Ref: idOf(eventsTopic) }],
+      PolicyDocument: {
+        Statement: Match.arrayWith([Match.objectLike({ Effect: 'Deny', Action: 'sns:Publish', Condition: { Bool: { 'aws:SecureTransport': 'false' } } })]),
+      },
+    });
+  });
+
+  it('has exactly one subscription per consumer queue, raw delivery, filtered to what the consumer may read', () => {
+    const onTopic = subscriptions.filter((s) => JSON.stringify(s.TopicArn) === JSON.stringify({ Ref: idOf(eventsTopic) }));
+    expect(onTopic).toHaveLength(Object.keys(EXPECTED_FILTERS).length);
+    for (const [name, filter] of Object.entries(EXPECTED_FILTERS)) {
+      const found = onTopic.filter((s) => JSON.stringify(s.Endpoint) === JSON.stringify({ 'Fn::GetAtt': [idOf(consumer(name).queue), 'Arn'] }));
+      expect(found, name).toHaveLength(1);
+      expect(found[0], name).toMatchObject({ Protocol: 'sqs', RawMessageDelivery: true, FilterPolicy: filter });
+      // Filters apply to message attributes, where the publisher names the audience and the purpose.
+      expect(found[0].FilterPolicyScope ?? 'MessageAttributes', name).toBe('MessageAttributes');
+    }
+  });
+
+  it('lets only the topic send to a consumer queue', () => {
+    for (const name of Object.keys(EXPECTED_FILTERS)) {
+      template.hasResourceProperties('AWS::SQS::QueuePolicy', {
+        Queues: [{ Ref: idOf(consumer(name).queue) }],
+        PolicyDocument: {
+          Statement: Match.arrayWith([
+            Match.objectLike({
+              Effect: 'Allow',
+              Action: 'sqs:SendMessage',
+              Principal: { Service: 'sns.amazonaws.com' },
+              Condition: { ArnEquals: { 'aws:SourceArn': { Ref: idOf(eventsTopic) } } },
+            }),
+          ]),
+        },
+      });
+    }
   });
 });
 

@@ -7,8 +7,11 @@ export interface Call {
   mediaId: string | undefined;
 }
 
-/** Decides whether a call fails, before it reaches the real object or after it returned. */
-export type FaultPlan = (call: Call, phase: 'before' | 'after') => Error | undefined;
+/**
+ * Decides whether a call fails, before it reaches the real object or after it returned. A plan may
+ * also do something of its own at that moment (e.g. a concurrent DELETE) and answer when done.
+ */
+export type FaultPlan = (call: Call, phase: 'before' | 'after') => Error | undefined | Promise<Error | undefined>;
 
 type Wrapped = Pick<Dependencies, 'media' | 'storage' | 'events'>;
 
@@ -38,10 +41,10 @@ function wrap<T extends object>(name: string, target: T, plan: FaultPlan, trace:
       return async (...args: unknown[]) => {
         const call = describeCall(name, property, args);
         trace.push(call);
-        const before = plan(call, 'before');
+        const before = await plan(call, 'before');
         if (before) throw before;
         const result = await value.apply(object, args);
-        const after = plan(call, 'after');
+        const after = await plan(call, 'after');
         if (after) throw after;
         return result;
       };

@@ -8,12 +8,18 @@ export async function upload(
   stack: TestStack,
   token: string,
   bytes: Buffer,
-  request: { purpose?: string; contentType?: string; classroomId?: string } = {},
+  request: { purpose?: string; contentType?: string; classroomId?: string; subjectId?: string } = {},
 ): Promise<{ mediaId: string; key: string }> {
   const contentType = request.contentType ?? 'image/jpeg';
   const requested = await stack.api<UploadTicket>('POST', '/v1/uploads', {
     token,
-    body: { purpose: request.purpose ?? 'profile', contentType, size: bytes.length, ...(request.classroomId ? { classroomId: request.classroomId } : {}) },
+    body: {
+      purpose: request.purpose ?? 'profile',
+      contentType,
+      size: bytes.length,
+      ...(request.classroomId ? { classroomId: request.classroomId } : {}),
+      ...(request.subjectId ? { subjectId: request.subjectId } : {}),
+    },
   });
   if (requested.status !== 201) throw new Error(`upload request answered ${requested.status}: ${JSON.stringify(requested.json)}`);
   const posted = await stack.postToS3(requested.json.upload, bytes, contentType);

@@ -46,7 +46,9 @@ media service (local stack) is up${stack.functionsMode === 'artifacts' ? ', runn
   API          ${stack.apiUrl}/v1          (health: ${stack.apiUrl}/health, contract: ${stack.apiUrl}/openapi.json)
   upload page  ${stack.apiUrl}/
   S3 (s3rver)  ${stack.s3Endpoint}   bucket ${stack.bucket}, access key S3RVER / S3RVER
-  SQS (fauxqs) ${stack.sqsEndpoint}   queues media-ingest, media-ingest-dlq, media-events
+  SQS+SNS (fauxqs) ${stack.sqsEndpoint}   queues media-ingest, media-ingest-dlq; events topic media-events → ${Object.keys(stack.queues.consumers)
+  .map((consumer) => `media-events-${consumer}`)
+  .join(', ')} (each with its -dlq)
   data         ${env.MEDIA_DATA_DIR ?? '.data'}/ (PGlite database and S3 objects; survives restarts)
 
 mint a token:

@@ -1,0 +1,74 @@
+import { describe, expect, it } from 'vitest';
+import { authorizeUpload, MediaError, readScopeOf, relationsOf, type Principal, type Subject } from '@media/core';
+
+/**
+ * Relations below the token check: even a principal the token verifier would refuse (a person
+ * carrying a service's name) never stands in a service's place.
+ */
+const item = (over: Partial<Subject> = {}): Subject => ({
+  tenant: 'school-1',
+  purpose: 'profile',
+  subjectId: 'pupil-7',
+  classroomId: null,
+  uploadedBy: 'user-service',
+  ...over,
+});
+const person = (role: 'student' | 'teacher' | 'admin', sub: string): Principal => ({ role, sub, tenant: 'school-1', classrooms: [] });
+const service = (sub: 'ai-service' | 'attendance-service' | 'user-service' | 'analytics-service'): Principal => ({
+  role: 'service',
+  sub,
+  tenant: 'school-1',
+  classrooms: [],
+});
+
+const refusal = (work: () => void) => {
+  try {
+    work();
+  } catch (error) {
+    return { code: (error as MediaError).code, detail: (error as MediaError).message };
+  }
+  return null;
+};
+
+describe('relations compare the kind of principal as well as its id', () => {
+  it('gives a person named like a service no uploader relation to what the service uploaded', () => {
+    expect(relationsOf(person('student', 'user-service'), item())).toEqual(['tenant']);
+    expect(relationsOf(person('teacher', 'ai-service'), item({ purpose: 'training', uploadedBy: 'ai-service' }))).toEqual(['tenant']);
+  });
+
+  it('gives the service itself the uploader relation', () => {
+    expect(relationsOf(service('user-service'), item())).toEqual(['tenant', 'uploader', 'self']);
+  });
+
+  it('never makes a service the subject of an item: subjects are people', () => {
+    expect(relationsOf(service('ai-service'), item({ subjectId: 'ai-service', uploadedBy: 'admin-1' }))).toEqual(['tenant']);
+    expect(relationsOf(person('student', 'pupil-7'), item({ uploadedBy: 'admin-1' }))).toEqual(['tenant', 'self']);
+  });
+
+  it('passes the kind to list queries', () => {
+    expect(readScopeOf(person('student', 'pupil-7')).kind).toBe('human');
+    expect(readScopeOf(service('user-service')).kind).toBe('service');
+  });
+});
+
+describe('subjects on attendance uploads', () => {
+  const teacher: Principal = { role: 'teacher', sub: 't-1', tenant: 'school-1', classrooms: ['room-1'] };
+  const attendance = (subjectId: string | null) => ({ purpose: 'attendance' as const, subjectId, classroomId: 'room-1' });
+
+  it('lets a teacher photograph their classroom without naming anyone', () => {
+    expect(refusal(() => authorizeUpload(teacher, attendance(null)))).toBeNull();
+  });
+
+  it('refuses a teacher naming a subject, themselves included, and says who may', () => {
+    for (const subjectId of ['pupil-7', 't-1']) {
+      const answer = refusal(() => authorizeUpload(teacher, attendance(subjectId)));
+      expect(answer?.code).toBe('FORBIDDEN');
+      expect(answer?.detail).toMatch(/administrators and attendance-service/);
+    }
+  });
+
+  it('lets admins and attendance-service tag subjects', () => {
+    expect(refusal(() => authorizeUpload(person('admin', 'admin-1'), attendance('pupil-7')))).toBeNull();
+    expect(refusal(() => authorizeUpload(service('attendance-service'), attendance('pupil-7')))).toBeNull();
+  });
+});

@@ -1,0 +1,145 @@
+import './support/quiet';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Principal } from '@media/core';
+import { deleteMedia, type Dependencies } from '@media/service';
+import { sweep } from '@media/service/processing';
+import { handler as processUpload } from '../../functions/process-upload/handler';
+import { makePhoto } from '../fixtures/photos';
+import { uniqueTenant } from '../support/database';
+import { startTestStack, type TestStack } from '../support/test-stack';
+import { deliver, deliverUntilAcknowledged, s3Record } from './support/deliveries';
+import { noFaults, transientError, withFaults, type FaultPlan } from './support/fault-injection';
+import { isolatedDatabase } from './support/isolated-database';
+import { objectsOf, upload } from './support/uploads';
+
+/**
+ * Delete is final under every interleaving: a DELETE may land before or after any call a worker
+ * makes; the worker may then go on, fail at that call, or die there (nothing of it reaches S3 or
+ * the database any more), or go on writing the original and die right after. Whatever happened,
+ * once the record has been redelivered and one sweeper run has passed, the bucket holds nothing of
+ * the item. The sweeper looks at every row, so this file has a database of its own.
+ */
+type Mode = 'goes on' | 'fails there' | 'dies there' | 'writes the original, then dies';
+interface Point {
+  label: string;
+  phase: 'before' | 'after';
+}
+
+describe('a DELETE at any point of processing', () => {
+  let database: Awaited<ReturnType<typeof isolatedDatabase>>;
+  let stack: TestStack;
+  let photo: Buffer;
+  let points: Point[] = [];
+  const leaseSeconds = 2;
+
+  const workerDeps = (plan: FaultPlan) => {
+    const config = { ...stack.deps.config, processing: { ...stack.deps.config.processing, leaseSeconds } };
+    return withFaults<Dependencies>({ ...stack.deps, config }, plan);
+  };
+  const newUpload = async () => {
+    const tenant = uniqueTenant();
+    const principal: Principal = { role: 'student', tenant, sub: 's-1', classrooms: [] };
+    return { tenant, principal, ...(await upload(stack, await stack.token(principal), photo)) };
+  };
+
+  /** The worker's plan: DELETE at `point`, then the worker does as `mode` says. */
+  const interleaving = (point: Point, mode: Mode, remove: () => Promise<unknown>): FaultPlan & { fired: () => boolean } => {
+    let deleted = false;
+    let dead = false;
+    const plan: FaultPlan = async (call, phase) => {
+      if (dead) return transientError(call);
+      if (!deleted && call.label === point.label && phase === point.phase) {
+        deleted = true;
+        await remove();
+        if (mode === 'fails there') return transientError(call);
+        if (mode === 'dies there') {
+          dead = true;
+          return transientError(call);
+        }
+      }
+      if (deleted && mode === 'writes the original, then dies' && call.label === 'storage.put original' && phase === 'after') {
+        dead = true;
+        return transientError(call);
+      }
+      return undefined;
+    };
+    return Object.assign(plan, { fired: () => deleted });
+  };
+
+  /** Runs one interleaving and answers what the bucket holds of the item afterwards. */
+  const run = async (point: Point, mode: Mode, { redeliver = true } = {}) => {
+    const item = await newUpload();
+    const record = s3Record(stack.bucket, item.key);
+    const plan = interleaving(point, mode, () => deleteMedia(stack.deps, item.principal, item.mediaId));
+    await deliver(processUpload.withDependencies(workerDeps(plan)), [record]);
+    expect(plan.fired(), `${mode} at ${point.phase} ${point.label}`).toBe(true);
+    if (redeliver) await deliverUntilAcknowledged(() => processUpload.withDependencies(workerDeps(noFaults)), record, { backoffMs: () => 100 });
+    await sweep(stack.deps);
+    const row = (await stack.deps.media.findById(item.mediaId))!;
+    return { ...item, row, objects: await objectsOf(stack, item.tenant, item.mediaId) };
+  };
+
+  beforeAll(async () => {
+    database = await isolatedDatabase();
+    stack = await startTestStack({ databaseUrl: database.url });
+    // Deliveries are made by the test.
+    await stack.pump.stop();
+    photo = await makePhoto({ width: 320, height: 240 });
+
+    // The calls of a clean run, in order: each is a moment a DELETE can land, before or after it.
+    const clean = await newUpload();
+    const deps = workerDeps(noFaults);
+    expect(await deliver(processUpload.withDependencies(deps), [s3Record(stack.bucket, clean.key)])).toEqual([]);
+    expect((await stack.deps.media.findById(clean.mediaId))?.status).toBe('ready');
+    const labels = [...new Set(deps.trace.map((c) => c.label))];
+    points = labels.flatMap((label) => (['before', 'after'] as const).map((phase) => ({ label, phase })));
+  }, 60_000);
+  afterAll(async () => {
+    await stack?.close();
+    await database?.drop();
+  });
+
+  it('covers every call of a clean run, the original\'s write among them', () => {
+    expect(points.map((p) => `${p.phase} ${p.label}`)).toEqual(expect.arrayContaining(['before storage.put original', 'after media.claim', 'before media.markReady']));
+  });
+
+  it('leaves nothing when the DELETE lands while the original is written and the worker then fails (the redelivery meets a deleted row)', async () => {
+    const { objects, row } = await run({ label: 'storage.put original', phase: 'before' }, 'writes the original, then dies');
+    expect(row.status).toBe('deleted');
+    expect(objects).toEqual([]);
+  });
+
+  it('leaves nothing in that case even when no redelivery ever comes: one sweeper run is enough', async () => {
+    const { objects } = await run({ label: 'storage.put original', phase: 'before' }, 'writes the original, then dies', { redeliver: false });
+    expect(objects).toEqual([]);
+  });
+
+  it('records the purge only once the worker\'s lease is over, and purges until then', async () => {
+    const { row, mediaId, tenant } = await run({ label: 'storage.put original', phase: 'before' }, 'writes the original, then dies', { redeliver: false });
+    expect(row.purgeAfter).toBeInstanceOf(Date);
+    if (row.purgedAt === null) {
+      await new Promise((resolve) => setTimeout(resolve, Math.max(0, row.purgeAfter!.getTime() - Date.now()) + 200));
+      await sweep(stack.deps);
+    }
+    const purged = (await stack.deps.media.findById(mediaId))!;
+    expect(purged.purgedAt).toBeInstanceOf(Date);
+    expect(purged.purgedAt!.getTime()).toBeGreaterThanOrEqual(row.purgeAfter!.getTime());
+    expect(await objectsOf(stack, tenant, mediaId)).toEqual([]);
+  });
+
+  it('leaves nothing in the bucket whatever the moment and whatever the worker does next', async () => {
+    const originalAt = points.findIndex((p) => p.label === 'storage.put original' && p.phase === 'after');
+    const leftovers: string[] = [];
+    let runs = 0;
+    for (const [index, point] of points.entries()) {
+      const modes: Mode[] = ['goes on', 'fails there', 'dies there', ...(index < originalAt ? (['writes the original, then dies'] as const) : [])];
+      for (const mode of modes) {
+        const { objects, row } = await run(point, mode);
+        runs += 1;
+        if (objects.length > 0 || row.status !== 'deleted') leftovers.push(`${mode} at ${point.phase} ${point.label}: ${row.status}, ${objects.join(', ')}`);
+      }
+    }
+    expect(leftovers).toEqual([]);
+    expect(runs).toBeGreaterThan(40);
+  }, 600_000);
+});
