@@ -54,7 +54,9 @@ export async function seedReadyMedia(stack: TestStack, items: readonly SeedItem[
     if (posted.status !== 204) throw new Error(`S3 refused the seed upload: ${posted.status}`);
     return id;
   });
-  const deadline = Date.now() + 60_000;
+  // The wait scales with the work: a second per item on top of a fixed start, for a busy machine.
+  const waitMs = 30_000 + ids.length * 1_000;
+  const deadline = Date.now() + waitMs;
   const rows = new Map<string, MediaRow>();
   while (rows.size < ids.length) {
     for (const id of ids) {
@@ -64,7 +66,7 @@ export async function seedReadyMedia(stack: TestStack, items: readonly SeedItem[
       else if (row?.status === 'rejected') throw new Error(`seed item ${id} was rejected: ${row.rejectionDetail}`);
     }
     if (rows.size < ids.length) {
-      if (Date.now() > deadline) throw new Error(`${ids.length - rows.size} seed items not ready after 60 s`);
+      if (Date.now() > deadline) throw new Error(`${ids.length - rows.size} seed items not ready after ${waitMs / 1000} s`);
       await new Promise((r) => setTimeout(r, 100));
     }
   }
