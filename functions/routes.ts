@@ -1,5 +1,5 @@
 /**
- * The HTTP API's routes (DESIGN.md §4) and the function behind each: one table for the CDK HTTP
+ * The HTTP API's routes (docs/architecture.md § Contract) and the function behind each: one table for the CDK HTTP
  * API and for the local server, so the two cannot drift apart.
  */
 export type ApiFunctionName = 'request-upload' | 'get-download' | 'media-api';

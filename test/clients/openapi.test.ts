@@ -7,7 +7,7 @@ import { API_ROUTES } from '../../functions/routes';
 const committedFile = new URL('../../docs/openapi.json', import.meta.url);
 
 /**
- * DESIGN.md §4, written out by hand: each route and the problem statuses a client must be ready
+ * docs/architecture.md § Contract, written out by hand: each route and the problem statuses a client must be ready
  * for (besides `default`). Not derived from the document under test.
  */
 const CONTRACT: [method: string, path: string, success: string, errors: string[]][] = [

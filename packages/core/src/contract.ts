@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { MEDIA_STATUSES, VARIANT_NAMES } from './media';
 import { PURPOSES } from './purposes';
 
-/** The HTTP contract (DESIGN.md §4) as zod schemas: the one source of its types. */
+/** The HTTP contract (docs/architecture.md § Contract) as zod schemas: the one source of its types. */
 const identifier = z.string().min(1).max(128).regex(/^[A-Za-z0-9._:@-]+$/, 'letters, digits and . _ : @ - only');
 
 export const UploadRequest = z.strictObject({

@@ -17,7 +17,7 @@ import {
 import { ERRORS, type ErrorCode } from './errors';
 
 /**
- * The OpenAPI 3.1 document of the HTTP contract (DESIGN.md §4), generated from the zod schemas in
+ * The OpenAPI 3.1 document of the HTTP contract (docs/architecture.md § Contract), generated from the zod schemas in
  * contract.ts so the two cannot disagree. `npm run openapi` writes it to docs/openapi.json; the
  * local stack serves it at GET /openapi.json.
  */
@@ -89,7 +89,7 @@ interface Operation {
   errors: readonly ErrorCode[];
 }
 
-/** Every route of DESIGN.md §4, with the problem codes each one can answer with. */
+/** Every route of the contract (docs/architecture.md § Contract), with the problem codes each one can answer with. */
 export const OPERATIONS: readonly Operation[] = [
   {
     method: 'post',
