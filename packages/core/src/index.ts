@@ -10,3 +10,4 @@ export * from './contract';
 export * from './upload-policy';
 export * from './token-verifier';
 export * from './media-events';
+export * from './routes';
