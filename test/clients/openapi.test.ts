@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { Validator } from '@seriousme/openapi-schema-validator';
 import { describe, expect, it } from 'vitest';
 import { openApiDocument, openApiJson } from '@media/core/openapi';
-import { API_ROUTES } from '../../functions/routes';
+import { API_ROUTES } from '@media/core';
 
 const committedFile = new URL('../../docs/openapi.json', import.meta.url);
 
@@ -74,6 +74,21 @@ describe('the OpenAPI document', () => {
     for (const code of ['UNSUPPORTED_MEDIA_TYPE', 'PAYLOAD_TOO_LARGE', 'VALIDATION_FAILED', 'UNAUTHENTICATED', 'FORBIDDEN', 'NOT_FOUND', 'NOT_READY', 'LEGAL_HOLD', 'TOO_MANY_PENDING_UPLOADS', 'QUOTA_EXCEEDED']) {
       expect(codes).toContain(code);
     }
+  });
+
+  it('lists the rejection codes a rejected record can carry', () => {
+    const rejection = doc().components.schemas.MediaRecord.properties.rejection;
+    expect(rejection.properties.code.enum).toEqual([
+      'EMPTY_FILE',
+      'SIZE_MISMATCH',
+      'FILE_TOO_LARGE',
+      'UNSUPPORTED_MEDIA_TYPE',
+      'TYPE_MISMATCH',
+      'UNSUPPORTED_CODEC',
+      'IMAGE_TOO_LARGE',
+      'CORRUPT_IMAGE',
+      'POLYGLOT',
+    ]);
   });
 
   it('describes the list filters, including sha256', () => {

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { REJECTION_CODES } from './errors';
 import { MEDIA_STATUSES, VARIANT_NAMES } from './media';
 import { PURPOSES } from './purposes';
 
@@ -79,7 +80,12 @@ export const MediaRecord = z.object({
   createdAt: z.string().datetime(),
   processedAt: z.string().datetime().nullable(),
   legalHold: z.boolean(),
-  rejection: z.object({ code: z.string(), detail: z.string() }).optional(),
+  rejection: z
+    .object({
+      code: z.enum(REJECTION_CODES).meta({ description: 'Why the bytes were refused; permanent for these bytes.' }),
+      detail: z.string(),
+    })
+    .optional(),
   variants: z.array(VariantRecord),
 });
 export type MediaRecord = z.infer<typeof MediaRecord>;
