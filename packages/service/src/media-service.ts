@@ -12,10 +12,10 @@ import {
 import type { MediaRow } from '@media/db';
 import { contentDisposition, derivativePrefix, incomingKey, originalKey } from '@media/storage';
 import { announce, giveBack } from './announcements';
-import type { Dependencies } from './dependencies';
 import { toMediaRecord } from './media-record';
+import type { MediaObjects, MediaPorts, MediaRows } from './ports';
 
-type Deps = Pick<Dependencies, 'media' | 'storage' | 'events' | 'config'>;
+type Deps = MediaPorts;
 
 const DUPLICATE_DISTANCE = 6;
 
@@ -84,7 +84,7 @@ const isKeyOf = (tenant: string, id: string, key: string) =>
 const safeContentType = (type: string) => (/^[a-z]+\/[a-z0-9.+-]+$/.test(type) ? type : 'application/octet-stream');
 
 /** Every object an item may have, whatever state it reached. */
-export async function objectKeysOf(deps: Pick<Dependencies, 'storage'>, row: MediaRow): Promise<string[]> {
+export async function objectKeysOf(deps: { storage: Pick<MediaObjects, 'listKeys'> }, row: MediaRow): Promise<string[]> {
   const keys = new Set<string>([incomingKey(row.tenant, row.id), originalKey(row.tenant, row.id)]);
   for (const v of row.variants ?? []) keys.add(v.key);
   for (const key of await deps.storage.listKeys(derivativePrefix(row.tenant, row.id))) keys.add(key);
@@ -119,7 +119,7 @@ export async function deleteMedia(deps: Deps, principal: Principal, id: string):
 }
 
 /** Removes every object of a deleted item, then records that none remain. Throws when S3 fails. */
-export async function purgeObjects(deps: Pick<Dependencies, 'storage' | 'media'>, row: MediaRow): Promise<void> {
+export async function purgeObjects(deps: { storage: Pick<MediaObjects, 'listKeys' | 'deleteMany'>; media: Pick<MediaRows, 'markPurged'> }, row: MediaRow): Promise<void> {
   await deps.storage.deleteMany(await objectKeysOf(deps, row));
   await deps.media.markPurged(row.id);
 }
