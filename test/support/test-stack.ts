@@ -26,8 +26,7 @@ export interface TestStack extends LocalStack {
  */
 export const STACK_START_BUDGET_MS = { postgres: 45_000, pglite: 100_000 };
 
-async function startWithinBudget(options: LocalStackOptions): Promise<LocalStack> {
-  const budgetMs = options.databaseUrl ? STACK_START_BUDGET_MS.postgres : STACK_START_BUDGET_MS.pglite;
+async function startWithinBudget(options: LocalStackOptions, budgetMs: number): Promise<LocalStack> {
   const began = Date.now();
   let phase = 'loading';
   let phaseBegan = began;
@@ -43,7 +42,7 @@ async function startWithinBudget(options: LocalStackOptions): Promise<LocalStack
     timer = setTimeout(() => {
       // Whatever still comes up is stopped again: nothing is left listening after the failure.
       starting.then((late) => late.stop()).catch(() => {});
-      const s = (ms: number) => `${Math.round(ms / 1000)}s`;
+      const s = (ms: number) => `${(ms / 1000).toFixed(1)}s`;
       reject(new Error(`local stack start: ${phase} took > ${s(Date.now() - phaseBegan)} (whole start > ${s(budgetMs)}); the machine is too busy or that part is stuck`));
     }, budgetMs);
   });
@@ -55,12 +54,13 @@ async function startWithinBudget(options: LocalStackOptions): Promise<LocalStack
 }
 
 /** The real local stack (S3 server, SQS server, event pump, HTTP API) on free ports and a temp dir. */
-export async function startTestStack(options: Partial<LocalStackOptions> = {}): Promise<TestStack> {
+export async function startTestStack(options: Partial<LocalStackOptions> = {}, { startBudgetMs }: { startBudgetMs?: number } = {}): Promise<TestStack> {
   const dataDir = options.dataDir ?? (await mkdtemp(join(tmpdir(), 'media-stack-')));
   const databaseUrl = options.databaseUrl ?? (inject('databaseUrl') || undefined);
   // No scheduled sweeper by default: tests share one database, and a sweeper in every stack would
   // act on other tests' rows with its own bucket and queues. Tests of the sweeper run it themselves.
-  const stack = await startWithinBudget({ port: 0, s3Port: 0, sqsPort: 0, sweepEverySeconds: 0, ...options, dataDir, databaseUrl });
+  const budgetMs = startBudgetMs ?? (databaseUrl ? STACK_START_BUDGET_MS.postgres : STACK_START_BUDGET_MS.pglite);
+  const stack = await startWithinBudget({ port: 0, s3Port: 0, sqsPort: 0, sweepEverySeconds: 0, ...options, dataDir, databaseUrl }, budgetMs);
 
   const api = async <T,>(method: string, path: string, { token, body, headers }: { token?: string; body?: unknown; headers?: Record<string, string> } = {}) => {
     const res = await fetch(stack.apiUrl + path, {
