@@ -26,7 +26,7 @@ const API_FUNCTIONS: Record<ApiFunctionName, { description: string; timeout: Dur
 const CORS_HEADERS = ['authorization', 'content-type'];
 
 /**
- * The HTTP API of DESIGN.md §4: the API functions, and in front of them either API Gateway v2
+ * The HTTP API of docs/architecture.md § Contract: the API functions, and in front of them either API Gateway v2
  * (every route of functions/routes.ts, throttled, access-logged, CORS for the configured origins)
  * or, for LocalStack's community edition which has no API Gateway v2, a function URL each.
  */

@@ -36,7 +36,7 @@ const PROCESSING: FunctionAccess = {
 };
 
 /**
- * Which function may do what, and where (keys: DESIGN.md §3). A reviewer reads this table against
+ * Which function may do what, and where (keys: docs/architecture.md § Keys). A reviewer reads this table against
  * the code; nothing else grants these functions S3 or queue access, and no statement has a
  * wildcard action or a bare `*` resource. Every function also signs in to the database.
  */

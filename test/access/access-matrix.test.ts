@@ -4,7 +4,7 @@ import type { MediaRow } from '@media/db';
 import { makePhoto } from '../fixtures/photos';
 import { uniqueTenant } from '../support/database';
 import { startTestStack, type TestStack } from '../support/test-stack';
-import { inParallel, seedReadyMedia, type SeedItem } from './seeded-media';
+import { inParallel, seedReadyMediaByPurpose, type SeedItem } from './seeded-media';
 
 /**
  * The access-control matrix, cell by cell, through the real HTTP server, the real database and
@@ -266,7 +266,7 @@ describe('the access matrix', () => {
       }
     }
     const photo = await makePhoto({ width: 64, height: 48 });
-    const rows = await seedReadyMedia(stack, plan.map((p) => p.seed), photo);
+    const rows = await seedReadyMediaByPurpose(stack, plan.map((p) => p.seed), photo);
     const byKey = new Map(plan.map((p, i) => [p.key, rows[i]!]));
     for (const kind of KINDS) {
       items[kind] = {} as Record<Purpose, Record<Relation, MediaRow>>;

@@ -2,12 +2,12 @@ import { readFile } from 'node:fs/promises';
 import { Validator } from '@seriousme/openapi-schema-validator';
 import { describe, expect, it } from 'vitest';
 import { openApiDocument, openApiJson } from '@media/core/openapi';
-import { API_ROUTES } from '@media/functions/routes';
+import { API_ROUTES, REJECTION_CODES } from '@media/core';
 
 const committedFile = new URL('../../docs/openapi.json', import.meta.url);
 
 /**
- * DESIGN.md §4, written out by hand: each route and the problem statuses a client must be ready
+ * docs/architecture.md § Contract, written out by hand: each route and the problem statuses a client must be ready
  * for (besides `default`). Not derived from the document under test.
  */
 const CONTRACT: [method: string, path: string, success: string, errors: string[]][] = [
@@ -74,6 +74,12 @@ describe('the OpenAPI document', () => {
     for (const code of ['UNSUPPORTED_MEDIA_TYPE', 'PAYLOAD_TOO_LARGE', 'VALIDATION_FAILED', 'UNAUTHENTICATED', 'FORBIDDEN', 'NOT_FOUND', 'NOT_READY', 'LEGAL_HOLD', 'TOO_MANY_PENDING_UPLOADS', 'QUOTA_EXCEEDED']) {
       expect(codes).toContain(code);
     }
+  });
+
+  it('lists every rejection code of the error vocabulary as the enum of a record’s rejection', () => {
+    const rejection = doc().components.schemas.MediaRecord.properties.rejection;
+    expect(rejection.properties.code.enum).toEqual([...REJECTION_CODES]);
+    expect(rejection.properties.code.enum).toContain('CORRUPT_IMAGE');
   });
 
   it('describes the list filters, including sha256', () => {

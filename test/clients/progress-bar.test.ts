@@ -15,6 +15,15 @@ describe('the bulk upload progress bar', () => {
     expect(describeProgress(at(100, 1_000_000, start), start + 10_000)).toMatch(/^100\/100 files · .* · done$/);
   });
 
+  it('estimates the time left from the files really sent, not from those skipped as already uploaded', () => {
+    const start = Date.now() - 2_000;
+    // 90 skipped at once; of the 10 sent, 5 are done in 2 s and the other 5 are being processed.
+    const rerun: BulkProgress = { filesTotal: 100, filesDone: 95, filesSkipped: 90, bytesTotal: 10_000, bytesSent: 10_000, startedAt: start };
+    expect(describeProgress(rerun, start + 2_000)).toMatch(/ · ETA 2s$/);
+    const allSkipped: BulkProgress = { filesTotal: 100, filesDone: 100, filesSkipped: 100, bytesTotal: 0, bytesSent: 0, startedAt: start };
+    expect(describeProgress(allSkipped, start + 2_000)).toMatch(/ · done$/);
+  });
+
   it('redraws one line on a terminal', () => {
     const { written, out } = output(true);
     const bar = new ProgressBar(out);

@@ -9,6 +9,7 @@ import { uniqueTenant } from '../support/database';
 import { startTestStack, type TestStack } from '../support/test-stack';
 
 const repoRoot = new URL('../..', import.meta.url).pathname;
+const PHOTOS = 30;
 
 interface CliRun {
   code: number | null;
@@ -49,11 +50,12 @@ describe('npm run upload (bulk upload CLI)', () => {
     stack = await startTestStack();
     dir = await mkdtemp(join(tmpdir(), 'media-cli-'));
     await mkdir(join(dir, 'more'));
-    // 100 small real photos (half in a subfolder); the grain makes each one different. Number 42 is cut short.
-    for (let i = 0; i < 100; i++) {
+    // 30 small real photos (a third in a subfolder); the grain makes each one different. Number 12 is
+    // cut short. Enough for the tenth-by-tenth progress lines and for concurrency 8 to overlap.
+    for (let i = 0; i < PHOTOS; i++) {
       const photo = await makePhoto({ width: 96 + (i % 7) * 8, height: 72, quality: 80 });
-      const name = join(dir, i < 50 ? '' : 'more', `photo-${String(i).padStart(3, '0')}.jpg`);
-      await writeFile(name, i === 42 ? photo.subarray(0, Math.floor(photo.length * 0.6)) : photo);
+      const name = join(dir, i < 20 ? '' : 'more', `photo-${String(i).padStart(3, '0')}.jpg`);
+      await writeFile(name, i === 12 ? photo.subarray(0, Math.floor(photo.length * 0.6)) : photo);
     }
     await writeFile(join(dir, 'notes.txt'), 'not a photo');
     const token = await stack.token({ role: 'service', sub: 'ai-service', tenant: uniqueTenant() });
@@ -67,11 +69,11 @@ describe('npm run upload (bulk upload CLI)', () => {
     if (dir) await rm(dir, { recursive: true, force: true });
   });
 
-  it('uploads 99 photos until ready and reports the truncated one as rejected, with why', () => {
-    expect(countOf(first.stdout, 'ready'), first.stdout + first.stderr).toBe(99);
+  it('uploads 29 photos until ready and reports the truncated one as rejected, with why', () => {
+    expect(countOf(first.stdout, 'ready'), first.stdout + first.stderr).toBe(PHOTOS - 1);
     expect(countOf(first.stdout, 'rejected')).toBe(1);
     expect(countOf(first.stdout, 'failed')).toBe(0);
-    expect(first.stdout).toMatch(/Rejected \(1\):\n\s+photo-042\.jpg\s+CORRUPT_IMAGE\s+The image could not be decoded/);
+    expect(first.stdout).toMatch(/Rejected \(1\):\n\s+photo-012\.jpg\s+CORRUPT_IMAGE\s+The image could not be decoded/);
     expect(first.stdout).toContain('Ignored 1 file(s) that are not images by name: notes.txt');
   });
 
@@ -83,19 +85,54 @@ describe('npm run upload (bulk upload CLI)', () => {
     const lines = first.stderr.trim().split('\n');
     expect(lines.length).toBeGreaterThanOrEqual(10);
     expect(lines.length).toBeLessThanOrEqual(11);
-    expect(lines.at(-1)).toMatch(/^100\/100 files · [\d.]+ KB\/[\d.]+ KB · [\d.]+ [KM]?B\/s · done$/);
+    expect(lines.at(-1)).toMatch(/^30\/30 files · [\d.]+ KB\/[\d.]+ KB · [\d.]+ [KM]?B\/s · done$/);
     expect(lines.join('\n')).not.toContain('\r');
   });
 
-  it('skips all 99 on a second run by sha256, and creates no duplicates', async () => {
+  it('skips all 29 on a second run by sha256, and creates no duplicates', async () => {
     const second = await runCli([dir, '--purpose', 'training', '--concurrency', '8'], env);
     console.log(`second run (exit ${second.code}):\n${second.stdout}`);
-    expect(countOf(second.stdout, 'skipped (already uploaded)'), second.stdout + second.stderr).toBe(99);
+    expect(countOf(second.stdout, 'skipped (already uploaded)'), second.stdout + second.stderr).toBe(PHOTOS - 1);
     expect(countOf(second.stdout, 'ready')).toBe(0);
     expect(countOf(second.stdout, 'rejected')).toBe(1);
     expect(second.code).toBe(1);
     const { json } = await stack.api<ListAnswer>('GET', '/v1/media?purpose=training&status=ready&limit=100', { token: env.MEDIA_TOKEN });
-    expect(json.items).toHaveLength(99);
+    expect(json.items).toHaveLength(PHOTOS - 1);
+    // Progress counts only what is really sent (the one rejected file, again), so the time left is
+    // that file's, not the whole folder's.
+    const lines = second.stderr.trim().split('\n');
+    expect(lines[0]).toMatch(/^29\/30 files · 0 B\/[\d.]+ KB · /);
+    expect(lines.at(-1)).toMatch(/^30\/30 files · .* · done$/);
+  });
+
+  it('stops once, with exit status 2, when the API does not answer', async () => {
+    const run = await runCli([dir, '--purpose', 'training'], { MEDIA_API_URL: 'http://127.0.0.1:9', MEDIA_TOKEN: env.MEDIA_TOKEN! });
+    expect(run.code).toBe(2);
+    expect(run.stderr.trim().split('\n')).toEqual([expect.stringMatching(/^Stopped: The media API at http:\/\/127\.0\.0\.1:9 does not answer/)]);
+    expect(run.stdout).toBe('');
+  });
+
+  it('stops once, with exit status 2, when the API refuses the token', async () => {
+    const run = await runCli([dir, '--purpose', 'training'], { MEDIA_API_URL: stack.apiUrl, MEDIA_TOKEN: 'nope' });
+    expect(run.code).toBe(2);
+    expect(run.stderr.trim().split('\n')).toEqual([expect.stringMatching(/^Stopped: The media API refused the token: /)]);
+  });
+
+  it('stops once, with exit status 2, when the token may not upload the purpose', async () => {
+    const student = await stack.token({ role: 'student', sub: 's-1', tenant: uniqueTenant() });
+    const run = await runCli([dir, '--purpose', 'training'], { MEDIA_API_URL: stack.apiUrl, MEDIA_TOKEN: student });
+    expect(run.code).toBe(2);
+    expect(run.stderr.trim().split('\n').filter((line) => line.startsWith('Stopped:'))).toEqual([
+      expect.stringMatching(/^Stopped: This token may not upload training photos here: /),
+    ]);
+    expect(run.stdout).toBe('');
+  });
+
+  it('says a folder is missing, with exit status 2 and no raw ENOENT', async () => {
+    const run = await runCli([join(dir, 'nowhere'), '--purpose', 'training'], env);
+    expect(run.code).toBe(2);
+    expect(run.stderr).toContain(`No folder ${join(dir, 'nowhere')}: check the path.`);
+    expect(run.stderr).not.toContain('ENOENT');
   });
 
   it('refuses to start without a purpose or a token, with exit status 2', async () => {

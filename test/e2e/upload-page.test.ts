@@ -50,6 +50,10 @@ describe.skipIf(!hasChromium)('the upload page in headless Chromium', () => {
   let workDir: string;
   let rows: Row[];
   let thumbSteps: Record<string, string[]>;
+  let rejectedBarColour: string;
+  let readyBarColour: string;
+  const consoleErrors: string[] = [];
+  const failedLoads: string[] = [];
 
   beforeAll(async () => {
     stack = await startTestStack();
@@ -70,6 +74,14 @@ describe.skipIf(!hasChromium)('the upload page in headless Chromium', () => {
       viewport: { width: 1000, height: 1100 },
     });
     page = context.pages()[0] ?? (await context.newPage());
+    page.on('console', (message) => {
+      if (message.type() === 'error') consoleErrors.push(message.text());
+    });
+    page.on('response', (response) => {
+      if (response.status() >= 400 && new URL(response.url()).origin === stack.apiUrl && !response.url().includes('/v1/')) {
+        failedLoads.push(`${response.status()} ${response.url()}`);
+      }
+    });
     await page.goto(`${stack.apiUrl}/`);
     await page.waitForSelector('body[data-ready=true]');
 
@@ -119,6 +131,9 @@ describe.skipIf(!hasChromium)('the upload page in headless Chromium', () => {
       }),
     );
     thumbSteps = await page.evaluate(() => window.thumbSteps ?? {});
+    const barColour = (state: string) =>
+      page.$eval(`li.upload[data-state=${state}] progress`, (bar) => getComputedStyle(bar).accentColor);
+    [rejectedBarColour, readyBarColour] = [await barColour('rejected'), await barColour('ready')];
     await mkdir('test-results', { recursive: true });
     await page.screenshot({ path: SCREENSHOT, fullPage: true });
     console.log(`upload page screenshot: ${SCREENSHOT}`);
@@ -152,6 +167,16 @@ describe.skipIf(!hasChromium)('the upload page in headless Chromium', () => {
     expect(rejected.state).toBe('rejected');
     expect(rejected.stateText).toBe('rejected: The file’s content is not the type its name says.');
     expect(rejected.detail).toBe('The file was declared as image/jpeg but its content is image/png.');
+  });
+
+  it('colours a rejected row’s bar as a failure, not as the progress of a success', () => {
+    expect(rejectedBarColour).toBe('rgb(165, 14, 14)');
+    expect(readyBarColour).toBe('rgb(11, 87, 208)');
+  });
+
+  it('loads the page and its icon without a 404 or an error in the console', () => {
+    expect(failedLoads).toEqual([]);
+    expect(consoleErrors).toEqual([]);
   });
 
   it('announces the outcome in the aria-live status region', async () => {

@@ -40,7 +40,7 @@ const context = {} as Context;
 
 describe('routing behind a Lambda function URL', () => {
   it('finds the route and its decoded path parameters from the raw method and path', () => {
-    expect(matchRoute('GET', '/v1/media/abc%2Ddef/download')).toEqual({
+    expect(matchRoute('GET', '/v1/media/abc%2Ddef/download')).toMatchObject({
       route: { method: 'GET', path: '/v1/media/{id}/download', fn: 'get-download' },
       params: { id: 'abc-def' },
     });

@@ -3,16 +3,16 @@ import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-sec
 import type { CloudFormationCustomResourceEvent } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import pg from 'pg';
-import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { handler } from '@media/functions/migrate';
+import { postgresUrl } from '../support/database';
 import { scramVerifies } from '../support/scram';
 
-const serverUrl = inject('databaseUrl');
 const event = (RequestType: 'Create' | 'Update' | 'Delete') =>
   ({ RequestType, PhysicalResourceId: 'media-schema' }) as unknown as CloudFormationCustomResourceEvent;
 
 async function admin<T>(work: (client: pg.Client) => Promise<T>): Promise<T> {
-  const client = new pg.Client({ connectionString: serverUrl });
+  const client = new pg.Client({ connectionString: postgresUrl() });
   await client.connect();
   try {
     return await work(client);
@@ -21,14 +21,14 @@ async function admin<T>(work: (client: pg.Client) => Promise<T>): Promise<T> {
   }
 }
 
-// Needs a PostgreSQL server (DATABASE_URL): the function never runs against PGlite.
-describe.skipIf(!serverUrl)('the migrate custom resource function', () => {
+// Needs a PostgreSQL server: the function never runs against PGlite.
+describe('the migrate custom resource function', () => {
   const name = `media_migrate_${randomBytes(4).toString('hex')}`;
   const saved = process.env.DATABASE_URL;
 
   beforeAll(async () => {
     await admin((c) => c.query(`create database ${name}`));
-    const url = new URL(serverUrl);
+    const url = new URL(postgresUrl());
     url.pathname = `/${name}`;
     process.env.DATABASE_URL = url.toString();
   });
@@ -51,7 +51,7 @@ describe.skipIf(!serverUrl)('the migrate custom resource function', () => {
   it('leaves the schema and its data alone on delete', async () => {
     expect(await handler(event('Delete'))).toEqual({ PhysicalResourceId: 'media-schema' });
     const tables = await admin(async (c) => {
-      const url = new URL(serverUrl);
+      const url = new URL(postgresUrl());
       url.pathname = `/${name}`;
       const db = new pg.Client({ connectionString: url.toString() });
       await db.connect();

@@ -1,12 +1,12 @@
 import './support/quiet';
 import { spawn } from 'node:child_process';
-import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { EventPump, type BatchHandler } from '@media/local';
 import { createDependencies, type Dependencies } from '@media/service';
 import { handler as processUpload } from '@media/functions/process-upload';
 import { makePhoto } from '../fixtures/photos';
-import { uniqueTenant } from '../support/database';
+import { postgresUrl, uniqueTenant } from '../support/database';
 import { startTestStack, type TestStack } from '../support/test-stack';
 import { QueueLog, queueDepth } from './support/event-log';
 import { transientError, withFaults } from './support/fault-injection';
@@ -37,7 +37,6 @@ function countingHandler(deps: Dependencies) {
 }
 
 describe('the database goes away for a while', () => {
-  const databaseUrl = inject('databaseUrl');
   let stack: TestStack;
   let events: QueueLog;
   let proxy: TcpProxy;
@@ -63,7 +62,8 @@ describe('the database goes away for a while', () => {
     pump.start();
   };
 
-  it.skipIf(!databaseUrl)('fails the records of a batch while PostgreSQL is unreachable, and processes them once it is back', async () => {
+  it('fails the records of a batch while PostgreSQL is unreachable, and processes them once it is back', async () => {
+    const databaseUrl = postgresUrl();
     const target = new URL(databaseUrl);
     proxy = await new TcpProxy(target.hostname, Number(target.port || 5432)).up();
     const viaProxy = new URL(databaseUrl);

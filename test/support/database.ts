@@ -21,3 +21,16 @@ export function appDatabaseUrl(url: string): string {
   app.password = '';
   return app.toString();
 }
+
+/**
+ * The run's PostgreSQL database, for tests whose subject only ever runs against a real server
+ * (the migrate function, a database outage). Without one the test fails and says why: it never
+ * skips unnoticed.
+ */
+export function postgresUrl(): string {
+  const url = inject('databaseUrl');
+  if (!url) {
+    throw new Error('This test needs PostgreSQL: set DATABASE_URL, or run a server on 127.0.0.1:5432 (trust auth for user postgres).');
+  }
+  return url;
+}

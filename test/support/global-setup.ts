@@ -10,13 +10,38 @@ declare module 'vitest' {
   }
 }
 
+/** Where a developer machine or CI runs PostgreSQL when nobody says otherwise (trust on loopback). */
+export const PROBED_SERVER_URL = 'postgres://postgres@127.0.0.1:5432/postgres';
+
+/** Whether a PostgreSQL server answers at `url` within a couple of seconds. */
+async function answers(url: string): Promise<boolean> {
+  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 2_000 });
+  client.on('error', () => {});
+  try {
+    await client.connect();
+    await client.query('select 1');
+    return true;
+  } catch {
+    return false;
+  } finally {
+    await client.end().catch(() => {});
+  }
+}
+
 /**
- * With DATABASE_URL (CI, developer machines): creates a database for this run on that server,
- * migrates it, and drops it afterwards. Without it: tests fall back to PGlite.
+ * The run's database: on the server `DATABASE_URL` names, else on the machine's PostgreSQL when one
+ * answers on 127.0.0.1:5432, a database created for this run, migrated, and dropped afterwards.
+ * With no server at all, tests fall back to PGlite (slower; the few tests that need a real server
+ * then fail and say so). Says once which it is.
  */
 export default async function setup(project: TestProject) {
-  const serverUrl = process.env.DATABASE_URL;
+  const given = process.env.DATABASE_URL || undefined;
+  const serverUrl = given ?? ((await answers(PROBED_SERVER_URL)) ? PROBED_SERVER_URL : undefined);
   if (!serverUrl) {
+    console.log(
+      'tests: database = PGlite (no DATABASE_URL, and no PostgreSQL answers on 127.0.0.1:5432); ' +
+        'the tests that need a real server will fail',
+    );
     project.provide('databaseUrl', '');
     return;
   }
@@ -32,6 +57,8 @@ export default async function setup(project: TestProject) {
   await migrateToLatest(db);
   await db.destroy();
   project.provide('databaseUrl', url.toString());
+  const server = new URL(serverUrl);
+  console.log(`tests: database = PostgreSQL ${server.host}/${name} (${given ? 'DATABASE_URL' : 'found on 127.0.0.1:5432'}), dropped at the end`);
 
   return async () => {
     const client = new pg.Client({ connectionString: serverUrl });

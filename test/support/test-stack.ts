@@ -22,15 +22,53 @@ export interface TestStack extends Omit<LocalStack, 'queues'> {
   close(): Promise<void>;
 }
 
+/**
+ * How long a start may take before the test fails, naming the phase that was slow: well inside the
+ * hook timeout (vitest.config.ts), so a slow machine gets a message that says what was slow rather
+ * than `Hook timed out`. PGlite compiles and migrates a database per stack: it gets more time.
+ */
+export const STACK_START_BUDGET_MS = { postgres: 45_000, pglite: 100_000 };
+
+async function startWithinBudget(options: LocalStackOptions, budgetMs: number): Promise<LocalStack> {
+  const began = Date.now();
+  let phase = 'loading';
+  let phaseBegan = began;
+  const starting = startLocalStack({
+    ...options,
+    onPhase: (next) => {
+      phase = next;
+      phaseBegan = Date.now();
+    },
+  });
+  let timer: NodeJS.Timeout | undefined;
+  const overBudget = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      // Whatever still comes up is stopped again: nothing is left listening after the failure.
+      starting.then((late) => late.stop()).catch(() => {});
+      const s = (ms: number) => `${(ms / 1000).toFixed(1)}s`;
+      reject(new Error(`local stack start: ${phase} took > ${s(Date.now() - phaseBegan)} (whole start > ${s(budgetMs)}); the machine is too busy or that part is stuck`));
+    }, budgetMs);
+  });
+  try {
+    return await Promise.race([starting, overBudget]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 /** The real local stack (S3 server, SQS server, event pump, HTTP API) on free ports and a temp dir. */
-export async function startTestStack(options: Partial<LocalStackOptions> = {}): Promise<TestStack> {
+export async function startTestStack(options: Partial<LocalStackOptions> = {}, { startBudgetMs }: { startBudgetMs?: number } = {}): Promise<TestStack> {
   const dataDir = options.dataDir ?? (await mkdtemp(join(tmpdir(), 'media-stack-')));
   const databaseUrl = options.databaseUrl ?? (inject('databaseUrl') || undefined);
   // No scheduled sweeper by default: tests share one database, and a sweeper in every stack would
   // act on other tests' rows with its own bucket and queues. Tests of the sweeper run it themselves.
+  const budgetMs = startBudgetMs ?? (databaseUrl ? STACK_START_BUDGET_MS.postgres : STACK_START_BUDGET_MS.pglite);
   // Parity mode's bundles sign in as the functions do in AWS: the DML-only app role.
   const appUrl = options.artifacts && databaseUrl ? appDatabaseUrl(databaseUrl) : undefined;
-  const stack = await startLocalStack({ port: 0, s3Port: 0, sqsPort: 0, sweepEverySeconds: 0, tapEvents: true, appDatabaseUrl: appUrl, ...options, dataDir, databaseUrl });
+  const stack = await startWithinBudget(
+    { port: 0, s3Port: 0, sqsPort: 0, sweepEverySeconds: 0, tapEvents: true, appDatabaseUrl: appUrl, ...options, dataDir, databaseUrl },
+    budgetMs,
+  );
   const events = stack.queues.eventsTap;
   if (!events) throw new Error('the test stack taps the events topic');
 

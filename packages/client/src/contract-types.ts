@@ -3,9 +3,9 @@
  * core reaches a bundle of the client, and the published types need only zod's.
  */
 import type { ListQuery, MediaRecord, UploadRequest, UploadTicket } from '@media/core/contract';
-import type { ErrorCode } from '@media/core/errors';
+import type { ErrorCode, RejectionCode } from '@media/core/errors';
 
-export type { ErrorCode, ListQuery, MediaRecord, UploadRequest, UploadTicket };
+export type { ErrorCode, ListQuery, MediaRecord, RejectionCode, UploadRequest, UploadTicket };
 export type Purpose = UploadRequest['purpose'];
 export type MediaStatus = MediaRecord['status'];
 export type VariantName = MediaRecord['variants'][number]['name'];

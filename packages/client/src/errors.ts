@@ -1,4 +1,4 @@
-import type { ErrorCode, MediaRecord } from './contract-types';
+import type { ErrorCode, MediaRecord, RejectionCode } from './contract-types';
 
 /**
  * Codes a caller can branch on: the API's problem+json codes, plus what can go wrong on the way
@@ -42,17 +42,21 @@ export class MediaApiError extends Error {
 export const isMediaApiError = (error: unknown, code?: MediaApiErrorCode): error is MediaApiError =>
   error instanceof MediaApiError && (code === undefined || error.code === code);
 
+/** Why an upload will never be ready: a rejection code of the contract, or it expired or was deleted meanwhile. */
+export type MediaRejectionCode = RejectionCode | 'EXPIRED' | 'DELETED' | 'REJECTED';
+
 /**
  * The upload arrived but will never become ready: its bytes were rejected (`code` is the
  * rejection code, e.g. CORRUPT_IMAGE), or it expired or was deleted meanwhile.
  */
 export class MediaRejectedError extends Error {
   override readonly name = 'MediaRejectedError';
-  readonly code: string;
+  readonly code: MediaRejectionCode;
   readonly detail: string;
 
   constructor(readonly record: MediaRecord) {
-    const code = record.rejection?.code ?? record.status.toUpperCase();
+    const code: MediaRejectionCode =
+      record.rejection?.code ?? (record.status === 'deleted' ? 'DELETED' : record.status === 'expired' ? 'EXPIRED' : 'REJECTED');
     const detail = record.rejection?.detail || `The upload is ${record.status}.`;
     super(detail);
     this.code = code;

@@ -16,6 +16,6 @@ export type {
   WaitOptions,
 } from './media-client';
 export { isMediaApiError, MediaApiError, MediaRejectedError } from './errors';
-export type { MediaApiErrorCode, ProblemDetails } from './errors';
+export type { MediaApiErrorCode, MediaRejectionCode, ProblemDetails } from './errors';
 export type { UploadProgress } from './storage-post';
-export type { ErrorCode, MediaRecord, MediaStatus, Purpose, UploadRequest, UploadTicket, VariantName } from './contract-types';
+export type { ErrorCode, MediaRecord, MediaStatus, Purpose, RejectionCode, UploadRequest, UploadTicket, VariantName } from './contract-types';

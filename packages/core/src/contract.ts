@@ -1,9 +1,10 @@
 // A namespace import lets esbuild drop what is unused (zod's locales alone are 370 KB).
 import * as z from 'zod';
+import { REJECTION_CODES } from './errors';
 import { MEDIA_STATUSES, VARIANT_NAMES } from './media';
 import { PURPOSES } from './purposes';
 
-/** The HTTP contract (DESIGN.md §4) as zod schemas: the one source of its types. */
+/** The HTTP contract (docs/architecture.md § Contract) as zod schemas: the one source of its types. */
 const identifier = z.string().min(1).max(128).regex(/^[A-Za-z0-9._:@-]+$/, 'letters, digits and . _ : @ - only');
 
 export const UploadRequest = z.strictObject({
@@ -87,7 +88,12 @@ export const MediaRecord = z.object({
   createdAt: z.string().datetime(),
   processedAt: z.string().datetime().nullable(),
   legalHold: z.boolean(),
-  rejection: z.object({ code: z.string(), detail: z.string() }).optional(),
+  rejection: z
+    .object({
+      code: z.enum(REJECTION_CODES).meta({ description: 'Why the bytes were refused; permanent for these bytes.' }),
+      detail: z.string(),
+    })
+    .optional(),
   variants: z.array(VariantRecord),
 });
 export type MediaRecord = z.infer<typeof MediaRecord>;

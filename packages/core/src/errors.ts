@@ -21,6 +21,24 @@ export const ERRORS = {
 
 export type ErrorCode = keyof typeof ERRORS;
 
+/**
+ * Why an upload's bytes were refused: the code of a `rejected` record (and of its
+ * `media.rejected` event). Permanent: the same bytes get the same answer. The imaging checks
+ * decide them; the contract types them, so the OpenAPI document and the client list them.
+ */
+export const REJECTION_CODES = [
+  'EMPTY_FILE',
+  'SIZE_MISMATCH',
+  'FILE_TOO_LARGE',
+  'UNSUPPORTED_MEDIA_TYPE',
+  'TYPE_MISMATCH',
+  'UNSUPPORTED_CODEC',
+  'IMAGE_TOO_LARGE',
+  'CORRUPT_IMAGE',
+  'POLYGLOT',
+] as const;
+export type RejectionCode = (typeof REJECTION_CODES)[number];
+
 export interface FieldIssue {
   path: string;
   message: string;

@@ -11,3 +11,4 @@ export * from './upload-policy';
 export * from './token-verifier';
 export * from './media-events';
 export * from './event-consumers';
+export * from './routes';

@@ -1,25 +1,13 @@
 // A namespace import lets esbuild drop what is unused (zod's locales alone are 370 KB).
 import * as z from 'zod';
 import { createDocument, type ZodOpenApiOperationObject, type ZodOpenApiPathsObject, type ZodOpenApiResponsesObject } from 'zod-openapi';
-import {
-  BatchUploadRequest,
-  DownloadAnswer,
-  DownloadQuery,
-  LegalHoldBody,
-  ListAnswer,
-  ListQuery,
-  MediaIdParam,
-  MediaRecord,
-  UploadRequest,
-  UploadTicket,
-  UsageAnswer,
-  UsageQuery,
-} from './contract';
+import { MediaIdParam, MediaRecord, UploadRequest, UploadTicket } from './contract';
 import { ERRORS, type ErrorCode } from './errors';
+import { API_ROUTES, type ApiRouteSpec } from './routes';
 
 /**
- * The OpenAPI 3.1 document of the HTTP contract (DESIGN.md §4), generated from the zod schemas in
- * contract.ts so the two cannot disagree. `npm run openapi` writes it to docs/openapi.json; the
+ * The OpenAPI 3.1 document of the HTTP contract (docs/architecture.md § Contract), generated from
+ * the route table (routes.ts) and the zod schemas of contract.ts, so none of them can disagree. `npm run openapi` writes it to docs/openapi.json; the
  * local stack serves it at GET /openapi.json.
  */
 
@@ -37,8 +25,6 @@ export const ProblemDocument = z
   })
   .meta({ description: 'RFC 9457 problem details with a stable `code`.' });
 
-const BatchUploadAnswer = z.object({ items: z.array(UploadTicket) });
-const HealthAnswer = z.object({ status: z.literal('ok') });
 const IdPath = z.object({ id: MediaIdParam.meta({ description: 'Media id (UUIDv7).' }) });
 
 const json = (schema: z.ZodType, description: string) => ({ description, content: { 'application/json': { schema } } });
@@ -66,144 +52,29 @@ function problemResponses(codes: readonly ErrorCode[]): ZodOpenApiResponsesObjec
   return responses;
 }
 
-const AUTH: readonly ErrorCode[] = ['UNAUTHENTICATED'];
-const UPLOAD_ERRORS: readonly ErrorCode[] = [
-  'VALIDATION_FAILED',
-  ...AUTH,
-  'FORBIDDEN',
-  'PAYLOAD_TOO_LARGE',
-  'QUOTA_EXCEEDED',
-  'UNSUPPORTED_MEDIA_TYPE',
-  'TOO_MANY_PENDING_UPLOADS',
-];
-
-interface Operation {
-  method: 'get' | 'post' | 'put' | 'delete';
-  path: string;
-  operationId: string;
-  summary: string;
-  auth?: false;
-  byId?: true;
-  query?: z.ZodObject;
-  body?: z.ZodType;
-  success: ZodOpenApiResponsesObject;
-  errors: readonly ErrorCode[];
-}
-
-/** Every route of DESIGN.md §4, with the problem codes each one can answer with. */
-export const OPERATIONS: readonly Operation[] = [
-  {
-    method: 'post',
-    path: '/v1/uploads',
-    operationId: 'requestUpload',
-    summary: 'Ask for an upload: a pending record and a presigned S3 POST',
-    body: UploadRequest,
-    success: { 201: json(UploadTicket, 'The presigned POST; send the file straight to storage with it.') },
-    errors: UPLOAD_ERRORS,
-  },
-  {
-    method: 'post',
-    path: '/v1/uploads/batch',
-    operationId: 'requestUploads',
-    summary: 'Ask for up to 50 uploads at once; accepted or refused as a whole',
-    body: BatchUploadRequest,
-    success: { 201: json(BatchUploadAnswer, 'One ticket per item, in order.') },
-    errors: UPLOAD_ERRORS,
-  },
-  {
-    method: 'get',
-    path: '/v1/media',
-    operationId: 'listMedia',
-    summary: 'List the media visible to the caller, newest first',
-    query: ListQuery,
-    success: { 200: json(ListAnswer, 'A page; pass nextCursor as cursor for the next one.') },
-    errors: ['VALIDATION_FAILED', ...AUTH, 'FORBIDDEN', 'NOT_FOUND'],
-  },
-  {
-    method: 'get',
-    path: '/v1/media/{id}',
-    operationId: 'getMedia',
-    summary: 'One media record',
-    byId: true,
-    success: { 200: json(MediaRecord, 'The record.') },
-    errors: [...AUTH, 'NOT_FOUND'],
-  },
-  {
-    method: 'delete',
-    path: '/v1/media/{id}',
-    operationId: 'deleteMedia',
-    summary: 'Delete: the record becomes a tombstone and every object leaves the bucket',
-    byId: true,
-    success: { 204: { description: 'Deleted.' } },
-    errors: [...AUTH, 'FORBIDDEN', 'NOT_FOUND', 'LEGAL_HOLD'],
-  },
-  {
-    method: 'put',
-    path: '/v1/media/{id}/legal-hold',
-    operationId: 'setLegalHold',
-    summary: 'Place or lift a legal hold (administrators)',
-    byId: true,
-    body: LegalHoldBody,
-    success: { 200: json(MediaRecord, 'The record with its new hold.') },
-    errors: ['VALIDATION_FAILED', ...AUTH, 'FORBIDDEN', 'NOT_FOUND'],
-  },
-  {
-    method: 'get',
-    path: '/v1/media/{id}/download',
-    operationId: 'downloadUrl',
-    summary: 'A short-lived presigned GET for one variant',
-    byId: true,
-    query: DownloadQuery,
-    success: { 200: json(DownloadAnswer, 'The URL and when it expires.') },
-    errors: ['VALIDATION_FAILED', ...AUTH, 'FORBIDDEN', 'NOT_FOUND', 'NOT_READY'],
-  },
-  {
-    method: 'get',
-    path: '/v1/usage',
-    operationId: 'usage',
-    summary: "Count and bytes of the tenant's media, grouped by purpose or subject",
-    query: UsageQuery,
-    success: { 200: json(UsageAnswer, 'One row per group.') },
-    errors: ['VALIDATION_FAILED', ...AUTH, 'FORBIDDEN'],
-  },
-  {
-    method: 'get',
-    path: '/health',
-    operationId: 'health',
-    summary: 'Liveness',
-    auth: false,
-    success: { 200: json(HealthAnswer, 'The service answers.') },
-    errors: [],
-  },
-  {
-    method: 'get',
-    path: '/openapi.json',
-    operationId: 'openApiDocument',
-    summary: 'This document',
-    auth: false,
-    success: { 200: { description: 'The OpenAPI 3.1 document.', content: { 'application/json': { schema: z.looseObject({}) } } } },
-    errors: [],
-  },
-];
-
-function operationObject(op: Operation): ZodOpenApiOperationObject {
+/** A route of the route table as an OpenAPI operation. */
+function operationObject(route: ApiRouteSpec): ZodOpenApiOperationObject {
   const requestParams = {
-    ...(op.byId ? { path: IdPath } : {}),
-    ...(op.query ? { query: op.query } : {}),
+    ...(route.path.includes('{id}') ? { path: IdPath } : {}),
+    ...(route.query ? { query: route.query } : {}),
   };
+  const { status, description, schema } = route.answer;
   return {
-    operationId: op.operationId,
-    summary: op.summary,
-    ...(op.auth === false ? { security: [] } : {}),
+    operationId: route.operationId,
+    summary: route.summary,
+    ...(route.public ? { security: [] } : {}),
     ...(Object.keys(requestParams).length ? { requestParams } : {}),
-    ...(op.body ? { requestBody: { required: true, content: { 'application/json': { schema: op.body } } } } : {}),
-    responses: { ...op.success, ...(op.auth === false ? {} : problemResponses(op.errors)) },
+    ...(route.body ? { requestBody: { required: true, content: { 'application/json': { schema: route.body } } } } : {}),
+    responses: {
+      [status]: schema ? json(schema, description) : { description },
+      ...(route.public ? {} : problemResponses(route.errors)),
+    },
   };
 }
 
 function buildDocument() {
   const paths: ZodOpenApiPathsObject = {};
-  for (const op of OPERATIONS) paths[op.path] = { ...paths[op.path], [op.method]: operationObject(op) };
+  for (const route of API_ROUTES) paths[route.path] = { ...paths[route.path], [route.method.toLowerCase()]: operationObject(route) };
   return createDocument({
     openapi: '3.1.0',
     info: {

@@ -55,7 +55,11 @@ export function createTokenVerifier(options: TokenOptions): TokenVerifier {
   return async (authorization) => {
     // The scheme is case-insensitive (RFC 9110); the token is compact JWS and nothing else.
     const match = /^Bearer +([A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*)$/i.exec(authorization?.trim() ?? '');
-    if (!match) throw unauthenticated('Send a bearer token: Authorization: Bearer <JWT>.');
+    if (!match) {
+      // A bearer token was sent but is no JWT at all: that token is wrong, not missing.
+      if (/^Bearer +\S/i.test(authorization?.trim() ?? '')) throw unauthenticated('The token is invalid or expired.');
+      throw unauthenticated('Send a bearer token: Authorization: Bearer <JWT>.');
+    }
     let payload: JWTPayload;
     try {
       ({ payload } = await jwtVerify(match[1]!, key as Uint8Array, {

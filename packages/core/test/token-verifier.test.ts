@@ -143,3 +143,24 @@ describe('token lifetime configuration', () => {
     expect(() => loadConfig({ ...base, MEDIA_JWT_MAX_TTL_SECONDS: 'forever' })).toThrow(/MEDIA_JWT_MAX_TTL_SECONDS/);
   });
 });
+
+describe('what a refused token is told', () => {
+  const verify = createTokenVerifier({ secret: 'a-secret-of-sixteen+' });
+  const detailOf = async (authorization: string | undefined) => {
+    try {
+      await verify(authorization);
+    } catch (error) {
+      return (error as MediaError).message;
+    }
+    return 'accepted';
+  };
+
+  it('tells a bearer token that is not a JWT that it is invalid, not to send one', async () => {
+    expect(await detailOf('Bearer nope')).toBe('The token is invalid or expired.');
+  });
+
+  it('asks for a bearer token when none was sent', async () => {
+    expect(await detailOf(undefined)).toBe('Send a bearer token: Authorization: Bearer <JWT>.');
+    expect(await detailOf('Basic dXNlcjpwYXNz')).toBe('Send a bearer token: Authorization: Bearer <JWT>.');
+  });
+});

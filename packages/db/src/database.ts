@@ -1,5 +1,5 @@
 import type { ColumnType, Generated, Insertable, Selectable, Updateable } from 'kysely';
-import type { MediaStatus, Purpose, StoredVariant } from '@media/core';
+import type { MediaStatus, Purpose, RejectionCode, StoredVariant } from '@media/core';
 
 type Timestamp = ColumnType<Date, Date | string, Date | string>;
 type NullableTimestamp = ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
@@ -35,7 +35,7 @@ export interface MediaTable {
   variants: Json<StoredVariant[]>;
   originalKey: string | null;
   legalHold: Generated<boolean>;
-  rejectionCode: string | null;
+  rejectionCode: RejectionCode | null;
   rejectionDetail: string | null;
   uploadExpiresAt: Timestamp;
   leaseExpiresAt: NullableTimestamp;

@@ -1,5 +1,5 @@
 import { sql, type Expression, type ExpressionBuilder, type Kysely, type SqlBool } from 'kysely';
-import { SERVICES, type MediaStatus, type Purpose, type ReadScope, type StoredVariant } from '@media/core';
+import { SERVICES, type MediaStatus, type Purpose, type ReadScope, type RejectionCode, type StoredVariant } from '@media/core';
 import type { Database, MediaRow } from './database';
 
 export interface NewPendingMedia {
@@ -255,7 +255,7 @@ export class MediaRepository {
   }
 
   /** Pending or processing → rejected; with a lease, only from the holder's `processing` (as markReady). */
-  async markRejected(id: string, code: string, detail: string, lease?: Lease): Promise<MediaRow | undefined> {
+  async markRejected(id: string, code: RejectionCode, detail: string, lease?: Lease): Promise<MediaRow | undefined> {
     let query = this.db
       .updateTable('media')
       .set({

@@ -1,17 +1,9 @@
-/** Why an upload's bytes were refused. Permanent: retrying the same bytes gives the same answer. */
-export const REJECTION_CODES = [
-  'EMPTY_FILE',
-  'SIZE_MISMATCH',
-  'FILE_TOO_LARGE',
-  'UNSUPPORTED_MEDIA_TYPE',
-  'TYPE_MISMATCH',
-  'UNSUPPORTED_CODEC',
-  'IMAGE_TOO_LARGE',
-  'CORRUPT_IMAGE',
-  'POLYGLOT',
-] as const;
-export type RejectionCode = (typeof REJECTION_CODES)[number];
+import type { RejectionCode } from '@media/core';
 
+/** The codes are the domain's (one error vocabulary, in @media/core); re-exported for imaging's callers. */
+export { REJECTION_CODES, type RejectionCode } from '@media/core';
+
+/** Why an upload's bytes were refused. Permanent: retrying the same bytes gives the same answer. */
 export class UploadRejected extends Error {
   override readonly name = 'UploadRejected';
   constructor(

@@ -14,7 +14,7 @@ import { startHttpServer } from './http-server';
 import { originMatcher } from './origins';
 import { LOCAL_S3_CREDENTIALS, startS3Server } from './s3-server';
 import { startSqsServer, type SqsServer } from './sqs-server';
-import { uploadPage } from './upload-page';
+import { FAVICON_SVG, uploadPage } from './upload-page';
 
 export interface LocalStackOptions {
   /** Where S3 objects and the PGlite database live; survives restarts. */
@@ -47,6 +47,8 @@ export interface LocalStackOptions {
   /** Tests: also subscribe `queues.eventsTap` to every full-audience event (AWS has no such queue). */
   tapEvents?: boolean;
   log?: (line: string) => void;
+  /** Told when each start-up phase begins, so a slow start can name what was slow. */
+  onPhase?: (phase: string) => void;
 }
 
 export interface LocalStack {
@@ -74,6 +76,7 @@ export interface LocalStack {
 export async function startLocalStack(options: LocalStackOptions): Promise<LocalStack> {
   const host = options.host ?? '127.0.0.1';
   const log = options.log ?? (() => {});
+  const phase = options.onPhase ?? (() => {});
   const dataDir = resolve(options.dataDir);
   await mkdir(dataDir, { recursive: true });
   const bucket = options.bucket ?? 'media-local';
@@ -81,7 +84,9 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   const defaultOrigins = [`http://localhost:*`, `http://127.0.0.1:*`];
   const allowedOrigins = options.allowedOrigins?.length ? options.allowedOrigins : defaultOrigins;
 
+  phase('starting the S3 server (s3rver)');
   const s3 = await startS3Server({ directory: join(dataDir, 's3'), host, port: options.s3Port ?? 0, bucket, allowedOrigins });
+  phase('starting the SQS server (fauxqs)');
   const sqsServer = await startSqsServer({ host, port: options.sqsPort ?? 0, region: 'us-east-1', tapEvents: options.tapEvents });
 
   if (options.artifacts && !options.databaseUrl) {
@@ -104,7 +109,9 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     ...options.env,
   };
   const config = loadConfig(environment);
+  phase(options.databaseUrl ? 'connecting to PostgreSQL' : 'opening PGlite');
   const deps = await createDependencies(config, { credentials: LOCAL_S3_CREDENTIALS });
+  phase(options.databaseUrl ? 'migrating PostgreSQL' : 'migrating PGlite');
   await migrateToLatest(deps.db);
 
   const functions = options.artifacts
@@ -145,6 +152,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     pump.publishS3Record(record).catch((error) => log(`could not queue S3 event: ${(error as Error).message}`));
   });
 
+  phase('handing unfinished uploads back to the processor');
   // fauxqs keeps messages in memory, so after a restart the queue is empty: hand every unfinished
   // upload whose object arrived back to the processor. Nothing of ours processes while we start;
   // a row whose object is not in our bucket is not ours (tests share one database) and stays as is.
@@ -174,6 +182,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     sweepTimer = setTimeout(tick, 0);
   }
 
+  phase('starting the HTTP API');
   const isAllowedOrigin = originMatcher(allowedOrigins);
   const demoToken = await mintDevToken(
     { role: 'teacher', tenant: 'school-1', sub: 't-1', classrooms: ['c-1'], issuer: options.jwtIssuer, audience: options.jwtAudience },
@@ -186,6 +195,8 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     isAllowedOrigin,
     staticRoutes: {
       '/': () => ({ contentType: 'text/html; charset=utf-8', body: uploadPage({ token: demoToken }) }),
+      '/favicon.svg': () => ({ contentType: 'image/svg+xml', body: FAVICON_SVG }),
+      '/favicon.ico': () => ({ contentType: 'image/svg+xml', body: FAVICON_SVG }),
     },
   });
 

@@ -4,24 +4,39 @@
  * then the record is watched until it is ready (placeholder, then thumbnail) or rejected.
  */
 import { thumbHashToDataURL } from 'thumbhash';
-import { createMediaClient, isMediaApiError, MediaRejectedError, type MediaRecord, type Purpose } from '@media/client';
+import {
+  createMediaClient,
+  isMediaApiError,
+  MediaRejectedError,
+  type MediaApiErrorCode,
+  type MediaRecord,
+  type Purpose,
+  type RejectionCode,
+} from '@media/client';
 
-/** Rejection codes in words a parent or teacher understands; the service's detail follows. */
-const REASONS: Record<string, string> = {
+/** Every rejection code of the contract in words a parent or teacher understands (a new code must get its sentence). */
+const REJECTIONS: Record<RejectionCode, string> = {
   EMPTY_FILE: 'The file is empty.',
   SIZE_MISMATCH: 'The file is not the size it claimed to be.',
+  FILE_TOO_LARGE: 'The file is too large for this purpose.',
   UNSUPPORTED_MEDIA_TYPE: 'This kind of file is not accepted here.',
   TYPE_MISMATCH: 'The file’s content is not the type its name says.',
   UNSUPPORTED_CODEC: 'This image format cannot be processed; export it as JPEG and try again.',
   IMAGE_TOO_LARGE: 'The image has too many pixels.',
   CORRUPT_IMAGE: 'The image is damaged or incomplete.',
+  POLYGLOT: 'The file hides something else besides the image.',
+};
+
+/** Refusals of the API itself, in the same words; the service's detail follows. */
+const REASONS: Partial<Record<string, string>> = {
+  ...REJECTIONS,
   PAYLOAD_TOO_LARGE: 'The file is too large for this purpose.',
   QUOTA_EXCEEDED: 'The school’s storage is full.',
   FORBIDDEN: 'You may not upload photos for this purpose or classroom.',
   VALIDATION_FAILED: 'The upload request was not valid.',
   UNAUTHENTICATED: 'The access token is missing, invalid or expired.',
   TOO_MANY_PENDING_UPLOADS: 'Too many uploads are still open; wait a moment and try again.',
-};
+} satisfies Partial<Record<RejectionCode | MediaApiErrorCode, string>>;
 
 const SIMULTANEOUS_UPLOADS = 4;
 

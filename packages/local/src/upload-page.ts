@@ -27,6 +27,9 @@ function pageScript(): string {
   return script;
 }
 
+/** The page's icon (a photo frame), also answered at /favicon.ico for whoever asks there. */
+export const FAVICON_SVG = `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 32 32"><rect x="2" y="5" width="28" height="22" rx="3" fill="#0b57d0"/><circle cx="11" cy="13" r="3" fill="#fff"/><path d="M5 24l8-8 5 5 4-3 6 6z" fill="#fff"/></svg>`;
+
 /** The page at `/`: choose a purpose, drop photos, watch each one upload, process and appear. */
 export function uploadPage({ token }: { token: string }): string {
   return `<!doctype html>
@@ -35,6 +38,7 @@ export function uploadPage({ token }: { token: string }): string {
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>Upload photos — media service</title>
+<link rel="icon" href="/favicon.svg" type="image/svg+xml">
 <style>
   :root { color-scheme: light; --accent: #0b57d0; --bad: #a50e0e; --good: #146c2e; --line: #c4c7c5; }
   body { font: 16px/1.5 system-ui, sans-serif; max-width: 52rem; margin: 2rem auto; padding: 0 1rem; color: #1f1f1f; background: #fff; }
@@ -58,6 +62,9 @@ export function uploadPage({ token }: { token: string }): string {
   .detail { color: #444746; font-size: .9rem; }
   [data-state=ready] .state { color: var(--good); font-weight: 600; }
   [data-state=rejected] .state, [data-state=failed] .state { color: var(--bad); font-weight: 600; }
+  /* The bytes arrived, but the file was refused: the row must not look like a success. */
+  [data-state=rejected] progress, [data-state=failed] progress { accent-color: var(--bad); }
+  li.upload[data-state=rejected], li.upload[data-state=failed] { border-left: 4px solid var(--bad); padding-left: .5rem; }
   #status { min-height: 1.5em; margin-top: 1rem; font-weight: 600; }
 </style>
 </head>

@@ -4,6 +4,8 @@ import { mediaEventId, PURPOSES, VARIANT_NAMES, type MediaCountEvent, type Media
 import type { AnnouncedStatus, MediaRow } from '@media/db';
 import { incomingKey } from '@media/storage';
 import type { Dependencies } from './dependencies';
+import type { EventPublisher } from './event-publisher';
+import type { MediaRows } from './ports';
 
 type Deps = Pick<Dependencies, 'media' | 'storage' | 'events' | 'config'>;
 
@@ -122,7 +124,7 @@ const RECORD_ATTEMPTS = 3;
  * Sends the event of a row whose lease the caller holds, then records that it went out. A crash
  * between the two sends it once more later (same eventId): at least once, never zero times.
  */
-export async function announce(deps: Pick<Deps, 'media' | 'events'>, row: MediaRow): Promise<void> {
+export async function announce(deps: { media: Pick<MediaRows, 'markAnnounced'>; events: EventPublisher }, row: MediaRow): Promise<void> {
   const event = eventOf(row);
   if (!event) return;
   await deps.events.publish(event);
@@ -158,6 +160,6 @@ export async function announceLate(deps: Deps, id: string): Promise<boolean> {
 }
 
 /** Best effort: if this fails too, the lease simply runs out. */
-export async function giveBack(deps: Pick<Deps, 'media'>, row: Pick<MediaRow, 'id' | 'leaseOwner'>): Promise<void> {
+export async function giveBack(deps: { media: Pick<MediaRows, 'releaseLease'> }, row: Pick<MediaRow, 'id' | 'leaseOwner'>): Promise<void> {
   if (row.leaseOwner) await deps.media.releaseLease(row.id, row.leaseOwner).catch(() => undefined);
 }

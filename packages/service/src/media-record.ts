@@ -4,7 +4,7 @@ import type { MediaRow } from '@media/db';
 const iso = (value: Date | string | null): string | null =>
   value === null ? null : (value instanceof Date ? value : new Date(value)).toISOString();
 
-/** The public shape of a row (DESIGN.md §4): storage keys and processing internals stay inside. */
+/** The public shape of a row (docs/architecture.md § Contract): storage keys and processing internals stay inside. */
 export function toMediaRecord(row: MediaRow): MediaRecord {
   const record: MediaRecord = {
     id: row.id,

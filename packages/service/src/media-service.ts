@@ -12,10 +12,10 @@ import {
 import type { MediaRow } from '@media/db';
 import { contentDisposition, derivativePrefix, incomingKey, originalKey } from '@media/storage';
 import { announce, giveBack } from './announcements';
-import type { Dependencies } from './dependencies';
 import { toMediaRecord } from './media-record';
+import type { MediaObjects, MediaPorts, MediaRows } from './ports';
 
-type Deps = Pick<Dependencies, 'media' | 'storage' | 'events' | 'config'>;
+type Deps = MediaPorts;
 
 const DUPLICATE_DISTANCE = 6;
 
@@ -84,7 +84,7 @@ const isKeyOf = (tenant: string, id: string, key: string) =>
 const safeContentType = (type: string) => (/^[a-z]+\/[a-z0-9.+-]+$/.test(type) ? type : 'application/octet-stream');
 
 /** Every object an item may have, whatever state it reached. */
-export async function objectKeysOf(deps: Pick<Dependencies, 'storage'>, row: MediaRow): Promise<string[]> {
+export async function objectKeysOf(deps: { storage: Pick<MediaObjects, 'listKeys'> }, row: MediaRow): Promise<string[]> {
   const keys = new Set<string>([incomingKey(row.tenant, row.id), originalKey(row.tenant, row.id)]);
   for (const v of row.variants ?? []) keys.add(v.key);
   for (const key of await deps.storage.listKeys(derivativePrefix(row.tenant, row.id))) keys.add(key);
@@ -119,7 +119,7 @@ export async function deleteMedia(deps: Deps, principal: Principal, id: string):
 }
 
 /** What the bucket still holds of an item, found by listing its places (not by trusting the row). */
-async function remainingKeysOf(deps: Pick<Dependencies, 'storage'>, row: Pick<MediaRow, 'tenant' | 'id'>): Promise<string[]> {
+async function remainingKeysOf(deps: { storage: Pick<MediaObjects, 'listKeys'> }, row: Pick<MediaRow, 'tenant' | 'id'>): Promise<string[]> {
   const found = await Promise.all(
     [incomingKey(row.tenant, row.id), originalKey(row.tenant, row.id), derivativePrefix(row.tenant, row.id)].map((prefix) => deps.storage.listKeys(prefix)),
   );
@@ -132,7 +132,10 @@ async function remainingKeysOf(deps: Pick<Dependencies, 'storage'>, row: Pick<Me
  * false when it must run again (an object reappeared, or a worker's lease is still running): the
  * sweeper runs it again. Throws when S3 fails. Never touches an item under legal hold.
  */
-export async function purgeObjects(deps: Pick<Dependencies, 'storage' | 'media'>, row: MediaRow): Promise<boolean> {
+export async function purgeObjects(
+  deps: { storage: Pick<MediaObjects, 'listKeys' | 'deleteMany'>; media: Pick<MediaRows, 'markPurged'> },
+  row: MediaRow,
+): Promise<boolean> {
   if (row.legalHold) return false;
   await deps.storage.deleteMany(await objectKeysOf(deps, row));
   if ((await remainingKeysOf(deps, row)).length > 0) return false;

@@ -9,11 +9,10 @@ import {
   type UploadRequest,
   type UploadTicket,
 } from '@media/core';
-import type { MediaRepository } from '@media/db';
 import { incomingKey } from '@media/storage';
-import type { Dependencies } from './dependencies';
+import type { UploadPorts, UploadRows } from './ports';
 
-type Deps = Pick<Dependencies, 'media' | 'storage' | 'config'>;
+type Deps = UploadPorts;
 
 /**
  * Turns upload requests into pending rows and presigned POSTs. All items are checked before any
@@ -63,7 +62,7 @@ export async function requestUploads(deps: Deps, principal: Principal, requests:
  * A principal may hold at most `limit(purpose)` unfinished uploads, counting every item of a batch.
  * Uploads whose POST has expired no longer count; Retry-After says when enough of them will have.
  */
-async function checkPendingLimit(deps: Deps, media: MediaRepository, principal: Principal, plans: UploadPlan[]): Promise<void> {
+async function checkPendingLimit(deps: Deps, media: UploadRows, principal: Principal, plans: UploadPlan[]): Promise<void> {
   const limit = Math.min(...plans.map((plan) => deps.config.limits.maxPendingUploads[plan.purpose]));
   const expiries = await media.pendingUploadExpiries(principal.tenant, principal.sub);
   const excess = expiries.length + plans.length - limit;
@@ -79,7 +78,7 @@ async function checkPendingLimit(deps: Deps, media: MediaRepository, principal: 
 }
 
 /** The tenant's stored and reserved bytes, as usage reports them, plus this request must fit the quota. */
-async function checkQuota(deps: Deps, media: MediaRepository, principal: Principal, plans: UploadPlan[]): Promise<void> {
+async function checkQuota(deps: Deps, media: UploadRows, principal: Principal, plans: UploadPlan[]): Promise<void> {
   const quota = deps.config.limits.tenantQuotaBytes;
   const reserved = plans.reduce((sum, plan) => sum + plan.size, 0);
   const used = await media.tenantBytes(principal.tenant);

@@ -1,5 +1,5 @@
 /**
- * Where objects live (DESIGN.md §3). Keys are built from stored ids only; a user's file name is
+ * Where objects live (docs/architecture.md § Keys). Keys are built from stored ids only; a user's file name is
  * metadata and never part of a key.
  */
 const SEGMENT = /^[A-Za-z0-9._:@-]{1,128}$/;

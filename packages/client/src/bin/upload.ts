@@ -1,9 +1,10 @@
+import { stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { UploadRequest } from '@media/core/contract';
 import type { Purpose } from '../contract-types';
 import { createMediaClient } from '../index';
-import { bulkUpload } from '../node/bulk-upload';
+import { BulkUploadStopped, bulkUpload } from '../node/bulk-upload';
 import { ProgressBar } from '../node/progress-bar';
 import { uploadSummary } from '../node/upload-summary';
 
@@ -24,7 +25,8 @@ Options:
   --token <jwt>        bearer token (default $MEDIA_TOKEN)
   --timeout <seconds>  how long to wait for each file's processing (default 120)
 
-Exit status: 0 when every file is ready or skipped, 1 when any was rejected or failed, 2 on bad usage.`;
+Exit status: 0 when every file is ready or skipped, 1 when any was rejected or failed, 2 on bad
+usage, a missing folder, an API that does not answer, or a token or purpose it refuses.`;
 
 function fail(message: string): never {
   process.stderr.write(`${message}\n\n${USAGE}\n`);
@@ -66,9 +68,14 @@ if (!(timeoutSeconds > 0)) fail('--timeout must be a positive number of seconds.
 const baseUrl = values['api-url'] || process.env.MEDIA_API_URL || 'http://127.0.0.1:3000';
 const token = values.token || process.env.MEDIA_TOKEN || fail('No token: pass --token or set MEDIA_TOKEN (`npm run token -- …` mints one locally).');
 
+const folder = await stat(dir).catch(() => undefined);
+if (!folder) fail(`No folder ${dir}: check the path.`);
+if (!folder.isDirectory()) fail(`${dir} is a file, not a folder: give the folder that holds the photos.`);
+
 const bar = new ProgressBar(process.stderr);
 const result = await bulkUpload({
   client: createMediaClient({ baseUrl, token }),
+  apiUrl: baseUrl,
   dir,
   purpose,
   classroomId: values.classroom,
@@ -77,7 +84,9 @@ const result = await bulkUpload({
   timeoutMs: timeoutSeconds * 1000,
   onProgress: (progress) => bar.update(progress),
 }).catch((error: Error) => {
-  process.stderr.write(`Could not upload ${dir}: ${error.message}\n`);
+  bar.finish();
+  // One sentence for what stops every file (no answer, a refused token or purpose), not one per file.
+  process.stderr.write(error instanceof BulkUploadStopped ? `Stopped: ${error.message}\n` : `Could not upload ${dir}: ${error.message}\n`);
   process.exit(2);
 });
 bar.finish();

@@ -14,7 +14,9 @@ export function describeProgress(p: BulkProgress, now = Date.now()): string {
   const bytesLeft = Math.max(0, p.bytesTotal - p.bytesSent);
   // Small files spend more time in processing than on the wire: take the slower of both estimates.
   const byBytes = rate > 0 ? (bytesLeft / rate) * 1000 : Infinity;
-  const byFiles = p.filesDone > 0 ? ((p.filesTotal - p.filesDone) * elapsed) / p.filesDone : Infinity;
+  // Skipped files took no time: only the files really sent say how long one takes.
+  const sentDone = p.filesDone - (p.filesSkipped ?? 0);
+  const byFiles = sentDone > 0 ? ((p.filesTotal - p.filesDone) * elapsed) / sentDone : Infinity;
   const estimates = [byBytes, byFiles].filter(Number.isFinite);
   const done = p.filesDone === p.filesTotal;
   const eta = done ? 'done' : estimates.length ? `ETA ${formatDuration(Math.max(...estimates))}` : 'ETA --';

@@ -1,0 +1,181 @@
+import { z } from 'zod';
+import {
+  BatchUploadRequest,
+  DownloadAnswer,
+  DownloadQuery,
+  LegalHoldBody,
+  ListAnswer,
+  ListQuery,
+  MediaRecord,
+  UploadRequest,
+  UploadTicket,
+  UsageAnswer,
+  UsageQuery,
+} from './contract';
+import type { ErrorCode } from './errors';
+
+/**
+ * The HTTP API's routes (docs/architecture.md § Contract): one table for the handlers' routing,
+ * the local HTTP server, the CDK HTTP API and the OpenAPI document, so none can drift from the
+ * others. Each route names the function behind it and, for the document, its schemas and the
+ * problem codes it can answer with.
+ */
+export type ApiFunctionName = 'request-upload' | 'get-download' | 'media-api';
+
+export interface ApiRouteSpec {
+  method: 'GET' | 'POST' | 'PUT' | 'DELETE';
+  path: string;
+  fn: ApiFunctionName;
+  /** Answered without a token (health checks, the contract). */
+  public?: true;
+  operationId: string;
+  summary: string;
+  query?: z.ZodObject;
+  body?: z.ZodType;
+  /** The success answer; no schema for an empty body. */
+  answer: { status: 200 | 201 | 204; description: string; schema?: z.ZodType };
+  /** The problem codes the route can answer with (besides INTERNAL and SERVICE_UNAVAILABLE). */
+  errors: readonly ErrorCode[];
+}
+
+export const BatchUploadAnswer = z.object({ items: z.array(UploadTicket) });
+export const HealthAnswer = z.object({ status: z.literal('ok') });
+
+const AUTH: readonly ErrorCode[] = ['UNAUTHENTICATED'];
+const UPLOAD_ERRORS: readonly ErrorCode[] = [
+  'VALIDATION_FAILED',
+  ...AUTH,
+  'FORBIDDEN',
+  'PAYLOAD_TOO_LARGE',
+  'QUOTA_EXCEEDED',
+  'UNSUPPORTED_MEDIA_TYPE',
+  'TOO_MANY_PENDING_UPLOADS',
+];
+
+export const API_ROUTES: readonly ApiRouteSpec[] = [
+  {
+    method: 'POST',
+    path: '/v1/uploads',
+    fn: 'request-upload',
+    operationId: 'requestUpload',
+    summary: 'Ask for an upload: a pending record and a presigned S3 POST',
+    body: UploadRequest,
+    answer: { status: 201, schema: UploadTicket, description: 'The presigned POST; send the file straight to storage with it.' },
+    errors: UPLOAD_ERRORS,
+  },
+  {
+    method: 'POST',
+    path: '/v1/uploads/batch',
+    fn: 'request-upload',
+    operationId: 'requestUploads',
+    summary: 'Ask for up to 50 uploads at once; accepted or refused as a whole',
+    body: BatchUploadRequest,
+    answer: { status: 201, schema: BatchUploadAnswer, description: 'One ticket per item, in order.' },
+    errors: UPLOAD_ERRORS,
+  },
+  {
+    method: 'GET',
+    path: '/v1/media',
+    fn: 'media-api',
+    operationId: 'listMedia',
+    summary: 'List the media visible to the caller, newest first',
+    query: ListQuery,
+    answer: { status: 200, schema: ListAnswer, description: 'A page; pass nextCursor as cursor for the next one.' },
+    errors: ['VALIDATION_FAILED', ...AUTH, 'FORBIDDEN', 'NOT_FOUND'],
+  },
+  {
+    method: 'GET',
+    path: '/v1/media/{id}',
+    fn: 'media-api',
+    operationId: 'getMedia',
+    summary: 'One media record',
+    answer: { status: 200, schema: MediaRecord, description: 'The record.' },
+    errors: [...AUTH, 'NOT_FOUND'],
+  },
+  {
+    method: 'DELETE',
+    path: '/v1/media/{id}',
+    fn: 'media-api',
+    operationId: 'deleteMedia',
+    summary: 'Delete: the record becomes a tombstone and every object leaves the bucket',
+    answer: { status: 204, description: 'Deleted.' },
+    errors: [...AUTH, 'FORBIDDEN', 'NOT_FOUND', 'LEGAL_HOLD'],
+  },
+  {
+    method: 'PUT',
+    path: '/v1/media/{id}/legal-hold',
+    fn: 'media-api',
+    operationId: 'setLegalHold',
+    summary: 'Place or lift a legal hold (administrators)',
+    body: LegalHoldBody,
+    answer: { status: 200, schema: MediaRecord, description: 'The record with its new hold.' },
+    errors: ['VALIDATION_FAILED', ...AUTH, 'FORBIDDEN', 'NOT_FOUND'],
+  },
+  {
+    method: 'GET',
+    path: '/v1/media/{id}/download',
+    fn: 'get-download',
+    operationId: 'downloadUrl',
+    summary: 'A short-lived presigned GET for one variant',
+    query: DownloadQuery,
+    answer: { status: 200, schema: DownloadAnswer, description: 'The URL and when it expires.' },
+    errors: ['VALIDATION_FAILED', ...AUTH, 'FORBIDDEN', 'NOT_FOUND', 'NOT_READY'],
+  },
+  {
+    method: 'GET',
+    path: '/v1/usage',
+    fn: 'media-api',
+    operationId: 'usage',
+    summary: "Count and bytes of the tenant's media, grouped by purpose or subject",
+    query: UsageQuery,
+    answer: { status: 200, schema: UsageAnswer, description: 'One row per group.' },
+    errors: ['VALIDATION_FAILED', ...AUTH, 'FORBIDDEN'],
+  },
+  {
+    method: 'GET',
+    path: '/health',
+    fn: 'media-api',
+    public: true,
+    operationId: 'health',
+    summary: 'Liveness',
+    answer: { status: 200, schema: HealthAnswer, description: 'The service answers.' },
+    errors: [],
+  },
+  {
+    method: 'GET',
+    path: '/openapi.json',
+    fn: 'media-api',
+    public: true,
+    operationId: 'openApiDocument',
+    summary: 'This document',
+    answer: { status: 200, schema: z.looseObject({}), description: 'The OpenAPI 3.1 document.' },
+    errors: [],
+  },
+];
+
+export const routeKeyOf = (route: Pick<ApiRouteSpec, 'method' | 'path'>) => `${route.method} ${route.path}`;
+
+const PATTERNS = API_ROUTES.map((route) => ({
+  route,
+  regex: new RegExp(`^${route.path.replace(/\{(\w+)\}/g, '(?<$1>[^/]+)')}$`),
+}));
+
+/**
+ * The route a raw method and path name, with its decoded path parameters: for callers that see
+ * no route key (a Lambda function URL sends every request as `$default`).
+ */
+export function matchRoute(method: string, path: string): { route: ApiRouteSpec; params: Record<string, string> } | undefined {
+  for (const { route, regex } of PATTERNS) {
+    const match = route.method === method ? regex.exec(path) : null;
+    if (!match) continue;
+    try {
+      return { route, params: Object.fromEntries(Object.entries(match.groups ?? {}).map(([k, v]) => [k, decodeURIComponent(v)])) };
+    } catch {
+      return undefined; // a malformed escape names nothing
+    }
+  }
+  return undefined;
+}
+
+/** The methods routes serve on this path: where a request's method is not among them, 405, not 404. */
+export const methodsAt = (path: string): string[] => PATTERNS.filter(({ regex }) => regex.test(path)).map(({ route }) => route.method);

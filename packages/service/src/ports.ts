@@ -1,0 +1,43 @@
+import type { Config } from '@media/core';
+import type { MediaRepository } from '@media/db';
+import type { MediaStorage } from '@media/storage';
+import type { EventPublisher } from './event-publisher';
+
+/**
+ * What the use cases need of their surroundings, as narrow types (no behaviour): the rows
+ * (MediaRepository), the objects (MediaStorage) and the outbound events. Production passes the
+ * real classes; unit tests pass small in-memory fakes (packages/service/test/fakes.ts).
+ */
+
+/** The rows the upload service reads and writes while it holds a tenant's upload lock. */
+export type UploadRows = Pick<MediaRepository, 'pendingUploadExpiries' | 'tenantBytes' | 'createPending'>;
+
+export interface UploadRepository {
+  /** Runs `work` holding the tenant's upload lock: the limit checks and the inserts they allow cannot interleave. */
+  withUploadLock<T>(tenant: string, work: (media: UploadRows) => Promise<T>): Promise<T>;
+}
+
+/** The rows the media operations (read, list, download, delete, hold, usage) touch. */
+export type MediaRows = Pick<
+  MediaRepository,
+  'findInTenant' | 'listVisible' | 'markDeleted' | 'markPurged' | 'setLegalHold' | 'usage' | 'releaseLease' | 'markAnnounced'
+>;
+
+/** Objects: presigned POSTs for uploads. */
+export type UploadStorage = Pick<MediaStorage, 'presignUpload'>;
+
+/** Objects: presigned GETs, listing and removal. */
+export type MediaObjects = Pick<MediaStorage, 'presignDownload' | 'listKeys' | 'deleteMany'>;
+
+export interface UploadPorts {
+  config: Config;
+  media: UploadRepository;
+  storage: UploadStorage;
+}
+
+export interface MediaPorts {
+  config: Config;
+  media: MediaRows;
+  storage: MediaObjects;
+  events: EventPublisher;
+}
