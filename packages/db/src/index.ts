@@ -3,3 +3,4 @@ export * from './connection';
 export * from './migrator';
 export * from './media-repository';
 export * from './env';
+export * from './phash-bands';

@@ -1,6 +1,7 @@
-import { sql, type Expression, type ExpressionBuilder, type Kysely, type SqlBool } from 'kysely';
-import type { MediaStatus, Purpose, ReadScope, StoredVariant } from '@media/core';
+import { sql, type Expression, type ExpressionBuilder, type Kysely, type SelectQueryBuilder, type SqlBool } from 'kysely';
+import { PURPOSES, type MediaStatus, type Purpose, type ReadScope, type StoredVariant } from '@media/core';
 import type { Database, MediaRow } from './database';
+import { nearHashBands } from './phash-bands';
 
 export interface NewPendingMedia {
   id: string;
@@ -58,11 +59,17 @@ export interface Page<T> {
 type Eb = ExpressionBuilder<Database, 'media'>;
 
 /**
- * What takes up a school's space, for the quota check and the usage figures alike (they must agree):
- * stored sizes of processed items, declared sizes of unfinished ones.
+ * What takes up space, for the quota check and the usage figures alike (they must agree): stored
+ * sizes of processed items, declared sizes of unfinished ones, of pending, processing and ready
+ * rows. The `media_usage` counters hold exactly that (kept by the database on every change).
  */
-const HOLDING_SPACE: MediaStatus[] = ['pending', 'processing', 'ready'];
-const BYTES_HELD = sql<number>`coalesce(sum(coalesce(size, declared_size)), 0)::bigint`;
+const BYTES_HELD = sql<number>`stored_bytes + reserved_bytes`;
+
+/** Space held, as the upload's quota checks see it: the school's, and the uploader's own. */
+export interface HeldSpace {
+  school: number;
+  person: number;
+}
 
 const encodeCursor = (id: string) => Buffer.from(id, 'utf8').toString('base64url');
 const decodeCursor = (cursor: string): string | null => {
@@ -147,25 +154,63 @@ export class MediaRepository {
   }
 
   /**
-   * Runs `work` in a transaction holding the tenant's upload lock, so the limit checks and the
-   * inserts they allow cannot interleave with another request's (no over-booking by racing).
+   * Runs `work` in a transaction holding the school's counter row, so the limit checks and the
+   * inserts they allow cannot interleave with another request's (no over-booking by racing). The
+   * lock is one row, held for a few short statements; `work` gets the space held at that moment.
    */
-  async withUploadLock<T>(tenant: string, work: (media: MediaRepository) => Promise<T>): Promise<T> {
+  async withUploadLock<T>(
+    tenant: string,
+    uploadedBy: string,
+    work: (media: MediaRepository, held: HeldSpace) => Promise<T>,
+  ): Promise<T> {
     return this.db.transaction().execute(async (trx) => {
-      await sql`select pg_advisory_xact_lock(hashtextextended(${`media-uploads/${tenant}`}, 0))`.execute(trx);
-      return work(new MediaRepository(trx));
+      const school = await trx
+        .insertInto('mediaUsage')
+        .values({ tenant, scope: 'school', key: '' })
+        // A no-op update, so the row is locked whether it existed or not.
+        .onConflict((oc) => oc.columns(['tenant', 'scope', 'key']).doUpdateSet((eb) => ({ count: eb.ref('mediaUsage.count') })))
+        .returning(BYTES_HELD.as('bytes'))
+        .executeTakeFirstOrThrow();
+      // Read after the lock (a statement of its own, so with a snapshot taken after it): an
+      // uploader's counters only change together with the school's.
+      const person = await trx
+        .selectFrom('mediaUsage')
+        .select(BYTES_HELD.as('bytes'))
+        .where('tenant', '=', tenant)
+        .where('scope', '=', 'uploader')
+        .where('key', '=', uploadedBy)
+        .executeTakeFirst();
+      return work(new MediaRepository(trx), { school: Number(school.bytes), person: Number(person?.bytes ?? 0) });
     });
+  }
+
+  async createPendingMany(items: NewPendingMedia[]): Promise<void> {
+    if (items.length === 0) return;
+    await this.db
+      .insertInto('media')
+      .values(items.map((item) => ({ ...item, status: 'pending' as const, variants: '[]' })))
+      .execute();
   }
 
   /** Bytes a tenant holds or has reserved: stored sizes, or declared sizes of unfinished uploads. */
   async tenantBytes(tenant: string): Promise<number> {
+    return this.heldBytes(tenant, 'school', '');
+  }
+
+  /** Bytes of what one principal uploaded that still take space (stored or reserved). */
+  async uploaderBytes(tenant: string, uploadedBy: string): Promise<number> {
+    return this.heldBytes(tenant, 'uploader', uploadedBy);
+  }
+
+  private async heldBytes(tenant: string, scope: 'school' | 'uploader', key: string): Promise<number> {
     const row = await this.db
-      .selectFrom('media')
+      .selectFrom('mediaUsage')
       .select(BYTES_HELD.as('bytes'))
       .where('tenant', '=', tenant)
-      .where('status', 'in', HOLDING_SPACE)
-      .executeTakeFirstOrThrow();
-    return Number(row.bytes);
+      .where('scope', '=', scope)
+      .where('key', '=', key)
+      .executeTakeFirst();
+    return Number(row?.bytes ?? 0);
   }
 
   /** Claim for processing: pending, or processing whose lease ran out. The row back carries the lease's owner token. */
@@ -348,23 +393,33 @@ export class MediaRepository {
       .execute();
   }
 
-  /** Uploads nobody is moving on: pending past their POST expiry plus grace, or processing with a lapsed lease. */
+  /**
+   * Uploads nobody is moving on, oldest first: pending past their POST expiry plus grace, or
+   * processing with a lapsed lease. Each half reads its own index in order, so a run costs the
+   * same however long the backlog.
+   */
   async listStalled(graceSeconds: number, limit: number): Promise<MediaRow[]> {
-    return this.db
-      .selectFrom('media')
-      .selectAll()
-      .where((eb) =>
-        eb.or([
-          eb.and([
-            eb('status', '=', 'pending'),
-            eb('uploadExpiresAt', '<', sql<Date>`now() - ${graceSeconds} * interval '1 second'`),
-          ]),
-          eb.and([eb('status', '=', 'processing'), eb('leaseExpiresAt', '<', sql<Date>`now()`)]),
-        ]),
-      )
-      .orderBy('uploadExpiresAt')
-      .limit(limit)
-      .execute();
+    const [pending, processing] = await Promise.all([
+      this.db
+        .selectFrom('media')
+        .selectAll()
+        .where('status', '=', 'pending')
+        .where('uploadExpiresAt', '<', sql<Date>`now() - ${graceSeconds} * interval '1 second'`)
+        .orderBy('uploadExpiresAt')
+        .limit(limit)
+        .execute(),
+      this.db
+        .selectFrom('media')
+        .selectAll()
+        .where('status', '=', 'processing')
+        .where('leaseExpiresAt', '<', sql<Date>`now()`)
+        .orderBy('leaseExpiresAt')
+        .limit(limit)
+        .execute(),
+    ]);
+    return [...pending, ...processing]
+      .sort((a, b) => new Date(a.uploadExpiresAt).getTime() - new Date(b.uploadExpiresAt).getTime())
+      .slice(0, limit);
   }
 
   /** One upload that never arrived: pending → expired, if it is still pending past expiry plus grace. */
@@ -399,52 +454,110 @@ export class MediaRepository {
       .executeTakeFirst();
   }
 
-  /** Uploads that never arrived: pending past their POST expiry plus a grace period. */
-  async expireStalePending(graceSeconds: number): Promise<MediaRow[]> {
+  /**
+   * Uploads that never arrived: pending past their POST expiry plus a grace period, oldest first,
+   * at most `batch` per statement (a large backlog is expired over several calls).
+   */
+  async expireStalePending(graceSeconds: number, batch = 500): Promise<MediaRow[]> {
     return this.db
       .updateTable('media')
       .set({ status: 'expired', updatedAt: sql<Date>`now()` })
+      .where('id', 'in', (eb) =>
+        eb
+          .selectFrom('media')
+          .select('id')
+          .where('status', '=', 'pending')
+          .where('uploadExpiresAt', '<', sql<Date>`now() - ${graceSeconds} * interval '1 second'`)
+          .orderBy('uploadExpiresAt')
+          .limit(batch),
+      )
       .where('status', '=', 'pending')
-      .where('uploadExpiresAt', '<', sql<Date>`now() - ${graceSeconds} * interval '1 second'`)
       .returningAll()
       .execute();
   }
 
-  /** Rows to hand back to the processor: pending or processing (any lease), e.g. after a restart. */
-  async listUnfinished(limit = 500): Promise<MediaRow[]> {
-    return this.db
-      .selectFrom('media')
-      .selectAll()
-      .where('status', 'in', ['pending', 'processing'])
-      .orderBy('id')
-      .limit(limit)
-      .execute();
-  }
-
-  async listVisible(scope: ReadScope, filter: ListFilter, limit: number, cursor?: string): Promise<Page<MediaRow>> {
+  /**
+   * Rows to hand back to the processor after a restart, one batch in id order after `after`:
+   * processing rows, and pending rows whose POST could still have been used (expiry plus grace not
+   * yet past). Older pending rows are the sweeper's, so this costs the same however long the backlog.
+   */
+  async listUnfinished(options: { graceSeconds: number; after?: string; limit?: number }): Promise<MediaRow[]> {
     let query = this.db
       .selectFrom('media')
       .selectAll()
-      .where((eb) => visibleTo(eb, scope))
-      .where('status', '<>', 'deleted');
-    if (filter.purpose) query = query.where('purpose', '=', filter.purpose);
-    if (filter.subjectId) query = query.where('subjectId', '=', filter.subjectId);
-    if (filter.classroomId) query = query.where('classroomId', '=', filter.classroomId);
-    if (filter.status) query = query.where('status', '=', filter.status);
-    if (filter.createdAfter) query = query.where('createdAt', '>', new Date(filter.createdAfter));
-    if (filter.createdBefore) query = query.where('createdAt', '<', new Date(filter.createdBefore));
-    if (filter.sha256) query = query.where('sha256', '=', filter.sha256);
-    if (filter.nearPhash) {
-      const { phash, maxDistance, excludeId } = filter.nearPhash;
-      query = query
-        .where('phash', 'is not', null)
-        .where('id', '<>', excludeId)
-        .where(sql<boolean>`bit_count(('x' || phash)::bit(64) # ('x' || ${phash})::bit(64)) <= ${maxDistance}`);
-    }
+      .where((eb) =>
+        eb.or([
+          eb('status', '=', 'processing'),
+          eb.and([
+            eb('status', '=', 'pending'),
+            eb('uploadExpiresAt', '>=', sql<Date>`now() - ${options.graceSeconds} * interval '1 second'`),
+          ]),
+        ]),
+      );
+    if (options.after) query = query.where('id', '>', options.after);
+    return query.orderBy('id').limit(options.limit ?? 500).execute();
+  }
+
+  async listVisible(scope: ReadScope, filter: ListFilter, limit: number, cursor?: string): Promise<Page<MediaRow>> {
+    let after: string | undefined;
     if (cursor) {
-      const after = decodeCursor(cursor);
-      if (after === null) return { items: [], nextCursor: null };
-      query = query.where('id', '<', after);
+      const decoded = decodeCursor(cursor);
+      if (decoded === null) return { items: [], nextCursor: null };
+      after = decoded;
+    }
+    const filtered = <Q extends SelectQueryBuilder<Database, 'media', object>>(query: Q): Q => {
+      let q = query.where('tenant', '=', scope.tenant).where('status', '<>', 'deleted');
+      if (filter.purpose) q = q.where('purpose', '=', filter.purpose);
+      if (filter.subjectId) q = q.where('subjectId', '=', filter.subjectId);
+      if (filter.classroomId) q = q.where('classroomId', '=', filter.classroomId);
+      if (filter.status) q = q.where('status', '=', filter.status);
+      if (filter.createdAfter) q = q.where('createdAt', '>', new Date(filter.createdAfter));
+      if (filter.createdBefore) q = q.where('createdAt', '<', new Date(filter.createdBefore));
+      if (filter.sha256) q = q.where('sha256', '=', filter.sha256);
+      if (after) q = q.where('id', '<', after);
+      return q as Q;
+    };
+
+    let query: SelectQueryBuilder<Database, 'media', MediaRow>;
+    if (filter.nearPhash || filter.sha256) {
+      // Few candidates (by hash, from their indexes): check the grants on each of them.
+      query = filtered(this.db.selectFrom('media').selectAll()).where((eb) => visibleTo(eb, scope));
+      if (filter.nearPhash) {
+        const { phash, maxDistance, excludeId } = filter.nearPhash;
+        const bands = nearHashBands(phash, maxDistance);
+        if (bands === null) return { items: [], nextCursor: null };
+        query = query
+          .where('phash', 'is not', null)
+          .where('id', '<>', excludeId)
+          .where((eb) => eb.or(bands.map((values, n) => eb(BAND_COLUMNS[n]!, 'in', values))))
+          .where(sql<boolean>`bit_count(('x' || phash)::bit(64) # ('x' || ${phash})::bit(64)) <= ${maxDistance}`);
+      }
+    } else {
+      const branches = branchesOf(scope, filter.purpose);
+      if (branches.length === 0) return { items: [], nextCursor: null };
+      // Each branch reads one index in id order and stops after a page; the page is the newest of their union.
+      const branchQuery = (branch: Branch) => {
+        let q = filtered(this.db.selectFrom('media').select('id'));
+        q = branch.purposes.length === 1 ? q.where('purpose', '=', branch.purposes[0]!) : q.where('purpose', 'in', [...branch.purposes]);
+        if (branch.key) q = q.where(branch.key.column, '=', branch.key.value);
+        return q.orderBy('id', 'desc').limit(limit + 1);
+      };
+      query =
+        branches.length === 1
+          ? (() => {
+              const only = branches[0]!;
+              let q = filtered(this.db.selectFrom('media').selectAll());
+              if (only.purposes.length < PURPOSES.length) {
+                q = only.purposes.length === 1 ? q.where('purpose', '=', only.purposes[0]!) : q.where('purpose', 'in', [...only.purposes]);
+              }
+              if (only.key) q = q.where(only.key.column, '=', only.key.value);
+              return q;
+            })()
+          : this.db
+              .selectFrom('media')
+              .selectAll()
+              .where('tenant', '=', scope.tenant)
+              .where('id', 'in', sql<string>`(${sql.join(branches.map(branchQuery), sql` union `)})`);
     }
     // Newest first; ids are UUIDv7, so id order is creation order and a unique, stable key.
     const rows = await query.orderBy('id', 'desc').limit(limit + 1).execute();
@@ -453,20 +566,59 @@ export class MediaRepository {
     return { items, nextCursor: rows.length > limit && last ? encodeCursor(last.id) : null };
   }
 
+  /** Usage figures from the counters: one row per purpose or subject ('' for none) holding space. */
   async usage(tenant: string, groupBy: 'purpose' | 'subject'): Promise<{ key: string; count: number; bytes: number }[]> {
-    const column = groupBy === 'purpose' ? sql.ref('purpose') : sql`coalesce(subject_id, '')`;
     const rows = await this.db
-      .selectFrom('media')
-      .select([
-        sql<string>`${column}`.as('key'),
-        sql<number>`count(*)::bigint`.as('count'),
-        BYTES_HELD.as('bytes'),
-      ])
+      .selectFrom('mediaUsage')
+      .select(['key', 'count', BYTES_HELD.as('bytes')])
       .where('tenant', '=', tenant)
-      .where('status', 'in', HOLDING_SPACE)
-      .groupBy(sql`1`)
-      .orderBy(sql`1`)
+      .where('scope', '=', groupBy)
+      .where('count', '>', 0)
+      .orderBy('key')
       .execute();
     return rows.map((r) => ({ key: r.key, count: Number(r.count), bytes: Number(r.bytes) }));
   }
+}
+
+const BAND_COLUMNS = ['phashBand0', 'phashBand1', 'phashBand2', 'phashBand3'] as const;
+
+/** One index-ordered part of a principal's scope: some purposes, of the school or of one key. */
+interface Branch {
+  purposes: readonly Purpose[];
+  key?: { column: 'subjectId' | 'uploadedBy' | 'classroomId'; value: string };
+}
+
+/**
+ * The read grants as branches that each match one index (`tenant, <key>, id` or `tenant, purpose,
+ * id`): `self` is two (about the caller, uploaded by the caller), `classroom` one per classroom,
+ * `tenant` one for all purposes or one per purpose. A purpose filter narrows them first.
+ */
+function branchesOf(scope: ReadScope, onlyPurpose?: Purpose): Branch[] {
+  const branches: Branch[] = [];
+  const wholeSchool = new Set<Purpose>();
+  for (const grant of scope.grants) {
+    const purposes = grant.purposes.filter((p) => !onlyPurpose || p === onlyPurpose);
+    if (purposes.length === 0) continue;
+    for (const relation of grant.relations) {
+      switch (relation) {
+        case 'self':
+          branches.push({ purposes, key: { column: 'subjectId', value: scope.sub } });
+          branches.push({ purposes, key: { column: 'uploadedBy', value: scope.sub } });
+          break;
+        case 'classroom':
+          for (const classroom of new Set(scope.classrooms)) branches.push({ purposes, key: { column: 'classroomId', value: classroom } });
+          break;
+        case 'tenant':
+          for (const p of purposes) wholeSchool.add(p);
+          break;
+      }
+    }
+  }
+  const everything = onlyPurpose ? wholeSchool.has(onlyPurpose) : PURPOSES.every((p) => wholeSchool.has(p));
+  if (everything) return [{ purposes: onlyPurpose ? [onlyPurpose] : PURPOSES }];
+  // What the whole-school grants cover needs no narrower branch.
+  const narrower = branches
+    .map((b) => ({ ...b, purposes: b.purposes.filter((p) => !wholeSchool.has(p)) }))
+    .filter((b) => b.purposes.length > 0);
+  return [...[...wholeSchool].map((p) => ({ purposes: [p] })), ...narrower];
 }

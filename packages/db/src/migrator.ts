@@ -2,11 +2,13 @@ import { Migrator, type Kysely, type Migration, type MigrationResultSet } from '
 import type { Database } from './database';
 import * as media0001 from './migrations/0001-media';
 import * as eventOutbox0002 from './migrations/0002-event-outbox';
+import * as usageCounters0004 from './migrations/0004-usage-counters';
 
 /** Migrations are listed here rather than read from disk, so they bundle into a Lambda as-is. */
 const MIGRATIONS: Record<string, Migration> = {
   '0001-media': media0001,
   '0002-event-outbox': eventOutbox0002,
+  '0004-usage-counters': usageCounters0004,
 };
 
 export async function migrateToLatest(db: Kysely<Database>): Promise<MigrationResultSet> {

@@ -9,7 +9,7 @@ import {
   type UploadRequest,
   type UploadTicket,
 } from '@media/core';
-import type { MediaRepository } from '@media/db';
+import type { HeldSpace, MediaRepository } from '@media/db';
 import { incomingKey } from '@media/storage';
 import type { Dependencies } from './dependencies';
 
@@ -18,7 +18,8 @@ type Deps = Pick<Dependencies, 'media' | 'storage' | 'config'>;
 /**
  * Turns upload requests into pending rows and presigned POSTs. All items are checked before any
  * row is written, so a batch is accepted or refused as a whole; the abuse limits are checked and
- * the rows written under the tenant's upload lock, so concurrent requests cannot over-book them.
+ * the rows written under the school's counter-row lock, so concurrent requests cannot over-book
+ * them. The POSTs are signed before the lock is taken, to keep it short.
  */
 export async function requestUploads(deps: Deps, principal: Principal, requests: UploadRequest[]): Promise<UploadTicket[]> {
   const plans = requests.map((request) => {
@@ -27,11 +28,8 @@ export async function requestUploads(deps: Deps, principal: Principal, requests:
     return plan;
   });
 
-  return deps.media.withUploadLock(principal.tenant, async (media) => {
-    await checkPendingLimit(deps, media, principal, plans);
-    await checkQuota(deps, media, principal, plans);
-    const tickets: UploadTicket[] = [];
-    for (const plan of plans) {
+  const signed = await Promise.all(
+    plans.map(async (plan) => {
       const id = newMediaId();
       const upload = await deps.storage.presignUpload({
         key: incomingKey(principal.tenant, id),
@@ -39,7 +37,15 @@ export async function requestUploads(deps: Deps, principal: Principal, requests:
         maxBytes: plan.size,
         expiresInSeconds: UPLOAD_URL_TTL_SECONDS,
       });
-      await media.createPending({
+      return { id, plan, upload };
+    }),
+  );
+
+  return deps.media.withUploadLock(principal.tenant, principal.sub, async (media, held) => {
+    await checkPendingLimit(deps, media, principal, plans);
+    checkQuota(deps, principal, plans, held);
+    await media.createPendingMany(
+      signed.map(({ id, plan, upload }) => ({
         id,
         tenant: principal.tenant,
         purpose: plan.purpose,
@@ -51,10 +57,14 @@ export async function requestUploads(deps: Deps, principal: Principal, requests:
         filename: plan.filename,
         // The row stops counting against the limit exactly when its POST stops working.
         uploadExpiresAt: new Date(upload.expiresAt),
-      });
-      tickets.push({ mediaId: id, upload: { url: upload.url, fields: upload.fields }, expiresAt: upload.expiresAt, maxBytes: plan.size });
-    }
-    return tickets;
+      })),
+    );
+    return signed.map(({ id, plan, upload }) => ({
+      mediaId: id,
+      upload: { url: upload.url, fields: upload.fields },
+      expiresAt: upload.expiresAt,
+      maxBytes: plan.size,
+    }));
   });
 }
 
@@ -77,15 +87,29 @@ async function checkPendingLimit(deps: Deps, media: MediaRepository, principal: 
   );
 }
 
-/** The tenant's stored and reserved bytes, as usage reports them, plus this request must fit the quota. */
-async function checkQuota(deps: Deps, media: MediaRepository, principal: Principal, plans: UploadPlan[]): Promise<void> {
-  const quota = deps.config.limits.tenantQuotaBytes;
-  const reserved = plans.reduce((sum, plan) => sum + plan.size, 0);
-  const used = await media.tenantBytes(principal.tenant);
-  if (used + reserved > quota) {
+/** Students and teachers have a storage cap of their own; admins and services only the school's. */
+const hasPersonalCap = (principal: Principal) => principal.role === 'student' || principal.role === 'teacher';
+
+/**
+ * The space held (stored and reserved, as usage reports it) plus this request must fit the
+ * school's quota and, for a person, their own cap. The figures come from the counters, read
+ * under the school's counter-row lock.
+ */
+function checkQuota(deps: Deps, principal: Principal, plans: UploadPlan[], held: HeldSpace): void {
+  const asked = plans.reduce((sum, plan) => sum + plan.size, 0);
+  const personCap = deps.config.limits.personQuotaBytes;
+  if (hasPersonalCap(principal) && held.person + asked > personCap) {
     throw new MediaError(
       'QUOTA_EXCEEDED',
-      `This school's storage quota of ${quota} bytes would be exceeded: ${used} bytes are in use or reserved, ${reserved} more asked for.`,
+      `Your personal storage limit of ${personCap} bytes would be exceeded: ${held.person} bytes of what you uploaded are ` +
+        `in use or reserved, ${asked} more asked for. Delete some of your uploads, or ask an admin.`,
+    );
+  }
+  const quota = deps.config.limits.tenantQuotaBytes;
+  if (held.school + asked > quota) {
+    throw new MediaError(
+      'QUOTA_EXCEEDED',
+      `This school's storage quota of ${quota} bytes would be exceeded: ${held.school} bytes are in use or reserved, ${asked} more asked for.`,
     );
   }
 }

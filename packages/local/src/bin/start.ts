@@ -23,7 +23,7 @@ const stack = await startLocalStack({
   env: Object.fromEntries(
     Object.entries(env).filter(
       (entry): entry is [string, string] =>
-        entry[1] !== undefined && /^MEDIA_(PROCESSING_LEASE|PENDING_GRACE|MAX_PENDING_UPLOADS|TENANT_QUOTA)/.test(entry[0]),
+        entry[1] !== undefined && /^MEDIA_(PROCESSING_LEASE|PENDING_GRACE|MAX_PENDING_UPLOADS|TENANT_QUOTA|PERSON_QUOTA|DB_POOL|DB_CONNECT|DB_STATEMENT|DB_LOCK)/.test(entry[0]),
     ),
   ),
   host: env.MEDIA_HOST ?? '127.0.0.1',
