@@ -87,6 +87,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     MEDIA_ALLOWED_ORIGINS: allowedOrigins.join(','),
     // One long-lived process serves every request: a bigger pool than a Lambda's.
     MEDIA_DB_POOL_SIZE: '10',
+    MEDIA_DB_CONNECT_TIMEOUT_MS: '5000',
     ...options.env,
   });
   const deps = await createDependencies(config, { credentials: LOCAL_S3_CREDENTIALS });

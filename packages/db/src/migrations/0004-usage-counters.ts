@@ -98,12 +98,16 @@ end $$`,
   // Rare filters (rejected items, one purpose) read their own rows, in cursor order.
   await sql`create index media_tenant_status on media (tenant, status, id)`.execute(db);
   await sql`create index media_tenant_purpose_id on media (tenant, purpose, id)`.execute(db);
+  // The pending-upload limit reads one uploader's unfinished rows that still count, by expiry.
+  await sql`create index media_pending_by_uploader_expiry on media (tenant, uploaded_by, upload_expires_at) where status = 'pending'`.execute(db);
+  await sql`drop index media_pending_by_uploader`.execute(db);
   // The sweeper's stalled processing rows, oldest lease first.
   await sql`create index media_processing_lease on media (lease_expires_at) where status = 'processing'`.execute(db);
 }
 
 export async function down(db: Kysely<unknown>): Promise<void> {
-  for (const name of ['media_processing_lease', 'media_tenant_purpose_id', 'media_tenant_status', 'media_tenant_uploader']) {
+  await sql`create index media_pending_by_uploader on media (tenant, uploaded_by) where status = 'pending'`.execute(db);
+  for (const name of ['media_pending_by_uploader_expiry', 'media_processing_lease', 'media_tenant_purpose_id', 'media_tenant_status', 'media_tenant_uploader']) {
     await sql`drop index ${sql.raw(name)}`.execute(db);
   }
   for (let n = 0; n < 4; n++) await sql`alter table media drop column ${sql.raw(`phash_band${n}`)}`.execute(db);
