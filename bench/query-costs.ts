@@ -79,8 +79,11 @@ export async function measureQueryCosts(databaseUrl: string, tenant: string): Pr
   calls.push(['get one', () => repo.findInTenant(tenant, reference.id)]);
   calls.push(['usage by purpose', () => repo.usage(tenant, 'purpose')]);
   calls.push(['usage by subject', () => repo.usage(tenant, 'subject')]);
-  calls.push(['upload checks (lock, person, pending)', () =>
-    repo.withUploadLock(tenant, 't-1', (media) => media.pendingUploadExpiries(tenant, 't-1'))]);
+  calls.push(['upload checks (pending, held space)', () =>
+    repo.withUploadLock(tenant, 't-1', async (media) => {
+      await media.pendingUploadExpiries(tenant, 't-1');
+      await media.heldSpace(tenant, 't-1');
+    })]);
   calls.push(['sweeper: stalled', () => repo.listStalled(900, 100)]);
   calls.push(['sweeper: unannounced', () => repo.listUnannounced(100)]);
   calls.push(['sweeper: unpurged', () => repo.listUnpurged(100)]);

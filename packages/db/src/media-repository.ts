@@ -154,34 +154,34 @@ export class MediaRepository {
   }
 
   /**
-   * Runs `work` in a transaction holding the school's counter row, so the limit checks and the
-   * inserts they allow cannot interleave with another request's (no over-booking by racing). The
-   * lock is one row, held for a few short statements; `work` gets the space held at that moment.
+   * Runs `work` in a transaction holding the uploader's upload lock, so one person's concurrent
+   * requests cannot both pass the unfinished-upload limit. The school's counter row is locked only
+   * when `work` inserts (the counters' trigger updates it), so a school's uploads queue behind each
+   * other for the last statements and the commit only, never for the checks before the insert;
+   * `heldSpace` read after the insert is then exact for the quota checks (a refusal rolls back).
    */
-  async withUploadLock<T>(
-    tenant: string,
-    uploadedBy: string,
-    work: (media: MediaRepository, held: HeldSpace) => Promise<T>,
-  ): Promise<T> {
+  async withUploadLock<T>(tenant: string, uploadedBy: string, work: (media: MediaRepository) => Promise<T>): Promise<T> {
     return this.db.transaction().execute(async (trx) => {
-      const school = await trx
-        .insertInto('mediaUsage')
-        .values({ tenant, scope: 'school', key: '' })
-        // A no-op update, so the row is locked whether it existed or not.
-        .onConflict((oc) => oc.columns(['tenant', 'scope', 'key']).doUpdateSet((eb) => ({ count: eb.ref('mediaUsage.count') })))
-        .returning(BYTES_HELD.as('bytes'))
-        .executeTakeFirstOrThrow();
-      // Read after the lock (a statement of its own, so with a snapshot taken after it): an
-      // uploader's counters only change together with the school's.
-      const person = await trx
-        .selectFrom('mediaUsage')
-        .select(BYTES_HELD.as('bytes'))
-        .where('tenant', '=', tenant)
-        .where('scope', '=', 'uploader')
-        .where('key', '=', uploadedBy)
-        .executeTakeFirst();
-      return work(new MediaRepository(trx), { school: Number(school.bytes), person: Number(person?.bytes ?? 0) });
+      await sql`select pg_advisory_xact_lock(hashtextextended(${`media-uploads/${tenant}/${uploadedBy}`}, 0))`.execute(trx);
+      return work(new MediaRepository(trx));
     });
+  }
+
+  /** Space held by the school and by one uploader, from the counters (one statement). */
+  async heldSpace(tenant: string, uploadedBy: string): Promise<HeldSpace> {
+    const rows = await this.db
+      .selectFrom('mediaUsage')
+      .select(['scope', BYTES_HELD.as('bytes')])
+      .where('tenant', '=', tenant)
+      .where((eb) =>
+        eb.or([
+          eb.and([eb('scope', '=', 'school'), eb('key', '=', '')]),
+          eb.and([eb('scope', '=', 'uploader'), eb('key', '=', uploadedBy)]),
+        ]),
+      )
+      .execute();
+    const of = (scope: string) => Number(rows.find((r) => r.scope === scope)?.bytes ?? 0);
+    return { school: of('school'), person: of('uploader') };
   }
 
   async createPendingMany(items: NewPendingMedia[]): Promise<void> {

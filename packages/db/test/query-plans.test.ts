@@ -143,6 +143,7 @@ describe.runIf(serverUrl)('query plans at 100k rows', () => {
       await plansOf(() =>
         repo.withUploadLock(largest.tenant, 't-1', async (media) => {
           await media.pendingUploadExpiries(largest.tenant, 't-1');
+          await media.heldSpace(largest.tenant, 't-1');
         }),
       ),
     );

@@ -16,10 +16,11 @@ import type { Dependencies } from './dependencies';
 type Deps = Pick<Dependencies, 'media' | 'storage' | 'config'>;
 
 /**
- * Turns upload requests into pending rows and presigned POSTs. All items are checked before any
- * row is written, so a batch is accepted or refused as a whole; the abuse limits are checked and
- * the rows written under the school's counter-row lock, so concurrent requests cannot over-book
- * them. The POSTs are signed before the lock is taken, to keep it short.
+ * Turns upload requests into pending rows and presigned POSTs. A batch is accepted or refused as a
+ * whole (one transaction). The unfinished-upload limit is checked under the uploader's lock, the
+ * quotas from the counters the insert has just updated (under the school's counter-row lock, held
+ * to the commit), so concurrent requests cannot over-book either. The POSTs are signed before the
+ * transaction, to keep it short.
  */
 export async function requestUploads(deps: Deps, principal: Principal, requests: UploadRequest[]): Promise<UploadTicket[]> {
   const plans = requests.map((request) => {
@@ -41,31 +42,31 @@ export async function requestUploads(deps: Deps, principal: Principal, requests:
     }),
   );
 
-  return deps.media.withUploadLock(principal.tenant, principal.sub, async (media, held) => {
+  const rows = signed.map(({ id, plan, upload }) => ({
+    id,
+    tenant: principal.tenant,
+    purpose: plan.purpose,
+    subjectId: plan.subjectId,
+    classroomId: plan.classroomId,
+    uploadedBy: principal.sub,
+    contentType: plan.contentType,
+    declaredSize: plan.size,
+    filename: plan.filename,
+    // The row stops counting against the limit exactly when its POST stops working.
+    uploadExpiresAt: new Date(upload.expiresAt),
+  }));
+  await deps.media.withUploadLock(principal.tenant, principal.sub, async (media) => {
     await checkPendingLimit(deps, media, principal, plans);
-    checkQuota(deps, principal, plans, held);
-    await media.createPendingMany(
-      signed.map(({ id, plan, upload }) => ({
-        id,
-        tenant: principal.tenant,
-        purpose: plan.purpose,
-        subjectId: plan.subjectId,
-        classroomId: plan.classroomId,
-        uploadedBy: principal.sub,
-        contentType: plan.contentType,
-        declaredSize: plan.size,
-        filename: plan.filename,
-        // The row stops counting against the limit exactly when its POST stops working.
-        uploadExpiresAt: new Date(upload.expiresAt),
-      })),
-    );
-    return signed.map(({ id, plan, upload }) => ({
-      mediaId: id,
-      upload: { url: upload.url, fields: upload.fields },
-      expiresAt: upload.expiresAt,
-      maxBytes: plan.size,
-    }));
+    // Reserve first, then check the counters that now include this request: a refusal rolls it back.
+    await media.createPendingMany(rows);
+    checkQuota(deps, principal, plans, await media.heldSpace(principal.tenant, principal.sub));
   });
+  return signed.map(({ id, plan, upload }) => ({
+    mediaId: id,
+    upload: { url: upload.url, fields: upload.fields },
+    expiresAt: upload.expiresAt,
+    maxBytes: plan.size,
+  }));
 }
 
 /**
@@ -91,25 +92,25 @@ async function checkPendingLimit(deps: Deps, media: MediaRepository, principal: 
 const hasPersonalCap = (principal: Principal) => principal.role === 'student' || principal.role === 'teacher';
 
 /**
- * The space held (stored and reserved, as usage reports it) plus this request must fit the
- * school's quota and, for a person, their own cap. The figures come from the counters, read
- * under the school's counter-row lock.
+ * The space held (stored and reserved, as usage reports it) must fit the school's quota and, for a
+ * person, their own cap. `held` already counts this request (read after its rows were written,
+ * under the school's counter-row lock), so the figures in the message are those before it.
  */
 function checkQuota(deps: Deps, principal: Principal, plans: UploadPlan[], held: HeldSpace): void {
   const asked = plans.reduce((sum, plan) => sum + plan.size, 0);
   const personCap = deps.config.limits.personQuotaBytes;
-  if (hasPersonalCap(principal) && held.person + asked > personCap) {
+  if (hasPersonalCap(principal) && held.person > personCap) {
     throw new MediaError(
       'QUOTA_EXCEEDED',
-      `Your personal storage limit of ${personCap} bytes would be exceeded: ${held.person} bytes of what you uploaded are ` +
-        `in use or reserved, ${asked} more asked for. Delete some of your uploads, or ask an admin.`,
+      `Your personal storage limit of ${personCap} bytes would be exceeded: ${held.person - asked} bytes of what you uploaded ` +
+        `are in use or reserved, ${asked} more asked for. Delete some of your uploads, or ask an admin.`,
     );
   }
   const quota = deps.config.limits.tenantQuotaBytes;
-  if (held.school + asked > quota) {
+  if (held.school > quota) {
     throw new MediaError(
       'QUOTA_EXCEEDED',
-      `This school's storage quota of ${quota} bytes would be exceeded: ${held.school} bytes are in use or reserved, ${asked} more asked for.`,
+      `This school's storage quota of ${quota} bytes would be exceeded: ${held.school - asked} bytes are in use or reserved, ${asked} more asked for.`,
     );
   }
 }
