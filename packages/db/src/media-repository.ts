@@ -141,16 +141,19 @@ export class MediaRepository {
 
   /** When each of an uploader's counting unfinished uploads stops counting (its POST expiry), soonest first. */
   async pendingUploadExpiries(tenant: string, uploadedBy: string): Promise<Date[]> {
+    // Every pending row of the uploader from their own index; the expired ones (until the sweeper
+    // gets to them) are dropped here, so no plan can prefer walking all pending rows by expiry.
     const rows = await this.db
       .selectFrom('media')
-      .select('uploadExpiresAt')
+      .select(['uploadExpiresAt', sql<boolean>`upload_expires_at > now()`.as('counts')])
       .where('tenant', '=', tenant)
       .where('uploadedBy', '=', uploadedBy)
       .where('status', '=', 'pending')
-      .where('uploadExpiresAt', '>', sql<Date>`now()`)
-      .orderBy('uploadExpiresAt')
       .execute();
-    return rows.map((r) => new Date(r.uploadExpiresAt));
+    return rows
+      .filter((r) => r.counts)
+      .map((r) => new Date(r.uploadExpiresAt))
+      .sort((a, b) => a.getTime() - b.getTime());
   }
 
   /**
