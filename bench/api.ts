@@ -24,6 +24,8 @@ const { values } = parseArgs({
     schools: { type: 'string', default: '200' },
     seconds: { type: 'string', default: '5' },
     connections: { type: 'string', default: '20,100' },
+    /** `uploads` runs the upload loads only (quicker, when working on the upload path). */
+    only: { type: 'string' },
   },
 });
 const databaseUrl = process.env.DATABASE_URL;
@@ -147,13 +149,21 @@ async function uploaderTokens(tenant: string, count: number, label: string): Pro
   );
 }
 
+/** The run ends early (as asked), not in error. */
+class Done extends Error {}
+
 let round = 0;
-async function load(url: string, connections: number, options: { method?: 'GET' | 'POST'; body?: string; tokens: string[] }): Promise<Load> {
+async function load(
+  url: string,
+  connections: number,
+  options: { method?: 'GET' | 'POST'; body?: string; tokens: string[] },
+  duration = seconds,
+): Promise<Load> {
   let next = 0;
   const result = await autocannon({
     url,
     connections,
-    duration: seconds,
+    duration,
     method: options.method ?? 'GET',
     headers: { 'content-type': 'application/json' },
     body: options.body,
@@ -167,7 +177,7 @@ async function load(url: string, connections: number, options: { method?: 'GET' 
     ],
   });
   return {
-    rps: result['2xx'] / seconds,
+    rps: result['2xx'] / duration,
     ok: result['2xx'],
     non2xx: result.non2xx,
     errors: result.errors + result.timeouts,
@@ -202,9 +212,14 @@ try {
     const big = await uploaderTokens(largest.tenant, perRun, `big${round}`);
     const little = await uploaderTokens(small.tenant, perRun, `small${round}`);
     const floorTokens = await uploaderTokens(small.tenant, perRun, `floor${round}`);
+    // Warm both servers up (JIT, connections, counter rows) before anything is measured.
+    const warm = { method: 'POST' as const, body: uploadBody, tokens: await uploaderTokens(small.tenant, 100, `warm${round}`) };
+    await load(`${api}/v1/uploads`, connections, warm, 2);
+    await load(`http://127.0.0.1:${floorPort}/v1/uploads`, connections, warm, 2);
     record('upload, largest school', connections, await load(`${api}/v1/uploads`, connections, { method: 'POST', body: uploadBody, tokens: big }));
     record('upload, small school', connections, await load(`${api}/v1/uploads`, connections, { method: 'POST', body: uploadBody, tokens: little }));
     record('upload, floor server', connections, await load(`http://127.0.0.1:${floorPort}/v1/uploads`, connections, { method: 'POST', body: uploadBody, tokens: floorTokens }));
+    if (values.only === 'uploads') continue;
     for (const [role, tokens] of Object.entries(readers)) {
       record(`list (${role})`, connections, await load(`${api}/v1/media?limit=50`, connections, { tokens }));
     }
@@ -226,11 +241,14 @@ try {
   }
   const non2xx = rows.filter((r) => !r.name.includes('floor')).reduce((sum, r) => sum + r.load.non2xx + r.load.errors, 0);
   console.log(`non-2xx or errors from the service: ${non2xx} (target 0)`);
+  if (values.only === 'uploads') throw new Done();
 
   console.log(`\nrequest-path queries, ${largest.tenant} (EXPLAIN ANALYZE, planning + execution, target ≤ 5 ms)`);
   for (const cost of await measureQueryCosts(databaseUrl, largest.tenant)) {
     console.log(`${cost.name.padEnd(40)} ${cost.ms.toFixed(2).padStart(7)} ms  ${cost.scans.join(', ')}`);
   }
+} catch (error) {
+  if (!(error instanceof Done)) throw error;
 } finally {
   stack.kill('SIGTERM');
   floor.kill('SIGTERM');

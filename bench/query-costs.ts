@@ -1,6 +1,6 @@
 import { CamelCasePlugin, Kysely, PostgresDialect, type CompiledQuery, type LogEvent } from 'kysely';
 import pg from 'pg';
-import { readScopeOf, type Principal } from '@media/core';
+import { newMediaId, readScopeOf, type Principal } from '@media/core';
 import { MediaRepository, type Database } from '@media/db';
 
 /** What the server spent on each request-path query (EXPLAIN ANALYZE), for one school. */
@@ -79,11 +79,7 @@ export async function measureQueryCosts(databaseUrl: string, tenant: string): Pr
   calls.push(['get one', () => repo.findInTenant(tenant, reference.id)]);
   calls.push(['usage by purpose', () => repo.usage(tenant, 'purpose')]);
   calls.push(['usage by subject', () => repo.usage(tenant, 'subject')]);
-  calls.push(['upload checks (pending, held space)', () =>
-    repo.withUploadLock(tenant, 't-1', async (media) => {
-      await media.pendingUploadExpiries(tenant, 't-1');
-      await media.heldSpace(tenant, 't-1');
-    })]);
+  calls.push(['upload (insert, then the checks\' read)', () => reserveAndRollBack(repo, tenant)]);
   calls.push(['sweeper: stalled', () => repo.listStalled(900, 100)]);
   calls.push(['sweeper: unannounced', () => repo.listUnannounced(100)]);
   calls.push(['sweeper: unpurged', () => repo.listUnpurged(100)]);
@@ -126,6 +122,30 @@ export async function measureQueryCosts(databaseUrl: string, tenant: string): Pr
   }
   return costs;
 }
+
+/** The upload's statements (insert, then the checks' read), refused by the check so nothing stays. */
+async function reserveAndRollBack(repo: MediaRepository, tenant: string): Promise<void> {
+  const item = {
+    id: newMediaId(),
+    tenant,
+    purpose: 'general' as const,
+    subjectId: null,
+    classroomId: null,
+    uploadedBy: 't-1',
+    contentType: 'image/jpeg',
+    declaredSize: 1000,
+    filename: null,
+    uploadExpiresAt: new Date(Date.now() + 600_000),
+  };
+  await repo
+    .reserveUploads([item], () => {
+      throw new Refused();
+    })
+    .catch((error: unknown) => {
+      if (!(error instanceof Refused)) throw error;
+    });
+}
+class Refused extends Error {}
 
 // Run on its own: tsx bench/query-costs.ts <tenant> (DATABASE_URL names the database).
 if (import.meta.url === `file://${process.argv[1]}`) {

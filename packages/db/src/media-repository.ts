@@ -71,6 +71,14 @@ export interface HeldSpace {
   person: number;
 }
 
+/** What the upload limits are checked against, read right after a request's rows were written. */
+export interface UploadCheckState {
+  /** When each of the uploader's other counting unfinished uploads expires, soonest first. */
+  pendingExpiries: Date[];
+  /** Space held, this request included. */
+  held: HeldSpace;
+}
+
 const encodeCursor = (id: string) => Buffer.from(id, 'utf8').toString('base64url');
 const decodeCursor = (cursor: string): string | null => {
   const id = Buffer.from(cursor, 'base64url').toString('utf8');
@@ -157,16 +165,39 @@ export class MediaRepository {
   }
 
   /**
-   * Runs `work` in a transaction holding the uploader's upload lock, so one person's concurrent
-   * requests cannot both pass the unfinished-upload limit. The school's counter row is locked only
-   * when `work` inserts (the counters' trigger updates it), so a school's uploads queue behind each
-   * other for the last statements and the commit only, never for the checks before the insert;
-   * `heldSpace` read after the insert is then exact for the quota checks (a refusal rolls back).
+   * Writes pending rows and hands `check` what the limits need, as of this request: `check` throws
+   * to refuse, and then nothing is written. The insert locks the school's counter row (the
+   * counters' trigger updates it, and every change of the school's counters does so first), so
+   * from the insert to the commit the school's uploads go one at a time; the figures are read
+   * after the insert, in a statement of their own, and therefore include every upload committed
+   * before and this one. Nothing of the school is locked before the insert; one statement reads
+   * everything the checks need, so the lock is held for that statement and the commit only.
    */
-  async withUploadLock<T>(tenant: string, uploadedBy: string, work: (media: MediaRepository) => Promise<T>): Promise<T> {
-    return this.db.transaction().execute(async (trx) => {
-      await sql`select pg_advisory_xact_lock(hashtextextended(${`media-uploads/${tenant}/${uploadedBy}`}, 0))`.execute(trx);
-      return work(new MediaRepository(trx));
+  async reserveUploads(items: NewPendingMedia[], check: (state: UploadCheckState) => void): Promise<void> {
+    const first = items[0];
+    if (!first) return;
+    const ours = new Set(items.map((item) => item.id));
+    await this.db.transaction().execute(async (trx) => {
+      await trx
+        .insertInto('media')
+        .values(items.map((item) => ({ ...item, status: 'pending' as const, variants: '[]' })))
+        .execute();
+      const { rows } = await sql<{ pending: { id: string; at: string; counts: boolean }[] | null; school: number | null; person: number | null }>`
+        select
+          (select json_agg(json_build_object('id', id, 'at', upload_expires_at, 'counts', upload_expires_at > now()))
+             from media where tenant = ${first.tenant} and uploaded_by = ${first.uploadedBy} and status = 'pending') as pending,
+          (select stored_bytes + reserved_bytes from media_usage where tenant = ${first.tenant} and scope = 'school' and key = '') as school,
+          (select stored_bytes + reserved_bytes from media_usage
+             where tenant = ${first.tenant} and scope = 'uploader' and key = ${first.uploadedBy}) as person`.execute(trx);
+      const row = rows[0]!;
+      check({
+        // The uploader's other unfinished uploads that still count, soonest expiry first.
+        pendingExpiries: (row.pending ?? [])
+          .filter((p) => p.counts && !ours.has(p.id))
+          .map((p) => new Date(p.at))
+          .sort((a, b) => a.getTime() - b.getTime()),
+        held: { school: Number(row.school ?? 0), person: Number(row.person ?? 0) },
+      });
     });
   }
 
@@ -538,35 +569,26 @@ export class MediaRepository {
     } else {
       const branches = branchesOf(scope, filter.purpose);
       if (branches.length === 0) return { items: [], nextCursor: null };
-      // Each branch reads one index in id order and stops after a page; the page is the newest of their union.
+      // Each branch reads one index in id order and stops after a page; the page is the newest
+      // of what they found together (a row two branches found counts once).
       const branchQuery = (branch: Branch) => {
-        let q = filtered(this.db.selectFrom('media').select('id'));
-        q = branch.purposes.length === 1 ? q.where('purpose', '=', branch.purposes[0]!) : q.where('purpose', 'in', [...branch.purposes]);
+        let q = filtered(this.db.selectFrom('media').selectAll());
+        if (branch.purposes.length < PURPOSES.length) {
+          q = branch.purposes.length === 1 ? q.where('purpose', '=', branch.purposes[0]!) : q.where('purpose', 'in', [...branch.purposes]);
+        }
         if (branch.key) q = q.where(branch.key.column, '=', branch.key.value);
-        return q.orderBy('id', 'desc').limit(limit + 1);
+        return q;
       };
-      query =
-        branches.length === 1
-          ? (() => {
-              const only = branches[0]!;
-              let q = filtered(this.db.selectFrom('media').selectAll());
-              if (only.purposes.length < PURPOSES.length) {
-                q = only.purposes.length === 1 ? q.where('purpose', '=', only.purposes[0]!) : q.where('purpose', 'in', [...only.purposes]);
-              }
-              if (only.key) q = q.where(only.key.column, '=', only.key.value);
-              return q;
-            })()
-          : this.db
-              .selectFrom('media')
-              .selectAll()
-              .where('tenant', '=', scope.tenant)
-              .where('id', 'in', sql<string>`(${sql.join(branches.map(branchQuery), sql` union `)})`);
+      if (branches.length > 1) {
+        const parts = branches.map((branch) => branchQuery(branch).orderBy('id', 'desc').limit(limit + 1));
+        const { rows: found } = await sql<MediaRow>`${sql.join(parts, sql` union all `)}`.execute(this.db);
+        const unique = [...new Map(found.map((row) => [row.id, row])).values()].sort((a, b) => (a.id < b.id ? 1 : -1));
+        return pageOf(unique.slice(0, limit + 1), limit);
+      }
+      query = branchQuery(branches[0]!);
     }
     // Newest first; ids are UUIDv7, so id order is creation order and a unique, stable key.
-    const rows = await query.orderBy('id', 'desc').limit(limit + 1).execute();
-    const items = rows.slice(0, limit);
-    const last = items.at(-1);
-    return { items, nextCursor: rows.length > limit && last ? encodeCursor(last.id) : null };
+    return pageOf(await query.orderBy('id', 'desc').limit(limit + 1).execute(), limit);
   }
 
   /** Usage figures from the counters: one row per purpose or subject ('' for none) holding space. */
@@ -581,6 +603,13 @@ export class MediaRepository {
       .execute();
     return rows.map((r) => ({ key: r.key, count: Number(r.count), bytes: Number(r.bytes) }));
   }
+}
+
+/** A page from up to `limit + 1` rows in cursor order: the extra row only says there is more. */
+function pageOf(rows: MediaRow[], limit: number): Page<MediaRow> {
+  const items = rows.slice(0, limit);
+  const last = items.at(-1);
+  return { items, nextCursor: rows.length > limit && last ? encodeCursor(last.id) : null };
 }
 
 const BAND_COLUMNS = ['phashBand0', 'phashBand1', 'phashBand2', 'phashBand3'] as const;

@@ -9,7 +9,7 @@ import {
   type UploadRequest,
   type UploadTicket,
 } from '@media/core';
-import type { HeldSpace, MediaRepository } from '@media/db';
+import type { HeldSpace } from '@media/db';
 import { incomingKey } from '@media/storage';
 import type { Dependencies } from './dependencies';
 
@@ -17,10 +17,10 @@ type Deps = Pick<Dependencies, 'media' | 'storage' | 'config'>;
 
 /**
  * Turns upload requests into pending rows and presigned POSTs. A batch is accepted or refused as a
- * whole (one transaction). The unfinished-upload limit is checked under the uploader's lock, the
- * quotas from the counters the insert has just updated (under the school's counter-row lock, held
- * to the commit), so concurrent requests cannot over-book either. The POSTs are signed before the
- * transaction, to keep it short.
+ * whole (one transaction): the rows are written, then the unfinished-upload limit and the quotas
+ * are checked against figures read after the insert, under the school's counter-row lock that the
+ * insert took (see `MediaRepository.reserveUploads`), so concurrent requests cannot over-book any
+ * of them. The POSTs are signed before the transaction, to keep it short.
  */
 export async function requestUploads(deps: Deps, principal: Principal, requests: UploadRequest[]): Promise<UploadTicket[]> {
   const plans = requests.map((request) => {
@@ -55,11 +55,10 @@ export async function requestUploads(deps: Deps, principal: Principal, requests:
     // The row stops counting against the limit exactly when its POST stops working.
     uploadExpiresAt: new Date(upload.expiresAt),
   }));
-  await deps.media.withUploadLock(principal.tenant, principal.sub, async (media) => {
-    await checkPendingLimit(deps, media, principal, plans);
-    // Reserve first, then check the counters that now include this request: a refusal rolls it back.
-    await media.createPendingMany(rows);
-    checkQuota(deps, principal, plans, await media.heldSpace(principal.tenant, principal.sub));
+  // Reserve first, then check against figures that include this request: a refusal rolls it back.
+  await deps.media.reserveUploads(rows, ({ pendingExpiries, held }) => {
+    checkPendingLimit(deps, pendingExpiries, plans);
+    checkQuota(deps, principal, plans, held);
   });
   return signed.map(({ id, plan, upload }) => ({
     mediaId: id,
@@ -73,9 +72,8 @@ export async function requestUploads(deps: Deps, principal: Principal, requests:
  * A principal may hold at most `limit(purpose)` unfinished uploads, counting every item of a batch.
  * Uploads whose POST has expired no longer count; Retry-After says when enough of them will have.
  */
-async function checkPendingLimit(deps: Deps, media: MediaRepository, principal: Principal, plans: UploadPlan[]): Promise<void> {
+function checkPendingLimit(deps: Deps, expiries: Date[], plans: UploadPlan[]): void {
   const limit = Math.min(...plans.map((plan) => deps.config.limits.maxPendingUploads[plan.purpose]));
-  const expiries = await media.pendingUploadExpiries(principal.tenant, principal.sub);
   const excess = expiries.length + plans.length - limit;
   if (excess <= 0) return;
   const freedAt = expiries[Math.min(excess, expiries.length) - 1];
