@@ -570,22 +570,31 @@ export class MediaRepository {
       const branches = branchesOf(scope, filter.purpose);
       if (branches.length === 0) return { items: [], nextCursor: null };
       // Each branch reads one index in id order and stops after a page; the page is the newest
-      // of what they found together (a row two branches found counts once).
-      const branchQuery = (branch: Branch) => {
-        let q = filtered(this.db.selectFrom('media').selectAll());
+      // of the ids they found together (UNION: a row two branches found counts once), and only
+      // those rows are read in full.
+      const branchQuery = <Q extends SelectQueryBuilder<Database, 'media', object>>(base: Q, branch: Branch): Q => {
+        let q: SelectQueryBuilder<Database, 'media', object> = filtered(base);
         if (branch.purposes.length < PURPOSES.length) {
           q = branch.purposes.length === 1 ? q.where('purpose', '=', branch.purposes[0]!) : q.where('purpose', 'in', [...branch.purposes]);
         }
         if (branch.key) q = q.where(branch.key.column, '=', branch.key.value);
-        return q;
+        return q as Q;
       };
       if (branches.length > 1) {
-        const parts = branches.map((branch) => branchQuery(branch).orderBy('id', 'desc').limit(limit + 1));
-        const { rows: found } = await sql<MediaRow>`${sql.join(parts, sql` union all `)}`.execute(this.db);
-        const unique = [...new Map(found.map((row) => [row.id, row])).values()].sort((a, b) => (a.id < b.id ? 1 : -1));
-        return pageOf(unique.slice(0, limit + 1), limit);
+        const ids = branches.map((branch) =>
+          branchQuery(this.db.selectFrom('media').select('id'), branch).orderBy('id', 'desc').limit(limit + 1),
+        );
+        const rows = await this.db
+          .selectFrom('media')
+          .selectAll()
+          .where('tenant', '=', scope.tenant)
+          .where('id', 'in', sql<string>`(${sql.join(ids, sql` union `)})`)
+          .orderBy('id', 'desc')
+          .limit(limit + 1)
+          .execute();
+        return pageOf(rows, limit);
       }
-      query = branchQuery(branches[0]!);
+      query = branchQuery(this.db.selectFrom('media').selectAll(), branches[0]!);
     }
     // Newest first; ids are UUIDv7, so id order is creation order and a unique, stable key.
     return pageOf(await query.orderBy('id', 'desc').limit(limit + 1).execute(), limit);
@@ -599,7 +608,8 @@ export class MediaRepository {
       .where('tenant', '=', tenant)
       .where('scope', '=', groupBy)
       .where('count', '>', 0)
-      .orderBy('key')
+      // Code-point order (as before on a C.UTF-8 database), without the cost of a locale's comparison.
+      .orderBy(sql`key collate "C"`)
       .execute();
     return rows.map((r) => ({ key: r.key, count: Number(r.count), bytes: Number(r.bytes) }));
   }

@@ -97,7 +97,9 @@ end $$`,
   await sql`create index media_tenant_uploader on media (tenant, uploaded_by, id)`.execute(db);
   // Rare filters (rejected items, one purpose) read their own rows, in cursor order.
   await sql`create index media_tenant_status on media (tenant, status, id)`.execute(db);
-  await sql`create index media_tenant_purpose_id on media (tenant, purpose, id)`.execute(db);
+  // Without deleted rows, so a whole-school list of some purposes reads it alone (index-only), never
+  // walking the primary key past other purposes' newest rows.
+  await sql`create index media_tenant_purpose_id on media (tenant, purpose, id) where status <> 'deleted'`.execute(db);
   // The pending-upload limit reads one uploader's unfinished rows that still count, by expiry.
   await sql`create index media_pending_by_uploader_expiry on media (tenant, uploaded_by, upload_expires_at) where status = 'pending'`.execute(db);
   await sql`drop index media_pending_by_uploader`.execute(db);
