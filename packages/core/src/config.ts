@@ -56,6 +56,15 @@ export const ConfigSchema = z
     MEDIA_MAX_PENDING_UPLOADS_TRAINING: pendingLimit.optional(),
     MEDIA_MAX_PENDING_UPLOADS_GENERAL: pendingLimit.optional(),
     MEDIA_TENANT_QUOTA_BYTES: z.coerce.number().int().min(1).default(500 * 1024 ** 3),
+    /** Each student's and teacher's cap on what they uploaded (stored and reserved); admins and services have none. */
+    MEDIA_PERSON_QUOTA_BYTES: z.coerce.number().int().min(1).default(2 * 1024 ** 3),
+    /** Database connections per process: one or two for a Lambda behind RDS Proxy, more for a long-lived server. */
+    MEDIA_DB_POOL_SIZE: z.coerce.number().int().min(1).max(200).default(2),
+    /** How long a request waits for a free connection before answering 503. */
+    MEDIA_DB_CONNECT_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(2_000),
+    /** Budget of one statement, and of one lock wait (e.g. behind a school's counter row), before 503. */
+    MEDIA_DB_STATEMENT_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).default(5_000),
+    MEDIA_DB_LOCK_TIMEOUT_MS: z.coerce.number().int().min(10).max(600_000).default(2_000),
   })
   .refine((env) => env.MEDIA_JWT_SECRET || env.MEDIA_JWT_JWKS_URL, {
     message: 'set MEDIA_JWT_JWKS_URL (AWS) or MEDIA_JWT_SECRET (local and tests)',
@@ -77,7 +86,15 @@ export interface Config {
   s3: { endpoint?: string; publicEndpoint?: string; forcePathStyle: boolean };
   sqs: { endpoint?: string };
   sns: { endpoint?: string; eventsTopicArn?: string };
-  database: { url?: string; pgliteDir?: string; iamAuth: boolean };
+  database: {
+    url?: string;
+    pgliteDir?: string;
+    iamAuth: boolean;
+    poolSize: number;
+    connectTimeoutMs: number;
+    statementTimeoutMs: number;
+    lockTimeoutMs: number;
+  };
   jwt: { secret?: string; jwksUrl?: string; issuer?: string; audience?: string; maxTtlSeconds: number };
   allowedOrigins: string[];
   processing: { leaseSeconds: number; pendingGraceSeconds: number };
@@ -85,6 +102,8 @@ export interface Config {
     /** Unfinished uploads a principal may hold at once, by the purpose of the upload being asked for. */
     maxPendingUploads: Record<Purpose, number>;
     tenantQuotaBytes: number;
+    /** A student's or teacher's cap on what they uploaded. */
+    personQuotaBytes: number;
   };
 }
 
@@ -102,7 +121,15 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     s3: { endpoint: e.MEDIA_S3_ENDPOINT, publicEndpoint: e.MEDIA_S3_PUBLIC_ENDPOINT, forcePathStyle: e.MEDIA_S3_FORCE_PATH_STYLE },
     sqs: { endpoint: e.MEDIA_SQS_ENDPOINT },
     sns: { endpoint: e.MEDIA_SNS_ENDPOINT, eventsTopicArn: e.MEDIA_EVENTS_TOPIC_ARN },
-    database: { url: e.DATABASE_URL, pgliteDir: e.MEDIA_PGLITE_DIR, iamAuth: e.MEDIA_DB_IAM_AUTH },
+    database: {
+      url: e.DATABASE_URL,
+      pgliteDir: e.MEDIA_PGLITE_DIR,
+      iamAuth: e.MEDIA_DB_IAM_AUTH,
+      poolSize: e.MEDIA_DB_POOL_SIZE,
+      connectTimeoutMs: e.MEDIA_DB_CONNECT_TIMEOUT_MS,
+      statementTimeoutMs: e.MEDIA_DB_STATEMENT_TIMEOUT_MS,
+      lockTimeoutMs: e.MEDIA_DB_LOCK_TIMEOUT_MS,
+    },
     jwt: {
       secret: e.MEDIA_JWT_SECRET,
       jwksUrl: e.MEDIA_JWT_JWKS_URL,
@@ -117,6 +144,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
         PURPOSES.map((p) => [p, e[`MEDIA_MAX_PENDING_UPLOADS_${p.toUpperCase() as Uppercase<Purpose>}`] ?? e.MEDIA_MAX_PENDING_UPLOADS]),
       ) as Record<Purpose, number>,
       tenantQuotaBytes: e.MEDIA_TENANT_QUOTA_BYTES,
+      personQuotaBytes: e.MEDIA_PERSON_QUOTA_BYTES,
     },
   };
 }

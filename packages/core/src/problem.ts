@@ -31,10 +31,35 @@ export function fromZodError(error: ZodError, where = 'body'): MediaError {
   return new MediaError('VALIDATION_FAILED', detail, { issues });
 }
 
-/** Anything that is not a MediaError is an internal error: its message never leaves the process. */
+/**
+ * PostgreSQL's answers that mean "too busy right now", not "wrong": a lock wait or statement over
+ * its budget, a deadlock victim, too many connections, a failover in progress. The transaction
+ * was rolled back, so nothing is half-written and the request can be tried again.
+ */
+const OVERLOAD_SQLSTATES = new Set(['55P03', '57014', '40P01', '40001', '53300', '57P03']);
+/** node-postgres' pool gives up waiting for a free connection with these messages. */
+const POOL_TIMEOUT = /timeout exceeded when trying to connect|connection timeout/i;
+const OVERLOAD_RETRY_AFTER_SECONDS = 1;
+
+export function isOverload(error: unknown): boolean {
+  if (typeof error !== 'object' || error === null) return false;
+  const code = 'code' in error ? error.code : undefined;
+  if (typeof code === 'string' && OVERLOAD_SQLSTATES.has(code)) return true;
+  return error instanceof Error && POOL_TIMEOUT.test(error.message);
+}
+
+/**
+ * Anything that is not a MediaError is an internal error (its message never leaves the process),
+ * except overload, which is a 503 with Retry-After: the one place database pressure is mapped.
+ */
 export function toMediaError(error: unknown): MediaError {
   if (isMediaError(error)) return error;
   if (error instanceof ZodError) return fromZodError(error);
+  if (isOverload(error)) {
+    return new MediaError('SERVICE_UNAVAILABLE', 'The service is busy; try again shortly.', {
+      retryAfterSeconds: OVERLOAD_RETRY_AFTER_SECONDS,
+    });
+  }
   return new MediaError('INTERNAL', 'An unexpected error occurred.');
 }
 

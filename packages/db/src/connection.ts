@@ -10,6 +10,11 @@ export interface DatabaseOptions {
   pgliteDir?: string;
   /** Connections per process; a Lambda needs one or two. */
   poolSize?: number;
+  /** How long a query waits for a free connection before failing (an overload answer, not a hang). */
+  connectTimeoutMs?: number;
+  /** Server-side budgets per statement and per lock wait; unset for migrations and tools. */
+  statementTimeoutMs?: number;
+  lockTimeoutMs?: number;
   /** Sign in to RDS Proxy with an IAM token instead of a password (AWS). */
   iamAuth?: { region: string };
 }
@@ -23,7 +28,10 @@ export async function createDatabase(options: DatabaseOptions): Promise<Kysely<D
     const pool = new pg.Pool({
       ...(options.iamAuth ? rdsIamConnection(options.url, options.iamAuth.region) : { connectionString: options.url }),
       max: options.poolSize ?? 4,
-      connectionTimeoutMillis: 5_000,
+      connectionTimeoutMillis: options.connectTimeoutMs ?? 5_000,
+      // Sent at sign-in, so no statement ever runs without them (and RDS Proxy sees no SET).
+      ...(options.statementTimeoutMs ? { statement_timeout: options.statementTimeoutMs } : {}),
+      ...(options.lockTimeoutMs ? { lock_timeout: options.lockTimeoutMs } : {}),
     });
     // An idle connection cut by the server or a failover is reported here; unheard, it would crash
     // the process. The pool has already dropped it, and the next query opens a new one.

@@ -53,10 +53,35 @@ export interface MediaTable {
   purgedAt: NullableTimestamp;
   /** Deleted items: the end of the lease of a worker busy with the item when it was deleted. */
   purgeAfter: NullableTimestamp;
+  /** The phash's four 16-bit bands (computed by the database), for the index-backed duplicate search. */
+  phashBand0: ColumnType<number | null, never, never>;
+  phashBand1: ColumnType<number | null, never, never>;
+  phashBand2: ColumnType<number | null, never, never>;
+  phashBand3: ColumnType<number | null, never, never>;
+}
+
+export type UsageScope = 'school' | 'purpose' | 'subject' | 'uploader';
+
+/**
+ * Space held per school, and within it per purpose, subject ('' for none) and uploader; kept by
+ * triggers on `media` in the transaction of every change (`npm run db:recount` checks them).
+ */
+export interface MediaUsageTable {
+  tenant: string;
+  scope: UsageScope;
+  /** '' for the school's own row. */
+  key: string;
+  /** Items holding space: pending, processing or ready. */
+  count: ColumnType<number, number | undefined, number>;
+  /** Stored sizes of processed items. */
+  storedBytes: ColumnType<number, number | undefined, number>;
+  /** Declared sizes of unfinished uploads. */
+  reservedBytes: ColumnType<number, number | undefined, number>;
 }
 
 export interface Database {
   media: MediaTable;
+  mediaUsage: MediaUsageTable;
 }
 
 export type MediaRow = Selectable<MediaTable>;

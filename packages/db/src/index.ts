@@ -4,3 +4,6 @@ export * from './migrator';
 export * from './app-role';
 export * from './media-repository';
 export * from './env';
+export * from './phash-bands';
+export * from './seed';
+export * from './usage-recount';

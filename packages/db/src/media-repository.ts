@@ -1,6 +1,7 @@
-import { sql, type Expression, type ExpressionBuilder, type Kysely, type SqlBool } from 'kysely';
-import { SERVICES, type MediaStatus, type Purpose, type ReadScope, type RejectionCode, type StoredVariant } from '@media/core';
+import { sql, type Expression, type ExpressionBuilder, type Kysely, type SelectQueryBuilder, type SqlBool } from 'kysely';
+import { PURPOSES, SERVICES, type MediaStatus, type Purpose, type ReadScope, type RejectionCode, type StoredVariant } from '@media/core';
 import type { Database, MediaRow } from './database';
+import { nearHashBands } from './phash-bands';
 
 export interface NewPendingMedia {
   id: string;
@@ -60,11 +61,25 @@ export interface Page<T> {
 type Eb = ExpressionBuilder<Database, 'media'>;
 
 /**
- * What takes up a school's space, for the quota check and the usage figures alike (they must agree):
- * stored sizes of processed items, declared sizes of unfinished ones.
+ * What takes up space, for the quota check and the usage figures alike (they must agree): stored
+ * sizes of processed items, declared sizes of unfinished ones, of pending, processing and ready
+ * rows. The `media_usage` counters hold exactly that (kept by the database on every change).
  */
-const HOLDING_SPACE: MediaStatus[] = ['pending', 'processing', 'ready'];
-const BYTES_HELD = sql<number>`coalesce(sum(coalesce(size, declared_size)), 0)::bigint`;
+const BYTES_HELD = sql<number>`stored_bytes + reserved_bytes`;
+
+/** Space held, as the upload's quota checks see it: the school's, and the uploader's own. */
+export interface HeldSpace {
+  school: number;
+  person: number;
+}
+
+/** What the upload limits are checked against, read right after a request's rows were written. */
+export interface UploadCheckState {
+  /** When each of the uploader's other counting unfinished uploads expires, soonest first. */
+  pendingExpiries: Date[];
+  /** Space held, this request included. */
+  held: HeldSpace;
+}
 
 const encodeCursor = (id: string) => Buffer.from(id, 'utf8').toString('base64url');
 const decodeCursor = (cursor: string): string | null => {
@@ -139,38 +154,102 @@ export class MediaRepository {
 
   /** When each of an uploader's counting unfinished uploads stops counting (its POST expiry), soonest first. */
   async pendingUploadExpiries(tenant: string, uploadedBy: string): Promise<Date[]> {
+    // Every pending row of the uploader from their own index; the expired ones (until the sweeper
+    // gets to them) are dropped here, so no plan can prefer walking all pending rows by expiry.
     const rows = await this.db
       .selectFrom('media')
-      .select('uploadExpiresAt')
+      .select(['uploadExpiresAt', sql<boolean>`upload_expires_at > now()`.as('counts')])
       .where('tenant', '=', tenant)
       .where('uploadedBy', '=', uploadedBy)
       .where('status', '=', 'pending')
-      .where('uploadExpiresAt', '>', sql<Date>`now()`)
-      .orderBy('uploadExpiresAt')
       .execute();
-    return rows.map((r) => new Date(r.uploadExpiresAt));
+    return rows
+      .filter((r) => r.counts)
+      .map((r) => new Date(r.uploadExpiresAt))
+      .sort((a, b) => a.getTime() - b.getTime());
   }
 
   /**
-   * Runs `work` in a transaction holding the tenant's upload lock, so the limit checks and the
-   * inserts they allow cannot interleave with another request's (no over-booking by racing).
+   * Writes pending rows and hands `check` what the limits need, as of this request: `check` throws
+   * to refuse, and then nothing is written. The insert locks the school's counter row (the
+   * counters' trigger updates it, and every change of the school's counters does so first), so
+   * from the insert to the commit the school's uploads go one at a time; the figures are read
+   * after the insert, in a statement of their own, and therefore include every upload committed
+   * before and this one. Nothing of the school is locked before the insert; one statement reads
+   * everything the checks need, so the lock is held for that statement and the commit only.
    */
-  async withUploadLock<T>(tenant: string, work: (media: MediaRepository) => Promise<T>): Promise<T> {
-    return this.db.transaction().execute(async (trx) => {
-      await sql`select pg_advisory_xact_lock(hashtextextended(${`media-uploads/${tenant}`}, 0))`.execute(trx);
-      return work(new MediaRepository(trx));
+  async reserveUploads(items: NewPendingMedia[], check: (state: UploadCheckState) => void): Promise<void> {
+    const first = items[0];
+    if (!first) return;
+    const ours = new Set(items.map((item) => item.id));
+    await this.db.transaction().execute(async (trx) => {
+      await trx
+        .insertInto('media')
+        .values(items.map((item) => ({ ...item, status: 'pending' as const, variants: '[]' })))
+        .execute();
+      const { rows } = await sql<{ pending: { id: string; at: string; counts: boolean }[] | null; school: number | null; person: number | null }>`
+        select
+          (select json_agg(json_build_object('id', id, 'at', upload_expires_at, 'counts', upload_expires_at > now()))
+             from media where tenant = ${first.tenant} and uploaded_by = ${first.uploadedBy} and status = 'pending') as pending,
+          (select stored_bytes + reserved_bytes from media_usage where tenant = ${first.tenant} and scope = 'school' and key = '') as school,
+          (select stored_bytes + reserved_bytes from media_usage
+             where tenant = ${first.tenant} and scope = 'uploader' and key = ${first.uploadedBy}) as person`.execute(trx);
+      const row = rows[0]!;
+      check({
+        // The uploader's other unfinished uploads that still count, soonest expiry first.
+        pendingExpiries: (row.pending ?? [])
+          .filter((p) => p.counts && !ours.has(p.id))
+          .map((p) => new Date(p.at))
+          .sort((a, b) => a.getTime() - b.getTime()),
+        held: { school: Number(row.school ?? 0), person: Number(row.person ?? 0) },
+      });
     });
+  }
+
+  /** Space held by the school and by one uploader, from the counters (one statement). */
+  async heldSpace(tenant: string, uploadedBy: string): Promise<HeldSpace> {
+    const rows = await this.db
+      .selectFrom('mediaUsage')
+      .select(['scope', BYTES_HELD.as('bytes')])
+      .where('tenant', '=', tenant)
+      .where((eb) =>
+        eb.or([
+          eb.and([eb('scope', '=', 'school'), eb('key', '=', '')]),
+          eb.and([eb('scope', '=', 'uploader'), eb('key', '=', uploadedBy)]),
+        ]),
+      )
+      .execute();
+    const of = (scope: string) => Number(rows.find((r) => r.scope === scope)?.bytes ?? 0);
+    return { school: of('school'), person: of('uploader') };
+  }
+
+  async createPendingMany(items: NewPendingMedia[]): Promise<void> {
+    if (items.length === 0) return;
+    await this.db
+      .insertInto('media')
+      .values(items.map((item) => ({ ...item, status: 'pending' as const, variants: '[]' })))
+      .execute();
   }
 
   /** Bytes a tenant holds or has reserved: stored sizes, or declared sizes of unfinished uploads. */
   async tenantBytes(tenant: string): Promise<number> {
+    return this.heldBytes(tenant, 'school', '');
+  }
+
+  /** Bytes of what one principal uploaded that still take space (stored or reserved). */
+  async uploaderBytes(tenant: string, uploadedBy: string): Promise<number> {
+    return this.heldBytes(tenant, 'uploader', uploadedBy);
+  }
+
+  private async heldBytes(tenant: string, scope: 'school' | 'uploader', key: string): Promise<number> {
     const row = await this.db
-      .selectFrom('media')
+      .selectFrom('mediaUsage')
       .select(BYTES_HELD.as('bytes'))
       .where('tenant', '=', tenant)
-      .where('status', 'in', HOLDING_SPACE)
-      .executeTakeFirstOrThrow();
-    return Number(row.bytes);
+      .where('scope', '=', scope)
+      .where('key', '=', key)
+      .executeTakeFirst();
+    return Number(row?.bytes ?? 0);
   }
 
   /** Claim for processing: pending, or processing whose lease ran out. The row back carries the lease's owner token. */
@@ -360,23 +439,33 @@ export class MediaRepository {
       .execute();
   }
 
-  /** Uploads nobody is moving on: pending past their POST expiry plus grace, or processing with a lapsed lease. */
+  /**
+   * Uploads nobody is moving on, oldest first: pending past their POST expiry plus grace, or
+   * processing with a lapsed lease. Each half reads its own index in order, so a run costs the
+   * same however long the backlog.
+   */
   async listStalled(graceSeconds: number, limit: number): Promise<MediaRow[]> {
-    return this.db
-      .selectFrom('media')
-      .selectAll()
-      .where((eb) =>
-        eb.or([
-          eb.and([
-            eb('status', '=', 'pending'),
-            eb('uploadExpiresAt', '<', sql<Date>`now() - ${graceSeconds} * interval '1 second'`),
-          ]),
-          eb.and([eb('status', '=', 'processing'), eb('leaseExpiresAt', '<', sql<Date>`now()`)]),
-        ]),
-      )
-      .orderBy('uploadExpiresAt')
-      .limit(limit)
-      .execute();
+    const [pending, processing] = await Promise.all([
+      this.db
+        .selectFrom('media')
+        .selectAll()
+        .where('status', '=', 'pending')
+        .where('uploadExpiresAt', '<', sql<Date>`now() - ${graceSeconds} * interval '1 second'`)
+        .orderBy('uploadExpiresAt')
+        .limit(limit)
+        .execute(),
+      this.db
+        .selectFrom('media')
+        .selectAll()
+        .where('status', '=', 'processing')
+        .where('leaseExpiresAt', '<', sql<Date>`now()`)
+        .orderBy('leaseExpiresAt')
+        .limit(limit)
+        .execute(),
+    ]);
+    return [...pending, ...processing]
+      .sort((a, b) => new Date(a.uploadExpiresAt).getTime() - new Date(b.uploadExpiresAt).getTime())
+      .slice(0, limit);
   }
 
   /** One upload that never arrived: pending → expired, if it is still pending past expiry plus grace. */
@@ -417,74 +506,179 @@ export class MediaRepository {
       .executeTakeFirst();
   }
 
-  /** Uploads that never arrived: pending past their POST expiry plus a grace period. */
-  async expireStalePending(graceSeconds: number): Promise<MediaRow[]> {
+  /**
+   * Uploads that never arrived: pending past their POST expiry plus a grace period, oldest first,
+   * at most `batch` per statement (a large backlog is expired over several calls).
+   */
+  async expireStalePending(graceSeconds: number, batch = 500): Promise<MediaRow[]> {
     return this.db
       .updateTable('media')
       .set({ status: 'expired', updatedAt: sql<Date>`now()` })
+      .where('id', 'in', (eb) =>
+        eb
+          .selectFrom('media')
+          .select('id')
+          .where('status', '=', 'pending')
+          .where('uploadExpiresAt', '<', sql<Date>`now() - ${graceSeconds} * interval '1 second'`)
+          .orderBy('uploadExpiresAt')
+          .limit(batch),
+      )
       .where('status', '=', 'pending')
-      .where('uploadExpiresAt', '<', sql<Date>`now() - ${graceSeconds} * interval '1 second'`)
       .returningAll()
       .execute();
   }
 
-  /** Rows to hand back to the processor: pending or processing (any lease), e.g. after a restart. */
-  async listUnfinished(limit = 500): Promise<MediaRow[]> {
-    return this.db
-      .selectFrom('media')
-      .selectAll()
-      .where('status', 'in', ['pending', 'processing'])
-      .orderBy('id')
-      .limit(limit)
-      .execute();
-  }
-
-  async listVisible(scope: ReadScope, filter: ListFilter, limit: number, cursor?: string): Promise<Page<MediaRow>> {
+  /**
+   * Rows to hand back to the processor after a restart, one batch in id order after `after`:
+   * processing rows, and pending rows whose POST could still have been used (expiry plus grace not
+   * yet past). Older pending rows are the sweeper's, so this costs the same however long the backlog.
+   */
+  async listUnfinished(options: { graceSeconds: number; after?: string; limit?: number }): Promise<MediaRow[]> {
     let query = this.db
       .selectFrom('media')
       .selectAll()
-      .where((eb) => visibleTo(eb, scope))
-      .where('status', '<>', 'deleted');
-    if (filter.purpose) query = query.where('purpose', '=', filter.purpose);
-    if (filter.subjectId) query = query.where('subjectId', '=', filter.subjectId);
-    if (filter.classroomId) query = query.where('classroomId', '=', filter.classroomId);
-    if (filter.status) query = query.where('status', '=', filter.status);
-    if (filter.createdAfter) query = query.where('createdAt', '>', new Date(filter.createdAfter));
-    if (filter.createdBefore) query = query.where('createdAt', '<', new Date(filter.createdBefore));
-    if (filter.sha256) query = query.where('sha256', '=', filter.sha256);
-    if (filter.nearPhash) {
-      const { phash, maxDistance, excludeId } = filter.nearPhash;
-      query = query
-        .where('phash', 'is not', null)
-        .where('id', '<>', excludeId)
-        .where(sql<boolean>`bit_count(('x' || phash)::bit(64) # ('x' || ${phash})::bit(64)) <= ${maxDistance}`);
-    }
-    if (cursor) {
-      const after = decodeCursor(cursor);
-      if (after === null) return { items: [], nextCursor: null };
-      query = query.where('id', '<', after);
-    }
-    // Newest first; ids are UUIDv7, so id order is creation order and a unique, stable key.
-    const rows = await query.orderBy('id', 'desc').limit(limit + 1).execute();
-    const items = rows.slice(0, limit);
-    const last = items.at(-1);
-    return { items, nextCursor: rows.length > limit && last ? encodeCursor(last.id) : null };
+      .where((eb) =>
+        eb.or([
+          eb('status', '=', 'processing'),
+          eb.and([
+            eb('status', '=', 'pending'),
+            eb('uploadExpiresAt', '>=', sql<Date>`now() - ${options.graceSeconds} * interval '1 second'`),
+          ]),
+        ]),
+      );
+    if (options.after) query = query.where('id', '>', options.after);
+    return query.orderBy('id').limit(options.limit ?? 500).execute();
   }
 
+  async listVisible(scope: ReadScope, filter: ListFilter, limit: number, cursor?: string): Promise<Page<MediaRow>> {
+    let after: string | undefined;
+    if (cursor) {
+      const decoded = decodeCursor(cursor);
+      if (decoded === null) return { items: [], nextCursor: null };
+      after = decoded;
+    }
+    const filtered = <Q extends SelectQueryBuilder<Database, 'media', object>>(query: Q): Q => {
+      let q = query.where('tenant', '=', scope.tenant).where('status', '<>', 'deleted');
+      if (filter.purpose) q = q.where('purpose', '=', filter.purpose);
+      if (filter.subjectId) q = q.where('subjectId', '=', filter.subjectId);
+      if (filter.classroomId) q = q.where('classroomId', '=', filter.classroomId);
+      if (filter.status) q = q.where('status', '=', filter.status);
+      if (filter.createdAfter) q = q.where('createdAt', '>', new Date(filter.createdAfter));
+      if (filter.createdBefore) q = q.where('createdAt', '<', new Date(filter.createdBefore));
+      if (filter.sha256) q = q.where('sha256', '=', filter.sha256);
+      if (after) q = q.where('id', '<', after);
+      return q as Q;
+    };
+
+    let query: SelectQueryBuilder<Database, 'media', MediaRow>;
+    if (filter.nearPhash || filter.sha256) {
+      // Few candidates (by hash, from their indexes): check the grants on each of them.
+      query = filtered(this.db.selectFrom('media').selectAll()).where((eb) => visibleTo(eb, scope));
+      if (filter.nearPhash) {
+        const { phash, maxDistance, excludeId } = filter.nearPhash;
+        const bands = nearHashBands(phash, maxDistance);
+        if (bands === null) return { items: [], nextCursor: null };
+        query = query
+          .where('phash', 'is not', null)
+          .where('id', '<>', excludeId)
+          .where((eb) => eb.or(bands.map((values, n) => eb(BAND_COLUMNS[n]!, 'in', values))))
+          .where(sql<boolean>`bit_count(('x' || phash)::bit(64) # ('x' || ${phash})::bit(64)) <= ${maxDistance}`);
+      }
+    } else {
+      const branches = branchesOf(scope, filter.purpose);
+      if (branches.length === 0) return { items: [], nextCursor: null };
+      // Each branch reads one index in id order and stops after a page; the page is the newest
+      // of the ids they found together (UNION: a row two branches found counts once), and only
+      // those rows are read in full.
+      const branchQuery = <Q extends SelectQueryBuilder<Database, 'media', object>>(base: Q, branch: Branch): Q => {
+        let q: SelectQueryBuilder<Database, 'media', object> = filtered(base);
+        if (branch.purposes.length < PURPOSES.length) {
+          q = branch.purposes.length === 1 ? q.where('purpose', '=', branch.purposes[0]!) : q.where('purpose', 'in', [...branch.purposes]);
+        }
+        if (branch.key) q = q.where(branch.key.column, '=', branch.key.value);
+        return q as Q;
+      };
+      if (branches.length > 1) {
+        const ids = branches.map((branch) =>
+          branchQuery(this.db.selectFrom('media').select('id'), branch).orderBy('id', 'desc').limit(limit + 1),
+        );
+        const rows = await this.db
+          .selectFrom('media')
+          .selectAll()
+          .where('tenant', '=', scope.tenant)
+          .where('id', 'in', sql<string>`(${sql.join(ids, sql` union `)})`)
+          .orderBy('id', 'desc')
+          .limit(limit + 1)
+          .execute();
+        return pageOf(rows, limit);
+      }
+      query = branchQuery(this.db.selectFrom('media').selectAll(), branches[0]!);
+    }
+    // Newest first; ids are UUIDv7, so id order is creation order and a unique, stable key.
+    return pageOf(await query.orderBy('id', 'desc').limit(limit + 1).execute(), limit);
+  }
+
+  /** Usage figures from the counters: one row per purpose or subject ('' for none) holding space. */
   async usage(tenant: string, groupBy: 'purpose' | 'subject'): Promise<{ key: string; count: number; bytes: number }[]> {
-    const column = groupBy === 'purpose' ? sql.ref('purpose') : sql`coalesce(subject_id, '')`;
     const rows = await this.db
-      .selectFrom('media')
-      .select([
-        sql<string>`${column}`.as('key'),
-        sql<number>`count(*)::bigint`.as('count'),
-        BYTES_HELD.as('bytes'),
-      ])
+      .selectFrom('mediaUsage')
+      .select(['key', 'count', BYTES_HELD.as('bytes')])
       .where('tenant', '=', tenant)
-      .where('status', 'in', HOLDING_SPACE)
-      .groupBy(sql`1`)
-      .orderBy(sql`1`)
+      .where('scope', '=', groupBy)
+      .where('count', '>', 0)
+      // Code-point order (as before on a C.UTF-8 database), without the cost of a locale's comparison.
+      .orderBy(sql`key collate "C"`)
       .execute();
     return rows.map((r) => ({ key: r.key, count: Number(r.count), bytes: Number(r.bytes) }));
   }
+}
+
+/** A page from up to `limit + 1` rows in cursor order: the extra row only says there is more. */
+function pageOf(rows: MediaRow[], limit: number): Page<MediaRow> {
+  const items = rows.slice(0, limit);
+  const last = items.at(-1);
+  return { items, nextCursor: rows.length > limit && last ? encodeCursor(last.id) : null };
+}
+
+const BAND_COLUMNS = ['phashBand0', 'phashBand1', 'phashBand2', 'phashBand3'] as const;
+
+/** One index-ordered part of a principal's scope: some purposes, of the school or of one key. */
+interface Branch {
+  purposes: readonly Purpose[];
+  key?: { column: 'subjectId' | 'uploadedBy' | 'classroomId'; value: string };
+}
+
+/**
+ * The read grants as branches that each match one index (`tenant, <key>, id` or `tenant, purpose,
+ * id`): `self` is two (about the caller, uploaded by the caller), `classroom` one per classroom,
+ * `tenant` one for all purposes or one per purpose. A purpose filter narrows them first.
+ */
+function branchesOf(scope: ReadScope, onlyPurpose?: Purpose): Branch[] {
+  const branches: Branch[] = [];
+  const wholeSchool = new Set<Purpose>();
+  for (const grant of scope.grants) {
+    const purposes = grant.purposes.filter((p) => !onlyPurpose || p === onlyPurpose);
+    if (purposes.length === 0) continue;
+    for (const relation of grant.relations) {
+      switch (relation) {
+        case 'self':
+          branches.push({ purposes, key: { column: 'subjectId', value: scope.sub } });
+          branches.push({ purposes, key: { column: 'uploadedBy', value: scope.sub } });
+          break;
+        case 'classroom':
+          for (const classroom of new Set(scope.classrooms)) branches.push({ purposes, key: { column: 'classroomId', value: classroom } });
+          break;
+        case 'tenant':
+          for (const p of purposes) wholeSchool.add(p);
+          break;
+      }
+    }
+  }
+  const everything = onlyPurpose ? wholeSchool.has(onlyPurpose) : PURPOSES.every((p) => wholeSchool.has(p));
+  if (everything) return [{ purposes: onlyPurpose ? [onlyPurpose] : PURPOSES }];
+  // What the whole-school grants cover needs no narrower branch.
+  const narrower = branches
+    .map((b) => ({ ...b, purposes: b.purposes.filter((p) => !wholeSchool.has(p)) }))
+    .filter((b) => b.purposes.length > 0);
+  return [...[...wholeSchool].map((p) => ({ purposes: [p] })), ...narrower];
 }

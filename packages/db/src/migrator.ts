@@ -3,6 +3,7 @@ import type { Database } from './database';
 import * as media0001 from './migrations/0001-media';
 import * as eventOutbox0002 from './migrations/0002-event-outbox';
 import * as appRole0003 from './migrations/0003-app-role';
+import * as usageCounters0004 from './migrations/0004-usage-counters';
 import * as capturedAt0005 from './migrations/0005-captured-at';
 import * as purgeAfter0006 from './migrations/0006-purge-after';
 
@@ -11,6 +12,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '0001-media': media0001,
   '0002-event-outbox': eventOutbox0002,
   '0003-app-role': appRole0003,
+  '0004-usage-counters': usageCounters0004,
   '0005-captured-at': capturedAt0005,
   '0006-purge-after': purgeAfter0006,
 };

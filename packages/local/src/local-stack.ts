@@ -106,6 +106,9 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     MEDIA_JWT_ISSUER: options.jwtIssuer,
     MEDIA_JWT_AUDIENCE: options.jwtAudience,
     MEDIA_ALLOWED_ORIGINS: allowedOrigins.join(','),
+    // One long-lived process serves every request: a bigger pool than a Lambda's.
+    MEDIA_DB_POOL_SIZE: '10',
+    MEDIA_DB_CONNECT_TIMEOUT_MS: '5000',
     ...options.env,
   };
   const config = loadConfig(environment);
@@ -156,13 +159,19 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   // fauxqs keeps messages in memory, so after a restart the queue is empty: hand every unfinished
   // upload whose object arrived back to the processor. Nothing of ours processes while we start;
   // a row whose object is not in our bucket is not ours (tests share one database) and stays as is.
-  for (const row of await deps.media.listUnfinished(10_000)) {
-    const key = incomingKey(row.tenant, row.id);
-    const head = await deps.storage.head(key);
-    if (head) {
-      if (row.status === 'processing') await deps.media.releaseClaim(row.id);
-      await pump.publishS3Record({ eventName: 'ObjectCreated:Post', s3: { bucket: { name: bucket }, object: { key, size: head.size } } });
+  // Batches of 500, and only rows whose POST could still have been used: older ones are the sweeper's.
+  for (let after: string | undefined, batch = [] as Awaited<ReturnType<typeof deps.media.listUnfinished>>; ; ) {
+    batch = await deps.media.listUnfinished({ graceSeconds: config.processing.pendingGraceSeconds, after, limit: 500 });
+    for (const row of batch) {
+      const key = incomingKey(row.tenant, row.id);
+      const head = await deps.storage.head(key);
+      if (head) {
+        if (row.status === 'processing') await deps.media.releaseClaim(row.id);
+        await pump.publishS3Record({ eventName: 'ObjectCreated:Post', s3: { bucket: { name: bucket }, object: { key, size: head.size } } });
+      }
     }
+    if (batch.length < 500) break;
+    after = batch.at(-1)!.id;
   }
   pump.start();
 

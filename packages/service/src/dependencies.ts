@@ -29,7 +29,10 @@ export async function createDependencies(config: Config, overrides: DependencyOv
     (await createDatabase({
       url: config.database.url,
       pgliteDir: config.database.pgliteDir,
-      poolSize: 2,
+      poolSize: config.database.poolSize,
+      connectTimeoutMs: config.database.connectTimeoutMs,
+      statementTimeoutMs: config.database.statementTimeoutMs,
+      lockTimeoutMs: config.database.lockTimeoutMs,
       ...(config.database.iamAuth ? { iamAuth: { region: config.region } } : {}),
     }));
   const storage =

@@ -9,13 +9,11 @@ import type { EventPublisher } from './event-publisher';
  * real classes; unit tests pass small in-memory fakes (packages/service/test/fakes.ts).
  */
 
-/** The rows the upload service reads and writes while it holds a tenant's upload lock. */
-export type UploadRows = Pick<MediaRepository, 'pendingUploadExpiries' | 'tenantBytes' | 'createPending'>;
-
-export interface UploadRepository {
-  /** Runs `work` holding the tenant's upload lock: the limit checks and the inserts they allow cannot interleave. */
-  withUploadLock<T>(tenant: string, work: (media: UploadRows) => Promise<T>): Promise<T>;
-}
+/**
+ * The rows the upload service writes: pending rows, reserved as one transaction that hands the
+ * limit checks the figures as of this request and writes nothing if a check throws.
+ */
+export type UploadRepository = Pick<MediaRepository, 'reserveUploads'>;
 
 /** The rows the media operations (read, list, download, delete, hold, usage) touch. */
 export type MediaRows = Pick<

@@ -9,15 +9,18 @@ import {
   type UploadRequest,
   type UploadTicket,
 } from '@media/core';
+import type { HeldSpace } from '@media/db';
 import { incomingKey } from '@media/storage';
-import type { UploadPorts, UploadRows } from './ports';
+import type { UploadPorts } from './ports';
 
 type Deps = UploadPorts;
 
 /**
- * Turns upload requests into pending rows and presigned POSTs. All items are checked before any
- * row is written, so a batch is accepted or refused as a whole; the abuse limits are checked and
- * the rows written under the tenant's upload lock, so concurrent requests cannot over-book them.
+ * Turns upload requests into pending rows and presigned POSTs. A batch is accepted or refused as a
+ * whole (one transaction): the rows are written, then the unfinished-upload limit and the quotas
+ * are checked against figures read after the insert, under the school's counter-row lock that the
+ * insert took (see `MediaRepository.reserveUploads`), so concurrent requests cannot over-book any
+ * of them. The POSTs are signed before the transaction, to keep it short.
  */
 export async function requestUploads(deps: Deps, principal: Principal, requests: UploadRequest[]): Promise<UploadTicket[]> {
   const plans = requests.map((request) => {
@@ -27,11 +30,8 @@ export async function requestUploads(deps: Deps, principal: Principal, requests:
     return plan;
   });
 
-  return deps.media.withUploadLock(principal.tenant, async (media) => {
-    await checkPendingLimit(deps, media, principal, plans);
-    await checkQuota(deps, media, principal, plans);
-    const tickets: UploadTicket[] = [];
-    for (const plan of plans) {
+  const signed = await Promise.all(
+    plans.map(async (plan) => {
       const id = newMediaId();
       const upload = await deps.storage.presignUpload({
         key: incomingKey(principal.tenant, id),
@@ -39,32 +39,42 @@ export async function requestUploads(deps: Deps, principal: Principal, requests:
         maxBytes: plan.size,
         expiresInSeconds: UPLOAD_URL_TTL_SECONDS,
       });
-      await media.createPending({
-        id,
-        tenant: principal.tenant,
-        purpose: plan.purpose,
-        subjectId: plan.subjectId,
-        classroomId: plan.classroomId,
-        uploadedBy: principal.sub,
-        contentType: plan.contentType,
-        declaredSize: plan.size,
-        filename: plan.filename,
-        // The row stops counting against the limit exactly when its POST stops working.
-        uploadExpiresAt: new Date(upload.expiresAt),
-      });
-      tickets.push({ mediaId: id, upload: { url: upload.url, fields: upload.fields }, expiresAt: upload.expiresAt, maxBytes: plan.size });
-    }
-    return tickets;
+      return { id, plan, upload };
+    }),
+  );
+
+  const rows = signed.map(({ id, plan, upload }) => ({
+    id,
+    tenant: principal.tenant,
+    purpose: plan.purpose,
+    subjectId: plan.subjectId,
+    classroomId: plan.classroomId,
+    uploadedBy: principal.sub,
+    contentType: plan.contentType,
+    declaredSize: plan.size,
+    filename: plan.filename,
+    // The row stops counting against the limit exactly when its POST stops working.
+    uploadExpiresAt: new Date(upload.expiresAt),
+  }));
+  // Reserve first, then check against figures that include this request: a refusal rolls it back.
+  await deps.media.reserveUploads(rows, ({ pendingExpiries, held }) => {
+    checkPendingLimit(deps, pendingExpiries, plans);
+    checkQuota(deps, principal, plans, held);
   });
+  return signed.map(({ id, plan, upload }) => ({
+    mediaId: id,
+    upload: { url: upload.url, fields: upload.fields },
+    expiresAt: upload.expiresAt,
+    maxBytes: plan.size,
+  }));
 }
 
 /**
  * A principal may hold at most `limit(purpose)` unfinished uploads, counting every item of a batch.
  * Uploads whose POST has expired no longer count; Retry-After says when enough of them will have.
  */
-async function checkPendingLimit(deps: Deps, media: UploadRows, principal: Principal, plans: UploadPlan[]): Promise<void> {
+function checkPendingLimit(deps: Deps, expiries: Date[], plans: UploadPlan[]): void {
   const limit = Math.min(...plans.map((plan) => deps.config.limits.maxPendingUploads[plan.purpose]));
-  const expiries = await media.pendingUploadExpiries(principal.tenant, principal.sub);
   const excess = expiries.length + plans.length - limit;
   if (excess <= 0) return;
   const freedAt = expiries[Math.min(excess, expiries.length) - 1];
@@ -77,15 +87,29 @@ async function checkPendingLimit(deps: Deps, media: UploadRows, principal: Princ
   );
 }
 
-/** The tenant's stored and reserved bytes, as usage reports them, plus this request must fit the quota. */
-async function checkQuota(deps: Deps, media: UploadRows, principal: Principal, plans: UploadPlan[]): Promise<void> {
-  const quota = deps.config.limits.tenantQuotaBytes;
-  const reserved = plans.reduce((sum, plan) => sum + plan.size, 0);
-  const used = await media.tenantBytes(principal.tenant);
-  if (used + reserved > quota) {
+/** Students and teachers have a storage cap of their own; admins and services only the school's. */
+const hasPersonalCap = (principal: Principal) => principal.role === 'student' || principal.role === 'teacher';
+
+/**
+ * The space held (stored and reserved, as usage reports it) must fit the school's quota and, for a
+ * person, their own cap. `held` already counts this request (read after its rows were written,
+ * under the school's counter-row lock), so the figures in the message are those before it.
+ */
+function checkQuota(deps: Deps, principal: Principal, plans: UploadPlan[], held: HeldSpace): void {
+  const asked = plans.reduce((sum, plan) => sum + plan.size, 0);
+  const personCap = deps.config.limits.personQuotaBytes;
+  if (hasPersonalCap(principal) && held.person > personCap) {
     throw new MediaError(
       'QUOTA_EXCEEDED',
-      `This school's storage quota of ${quota} bytes would be exceeded: ${used} bytes are in use or reserved, ${reserved} more asked for.`,
+      `Your personal storage limit of ${personCap} bytes would be exceeded: ${held.person - asked} bytes of what you uploaded ` +
+        `are in use or reserved, ${asked} more asked for. Delete some of your uploads, or ask an admin.`,
+    );
+  }
+  const quota = deps.config.limits.tenantQuotaBytes;
+  if (held.school > quota) {
+    throw new MediaError(
+      'QUOTA_EXCEEDED',
+      `This school's storage quota of ${quota} bytes would be exceeded: ${held.school - asked} bytes are in use or reserved, ${asked} more asked for.`,
     );
   }
 }

@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { loadConfig, type Config, type MediaEvent, type StoredVariant } from '@media/core';
-import type { MediaRow, NewPendingMedia, Page } from '@media/db';
+import type { MediaRow, NewPendingMedia, Page, UploadCheckState } from '@media/db';
 import type { EventPublisher } from '../src/event-publisher';
-import type { MediaObjects, MediaPorts, MediaRows, UploadPorts, UploadRepository, UploadRows, UploadStorage } from '../src/ports';
+import type { MediaObjects, MediaPorts, MediaRows, UploadPorts, UploadRepository, UploadStorage } from '../src/ports';
 
 /**
  * In-memory stand-ins for the service's ports, small enough to read at a glance. Each keeps the
@@ -14,10 +14,10 @@ import type { MediaObjects, MediaPorts, MediaRows, UploadPorts, UploadRepository
 const now = () => new Date();
 
 /** The rows of one table, keyed by id, with the repository's conditional updates. */
-export class FakeMediaRows implements UploadRepository, UploadRows, MediaRows {
+export class FakeMediaRows implements UploadRepository, MediaRows {
   readonly rows = new Map<string, MediaRow>();
-  /** Tenants whose upload lock was taken, in order. */
-  readonly locks: string[] = [];
+  /** Tenants whose uploads were reserved, one entry a request, in order. */
+  readonly reservations: string[] = [];
 
   /** A row as the repository would hold it; `fields` override the defaults of a pending upload. */
   add(fields: Partial<MediaRow> & Pick<MediaRow, 'tenant'>): MediaRow {
@@ -56,32 +56,38 @@ export class FakeMediaRows implements UploadRepository, UploadRows, MediaRows {
       purgedAt: null,
       purgeAfter: null,
       capturedAt: null,
+      phashBand0: null,
+      phashBand1: null,
+      phashBand2: null,
+      phashBand3: null,
       ...fields,
     };
     this.rows.set(row.id, row);
     return row;
   }
 
-  async withUploadLock<T>(tenant: string, work: (media: UploadRows) => Promise<T>): Promise<T> {
-    this.locks.push(tenant);
-    return work(this);
-  }
-
-  async createPending(item: NewPendingMedia): Promise<MediaRow> {
-    return this.add({ ...item, status: 'pending' });
-  }
-
-  async pendingUploadExpiries(tenant: string, uploadedBy: string): Promise<Date[]> {
-    return [...this.rows.values()]
-      .filter((r) => r.tenant === tenant && r.uploadedBy === uploadedBy && r.status === 'pending' && r.uploadExpiresAt > now())
-      .map((r) => r.uploadExpiresAt)
-      .sort((a, b) => a.getTime() - b.getTime());
-  }
-
-  async tenantBytes(tenant: string): Promise<number> {
-    return [...this.rows.values()]
-      .filter((r) => r.tenant === tenant && ['pending', 'processing', 'ready'].includes(r.status))
-      .reduce((sum, r) => sum + (r.size ?? r.declaredSize), 0);
+  async reserveUploads(items: NewPendingMedia[], check: (state: UploadCheckState) => void): Promise<void> {
+    const first = items[0];
+    if (!first) return;
+    this.reservations.push(first.tenant);
+    const ours = new Set(items.map((item) => item.id));
+    for (const item of items) this.add({ ...item, status: 'pending' });
+    const holding = (r: MediaRow) => r.tenant === first.tenant && ['pending', 'processing', 'ready'].includes(r.status);
+    const held = (rows: MediaRow[]) => rows.reduce((sum, r) => sum + (r.size ?? r.declaredSize), 0);
+    const rows = [...this.rows.values()].filter(holding);
+    try {
+      check({
+        pendingExpiries: rows
+          .filter((r) => r.uploadedBy === first.uploadedBy && r.status === 'pending' && r.uploadExpiresAt > now() && !ours.has(r.id))
+          .map((r) => r.uploadExpiresAt)
+          .sort((a, b) => a.getTime() - b.getTime()),
+        held: { school: held(rows), person: held(rows.filter((r) => r.uploadedBy === first.uploadedBy)) },
+      });
+    } catch (error) {
+      // A refusal rolls the request back, as the transaction does.
+      for (const id of ours) this.rows.delete(id);
+      throw error;
+    }
   }
 
   async findInTenant(tenant: string, id: string): Promise<MediaRow | undefined> {

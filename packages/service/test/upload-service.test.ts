@@ -29,7 +29,7 @@ describe('requestUploads (unit, in-memory ports)', () => {
       expect(row.uploadExpiresAt.toISOString()).toBe(ticket.expiresAt);
       expect(ticket.maxBytes).toBe([1000, 2000][i]);
     }
-    expect(ports.media.locks).toEqual(['school-1']);
+    expect(ports.media.reservations).toEqual(['school-1']);
   });
 
   it('refuses a batch as a whole when one item is not allowed: no row, no URL', async () => {
@@ -75,5 +75,13 @@ describe('requestUploads (unit, in-memory ports)', () => {
 
     expect((await refusal(requestUploads(ports.uploadPorts, teacher, [photo(1001)]))).code).toBe('QUOTA_EXCEEDED');
     expect(await requestUploads(ports.uploadPorts, teacher, [photo(1000)])).toHaveLength(1);
+  });
+
+  it("refuses what would take a teacher over their own cap, naming whose limit it is", async () => {
+    const ports = fakePorts({ MEDIA_PERSON_QUOTA_BYTES: '5000' });
+    ports.media.add({ tenant: 'school-1', status: 'ready', size: 4500, uploadedBy: 't-1' });
+
+    expect((await refusal(requestUploads(ports.uploadPorts, teacher, [photo(501)]))).code).toBe('QUOTA_EXCEEDED');
+    expect(await requestUploads(ports.uploadPorts, teacher, [photo(500)])).toHaveLength(1);
   });
 });

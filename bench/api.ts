@@ -1,0 +1,258 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { rm } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import autocannon from 'autocannon';
+import { createDatabase, migrateToLatest, seedMedia } from '@media/db';
+import { mintDevToken } from '@media/local';
+import { measureQueryCosts } from './query-costs';
+
+/**
+ * npm run bench:api [-- --seed-rows N] [--seconds S] [--connections 20,100]
+ *
+ * The control plane under load, on DATABASE_URL: the local stack (`npm start`) and the floor
+ * server (JWT check, presign, one INSERT) run as child processes on loopback; autocannon drives
+ * both, one load at a time. Prints uploads/s and p50/p99 for the largest and a small school, list
+ * latency per role, usage and duplicate-search latency, the floor's uploads/s, the ratios, and
+ * what each request-path query costs the database (EXPLAIN ANALYZE) for the largest school.
+ */
+const { values } = parseArgs({
+  options: {
+    'seed-rows': { type: 'string' },
+    schools: { type: 'string', default: '200' },
+    seconds: { type: 'string', default: '5' },
+    connections: { type: 'string', default: '20,100' },
+    /** `uploads` runs the upload loads only (quicker, when working on the upload path). */
+    only: { type: 'string' },
+  },
+});
+const databaseUrl = process.env.DATABASE_URL;
+if (!databaseUrl) {
+  console.error('bench:api needs DATABASE_URL (a PostgreSQL database it may fill, e.g. postgres://postgres@127.0.0.1:5432/media_bench)');
+  process.exit(2);
+}
+const seconds = Number(values.seconds);
+const concurrencies = values.connections.split(',').map(Number);
+const secret = 'bench-secret-bench-secret';
+const BENCH_UPLOADER = 'bench-';
+
+const db = await createDatabase({ url: databaseUrl, poolSize: 2 });
+await migrateToLatest(db);
+if (values['seed-rows']) {
+  const started = Date.now();
+  const seeded = await seedMedia(db, { rows: Number(values['seed-rows']), schools: Number(values.schools) });
+  console.log(`seeded ${seeded.rows} rows in ${((Date.now() - started) / 1000).toFixed(0)} s`);
+}
+
+/** The bench's own uploads never arrive: expired afterwards (in batches), so the database can be reused. */
+async function expireBenchUploads() {
+  for (;;) {
+    const { numUpdatedRows } = await db
+      .updateTable('media')
+      .set({ status: 'expired' })
+      .where('id', 'in', (eb) =>
+        eb.selectFrom('media').select('id').where('status', '=', 'pending').where('uploadedBy', 'like', `${BENCH_UPLOADER}%`).limit(5000),
+      )
+      .executeTakeFirst();
+    if (Number(numUpdatedRows) === 0) return;
+  }
+}
+await expireBenchUploads();
+
+const schools = await db
+  .selectFrom('mediaUsage')
+  .select(['tenant', 'count'])
+  .where('scope', '=', 'school')
+  .orderBy('count', 'desc')
+  .execute();
+if (schools.length < 2) {
+  console.error('the database holds fewer than two schools: seed it first (--seed-rows N)');
+  process.exit(2);
+}
+const largest = schools[0]!;
+// A small school: the one at the 90th percentile of the ranking.
+const small = schools[Math.floor(schools.length * 0.9)]!;
+const total = await db.selectFrom('media').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
+const reference = await db
+  .selectFrom('media')
+  .select('id')
+  .where('tenant', '=', largest.tenant)
+  .where('status', '=', 'ready')
+  .where('phash', 'is not', null)
+  .orderBy('id', 'desc')
+  .limit(1)
+  .executeTakeFirstOrThrow();
+console.log(`${Number(total.n)} media rows; largest school ${largest.tenant} (${largest.count} holding space), small ${small.tenant} (${small.count})`);
+
+const freePort = () =>
+  new Promise<number>((resolve) => {
+    const probe = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = probe.address() as { port: number };
+      probe.close(() => resolve(port));
+    });
+  });
+
+async function startChild(args: string[], env: Record<string, string>, ready: RegExp): Promise<ChildProcess> {
+  const child = spawn(process.execPath, ['--import', 'tsx', ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  await new Promise<void>((resolve, reject) => {
+    let seen = '';
+    const timer = setTimeout(() => reject(new Error(`${args.join(' ')} did not start: ${seen}`)), 120_000);
+    const onData = (chunk: Buffer) => {
+      seen += chunk.toString();
+      if (ready.test(seen)) {
+        clearTimeout(timer);
+        resolve();
+      }
+    };
+    child.stdout!.on('data', onData);
+    child.stderr!.on('data', (chunk: Buffer) => (seen += chunk.toString()));
+    child.on('exit', (code) => reject(new Error(`${args.join(' ')} exited with ${code}: ${seen}`)));
+  });
+  return child;
+}
+
+const dataDir = join(tmpdir(), `media-bench-api-${process.pid}`);
+const apiPort = await freePort();
+const floorPort = await freePort();
+const stack = await startChild(
+  ['packages/local/src/bin/start.ts'],
+  {
+    DATABASE_URL: databaseUrl,
+    PORT: String(apiPort),
+    MEDIA_S3_PORT: String(await freePort()),
+    MEDIA_SQS_PORT: String(await freePort()),
+    MEDIA_DATA_DIR: dataDir,
+    MEDIA_JWT_SECRET: secret,
+    MEDIA_SWEEP_INTERVAL_SECONDS: '0',
+  },
+  /is up/,
+);
+const floor = await startChild(['bench/floor-server.ts'], { DATABASE_URL: databaseUrl, PORT: String(floorPort), MEDIA_JWT_SECRET: secret }, /floor listening/);
+
+interface Load {
+  rps: number;
+  ok: number;
+  non2xx: number;
+  errors: number;
+  p50: number;
+  p99: number;
+}
+
+/** Fresh uploaders, each used for fewer uploads than the unfinished-upload limit of 50. */
+async function uploaderTokens(tenant: string, count: number, label: string): Promise<string[]> {
+  return Promise.all(
+    Array.from({ length: count }, (_, i) =>
+      mintDevToken({ role: 'teacher', tenant, sub: `${BENCH_UPLOADER}${label}-${i}`, classrooms: ['c-1'] }, secret),
+    ),
+  );
+}
+
+/** The run ends early (as asked), not in error. */
+class Done extends Error {}
+
+let round = 0;
+async function load(
+  url: string,
+  connections: number,
+  options: { method?: 'GET' | 'POST'; body?: string; tokens: string[] },
+  duration = seconds,
+): Promise<Load> {
+  let next = 0;
+  const result = await autocannon({
+    url,
+    connections,
+    duration,
+    method: options.method ?? 'GET',
+    headers: { 'content-type': 'application/json' },
+    body: options.body,
+    requests: [
+      {
+        setupRequest: (request) => ({
+          ...request,
+          headers: { ...request.headers, authorization: `Bearer ${options.tokens[next++ % options.tokens.length]}` },
+        }),
+      },
+    ],
+  });
+  return {
+    rps: result['2xx'] / duration,
+    ok: result['2xx'],
+    non2xx: result.non2xx,
+    errors: result.errors + result.timeouts,
+    p50: result.latency.p50,
+    p99: result.latency.p99,
+  };
+}
+
+const uploadBody = JSON.stringify({ purpose: 'general', contentType: 'image/jpeg', size: 250_000 });
+const api = `http://127.0.0.1:${apiPort}`;
+const rows: { name: string; connections: number; load: Load }[] = [];
+const record = (name: string, connections: number, result: Load) => {
+  rows.push({ name, connections, load: result });
+  console.log(
+    `${name.padEnd(34)} c=${String(connections).padStart(3)}  ${result.rps.toFixed(0).padStart(6)}/s  p50 ${String(result.p50).padStart(5)} ms  p99 ${String(result.p99).padStart(5)} ms  non-2xx ${result.non2xx}  errors ${result.errors}`,
+  );
+};
+
+try {
+  const tokenOf = (role: 'student' | 'teacher' | 'admin' | 'service', sub: string, classrooms: string[] = []) =>
+    mintDevToken({ role, tenant: largest.tenant, sub, classrooms }, secret);
+  const readers = {
+    student: [await tokenOf('student', 's-3', ['c-3'])],
+    teacher: [await tokenOf('teacher', 't-2', ['c-2'])],
+    admin: [await tokenOf('admin', 'admin-1')],
+    'ai-service': [await tokenOf('service', 'ai-service')],
+  };
+  // Enough uploaders that none reaches the unfinished-upload limit in a run (about 1,000 uploads/s at most).
+  const perRun = Math.max(200, Math.ceil((seconds * 1000) / 40));
+  for (const connections of concurrencies) {
+    round += 1;
+    const big = await uploaderTokens(largest.tenant, perRun, `big${round}`);
+    const little = await uploaderTokens(small.tenant, perRun, `small${round}`);
+    const floorTokens = await uploaderTokens(small.tenant, perRun, `floor${round}`);
+    // Warm both servers up (JIT, connections, counter rows) before anything is measured.
+    const warm = { method: 'POST' as const, body: uploadBody, tokens: await uploaderTokens(small.tenant, 100, `warm${round}`) };
+    await load(`${api}/v1/uploads`, connections, warm, 2);
+    await load(`http://127.0.0.1:${floorPort}/v1/uploads`, connections, warm, 2);
+    record('upload, largest school', connections, await load(`${api}/v1/uploads`, connections, { method: 'POST', body: uploadBody, tokens: big }));
+    record('upload, small school', connections, await load(`${api}/v1/uploads`, connections, { method: 'POST', body: uploadBody, tokens: little }));
+    record('upload, floor server', connections, await load(`http://127.0.0.1:${floorPort}/v1/uploads`, connections, { method: 'POST', body: uploadBody, tokens: floorTokens }));
+    if (values.only === 'uploads') continue;
+    for (const [role, tokens] of Object.entries(readers)) {
+      record(`list (${role})`, connections, await load(`${api}/v1/media?limit=50`, connections, { tokens }));
+    }
+    record('usage by purpose (admin)', connections, await load(`${api}/v1/usage?groupBy=purpose`, connections, { tokens: readers.admin }));
+    record('usage by subject (admin)', connections, await load(`${api}/v1/usage?groupBy=subject`, connections, { tokens: readers.admin }));
+    record('duplicates (admin)', connections, await load(`${api}/v1/media?duplicateOf=${reference.id}&limit=50`, connections, { tokens: readers.admin }));
+  }
+
+  console.log('\nratios');
+  for (const connections of concurrencies) {
+    const of = (name: string) => rows.find((r) => r.name === name && r.connections === connections)!.load;
+    const big = of('upload, largest school');
+    const little = of('upload, small school');
+    const floorLoad = of('upload, floor server');
+    console.log(
+      `c=${connections}: largest/small uploads ${(big.rps / little.rps).toFixed(2)} (target ≥ 0.8), ` +
+        `small/floor ${(little.rps / floorLoad.rps).toFixed(2)}, largest/floor ${(big.rps / floorLoad.rps).toFixed(2)} (target ≥ 0.7)`,
+    );
+  }
+  const non2xx = rows.filter((r) => !r.name.includes('floor')).reduce((sum, r) => sum + r.load.non2xx + r.load.errors, 0);
+  console.log(`non-2xx or errors from the service: ${non2xx} (target 0)`);
+  if (values.only === 'uploads') throw new Done();
+
+  console.log(`\nrequest-path queries, ${largest.tenant} (EXPLAIN ANALYZE, planning + execution, target ≤ 5 ms)`);
+  for (const cost of await measureQueryCosts(databaseUrl, largest.tenant)) {
+    console.log(`${cost.name.padEnd(40)} ${cost.ms.toFixed(2).padStart(7)} ms  ${cost.scans.join(', ')}`);
+  }
+} catch (error) {
+  if (!(error instanceof Done)) throw error;
+} finally {
+  stack.kill('SIGTERM');
+  floor.kill('SIGTERM');
+  await expireBenchUploads();
+  await db.destroy();
+  await rm(dataDir, { recursive: true, force: true });
+}

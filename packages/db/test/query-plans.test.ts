@@ -1,0 +1,188 @@
+import { randomBytes } from 'node:crypto';
+import { CamelCasePlugin, Kysely, PostgresDialect, sql, type CompiledQuery, type LogEvent } from 'kysely';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { inject } from 'vitest';
+import { newMediaId, readScopeOf, type Principal, type Purpose } from '@media/core';
+import { createDatabase, MediaRepository, migrateToLatest, seedMedia, type Database, type SeededSchool } from '@media/db';
+
+/**
+ * The request-path queries at scale, read by their plans (not their timings): against 100k seeded
+ * rows, each reads indexes, and none scans the media table or the counters.
+ */
+const ROWS = 100_000;
+const serverUrl = inject('databaseUrl');
+
+interface Plan {
+  'Node Type': string;
+  'Relation Name'?: string;
+  'Index Name'?: string;
+  Plans?: Plan[];
+}
+
+const nodesOf = (plan: Plan): Plan[] => [plan, ...(plan.Plans ?? []).flatMap(nodesOf)];
+
+describe.runIf(serverUrl)('query plans at 100k rows', () => {
+  let name: string;
+  let db: Kysely<Database>;
+  let recorder: Kysely<Database>;
+  let captured: CompiledQuery[] = [];
+  let repo: MediaRepository;
+  let largest: SeededSchool;
+
+  beforeAll(async () => {
+    name = `media_plans_${randomBytes(4).toString('hex')}`;
+    const admin = new pg.Client({ connectionString: serverUrl });
+    await admin.connect();
+    await admin.query(`create database ${name}`);
+    await admin.end();
+    const url = new URL(serverUrl);
+    url.pathname = `/${name}`;
+    db = await createDatabase({ url: url.toString(), poolSize: 2 });
+    await migrateToLatest(db);
+    largest = (await seedMedia(db, { rows: ROWS, schools: 50, seed: 7 })).schools[0]!;
+    // A second client on the same database, recording what the repository runs.
+    recorder = new Kysely<Database>({
+      dialect: new PostgresDialect({ pool: new pg.Pool({ connectionString: url.toString(), max: 2 }) }),
+      plugins: [new CamelCasePlugin()],
+      log: (event: LogEvent) => {
+        if (event.level === 'query') captured.push(event.query);
+      },
+    });
+    repo = new MediaRepository(recorder);
+  }, 180_000);
+
+  afterAll(async () => {
+    await recorder?.destroy();
+    await db?.destroy();
+    if (!name) return;
+    const admin = new pg.Client({ connectionString: serverUrl });
+    await admin.connect();
+    await admin.query(`drop database if exists ${name} with (force)`);
+    await admin.end();
+  });
+
+  async function plansOf(run: () => Promise<unknown>): Promise<Plan[]> {
+    captured = [];
+    await run();
+    const plans: Plan[] = [];
+    for (const query of captured) {
+      if (/^\s*(begin|commit|rollback)/i.test(query.sql)) continue;
+      const { rows } = await sql<{ 'QUERY PLAN': [{ Plan: Plan }] }>`explain (format json) ${sql.raw(inline(query))}`.execute(db);
+      plans.push(rows[0]!['QUERY PLAN'][0].Plan);
+    }
+    expect(plans.length).toBeGreaterThan(0);
+    return plans;
+  }
+
+  function expectIndexBacked(plans: Plan[]) {
+    for (const plan of plans) {
+      const nodes = nodesOf(plan);
+      const seqScans = nodes.filter((n) => n['Node Type'] === 'Seq Scan' && /^media/.test(n['Relation Name'] ?? ''));
+      expect(seqScans, JSON.stringify(plan, null, 1)).toEqual([]);
+    }
+  }
+
+  const principals = (tenant: string): Record<string, Principal> => ({
+    student: { role: 'student', tenant, sub: 's-3', classrooms: ['c-3'] },
+    teacher: { role: 'teacher', tenant, sub: 't-2', classrooms: ['c-2', 'c-5'] },
+    admin: { role: 'admin', tenant, sub: 'admin-1', classrooms: [] },
+    'ai-service': { role: 'service', tenant, sub: 'ai-service', classrooms: [] },
+    'attendance-service': { role: 'service', tenant, sub: 'attendance-service', classrooms: [] },
+    'user-service': { role: 'service', tenant, sub: 'user-service', classrooms: [] },
+  });
+
+  it('lists every role\'s scope from indexes, first page and deep cursor alike', async () => {
+    for (const [who, principal] of Object.entries(principals(largest.tenant))) {
+      const scope = readScopeOf(principal);
+      const first = await repo.listVisible(scope, {}, 50);
+      expect(first.items.length, who).toBeGreaterThan(0);
+      expectIndexBacked(await plansOf(() => repo.listVisible(scope, {}, 50)));
+      // A cursor far down the list.
+      let cursor = first.nextCursor;
+      for (let i = 0; i < 3 && cursor; i++) cursor = (await repo.listVisible(scope, {}, 50, cursor)).nextCursor;
+      if (cursor) expectIndexBacked(await plansOf(() => repo.listVisible(scope, {}, 50, cursor!)));
+    }
+  });
+
+  it('serves the rare filters from their own indexes', async () => {
+    const { admin, teacher } = principals(largest.tenant);
+    const filters: [Principal, { status?: 'rejected'; purpose?: Purpose; subjectId?: string; classroomId?: string }][] = [
+      [admin!, { status: 'rejected' }],
+      [admin!, { purpose: 'attendance' }],
+      [teacher!, { purpose: 'attendance' }],
+      [admin!, { subjectId: 's-7' }],
+      [admin!, { classroomId: 'c-1' }],
+    ];
+    for (const [principal, filter] of filters) {
+      expectIndexBacked(await plansOf(() => repo.listVisible(readScopeOf(principal), filter, 50)));
+    }
+  });
+
+  it('finds near duplicates through the phash bands, for an admin and a student', async () => {
+    const reference = await db
+      .selectFrom('media')
+      .select(['id', 'phash'])
+      .where('tenant', '=', largest.tenant)
+      .where('status', '=', 'ready')
+      .where('subjectId', '=', 's-3')
+      .limit(1)
+      .executeTakeFirstOrThrow();
+    const near = { phash: reference.phash!, maxDistance: 6, excludeId: reference.id };
+    const { admin, student } = principals(largest.tenant);
+    for (const principal of [admin!, student!]) {
+      expectIndexBacked(await plansOf(() => repo.listVisible(readScopeOf(principal), { nearPhash: near }, 50)));
+    }
+    expectIndexBacked(await plansOf(() => repo.findInTenant(largest.tenant, reference.id)));
+  });
+
+  it('answers usage and the upload checks from the counters', async () => {
+    expectIndexBacked(await plansOf(() => repo.usage(largest.tenant, 'purpose')));
+    expectIndexBacked(await plansOf(() => repo.usage(largest.tenant, 'subject')));
+    expectIndexBacked(await plansOf(() => reserveAndRollBack(repo, largest.tenant)));
+  });
+
+  it('gives the sweeper and the stack start bounded, index-ordered batches', async () => {
+    expectIndexBacked(await plansOf(() => repo.listStalled(900, 100)));
+    expectIndexBacked(await plansOf(() => repo.listUnannounced(100)));
+    expectIndexBacked(await plansOf(() => repo.listUnpurged(100)));
+    expectIndexBacked(await plansOf(() => repo.listUnfinished({ graceSeconds: 900, limit: 500 })));
+  });
+});
+
+/** Parameters written into the statement, so EXPLAIN plans it with the real values. */
+function inline(query: CompiledQuery): string {
+  return query.sql.replace(/\$(\d+)/g, (_, n: string) => literal(query.parameters[Number(n) - 1]));
+}
+
+function literal(value: unknown): string {
+  if (value === null || value === undefined) return 'null';
+  if (typeof value === 'number' || typeof value === 'bigint') return String(value);
+  if (typeof value === 'boolean') return value ? 'true' : 'false';
+  if (value instanceof Date) return `'${value.toISOString()}'::timestamptz`;
+  return `'${String(value).replaceAll("'", "''")}'`;
+}
+
+/** The upload's statements (insert, then the checks' read), refused by the check so nothing stays. */
+async function reserveAndRollBack(repo: MediaRepository, tenant: string): Promise<void> {
+  const item = {
+    id: newMediaId(),
+    tenant,
+    purpose: 'general' as const,
+    subjectId: null,
+    classroomId: null,
+    uploadedBy: 't-1',
+    contentType: 'image/jpeg',
+    declaredSize: 1000,
+    filename: null,
+    uploadExpiresAt: new Date(Date.now() + 600_000),
+  };
+  await repo
+    .reserveUploads([item], () => {
+      throw new Refused();
+    })
+    .catch((error: unknown) => {
+      if (!(error instanceof Refused)) throw error;
+    });
+}
+class Refused extends Error {}
