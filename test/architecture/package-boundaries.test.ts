@@ -22,6 +22,9 @@ const LAYERS: Record<string, number> = {
   '@media/infra': 4,
 };
 
+/** Dependencies a package builds rather than imports: the CDK app bundles functions/<name>/handler.ts by path. */
+const BUILT_NOT_IMPORTED: Record<string, string[]> = { '@media/infra': ['@media/functions'] };
+
 interface Workspace {
   name: string;
   dir: string;
@@ -121,6 +124,12 @@ describe('package boundaries', () => {
       }
     }
     expect(problems).toEqual([]);
+  });
+
+  it.each(workspaces.map((w) => [w.name, w] as const))('%s declares no dependency it does not use', (_name, w) => {
+    const used = new Set(sourceFiles(w.dir).flatMap((file) => importsOf(file).filter((s) => !s.startsWith('.') && !isBuiltin(s)).map(packageOf)));
+    const unused = Object.keys(w.manifest.dependencies ?? {}).filter((dep) => !used.has(dep) && !BUILT_NOT_IMPORTED[w.name]?.includes(dep));
+    expect(unused, `${w.name} declares these but never imports them`).toEqual([]);
   });
 
   it.each(workspaces.map((w) => [w.name, w] as const))('%s depends only on packages of lower layers', (_name, w) => {
