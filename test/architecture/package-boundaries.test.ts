@@ -146,6 +146,12 @@ describe('package boundaries', () => {
     expect([...packages]).not.toContain('sharp');
   });
 
+  it('bundled code imports zod as a namespace, so esbuild can drop what is unused (its locales alone are 370 KB)', () => {
+    const bundled = workspaces.filter((w) => LAYERS[w.name]! <= LAYERS['@media/functions']!).flatMap((w) => sourceFiles(w.dir));
+    const whole = bundled.filter((file) => /import\s*\{[^}]*\bz\b[^}]*\}\s*from\s*'zod'/.test(readFileSync(file, 'utf8')));
+    expect(whole.map((file) => relative(REPO_ROOT, file))).toEqual([]);
+  });
+
   it('the processor does load it: the check above can see an import of sharp', () => {
     expect([...closure(join(REPO_ROOT, 'functions', 'process-upload', 'handler.ts')).packages]).toContain('sharp');
   });
