@@ -59,6 +59,11 @@ declare
   person bigint;
   expiries jsonb;
 begin
+  -- The commit does not wait for the WAL flush: the school's counter row is released at once
+  -- rather than after a disk write. A reservation lost to a server crash in that instant is an
+  -- upload whose POST finds no row: its object is never processed nor readable, and the
+  -- incoming/ lifecycle rule removes it; the client sees it never became ready and uploads again.
+  perform set_config('synchronous_commit', 'off', true);
   insert into media (id, tenant, purpose, status, subject_id, classroom_id, uploaded_by, content_type,
                      declared_size, filename, upload_expires_at, variants)
   select (x->>'id')::uuid, x->>'tenant', x->>'purpose', 'pending', x->>'subject_id', x->>'classroom_id', x->>'uploaded_by',
