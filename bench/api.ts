@@ -216,8 +216,15 @@ try {
     const warm = { method: 'POST' as const, body: uploadBody, tokens: await uploaderTokens(small.tenant, 100, `warm${round}`) };
     await load(`${api}/v1/uploads`, connections, warm, 2);
     await load(`http://127.0.0.1:${floorPort}/v1/uploads`, connections, warm, 2);
-    record('upload, largest school', connections, await load(`${api}/v1/uploads`, connections, { method: 'POST', body: uploadBody, tokens: big }));
-    record('upload, small school', connections, await load(`${api}/v1/uploads`, connections, { method: 'POST', body: uploadBody, tokens: little }));
+    // Which school goes first alternates between rounds, so neither always follows the other.
+    const uploads: [string, string[]][] = [
+      ['upload, largest school', big],
+      ['upload, small school', little],
+    ];
+    if (round % 2 === 0) uploads.reverse();
+    for (const [name, tokens] of uploads) {
+      record(name, connections, await load(`${api}/v1/uploads`, connections, { method: 'POST', body: uploadBody, tokens }));
+    }
     record('upload, floor server', connections, await load(`http://127.0.0.1:${floorPort}/v1/uploads`, connections, { method: 'POST', body: uploadBody, tokens: floorTokens }));
     if (values.only === 'uploads') continue;
     for (const [role, tokens] of Object.entries(readers)) {
