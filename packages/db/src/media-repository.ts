@@ -217,42 +217,12 @@ export class MediaRepository {
     }
   }
 
-  /** Space held by the school and by one uploader, from the counters (one statement). */
-  async heldSpace(tenant: string, uploadedBy: string): Promise<HeldSpace> {
-    const rows = await this.db
-      .selectFrom('mediaUsage')
-      .select(['scope', BYTES_HELD.as('bytes')])
-      .where('tenant', '=', tenant)
-      .where((eb) =>
-        eb.or([
-          eb.and([eb('scope', '=', 'school'), eb('key', '=', '')]),
-          eb.and([eb('scope', '=', 'uploader'), eb('key', '=', uploadedBy)]),
-        ]),
-      )
-      .execute();
-    const of = (scope: string) => Number(rows.find((r) => r.scope === scope)?.bytes ?? 0);
-    return { school: of('school'), person: of('uploader') };
-  }
-
-  async createPendingMany(items: NewPendingMedia[]): Promise<void> {
-    if (items.length === 0) return;
-    await this.db
-      .insertInto('media')
-      .values(items.map((item) => ({ ...item, status: 'pending' as const, variants: '[]' })))
-      .execute();
-  }
-
   /** Bytes a tenant holds or has reserved: stored sizes, or declared sizes of unfinished uploads. */
   async tenantBytes(tenant: string): Promise<number> {
     return this.heldBytes(tenant, 'school', '');
   }
 
-  /** Bytes of what one principal uploaded that still take space (stored or reserved). */
-  async uploaderBytes(tenant: string, uploadedBy: string): Promise<number> {
-    return this.heldBytes(tenant, 'uploader', uploadedBy);
-  }
-
-  private async heldBytes(tenant: string, scope: 'school' | 'uploader', key: string): Promise<number> {
+  private async heldBytes(tenant: string, scope: 'school', key: string): Promise<number> {
     const row = await this.db
       .selectFrom('mediaUsage')
       .select(BYTES_HELD.as('bytes'))
