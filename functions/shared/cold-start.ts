@@ -25,7 +25,7 @@ export function dependenciesFromEnvironment(): Promise<Dependencies> {
  * lives in Secrets Manager, read here once per container: the environment names only where it is
  * (an ARN) and the key pair's id, so no console, log line or template ever shows the key.
  */
-export async function cdnSigner(config: Config, secrets?: SecretsManagerClient): Promise<CdnUrls | undefined> {
+export async function cdnSigner(config: Config, secrets?: Pick<SecretsManagerClient, 'send'>): Promise<CdnUrls | undefined> {
   const signing = config.cdn.signing;
   if (!signing) return undefined;
   const client = secrets ?? new SecretsManagerClient({ region: config.region });
