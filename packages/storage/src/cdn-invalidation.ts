@@ -1,4 +1,4 @@
-import { CloudFrontClient, CreateInvalidationCommand } from '@aws-sdk/client-cloudfront';
+import type { CloudFrontClient } from '@aws-sdk/client-cloudfront';
 
 /** Removes objects from the CDN's edge caches before their time is up (a deleted photo must not linger). */
 export interface EdgeInvalidation {
@@ -14,16 +14,24 @@ export const noEdgeCache: EdgeInvalidation = { invalidate: async () => {} };
  * would exhaust at once. A refused invalidation (throttling) throws; the caller retries it.
  */
 export class CloudFrontInvalidation implements EdgeInvalidation {
+  private client: Promise<CloudFrontClient> | undefined;
+
   constructor(
     private readonly distributionId: string,
-    private readonly client: CloudFrontClient = new CloudFrontClient({}),
-  ) {}
+    client?: CloudFrontClient,
+  ) {
+    if (client) this.client = Promise.resolve(client);
+  }
 
   async invalidate(keys: string[], reference: string): Promise<void> {
     if (keys.length === 0) return;
+    // Loaded on the first delete, not at cold start: the client's module costs tens of milliseconds
+    // to evaluate, in every function that bundles it, and only purges ever use it.
+    const sdk = await import('@aws-sdk/client-cloudfront');
+    this.client ??= Promise.resolve(new sdk.CloudFrontClient({}));
     const paths = keys.map((key) => `/${key.split('/').map(encodeURIComponent).join('/')}`);
-    await this.client.send(
-      new CreateInvalidationCommand({
+    await (await this.client).send(
+      new sdk.CreateInvalidationCommand({
         DistributionId: this.distributionId,
         // Unique per call: a retried purge may name fewer paths, and CloudFront refuses a reused
         // reference whose paths differ.
