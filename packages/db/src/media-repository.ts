@@ -158,6 +158,18 @@ export class MediaRepository {
       .executeTakeFirst();
   }
 
+  /** The items of one tenant among some ids (a gallery's batch of URLs), in one primary-key lookup. */
+  async findManyInTenant(tenant: string, ids: readonly string[]): Promise<MediaRow[]> {
+    if (ids.length === 0) return [];
+    return this.db
+      .selectFrom('media')
+      .selectAll()
+      .where('id', 'in', [...ids])
+      .where('tenant', '=', tenant)
+      .where('status', '<>', 'deleted')
+      .execute();
+  }
+
   /** Unfinished uploads of one uploader that still count against the limit (not past their expiry). */
   async countPending(tenant: string, uploadedBy: string): Promise<number> {
     const row = await this.db

@@ -136,6 +136,15 @@ describe.runIf(serverUrl)('query plans at 100k rows', () => {
     expectIndexBacked(await plansOf(() => repo.findInTenant(largest.tenant, reference.id)));
   });
 
+  it('reads a gallery\'s batch of 100 ids by primary key, whatever the school\'s size', async () => {
+    const ids = (
+      await db.selectFrom('media').select('id').where('tenant', '=', largest.tenant).where('status', '=', 'ready').limit(100).execute()
+    ).map((row) => row.id);
+    expect(ids).toHaveLength(100);
+    expect(await repo.findManyInTenant(largest.tenant, ids)).toHaveLength(100);
+    expectIndexBacked(await plansOf(() => repo.findManyInTenant(largest.tenant, ids)));
+  });
+
   it('answers usage and the upload checks from the counters', async () => {
     expectIndexBacked(await plansOf(() => repo.usage(largest.tenant, 'purpose')));
     expectIndexBacked(await plansOf(() => repo.usage(largest.tenant, 'subject')));

@@ -94,6 +94,10 @@ export class FakeMediaRows implements UploadRepository, MediaRows {
     return row && row.tenant === tenant && row.status !== 'deleted' ? { ...row } : undefined;
   }
 
+  async findManyInTenant(tenant: string, ids: readonly string[]): Promise<MediaRow[]> {
+    return (await Promise.all(ids.map((id) => this.findInTenant(tenant, id)))).filter((row): row is MediaRow => row !== undefined);
+  }
+
   /** Not needed by the unit tests (visibility is tested against PostgreSQL): says so if called. */
   async listVisible(): Promise<Page<MediaRow>> {
     throw new Error('FakeMediaRows.listVisible: list visibility is tested against the real repository');
