@@ -1,5 +1,6 @@
 import { DownloadQuery, DownloadUrlsRequest, fromZodError, MediaIdParam, MediaError } from '@media/core';
 import { downloadUrl, downloadUrls } from '@media/service';
+import { cdnSigner } from '../shared/cdn-signer';
 import { apiHandler, ok } from '../shared/api-handler';
 
 /**
@@ -18,4 +19,4 @@ export const handler = apiHandler(async ({ principal, params, query, body, route
   const parsed = DownloadQuery.safeParse(query);
   if (!parsed.success) throw fromZodError(parsed.error, 'query');
   return ok(await downloadUrl(deps, principal, id.data, parsed.data.variant));
-});
+}, { extras: async (config) => ({ cdn: await cdnSigner(config) }) });

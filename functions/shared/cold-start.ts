@@ -1,39 +1,26 @@
-import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { loadConfig, MediaError, type Config } from '@media/core';
-import { createDependencies, type Dependencies } from '@media/service';
-import { CdnUrls } from '@media/storage';
+import { loadConfig, type Config } from '@media/core';
+import { createDependencies, type Dependencies, type DependencyOverrides } from '@media/service';
 
-let pending: Promise<Dependencies> | undefined;
+/** What one function adds to the shared dependencies at cold start (its CDN signer, its edge invalidation). */
+export type ColdStartExtras = (config: Config) => Promise<Omit<DependencyOverrides, 'db' | 'storage' | 'events' | 'credentials'>>;
 
 /**
- * The dependency bag of a Lambda, built once per container from its environment. A failure is not
+ * The dependency bag of a Lambda, built once per container from its environment, with what that
+ * function alone needs (`extras`), so a function bundles no client it never uses. A failure is not
  * cached: the next invocation tries again (the database may have been waking up).
  */
-export function dependenciesFromEnvironment(): Promise<Dependencies> {
-  pending ??= (async () => {
-    const config = loadConfig(process.env);
-    return createDependencies(config, { cdn: await cdnSigner(config) });
-  })().catch((error) => {
-    pending = undefined;
-    throw error;
-  });
-  return pending;
-}
-
-/**
- * The CloudFront signer of a function that issues derivative URLs through the CDN. Its private key
- * lives in Secrets Manager, read here once per container: the environment names only where it is
- * (an ARN) and the key pair's id, so no console, log line or template ever shows the key.
- */
-export async function cdnSigner(config: Config, secrets?: Pick<SecretsManagerClient, 'send'>): Promise<CdnUrls | undefined> {
-  const signing = config.cdn.signing;
-  if (!signing) return undefined;
-  const client = secrets ?? new SecretsManagerClient({ region: config.region });
-  const { SecretString } = await client.send(new GetSecretValueCommand({ SecretId: signing.privateKeySecretArn }));
-  if (!SecretString?.includes('PRIVATE KEY-----')) {
-    throw new MediaError('INTERNAL', 'the CDN private key secret holds no PEM private key');
-  }
-  return new CdnUrls({ domain: signing.domain, keyPairId: signing.keyPairId, privateKey: SecretString });
+export function dependenciesFromEnvironment(extras?: ColdStartExtras): () => Promise<Dependencies> {
+  let pending: Promise<Dependencies> | undefined;
+  return () => {
+    pending ??= (async () => {
+      const config = loadConfig(process.env);
+      return createDependencies(config, extras ? await extras(config) : {});
+    })().catch((error) => {
+      pending = undefined;
+      throw error;
+    });
+    return pending;
+  };
 }
 
 export type DependencySource = Dependencies | (() => Promise<Dependencies>);

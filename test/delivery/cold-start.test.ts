@@ -2,7 +2,7 @@ import { generateKeyPairSync, verify } from 'node:crypto';
 import type { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '@media/core';
-import { cdnSigner } from '../../functions/shared/cold-start';
+import { cdnSigner } from '../../functions/shared/cdn-signer';
 
 const base = { MEDIA_BUCKET: 'media-test', DATABASE_URL: 'postgres://x@localhost/db', MEDIA_JWT_SECRET: 'a-test-secret-of-16+' };
 const cdnEnv = {

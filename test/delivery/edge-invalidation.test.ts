@@ -1,7 +1,7 @@
 import { CloudFrontClient, CreateInvalidationCommand, TooManyInvalidationsInProgress } from '@aws-sdk/client-cloudfront';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, describe, expect, it } from 'vitest';
-import { CloudFrontInvalidation } from '@media/storage';
+import { CloudFrontInvalidation } from '@media/storage/cloudfront-invalidation';
 
 const cloudFront = mockClient(CloudFrontClient);
 afterEach(() => cloudFront.reset());

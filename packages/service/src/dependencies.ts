@@ -2,7 +2,7 @@ import { SNSClient } from '@aws-sdk/client-sns';
 import type { Kysely } from 'kysely';
 import { createTokenVerifier, type Config, type TokenVerifier } from '@media/core';
 import { createDatabase, MediaRepository, type Database } from '@media/db';
-import { CloudFrontInvalidation, MediaStorage, noEdgeCache, type CdnUrls, type EdgeInvalidation } from '@media/storage';
+import { MediaStorage, noEdgeCache, type CdnUrls, type EdgeInvalidation } from '@media/storage';
 import { discardEvents, SnsEventPublisher, type EventPublisher } from './event-publisher';
 
 /** Everything a handler needs, built once at cold start from validated config. */
@@ -28,6 +28,7 @@ export interface DependencyOverrides {
    * from Secrets Manager (config.cdn.signing says where): nothing below reaches for secrets.
    */
   cdn?: CdnUrls;
+  /** Built by the entry points that purge (media-api, the processor, the sweeper); none elsewhere. */
   edge?: EdgeInvalidation;
   /** Static credentials for emulators; AWS uses the function's role. */
   credentials?: { accessKeyId: string; secretAccessKey: string };
@@ -71,6 +72,6 @@ export async function createDependencies(config: Config, overrides: DependencyOv
     verifyToken: createTokenVerifier(config.jwt),
     events,
     cdn: overrides.cdn,
-    edge: overrides.edge ?? (config.cdn.distributionId ? new CloudFrontInvalidation(config.cdn.distributionId) : noEdgeCache),
+    edge: overrides.edge ?? noEdgeCache,
   };
 }
