@@ -102,7 +102,8 @@ describe('the shell blocks of README.md and docs/', () => {
       const dataDir = await mkdtemp(join(tmpdir(), 'media-docs-'));
       cleanup.push(() => rm(dataDir, { recursive: true, force: true }));
       const [port, s3Port, sqsPort] = [await freePort(), await freePort(), await freePort()];
-      env = { PORT: String(port) };
+      // The blocks' commands (seed, recount) work on the stack's database, never on the server's own.
+      env = { PORT: String(port), DATABASE_URL: database.url ?? '' };
       // As a newcomer runs it: the default local secret, which `npm run token` signs with too.
       const { MEDIA_JWT_SECRET: _secret, ...inherited } = process.env;
       const started = await startStackProcess({
