@@ -5,6 +5,7 @@ import { loadConfig, type Config } from '@media/core';
 import { migrateToLatest } from '@media/db';
 import { createDependencies, type Dependencies } from '@media/service';
 import type { SweepReport } from '@media/service/processing';
+import type { RetentionReport } from '@media/functions/sweeper';
 import { incomingKey } from '@media/storage';
 import { DEFAULT_LOCAL_SECRET, mintDevToken } from './dev-token';
 import { EventPump } from './event-pump';
@@ -66,6 +67,8 @@ export interface LocalStack {
   sqs: SQSClient;
   /** One sweeper run now (the same function the schedule calls). */
   sweep(): Promise<SweepReport>;
+  /** One retention run now (what the daily schedule does in AWS). */
+  retention(): Promise<RetentionReport>;
   stop(): Promise<void>;
 }
 
@@ -176,13 +179,16 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   pump.start();
 
   const sweep = () => functions.sweeper({}, lambdaContext('sweeper', 300_000));
+  const retention = () => functions.retention({ task: 'retention' }, lambdaContext('sweeper', 300_000));
   const sweepEverySeconds = options.sweepEverySeconds ?? 30;
   let sweeping: Promise<unknown> = Promise.resolve();
   let sweepTimer: NodeJS.Timeout | undefined;
   if (sweepEverySeconds > 0) {
     // Like a schedule with reserved concurrency 1: a run never starts while the last one is busy.
     const tick = () => {
+      // The daily retention run of AWS is part of every sweep here: it is bounded and idempotent.
       sweeping = sweep()
+        .then(retention)
         .catch((error) => log(`sweeper: ${(error as Error).message}`))
         .finally(() => {
           if (sweepTimer) sweepTimer = setTimeout(tick, sweepEverySeconds * 1000);
@@ -222,6 +228,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     pump,
     sqs,
     sweep,
+    retention,
     async stop() {
       clearTimeout(sweepTimer);
       sweepTimer = undefined;

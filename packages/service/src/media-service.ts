@@ -7,9 +7,10 @@ import {
   type ListQuery,
   type MediaRecord,
   type Principal,
+  type AuditAction,
   type VariantName,
 } from '@media/core';
-import type { MediaRow } from '@media/db';
+import type { MediaRow, NewAuditEntry } from '@media/db';
 import { contentDisposition, derivativePrefix, incomingKey, originalKey } from '@media/storage';
 import { announce, giveBack } from './announcements';
 import { toMediaRecord } from './media-record';
@@ -47,14 +48,45 @@ export async function listMedia(
   return { items: page.items.map(toMediaRecord), nextCursor: page.nextCursor };
 }
 
+/** Who acts, for the audit log: the principal and the request it came with. */
+export const auditEntryOf = (principal: Principal, requestId: string | undefined, action: AuditAction, row: Pick<MediaRow, 'id' | 'subjectId'>, variant: VariantName | null = null): NewAuditEntry => ({
+  tenant: principal.tenant,
+  actor: principal.sub,
+  actorRole: principal.role === 'service' ? 'service' : principal.role,
+  action,
+  mediaId: row.id,
+  subjectId: row.subjectId,
+  variant,
+  requestId: requestId ?? null,
+});
+
+/**
+ * Machine-learning uses need the person's consent, read on every URL asked for (so a withdrawal
+ * applies to the next one): recognition for a profile photo, training for a training photo that
+ * names them. Attendance photos stay readable: recognition matches them against consented profiles.
+ */
+async function requireConsent(deps: Pick<Deps, 'rights'>, principal: Principal, row: MediaRow, variant: VariantName): Promise<void> {
+  if (principal.role !== 'service' || principal.sub !== 'ai-service' || variant !== 'ml' || !row.subjectId) return;
+  if (row.purpose !== 'profile' && row.purpose !== 'training') return;
+  const consent = await deps.rights.consentOf(row.tenant, row.subjectId);
+  if (row.purpose === 'profile' && !consent.recognition) {
+    throw new MediaError('CONSENT_REQUIRED', 'This person has not consented to face recognition.');
+  }
+  if (row.purpose === 'training' && !consent.training) {
+    throw new MediaError('CONSENT_REQUIRED', 'This person has not consented to the use of their photos for training.');
+  }
+}
+
 export async function downloadUrl(
   deps: Deps,
   principal: Principal,
   id: string,
   variant: VariantName,
+  requestId?: string,
 ): Promise<{ url: string; expiresAt: string }> {
   const row = await visibleRow(deps, principal, id);
   authorize(principal, { kind: 'download', variant }, row);
+  await requireConsent(deps, principal, row, variant);
   if (row.status !== 'ready') {
     throw new MediaError('NOT_READY', `This media is ${row.status}; a download is possible once it is ready.`);
   }
@@ -69,12 +101,15 @@ export async function downloadUrl(
   const contentType = safeContentType(stored?.contentType ?? row.contentType);
   const extension = stored?.format ?? contentType.split('/')[1]!;
   const base = (row.filename ?? '').replace(/\.[^.]*$/, '');
-  return deps.storage.presignDownload({
+  const signed = await deps.storage.presignDownload({
     key,
     contentType,
     expiresInSeconds: purposePolicy(row.purpose).downloadTtlSeconds,
     contentDisposition: contentDisposition(base ? `${base}-${variant}.${extension}` : null, `${row.id}-${variant}.${extension}`),
   });
+  // Signing is local arithmetic; the URL leaves only once its audit row is written.
+  await deps.audit.append(auditEntryOf(principal, requestId, 'download', row, variant));
+  return signed;
 }
 
 const isKeyOf = (tenant: string, id: string, key: string) =>
@@ -97,10 +132,10 @@ export async function objectKeysOf(deps: { storage: Pick<MediaObjects, 'listKeys
  * here is finished by the sweeper (the row still owes its event, or has no `purgedAt`), and so is
  * whatever a worker busy with the item writes after this purge (see `purgeObjects`).
  */
-export async function deleteMedia(deps: Deps, principal: Principal, id: string): Promise<{ purged: boolean }> {
+export async function deleteMedia(deps: Deps, principal: Principal, id: string, requestId?: string): Promise<{ purged: boolean }> {
   const row = await visibleRow(deps, principal, id);
   authorize(principal, { kind: 'delete' }, row);
-  const deleted = await deps.media.markDeleted(principal.tenant, id, principal.sub, deps.config.processing.leaseSeconds);
+  const deleted = await deps.media.markDeleted(principal.tenant, id, principal.sub, deps.config.processing.leaseSeconds, auditEntryOf(principal, requestId, 'delete', row));
   if (!deleted) {
     const now = await deps.media.findInTenant(principal.tenant, id);
     if (now?.legalHold) throw new MediaError('LEGAL_HOLD', 'This media is under legal hold and cannot be deleted.');
@@ -142,10 +177,10 @@ export async function purgeObjects(
   return deps.media.markPurged(row.id);
 }
 
-export async function setLegalHold(deps: Deps, principal: Principal, id: string, hold: boolean): Promise<MediaRecord> {
+export async function setLegalHold(deps: Deps, principal: Principal, id: string, hold: boolean, requestId?: string): Promise<MediaRecord> {
   const row = await visibleRow(deps, principal, id);
   authorize(principal, { kind: 'legal-hold' }, row);
-  const updated = await deps.media.setLegalHold(principal.tenant, id, hold);
+  const updated = await deps.media.setLegalHold(principal.tenant, id, hold, auditEntryOf(principal, requestId, 'legal-hold', row));
   if (!updated) throw new MediaError('NOT_FOUND', 'No such media.');
   return toMediaRecord(updated);
 }
