@@ -1,5 +1,5 @@
 import { once } from 'node:events';
-import type { Readable } from 'node:stream';
+import { PassThrough, type Readable } from 'node:stream';
 import archiver from 'archiver';
 import type { RightsJobRow } from '@media/db';
 import { exportKey } from '@media/storage';
@@ -34,7 +34,11 @@ export async function runExport(deps: Deps, jobId: string): Promise<RightsJobRow
   // Photos are compressed already: stored, not deflated again.
   const archive = archiver('zip', { store: true });
   const key = exportKey(job.tenant, job.id);
-  const uploaded = deps.storage.putStream(key, archive, 'application/zip');
+  // archiver's stream is not a Node stream.Readable (which the SDK's upload insists on): piped through one.
+  const body = new PassThrough();
+  archive.on('error', (error) => body.destroy(error));
+  archive.pipe(body);
+  const uploaded = deps.storage.putStream(key, body, 'application/zip');
   // An upload that fails stops the archive; the rejection is seen below.
   uploaded.catch(() => archive.abort());
   const manifest: unknown[] = [];
@@ -48,10 +52,10 @@ export async function runExport(deps: Deps, jobId: string): Promise<RightsJobRow
         const original = row.variants.find((v) => v.name === 'original');
         const sourceKey = original?.key ?? row.originalKey;
         if (!sourceKey) continue;
-        const body = await deps.storage.getStream(sourceKey);
-        if (!body) continue; // deleted meanwhile
+        const source = await deps.storage.getStream(sourceKey);
+        if (!source) continue; // deleted meanwhile
         const file = entryNameOf(row.id, original?.contentType ?? row.contentType);
-        await addEntry(archive, body, file);
+        await addEntry(archive, source, file);
         manifest.push({ file, ...toMediaRecord(row) });
       }
     }
