@@ -16,6 +16,7 @@ import { originMatcher } from './origins';
 import { LOCAL_S3_CREDENTIALS, startS3Server } from './s3-server';
 import { startSqsServer, type SqsServer } from './sqs-server';
 import { FAVICON_SVG, uploadPage } from './upload-page';
+import { rightsPage } from './rights-page';
 
 export interface LocalStackOptions {
   /** Where S3 objects and the PGlite database live; survives restarts. */
@@ -203,6 +204,11 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     { role: 'teacher', tenant: 'school-1', sub: 't-1', classrooms: ['c-1'], issuer: options.jwtIssuer, audience: options.jwtAudience },
     options.jwtSecret ?? DEFAULT_LOCAL_SECRET,
   );
+  // The rights page acts as the school's administrator.
+  const adminToken = await mintDevToken(
+    { role: 'admin', tenant: 'school-1', sub: 'a-1', issuer: options.jwtIssuer, audience: options.jwtAudience },
+    options.jwtSecret ?? DEFAULT_LOCAL_SECRET,
+  );
   const http = await startHttpServer({
     host,
     port,
@@ -210,6 +216,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     isAllowedOrigin,
     staticRoutes: {
       '/': () => ({ contentType: 'text/html; charset=utf-8', body: uploadPage({ token: demoToken }) }),
+      '/rights': () => ({ contentType: 'text/html; charset=utf-8', body: rightsPage({ token: adminToken }) }),
       '/favicon.svg': () => ({ contentType: 'image/svg+xml', body: FAVICON_SVG }),
       '/favicon.ico': () => ({ contentType: 'image/svg+xml', body: FAVICON_SVG }),
     },
