@@ -3,9 +3,8 @@ import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
-import { MAX_REQUEST_BODY_BYTES, MediaError, problemResponse, toMediaError, type Principal } from '@media/core';
+import { MAX_REQUEST_BODY_BYTES, MediaError, matchRoute, problemResponse, routeKeyOf, toMediaError, type Principal } from '@media/core';
 import type { Dependencies } from '@media/service';
-import { matchRoute, routeKeyOf } from '../routes';
 import { dependenciesFromEnvironment, resolveDependencies, type DependencySource } from './cold-start';
 import { logger, metrics } from './observability';
 

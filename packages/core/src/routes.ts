@@ -1,4 +1,5 @@
-import { z } from 'zod';
+// A namespace import lets esbuild drop what is unused (zod's locales alone are 370 KB).
+import * as z from 'zod';
 import {
   BatchUploadRequest,
   DownloadAnswer,
