@@ -110,6 +110,12 @@ describe('the rights of the child', () => {
       ]);
     });
 
+    it("needs no one's consent for ai-service's own training photos that name no person", async () => {
+      const s = await school();
+      const [own] = await readyRows(stack, [{ tenant: s.tenant, subjectId: 'ai-service', purpose: 'training' }]);
+      expect((await download(s.tenant, s.ai, own!, 'ml')).status).toBe(200);
+    });
+
     it('answers both false for a person never asked, to the person themself, and refuses a teacher', async () => {
       const s = await school();
       const child = await tokenOf('student', s.tenant, 'child-3');

@@ -7,6 +7,7 @@ import {
   type ListQuery,
   type MediaRecord,
   type Principal,
+  uploaderKindOf,
   type AuditAction,
   type VariantName,
 } from '@media/core';
@@ -67,6 +68,8 @@ export const auditEntryOf = (principal: Principal, requestId: string | undefined
  */
 async function requireConsent(deps: Pick<Deps, 'rights'>, principal: Principal, row: MediaRow, variant: VariantName): Promise<void> {
   if (principal.role !== 'service' || principal.sub !== 'ai-service' || variant !== 'ml' || !row.subjectId) return;
+  // A service's own upload that names no one is about the service, not a person: nobody to ask.
+  if (uploaderKindOf(row.subjectId) === 'service') return;
   if (row.purpose !== 'profile' && row.purpose !== 'training') return;
   const consent = await deps.rights.consentOf(row.tenant, row.subjectId);
   if (row.purpose === 'profile' && !consent.recognition) {
