@@ -9,7 +9,8 @@ import { makePhoto } from '../fixtures/photos';
 import { uniqueTenant } from '../support/database';
 import { startTestStack, type TestStack } from '../support/test-stack';
 import { upload } from '../pipeline/support/uploads';
-import { appRoleDependencies } from './support';
+import { withFaults, transientError } from '../pipeline/support/fault-injection';
+import { appRoleDependencies, readyRows } from './support';
 
 /** Every entry of a ZIP file, read with a zip reader of its own (not the library that wrote it). */
 function unzip(bytes: Buffer): Promise<Map<string, Buffer>> {
@@ -92,5 +93,27 @@ describe('the export of everything about a person (the right of access)', () => 
     // Asking for the URL is a download like any other: audited.
     const audit = await stack.api<{ items: { action: string; subjectId: string }[] }>('GET', '/v1/audit?subjectId=child-1', { token: admin });
     expect(audit.json.items.map((e) => e.action)).toEqual(['download', 'export']);
+  });
+
+  it('starts the file again when the worker writing it failed half-way, once its lease has run out', async () => {
+    const tenant = uniqueTenant();
+    const admin = await tokenOf('admin', tenant, 'admin-1');
+    const ids = await readyRows(stack, [
+      { tenant, subjectId: 'child-3', purpose: 'profile', withObject: true },
+      { tenant, subjectId: 'child-3', purpose: 'general', withObject: true },
+    ]);
+    const started = await stack.api<{ exportId: string }>('POST', '/v1/subjects/child-3/export', { token: admin });
+    // Storage fails while the second photo is read: the file is never completed.
+    const failing = withFaults(app, (call, phase) => (phase === 'before' && call.label.startsWith('storage.getStream') && call.mediaId === ids[1] ? transientError(call) : undefined));
+    await expect(runExport(failing, started.json.exportId)).rejects.toThrow();
+    expect((await stack.api<ExportRecord>('GET', `/v1/exports/${started.json.exportId}`, { token: admin })).json.status).toBe('running');
+    expect(await stack.deps.storage.listKeys(`exports/${tenant}/`)).toEqual([]);
+    // Another worker cannot take it while the lease runs; once it has run out, one can.
+    expect(await runExport(app, started.json.exportId)).toBeUndefined();
+    await stack.deps.db.updateTable('rightsJob').set({ leaseExpiresAt: new Date(Date.now() - 1000) }).where('id', '=', started.json.exportId).execute();
+    expect((await runExport(app, started.json.exportId))?.items).toBe(2);
+    const done = await stack.api<ExportRecord>('GET', `/v1/exports/${started.json.exportId}`, { token: admin });
+    const files = await unzip(Buffer.from(await (await fetch(done.json.url!)).arrayBuffer()));
+    expect([...files.keys()].sort()).toEqual(['manifest.json', ...ids.map((id) => `media/${id}.jpeg`)].sort());
   });
 });

@@ -64,7 +64,9 @@ export async function runExport(deps: Deps, jobId: string): Promise<RightsJobRow
     await archive.finalize();
     await uploaded;
   } catch (error) {
+    // Stop both ends: the upload fails (and aborts its multipart upload) rather than wait for more.
     archive.abort();
+    body.destroy(error instanceof Error ? error : new Error(String(error)));
     await uploaded.catch(() => undefined);
     throw error;
   }
