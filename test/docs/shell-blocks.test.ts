@@ -21,6 +21,8 @@ const NOT_RUN = [
   'docs/deploy-parity.md: npm run bench -- --cold',
   'docs/deploy-parity.md: npm run smoke -- https://abc123.execute-api.eu-west-1.amazonaws.com/ --token "$MEDIA_SMOKE_TOKEN"',
   'docs/operations.md: npx cdk deploy \\',
+  'docs/operations.md: openssl genrsa -out cdn-private.pem 2048',
+  'docs/operations.md: npx cdk deploy -c media:stage=prod \\',
   'docs/operations.md: npx cdk destroy -c media:stage=prod',
   'docs/operations.md: docker compose -f localstack-compose.yml up -d --wait   # LocalStack + PostgreSQL',
 ];

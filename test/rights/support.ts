@@ -26,8 +26,10 @@ export async function readyRows(
   items: { tenant: string; subjectId: string; purpose: Purpose; legalHold?: boolean; withObject?: boolean; createdAt?: Date }[],
 ): Promise<string[]> {
   const ids = items.map(() => newMediaId());
-  await stack.deps.media.createPendingMany(
+  await stack.deps.db.insertInto('media').values(
     items.map((item, n) => ({
+      status: 'pending' as const,
+      variants: '[]',
       id: ids[n]!,
       tenant: item.tenant,
       purpose: item.purpose,
@@ -39,7 +41,7 @@ export async function readyRows(
       filename: null,
       uploadExpiresAt: new Date(Date.now() + 600_000),
     })),
-  );
+  ).execute();
   for (const [n, item] of items.entries()) {
     const id = ids[n]!;
     const key = originalKey(item.tenant, id);

@@ -2,7 +2,7 @@ import { SNSClient } from '@aws-sdk/client-sns';
 import type { Kysely } from 'kysely';
 import { createTokenVerifier, type Config, type TokenVerifier } from '@media/core';
 import { AccessAuditLog, createDatabase, MediaRepository, RightsRepository, type Database } from '@media/db';
-import { MediaStorage } from '@media/storage';
+import { CloudFrontInvalidation, MediaStorage, noEdgeCache, type CdnUrls, type EdgeInvalidation } from '@media/storage';
 import { discardEvents, SnsEventPublisher, type EventPublisher } from './event-publisher';
 
 /** Everything a handler needs, built once at cold start from validated config. */
@@ -15,12 +15,22 @@ export interface Dependencies {
   storage: MediaStorage;
   verifyToken: TokenVerifier;
   events: EventPublisher;
+  /** Derivative URLs through CloudFront; absent, S3 presigned URLs for every variant. */
+  cdn?: CdnUrls;
+  /** Invalidates purged derivatives at the CDN's edge (a no-op without a CDN). */
+  edge: EdgeInvalidation;
 }
 
 export interface DependencyOverrides {
   db?: Kysely<Database>;
   storage?: MediaStorage;
   events?: EventPublisher;
+  /**
+   * The CloudFront signer, built by the entry point's cold start once it has read the private key
+   * from Secrets Manager (config.cdn.signing says where): nothing below reaches for secrets.
+   */
+  cdn?: CdnUrls;
+  edge?: EdgeInvalidation;
   /** Static credentials for emulators; AWS uses the function's role. */
   credentials?: { accessKeyId: string; secretAccessKey: string };
 }
@@ -64,5 +74,7 @@ export async function createDependencies(config: Config, overrides: DependencyOv
     storage,
     verifyToken: createTokenVerifier(config.jwt),
     events,
+    cdn: overrides.cdn,
+    edge: overrides.edge ?? (config.cdn.distributionId ? new CloudFrontInvalidation(config.cdn.distributionId) : noEdgeCache),
   };
 }

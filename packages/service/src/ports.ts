@@ -1,6 +1,6 @@
 import type { Config } from '@media/core';
 import type { AccessAuditLog, MediaRepository, RightsRepository } from '@media/db';
-import type { MediaStorage } from '@media/storage';
+import type { CdnUrls, EdgeInvalidation, MediaStorage } from '@media/storage';
 import type { EventPublisher } from './event-publisher';
 
 /**
@@ -18,7 +18,7 @@ export type UploadRepository = Pick<MediaRepository, 'reserveUploads'>;
 /** The rows the media operations (read, list, download, delete, hold, usage) touch. */
 export type MediaRows = Pick<
   MediaRepository,
-  'findInTenant' | 'listVisible' | 'markDeleted' | 'markPurged' | 'setLegalHold' | 'usage' | 'releaseLease' | 'markAnnounced'
+  'findInTenant' | 'findManyInTenant' | 'listVisible' | 'markDeleted' | 'markPurged' | 'setLegalHold' | 'usage' | 'releaseLease' | 'markAnnounced'
 >;
 
 /** Objects: presigned POSTs for uploads. */
@@ -26,6 +26,9 @@ export type UploadStorage = Pick<MediaStorage, 'presignUpload'>;
 
 /** Objects: presigned GETs, listing and removal. */
 export type MediaObjects = Pick<MediaStorage, 'presignDownload' | 'listKeys' | 'deleteMany'>;
+
+/** CloudFront signed URLs for derivatives, when a CDN is in front of them (infra context `media:cdn`). */
+export type DerivativeUrls = Pick<CdnUrls, 'signDownload'>;
 
 export interface UploadPorts {
   config: Config;
@@ -46,4 +49,8 @@ export interface MediaPorts {
   events: EventPublisher;
   rights: ConsentRows;
   audit: AuditTrail;
+  /** Absent: every variant is an S3 presigned URL (the default, and the local stack). */
+  cdn?: DerivativeUrls;
+  /** Absent: nothing caches objects at the edge, so a purge has nothing to invalidate. */
+  edge?: EdgeInvalidation;
 }

@@ -6,7 +6,7 @@ import { runErasure } from './rights-service';
 import { runExport } from './subject-export';
 import { processUploadedObject, RetryLater } from './upload-processor';
 
-type Deps = Pick<Dependencies, 'media' | 'storage' | 'events' | 'config' | 'rights' | 'audit'>;
+type Deps = Pick<Dependencies, 'media' | 'storage' | 'events' | 'config' | 'rights' | 'audit'> & Partial<Pick<Dependencies, 'edge'>>;
 
 export interface SweepReport {
   /** Pending uploads that never arrived, now `expired`. */
