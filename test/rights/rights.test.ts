@@ -96,6 +96,23 @@ describe('the rights of the child', () => {
       expect((await download(s.tenant, s.admin, profile!, 'ml')).status).toBe(200);
     });
 
+    it('answers CONSENT_REQUIRED per item in a batch of URLs, and audits only the URLs it hands out', async () => {
+      const s = await school();
+      const [consented, refused] = await readyRows(stack, [
+        { tenant: s.tenant, subjectId: 'child-11', purpose: 'profile' },
+        { tenant: s.tenant, subjectId: 'child-12', purpose: 'profile' },
+      ]);
+      await putConsent(s.admin, 'child-11', { recognition: true, training: false });
+      const batch = await stack.api<{ items: { id: string; url?: string; error?: { code: string } }[] }>('POST', '/v1/media/download-urls', {
+        token: s.ai,
+        body: { ids: [consented, refused], variant: 'ml' },
+      });
+      expect(batch.status).toBe(200);
+      expect(batch.json.items.map((item) => item.error?.code ?? 'url')).toEqual(['url', 'CONSENT_REQUIRED']);
+      minted.set(s.tenant, (minted.get(s.tenant) ?? 0) + 1);
+      expect((await auditOf(s.admin, '&action=download')).map((e) => e.mediaId)).toEqual([consented]);
+    });
+
     it('tells ai-service of each consent change, with the consent now in force', async () => {
       const s = await school();
       await putConsent(s.admin, 'child-2', { recognition: true, training: true });
