@@ -333,6 +333,22 @@ describe('the rights of the child', () => {
       expect((await stack.api<ErasureRecord>('GET', `/v1/erasures/${again.json.erasureId}`, { token: s.admin })).json).toMatchObject({ status: 'done', total: 5, deleted: 0, heldBack: 5 });
     });
 
+    it('sends subject.erased once, even when the queue was down as the erasure finished', async () => {
+      const s = await school();
+      await readyRows(stack, [1, 2, 3].map(() => ({ tenant: s.tenant, subjectId: 'child-13', purpose: 'general' as const })));
+      const started = await stack.api<{ erasureId: string }>('POST', '/v1/subjects/child-13/erasure', { token: s.admin });
+      // Events about a person carry no media id: those are the ones that fail.
+      const queueDown = withFaults(app, (call, phase) => (phase === 'before' && call.label === 'events.publish' && !call.mediaId ? new Error('queue down') : undefined));
+      await expect(runErasure(queueDown, started.json.erasureId)).rejects.toThrow('queue down');
+      expect((await stack.api<ErasureRecord>('GET', `/v1/erasures/${started.json.erasureId}`, { token: s.admin })).json).toMatchObject({ status: 'done', deleted: 3 });
+
+      await sweep(app);
+      await sweep(app);
+      await aiEvents.drain();
+      const erased = aiEvents.messages.map((m) => m.event as unknown as { type: string; tenant: string }).filter((e) => e.tenant === s.tenant && e.type === 'subject.erased');
+      expect(erased.length).toBe(1);
+    });
+
     it('keeps another school from reading an erasure', async () => {
       const s = await school();
       const t = await school();

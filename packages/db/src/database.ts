@@ -123,6 +123,8 @@ export interface RightsJobTable {
   createdAt: DefaultedTimestamp;
   updatedAt: DefaultedTimestamp;
   completedAt: NullableTimestamp;
+  /** Erasures: when `subject.erased` went out; empty while a finished erasure still owes it. */
+  announcedAt: NullableTimestamp;
 }
 
 export interface Database {

@@ -103,16 +103,20 @@ export class RightsRepository {
     });
   }
 
+  async findJobById(id: string): Promise<RightsJobRow | undefined> {
+    return this.db.selectFrom('rightsJob').selectAll().where('id', '=', id).executeTakeFirst();
+  }
+
   async findJob(tenant: string, kind: 'erasure' | 'export', id: string): Promise<RightsJobRow | undefined> {
     return this.db.selectFrom('rightsJob').selectAll().where('id', '=', id).where('tenant', '=', tenant).where('kind', '=', kind).executeTakeFirst();
   }
 
-  /** Running jobs nobody is working on (no live lease), oldest first. */
+  /** Running jobs nobody is working on (no live lease), and finished erasures that owe their event; oldest first. */
   async listRunnable(limit: number): Promise<RightsJobRow[]> {
     return this.db
       .selectFrom('rightsJob')
       .selectAll()
-      .where('status', '=', 'running')
+      .where((eb) => eb.or([eb('status', '=', 'running'), eb.and([eb('kind', '=', 'erasure'), eb('announcedAt', 'is', null)])]))
       .where((eb) => eb.or([eb('leaseExpiresAt', 'is', null), eb('leaseExpiresAt', '<', sql<Date>`now()`)]))
       .orderBy('createdAt')
       .limit(limit)
@@ -164,6 +168,19 @@ export class RightsRepository {
         .executeTakeFirstOrThrow();
       return { job: updated, deleted };
     });
+  }
+
+  /** A finished erasure whose event the caller has just sent: true the first time only. */
+  async markErasureAnnounced(jobId: string): Promise<boolean> {
+    const result = await this.db
+      .updateTable('rightsJob')
+      .set({ announcedAt: sql<Date>`now()` })
+      .where('id', '=', jobId)
+      .where('kind', '=', 'erasure')
+      .where('status', '=', 'done')
+      .where('announcedAt', 'is', null)
+      .executeTakeFirst();
+    return Number(result.numUpdatedRows) > 0;
   }
 
   /** Claims a job for one worker for `leaseSeconds` (an export runs in one go): no row back, someone else has it. */

@@ -200,32 +200,36 @@ export async function getExport(deps: Pick<Deps, 'rights' | 'storage' | 'audit'>
  * One erasure advanced to its end, a batch (one transaction) at a time; the tombstoned items'
  * events and purges follow each batch (what fails here, the sweeper finishes). Stops early when
  * `maxBatches` is reached; a crash loses at most the batch in flight, which the next run repeats.
+ * Once done, `subject.erased` goes out and is recorded as sent (again by the next run if that fails).
  */
 export async function runErasure(deps: Deps, jobId: string, options: { batch?: number; maxBatches?: number } = {}): Promise<RightsJobRow | undefined> {
   const batch = options.batch ?? 100;
   let last: RightsJobRow | undefined;
   for (let n = 0; n < (options.maxBatches ?? Number.POSITIVE_INFINITY); n++) {
     const result = await deps.rights.eraseBatch(jobId, batch);
-    if (!result) return last;
+    if (!result) break;
     last = result.job;
     for (const row of result.deleted) {
       await announceLate(deps, row.id).catch(() => false);
       const fresh = await deps.media.findInTenant(row.tenant, row.id);
       if (fresh) await purgeObjects(deps, fresh).catch(() => false);
     }
-    if (result.job.status === 'done') {
-      const event: SubjectEvent = {
-        eventId: `subject.erased:${result.job.id}`,
-        type: 'subject.erased',
-        occurredAt: new Date(result.job.completedAt ?? Date.now()).toISOString(),
-        tenant: result.job.tenant,
-        subjectId: result.job.subjectId,
-      };
-      await deps.events.publish(event);
-      return result.job;
-    }
+    if (result.job.status === 'done') break;
   }
-  return last;
+  // Finished (now, or earlier by a worker that died before telling anyone): the event, at least once.
+  const job = last ?? (await deps.rights.findJobById(jobId));
+  if (job?.kind === 'erasure' && job.status === 'done' && !job.announcedAt) {
+    const event: SubjectEvent = {
+      eventId: `subject.erased:${job.id}`,
+      type: 'subject.erased',
+      occurredAt: new Date(job.completedAt ?? Date.now()).toISOString(),
+      tenant: job.tenant,
+      subjectId: job.subjectId,
+    };
+    await deps.events.publish(event);
+    await deps.rights.markErasureAnnounced(job.id);
+  }
+  return job;
 }
 
 /**

@@ -14,6 +14,8 @@ import { sql, type Kysely } from 'kysely';
  * - `rights_job`: erasures and exports, advanced in bounded batches by the sweeper, each batch one
  *   transaction that moves the job's cursor with its work, so a crash repeats at most one batch's
  *   reads and never counts an item twice. One running job per kind and person (idempotent requests).
+ *   A finished erasure keeps `announced_at` empty until its `subject.erased` event went out, so
+ *   the event is sent at least once even when the worker dies right after the last batch.
  * - `media_retention`: the retention run's index (purpose, age) over the rows still held.
  */
 export async function up(db: Kysely<unknown>): Promise<void> {
@@ -66,10 +68,12 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     lease_expires_at timestamptz,
     created_at timestamptz not null default now(),
     updated_at timestamptz not null default now(),
-    completed_at timestamptz
+    completed_at timestamptz,
+    announced_at timestamptz
   )`.execute(db);
   await sql`create unique index rights_job_one_running on rights_job (tenant, subject_id, kind) where status = 'running'`.execute(db);
-  await sql`create index rights_job_running on rights_job (created_at) where status = 'running'`.execute(db);
+  // Running jobs, and finished erasures whose subject.erased event has not gone out yet.
+  await sql`create index rights_job_running on rights_job (created_at) where status = 'running' or (kind = 'erasure' and announced_at is null)`.execute(db);
 
   await sql`create index media_retention on media (purpose, created_at) where status <> 'deleted'`.execute(db);
 
