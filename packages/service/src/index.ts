@@ -9,3 +9,4 @@ export * from './media-record';
 export * from './upload-service';
 export * from './media-service';
 export * from './announcements';
+export * from './rights-service';
