@@ -169,6 +169,7 @@ describe('tenant isolation and listings, for random principals and items', () =>
       { numRuns: RUNS },
     );
     // The property says little if listings are nearly always empty: keep the generators honest.
-    expect(nonEmptyListings).toBeGreaterThan(RUNS / 3);
+    // (A fifth: since people cannot tag subjects on attendance photos and relations compare kinds, fewer random items are readable.)
+    expect(nonEmptyListings).toBeGreaterThan(RUNS / 5);
   });
 });
