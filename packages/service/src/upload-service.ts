@@ -7,10 +7,12 @@ import {
   type Principal,
   type UploadPlan,
   type UploadRequest,
+  type MultipartTicket,
   type UploadTicket,
 } from '@media/core';
 import type { HeldSpace } from '@media/db';
 import { incomingKey } from '@media/storage';
+import { partPlan } from './multipart-upload';
 import type { UploadPorts } from './ports';
 
 type Deps = UploadPorts;
@@ -22,28 +24,17 @@ type Deps = UploadPorts;
  * insert took (see `MediaRepository.reserveUploads`), so concurrent requests cannot over-book any
  * of them. The POSTs are signed before the transaction, to keep it short.
  */
-export async function requestUploads(deps: Deps, principal: Principal, requests: UploadRequest[]): Promise<UploadTicket[]> {
+export async function requestUploads(deps: Deps, principal: Principal, requests: UploadRequest[]): Promise<(UploadTicket | MultipartTicket)[]> {
   const plans = requests.map((request) => {
-    const plan = planUpload(principal, request);
+    const plan = planUpload(principal, request, deps.config.limits);
     // The policy judges the subject the caller named, not the default of "about the caller".
     authorizeUpload(principal, { purpose: plan.purpose, subjectId: request.subjectId ?? null, classroomId: plan.classroomId });
     return plan;
   });
 
-  const signed = await Promise.all(
-    plans.map(async (plan) => {
-      const id = newMediaId();
-      const upload = await deps.storage.presignUpload({
-        key: incomingKey(principal.tenant, id),
-        contentType: plan.contentType,
-        maxBytes: plan.size,
-        expiresInSeconds: UPLOAD_URL_TTL_SECONDS,
-      });
-      return { id, plan, upload };
-    }),
-  );
+  const signed = await Promise.all(plans.map((plan) => prepare(deps, principal, plan)));
 
-  const rows = signed.map(({ id, plan, upload }) => ({
+  const rows = signed.map(({ id, plan, expiresAt, multipart }) => ({
     id,
     tenant: principal.tenant,
     purpose: plan.purpose,
@@ -53,20 +44,49 @@ export async function requestUploads(deps: Deps, principal: Principal, requests:
     contentType: plan.contentType,
     declaredSize: plan.size,
     filename: plan.filename,
-    // The row stops counting against the limit exactly when its POST stops working.
-    uploadExpiresAt: new Date(upload.expiresAt),
+    kind: plan.kind,
+    // The row stops counting against the limit exactly when its POST (or its multipart upload) stops working.
+    uploadExpiresAt: new Date(expiresAt),
+    multipartUploadId: multipart?.uploadId ?? null,
+    partSize: multipart?.partSize ?? null,
+    partCount: multipart?.partCount ?? null,
   }));
   // Reserve first, then check against figures that include this request: a refusal rolls it back.
-  await deps.media.reserveUploads(rows, ({ pendingExpiries, held }) => {
-    checkPendingLimit(deps, pendingExpiries, plans);
-    checkQuota(deps, principal, plans, held);
-  });
-  return signed.map(({ id, plan, upload }) => ({
-    mediaId: id,
-    upload: { url: upload.url, fields: upload.fields },
-    expiresAt: upload.expiresAt,
+  try {
+    await deps.media.reserveUploads(rows, ({ pendingExpiries, held }) => {
+      checkPendingLimit(deps, pendingExpiries, plans);
+      checkQuota(deps, principal, plans, held);
+    });
+  } catch (error) {
+    // Refused: the multipart uploads started for it would otherwise wait for the lifecycle rule.
+    await Promise.allSettled(
+      signed.flatMap(({ id, multipart }) => (multipart ? [deps.storage.abortMultipartUpload(incomingKey(principal.tenant, id), multipart.uploadId)] : [])),
+    );
+    throw error;
+  }
+  return signed.map(({ id, plan, upload, expiresAt, multipart }): UploadTicket | MultipartTicket =>
+    multipart
+      ? { mediaId: id, multipart, expiresAt, maxBytes: plan.size }
+      : { mediaId: id, upload: { url: upload!.url, fields: upload!.fields }, expiresAt, maxBytes: plan.size },
+  );
+}
+
+/** A presigned POST, or a started multipart upload (its parts are signed when the uploader asks). */
+async function prepare(deps: Deps, principal: Principal, plan: UploadPlan) {
+  const id = newMediaId();
+  const key = incomingKey(principal.tenant, id);
+  if (plan.multipart) {
+    const uploadId = await deps.storage.createMultipartUpload(key, plan.contentType);
+    const expiresAt = new Date(Date.now() + deps.config.limits.multipartUploadSeconds * 1000).toISOString();
+    return { id, plan, expiresAt, upload: null, multipart: { uploadId, ...partPlan(plan.size, deps.config.limits.multipartPartBytes) } };
+  }
+  const upload = await deps.storage.presignUpload({
+    key,
+    contentType: plan.contentType,
     maxBytes: plan.size,
-  }));
+    expiresInSeconds: UPLOAD_URL_TTL_SECONDS,
+  });
+  return { id, plan, expiresAt: upload.expiresAt, upload, multipart: null };
 }
 
 /**
