@@ -59,7 +59,15 @@ export class MediaStorage {
       forcePathStyle: options.forcePathStyle,
       credentials: options.credentials,
     };
-    this.client = clients?.client ?? new S3Client({ ...base, endpoint: options.endpoint });
+    this.client =
+      clients?.client ??
+      new S3Client({
+        ...base,
+        endpoint: options.endpoint,
+        // A streamed body (a video) goes with a checksum trailer in aws-chunked framing by default,
+        // which the local S3 server stores as part of the object; emulators get plain bodies.
+        ...(options.endpoint ? { requestChecksumCalculation: 'WHEN_REQUIRED' as const } : {}),
+      });
     this.presigner =
       clients?.presigner ??
       (options.publicEndpoint && options.publicEndpoint !== options.endpoint
@@ -208,6 +216,17 @@ export class MediaStorage {
         Metadata: metadata,
       }),
     );
+  }
+
+  /** An object's user metadata (`x-amz-meta-*`), or null when there is none. */
+  async getObjectMetadata(key: string): Promise<Record<string, string> | null> {
+    try {
+      const head = await this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: key }));
+      return head.Metadata ?? {};
+    } catch (error) {
+      if (isMissing(error)) return null;
+      throw error;
+    }
   }
 
   /** Size and type of an object, or null when there is none. */
