@@ -49,17 +49,32 @@ const noSuchUpload = (uploadId: string) =>
 
 /**
  * What s3rver 3 lacks of multipart uploads (it starts them, takes parts and completes them):
- * ListParts (GET ?uploadId) and AbortMultipartUpload (DELETE ?uploadId), from the parts it keeps on disk.
+ * ListParts (GET ?uploadId) and AbortMultipartUpload (DELETE ?uploadId), from the parts it keeps on
+ * disk; and, as S3, no part from a request cut short.
  */
 function multipartExtras(directory: string): S3rver['middleware'][number] {
   return async (ctx, next) => {
     const uploadId = ctx.query.uploadId;
     const bucket = ctx.path.split('/')[1];
-    if (typeof uploadId !== 'string' || !bucket || (ctx.method !== 'GET' && ctx.method !== 'DELETE') || ctx.query.partNumber !== undefined) {
-      return next();
-    }
+    if (typeof uploadId !== 'string' || !bucket || !/^[0-9a-f]+$/.test(uploadId)) return next();
     const dir = uploadDir(directory, decodeURIComponent(bucket), uploadId);
-    const exists = /^[0-9a-f]+$/.test(uploadId) && (await stat(dir).catch(() => null))?.isDirectory();
+    const partNumber = ctx.query.partNumber;
+    if (ctx.method === 'PUT' && typeof partNumber === 'string' && /^\d+$/.test(partNumber)) {
+      // s3rver keeps what arrived of a part whose request was cut (a page reload); S3 keeps nothing.
+      try {
+        await next();
+      } finally {
+        const expected = Number(ctx.headers['content-length']);
+        const part = join(dir, String(Number(partNumber)));
+        const size = (await stat(part).catch(() => null))?.size;
+        if (size !== undefined && Number.isFinite(expected) && size !== expected) {
+          await Promise.all([rm(part, { force: true }), rm(`${part}.md5`, { force: true })]);
+        }
+      }
+      return;
+    }
+    if ((ctx.method !== 'GET' && ctx.method !== 'DELETE') || partNumber !== undefined) return next();
+    const exists = (await stat(dir).catch(() => null))?.isDirectory();
     if (!exists) {
       ctx.status = 404;
       ctx.type = 'application/xml';
@@ -74,8 +89,10 @@ function multipartExtras(directory: string): S3rver['middleware'][number] {
     const numbers = (await readdir(dir)).filter((name) => /^\d+$/.test(name)).map(Number).sort((a, b) => a - b);
     const parts = await Promise.all(
       numbers.map(async (n) => {
-        const [{ size }, md5] = await Promise.all([stat(join(dir, String(n))), readFile(join(dir, `${n}.md5`), 'utf8').catch(() => '')]);
-        return `<Part><PartNumber>${n}</PartNumber><ETag>"${escapeXml(md5.trim())}"</ETag><Size>${size}</Size></Part>`;
+        const [found, md5] = await Promise.all([stat(join(dir, String(n))).catch(() => null), readFile(join(dir, `${n}.md5`), 'utf8').catch(() => null)]);
+        // A part still arriving (its checksum is written last) is not a part yet.
+        if (!found || md5 === null) return '';
+        return `<Part><PartNumber>${n}</PartNumber><ETag>"${escapeXml(md5.trim())}"</ETag><Size>${found.size}</Size></Part>`;
       }),
     );
     ctx.status = 200;

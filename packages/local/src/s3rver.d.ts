@@ -22,6 +22,7 @@ declare module 's3rver' {
     method: string;
     path: string;
     query: Record<string, string | string[] | undefined>;
+    headers: Record<string, string | string[] | undefined>;
     status: number;
     body: unknown;
     type: string;
