@@ -56,6 +56,9 @@ export type PartUrlsAnswer = z.infer<typeof PartUrlsAnswer>;
 
 export const UploadedPartsAnswer = z.object({
   parts: z.array(z.object({ partNumber: z.number().int(), etag: z.string(), size: z.number().int() })),
+  /** The plan, again: a client that resumes after a reload may know only the media id. */
+  partSize: z.number().int(),
+  partCount: z.number().int(),
 });
 export type UploadedPartsAnswer = z.infer<typeof UploadedPartsAnswer>;
 

@@ -68,7 +68,7 @@ export async function listUploadedParts(deps: Deps, principal: Principal, mediaI
   const row = await openUpload(deps, principal, mediaId);
   const parts = await deps.storage.listParts(incomingKey(row.tenant, row.id), row.multipartUploadId);
   if (!parts) throw new MediaError('CONFLICT', 'Storage no longer holds this upload; ask for a new one.');
-  return { parts };
+  return { parts, partSize: row.partSize!, partCount: row.partCount! };
 }
 
 const unquoted = (etag: string) => etag.replace(/"/g, '');
