@@ -5,8 +5,10 @@ import { MediaStorage, incomingKey } from '@media/storage';
 
 /**
  * The floor: `POST /v1/uploads` doing only the unavoidable work (JWT check, presign, one INSERT),
- * nothing else (no limits, no quota, no validation beyond reading the body). The API bench runs
- * the same load against it, side by side with the service, to see what the service adds.
+ * nothing else (no limits, no quota, no counters, no validation beyond reading the body). It
+ * inserts into `bench_floor_media`, a copy of `media` with the same columns and indexes but none of
+ * its triggers (the bench creates it). The API bench runs the same load against it, side by side
+ * with the service, to see what the service adds.
  */
 const env = process.env;
 const verify = createTokenVerifier({ secret: env.MEDIA_JWT_SECRET ?? 'local-dev-secret' });
@@ -35,7 +37,7 @@ const server = createServer((req, res) => {
           expiresInSeconds: UPLOAD_URL_TTL_SECONDS,
         });
         await pool.query(
-          `insert into media (id, tenant, purpose, status, uploaded_by, content_type, declared_size, upload_expires_at, variants)
+          `insert into bench_floor_media (id, tenant, purpose, status, uploaded_by, content_type, declared_size, upload_expires_at, variants)
            values ($1, $2, $3, 'pending', $4, $5, $6, $7, '[]')`,
           [id, principal.tenant, body.purpose, principal.sub, body.contentType, body.size, upload.expiresAt],
         );

@@ -1,6 +1,7 @@
 import { fromZodError, LegalHoldBody, ListQuery, MediaError, MediaIdParam, UsageQuery } from '@media/core';
 import { openApiDocument } from '@media/core/openapi';
 import { deleteMedia, getMedia, listMedia, setLegalHold, usage } from '@media/service';
+import { edgeInvalidation } from '../shared/edge-invalidation';
 import { apiHandler, noContent, ok } from '../shared/api-handler';
 
 const mediaId = (params: Record<string, string>) => {
@@ -37,6 +38,9 @@ export const handler = apiHandler(async ({ principal, params, query, body, route
       throw new MediaError('NOT_FOUND', `No route ${routeKey}.`);
   }
 }, {
-  'GET /health': () => ok({ status: 'ok' }),
-  'GET /openapi.json': () => ok(openApiDocument()),
+  publicRoutes: {
+    'GET /health': () => ok({ status: 'ok' }),
+    'GET /openapi.json': () => ok(openApiDocument()),
+  },
+  extras: edgeInvalidation,
 });

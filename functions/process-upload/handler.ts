@@ -7,6 +7,7 @@ import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda'
 import type { Dependencies } from '@media/service';
 import { parseS3Message, processUploadedObject, RetryLater } from '@media/service/processing';
 import { dependenciesFromEnvironment, resolveDependencies, type DependencySource } from '../shared/cold-start';
+import { edgeInvalidation } from '../shared/edge-invalidation';
 import { logger, metrics } from '../shared/observability';
 
 export type ProcessUploadHandler = (event: SQSEvent, context: Context) => Promise<SQSBatchResponse>;
@@ -70,4 +71,4 @@ function build(source: DependencySource): ProcessUploadHandler {
     .use(logMetrics(metrics)) as unknown as ProcessUploadHandler;
 }
 
-export const handler = Object.assign(build(dependenciesFromEnvironment), { withDependencies: build });
+export const handler = Object.assign(build(dependenciesFromEnvironment(edgeInvalidation)), { withDependencies: build });

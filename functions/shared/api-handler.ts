@@ -3,10 +3,9 @@ import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
-import { MAX_REQUEST_BODY_BYTES, MediaError, problemResponse, toMediaError, type Principal } from '@media/core';
+import { MAX_REQUEST_BODY_BYTES, MediaError, matchRoute, problemResponse, routeKeyOf, toMediaError, type Principal } from '@media/core';
 import type { Dependencies } from '@media/service';
-import { matchRoute, routeKeyOf } from '../routes';
-import { dependenciesFromEnvironment, resolveDependencies, type DependencySource } from './cold-start';
+import { dependenciesFromEnvironment, resolveDependencies, type ColdStartExtras, type DependencySource } from './cold-start';
 import { logger, metrics } from './observability';
 
 export interface ApiRequest {
@@ -76,7 +75,14 @@ function routeOf(event: APIGatewayProxyEventV2): { routeKey: string; params: Rec
  * bearer token, JSON parsing, and every error rendered as RFC 9457 problem+json. A route only
  * parses its input, authorizes, acts and answers.
  */
-export function apiHandler(route: ApiRoute, publicRoutes: PublicRoutes = {}) {
+export interface ApiHandlerOptions {
+  /** Routes answered without a token or dependencies. */
+  publicRoutes?: PublicRoutes;
+  /** What this function alone adds at cold start (its CDN signer, its edge invalidation). */
+  extras?: ColdStartExtras;
+}
+
+export function apiHandler(route: ApiRoute, { publicRoutes = {}, extras }: ApiHandlerOptions = {}) {
   const build = (source: DependencySource): LambdaApiHandler => {
     const core = async (event: APIGatewayProxyEventV2): Promise<APIGatewayProxyStructuredResultV2> => {
       const requestId = event.requestContext?.requestId ?? 'local';
@@ -131,7 +137,7 @@ export function apiHandler(route: ApiRoute, publicRoutes: PublicRoutes = {}) {
       .use(logMetrics(metrics)) as unknown as LambdaApiHandler;
   };
 
-  const handler = build(dependenciesFromEnvironment) as LambdaApiHandler & {
+  const handler = build(dependenciesFromEnvironment(extras)) as LambdaApiHandler & {
     withDependencies: (deps: DependencySource) => LambdaApiHandler;
   };
   handler.withDependencies = build;

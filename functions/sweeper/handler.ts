@@ -5,6 +5,7 @@ import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { Context, ScheduledEvent } from 'aws-lambda';
 import { sweep, type SweepReport } from '@media/service/processing';
 import { dependenciesFromEnvironment, resolveDependencies, type DependencySource } from '../shared/cold-start';
+import { edgeInvalidation } from '../shared/edge-invalidation';
 import { logger, metrics } from '../shared/observability';
 
 export type SweeperHandler = (event: ScheduledEvent | Record<string, never>, context: Context) => Promise<SweepReport>;
@@ -40,4 +41,4 @@ function build(source: DependencySource): SweeperHandler {
     .use(logMetrics(metrics)) as unknown as SweeperHandler;
 }
 
-export const handler = Object.assign(build(dependenciesFromEnvironment), { withDependencies: build });
+export const handler = Object.assign(build(dependenciesFromEnvironment(edgeInvalidation)), { withDependencies: build });

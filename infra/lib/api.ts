@@ -5,7 +5,7 @@ import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import { API_ROUTES, type ApiFunctionName } from '@media/functions/routes';
+import { API_ROUTES, type ApiFunctionName } from '@media/core';
 import { MediaFunction, type FunctionRuntime } from './media-function';
 
 export interface ApiProps {
@@ -27,7 +27,7 @@ const CORS_HEADERS = ['authorization', 'content-type'];
 
 /**
  * The HTTP API of docs/architecture.md § Contract: the API functions, and in front of them either API Gateway v2
- * (every route of functions/routes.ts, throttled, access-logged, CORS for the configured origins)
+ * (every route of packages/core/src/routes.ts, throttled, access-logged, CORS for the configured origins)
  * or, for LocalStack's community edition which has no API Gateway v2, a function URL each.
  */
 export class Api extends Construct {

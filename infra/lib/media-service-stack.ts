@@ -1,8 +1,10 @@
+import type * as cloudfront from 'aws-cdk-lib/aws-cloudfront';
 import { Aws, CfnOutput, CfnParameter, CfnRule, Fn, RemovalPolicy, Stack, Tags, type StackProps } from 'aws-cdk-lib';
 import { Construct } from 'constructs';
 import { DEFAULT_LOCAL_SECRET } from '@media/core';
 import { Api, pascal } from './api';
 import { Database, localDatabase, type DatabaseConnection } from './database';
+import { Delivery } from './delivery';
 import { FUNCTION_ACCESS, grantFunctionAccess } from './function-access';
 import { LOCALSTACK_ACCOUNT } from './localstack';
 import type { FunctionRuntime, MediaFunction } from './media-function';
@@ -35,6 +37,8 @@ export class MediaServiceStack extends Stack {
   readonly api: Api;
   readonly processing: Processing;
   readonly observability: Observability;
+  /** CloudFront in front of the derivatives, with context `media:cdn=true`. */
+  readonly delivery?: Delivery;
 
   constructor(scope: Construct, id: string, props: MediaServiceStackProps) {
     super(scope, id, {
@@ -51,7 +55,23 @@ export class MediaServiceStack extends Stack {
       allowedOrigins: settings.allowedOrigins,
       encryption: settings.bucketEncryption,
       removalPolicy,
+      cdnLogs: settings.cdn,
     });
+    if (settings.cdn) {
+      this.delivery = new Delivery(this, 'Delivery', {
+        bucket: this.storage.bucket,
+        key: this.storage.key,
+        logBucket: this.storage.accessLogs,
+        // The settings' refinement guarantees these with `cdn`.
+        publicKeyPem: settings.cdnPublicKeyPem!,
+        previousPublicKeyPem: settings.cdnPreviousPublicKeyPem,
+        privateKeySecretName: settings.cdnPrivateKeySecretName!,
+        domainName: settings.cdnDomainName!,
+        certificateArn: settings.cdnCertificateArn!,
+        priceClass: settings.cdnPriceClass as cloudfront.PriceClass,
+        allowedOrigins: settings.allowedOrigins,
+      });
+    }
     this.queues = new Queues(this, 'Queues', { processorTimeout: PROCESSOR_TIMEOUT, removalPolicy });
     this.storage.notifyUploads(this.queues.ingest);
 
@@ -133,6 +153,17 @@ export class MediaServiceStack extends Stack {
       // New code goes live only once the schema it expects is there.
       fn.node.addDependency(this.migrations.resource);
     }
+    if (this.delivery) {
+      // get-download signs derivative URLs; the functions that purge deleted items (media-api's
+      // delete, the sweeper's retry) take them out of the edge caches.
+      const download = this.api.functions['get-download'];
+      for (const [key, value] of Object.entries(this.delivery.signingEnvironment())) download.addEnvironment(key, value);
+      this.delivery.grantSigning(download);
+      for (const fn of [this.api.functions['media-api'], this.processing.sweeper]) {
+        fn.addEnvironment('MEDIA_CDN_DISTRIBUTION_ID', this.delivery.distribution.distributionId);
+        this.delivery.grantInvalidation(fn);
+      }
+    }
     const allFunctions = [...services, this.migrations.function];
     for (const fn of allFunctions) acknowledgeFunctionFindings(fn, this.storage.bucket);
     acknowledgeFrameworkFindings(this);
@@ -192,6 +223,11 @@ export class MediaServiceStack extends Stack {
     for (const [consumer, { queue, deadLetters }] of Object.entries(this.queues.consumers).flatMap(([c, q]) => (q ? [[c, q] as const] : []))) {
       output(`${pascal(consumer)}EventsQueueUrl`, queue.queueUrl, `What ${consumer} may know of media events (docs/events.md)`);
       output(`${pascal(consumer)}EventsDeadLetterQueueUrl`, deadLetters.queueUrl, `Events ${consumer} failed to take five times`);
+    }
+    if (this.delivery) {
+      output('CdnDomainName', this.delivery.domainName, 'Viewers get derivative URLs on this name: point it (CNAME or alias) at CdnDistributionDomainName');
+      output('CdnDistributionDomainName', this.delivery.distribution.distributionDomainName, 'The distribution\'s own host name');
+      output('CdnPrivateKeySecretArn', this.delivery.privateKey.secretArn, 'Where get-download reads the URL-signing key (the value stays in Secrets Manager)');
     }
     output('AlarmTopicArn', this.observability.topic.topicArn, 'Subscribe on-call here');
     output('DashboardName', this.observability.dashboard.dashboardName, 'CloudWatch dashboard');

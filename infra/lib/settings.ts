@@ -19,6 +19,12 @@ const origin = z.string().refine((value) => {
   }
 }, 'an origin is scheme://host[:port], nothing after it');
 
+/** A PEM public key, as `openssl rsa -pubout` writes it (context values may carry `\n` for newlines). */
+const pem = z
+  .string()
+  .transform((v) => v.replace(/\\n/g, '\n').trim())
+  .refine((v) => /^-----BEGIN PUBLIC KEY-----\n[A-Za-z0-9+/=\n]+\n-----END PUBLIC KEY-----$/.test(v), 'a PEM public key (-----BEGIN PUBLIC KEY-----)');
+
 /** The retention periods CloudWatch Logs accepts. */
 const RETENTION_DAYS = [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653];
 
@@ -68,6 +74,21 @@ export const SettingsSchema = z
     natGateways: z.coerce.number().int().min(1).max(3).default(1),
     databaseMinCapacity: z.coerce.number().min(0.5).max(256).default(0.5),
     databaseMaxCapacity: z.coerce.number().min(1).max(256).default(4),
+    /** CloudFront in front of the derivatives (docs/operations.md § CDN); off: S3 presigned URLs for every variant. */
+    cdn: z
+      .union([z.boolean(), z.enum(['true', 'false'])])
+      .transform((v) => v === true || v === 'true')
+      .default(false),
+    /** The public half of the URL-signing key pair (PEM, `-----BEGIN PUBLIC KEY-----`). */
+    cdnPublicKeyPem: pem.optional(),
+    /** The key pair being retired during a rotation: still trusted, no longer used to sign. */
+    cdnPreviousPublicKeyPem: pem.optional(),
+    /** Name of the Secrets Manager secret that holds the private half (created by the operator, never by the template). */
+    cdnPrivateKeySecretName: z.string().regex(/^[A-Za-z0-9/_+=.@-]{1,512}$/, 'a Secrets Manager secret name').optional(),
+    /** The distribution's own host name (viewers get URLs on it) and its ACM certificate in us-east-1: TLS 1.2+ needs both. */
+    cdnDomainName: z.string().regex(/^([a-z0-9-]+\.)+[a-z]{2,}$/, 'a host name such as media-cdn.school.example').optional(),
+    cdnCertificateArn: z.string().regex(/^arn:aws[a-z-]*:acm:us-east-1:\d{12}:certificate\/.+$/, 'an ACM certificate ARN in us-east-1').optional(),
+    cdnPriceClass: z.enum(['PriceClass_100', 'PriceClass_200', 'PriceClass_All']).default('PriceClass_100'),
     /** LocalStack profile: the address browsers and tests reach S3 by (presigned URLs carry it). */
     s3PublicEndpoint: z.string().url().default('http://localhost:4566'),
     /** LocalStack profile: the compose PostgreSQL, as the Lambda containers reach it. */
@@ -76,6 +97,14 @@ export const SettingsSchema = z
   .refine((s) => !s.existingDatabase || s.vpcId, {
     message: 'an existing database needs the VPC it lives in (media:vpcId)',
     path: ['existingDatabase'],
+  })
+  .refine((s) => !s.cdn || (s.cdnPublicKeyPem && s.cdnPrivateKeySecretName && s.cdnDomainName && s.cdnCertificateArn), {
+    message: 'a CDN needs cdnPublicKeyPem, cdnPrivateKeySecretName, cdnDomainName and cdnCertificateArn',
+    path: ['cdn'],
+  })
+  .refine((s) => !s.cdn || s.profile === 'aws', {
+    message: "the localstack profile has no CloudFront: it keeps S3 URLs",
+    path: ['cdn'],
   })
   .refine((s) => s.databaseMinCapacity <= s.databaseMaxCapacity, {
     message: 'databaseMinCapacity must not exceed databaseMaxCapacity',

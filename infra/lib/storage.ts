@@ -10,6 +10,8 @@ export interface StorageProps {
   allowedOrigins: string[];
   encryption: 's3' | 'kms';
   removalPolicy: RemovalPolicy;
+  /** A CDN writes its standard logs into the access-log bucket: those need ACLs enabled there. */
+  cdnLogs?: boolean;
 }
 
 /**
@@ -36,7 +38,9 @@ export class Storage extends Construct {
       blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
       enforceSSL: true,
       encryption: s3.BucketEncryption.S3_MANAGED,
-      objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+      // CloudFront's standard logs are delivered with an ACL; the bucket still owns every object,
+      // and Block Public Access keeps any ACL from making one public.
+      objectOwnership: props.cdnLogs ? s3.ObjectOwnership.BUCKET_OWNER_PREFERRED : s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
       lifecycleRules: [{ id: 'expire-access-logs', expiration: Duration.days(365) }],
       removalPolicy: props.removalPolicy,
       autoDeleteObjects: destroy,

@@ -22,6 +22,9 @@ const LAYERS: Record<string, number> = {
   '@media/infra': 4,
 };
 
+/** Dependencies a package builds rather than imports: the CDK app bundles functions/<name>/handler.ts by path. */
+const BUILT_NOT_IMPORTED: Record<string, string[]> = { '@media/infra': ['@media/functions'] };
+
 interface Workspace {
   name: string;
   dir: string;
@@ -123,6 +126,12 @@ describe('package boundaries', () => {
     expect(problems).toEqual([]);
   });
 
+  it.each(workspaces.map((w) => [w.name, w] as const))('%s declares no dependency it does not use', (_name, w) => {
+    const used = new Set(sourceFiles(w.dir).flatMap((file) => importsOf(file).filter((s) => !s.startsWith('.') && !isBuiltin(s)).map(packageOf)));
+    const unused = Object.keys(w.manifest.dependencies ?? {}).filter((dep) => !used.has(dep) && !BUILT_NOT_IMPORTED[w.name]?.includes(dep));
+    expect(unused, `${w.name} declares these but never imports them`).toEqual([]);
+  });
+
   it.each(workspaces.map((w) => [w.name, w] as const))('%s depends only on packages of lower layers', (_name, w) => {
     const upward = Object.keys(w.manifest.dependencies ?? {})
       .filter((dep) => dep in LAYERS)
@@ -135,6 +144,12 @@ describe('package boundaries', () => {
     const imaging = [...files].filter((file) => file.startsWith(join(REPO_ROOT, 'packages', 'imaging')));
     expect(imaging.map((file) => relative(REPO_ROOT, file))).toEqual([]);
     expect([...packages]).not.toContain('sharp');
+  });
+
+  it('bundled code imports zod as a namespace, so esbuild can drop what is unused (its locales alone are 370 KB)', () => {
+    const bundled = workspaces.filter((w) => LAYERS[w.name]! <= LAYERS['@media/functions']!).flatMap((w) => sourceFiles(w.dir));
+    const whole = bundled.filter((file) => /import\s*\{[^}]*\bz\b[^}]*\}\s*from\s*'zod'/.test(readFileSync(file, 'utf8')));
+    expect(whole.map((file) => relative(REPO_ROOT, file))).toEqual([]);
   });
 
   it('the processor does load it: the check above can see an import of sharp', () => {

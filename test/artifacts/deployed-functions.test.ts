@@ -2,11 +2,9 @@ import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import { randomBytes } from 'node:crypto';
 import type { APIGatewayProxyStructuredResultV2, CloudFormationCustomResourceEvent, SQSBatchResponse } from 'aws-lambda';
 import { exportJWK, generateKeyPair, SignJWT, type CryptoKey } from 'jose';
-import pg from 'pg';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   hostRunnableFunctions,
   runtimeEnvironment,
@@ -16,15 +14,14 @@ import {
   type PreparedFunction,
   type StartedFunction,
 } from '@media/artifacts';
-import { API_ROUTES } from '@media/functions/routes';
+import { API_ROUTES } from '@media/core';
 import { REPO_ROOT } from '../../infra/lib/repo';
-import { appDatabaseUrl, uniqueTenant } from '../support/database';
+import { appDatabaseUrl, scratchDatabase, uniqueTenant, withClient, type ScratchDatabase } from '../support/database';
 import { httpApiEvent } from '../support/http-api-event';
 
 const ISSUER = 'https://id.school.example/';
 const AUDIENCE = 'media-service';
 const API_FUNCTIONS = ['request-upload', 'get-download', 'media-api'] as const;
-const serverUrl = inject('databaseUrl');
 
 /**
  * What `cdk deploy` ships, started the way Lambda starts it: `cdk synth` bundles every function
@@ -42,18 +39,9 @@ describe('the synthesized functions, started from their assets as Lambda starts 
   const started = new Map<string, StartedFunction>();
   const tenant = uniqueTenant();
   // A database of its own, schema'd by the migrate function itself: the sweeper acts on every row it sees.
-  const databaseName = `media_artifact_${randomBytes(4).toString('hex')}`;
+  let scratch: ScratchDatabase;
   let databaseUrl: string;
   let migrated: { PhysicalResourceId: string; Data: { Applied: string } };
-  const admin = async <T,>(url: string, work: (client: pg.Client) => Promise<T>): Promise<T> => {
-    const client = new pg.Client({ connectionString: url });
-    await client.connect();
-    try {
-      return await work(client);
-    } finally {
-      await client.end();
-    }
-  };
   const customResourceEvent = (RequestType: string) => ({ RequestType, PhysicalResourceId: 'media-schema' }) as unknown as CloudFormationCustomResourceEvent;
 
   const fn = (name: string) => {
@@ -94,7 +82,6 @@ describe('the synthesized functions, started from their assets as Lambda starts 
     new SignJWT(claims).setProtectedHeader({ alg: 'ES256', kid: 'k1' }).setSubject(sub).setIssuer(ISSUER).setAudience(AUDIENCE).setIssuedAt().setExpirationTime('10m').sign(privateKey);
 
   beforeAll(async () => {
-    expect(serverUrl, 'the artifact tests need the PostgreSQL server (DATABASE_URL)').toBeTruthy();
     assembly = await synthesizedApp({ repoRoot: REPO_ROOT });
     functions = await hostRunnableFunctions(assembly);
 
@@ -109,17 +96,15 @@ describe('the synthesized functions, started from their assets as Lambda starts 
     await new Promise<void>((resolve) => identityProvider.listen(0, '127.0.0.1', resolve));
     jwksUrl = `http://127.0.0.1:${(identityProvider.address() as AddressInfo).port}/.well-known/jwks.json`;
 
-    await admin(serverUrl, (c) => c.query(`create database ${databaseName}`));
-    const url = new URL(serverUrl);
-    url.pathname = `/${databaseName}`;
-    databaseUrl = url.toString();
+    scratch = await scratchDatabase('artifacts');
+    databaseUrl = scratch.url;
     migrated = await (await start('migrate')).invoke(customResourceEvent('Create'));
   }, 600_000);
 
   afterAll(async () => {
     await Promise.all([...started.values()].map((f) => f.stop()));
     identityProvider?.close();
-    if (databaseUrl) await admin(serverUrl, (c) => c.query(`drop database if exists ${databaseName} with (force)`));
+    await scratch?.drop();
   });
 
   it('synthesizes every function of the service, each with its own asset', () => {
@@ -179,7 +164,7 @@ describe('the synthesized functions, started from their assets as Lambda starts 
     expect(answer.statusCode, answer.body).toBe(201);
     const ticket = JSON.parse(answer.body ?? '{}');
     expect(ticket.upload.url).toContain('media-artifact-test');
-    const { rows } = await admin(databaseUrl, (c) => c.query('select status, tenant from media where id = $1', [ticket.mediaId]));
+    const { rows } = await withClient(databaseUrl, (c) => c.query('select status, tenant from media where id = $1', [ticket.mediaId]));
     expect(rows).toEqual([{ status: 'pending', tenant }]);
   });
 
@@ -217,7 +202,7 @@ describe('the synthesized functions, started from their assets as Lambda starts 
     const running = started.get('migrate')!;
     expect((await running.invoke<{ Data: { Applied: string } }>(customResourceEvent('Update'))).Data.Applied).toBe('none');
     await running.invoke(customResourceEvent('Delete'));
-    const { rows } = await admin(databaseUrl, (c) => c.query(`select count(*)::int as n from information_schema.tables where table_name = 'media'`));
+    const { rows } = await withClient(databaseUrl, (c) => c.query(`select count(*)::int as n from information_schema.tables where table_name = 'media'`));
     expect(rows[0].n).toBe(1);
   });
 });

@@ -21,6 +21,8 @@ const NOT_RUN = [
   'docs/deploy-parity.md: npm run bench -- --cold',
   'docs/deploy-parity.md: npm run smoke -- https://abc123.execute-api.eu-west-1.amazonaws.com/ --token "$MEDIA_SMOKE_TOKEN"',
   'docs/operations.md: npx cdk deploy \\',
+  'docs/operations.md: openssl genrsa -out cdn-private.pem 2048',
+  'docs/operations.md: npx cdk deploy -c media:stage=prod \\',
   'docs/operations.md: npx cdk destroy -c media:stage=prod',
   'docs/operations.md: docker compose -f localstack-compose.yml up -d --wait   # LocalStack + PostgreSQL',
 ];
@@ -100,7 +102,8 @@ describe('the shell blocks of README.md and docs/', () => {
       const dataDir = await mkdtemp(join(tmpdir(), 'media-docs-'));
       cleanup.push(() => rm(dataDir, { recursive: true, force: true }));
       const [port, s3Port, sqsPort] = [await freePort(), await freePort(), await freePort()];
-      env = { PORT: String(port) };
+      // The blocks' commands (seed, recount) work on the stack's database, never on the server's own.
+      env = { PORT: String(port), DATABASE_URL: database.url ?? '' };
       // As a newcomer runs it: the default local secret, which `npm run token` signs with too.
       const { MEDIA_JWT_SECRET: _secret, ...inherited } = process.env;
       const started = await startStackProcess({

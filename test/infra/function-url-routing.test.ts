@@ -2,7 +2,7 @@ import type { APIGatewayProxyEventV2, Context } from 'aws-lambda';
 import { describe, expect, it } from 'vitest';
 import { createTokenVerifier } from '@media/core';
 import type { Dependencies } from '@media/service';
-import { matchRoute } from '@media/functions/routes';
+import { matchRoute } from '@media/core';
 import { apiHandler, ok } from '@media/functions/api-handler';
 import { mintDevToken } from '../../packages/local/src/dev-token';
 

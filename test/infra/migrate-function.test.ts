@@ -5,37 +5,28 @@ import { mockClient } from 'aws-sdk-client-mock';
 import pg from 'pg';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { handler } from '@media/functions/migrate';
-import { postgresUrl } from '../support/database';
+import { postgresUrl, scratchDatabase, withClient, type ScratchDatabase } from '../support/database';
 import { scramVerifies } from '../support/scram';
 
 const event = (RequestType: 'Create' | 'Update' | 'Delete') =>
   ({ RequestType, PhysicalResourceId: 'media-schema' }) as unknown as CloudFormationCustomResourceEvent;
 
-async function admin<T>(work: (client: pg.Client) => Promise<T>): Promise<T> {
-  const client = new pg.Client({ connectionString: postgresUrl() });
-  await client.connect();
-  try {
-    return await work(client);
-  } finally {
-    await client.end();
-  }
-}
+/** As the server's owner, on its default database: roles are server-wide. */
+const admin = <T,>(work: (client: pg.Client) => Promise<T>): Promise<T> => withClient(postgresUrl(), work);
 
 // Needs a PostgreSQL server: the function never runs against PGlite.
 describe('the migrate custom resource function', () => {
-  const name = `media_migrate_${randomBytes(4).toString('hex')}`;
   const saved = process.env.DATABASE_URL;
+  let scratch: ScratchDatabase;
 
   beforeAll(async () => {
-    await admin((c) => c.query(`create database ${name}`));
-    const url = new URL(postgresUrl());
-    url.pathname = `/${name}`;
-    process.env.DATABASE_URL = url.toString();
+    scratch = await scratchDatabase('migrate');
+    process.env.DATABASE_URL = scratch.url;
   });
 
   afterAll(async () => {
     process.env.DATABASE_URL = saved;
-    await admin((c) => c.query(`drop database if exists ${name} with (force)`));
+    await scratch?.drop();
   });
 
   it('creates the schema of an empty database on create', async () => {
@@ -50,13 +41,8 @@ describe('the migrate custom resource function', () => {
 
   it('leaves the schema and its data alone on delete', async () => {
     expect(await handler(event('Delete'))).toEqual({ PhysicalResourceId: 'media-schema' });
-    const tables = await admin(async (c) => {
-      const url = new URL(postgresUrl());
-      url.pathname = `/${name}`;
-      const db = new pg.Client({ connectionString: url.toString() });
-      await db.connect();
-      const { rows } = await db.query(`select count(*)::int as n from information_schema.tables where table_name = 'media'`);
-      await db.end();
+    const tables = await withClient(scratch.url, async (c) => {
+      const { rows } = await c.query(`select count(*)::int as n from information_schema.tables where table_name = 'media'`);
       return rows[0].n as number;
     });
     expect(tables).toBe(1);

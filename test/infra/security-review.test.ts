@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { describe, expect, it } from 'vitest';
 import { createMediaServiceApp } from '../../infra/lib/media-service-app';
-import { serviceFunctions, synthesize } from './synth';
+import { CDN, serviceFunctions, synthesize } from './synth';
 
 /** Synthesizes with the checks `cdk synth` runs; throws when one of them reports a violation. */
 function checkedTemplate(context: Record<string, unknown> = {}) {
@@ -53,6 +53,15 @@ describe('the security review at synth (cdk-nag AwsSolutions and aws-cdk-lib def
         'media:alarmEmail': 'oncall@school.example',
       }),
     ).not.toThrow();
+  });
+
+  it('passes with the CDN in front of the derivatives, acknowledging only the CDN findings the review accepted', () => {
+    const cdn = checkedTemplate(CDN);
+    const report = JSON.parse(readFileSync(join(cdn.assembly.directory, 'validation-report.json'), 'utf8'));
+    expect(report.pluginReports).toEqual([]);
+    const distribution = suppressionsIn(cdn.template).filter((s) => s.id.startsWith('AwsSolutions-CFR'));
+    expect(distribution.map((s) => s.id).sort()).toEqual(['AwsSolutions-CFR1', 'AwsSolutions-CFR2']);
+    for (const s of distribution) expect(s.reason.split(' ').length, s.id).toBeGreaterThanOrEqual(8);
   });
 
   it('is live: a public bucket added to the stack fails the synth', () => {

@@ -10,3 +10,4 @@ import './stack/api';
 import './stack/database';
 import './stack/observability';
 import './stack/localstack-profile';
+import './stack/cdn';

@@ -1,3 +1,4 @@
+import { generateKeyPairSync } from 'node:crypto';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -37,6 +38,23 @@ const synthesized = new Map<string, Synthesized>();
 export const CONFIGURED = {
   'media:allowedOrigins': 'https://school.example,http://localhost:5173',
   'media:bucketEncryption': 'kms',
+};
+
+// A URL-signing key pair made for the tests, as docs/operations.md makes one with openssl.
+const CDN_KEYS = generateKeyPairSync('rsa', {
+  modulusLength: 2048,
+  publicKeyEncoding: { type: 'spki', format: 'pem' },
+  privateKeyEncoding: { type: 'pkcs8', format: 'pem' },
+});
+
+/** CloudFront in front of the derivatives (docs/operations.md § CDN), on top of CONFIGURED. */
+export const CDN = {
+  ...CONFIGURED,
+  'media:cdn': 'true',
+  'media:cdnPublicKeyPem': CDN_KEYS.publicKey,
+  'media:cdnPrivateKeySecretName': 'media/dev/cdn-private-key',
+  'media:cdnDomainName': 'media-cdn.school.example',
+  'media:cdnCertificateArn': 'arn:aws:acm:us-east-1:123456789012:certificate/0b1c2d3e-4f50-6172-8394-a5b6c7d8e9f0',
 };
 
 function synthesizeOnce(context: Record<string, unknown>, options: SynthOptions) {

@@ -28,9 +28,9 @@ describe('upload to derivative, end to end', () => {
     // Watch what the processor writes, to see the original's purpose tag (s3rver cannot show it back).
     const puts: { key: string; tags?: Record<string, string> }[] = [];
     const put = stack.deps.storage.put.bind(stack.deps.storage);
-    stack.deps.storage.put = (key, body, contentType, tags, metadata) => {
+    stack.deps.storage.put = (key, body, contentType, tags, metadata, cacheControl) => {
       puts.push({ key, tags });
-      return put(key, body, contentType, tags, metadata);
+      return put(key, body, contentType, tags, metadata, cacheControl);
     };
     const requested = await stack.api<UploadTicket>('POST', '/v1/uploads', {
       token,

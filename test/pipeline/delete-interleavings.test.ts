@@ -30,7 +30,7 @@ describe('a DELETE at any point of processing', () => {
   let stack: TestStack;
   let photo: Buffer;
   let points: Point[] = [];
-  const leaseSeconds = 2;
+  const leaseSeconds = 1;
 
   const workerDeps = (plan: FaultPlan) => {
     const config = { ...stack.deps.config, processing: { ...stack.deps.config.processing, leaseSeconds } };

@@ -62,14 +62,15 @@ describe('usage counters', () => {
       { key: 's-9', count: 1, bytes: photo.length + 100 },
     ]);
     await stack.postToS3(first.json.upload, photo, 'image/jpeg');
-    await stack.waitForStatus(first.json.mediaId!, admin);
-    // Processed: its stored size replaces the declared one.
+    const ready = await stack.waitForStatus(first.json.mediaId!, admin);
+    // Processed: its stored size (the original less its metadata) replaces the declared one.
+    expect(ready.size).toBeLessThanOrEqual(photo.length);
     expect(await usageOf(admin, 'purpose')).toEqual([
       { key: 'general', count: 1, bytes: 5000 },
-      { key: 'profile', count: 1, bytes: photo.length },
+      { key: 'profile', count: 1, bytes: ready.size },
     ]);
     expect((await stack.api('DELETE', `/v1/media/${second.json.mediaId}`, { token: admin })).status).toBe(204);
-    expect(await usageOf(admin, 'purpose')).toEqual([{ key: 'profile', count: 1, bytes: photo.length }]);
+    expect(await usageOf(admin, 'purpose')).toEqual([{ key: 'profile', count: 1, bytes: ready.size }]);
     expect(await recountUsage(stack.deps.db, { tenant })).toMatchObject({ differences: [] });
   });
 

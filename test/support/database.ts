@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { Kysely } from 'kysely';
+import pg from 'pg';
 import { inject } from 'vitest';
 import { APP_ROLE, createDatabase, migrateToLatest, type Database } from '@media/db';
 
@@ -33,4 +34,44 @@ export function postgresUrl(): string {
     throw new Error('This test needs PostgreSQL: set DATABASE_URL, or run a server on 127.0.0.1:5432 (trust auth for user postgres).');
   }
   return url;
+}
+
+/** Runs `work` with a client of its own connected to `url`, and closes it whatever happens. */
+export async function withClient<T>(url: string, work: (client: pg.Client) => Promise<T>): Promise<T> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    return await work(client);
+  } finally {
+    await client.end();
+  }
+}
+
+export interface ScratchDatabase {
+  name: string;
+  /** As the server's owner user. */
+  url: string;
+  /** The same database as another user (the app role, say). */
+  urlAs(user: string): string;
+  drop(): Promise<void>;
+}
+
+/**
+ * An empty database of a test's own on the run's PostgreSQL server, for what must not touch the
+ * shared one (DDL that might succeed, a sweeper that acts on every row, a migration from nothing).
+ */
+export async function scratchDatabase(label: string): Promise<ScratchDatabase> {
+  const server = postgresUrl();
+  const name = `media_${label}_${randomBytes(4).toString('hex')}`;
+  await withClient(server, (c) => c.query(`create database ${name}`));
+  const urlAs = (user?: string) => {
+    const url = new URL(server);
+    url.pathname = `/${name}`;
+    if (user) {
+      url.username = user;
+      url.password = '';
+    }
+    return url.toString();
+  };
+  return { name, url: urlAs(), urlAs, drop: () => withClient(server, (c) => c.query(`drop database if exists ${name} with (force)`)).then(() => undefined) };
 }

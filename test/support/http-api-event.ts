@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
-import { matchRoute, routeKeyOf } from '@media/functions/routes';
+import { matchRoute, routeKeyOf } from '@media/core';
 
 /** The event API Gateway's HTTP API sends a function for one request (payload format 2.0). */
 export function httpApiEvent(

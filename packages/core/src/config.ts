@@ -77,6 +77,14 @@ export const ConfigSchema = z
     /** Budget of one statement, and of one lock wait (e.g. behind a school's counter row), before 503. */
     MEDIA_DB_STATEMENT_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).default(5_000),
     MEDIA_DB_LOCK_TIMEOUT_MS: z.coerce.number().int().min(10).max(600_000).default(2_000),
+    /** CloudFront in front of the derivatives (docs/operations.md § CDN): its host name, no scheme. */
+    MEDIA_CDN_DOMAIN: z.string().regex(/^[a-z0-9.-]+$/i, 'a host name, no scheme or path').optional(),
+    /** The id of the public key in the distribution's key group. */
+    MEDIA_CDN_KEY_PAIR_ID: z.string().regex(/^[A-Z0-9]+$/, 'a CloudFront public key id').optional(),
+    /** Where the matching private key is kept (Secrets Manager), read once at cold start: never the key itself. */
+    MEDIA_CDN_PRIVATE_KEY_SECRET_ARN: z.string().startsWith('arn:').optional(),
+    /** The distribution whose edge caches a delete invalidates. */
+    MEDIA_CDN_DISTRIBUTION_ID: z.string().regex(/^[A-Z0-9]+$/, 'a CloudFront distribution id').optional(),
   })
   .refine((env) => env.MEDIA_JWT_SECRET || env.MEDIA_JWT_JWKS_URL, {
     message: 'set MEDIA_JWT_JWKS_URL (AWS) or MEDIA_JWT_SECRET (local and tests)',
@@ -87,6 +95,14 @@ export const ConfigSchema = z
     message: 'MEDIA_JWT_JWKS_URL needs MEDIA_JWT_ISSUER and MEDIA_JWT_AUDIENCE',
     path: ['MEDIA_JWT_ISSUER'],
   })
+  .refine(
+    (env) => [env.MEDIA_CDN_DOMAIN, env.MEDIA_CDN_KEY_PAIR_ID, env.MEDIA_CDN_PRIVATE_KEY_SECRET_ARN].filter(Boolean).length % 3 === 0,
+    {
+      // Half a signer would hand out URLs the distribution refuses, or S3 URLs where CDN ones were meant.
+      message: 'MEDIA_CDN_DOMAIN, MEDIA_CDN_KEY_PAIR_ID and MEDIA_CDN_PRIVATE_KEY_SECRET_ARN go together',
+      path: ['MEDIA_CDN_DOMAIN'],
+    },
+  )
   .refine((env) => env.DATABASE_URL || env.MEDIA_PGLITE_DIR, {
     message: 'set DATABASE_URL or MEDIA_PGLITE_DIR',
     path: ['DATABASE_URL'],
@@ -108,6 +124,12 @@ export interface Config {
     lockTimeoutMs: number;
   };
   jwt: { secret?: string; jwksUrl?: string; issuer?: string; audience?: string; maxTtlSeconds: number };
+  cdn: {
+    /** Derivative downloads as CloudFront signed URLs; absent: S3 presigned URLs for every variant. */
+    signing?: { domain: string; keyPairId: string; privateKeySecretArn: string };
+    /** Deletes invalidate the derivatives' paths in this distribution. */
+    distributionId?: string;
+  };
   allowedOrigins: string[];
   processing: { leaseSeconds: number; pendingGraceSeconds: number };
   limits: {
@@ -154,6 +176,13 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       issuer: e.MEDIA_JWT_ISSUER,
       audience: e.MEDIA_JWT_AUDIENCE,
       maxTtlSeconds: e.MEDIA_JWT_MAX_TTL_SECONDS,
+    },
+    cdn: {
+      signing:
+        e.MEDIA_CDN_DOMAIN && e.MEDIA_CDN_KEY_PAIR_ID && e.MEDIA_CDN_PRIVATE_KEY_SECRET_ARN
+          ? { domain: e.MEDIA_CDN_DOMAIN, keyPairId: e.MEDIA_CDN_KEY_PAIR_ID, privateKeySecretArn: e.MEDIA_CDN_PRIVATE_KEY_SECRET_ARN }
+          : undefined,
+      distributionId: e.MEDIA_CDN_DISTRIBUTION_ID,
     },
     allowedOrigins: (e.MEDIA_ALLOWED_ORIGINS ?? '').split(',').map((s) => s.trim()).filter(Boolean),
     processing: { leaseSeconds: e.MEDIA_PROCESSING_LEASE_SECONDS, pendingGraceSeconds: e.MEDIA_PENDING_GRACE_SECONDS },

@@ -89,6 +89,16 @@ export const DownloadQuery = z.strictObject({
   variant: z.enum(VARIANT_NAMES).default('medium'),
 });
 
+/** Ids of a gallery or a service's batch: at most 100, each answered on its own. */
+export const MAX_DOWNLOAD_URLS = 100;
+
+export const DownloadUrlsRequest = z.strictObject({
+  // Any string up to a UUID's length and a little more: an id that names nothing is that item's 404, not the batch's 400.
+  ids: z.array(z.string().min(1).max(64)).min(1).max(MAX_DOWNLOAD_URLS),
+  variant: z.enum(VARIANT_NAMES).default('medium'),
+});
+export type DownloadUrlsRequest = z.infer<typeof DownloadUrlsRequest>;
+
 export const LegalHoldBody = z.strictObject({ hold: z.boolean() });
 
 export const UsageQuery = z.strictObject({ groupBy: z.enum(['purpose', 'subject']).default('purpose') });
@@ -140,6 +150,15 @@ export type MediaRecord = z.infer<typeof MediaRecord>;
 
 export const DownloadAnswer = z.object({ url: z.string().url(), expiresAt: z.string().datetime() });
 export type DownloadAnswer = z.infer<typeof DownloadAnswer>;
+/** The codes an item of a batch of URLs can be refused with (as a single download would answer). */
+export const DOWNLOAD_ITEM_ERRORS = ['NOT_FOUND', 'FORBIDDEN', 'NOT_READY'] as const;
+export const DownloadUrlItem = z.union([
+  z.object({ id: z.string(), url: z.string().url(), expiresAt: z.string().datetime() }),
+  z.object({ id: z.string(), error: z.object({ code: z.enum(DOWNLOAD_ITEM_ERRORS) }) }),
+]);
+export type DownloadUrlItem = z.infer<typeof DownloadUrlItem>;
+export const DownloadUrlsAnswer = z.object({ items: z.array(DownloadUrlItem) });
+export type DownloadUrlsAnswer = z.infer<typeof DownloadUrlsAnswer>;
 export const ListAnswer = z.object({ items: z.array(MediaRecord), nextCursor: z.string().nullable() });
 export type ListAnswer = z.infer<typeof ListAnswer>;
 export const UsageAnswer = z.object({

@@ -80,12 +80,31 @@ export interface HeldSpace {
   person: number;
 }
 
-/** What the upload limits are checked against, read right after a request's rows were written. */
+/** What a refused reservation read, right after its rows were written (and then undone). */
 export interface UploadCheckState {
   /** When each of the uploader's other counting unfinished uploads expires, soonest first. */
   pendingExpiries: Date[];
-  /** Space held, this request included. */
+  /** Space held, the refused request included. */
   held: HeldSpace;
+}
+
+/** The limits an upload request must stay within; `personQuotaBytes` null: no personal cap. */
+export interface UploadLimits {
+  schoolQuotaBytes: number;
+  personQuotaBytes: number | null;
+  /** Unfinished uploads the uploader may hold, this request's included. */
+  maxPending: number;
+}
+
+/** The figures `media_reserve_uploads` raised with (SQLSTATE MR001), or null for any other error. */
+function refusalOf(error: unknown): UploadCheckState | null {
+  if (typeof error !== 'object' || error === null || !('code' in error) || error.code !== 'MR001') return null;
+  const detail = 'detail' in error && typeof error.detail === 'string' ? error.detail : '{}';
+  const figures = JSON.parse(detail) as { school?: number; person?: number; pendingExpiries?: string[] };
+  return {
+    pendingExpiries: (figures.pendingExpiries ?? []).map((at) => new Date(at)),
+    held: { school: Number(figures.school ?? 0), person: Number(figures.person ?? 0) },
+  };
 }
 
 const encodeCursor = (id: string) => Buffer.from(id, 'utf8').toString('base64url');
@@ -146,6 +165,18 @@ export class MediaRepository {
       .executeTakeFirst();
   }
 
+  /** The items of one tenant among some ids (a gallery's batch of URLs), in one primary-key lookup. */
+  async findManyInTenant(tenant: string, ids: readonly string[]): Promise<MediaRow[]> {
+    if (ids.length === 0) return [];
+    return this.db
+      .selectFrom('media')
+      .selectAll()
+      .where('id', 'in', [...ids])
+      .where('tenant', '=', tenant)
+      .where('status', '<>', 'deleted')
+      .execute();
+  }
+
   /** Unfinished uploads of one uploader that still count against the limit (not past their expiry). */
   async countPending(tenant: string, uploadedBy: string): Promise<number> {
     const row = await this.db
@@ -177,65 +208,41 @@ export class MediaRepository {
   }
 
   /**
-   * Writes pending rows and hands `check` what the limits need, as of this request: `check` throws
-   * to refuse, and then nothing is written. The insert locks the school's counter row (the
-   * counters' trigger updates it, and every change of the school's counters does so first), so
-   * from the insert to the commit the school's uploads go one at a time; the figures are read
-   * after the insert, in a statement of their own, and therefore include every upload committed
-   * before and this one. Nothing of the school is locked before the insert; one statement reads
-   * everything the checks need, so the lock is held for that statement and the commit only.
+   * Writes pending rows if the limits allow, in one statement (`media_reserve_uploads`, run in
+   * autocommit): the insert locks the school's counter row (the counters' trigger updates it, and
+   * every change of the school's counters does so first), then the figures are read, which include
+   * every upload committed before and this one, and compared with `limits`. Over any of them, nothing
+   * is written and the figures come back for the caller to say which limit it was. The school's
+   * uploads therefore go one at a time only from their insert to their commit, with no client round
+   * trip in between.
    */
-  async reserveUploads(items: NewPendingMedia[], check: (state: UploadCheckState) => void): Promise<void> {
-    const first = items[0];
-    if (!first) return;
-    const ours = new Set(items.map((item) => item.id));
-    await this.db.transaction().execute(async (trx) => {
-      await trx
-        .insertInto('media')
-        .values(items.map((item) => ({ ...item, status: 'pending' as const, variants: '[]' })))
-        .execute();
-      const { rows } = await sql<{ pending: { id: string; at: string; counts: boolean }[] | null; school: number | null; person: number | null }>`
-        select
-          (select json_agg(json_build_object('id', id, 'at', upload_expires_at, 'counts', upload_expires_at > now()))
-             from media where tenant = ${first.tenant} and uploaded_by = ${first.uploadedBy} and status = 'pending') as pending,
-          (select stored_bytes + reserved_bytes from media_usage where tenant = ${first.tenant} and scope = 'school' and key = '') as school,
-          (select stored_bytes + reserved_bytes from media_usage
-             where tenant = ${first.tenant} and scope = 'uploader' and key = ${first.uploadedBy}) as person`.execute(trx);
-      const row = rows[0]!;
-      check({
-        // The uploader's other unfinished uploads that still count, soonest expiry first.
-        pendingExpiries: (row.pending ?? [])
-          .filter((p) => p.counts && !ours.has(p.id))
-          .map((p) => new Date(p.at))
-          .sort((a, b) => a.getTime() - b.getTime()),
-        held: { school: Number(row.school ?? 0), person: Number(row.person ?? 0) },
-      });
-    });
-  }
-
-  /** Space held by the school and by one uploader, from the counters (one statement). */
-  async heldSpace(tenant: string, uploadedBy: string): Promise<HeldSpace> {
-    const rows = await this.db
-      .selectFrom('mediaUsage')
-      .select(['scope', BYTES_HELD.as('bytes')])
-      .where('tenant', '=', tenant)
-      .where((eb) =>
-        eb.or([
-          eb.and([eb('scope', '=', 'school'), eb('key', '=', '')]),
-          eb.and([eb('scope', '=', 'uploader'), eb('key', '=', uploadedBy)]),
-        ]),
-      )
-      .execute();
-    const of = (scope: string) => Number(rows.find((r) => r.scope === scope)?.bytes ?? 0);
-    return { school: of('school'), person: of('uploader') };
-  }
-
-  async createPendingMany(items: NewPendingMedia[]): Promise<void> {
-    if (items.length === 0) return;
-    await this.db
-      .insertInto('media')
-      .values(items.map((item) => ({ ...item, status: 'pending' as const, variants: '[]' })))
-      .execute();
+  async reserveUploads(items: NewPendingMedia[], limits: UploadLimits): Promise<UploadCheckState | null> {
+    if (items.length === 0) return null;
+    const rows = items.map((item) => ({
+      id: item.id,
+      tenant: item.tenant,
+      purpose: item.purpose,
+      subject_id: item.subjectId,
+      classroom_id: item.classroomId,
+      uploaded_by: item.uploadedBy,
+      content_type: item.contentType,
+      declared_size: item.declaredSize,
+      filename: item.filename,
+      upload_expires_at: item.uploadExpiresAt.toISOString(),
+      kind: item.kind ?? 'image',
+      multipart_upload_id: item.multipartUploadId ?? null,
+      part_size: item.partSize ?? null,
+      part_count: item.partCount ?? null,
+    }));
+    try {
+      await sql`select media_reserve_uploads(${JSON.stringify(rows)}::jsonb, ${limits.schoolQuotaBytes}::bigint,
+                ${limits.personQuotaBytes}::bigint, ${limits.maxPending}::integer)`.execute(this.db);
+      return null;
+    } catch (error) {
+      const refused = refusalOf(error);
+      if (!refused) throw error;
+      return refused;
+    }
   }
 
   /** Bytes a tenant holds or has reserved: stored sizes, or declared sizes of unfinished uploads. */
@@ -243,12 +250,7 @@ export class MediaRepository {
     return this.heldBytes(tenant, 'school', '');
   }
 
-  /** Bytes of what one principal uploaded that still take space (stored or reserved). */
-  async uploaderBytes(tenant: string, uploadedBy: string): Promise<number> {
-    return this.heldBytes(tenant, 'uploader', uploadedBy);
-  }
-
-  private async heldBytes(tenant: string, scope: 'school' | 'uploader', key: string): Promise<number> {
+  private async heldBytes(tenant: string, scope: 'school', key: string): Promise<number> {
     const row = await this.db
       .selectFrom('mediaUsage')
       .select(BYTES_HELD.as('bytes'))

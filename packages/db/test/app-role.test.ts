@@ -4,28 +4,12 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { newMediaId } from '@media/core';
 import { APP_ROLE, createDatabase, migrateToLatest, setAppRolePassword } from '@media/db';
+import { scratchDatabase, withClient, type ScratchDatabase } from '../../../test/support/database';
 import { scramVerifies } from '../../../test/support/scram';
 import * as appRole from '../src/migrations/0003-app-role';
 
 const serverUrl = inject('databaseUrl');
 const PERMISSION_DENIED = '42501';
-
-function urlOf(database: string, user?: string): string {
-  const url = new URL(serverUrl);
-  url.pathname = `/${database}`;
-  if (user) url.username = user;
-  return url.toString();
-}
-
-async function connected<T>(url: string, work: (client: pg.Client) => Promise<T>): Promise<T> {
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  try {
-    return await work(client);
-  } finally {
-    await client.end();
-  }
-}
 
 /** The PostgreSQL error code a statement fails with, or 'ok'. */
 async function outcome(client: pg.Client, statement: string, values: unknown[] = []): Promise<string> {
@@ -43,21 +27,21 @@ const insertRow = `insert into media (id, tenant, purpose, status, uploaded_by, 
 // Signs in as the app role through the server's trust authentication: needs PostgreSQL, not PGlite.
 describe.skipIf(!serverUrl)('the app role (media_app)', () => {
   // A database of its own: were the grants wrong, a DROP TABLE here must not hit the shared test database.
-  const name = `media_app_role_${randomBytes(4).toString('hex')}`;
+  let scratch: ScratchDatabase;
   let app: pg.Client;
 
   beforeAll(async () => {
-    await connected(serverUrl, (c) => c.query(`create database ${name}`));
-    const db = await createDatabase({ url: urlOf(name) });
+    scratch = await scratchDatabase('app_role');
+    const db = await createDatabase({ url: scratch.url });
     await migrateToLatest(db);
     await db.destroy();
-    app = new pg.Client({ connectionString: urlOf(name, APP_ROLE) });
+    app = new pg.Client({ connectionString: scratch.urlAs(APP_ROLE) });
     await app.connect();
   });
 
   afterAll(async () => {
     await app?.end();
-    await connected(serverUrl, (c) => c.query(`drop database if exists ${name} with (force)`));
+    await scratch?.drop();
   });
 
   it('signs in as media_app, a role without superuser, CREATEROLE or CREATEDB', async () => {
@@ -100,7 +84,7 @@ describe.skipIf(!serverUrl)('the app role (media_app)', () => {
   });
 
   it('gets read, add and change (not delete) on the tables and sequences a later migration creates', async () => {
-    await connected(urlOf(name), (owner) => owner.query(`create table later_table (id serial primary key, note text)`));
+    await withClient(scratch.url, (owner) => owner.query(`create table later_table (id serial primary key, note text)`));
     expect(await outcome(app, `insert into later_table (note) values ('a')`)).toBe('ok');
     expect(await outcome(app, `update later_table set note = 'b'`)).toBe('ok');
     expect(await outcome(app, `delete from later_table`)).toBe(PERMISSION_DENIED);
@@ -109,11 +93,11 @@ describe.skipIf(!serverUrl)('the app role (media_app)', () => {
 
   it('loses what it was granted when the migration is rolled back, and the role stays', async () => {
     // Migrations see an untyped database, as the migrator gives it to them.
-    const db = new Kysely<unknown>({ dialect: new PostgresDialect({ pool: new pg.Pool({ connectionString: urlOf(name), max: 1 }) }) });
+    const db = new Kysely<unknown>({ dialect: new PostgresDialect({ pool: new pg.Pool({ connectionString: scratch.url, max: 1 }) }) });
     try {
       await appRole.down(db);
       expect(await outcome(app, `select 1 from media limit 1`)).toBe(PERMISSION_DENIED);
-      const { rows } = await connected(serverUrl, (c) => c.query(`select 1 from pg_roles where rolname = $1`, [APP_ROLE]));
+      const { rows } = await withClient(serverUrl, (c) => c.query(`select 1 from pg_roles where rolname = $1`, [APP_ROLE]));
       expect(rows).toHaveLength(1);
       await appRole.up(db);
       expect(await outcome(app, `select 1 from media limit 1`)).toBe('ok');
@@ -123,14 +107,13 @@ describe.skipIf(!serverUrl)('the app role (media_app)', () => {
   });
 
   it('migrates again on a server where the role exists already (roles are server-wide)', async () => {
-    const other = `${name}_again`;
-    await connected(serverUrl, (c) => c.query(`create database ${other}`));
+    const other = await scratchDatabase('app_role_again');
     try {
-      const db = await createDatabase({ url: urlOf(other) });
+      const db = await createDatabase({ url: other.url });
       const results = await migrateToLatest(db).finally(() => db.destroy());
       expect(results.results?.map((r) => `${r.migrationName} ${r.status}`)).toContain('0003-app-role Success');
     } finally {
-      await connected(serverUrl, (c) => c.query(`drop database if exists ${other} with (force)`));
+      await other.drop();
     }
   });
 });
@@ -138,7 +121,7 @@ describe.skipIf(!serverUrl)('the app role (media_app)', () => {
 describe.skipIf(!serverUrl)('setting the app role\'s password (what the migrate function does in AWS)', () => {
   // A role of the test's own: the server's media_app is shared with other runs.
   const role = `media_app_pw_${randomBytes(4).toString('hex')}`;
-  const superuser = (statement: string, values: unknown[] = []) => connected(serverUrl, (c) => c.query(statement, values));
+  const superuser = (statement: string, values: unknown[] = []) => withClient(serverUrl, (c) => c.query(statement, values));
 
   beforeAll(() => superuser(`create role ${role} nologin`));
   afterAll(() => superuser(`drop role if exists ${role}`));

@@ -3,8 +3,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import { lambdaContext } from './lambda-context';
-import { MAX_REQUEST_BODY_BYTES, MediaError, problemResponse } from '@media/core';
-import { matchRoute, methodsAt, routeKeyOf, type ApiFunctionName } from '@media/functions/routes';
+import { MAX_REQUEST_BODY_BYTES, MediaError, matchRoute, methodsAt, problemResponse, routeKeyOf, type ApiFunctionName } from '@media/core';
 
 export type ApiLambda = (event: APIGatewayProxyEventV2, context: Context) => Promise<APIGatewayProxyStructuredResultV2>;
 

@@ -1,7 +1,7 @@
 import { fileURLToPath } from 'node:url';
 import type { Context } from 'aws-lambda';
 import { hostRunnableFunctions, runtimeEnvironment, startFunction, synthesizedApp, type StartedFunction } from '@media/artifacts';
-import type { ApiFunctionName } from '@media/functions/routes';
+import type { ApiFunctionName } from '@media/core';
 import type { Dependencies } from '@media/service';
 import type { SweepReport } from '@media/service/processing';
 import type { BatchHandler } from './event-pump';

@@ -2,7 +2,7 @@ import { SNSClient } from '@aws-sdk/client-sns';
 import type { Kysely } from 'kysely';
 import { createTokenVerifier, type Config, type TokenVerifier } from '@media/core';
 import { createDatabase, MediaRepository, type Database } from '@media/db';
-import { MediaStorage } from '@media/storage';
+import { MediaStorage, noEdgeCache, type CdnUrls, type EdgeInvalidation } from '@media/storage';
 import { discardEvents, SnsEventPublisher, type EventPublisher } from './event-publisher';
 
 /** Everything a handler needs, built once at cold start from validated config. */
@@ -13,12 +13,23 @@ export interface Dependencies {
   storage: MediaStorage;
   verifyToken: TokenVerifier;
   events: EventPublisher;
+  /** Derivative URLs through CloudFront; absent, S3 presigned URLs for every variant. */
+  cdn?: CdnUrls;
+  /** Invalidates purged derivatives at the CDN's edge (a no-op without a CDN). */
+  edge: EdgeInvalidation;
 }
 
 export interface DependencyOverrides {
   db?: Kysely<Database>;
   storage?: MediaStorage;
   events?: EventPublisher;
+  /**
+   * The CloudFront signer, built by the entry point's cold start once it has read the private key
+   * from Secrets Manager (config.cdn.signing says where): nothing below reaches for secrets.
+   */
+  cdn?: CdnUrls;
+  /** Built by the entry points that purge (media-api, the processor, the sweeper); none elsewhere. */
+  edge?: EdgeInvalidation;
   /** Static credentials for emulators; AWS uses the function's role. */
   credentials?: { accessKeyId: string; secretAccessKey: string };
 }
@@ -60,5 +71,7 @@ export async function createDependencies(config: Config, overrides: DependencyOv
     storage,
     verifyToken: createTokenVerifier(config.jwt),
     events,
+    cdn: overrides.cdn,
+    edge: overrides.edge ?? noEdgeCache,
   };
 }

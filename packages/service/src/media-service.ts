@@ -1,16 +1,20 @@
 import {
   authorize,
   authorizeUsage,
+  DOWNLOAD_ITEM_ERRORS,
   MediaError,
+  MediaIdParam,
   purposePolicy,
   readScopeOf,
+  type DownloadUrlItem,
+  type ErrorCode,
   type ListQuery,
   type MediaRecord,
   type Principal,
   type VariantName,
 } from '@media/core';
 import type { MediaRow } from '@media/db';
-import { contentDisposition, derivativePrefix, incomingKey, originalKey } from '@media/storage';
+import { contentDisposition, derivativePrefix, incomingKey, originalKey, type EdgeInvalidation } from '@media/storage';
 import { announce, giveBack } from './announcements';
 import { toMediaRecord } from './media-record';
 import type { MediaObjects, MediaPorts, MediaRows } from './ports';
@@ -54,6 +58,50 @@ export async function downloadUrl(
   variant: VariantName,
 ): Promise<{ url: string; expiresAt: string }> {
   const row = await visibleRow(deps, principal, id);
+  return issueDownloadUrl(deps, principal, row, variant);
+}
+
+/** The refusals an item of a batch of URLs answers with, as a single download would have. */
+const ITEM_REFUSALS: ReadonlySet<ErrorCode> = new Set(DOWNLOAD_ITEM_ERRORS);
+
+/**
+ * URLs for up to 100 items at once (a gallery, the AI service's batch): the rows in one lookup by
+ * primary key, then one policy decision per item. An id that is malformed, unknown or another
+ * school's is that item's NOT_FOUND, never the batch's failure; the answer keeps the ids' order.
+ */
+export async function downloadUrls(
+  deps: Deps,
+  principal: Principal,
+  ids: readonly string[],
+  variant: VariantName,
+): Promise<{ items: DownloadUrlItem[] }> {
+  const wellFormed = [...new Set(ids.filter((id) => MediaIdParam.safeParse(id).success))];
+  const rows = new Map((await deps.media.findManyInTenant(principal.tenant, wellFormed)).map((row) => [row.id, row]));
+  const items = await Promise.all(
+    ids.map(async (id): Promise<DownloadUrlItem> => {
+      try {
+        const row = rows.get(id);
+        if (!row) throw new MediaError('NOT_FOUND', 'No such media.');
+        return { id, ...(await issueDownloadUrl(deps, principal, row, variant)) };
+      } catch (error) {
+        if (error instanceof MediaError && ITEM_REFUSALS.has(error.code)) {
+          return { id, error: { code: error.code as (typeof DOWNLOAD_ITEM_ERRORS)[number] } };
+        }
+        throw error;
+      }
+    }),
+  );
+  return { items };
+}
+
+/**
+ * The one place a download URL is issued, single or in a batch: the policy decision for this
+ * principal, this item and this variant, then the URL. Derivatives go through the CDN when one is
+ * configured (cached at the edge, signed for this one path); the original always stays an S3
+ * presigned URL (never cached anywhere but the caller's browser). Whatever must happen once per
+ * issued URL (an audit row) belongs here.
+ */
+async function issueDownloadUrl(deps: Deps, principal: Principal, row: MediaRow, variant: VariantName): Promise<{ url: string; expiresAt: string }> {
   authorize(principal, { kind: 'download', variant }, row);
   if (row.status !== 'ready') {
     throw new MediaError('NOT_READY', `This media is ${row.status}; a download is possible once it is ready.`);
@@ -62,9 +110,13 @@ export async function downloadUrl(
   const stored = row.variants.find((v) => v.name === variant);
   const key = stored?.key ?? (variant === 'original' ? row.originalKey : null);
   if (!key) throw new MediaError('NOT_FOUND', `This media has no ${variant} variant.`);
-  if (!isKeyOf(principal.tenant, row.id, key)) {
+  if (!isKeyOf(row.tenant, row.id, key)) {
     // A record pointing outside its own place is corrupt: refuse rather than sign someone else's object.
     throw new MediaError('INTERNAL', `media ${row.id} names a key outside its tenant's layout`);
+  }
+  const expiresInSeconds = purposePolicy(row.purpose).downloadTtlSeconds;
+  if (deps.cdn && variant !== 'original' && key.startsWith(derivativePrefix(row.tenant, row.id))) {
+    return deps.cdn.signDownload({ key, expiresInSeconds });
   }
   const contentType = safeContentType(stored?.contentType ?? row.contentType);
   const extension = stored?.format ?? contentType.split('/')[1]!;
@@ -72,7 +124,7 @@ export async function downloadUrl(
   return deps.storage.presignDownload({
     key,
     contentType,
-    expiresInSeconds: purposePolicy(row.purpose).downloadTtlSeconds,
+    expiresInSeconds,
     contentDisposition: contentDisposition(base ? `${base}-${variant}.${extension}` : null, `${row.id}-${variant}.${extension}`),
   });
 }
@@ -133,11 +185,17 @@ async function remainingKeysOf(deps: { storage: Pick<MediaObjects, 'listKeys'> }
  * sweeper runs it again. Throws when S3 fails. Never touches an item under legal hold.
  */
 export async function purgeObjects(
-  deps: { storage: Pick<MediaObjects, 'listKeys' | 'deleteMany'>; media: Pick<MediaRows, 'markPurged'> },
+  deps: { storage: Pick<MediaObjects, 'listKeys' | 'deleteMany'>; media: Pick<MediaRows, 'markPurged'>; edge?: EdgeInvalidation },
   row: MediaRow,
 ): Promise<boolean> {
   if (row.legalHold) return false;
-  await deps.storage.deleteMany(await objectKeysOf(deps, row));
+  const keys = await objectKeysOf(deps, row);
+  await deps.storage.deleteMany(keys);
+  // Gone from the bucket, the derivatives may still sit in the CDN's edge caches until their
+  // max-age: invalidated here, before the purge is recorded, so a failed invalidation is retried by
+  // the sweeper with the rest of the purge.
+  const prefix = derivativePrefix(row.tenant, row.id);
+  await deps.edge?.invalidate(keys.filter((key) => key.startsWith(prefix)), row.id);
   if ((await remainingKeysOf(deps, row)).length > 0) return false;
   return deps.media.markPurged(row.id);
 }

@@ -1,6 +1,6 @@
 import type { Config } from '@media/core';
 import type { MediaRepository } from '@media/db';
-import type { MediaStorage } from '@media/storage';
+import type { CdnUrls, EdgeInvalidation, MediaStorage } from '@media/storage';
 import type { EventPublisher } from './event-publisher';
 
 /**
@@ -21,7 +21,7 @@ export type MultipartRows = Pick<MediaRepository, 'findInTenant' | 'completeMult
 /** The rows the media operations (read, list, download, delete, hold, usage) touch. */
 export type MediaRows = Pick<
   MediaRepository,
-  'findInTenant' | 'listVisible' | 'markDeleted' | 'markPurged' | 'setLegalHold' | 'usage' | 'releaseLease' | 'markAnnounced'
+  'findInTenant' | 'findManyInTenant' | 'listVisible' | 'markDeleted' | 'markPurged' | 'setLegalHold' | 'usage' | 'releaseLease' | 'markAnnounced'
 >;
 
 /** Objects: presigned POSTs for uploads. */
@@ -35,6 +35,9 @@ export type MultipartObjects = Pick<
 
 /** Objects: presigned GETs, listing and removal. */
 export type MediaObjects = Pick<MediaStorage, 'presignDownload' | 'listKeys' | 'deleteMany'>;
+
+/** CloudFront signed URLs for derivatives, when a CDN is in front of them (infra context `media:cdn`). */
+export type DerivativeUrls = Pick<CdnUrls, 'signDownload'>;
 
 export interface UploadPorts {
   config: Config;
@@ -53,4 +56,8 @@ export interface MediaPorts {
   media: MediaRows;
   storage: MediaObjects;
   events: EventPublisher;
+  /** Absent: every variant is an S3 presigned URL (the default, and the local stack). */
+  cdn?: DerivativeUrls;
+  /** Absent: nothing caches objects at the edge, so a purge has nothing to invalidate. */
+  edge?: EdgeInvalidation;
 }

@@ -4,7 +4,7 @@ import type { Dependencies } from './dependencies';
 import { purgeObjects } from './media-service';
 import { processUploadedObject, RetryLater } from './upload-processor';
 
-type Deps = Pick<Dependencies, 'media' | 'storage' | 'events' | 'config'>;
+type Deps = Pick<Dependencies, 'media' | 'storage' | 'events' | 'config'> & Partial<Pick<Dependencies, 'edge'>>;
 
 export interface SweepReport {
   /** Pending uploads that never arrived, now `expired`. */

@@ -160,10 +160,13 @@ async function processClaimed(deps: Deps, row: MediaRow, lease: Lease): Promise<
     sha256: stored?.metadata[UPLOAD_SHA256] ?? image.sha256,
     capturedAt: stored?.metadata[CAPTURED_AT] ?? image.capturedAt,
   };
+  // A derivative never changes under its key (a delete removes the key and invalidates the CDN):
+  // browsers keep it as long as a URL to it lives, and no shared cache but ours keeps it at all.
+  const derivativeCacheControl = `private, max-age=${policy.downloadTtlSeconds}, immutable`;
   const variants: StoredVariant[] = await Promise.all(
     image.derivatives.map(async (d) => {
       const key = derivativeKey(tenant, mediaId, d.name, d.format);
-      await deps.storage.put(key, d.data, FORMAT_CONTENT_TYPES[d.format]);
+      await deps.storage.put(key, d.data, FORMAT_CONTENT_TYPES[d.format], undefined, undefined, derivativeCacheControl);
       return { name: d.name, format: d.format, width: d.width, height: d.height, size: d.data.length, key, contentType: d.contentType };
     }),
   );

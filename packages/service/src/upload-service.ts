@@ -19,10 +19,10 @@ type Deps = UploadPorts;
 
 /**
  * Turns upload requests into pending rows and presigned POSTs. A batch is accepted or refused as a
- * whole (one transaction): the rows are written, then the unfinished-upload limit and the quotas
- * are checked against figures read after the insert, under the school's counter-row lock that the
- * insert took (see `MediaRepository.reserveUploads`), so concurrent requests cannot over-book any
- * of them. The POSTs are signed before the transaction, to keep it short.
+ * whole (one statement): the rows are written, then the unfinished-upload limit and the quotas are
+ * compared with figures read after the insert, under the school's counter-row lock that the insert
+ * took (see `MediaRepository.reserveUploads`), so concurrent requests cannot over-book any of them.
+ * The POSTs are signed before, to keep the lock short.
  */
 export async function requestUploads(deps: Deps, principal: Principal, requests: UploadRequest[]): Promise<(UploadTicket | MultipartTicket)[]> {
   const plans = requests.map((request) => {
@@ -51,12 +51,20 @@ export async function requestUploads(deps: Deps, principal: Principal, requests:
     partSize: multipart?.partSize ?? null,
     partCount: multipart?.partCount ?? null,
   }));
-  // Reserve first, then check against figures that include this request: a refusal rolls it back.
+  const limits = {
+    schoolQuotaBytes: deps.config.limits.tenantQuotaBytes,
+    personQuotaBytes: hasPersonalCap(principal) ? deps.config.limits.personQuotaBytes : null,
+    maxPending: pendingLimitOf(deps, plans),
+  };
   try {
-    await deps.media.reserveUploads(rows, ({ pendingExpiries, held }) => {
-      checkPendingLimit(deps, pendingExpiries, plans);
-      checkQuota(deps, principal, plans, held);
-    });
+    // The database reserves and compares in one statement; a refusal comes back with its figures,
+    // which say (in the order below) which limit it was.
+    const refused = await deps.media.reserveUploads(rows, limits);
+    if (refused) {
+      checkPendingLimit(deps, refused.pendingExpiries, plans);
+      checkQuota(deps, principal, plans, refused.held);
+      throw new MediaError('INTERNAL', 'the database refused an upload the limits allow');
+    }
   } catch (error) {
     // Refused: the multipart uploads started for it would otherwise wait for the lifecycle rule.
     await Promise.allSettled(
@@ -93,8 +101,10 @@ async function prepare(deps: Deps, principal: Principal, plan: UploadPlan) {
  * A principal may hold at most `limit(purpose)` unfinished uploads, counting every item of a batch.
  * Uploads whose POST has expired no longer count; Retry-After says when enough of them will have.
  */
+const pendingLimitOf = (deps: Deps, plans: UploadPlan[]) => Math.min(...plans.map((plan) => deps.config.limits.maxPendingUploads[plan.purpose]));
+
 function checkPendingLimit(deps: Deps, expiries: Date[], plans: UploadPlan[]): void {
-  const limit = Math.min(...plans.map((plan) => deps.config.limits.maxPendingUploads[plan.purpose]));
+  const limit = pendingLimitOf(deps, plans);
   const excess = expiries.length + plans.length - limit;
   if (excess <= 0) return;
   const freedAt = expiries[Math.min(excess, expiries.length) - 1];

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { loadConfig, type Config, type MediaEvent, type StoredVariant } from '@media/core';
-import type { MediaRow, NewPendingMedia, Page, UploadCheckState } from '@media/db';
+import type { MediaRow, NewPendingMedia, Page, UploadCheckState, UploadLimits } from '@media/db';
 import type { EventPublisher } from '../src/event-publisher';
 import type { MediaObjects, MediaPorts, MediaRows, UploadPorts, UploadRepository, UploadStorage } from '../src/ports';
 
@@ -71,9 +71,10 @@ export class FakeMediaRows implements UploadRepository, MediaRows {
     return row;
   }
 
-  async reserveUploads(items: NewPendingMedia[], check: (state: UploadCheckState) => void): Promise<void> {
+  /** As `media_reserve_uploads`: insert, compare the figures with the limits, undo and return them when over. */
+  async reserveUploads(items: NewPendingMedia[], limits: UploadLimits): Promise<UploadCheckState | null> {
     const first = items[0];
-    if (!first) return;
+    if (!first) return null;
     this.reservations.push(first.tenant);
     const ours = new Set(items.map((item) => item.id));
     for (const item of items) {
@@ -86,27 +87,29 @@ export class FakeMediaRows implements UploadRepository, MediaRows {
         status: 'pending',
       });
     }
-    const holding = (r: MediaRow) => r.tenant === first.tenant && ['pending', 'processing', 'ready'].includes(r.status);
+    const holding = [...this.rows.values()].filter((r) => r.tenant === first.tenant && ['pending', 'processing', 'ready'].includes(r.status));
     const held = (rows: MediaRow[]) => rows.reduce((sum, r) => sum + (r.size ?? r.declaredSize), 0);
-    const rows = [...this.rows.values()].filter(holding);
-    try {
-      check({
-        pendingExpiries: rows
-          .filter((r) => r.uploadedBy === first.uploadedBy && r.status === 'pending' && r.uploadExpiresAt > now() && !ours.has(r.id))
-          .map((r) => r.uploadExpiresAt)
-          .sort((a, b) => a.getTime() - b.getTime()),
-        held: { school: held(rows), person: held(rows.filter((r) => r.uploadedBy === first.uploadedBy)) },
-      });
-    } catch (error) {
-      // A refusal rolls the request back, as the transaction does.
-      for (const id of ours) this.rows.delete(id);
-      throw error;
-    }
+    const pending = holding.filter((r) => r.uploadedBy === first.uploadedBy && r.status === 'pending' && r.uploadExpiresAt > now());
+    const state: UploadCheckState = {
+      pendingExpiries: pending.filter((r) => !ours.has(r.id)).map((r) => r.uploadExpiresAt).sort((a, b) => a.getTime() - b.getTime()),
+      held: { school: held(holding), person: held(holding.filter((r) => r.uploadedBy === first.uploadedBy)) },
+    };
+    const over =
+      state.held.school > limits.schoolQuotaBytes ||
+      (limits.personQuotaBytes !== null && state.held.person > limits.personQuotaBytes) ||
+      pending.length > limits.maxPending;
+    if (!over) return null;
+    for (const id of ours) this.rows.delete(id);
+    return state;
   }
 
   async findInTenant(tenant: string, id: string): Promise<MediaRow | undefined> {
     const row = this.rows.get(id);
     return row && row.tenant === tenant && row.status !== 'deleted' ? { ...row } : undefined;
+  }
+
+  async findManyInTenant(tenant: string, ids: readonly string[]): Promise<MediaRow[]> {
+    return (await Promise.all(ids.map((id) => this.findInTenant(tenant, id)))).filter((row): row is MediaRow => row !== undefined);
   }
 
   /** Not needed by the unit tests (visibility is tested against PostgreSQL): says so if called. */

@@ -266,15 +266,24 @@ export class MediaStorage {
 
   /**
    * Writes an object; `tags` become S3 object tags (lifecycle rules key on them), `metadata` its
-   * user metadata (`x-amz-meta-*`: ASCII values, returned with every GET of the object).
+   * user metadata (`x-amz-meta-*`: ASCII values, returned with every GET of the object),
+   * `cacheControl` the Cache-Control that S3 (and a CDN in front of it) answers with.
    */
-  async put(key: string, body: Buffer, contentType: string, tags?: Record<string, string>, metadata?: Record<string, string>): Promise<void> {
+  async put(
+    key: string,
+    body: Buffer,
+    contentType: string,
+    tags?: Record<string, string>,
+    metadata?: Record<string, string>,
+    cacheControl?: string,
+  ): Promise<void> {
     await this.client.send(
       new PutObjectCommand({
         Bucket: this.bucket,
         Key: key,
         Body: body,
         ContentType: contentType,
+        CacheControl: cacheControl,
         Tagging: tags ? new URLSearchParams(tags).toString() : undefined,
         Metadata: metadata,
       }),

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { API_ROUTES, routeKeyOf } from '@media/functions/routes';
+import { API_ROUTES, routeKeyOf } from '@media/core';
 import { CONFIGURED, resourcesOf, serviceFunctions, synthesize } from '../synth';
 
 const { template, stack, idOf } = synthesize();
@@ -18,7 +18,7 @@ function functionBehind(target: { 'Fn::Join': [string, [string, { Ref: string }]
 }
 
 describe('the HTTP API', () => {
-  it('serves every route of functions/routes.ts, each with the function the table names', () => {
+  it('serves every route of packages/core/src/routes.ts, each with the function the table names', () => {
     for (const route of API_ROUTES) {
       const found = routes.find((r) => r.Properties.RouteKey === routeKeyOf(route));
       expect(found, routeKeyOf(route)).toBeDefined();

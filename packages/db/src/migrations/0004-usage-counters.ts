@@ -41,6 +41,48 @@ const apply = (changes: string) => `
 const band = (n: number) =>
   sql.raw(`case when phash ~* '^[0-9a-f]{16}$' then ('x' || substr(phash, ${n * 4 + 1}, 4))::bit(16)::integer end`);
 
+/**
+ * An upload's reservation in one statement: insert the rows, then (the insert's trigger now holds
+ * the school's counter row) read the figures the limits need and refuse if any is over, raising
+ * `MR001` with the figures so nothing stays. Called in autocommit, the school's row is locked for
+ * no client round trip at all: from the insert to the end of this function and the commit.
+ * The limits are the caller's (config and policy); `person_cap` null means none.
+ */
+export const RESERVE_UPLOADS_FUNCTION = `
+create or replace function media_reserve_uploads(items jsonb, school_quota bigint, person_cap bigint, max_pending integer)
+returns void language plpgsql as $$
+declare
+  t text := items->0->>'tenant';
+  u text := items->0->>'uploaded_by';
+  ids uuid[];
+  school bigint;
+  person bigint;
+  expiries jsonb;
+begin
+  -- The commit does not wait for the WAL flush: the school's counter row is released at once
+  -- rather than after a disk write. A reservation lost to a server crash in that instant is an
+  -- upload whose POST finds no row: its object is never processed nor readable, and the
+  -- incoming/ lifecycle rule removes it; the client sees it never became ready and uploads again.
+  perform set_config('synchronous_commit', 'off', true);
+  insert into media (id, tenant, purpose, status, subject_id, classroom_id, uploaded_by, content_type,
+                     declared_size, filename, upload_expires_at, variants)
+  select (x->>'id')::uuid, x->>'tenant', x->>'purpose', 'pending', x->>'subject_id', x->>'classroom_id', x->>'uploaded_by',
+         x->>'content_type', (x->>'declared_size')::integer, x->>'filename', (x->>'upload_expires_at')::timestamptz, '[]'::jsonb
+  from jsonb_array_elements(items) x;
+  select array_agg((x->>'id')::uuid) into ids from jsonb_array_elements(items) x;
+  select stored_bytes + reserved_bytes into school from media_usage where tenant = t and scope = 'school' and key = '';
+  select stored_bytes + reserved_bytes into person from media_usage where tenant = t and scope = 'uploader' and key = u;
+  -- The uploader's other unfinished uploads that still count (from the uploader's own index).
+  select coalesce(jsonb_agg(upload_expires_at order by upload_expires_at) filter (where upload_expires_at > now() and id <> all(ids)), '[]')
+    into expiries from media where tenant = t and uploaded_by = u and status = 'pending';
+  if jsonb_array_length(expiries) + jsonb_array_length(items) > max_pending
+     or school > school_quota
+     or (person_cap is not null and person > person_cap) then
+    raise exception using errcode = 'MR001', message = 'upload limits exceeded',
+      detail = jsonb_build_object('school', school, 'person', coalesce(person, 0), 'pendingExpiries', expiries)::text;
+  end if;
+end $$`;
+
 export async function up(db: Kysely<unknown>): Promise<void> {
   await sql`create table media_usage (
     tenant text not null,
@@ -103,11 +145,13 @@ end $$`,
   // The pending-upload limit reads one uploader's unfinished rows that still count, by expiry.
   await sql`create index media_pending_by_uploader_expiry on media (tenant, uploaded_by, upload_expires_at) where status = 'pending'`.execute(db);
   await sql`drop index media_pending_by_uploader`.execute(db);
+  await sql.raw(RESERVE_UPLOADS_FUNCTION).execute(db);
   // The sweeper's stalled processing rows, oldest lease first.
   await sql`create index media_processing_lease on media (lease_expires_at) where status = 'processing'`.execute(db);
 }
 
 export async function down(db: Kysely<unknown>): Promise<void> {
+  await sql`drop function media_reserve_uploads(jsonb, bigint, bigint, integer)`.execute(db);
   await sql`create index media_pending_by_uploader on media (tenant, uploaded_by) where status = 'pending'`.execute(db);
   for (const name of ['media_pending_by_uploader_expiry', 'media_processing_lease', 'media_tenant_purpose_id', 'media_tenant_status', 'media_tenant_uploader']) {
     await sql`drop index ${sql.raw(name)}`.execute(db);

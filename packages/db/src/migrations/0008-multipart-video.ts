@@ -1,4 +1,5 @@
 import { sql, type Kysely } from 'kysely';
+import { RESERVE_UPLOADS_FUNCTION } from './0004-usage-counters';
 
 const sqlKind = sql`kind in ('image', 'video')`;
 
@@ -18,9 +19,26 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .addColumn('kind', 'text', (col) => col.notNull().defaultTo('image').check(sqlKind))
     .addColumn('duration_seconds', 'double precision')
     .execute();
+  // The reservation writes the new columns too, and sizes past 2^31.
+  await sql.raw(RESERVE_UPLOADS_WITH_MULTIPART).execute(db);
+}
+
+/** `media_reserve_uploads` of 0004, inserting a multipart upload's id and plan, the kind, and bigint sizes. */
+const RESERVE_UPLOADS_WITH_MULTIPART = RESERVE_UPLOADS_FUNCTION.replace(
+  `declared_size, filename, upload_expires_at, variants)`,
+  `declared_size, filename, upload_expires_at, variants, kind, multipart_upload_id, part_size, part_count)`,
+)
+  .replace(
+    `(x->>'declared_size')::integer, x->>'filename', (x->>'upload_expires_at')::timestamptz, '[]'::jsonb`,
+    `(x->>'declared_size')::bigint, x->>'filename', (x->>'upload_expires_at')::timestamptz, '[]'::jsonb,
+         coalesce(x->>'kind', 'image'), x->>'multipart_upload_id', (x->>'part_size')::bigint, (x->>'part_count')::integer`,
+  );
+if (RESERVE_UPLOADS_WITH_MULTIPART.split('multipart_upload_id').length !== 3) {
+  throw new Error('0008: media_reserve_uploads of 0004 no longer has the shape this migration extends');
 }
 
 export async function down(db: Kysely<unknown>): Promise<void> {
+  await sql.raw(RESERVE_UPLOADS_FUNCTION).execute(db);
   await sql`alter table media alter column declared_size type integer, alter column size type integer`.execute(db);
   await db.schema
     .alterTable('media')
