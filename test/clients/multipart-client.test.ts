@@ -74,6 +74,14 @@ describe('@media/client multipart uploads', () => {
     expect(record).toMatchObject({ status: 'ready', kind: 'video', size: expect.any(Number) });
   });
 
+  it('goes in parts when the service says its threshold is lower than the client was told', async () => {
+    const client = createMediaClient({ baseUrl: stack.apiUrl, token, multipartThresholdBytes: 1024 ** 3 });
+    let started: string | undefined;
+    const uploaded = await uploadFile(client, video, { purpose: 'general' }, { onMultipartStarted: (id) => (started = id) });
+    expect(started).toBe(uploaded.mediaId);
+    expect((await client.waitUntilReady(uploaded.mediaId, { timeoutMs: 60_000 })).status).toBe('ready');
+  });
+
   it('resumes a run stopped half-way: only the missing parts are sent, and the file ends ready', async () => {
     const journal = new ResumeJournal(join(dir, 'journal.json'));
     const first = countingClient(2);

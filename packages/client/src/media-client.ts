@@ -220,7 +220,7 @@ export function createMediaClient(options: MediaClientOptions): MediaClient {
       const file = await filePartOf(body, uploadOptions);
       const { size: _size, ...rest } = uploadOptions;
       const request: UploadRequest = { ...rest, contentType: file.contentType, size: file.size, filename: file.filename };
-      if (file.size >= (options.multipartThresholdBytes ?? DEFAULT_MULTIPART_THRESHOLD)) {
+      const inParts = async () => {
         if (file.kind !== 'blob') {
           throw new MediaApiError({ code: 'VALIDATION_FAILED', status: 0, detail: `A file of ${file.size} bytes goes in parts: pass it as a Blob or File (Node: fs.openAsBlob).` });
         }
@@ -228,8 +228,18 @@ export function createMediaClient(options: MediaClientOptions): MediaClient {
         transfer.onMultipartStarted?.(ticket.mediaId);
         await sendParts(call, ticket.mediaId, file.blob, ticket.multipart, [], { onProgress: transfer.onProgress, signal: transfer.signal, fetch: doFetch });
         return { mediaId: ticket.mediaId, size: file.size, contentType: file.contentType };
+      };
+      if (file.size >= (options.multipartThresholdBytes ?? DEFAULT_MULTIPART_THRESHOLD)) return inParts();
+      let ticket: UploadTicket;
+      try {
+        ticket = await call<UploadTicket>('POST', '/v1/uploads', request, transfer.signal);
+      } catch (error) {
+        // The service's threshold is lower than the one configured here: it says so, and parts it is.
+        if (error instanceof MediaApiError && error.code === 'VALIDATION_FAILED' && error.issues.some((issue) => issue.path === 'body.multipart')) {
+          return inParts();
+        }
+        throw error;
       }
-      const ticket = await call<UploadTicket>('POST', '/v1/uploads', request, transfer.signal);
       transfer.onProgress?.({ loaded: 0, total: file.size, fraction: 0 });
       await postToStorage(ticket.upload, file, { onProgress: transfer.onProgress, signal: transfer.signal, fetch: doFetch });
       return { mediaId: ticket.mediaId, size: file.size, contentType: file.contentType };
