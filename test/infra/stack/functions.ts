@@ -93,6 +93,10 @@ describe('the service functions', () => {
     }
   });
 
+  it('let request-upload wait for S3 to assemble a large multipart upload, up to the HTTP API\'s limit', () => {
+    expect(functions['request-upload']!.props.Timeout).toBe(29);
+  });
+
   it('hold processing leases longer than a processor run may take', () => {
     const processor = functions['process-upload']!.props;
     expect(Number(processor.Environment.Variables.MEDIA_PROCESSING_LEASE_SECONDS)).toBeGreaterThan(processor.Timeout);
