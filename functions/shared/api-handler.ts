@@ -30,6 +30,7 @@ export type LambdaApiHandler = (event: APIGatewayProxyEventV2, context: Context)
 
 export const ok = (body: unknown): ApiResult => ({ statusCode: 200, body });
 export const created = (body: unknown): ApiResult => ({ statusCode: 201, body });
+export const accepted = (body: unknown): ApiResult => ({ statusCode: 202, body });
 export const noContent = (): ApiResult => ({ statusCode: 204 });
 
 function parseBody(event: APIGatewayProxyEventV2): unknown {

@@ -3,12 +3,19 @@ import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { Context, ScheduledEvent } from 'aws-lambda';
+import { runRetention } from '@media/service';
 import { sweep, type SweepReport } from '@media/service/processing';
 import { dependenciesFromEnvironment, resolveDependencies, type DependencySource } from '../shared/cold-start';
 import { edgeInvalidation } from '../shared/edge-invalidation';
 import { logger, metrics } from '../shared/observability';
 
-export type SweeperHandler = (event: ScheduledEvent | Record<string, never>, context: Context) => Promise<SweepReport>;
+/** The daily schedule sends `{ task: 'retention' }`; every other invocation is a sweep. */
+export type SweeperEvent = ScheduledEvent | { task?: 'retention' } | Record<string, never>;
+export interface RetentionReport {
+  expired: number;
+  auditPruned: number;
+}
+export type SweeperHandler = (event: SweeperEvent, context: Context) => Promise<SweepReport | RetentionReport>;
 
 const METRICS: Record<keyof SweepReport, string> = {
   expired: 'UploadsExpired',
@@ -16,17 +23,27 @@ const METRICS: Record<keyof SweepReport, string> = {
   released: 'StalledUploadsReleased',
   announced: 'LateEventsSent',
   purged: 'DeletedItemsPurged',
+  rightsJobs: 'RightsJobsAdvanced',
   failed: 'SweepFailures',
 };
 
 /**
  * Runs on a schedule: finishes what the event path left behind (expired uploads, late arrivals,
- * lapsed leases, unsent events, objects of deleted items). A failed item is logged and tried again
+ * lapsed leases, unsent events, objects of deleted items) and advances erasures and exports; once
+ * a day, with `{ task: 'retention' }`, deletes what outlived its purpose's retention. A failed item is logged and tried again
  * by the next run; the run itself does not fail for it.
  */
 function build(source: DependencySource): SweeperHandler {
-  const core = async (): Promise<SweepReport> => {
+  const core = async (event: SweeperEvent): Promise<SweepReport | RetentionReport> => {
     const deps = await resolveDependencies(source);
+    if (event && 'task' in event && event.task === 'retention') {
+      // Media past their purpose's retention are tombstoned here; the next sweeps announce and purge them.
+      const retention = await runRetention(deps);
+      metrics.addMetric('RetentionExpired', MetricUnit.Count, retention.expired);
+      metrics.addMetric('AuditRowsPruned', MetricUnit.Count, retention.auditPruned);
+      logger.info('retention run finished', { ...retention });
+      return retention;
+    }
     const report = await sweep(deps, {
       onFailure: (work, mediaId, error) => logger.error('sweep step failed; the next run retries it', { work, mediaId, error: error as Error }),
     });

@@ -4,7 +4,7 @@ import type * as s3 from 'aws-cdk-lib/aws-s3';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import type { MediaFunctionName } from './media-function';
 
-export type KeyPrefix = 'incoming/' | 'originals/' | 'derivatives/';
+export type KeyPrefix = 'incoming/' | 'originals/' | 'derivatives/' | 'exports/';
 export type ObjectAction =
   | 's3:GetObject'
   | 's3:PutObject'
@@ -60,14 +60,22 @@ export const FUNCTION_ACCESS: Record<MediaFunctionName, FunctionAccess> = {
   'get-download': { objects: [{ actions: ['s3:GetObject'], prefixes: ['originals/', 'derivatives/'] }], publishesEvents: false },
   // DELETE removes every object of an item, finding its derivatives by listing their prefix, and
   // lists its three places again to record the purge only once nothing remains.
+  // It also signs the GET of a finished export's ZIP file (the right of access).
   'media-api': {
-    objects: [{ actions: ['s3:DeleteObject'], prefixes: ['incoming/', 'originals/', 'derivatives/'] }],
+    objects: [
+      { actions: ['s3:DeleteObject'], prefixes: ['incoming/', 'originals/', 'derivatives/'] },
+      { actions: ['s3:GetObject'], prefixes: ['exports/'] },
+    ],
     list: ['incoming/', 'originals/', 'derivatives/'],
     publishesEvents: true,
   },
   'process-upload': PROCESSING,
-  // Processes late arrivals as the processor does, expires abandoned uploads, purges deleted items.
-  sweeper: PROCESSING,
+  // Processes late arrivals as the processor does, expires abandoned uploads, purges deleted items;
+  // writes export ZIP files (a multipart upload, aborted on failure) from the originals it reads.
+  sweeper: {
+    ...PROCESSING,
+    objects: [...PROCESSING.objects, { actions: ['s3:PutObject', 's3:AbortMultipartUpload'], prefixes: ['exports/'] }],
+  },
   // Only the database.
   migrate: { objects: [], publishesEvents: false },
 };

@@ -36,6 +36,7 @@ export class Processing extends Construct {
   readonly processor: MediaFunction;
   readonly sweeper: MediaFunction;
   readonly schedule: events.Rule;
+  readonly retentionSchedule: events.Rule;
 
   constructor(scope: Construct, id: string, props: ProcessingProps) {
     super(scope, id);
@@ -65,7 +66,7 @@ export class Processing extends Construct {
     this.sweeper = new MediaFunction(this, 'Sweeper', {
       name: 'sweeper',
       runtime: props.runtime,
-      description: 'Scheduled: expires abandoned uploads, processes late ones, sends owed events, purges deleted items',
+      description: 'Scheduled: expires abandoned uploads, processes late ones, sends owed events, purges deleted items, erasures, exports, retention',
       memorySize: 2048,
       // Runs may overlap (every step is a conditional update or an idempotent delete). It processes
       // late uploads as the processor does, videos included.
@@ -78,6 +79,12 @@ export class Processing extends Construct {
       description: 'Runs the media sweeper',
       schedule: events.Schedule.rate(Duration.minutes(props.sweeperRateMinutes)),
       targets: [new targets.LambdaFunction(this.sweeper, { retryAttempts: 2 })],
+    });
+    // Once a day, the same function deletes what outlived its purpose's retention (bounded batches).
+    this.retentionSchedule = new events.Rule(this, 'RetentionSchedule', {
+      description: 'Runs the daily retention run of the media service',
+      schedule: events.Schedule.cron({ minute: '30', hour: '2' }),
+      targets: [new targets.LambdaFunction(this.sweeper, { retryAttempts: 2, event: events.RuleTargetInput.fromObject({ task: 'retention' }) })],
     });
   }
 }

@@ -86,6 +86,8 @@ export class Storage extends Construct {
       lifecycleRules: [
         // An upload is processed within seconds; what stays in incoming/ a day is abandoned or bad.
         { id: 'expire-incoming', prefix: 'incoming/', expiration: Duration.days(1) },
+        // A person's export (the right of access) is fetched within days; nothing keeps it longer.
+        { id: 'expire-exports', prefix: 'exports/', expiration: Duration.days(7) },
         { id: 'abort-incomplete-multipart-uploads', abortIncompleteMultipartUploadAfter: Duration.days(1) },
         // Attendance photos are kept for audit and rarely read after a term.
         {

@@ -267,6 +267,14 @@ describe('the access matrix', () => {
     }
     const photo = await makePhoto({ width: 64, height: 48 });
     const rows = await seedReadyMediaByPurpose(stack, plan.map((p) => p.seed), photo);
+    // The matrix is about roles: everyone here consented to recognition and training, so consent
+    // (test/rights) masks no cell.
+    const people = new Map(plan.map(({ seed }) => [`${seed.tenant}/${seed.subjectId}`, seed]));
+    await stack.deps.db
+      .insertInto('subjectConsent')
+      .values([...people.values()].map((seed) => ({ tenant: seed.tenant, subjectId: seed.subjectId, recognition: true, training: true, updatedBy: 'test' })))
+      .onConflict((oc) => oc.doNothing())
+      .execute();
     const byKey = new Map(plan.map((p, i) => [p.key, rows[i]!]));
     for (const kind of KINDS) {
       items[kind] = {} as Record<Purpose, Record<Relation, MediaRow>>;

@@ -16,6 +16,11 @@ const flag = z
 
 const pendingLimit = z.coerce.number().int().min(1).max(10_000);
 
+const retentionDays = z.coerce.number().int().min(1).max(36_500);
+
+/** The shortest audit retention accepted; the database's prune function enforces it too (migration 0007). */
+export const AUDIT_RETENTION_FLOOR_DAYS = 30;
+
 const optionalUrl = z.string().url().optional().or(z.literal('').transform(() => undefined));
 
 /**
@@ -77,6 +82,13 @@ export const ConfigSchema = z
     /** Budget of one statement, and of one lock wait (e.g. behind a school's counter row), before 503. */
     MEDIA_DB_STATEMENT_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).default(5_000),
     MEDIA_DB_LOCK_TIMEOUT_MS: z.coerce.number().int().min(10).max(600_000).default(2_000),
+    /** Days a purpose's media are kept after upload; unset keeps them (attendance: 400 by default). */
+    MEDIA_RETENTION_DAYS_PROFILE: retentionDays.optional(),
+    MEDIA_RETENTION_DAYS_ATTENDANCE: retentionDays.default(400),
+    MEDIA_RETENTION_DAYS_TRAINING: retentionDays.optional(),
+    MEDIA_RETENTION_DAYS_GENERAL: retentionDays.optional(),
+    /** Days the access audit log is kept; the floor keeps a misconfiguration from wiping it. */
+    MEDIA_AUDIT_RETENTION_DAYS: z.coerce.number().int().min(AUDIT_RETENTION_FLOOR_DAYS).max(36_500).default(730),
     /** CloudFront in front of the derivatives (docs/operations.md § CDN): its host name, no scheme. */
     MEDIA_CDN_DOMAIN: z.string().regex(/^[a-z0-9.-]+$/i, 'a host name, no scheme or path').optional(),
     /** The id of the public key in the distribution's key group. */
@@ -145,6 +157,11 @@ export interface Config {
     videoMaxSeconds: number;
   };
   video: { ffprobePath: string; ffmpegPath: string };
+  retention: {
+    /** Days each purpose's media are kept after upload; absent: kept until deleted. */
+    mediaDays: Partial<Record<Purpose, number>>;
+    auditDays: number;
+  };
 }
 
 export function loadConfig(env: Record<string, string | undefined>): Config {
@@ -199,5 +216,14 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       videoMaxSeconds: e.MEDIA_VIDEO_MAX_SECONDS,
     },
     video: { ffprobePath: e.MEDIA_FFPROBE_PATH, ffmpegPath: e.MEDIA_FFMPEG_PATH },
+    retention: {
+      mediaDays: Object.fromEntries(
+        PURPOSES.flatMap((p) => {
+          const days = e[`MEDIA_RETENTION_DAYS_${p.toUpperCase() as Uppercase<Purpose>}`];
+          return days === undefined ? [] : [[p, days]];
+        }),
+      ) as Partial<Record<Purpose, number>>,
+      auditDays: e.MEDIA_AUDIT_RETENTION_DAYS,
+    },
   };
 }

@@ -151,7 +151,7 @@ export type MediaRecord = z.infer<typeof MediaRecord>;
 export const DownloadAnswer = z.object({ url: z.string().url(), expiresAt: z.string().datetime() });
 export type DownloadAnswer = z.infer<typeof DownloadAnswer>;
 /** The codes an item of a batch of URLs can be refused with (as a single download would answer). */
-export const DOWNLOAD_ITEM_ERRORS = ['NOT_FOUND', 'FORBIDDEN', 'NOT_READY'] as const;
+export const DOWNLOAD_ITEM_ERRORS = ['NOT_FOUND', 'FORBIDDEN', 'NOT_READY', 'CONSENT_REQUIRED'] as const;
 export const DownloadUrlItem = z.union([
   z.object({ id: z.string(), url: z.string().url(), expiresAt: z.string().datetime() }),
   z.object({ id: z.string(), error: z.object({ code: z.enum(DOWNLOAD_ITEM_ERRORS) }) }),

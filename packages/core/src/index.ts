@@ -12,3 +12,4 @@ export * from './token-verifier';
 export * from './media-events';
 export * from './event-consumers';
 export * from './routes';
+export * from './rights';

@@ -53,3 +53,24 @@ export function countsOf(event: MediaEvent): MediaCountEvent {
   if (type === 'media.rejected' && event.rejection) counts.rejectionCode = event.rejection.code;
   return counts;
 }
+
+/**
+ * Events about a person rather than one item: their consent changed (a withdrawal means: forget
+ * what you derived from their photos for that use), or everything about them was erased. They go
+ * to the services that may read profiles throughout the school (ai-service, user-service), with
+ * the person's id and nothing else about them.
+ */
+export interface SubjectEvent {
+  eventId: string;
+  type: 'subject.consent-changed' | 'subject.erased';
+  occurredAt: string;
+  tenant: string;
+  subjectId: string;
+  /** subject.consent-changed: the consent now in force. */
+  recognition?: boolean;
+  training?: boolean;
+}
+
+export type OutboundEvent = MediaEvent | SubjectEvent;
+
+export const isSubjectEvent = (event: OutboundEvent): event is SubjectEvent => event.type.startsWith('subject.');

@@ -21,6 +21,18 @@ import {
   UsageQuery,
 } from './contract';
 import type { ErrorCode } from './errors';
+import {
+  AuditAnswer,
+  AuditQuery,
+  ConsentBody,
+  ConsentRecord,
+  ErasureAccepted,
+  ErasureRecord,
+  ExportAccepted,
+  ExportRecord,
+  RetentionPreviewAnswer,
+  RetentionPreviewQuery,
+} from './rights';
 
 /**
  * The HTTP API's routes (docs/architecture.md § Contract): one table for the handlers' routing,
@@ -41,7 +53,7 @@ export interface ApiRouteSpec {
   query?: z.ZodObject;
   body?: z.ZodType;
   /** The success answer; no schema for an empty body. */
-  answer: { status: 200 | 201 | 204; description: string; schema?: z.ZodType };
+  answer: { status: 200 | 201 | 202 | 204; description: string; schema?: z.ZodType };
   /** The problem codes the route can answer with (besides INTERNAL and SERVICE_UNAVAILABLE). */
   errors: readonly ErrorCode[];
 }
@@ -171,7 +183,7 @@ export const API_ROUTES: readonly ApiRouteSpec[] = [
     summary: 'A short-lived presigned GET for one variant',
     query: DownloadQuery,
     answer: { status: 200, schema: DownloadAnswer, description: 'The URL and when it expires.' },
-    errors: ['VALIDATION_FAILED', ...AUTH, 'FORBIDDEN', 'NOT_FOUND', 'NOT_READY'],
+    errors: ['VALIDATION_FAILED', ...AUTH, 'FORBIDDEN', 'NOT_FOUND', 'NOT_READY', 'CONSENT_REQUIRED'],
   },
   {
     method: 'POST',
@@ -196,6 +208,81 @@ export const API_ROUTES: readonly ApiRouteSpec[] = [
     query: UsageQuery,
     answer: { status: 200, schema: UsageAnswer, description: 'One row per group.' },
     errors: ['VALIDATION_FAILED', ...AUTH, 'FORBIDDEN'],
+  },
+  {
+    method: 'PUT',
+    path: '/v1/subjects/{subjectId}/consent',
+    fn: 'media-api',
+    operationId: 'setConsent',
+    summary: "Record a person's consent to face recognition and to model training (administrators, user-service)",
+    body: ConsentBody,
+    answer: { status: 200, schema: ConsentRecord, description: 'The consent as recorded; a withdrawal applies to the next URL asked for.' },
+    errors: ['VALIDATION_FAILED', ...AUTH, 'FORBIDDEN'],
+  },
+  {
+    method: 'GET',
+    path: '/v1/subjects/{subjectId}/consent',
+    fn: 'media-api',
+    operationId: 'getConsent',
+    summary: "A person's consent (administrators, user-service, ai-service, the person)",
+    answer: { status: 200, schema: ConsentRecord, description: 'The consent; both false for a person never asked.' },
+    errors: ['VALIDATION_FAILED', ...AUTH, 'FORBIDDEN'],
+  },
+  {
+    method: 'GET',
+    path: '/v1/audit',
+    fn: 'media-api',
+    operationId: 'listAudit',
+    summary: 'The access audit log of the school, newest first (administrators)',
+    query: AuditQuery,
+    answer: { status: 200, schema: AuditAnswer, description: 'A page; pass nextCursor as cursor for the next one.' },
+    errors: ['VALIDATION_FAILED', ...AUTH, 'FORBIDDEN'],
+  },
+  {
+    method: 'GET',
+    path: '/v1/retention/preview',
+    fn: 'media-api',
+    operationId: 'previewRetention',
+    summary: 'What the retention runs will delete within the coming days, per purpose (administrators)',
+    query: RetentionPreviewQuery,
+    answer: { status: 200, schema: RetentionPreviewAnswer, description: 'One row per purpose with a retention period.' },
+    errors: ['VALIDATION_FAILED', ...AUTH, 'FORBIDDEN'],
+  },
+  {
+    method: 'POST',
+    path: '/v1/subjects/{subjectId}/erasure',
+    fn: 'media-api',
+    operationId: 'requestErasure',
+    summary: 'Erase every media item about a person and their consent (administrators, user-service)',
+    answer: { status: 202, schema: ErasureAccepted, description: 'The erasure runs in the background; follow it at /v1/erasures/{erasureId}.' },
+    errors: ['VALIDATION_FAILED', ...AUTH, 'FORBIDDEN'],
+  },
+  {
+    method: 'GET',
+    path: '/v1/erasures/{erasureId}',
+    fn: 'media-api',
+    operationId: 'getErasure',
+    summary: 'The progress of an erasure',
+    answer: { status: 200, schema: ErasureRecord, description: 'Counts so far; `done` once every item is deleted or held back.' },
+    errors: [...AUTH, 'FORBIDDEN', 'NOT_FOUND'],
+  },
+  {
+    method: 'POST',
+    path: '/v1/subjects/{subjectId}/export',
+    fn: 'media-api',
+    operationId: 'requestExport',
+    summary: 'Gather every ready item about a person into one ZIP file (administrators, user-service)',
+    answer: { status: 202, schema: ExportAccepted, description: 'The export runs in the background; follow it at /v1/exports/{exportId}.' },
+    errors: ['VALIDATION_FAILED', ...AUTH, 'FORBIDDEN'],
+  },
+  {
+    method: 'GET',
+    path: '/v1/exports/{exportId}',
+    fn: 'media-api',
+    operationId: 'getExport',
+    summary: 'The state of an export, and once done a short-lived URL of its ZIP file',
+    answer: { status: 200, schema: ExportRecord, description: 'The export; `url` once done.' },
+    errors: [...AUTH, 'FORBIDDEN', 'NOT_FOUND'],
   },
   {
     method: 'GET',

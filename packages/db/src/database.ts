@@ -1,5 +1,5 @@
 import type { ColumnType, Generated, Insertable, Selectable, Updateable } from 'kysely';
-import type { MediaStatus, Purpose, RejectionCode, StoredVariant } from '@media/core';
+import type { AuditAction, MediaStatus, Purpose, RejectionCode, StoredVariant, VariantName } from '@media/core';
 
 type Timestamp = ColumnType<Date, Date | string, Date | string>;
 type NullableTimestamp = ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
@@ -86,10 +86,65 @@ export interface MediaUsageTable {
   reservedBytes: ColumnType<number, number | undefined, number>;
 }
 
+/** A person's consent (no row: none given). */
+export interface SubjectConsentTable {
+  tenant: string;
+  subjectId: string;
+  recognition: boolean;
+  training: boolean;
+  updatedAt: DefaultedTimestamp;
+  updatedBy: string;
+}
+
+/** The access audit log: append-only for the app role (INSERT and SELECT only). */
+export interface AccessAuditTable {
+  id: ColumnType<string, never, never>;
+  at: DefaultedTimestamp;
+  tenant: string;
+  actor: string;
+  actorRole: string;
+  action: AuditAction;
+  mediaId: string | null;
+  subjectId: string | null;
+  variant: VariantName | null;
+  requestId: string | null;
+}
+
+/** An erasure or an export, advanced in batches; `cursor` is the last media id done. */
+export interface RightsJobTable {
+  id: string;
+  tenant: string;
+  subjectId: string;
+  kind: 'erasure' | 'export';
+  status: ColumnType<'running' | 'done', 'running' | 'done' | undefined, 'running' | 'done'>;
+  requestedBy: string;
+  requesterRole: string;
+  cursor: string | null;
+  total: Generated<number>;
+  deleted: Generated<number>;
+  heldBack: Generated<number>;
+  items: Generated<number>;
+  bytes: ColumnType<number, number | undefined, number>;
+  objectKey: string | null;
+  leaseExpiresAt: NullableTimestamp;
+  createdAt: DefaultedTimestamp;
+  updatedAt: DefaultedTimestamp;
+  completedAt: NullableTimestamp;
+  /** Erasures: when `subject.erased` went out; empty while a finished erasure still owes it. */
+  announcedAt: NullableTimestamp;
+}
+
 export interface Database {
   media: MediaTable;
   mediaUsage: MediaUsageTable;
+  subjectConsent: SubjectConsentTable;
+  accessAudit: AccessAuditTable;
+  rightsJob: RightsJobTable;
 }
+
+export type RightsJobRow = Selectable<RightsJobTable>;
+export type AccessAuditRow = Selectable<AccessAuditTable>;
+export type NewAuditEntry = Insertable<AccessAuditTable>;
 
 export type MediaRow = Selectable<MediaTable>;
 export type NewMediaRow = Insertable<MediaTable>;

@@ -7,3 +7,5 @@ export * from './env';
 export * from './phash-bands';
 export * from './seed';
 export * from './usage-recount';
+export * from './access-audit';
+export * from './rights-repository';

@@ -1,6 +1,7 @@
 import { sql, type Expression, type ExpressionBuilder, type Kysely, type SelectQueryBuilder, type SqlBool } from 'kysely';
 import { PURPOSES, SERVICES, type MediaStatus, type Purpose, type ReadScope, type RejectionCode, type StoredVariant } from '@media/core';
-import type { Database, MediaRow } from './database';
+import { appendAudit } from './access-audit';
+import type { Database, MediaRow, NewAuditEntry } from './database';
 import { nearHashBands } from './phash-bands';
 
 export interface NewPendingMedia {
@@ -47,6 +48,25 @@ export const ANNOUNCED_STATUSES = ['ready', 'rejected', 'deleted'] as const;
 export type AnnouncedStatus = (typeof ANNOUNCED_STATUSES)[number];
 
 const leaseUntil = (seconds: number) => sql<Date>`now() + ${seconds} * interval '1 second'`;
+
+/**
+ * What a delete writes, whoever deletes (a person, an erasure, the retention run): who and when.
+ * Any processing lease is taken over, so a worker still busy with the item cannot complete it;
+ * with `announceLeaseSeconds` the caller holds the new lease while it announces the deletion,
+ * without it the sweeper announces it.
+ */
+export const tombstone = (deletedBy: string, announceLeaseSeconds?: number) => ({
+  status: 'deleted' as const,
+  deletedAt: sql<Date>`now()`,
+  deletedBy,
+  // A worker holding a live lease may still write objects until it ends (the lease outlasts
+  // the function's timeout); the SET sees the row as it was before this update.
+  purgeAfter: sql<Date>`case when status = 'processing' and lease_expires_at > now() then lease_expires_at else now() end`,
+  leaseExpiresAt: announceLeaseSeconds ? leaseUntil(announceLeaseSeconds) : null,
+  leaseOwner: sql<string>`gen_random_uuid()::text`,
+  eventPublishedAt: null,
+  updatedAt: sql<Date>`now()`,
+});
 
 export interface ListFilter {
   purpose?: Purpose;
@@ -369,27 +389,31 @@ export class MediaRepository {
    * taken over, so a worker still busy with the item cannot complete it; with `announceLeaseSeconds`
    * the caller holds the new lease while it announces the deletion.
    */
-  async markDeleted(tenant: string, id: string, deletedBy: string, announceLeaseSeconds?: number): Promise<MediaRow | undefined> {
-    return this.db
-      .updateTable('media')
-      .set({
-        status: 'deleted',
-        deletedAt: sql<Date>`now()`,
-        deletedBy,
-        // A worker holding a live lease may still write objects until it ends (the lease outlasts
-        // the function's timeout); the SET sees the row as it was before this update.
-        purgeAfter: sql<Date>`case when status = 'processing' and lease_expires_at > now() then lease_expires_at else now() end`,
-        leaseExpiresAt: announceLeaseSeconds ? leaseUntil(announceLeaseSeconds) : null,
-        leaseOwner: sql<string>`gen_random_uuid()::text`,
-        eventPublishedAt: null,
-        updatedAt: sql<Date>`now()`,
-      })
-      .where('id', '=', id)
-      .where('tenant', '=', tenant)
-      .where('status', '<>', 'deleted')
-      .where('legalHold', '=', false)
-      .returningAll()
-      .executeTakeFirst();
+  async markDeleted(
+    tenant: string,
+    id: string,
+    deletedBy: string,
+    announceLeaseSeconds?: number,
+    audit?: NewAuditEntry,
+  ): Promise<MediaRow | undefined> {
+    // With an audit entry, the tombstone and its audit row commit together or not at all.
+    return this.inTransactionIf(audit, async (db) => {
+      const row = await db
+        .updateTable('media')
+        .set(tombstone(deletedBy, announceLeaseSeconds))
+        .where('id', '=', id)
+        .where('tenant', '=', tenant)
+        .where('status', '<>', 'deleted')
+        .where('legalHold', '=', false)
+        .returningAll()
+        .executeTakeFirst();
+      if (row && audit) await appendAudit(db, audit);
+      return row;
+    });
+  }
+
+  private async inTransactionIf<T>(audit: NewAuditEntry | undefined, work: (db: Kysely<Database>) => Promise<T>): Promise<T> {
+    return audit ? this.db.transaction().execute(work) : work(this.db);
   }
 
   /**
@@ -537,15 +561,19 @@ export class MediaRepository {
     return Number(result.numUpdatedRows) > 0;
   }
 
-  async setLegalHold(tenant: string, id: string, hold: boolean): Promise<MediaRow | undefined> {
-    return this.db
-      .updateTable('media')
-      .set({ legalHold: hold, updatedAt: sql<Date>`now()` })
-      .where('id', '=', id)
-      .where('tenant', '=', tenant)
-      .where('status', '<>', 'deleted')
-      .returningAll()
-      .executeTakeFirst();
+  async setLegalHold(tenant: string, id: string, hold: boolean, audit?: NewAuditEntry): Promise<MediaRow | undefined> {
+    return this.inTransactionIf(audit, async (db) => {
+      const row = await db
+        .updateTable('media')
+        .set({ legalHold: hold, updatedAt: sql<Date>`now()` })
+        .where('id', '=', id)
+        .where('tenant', '=', tenant)
+        .where('status', '<>', 'deleted')
+        .returningAll()
+        .executeTakeFirst();
+      if (row && audit) await appendAudit(db, audit);
+      return row;
+    });
   }
 
   /**

@@ -4,6 +4,7 @@ import { hostRunnableFunctions, runtimeEnvironment, startFunction, synthesizedAp
 import type { ApiFunctionName } from '@media/core';
 import type { Dependencies } from '@media/service';
 import type { SweepReport } from '@media/service/processing';
+import type { RetentionReport } from '@media/functions/sweeper';
 import type { BatchHandler } from './event-pump';
 import type { ApiLambda } from './http-server';
 
@@ -13,6 +14,8 @@ export interface LocalFunctions {
   api: Record<ApiFunctionName, ApiLambda>;
   processUpload: BatchHandler;
   sweeper: (event: Record<string, never>, context: Context) => Promise<SweepReport>;
+  /** The same function with the daily schedule's input: one retention run. */
+  retention: (event: { task: 'retention' }, context: Context) => Promise<RetentionReport>;
   stop(): Promise<void>;
 }
 
@@ -33,7 +36,8 @@ export async function sourceFunctions(deps: Dependencies): Promise<LocalFunction
       'media-api': mediaApi.handler.withDependencies(deps),
     },
     processUpload: processUpload.handler.withDependencies(deps),
-    sweeper: sweeper.handler.withDependencies(deps),
+    sweeper: sweeper.handler.withDependencies(deps) as LocalFunctions['sweeper'],
+    retention: sweeper.handler.withDependencies(deps) as LocalFunctions['retention'],
     stop: async () => {},
   };
 }
@@ -93,6 +97,7 @@ export async function artifactFunctions(options: ArtifactOptions): Promise<Local
     },
     processUpload: invoker('process-upload'),
     sweeper: invoker('sweeper'),
+    retention: invoker('sweeper'),
     stop: async () => {
       await Promise.all([...started.values()].map((fn) => fn.stop()));
     },

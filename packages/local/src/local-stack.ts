@@ -5,6 +5,7 @@ import { loadConfig, type Config } from '@media/core';
 import { migrateToLatest } from '@media/db';
 import { createDependencies, type Dependencies } from '@media/service';
 import type { SweepReport } from '@media/service/processing';
+import type { RetentionReport } from '@media/functions/sweeper';
 import { incomingKey } from '@media/storage';
 import { DEFAULT_LOCAL_SECRET, mintDevToken } from './dev-token';
 import { EventPump } from './event-pump';
@@ -15,6 +16,7 @@ import { originMatcher } from './origins';
 import { LOCAL_S3_CREDENTIALS, startS3Server } from './s3-server';
 import { startSqsServer, type SqsServer } from './sqs-server';
 import { FAVICON_SVG, uploadPage } from './upload-page';
+import { rightsPage } from './rights-page';
 
 export interface LocalStackOptions {
   /** Where S3 objects and the PGlite database live; survives restarts. */
@@ -66,6 +68,8 @@ export interface LocalStack {
   sqs: SQSClient;
   /** One sweeper run now (the same function the schedule calls). */
   sweep(): Promise<SweepReport>;
+  /** One retention run now (what the daily schedule does in AWS). */
+  retention(): Promise<RetentionReport>;
   stop(): Promise<void>;
 }
 
@@ -176,13 +180,16 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   pump.start();
 
   const sweep = () => functions.sweeper({}, lambdaContext('sweeper', 300_000));
+  const retention = () => functions.retention({ task: 'retention' }, lambdaContext('sweeper', 300_000));
   const sweepEverySeconds = options.sweepEverySeconds ?? 30;
   let sweeping: Promise<unknown> = Promise.resolve();
   let sweepTimer: NodeJS.Timeout | undefined;
   if (sweepEverySeconds > 0) {
     // Like a schedule with reserved concurrency 1: a run never starts while the last one is busy.
     const tick = () => {
+      // The daily retention run of AWS is part of every sweep here: it is bounded and idempotent.
       sweeping = sweep()
+        .then(retention)
         .catch((error) => log(`sweeper: ${(error as Error).message}`))
         .finally(() => {
           if (sweepTimer) sweepTimer = setTimeout(tick, sweepEverySeconds * 1000);
@@ -197,6 +204,11 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     { role: 'teacher', tenant: 'school-1', sub: 't-1', classrooms: ['c-1'], issuer: options.jwtIssuer, audience: options.jwtAudience },
     options.jwtSecret ?? DEFAULT_LOCAL_SECRET,
   );
+  // The rights page acts as the school's administrator.
+  const adminToken = await mintDevToken(
+    { role: 'admin', tenant: 'school-1', sub: 'a-1', issuer: options.jwtIssuer, audience: options.jwtAudience },
+    options.jwtSecret ?? DEFAULT_LOCAL_SECRET,
+  );
   const http = await startHttpServer({
     host,
     port,
@@ -204,6 +216,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     isAllowedOrigin,
     staticRoutes: {
       '/': () => ({ contentType: 'text/html; charset=utf-8', body: uploadPage({ token: demoToken }) }),
+      '/rights': () => ({ contentType: 'text/html; charset=utf-8', body: rightsPage({ token: adminToken }) }),
       '/favicon.svg': () => ({ contentType: 'image/svg+xml', body: FAVICON_SVG }),
       '/favicon.ico': () => ({ contentType: 'image/svg+xml', body: FAVICON_SVG }),
     },
@@ -222,6 +235,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     pump,
     sqs,
     sweep,
+    retention,
     async stop() {
       clearTimeout(sweepTimer);
       sweepTimer = undefined;

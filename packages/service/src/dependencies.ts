@@ -1,7 +1,7 @@
 import { SNSClient } from '@aws-sdk/client-sns';
 import type { Kysely } from 'kysely';
 import { createTokenVerifier, type Config, type TokenVerifier } from '@media/core';
-import { createDatabase, MediaRepository, type Database } from '@media/db';
+import { AccessAuditLog, createDatabase, MediaRepository, RightsRepository, type Database } from '@media/db';
 import { MediaStorage, noEdgeCache, type CdnUrls, type EdgeInvalidation } from '@media/storage';
 import { discardEvents, SnsEventPublisher, type EventPublisher } from './event-publisher';
 
@@ -10,6 +10,8 @@ export interface Dependencies {
   config: Config;
   db: Kysely<Database>;
   media: MediaRepository;
+  rights: RightsRepository;
+  audit: AccessAuditLog;
   storage: MediaStorage;
   verifyToken: TokenVerifier;
   events: EventPublisher;
@@ -68,6 +70,8 @@ export async function createDependencies(config: Config, overrides: DependencyOv
     config,
     db,
     media: new MediaRepository(db),
+    rights: new RightsRepository(db),
+    audit: new AccessAuditLog(db),
     storage,
     verifyToken: createTokenVerifier(config.jwt),
     events,

@@ -1,8 +1,8 @@
 import { PublishCommand, type SNSClient } from '@aws-sdk/client-sns';
-import { countsOf, type EventAudience, type MediaEvent } from '@media/core';
+import { countsOf, isSubjectEvent, type EventAudience, type OutboundEvent } from '@media/core';
 
 export interface EventPublisher {
-  publish(event: MediaEvent): Promise<void>;
+  publish(event: OutboundEvent): Promise<void>;
 }
 
 /** One message as it goes out: the body of one audience and the attributes the subscriptions filter on. */
@@ -17,7 +17,13 @@ export interface OutboundMessage {
  * subscribed to one audience and the purposes it may read (`EVENT_SUBSCRIPTIONS`), so scoping is
  * decided here, once, and enforced by the subscriptions' filters.
  */
-export function outboundMessagesOf(event: MediaEvent): OutboundMessage[] {
+export function outboundMessagesOf(event: OutboundEvent): OutboundMessage[] {
+  if (isSubjectEvent(event)) {
+    // About a person: for the services that may read profiles (their subscriptions take `profile`
+    // events); never in the counts-level cut.
+    const attributes = { audience: 'full', purpose: 'profile', eventType: event.type, eventId: event.eventId, tenant: event.tenant };
+    return [{ audience: 'full', body: JSON.stringify(event), attributes }];
+  }
   const attributes = { purpose: event.purpose, eventType: event.type, eventId: event.eventId, tenant: event.tenant };
   return [
     { audience: 'full', body: JSON.stringify(event), attributes: { audience: 'full', ...attributes } },
@@ -36,7 +42,7 @@ export class SnsEventPublisher implements EventPublisher {
     private readonly topicArn: string,
   ) {}
 
-  async publish(event: MediaEvent): Promise<void> {
+  async publish(event: OutboundEvent): Promise<void> {
     await Promise.all(
       outboundMessagesOf(event).map((message) =>
         this.client.send(

@@ -10,3 +10,4 @@ export * from './upload-service';
 export * from './multipart-upload';
 export * from './media-service';
 export * from './announcements';
+export * from './rights-service';

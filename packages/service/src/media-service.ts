@@ -11,9 +11,11 @@ import {
   type ListQuery,
   type MediaRecord,
   type Principal,
+  uploaderKindOf,
+  type AuditAction,
   type VariantName,
 } from '@media/core';
-import type { MediaRow } from '@media/db';
+import type { MediaRow, NewAuditEntry } from '@media/db';
 import { contentDisposition, derivativePrefix, incomingKey, originalKey, type EdgeInvalidation } from '@media/storage';
 import { announce, giveBack } from './announcements';
 import { toMediaRecord } from './media-record';
@@ -51,14 +53,46 @@ export async function listMedia(
   return { items: page.items.map(toMediaRecord), nextCursor: page.nextCursor };
 }
 
+/** Who acts, for the audit log: the principal and the request it came with. */
+export const auditEntryOf = (principal: Principal, requestId: string | undefined, action: AuditAction, row: Pick<MediaRow, 'id' | 'subjectId'>, variant: VariantName | null = null): NewAuditEntry => ({
+  tenant: principal.tenant,
+  actor: principal.sub,
+  actorRole: principal.role === 'service' ? 'service' : principal.role,
+  action,
+  mediaId: row.id,
+  subjectId: row.subjectId,
+  variant,
+  requestId: requestId ?? null,
+});
+
+/**
+ * Machine-learning uses need the person's consent, read on every URL asked for (so a withdrawal
+ * applies to the next one): recognition for a profile photo, training for a training photo that
+ * names them. Attendance photos stay readable: recognition matches them against consented profiles.
+ */
+async function requireConsent(deps: Pick<Deps, 'rights'>, principal: Principal, row: MediaRow, variant: VariantName): Promise<void> {
+  if (principal.role !== 'service' || principal.sub !== 'ai-service' || variant !== 'ml' || !row.subjectId) return;
+  // A service's own upload that names no one is about the service, not a person: nobody to ask.
+  if (uploaderKindOf(row.subjectId) === 'service') return;
+  if (row.purpose !== 'profile' && row.purpose !== 'training') return;
+  const consent = await deps.rights.consentOf(row.tenant, row.subjectId);
+  if (row.purpose === 'profile' && !consent.recognition) {
+    throw new MediaError('CONSENT_REQUIRED', 'This person has not consented to face recognition.');
+  }
+  if (row.purpose === 'training' && !consent.training) {
+    throw new MediaError('CONSENT_REQUIRED', 'This person has not consented to the use of their photos for training.');
+  }
+}
+
 export async function downloadUrl(
   deps: Deps,
   principal: Principal,
   id: string,
   variant: VariantName,
+  requestId?: string,
 ): Promise<{ url: string; expiresAt: string }> {
   const row = await visibleRow(deps, principal, id);
-  return issueDownloadUrl(deps, principal, row, variant);
+  return issueDownloadUrl(deps, principal, row, variant, requestId);
 }
 
 /** The refusals an item of a batch of URLs answers with, as a single download would have. */
@@ -74,6 +108,7 @@ export async function downloadUrls(
   principal: Principal,
   ids: readonly string[],
   variant: VariantName,
+  requestId?: string,
 ): Promise<{ items: DownloadUrlItem[] }> {
   const wellFormed = [...new Set(ids.filter((id) => MediaIdParam.safeParse(id).success))];
   const rows = new Map((await deps.media.findManyInTenant(principal.tenant, wellFormed)).map((row) => [row.id, row]));
@@ -82,7 +117,7 @@ export async function downloadUrls(
       try {
         const row = rows.get(id);
         if (!row) throw new MediaError('NOT_FOUND', 'No such media.');
-        return { id, ...(await issueDownloadUrl(deps, principal, row, variant)) };
+        return { id, ...(await issueDownloadUrl(deps, principal, row, variant, requestId)) };
       } catch (error) {
         if (error instanceof MediaError && ITEM_REFUSALS.has(error.code)) {
           return { id, error: { code: error.code as (typeof DOWNLOAD_ITEM_ERRORS)[number] } };
@@ -101,8 +136,15 @@ export async function downloadUrls(
  * presigned URL (never cached anywhere but the caller's browser). Whatever must happen once per
  * issued URL (an audit row) belongs here.
  */
-async function issueDownloadUrl(deps: Deps, principal: Principal, row: MediaRow, variant: VariantName): Promise<{ url: string; expiresAt: string }> {
+async function issueDownloadUrl(
+  deps: Deps,
+  principal: Principal,
+  row: MediaRow,
+  variant: VariantName,
+  requestId: string | undefined,
+): Promise<{ url: string; expiresAt: string }> {
   authorize(principal, { kind: 'download', variant }, row);
+  await requireConsent(deps, principal, row, variant);
   if (row.status !== 'ready') {
     throw new MediaError('NOT_READY', `This media is ${row.status}; a download is possible once it is ready.`);
   }
@@ -115,11 +157,26 @@ async function issueDownloadUrl(deps: Deps, principal: Principal, row: MediaRow,
     throw new MediaError('INTERNAL', `media ${row.id} names a key outside its tenant's layout`);
   }
   const expiresInSeconds = purposePolicy(row.purpose).downloadTtlSeconds;
+  const signed = await signDownload(deps, row, variant, key, stored?.contentType, stored?.format, expiresInSeconds);
+  // Signing is local arithmetic; the URL leaves only once its audit row is written.
+  await deps.audit.append(auditEntryOf(principal, requestId, 'download', row, variant));
+  return signed;
+}
+
+async function signDownload(
+  deps: Deps,
+  row: MediaRow,
+  variant: VariantName,
+  key: string,
+  storedType: string | undefined,
+  storedFormat: string | undefined,
+  expiresInSeconds: number,
+): Promise<{ url: string; expiresAt: string }> {
   if (deps.cdn && variant !== 'original' && key.startsWith(derivativePrefix(row.tenant, row.id))) {
     return deps.cdn.signDownload({ key, expiresInSeconds });
   }
-  const contentType = safeContentType(stored?.contentType ?? row.contentType);
-  const extension = stored?.format ?? contentType.split('/')[1]!;
+  const contentType = safeContentType(storedType ?? row.contentType);
+  const extension = storedFormat ?? contentType.split('/')[1]!;
   const base = (row.filename ?? '').replace(/\.[^.]*$/, '');
   return deps.storage.presignDownload({
     key,
@@ -149,10 +206,10 @@ export async function objectKeysOf(deps: { storage: Pick<MediaObjects, 'listKeys
  * here is finished by the sweeper (the row still owes its event, or has no `purgedAt`), and so is
  * whatever a worker busy with the item writes after this purge (see `purgeObjects`).
  */
-export async function deleteMedia(deps: Deps, principal: Principal, id: string): Promise<{ purged: boolean }> {
+export async function deleteMedia(deps: Deps, principal: Principal, id: string, requestId?: string): Promise<{ purged: boolean }> {
   const row = await visibleRow(deps, principal, id);
   authorize(principal, { kind: 'delete' }, row);
-  const deleted = await deps.media.markDeleted(principal.tenant, id, principal.sub, deps.config.processing.leaseSeconds);
+  const deleted = await deps.media.markDeleted(principal.tenant, id, principal.sub, deps.config.processing.leaseSeconds, auditEntryOf(principal, requestId, 'delete', row));
   if (!deleted) {
     const now = await deps.media.findInTenant(principal.tenant, id);
     if (now?.legalHold) throw new MediaError('LEGAL_HOLD', 'This media is under legal hold and cannot be deleted.');
@@ -200,10 +257,10 @@ export async function purgeObjects(
   return deps.media.markPurged(row.id);
 }
 
-export async function setLegalHold(deps: Deps, principal: Principal, id: string, hold: boolean): Promise<MediaRecord> {
+export async function setLegalHold(deps: Deps, principal: Principal, id: string, hold: boolean, requestId?: string): Promise<MediaRecord> {
   const row = await visibleRow(deps, principal, id);
   authorize(principal, { kind: 'legal-hold' }, row);
-  const updated = await deps.media.setLegalHold(principal.tenant, id, hold);
+  const updated = await deps.media.setLegalHold(principal.tenant, id, hold, auditEntryOf(principal, requestId, 'legal-hold', row));
   if (!updated) throw new MediaError('NOT_FOUND', 'No such media.');
   return toMediaRecord(updated);
 }

@@ -1,5 +1,5 @@
 import type { Config } from '@media/core';
-import type { MediaRepository } from '@media/db';
+import type { AccessAuditLog, MediaRepository, RightsRepository } from '@media/db';
 import type { CdnUrls, EdgeInvalidation, MediaStorage } from '@media/storage';
 import type { EventPublisher } from './event-publisher';
 
@@ -51,11 +51,19 @@ export interface MultipartPorts {
   storage: MultipartObjects;
 }
 
+/** Consent, as the download path reads it. */
+export type ConsentRows = Pick<RightsRepository, 'consentOf'>;
+
+/** The access audit log: appended to by every URL minted. */
+export type AuditTrail = Pick<AccessAuditLog, 'append'>;
+
 export interface MediaPorts {
   config: Config;
   media: MediaRows;
   storage: MediaObjects;
   events: EventPublisher;
+  rights: ConsentRows;
+  audit: AuditTrail;
   /** Absent: every variant is an S3 presigned URL (the default, and the local stack). */
   cdn?: DerivativeUrls;
   /** Absent: nothing caches objects at the edge, so a purge has nothing to invalidate. */

@@ -2,9 +2,11 @@ import { incomingKey } from '@media/storage';
 import { announceLate } from './announcements';
 import type { Dependencies } from './dependencies';
 import { purgeObjects } from './media-service';
+import { runErasure } from './rights-service';
+import { runExport } from './subject-export';
 import { processUploadedObject, RetryLater } from './upload-processor';
 
-type Deps = Pick<Dependencies, 'media' | 'storage' | 'events' | 'config'> & Partial<Pick<Dependencies, 'edge'>>;
+type Deps = Pick<Dependencies, 'media' | 'storage' | 'events' | 'config' | 'rights' | 'audit'> & Partial<Pick<Dependencies, 'edge'>>;
 
 export interface SweepReport {
   /** Pending uploads that never arrived, now `expired`. */
@@ -17,6 +19,8 @@ export interface SweepReport {
   announced: number;
   /** Deleted items whose objects are now gone for good (purge recorded). */
   purged: number;
+  /** Erasures and exports advanced (a batch at least each). */
+  rightsJobs: number;
   /** Items that failed this time (S3 or the database); the next run tries them again. */
   failed: number;
 }
@@ -34,13 +38,14 @@ export interface SweepOptions {
  *   object is there it is processed (a late arrival or a lost event), otherwise a pending row
  *   becomes `expired` and anything that arrives after that is deleted;
  * - finished rows that still owe their event get it sent, once;
+ * - erasures and exports that are running advance (a bounded number of batches per run);
  * - deleted items whose objects may remain are purged until they are gone and no worker that held
  *   them can write again (never one under legal hold).
  */
 export async function sweep(deps: Deps, options: SweepOptions = {}): Promise<SweepReport> {
   const limit = options.limit ?? 100;
   const grace = deps.config.processing.pendingGraceSeconds;
-  const report: SweepReport = { expired: 0, processed: 0, released: 0, announced: 0, purged: 0, failed: 0 };
+  const report: SweepReport = { expired: 0, processed: 0, released: 0, announced: 0, purged: 0, rightsJobs: 0, failed: 0 };
   const attempt = async (work: string, mediaId: string, step: () => Promise<void>) => {
     try {
       await step();
@@ -76,6 +81,14 @@ export async function sweep(deps: Deps, options: SweepOptions = {}): Promise<Swe
   for (const row of await deps.media.listUnannounced(limit)) {
     await attempt('announce', row.id, async () => {
       if (await announceLate(deps, row.id)) report.announced += 1;
+    });
+  }
+
+  // Erasures before the purges, so the items they tombstone are purged by this same run.
+  for (const job of await deps.rights.listRunnable(5)) {
+    await attempt(job.kind, job.id, async () => {
+      const advanced = job.kind === 'erasure' ? await runErasure(deps, job.id, { maxBatches: 20 }) : await runExport(deps, job.id);
+      if (advanced) report.rightsJobs += 1;
     });
   }
 

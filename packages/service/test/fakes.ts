@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { loadConfig, type Config, type MediaEvent, type StoredVariant } from '@media/core';
-import type { MediaRow, NewPendingMedia, Page, UploadCheckState, UploadLimits } from '@media/db';
+import type { MediaRow, NewAuditEntry, NewPendingMedia, Page, UploadCheckState, UploadLimits } from '@media/db';
 import type { EventPublisher } from '../src/event-publisher';
 import type { MediaObjects, MediaPorts, MediaRows, UploadPorts, UploadRepository, UploadStorage } from '../src/ports';
 
@@ -227,6 +227,15 @@ export class FakeEvents implements EventPublisher {
   }
 }
 
+/** The audit log as a list. */
+export class FakeAuditTrail {
+  readonly entries: NewAuditEntry[] = [];
+
+  async append(entry: NewAuditEntry | NewAuditEntry[]): Promise<void> {
+    this.entries.push(...(Array.isArray(entry) ? entry : [entry]));
+  }
+}
+
 /** The service's config as the Lambdas load it, with the limits a test names. */
 export function testConfig(env: Record<string, string> = {}): Config {
   return loadConfig({
@@ -245,8 +254,12 @@ export function fakePorts(env: Record<string, string> = {}) {
   const events = new FakeEvents();
   const config = testConfig(env);
   const uploadPorts: UploadPorts = { config, media, storage };
-  const mediaPorts: MediaPorts = { config, media, storage, events };
-  return { media, storage, events, config, uploadPorts, mediaPorts };
+  const audit = new FakeAuditTrail();
+  const rights: MediaPorts['rights'] = {
+    consentOf: async () => ({ recognition: false, training: false, updatedAt: null, updatedBy: null }),
+  };
+  const mediaPorts: MediaPorts = { config, media, storage, events, rights, audit };
+  return { media, storage, events, config, audit, uploadPorts, mediaPorts };
 }
 
 /** A ready row with its original and derivatives in the bucket, as the processor leaves it. */

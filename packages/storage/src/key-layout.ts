@@ -24,3 +24,7 @@ export function parseIncomingKey(key: string): { tenant: string; mediaId: string
   if (!SEGMENT.test(tenant) || !UUID.test(mediaId)) return null;
   return { tenant, mediaId };
 }
+
+/** A subject export's ZIP file: under `exports/`, which a lifecycle rule empties after 7 days. */
+export const EXPORTS_PREFIX = 'exports/';
+export const exportKey = (tenant: string, exportId: string) => `${EXPORTS_PREFIX}${segment(tenant)}/${segment(exportId)}.zip`;

@@ -18,7 +18,9 @@ import {
 import { createReadStream, createWriteStream } from 'node:fs';
 import { stat, writeFile } from 'node:fs/promises';
 import { pipeline } from 'node:stream/promises';
+import { Upload } from '@aws-sdk/lib-storage';
 import { createPresignedPost } from '@aws-sdk/s3-presigned-post';
+import type { Readable } from 'node:stream';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 
 export interface PresignedUpload {
@@ -288,6 +290,32 @@ export class MediaStorage {
         Metadata: metadata,
       }),
     );
+  }
+
+  /** An object's bytes as a stream (read as it is consumed), or null when there is none. */
+  async getStream(key: string): Promise<Readable | null> {
+    try {
+      const object = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: key }));
+      return (object.Body as Readable | undefined) ?? null;
+    } catch (error) {
+      if (isMissing(error)) return null;
+      throw error;
+    }
+  }
+
+  /**
+   * Writes a stream of unknown length as a multipart upload (5 MiB parts, two in flight), so the
+   * whole object is never in memory; aborted, nothing is left behind.
+   */
+  async putStream(key: string, body: Readable, contentType: string): Promise<void> {
+    const upload = new Upload({
+      client: this.client,
+      params: { Bucket: this.bucket, Key: key, Body: body, ContentType: contentType },
+      partSize: 5 * 1024 * 1024,
+      queueSize: 2,
+      leavePartsOnError: false,
+    });
+    await upload.done();
   }
 
   async copy(fromKey: string, toKey: string, contentType: string): Promise<void> {

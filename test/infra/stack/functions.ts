@@ -113,12 +113,22 @@ describe('the service functions', () => {
 
 describe('the sweeper', () => {
   it('runs every five minutes on an EventBridge schedule', () => {
-    const rules = Object.values(resourcesOf(template, 'AWS::Events::Rule'));
+    const rules = Object.values(resourcesOf(template, 'AWS::Events::Rule')).filter((r) => r.Properties.ScheduleExpression.startsWith('rate'));
     expect(rules).toHaveLength(1);
     expect(rules[0].Properties.ScheduleExpression).toBe('rate(5 minutes)');
     expect(rules[0].Properties.State).toBe('ENABLED');
     expect(rules[0].Properties.Targets).toEqual([
       expect.objectContaining({ Arn: { 'Fn::GetAtt': [functions.sweeper!.id, 'Arn'] }, RetryPolicy: { MaximumRetryAttempts: 2 } }),
+    ]);
+  });
+
+  it('runs the retention run once a day, as the same function with { task: "retention" }', () => {
+    const rules = Object.values(resourcesOf(template, 'AWS::Events::Rule'));
+    expect(rules).toHaveLength(2);
+    const daily = rules.filter((r) => r.Properties.ScheduleExpression.startsWith('cron'));
+    expect(daily.map((r) => r.Properties.ScheduleExpression)).toEqual(['cron(30 2 * * ? *)']);
+    expect(daily[0].Properties.Targets).toEqual([
+      expect.objectContaining({ Arn: { 'Fn::GetAtt': [functions.sweeper!.id, 'Arn'] }, Input: JSON.stringify({ task: 'retention' }) }),
     ]);
   });
 });

@@ -47,6 +47,7 @@ const EXPECTED_S3: Record<string, string[]> = {
     's3:DeleteObject on bucket/derivatives/*',
     's3:DeleteObject on bucket/incoming/*',
     's3:DeleteObject on bucket/originals/*',
+    's3:GetObject on bucket/exports/*',
     's3:ListBucket on bucket if {"StringLike":{"s3:prefix":["incoming/*","originals/*","derivatives/*"]}}',
   ],
   'process-upload': [
@@ -63,6 +64,12 @@ const EXPECTED_S3: Record<string, string[]> = {
   ],
   migrate: [],
 };
+// What the processor may do, and write export ZIP files (multipart) under exports/ only.
+EXPECTED_S3.sweeper = [
+  ...EXPECTED_S3['process-upload']!,
+  's3:AbortMultipartUpload on bucket/exports/*',
+  's3:PutObject on bucket/exports/*',
+].sort();
 
 describe('what each function may do in S3', () => {
   it('request-upload may only put objects under incoming/, and list and abort the multipart uploads there', () => {
@@ -73,7 +80,7 @@ describe('what each function may do in S3', () => {
     expect(s3Access('get-download')).toEqual(EXPECTED_S3['get-download']);
   });
 
-  it('media-api may only delete an item\'s objects and list where they live (to confirm a purge)', () => {
+  it('media-api may only delete an item\'s objects, list where they live (to confirm a purge) and sign the GET of an export', () => {
     expect(s3Access('media-api')).toEqual(EXPECTED_S3['media-api']);
   });
 
@@ -81,8 +88,8 @@ describe('what each function may do in S3', () => {
     expect(s3Access('process-upload')).toEqual(EXPECTED_S3['process-upload']);
   });
 
-  it('the sweeper may do what the processor does (it finishes the processor\'s work)', () => {
-    expect(s3Access('sweeper')).toEqual(EXPECTED_S3['process-upload']);
+  it('the sweeper may do what the processor does (it finishes the processor\'s work) and write exports, nothing else', () => {
+    expect(s3Access('sweeper')).toEqual(EXPECTED_S3.sweeper);
   });
 
   it('migrate has no S3 access at all', () => {
@@ -182,7 +189,8 @@ describe('with a KMS-encrypted bucket', () => {
     const key = { 'Fn::GetAtt': [keyId, 'Arn'] };
     expect(kmsActions('request-upload')).toEqual([{ actions: ['kms:Decrypt', 'kms:GenerateDataKey'], resource: key }]);
     expect(kmsActions('get-download')).toEqual([{ actions: ['kms:Decrypt'], resource: key }]);
-    expect(kmsActions('media-api')).toEqual([]);
+    // Its presigned GETs of export ZIP files are decrypted with the signer's rights.
+    expect(kmsActions('media-api')).toEqual([{ actions: ['kms:Decrypt'], resource: key }]);
     expect(kmsActions('migrate')).toEqual([]);
   });
 });

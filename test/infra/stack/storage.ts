@@ -63,6 +63,12 @@ describe('the media bucket', () => {
     );
   });
 
+  it('expires export ZIP files after seven days', () => {
+    expect(media.LifecycleConfiguration.Rules).toContainEqual(
+      expect.objectContaining({ Id: 'expire-exports', Prefix: 'exports/', ExpirationInDays: 7, Status: 'Enabled' }),
+    );
+  });
+
   it('aborts incomplete multipart uploads after a day', () => {
     expect(media.LifecycleConfiguration.Rules).toContainEqual(
       expect.objectContaining({ AbortIncompleteMultipartUpload: { DaysAfterInitiation: 1 }, Status: 'Enabled' }),

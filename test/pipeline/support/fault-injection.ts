@@ -13,7 +13,7 @@ export interface Call {
  */
 export type FaultPlan = (call: Call, phase: 'before' | 'after') => Error | undefined | Promise<Error | undefined>;
 
-type Wrapped = Pick<Dependencies, 'media' | 'storage' | 'events'>;
+type Wrapped = Pick<Dependencies, 'media' | 'storage' | 'events'> & Partial<Pick<Dependencies, 'rights'>>;
 
 const UUID = /[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/;
 
@@ -62,6 +62,7 @@ export function withFaults<T extends Wrapped>(deps: T, plan: FaultPlan, trace: C
     media: wrap('media', deps.media, plan, trace),
     storage: wrap('storage', deps.storage, plan, trace),
     events: wrap('events', deps.events, plan, trace),
+    ...(deps.rights ? { rights: wrap('rights', deps.rights, plan, trace) } : {}),
     trace,
   };
 }

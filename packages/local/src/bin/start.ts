@@ -45,6 +45,7 @@ console.log(`
 media service (local stack) is up${stack.functionsMode === 'artifacts' ? ', running the synthesized bundles (parity mode)' : ''}
   API          ${stack.apiUrl}/v1          (health: ${stack.apiUrl}/health, contract: ${stack.apiUrl}/openapi.json)
   upload page  ${stack.apiUrl}/
+  rights page  ${stack.apiUrl}/rights  (a person's consent, export, erasure)
   S3 (s3rver)  ${stack.s3Endpoint}   bucket ${stack.bucket}, access key S3RVER / S3RVER
   SQS+SNS (fauxqs) ${stack.sqsEndpoint}   queues media-ingest, media-ingest-dlq; events topic media-events → ${Object.keys(stack.queues.consumers)
   .map((consumer) => `media-events-${consumer}`)

@@ -1,0 +1,115 @@
+// A namespace import lets esbuild drop what is unused (zod's locales alone are 370 KB).
+import * as z from 'zod';
+import { MediaError } from './errors';
+import { VARIANT_NAMES } from './media';
+import { PURPOSES } from './purposes';
+import { policySubjectOf, type PolicySubject, type Principal } from './principal';
+
+/**
+ * The rights of the people the photos are about (docs/privacy.md): consent to face recognition and
+ * to model training, the access audit, retention, erasure and export. The contract's schemas and
+ * who may use each right live here, as data.
+ */
+const identifier = z.string().min(1).max(128).regex(/^[A-Za-z0-9._:@-]+$/, 'letters, digits and . _ : @ - only');
+const isoDate = z.string().datetime({ offset: true, message: 'an ISO 8601 date-time' });
+
+export const SubjectIdParam = identifier;
+
+export const ConsentBody = z.strictObject({ recognition: z.boolean(), training: z.boolean() });
+export type ConsentBody = z.infer<typeof ConsentBody>;
+
+export const ConsentRecord = z.object({
+  subjectId: z.string(),
+  recognition: z.boolean().meta({ description: 'Face recognition may match this person against their profile photos.' }),
+  training: z.boolean().meta({ description: 'Training photos naming this person may be used to train models.' }),
+  updatedAt: z.string().datetime().nullable().meta({ description: 'Null for a subject whose consent was never given.' }),
+  updatedBy: z.string().nullable(),
+});
+export type ConsentRecord = z.infer<typeof ConsentRecord>;
+
+export const AUDIT_ACTIONS = ['download', 'delete', 'legal-hold', 'consent', 'erasure', 'export'] as const;
+export type AuditAction = (typeof AUDIT_ACTIONS)[number];
+
+export const AuditQuery = z.strictObject({
+  mediaId: z.string().uuid().optional(),
+  subjectId: identifier.optional(),
+  actor: identifier.optional(),
+  action: z.enum(AUDIT_ACTIONS).optional(),
+  after: isoDate.optional(),
+  before: isoDate.optional(),
+  limit: z.coerce.number().int().min(1).max(200).default(50),
+  cursor: z.string().max(200).regex(/^[A-Za-z0-9_-]+$/, 'an opaque cursor from nextCursor').optional(),
+});
+export type AuditQuery = z.infer<typeof AuditQuery>;
+
+export const AuditEntry = z.object({
+  at: z.string().datetime(),
+  actor: z.string(),
+  actorRole: z.string(),
+  action: z.enum(AUDIT_ACTIONS),
+  mediaId: z.string().nullable(),
+  subjectId: z.string().nullable(),
+  variant: z.enum(VARIANT_NAMES).nullable(),
+  requestId: z.string().nullable(),
+});
+export type AuditEntry = z.infer<typeof AuditEntry>;
+export const AuditAnswer = z.object({ items: z.array(AuditEntry), nextCursor: z.string().nullable() });
+
+export const RetentionPreviewQuery = z.strictObject({ withinDays: z.coerce.number().int().min(0).max(3650).default(30) });
+export const RetentionPreviewAnswer = z.object({
+  items: z.array(
+    z.object({
+      purpose: z.enum(PURPOSES),
+      count: z.number().int(),
+      bytes: z.number().int(),
+      firstExpiry: z.string().datetime().nullable(),
+    }),
+  ),
+});
+export type RetentionPreviewAnswer = z.infer<typeof RetentionPreviewAnswer>;
+
+export const JOB_STATUSES = ['running', 'done'] as const;
+export const ErasureAccepted = z.object({ erasureId: z.string().uuid(), status: z.enum(JOB_STATUSES) });
+export const ErasureRecord = z.object({
+  erasureId: z.string().uuid(),
+  subjectId: z.string(),
+  status: z.enum(JOB_STATUSES),
+  total: z.number().int().meta({ description: 'Items about the subject found so far.' }),
+  deleted: z.number().int(),
+  heldBack: z.number().int().meta({ description: 'Items kept because they are under legal hold.' }),
+});
+export type ErasureRecord = z.infer<typeof ErasureRecord>;
+export const ExportAccepted = z.object({ exportId: z.string().uuid(), status: z.enum(JOB_STATUSES) });
+export const ExportRecord = z.object({
+  exportId: z.string().uuid(),
+  status: z.enum(JOB_STATUSES),
+  items: z.number().int(),
+  bytes: z.number().int().meta({ description: 'Size of the ZIP file.' }),
+  url: z.string().url().optional().meta({ description: 'A short-lived download URL of the ZIP, once done.' }),
+  expiresAt: z.string().datetime().optional(),
+});
+export type ExportRecord = z.infer<typeof ExportRecord>;
+export const JobIdParam = z.string().uuid();
+
+export type Right = 'consent:write' | 'consent:read' | 'audit' | 'retention' | 'erasure' | 'export';
+
+/**
+ * Who may use each right, read against the rights issue. `self`: a person about themselves (the
+ * subject id is their own `sub`); services never count as a subject.
+ */
+export const RIGHTS_POLICY: Record<Right, { who: readonly PolicySubject[]; self: boolean }> = {
+  'consent:write': { who: ['admin', 'user-service'], self: false },
+  'consent:read': { who: ['admin', 'user-service', 'ai-service'], self: true },
+  audit: { who: ['admin'], self: false },
+  retention: { who: ['admin'], self: false },
+  erasure: { who: ['admin', 'user-service'], self: false },
+  export: { who: ['admin', 'user-service'], self: false },
+};
+
+/** Refuses (403) a principal who may not use `right`, for the subject named if any. */
+export function authorizeRight(principal: Principal, right: Right, subjectId?: string): void {
+  const rule = RIGHTS_POLICY[right];
+  if (rule.who.includes(policySubjectOf(principal))) return;
+  if (rule.self && principal.role !== 'service' && subjectId !== undefined && subjectId === principal.sub) return;
+  throw new MediaError('FORBIDDEN', `You may not use this right (${right}).`);
+}

@@ -1,0 +1,273 @@
+import { sql, type Kysely } from 'kysely';
+import type { MediaStatus, Purpose } from '@media/core';
+import { appendAudit } from './access-audit';
+import type { Database, MediaRow, NewAuditEntry, RightsJobRow } from './database';
+import { tombstone } from './media-repository';
+
+export interface Consent {
+  recognition: boolean;
+  training: boolean;
+  updatedAt: Date | null;
+  updatedBy: string | null;
+}
+
+const NO_CONSENT: Consent = { recognition: false, training: false, updatedAt: null, updatedBy: null };
+
+export interface NewRightsJob {
+  id: string;
+  tenant: string;
+  subjectId: string;
+  kind: 'erasure' | 'export';
+  requestedBy: string;
+  requesterRole: string;
+}
+
+export interface ErasureBatch {
+  job: RightsJobRow;
+  /** Rows tombstoned by this batch: their events and purges follow (the caller, else the sweeper). */
+  deleted: MediaRow[];
+}
+
+/** The rows of the rights: consent, erasure and export jobs, retention. */
+export class RightsRepository {
+  constructor(private readonly db: Kysely<Database>) {}
+
+  async consentOf(tenant: string, subjectId: string): Promise<Consent> {
+    const row = await this.db
+      .selectFrom('subjectConsent')
+      .select(['recognition', 'training', 'updatedAt', 'updatedBy'])
+      .where('tenant', '=', tenant)
+      .where('subjectId', '=', subjectId)
+      .executeTakeFirst();
+    return row ?? NO_CONSENT;
+  }
+
+  /**
+   * Records a consent and its audit row in one transaction. Gives back the consent before (locked,
+   * so two concurrent changes see each other's result) and after.
+   */
+  async setConsent(
+    tenant: string,
+    subjectId: string,
+    consent: { recognition: boolean; training: boolean },
+    updatedBy: string,
+    audit: NewAuditEntry,
+  ): Promise<{ before: Consent; after: Consent }> {
+    return this.db.transaction().execute(async (trx) => {
+      const before = await trx
+        .selectFrom('subjectConsent')
+        .select(['recognition', 'training', 'updatedAt', 'updatedBy'])
+        .where('tenant', '=', tenant)
+        .where('subjectId', '=', subjectId)
+        .forUpdate()
+        .executeTakeFirst();
+      const after = await trx
+        .insertInto('subjectConsent')
+        .values({ tenant, subjectId, ...consent, updatedBy, updatedAt: sql<Date>`now()` })
+        .onConflict((oc) => oc.columns(['tenant', 'subjectId']).doUpdateSet({ ...consent, updatedBy, updatedAt: sql<Date>`now()` }))
+        .returning(['recognition', 'training', 'updatedAt', 'updatedBy'])
+        .executeTakeFirstOrThrow();
+      await appendAudit(trx, audit);
+      return { before: before ?? NO_CONSENT, after };
+    });
+  }
+
+  /**
+   * Starts a job, or gives back the one already running for this person and kind (so asking twice
+   * starts nothing new), with its audit row; an erasure also clears the consent at once.
+   */
+  async startJob(job: NewRightsJob, audit: NewAuditEntry): Promise<{ job: RightsJobRow; started: boolean }> {
+    return this.db.transaction().execute(async (trx) => {
+      const inserted = await trx
+        .insertInto('rightsJob')
+        .values(job)
+        .onConflict((oc) => oc.columns(['tenant', 'subjectId', 'kind']).where('status', '=', 'running').doNothing())
+        .returningAll()
+        .executeTakeFirst();
+      if (!inserted) {
+        const running = await trx
+          .selectFrom('rightsJob')
+          .selectAll()
+          .where('tenant', '=', job.tenant)
+          .where('subjectId', '=', job.subjectId)
+          .where('kind', '=', job.kind)
+          .where('status', '=', 'running')
+          .executeTakeFirstOrThrow();
+        return { job: running, started: false };
+      }
+      await appendAudit(trx, audit);
+      if (job.kind === 'erasure') {
+        await trx.deleteFrom('subjectConsent').where('tenant', '=', job.tenant).where('subjectId', '=', job.subjectId).execute();
+      }
+      return { job: inserted, started: true };
+    });
+  }
+
+  async findJobById(id: string): Promise<RightsJobRow | undefined> {
+    return this.db.selectFrom('rightsJob').selectAll().where('id', '=', id).executeTakeFirst();
+  }
+
+  async findJob(tenant: string, kind: 'erasure' | 'export', id: string): Promise<RightsJobRow | undefined> {
+    return this.db.selectFrom('rightsJob').selectAll().where('id', '=', id).where('tenant', '=', tenant).where('kind', '=', kind).executeTakeFirst();
+  }
+
+  /** Running jobs nobody is working on (no live lease), and finished erasures that owe their event; oldest first. */
+  async listRunnable(limit: number): Promise<RightsJobRow[]> {
+    return this.db
+      .selectFrom('rightsJob')
+      .selectAll()
+      .where((eb) => eb.or([eb('status', '=', 'running'), eb.and([eb('kind', '=', 'erasure'), eb('announcedAt', 'is', null)])]))
+      .where((eb) => eb.or([eb('leaseExpiresAt', 'is', null), eb('leaseExpiresAt', '<', sql<Date>`now()`)]))
+      .orderBy('createdAt')
+      .limit(limit)
+      .execute();
+  }
+
+  /**
+   * One batch of an erasure, as one transaction: the next `batch` items about the person (in id
+   * order after the job's cursor, locked) are tombstoned unless under legal hold (counted held back),
+   * each delete audited, and the job's counters and cursor move with them. A crash before the commit
+   * leaves everything as it was; a shorter batch than asked for finishes the job, clears the consent
+   * once more (it may have been given again meanwhile) and marks it done.
+   */
+  async eraseBatch(jobId: string, batch: number): Promise<ErasureBatch | undefined> {
+    return this.db.transaction().execute(async (trx) => {
+      const job = await trx.selectFrom('rightsJob').selectAll().where('id', '=', jobId).where('status', '=', 'running').forUpdate().skipLocked().executeTakeFirst();
+      if (!job) return undefined;
+      let query = trx
+        .selectFrom('media')
+        .select(['id', 'legalHold'])
+        .where('tenant', '=', job.tenant)
+        .where('subjectId', '=', job.subjectId)
+        .where('status', '<>', 'deleted');
+      if (job.cursor) query = query.where('id', '>', job.cursor);
+      const found = await query.orderBy('id').limit(batch).forUpdate().execute();
+      const erasable = found.filter((row) => !row.legalHold).map((row) => row.id);
+      const deleted = erasable.length
+        ? await trx.updateTable('media').set(tombstone('erasure')).where('id', 'in', erasable).where('status', '<>', 'deleted').returningAll().execute()
+        : [];
+      await appendAudit(
+        trx,
+        deleted.map((row) => ({ tenant: job.tenant, actor: job.requestedBy, actorRole: job.requesterRole, action: 'delete' as const, mediaId: row.id, subjectId: job.subjectId, variant: null, requestId: `erasure:${job.id}` })),
+      );
+      const done = found.length < batch;
+      if (done) await trx.deleteFrom('subjectConsent').where('tenant', '=', job.tenant).where('subjectId', '=', job.subjectId).execute();
+      const updated = await trx
+        .updateTable('rightsJob')
+        .set({
+          cursor: found.length ? found[found.length - 1]!.id : job.cursor,
+          total: sql<number>`total + ${found.length}`,
+          deleted: sql<number>`deleted + ${deleted.length}`,
+          heldBack: sql<number>`held_back + ${found.length - erasable.length}`,
+          status: done ? 'done' : 'running',
+          completedAt: done ? sql<Date>`now()` : null,
+          updatedAt: sql<Date>`now()`,
+        })
+        .where('id', '=', job.id)
+        .returningAll()
+        .executeTakeFirstOrThrow();
+      return { job: updated, deleted };
+    });
+  }
+
+  /** A finished erasure whose event the caller has just sent: true the first time only. */
+  async markErasureAnnounced(jobId: string): Promise<boolean> {
+    const result = await this.db
+      .updateTable('rightsJob')
+      .set({ announcedAt: sql<Date>`now()` })
+      .where('id', '=', jobId)
+      .where('kind', '=', 'erasure')
+      .where('status', '=', 'done')
+      .where('announcedAt', 'is', null)
+      .executeTakeFirst();
+    return Number(result.numUpdatedRows) > 0;
+  }
+
+  /** Claims a job for one worker for `leaseSeconds` (an export runs in one go): no row back, someone else has it. */
+  async claimJob(jobId: string, leaseSeconds: number): Promise<RightsJobRow | undefined> {
+    return this.db
+      .updateTable('rightsJob')
+      .set({ leaseExpiresAt: sql<Date>`now() + ${leaseSeconds} * interval '1 second'`, updatedAt: sql<Date>`now()` })
+      .where('id', '=', jobId)
+      .where('status', '=', 'running')
+      .where((eb) => eb.or([eb('leaseExpiresAt', 'is', null), eb('leaseExpiresAt', '<', sql<Date>`now()`)]))
+      .returningAll()
+      .executeTakeFirst();
+  }
+
+  async finishExport(jobId: string, result: { items: number; bytes: number; objectKey: string }): Promise<RightsJobRow | undefined> {
+    return this.db
+      .updateTable('rightsJob')
+      .set({ ...result, status: 'done', completedAt: sql<Date>`now()`, leaseExpiresAt: null, updatedAt: sql<Date>`now()` })
+      .where('id', '=', jobId)
+      .where('status', '=', 'running')
+      .returningAll()
+      .executeTakeFirst();
+  }
+
+  /** Items about a person that are not deleted (of one purpose and status if given), in id order after `after`. */
+  async itemsAbout(
+    tenant: string,
+    subjectId: string,
+    options: { purpose?: Purpose; status?: MediaStatus; after: string | null; limit: number },
+  ): Promise<MediaRow[]> {
+    let query = this.db.selectFrom('media').selectAll().where('tenant', '=', tenant).where('subjectId', '=', subjectId).where('status', '<>', 'deleted');
+    if (options.purpose) query = query.where('purpose', '=', options.purpose);
+    if (options.status) query = query.where('status', '=', options.status);
+    if (options.after) query = query.where('id', '>', options.after);
+    return query.orderBy('id').limit(options.limit).execute();
+  }
+
+  /**
+   * One retention batch of a purpose: items uploaded before `cutoff`, not deleted, not under legal
+   * hold, oldest first, tombstoned as by DELETE (`deletedBy: retention`) with their audit rows, in
+   * one transaction. Rows another transaction holds are left for the next batch.
+   */
+  async expireBatch(purpose: Purpose, cutoff: Date, batch: number): Promise<MediaRow[]> {
+    return this.db.transaction().execute(async (trx) => {
+      const expired = await trx
+        .updateTable('media')
+        .set(tombstone('retention'))
+        .where('id', 'in', (eb) =>
+          eb
+            .selectFrom('media')
+            .select('id')
+            .where('purpose', '=', purpose)
+            .where('status', '<>', 'deleted')
+            .where('createdAt', '<', cutoff)
+            .where('legalHold', '=', false)
+            .orderBy('createdAt')
+            .limit(batch)
+            .forUpdate()
+            .skipLocked(),
+        )
+        .where('status', '<>', 'deleted')
+        .where('legalHold', '=', false)
+        .returningAll()
+        .execute();
+      await appendAudit(
+        trx,
+        expired.map((row) => ({ tenant: row.tenant, actor: 'retention', actorRole: 'system', action: 'delete' as const, mediaId: row.id, subjectId: row.subjectId, variant: null, requestId: null })),
+      );
+      return expired;
+    });
+  }
+
+  /** What a school holds of a purpose that was uploaded before `cutoff` (not deleted, not on hold). */
+  async expiringSummary(tenant: string, purpose: Purpose, cutoff: Date): Promise<{ count: number; bytes: number; firstCreatedAt: Date | null }> {
+    const row = await this.db
+      .selectFrom('media')
+      .select([
+        sql<number>`count(*)::int`.as('count'),
+        sql<number>`coalesce(sum(coalesce(size, declared_size)), 0)::bigint`.as('bytes'),
+        sql<Date | null>`min(created_at)`.as('firstCreatedAt'),
+      ])
+      .where('tenant', '=', tenant)
+      .where('purpose', '=', purpose)
+      .where('status', '<>', 'deleted')
+      .where('legalHold', '=', false)
+      .where('createdAt', '<', cutoff)
+      .executeTakeFirstOrThrow();
+    return { count: Number(row.count), bytes: Number(row.bytes), firstCreatedAt: row.firstCreatedAt ? new Date(row.firstCreatedAt) : null };
+  }
+}

@@ -1,0 +1,260 @@
+import {
+  authorizeRight,
+  MediaError,
+  newMediaId,
+  PURPOSES,
+  type AuditEntry,
+  type AuditQuery,
+  type ConsentBody,
+  type ConsentRecord,
+  type ErasureRecord,
+  type ExportRecord,
+  type Principal,
+  type RetentionPreviewAnswer,
+  type SubjectEvent,
+} from '@media/core';
+import type { AccessAuditRow, Consent, MediaRow, NewAuditEntry, RightsJobRow } from '@media/db';
+import { announce, announceLate, giveBack } from './announcements';
+import type { Dependencies } from './dependencies';
+import { auditEntryOf, purgeObjects } from './media-service';
+
+type Deps = Pick<Dependencies, 'config' | 'media' | 'rights' | 'audit' | 'storage' | 'events'>;
+
+const DAY_MS = 86_400_000;
+
+/** How long the URL of an export's ZIP file lives. */
+export const EXPORT_URL_TTL_SECONDS = 15 * 60;
+
+const iso = (value: Date | string | null) => (value === null ? null : new Date(value).toISOString());
+
+const consentRecordOf = (subjectId: string, consent: Consent): ConsentRecord => ({
+  subjectId,
+  recognition: consent.recognition,
+  training: consent.training,
+  updatedAt: iso(consent.updatedAt),
+  updatedBy: consent.updatedBy,
+});
+
+const subjectAudit = (principal: Principal, requestId: string | undefined, action: NewAuditEntry['action'], subjectId: string): NewAuditEntry => ({
+  tenant: principal.tenant,
+  actor: principal.sub,
+  actorRole: principal.role,
+  action,
+  mediaId: null,
+  subjectId,
+  variant: null,
+  requestId: requestId ?? null,
+});
+
+export async function getConsent(deps: Pick<Deps, 'rights'>, principal: Principal, subjectId: string): Promise<ConsentRecord> {
+  authorizeRight(principal, 'consent:read', subjectId);
+  return consentRecordOf(subjectId, await deps.rights.consentOf(principal.tenant, subjectId));
+}
+
+/**
+ * Records a consent (with its audit row, in one transaction) and tells the consumers. A withdrawal
+ * applies to the next URL asked for, since downloads read consent every time; withdrawing training
+ * deletes the person's training photos as DELETE would (tombstones), except those under legal hold.
+ */
+export async function setConsent(deps: Deps, principal: Principal, subjectId: string, body: ConsentBody, requestId?: string): Promise<ConsentRecord> {
+  authorizeRight(principal, 'consent:write', subjectId);
+  const { before, after } = await deps.rights.setConsent(principal.tenant, subjectId, body, principal.sub, subjectAudit(principal, requestId, 'consent', subjectId));
+  const updatedAt = new Date(after.updatedAt!).toISOString();
+  const event: SubjectEvent = {
+    eventId: `subject.consent-changed:${principal.tenant}:${subjectId}:${updatedAt}`,
+    type: 'subject.consent-changed',
+    occurredAt: updatedAt,
+    tenant: principal.tenant,
+    subjectId,
+    recognition: after.recognition,
+    training: after.training,
+  };
+  await deps.events.publish(event);
+  if (before.training && !after.training) await deleteTrainingPhotosOf(deps, principal, subjectId, requestId);
+  return consentRecordOf(subjectId, after);
+}
+
+/** The training photos of a person, each deleted as DELETE deletes (audited, announced, purged). */
+async function deleteTrainingPhotosOf(deps: Deps, principal: Principal, subjectId: string, requestId?: string): Promise<number> {
+  let count = 0;
+  let after: string | null = null;
+  for (;;) {
+    const page = await deps.rights.itemsAbout(principal.tenant, subjectId, { purpose: 'training', after, limit: 100 });
+    if (page.length === 0) return count;
+    after = page[page.length - 1]!.id;
+    for (const row of page.filter((r) => !r.legalHold)) {
+      const deleted = await deps.media.markDeleted(principal.tenant, row.id, principal.sub, deps.config.processing.leaseSeconds, auditEntryOf(principal, requestId, 'delete', row));
+      if (!deleted) continue;
+      count += 1;
+      await finishDeletion(deps, deleted);
+    }
+  }
+}
+
+/** After a tombstone whose lease the caller holds: the event, then the objects; the sweeper finishes what fails. */
+async function finishDeletion(deps: Deps, deleted: MediaRow): Promise<void> {
+  try {
+    await announce(deps, deleted);
+  } catch {
+    await giveBack(deps, deleted);
+  }
+  await purgeObjects(deps, deleted).catch(() => false);
+}
+
+const auditEntryFrom = (row: AccessAuditRow): AuditEntry => ({
+  at: new Date(row.at).toISOString(),
+  actor: row.actor,
+  actorRole: row.actorRole,
+  action: row.action,
+  mediaId: row.mediaId,
+  subjectId: row.subjectId,
+  variant: row.variant,
+  requestId: row.requestId,
+});
+
+export async function listAudit(deps: Pick<Deps, 'audit'>, principal: Principal, query: AuditQuery): Promise<{ items: AuditEntry[]; nextCursor: string | null }> {
+  authorizeRight(principal, 'audit');
+  const { limit, cursor, ...filter } = query;
+  const page = await deps.audit.list(principal.tenant, filter, limit, cursor);
+  return { items: page.items.map(auditEntryFrom), nextCursor: page.nextCursor };
+}
+
+/** What the retention runs will delete between `now` and `withinDays` from now, per purpose with a retention. */
+export async function retentionPreview(
+  deps: Pick<Deps, 'config' | 'rights'>,
+  principal: Principal,
+  withinDays: number,
+  now: Date = new Date(),
+): Promise<RetentionPreviewAnswer> {
+  authorizeRight(principal, 'retention');
+  const items: RetentionPreviewAnswer['items'] = [];
+  for (const purpose of PURPOSES) {
+    const days = deps.config.retention.mediaDays[purpose];
+    if (days === undefined) continue;
+    const cutoff = new Date(now.getTime() + (withinDays - days) * DAY_MS);
+    const summary = await deps.rights.expiringSummary(principal.tenant, purpose, cutoff);
+    items.push({
+      purpose,
+      count: summary.count,
+      bytes: summary.bytes,
+      firstExpiry: summary.firstCreatedAt ? new Date(summary.firstCreatedAt.getTime() + days * DAY_MS).toISOString() : null,
+    });
+  }
+  return { items };
+}
+
+const erasureRecordOf = (job: RightsJobRow): ErasureRecord => ({
+  erasureId: job.id,
+  subjectId: job.subjectId,
+  status: job.status,
+  total: job.total,
+  deleted: job.deleted,
+  heldBack: job.heldBack,
+});
+
+/** Starts erasing everything about a person (or gives back the erasure already running for them). */
+export async function requestErasure(deps: Pick<Deps, 'rights'>, principal: Principal, subjectId: string, requestId?: string): Promise<{ erasureId: string; status: 'running' | 'done' }> {
+  authorizeRight(principal, 'erasure', subjectId);
+  const { job } = await deps.rights.startJob(
+    { id: newMediaId(), tenant: principal.tenant, subjectId, kind: 'erasure', requestedBy: principal.sub, requesterRole: principal.role },
+    subjectAudit(principal, requestId, 'erasure', subjectId),
+  );
+  return { erasureId: job.id, status: job.status };
+}
+
+export async function getErasure(deps: Pick<Deps, 'rights'>, principal: Principal, erasureId: string): Promise<ErasureRecord> {
+  authorizeRight(principal, 'erasure');
+  const job = await deps.rights.findJob(principal.tenant, 'erasure', erasureId);
+  if (!job) throw new MediaError('NOT_FOUND', 'No such erasure.');
+  return erasureRecordOf(job);
+}
+
+/** Starts gathering everything about a person into one ZIP file (or gives back the export already running). */
+export async function requestExport(deps: Pick<Deps, 'rights'>, principal: Principal, subjectId: string, requestId?: string): Promise<{ exportId: string; status: 'running' | 'done' }> {
+  authorizeRight(principal, 'export', subjectId);
+  const { job } = await deps.rights.startJob(
+    { id: newMediaId(), tenant: principal.tenant, subjectId, kind: 'export', requestedBy: principal.sub, requesterRole: principal.role },
+    subjectAudit(principal, requestId, 'export', subjectId),
+  );
+  return { exportId: job.id, status: job.status };
+}
+
+/** An export's state; once done, a short-lived URL of its ZIP file (minted like any download: audited). */
+export async function getExport(deps: Pick<Deps, 'rights' | 'storage' | 'audit'>, principal: Principal, exportId: string, requestId?: string): Promise<ExportRecord> {
+  authorizeRight(principal, 'export');
+  const job = await deps.rights.findJob(principal.tenant, 'export', exportId);
+  if (!job) throw new MediaError('NOT_FOUND', 'No such export.');
+  const record: ExportRecord = { exportId: job.id, status: job.status, items: job.items, bytes: Number(job.bytes) };
+  if (job.status !== 'done' || !job.objectKey) return record;
+  const signed = await deps.storage.presignDownload({
+    key: job.objectKey,
+    contentType: 'application/zip',
+    expiresInSeconds: EXPORT_URL_TTL_SECONDS,
+    contentDisposition: `attachment; filename="export-${job.subjectId.replace(/[^A-Za-z0-9._-]/g, '_')}.zip"`,
+  });
+  await deps.audit.append({ ...subjectAudit(principal, requestId, 'download', job.subjectId), requestId: requestId ?? `export:${job.id}` });
+  return { ...record, url: signed.url, expiresAt: signed.expiresAt };
+}
+
+/**
+ * One erasure advanced to its end, a batch (one transaction) at a time; the tombstoned items'
+ * events and purges follow each batch (what fails here, the sweeper finishes). Stops early when
+ * `maxBatches` is reached; a crash loses at most the batch in flight, which the next run repeats.
+ * Once done, `subject.erased` goes out and is recorded as sent (again by the next run if that fails).
+ */
+export async function runErasure(deps: Deps, jobId: string, options: { batch?: number; maxBatches?: number } = {}): Promise<RightsJobRow | undefined> {
+  const batch = options.batch ?? 100;
+  let last: RightsJobRow | undefined;
+  for (let n = 0; n < (options.maxBatches ?? Number.POSITIVE_INFINITY); n++) {
+    const result = await deps.rights.eraseBatch(jobId, batch);
+    if (!result) break;
+    last = result.job;
+    for (const row of result.deleted) {
+      await announceLate(deps, row.id).catch(() => false);
+      const fresh = await deps.media.findInTenant(row.tenant, row.id);
+      if (fresh) await purgeObjects(deps, fresh).catch(() => false);
+    }
+    if (result.job.status === 'done') break;
+  }
+  // Finished (now, or earlier by a worker that died before telling anyone): the event, at least once.
+  const job = last ?? (await deps.rights.findJobById(jobId));
+  if (job?.kind === 'erasure' && job.status === 'done' && !job.announcedAt) {
+    const event: SubjectEvent = {
+      eventId: `subject.erased:${job.id}`,
+      type: 'subject.erased',
+      occurredAt: new Date(job.completedAt ?? Date.now()).toISOString(),
+      tenant: job.tenant,
+      subjectId: job.subjectId,
+    };
+    await deps.events.publish(event);
+    await deps.rights.markErasureAnnounced(job.id);
+  }
+  return job;
+}
+
+/**
+ * One retention run: for each purpose with a retention, items uploaded more than its days before
+ * `now` are deleted as DELETE deletes (`deletedBy: retention`), skipping legal holds, in batches of
+ * `batch`, at most `maxBatches` per purpose; then one batch of audit rows past their own retention.
+ * The sweeper announces and purges what was tombstoned.
+ */
+export async function runRetention(
+  deps: Pick<Deps, 'config' | 'rights' | 'audit'>,
+  options: { now?: Date; batch?: number; maxBatches?: number } = {},
+): Promise<{ expired: number; auditPruned: number }> {
+  const now = options.now ?? new Date();
+  const batch = options.batch ?? 500;
+  let expired = 0;
+  for (const purpose of PURPOSES) {
+    const days = deps.config.retention.mediaDays[purpose];
+    if (days === undefined) continue;
+    const cutoff = new Date(now.getTime() - days * DAY_MS);
+    for (let n = 0; n < (options.maxBatches ?? 20); n++) {
+      const rows = await deps.rights.expireBatch(purpose, cutoff, batch);
+      expired += rows.length;
+      if (rows.length < batch) break;
+    }
+  }
+  const auditPruned = await deps.audit.prune(deps.config.retention.auditDays);
+  return { expired, auditPruned };
+}
