@@ -124,6 +124,26 @@ describe('video uploads', () => {
     expect({ width: medium.width, height: medium.height }, 'the poster is upright').toEqual({ width: 360, height: 640 });
   });
 
+  it('a WebM clip (VP9 and Opus) with a title and a location ends ready, its original without them', async () => {
+    const file = join(dir, 'screen.webm');
+    await exec('ffmpeg', [
+      '-v', 'error', '-y',
+      '-f', 'lavfi', '-i', 'testsrc2=size=320x240:rate=25',
+      '-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=48000',
+      '-t', '2', '-c:v', 'libvpx-vp9', '-deadline', 'realtime', '-cpu-used', '8', '-c:a', 'libopus',
+      '-metadata', 'title=Lea and Tom, class 3b', '-metadata', `location=${LOCATION}`,
+      file,
+    ]);
+    const clip = await readFile(file);
+    expect(clip.includes('class 3b')).toBe(true);
+    const record = await upload(clip, 'video/webm', 'screen.webm');
+    expect(record).toMatchObject({ status: 'ready', kind: 'video', width: 320, height: 240 });
+    const original = await download(record.id, 'original');
+    expect(original.includes('class 3b') || original.includes(LOCATION)).toBe(false);
+    const probed = await probe(original, 'original.webm');
+    expect(probed.streams.map((s) => s.codec_name)).toEqual(['vp9', 'opus']);
+  });
+
   it('rejects a file that is not a video, renamed .mp4', async () => {
     const photo = await sharp({ create: { width: 64, height: 64, channels: 3, background: '#f00' } }).jpeg().toBuffer();
     const notes = Buffer.from('These are not the frames you are looking for.\n'.repeat(100));
