@@ -18,7 +18,11 @@ export interface ApiProps {
 }
 
 const API_FUNCTIONS: Record<ApiFunctionName, { description: string; timeout: Duration }> = {
-  'request-upload': { description: 'POST /v1/uploads[/batch]: RBAC, a pending row, a presigned POST', timeout: Duration.seconds(10) },
+  // S3 may take a while to assemble a large multipart upload: up to API Gateway's 29 s.
+  'request-upload': {
+    description: 'POST /v1/uploads[/batch]: RBAC, a pending row, a presigned POST or a multipart upload; its parts, completion, abort',
+    timeout: Duration.seconds(29),
+  },
   'get-download': { description: 'GET /v1/media/{id}/download: RBAC, a presigned GET', timeout: Duration.seconds(10) },
   'media-api': { description: 'Media records: get, list, delete, legal hold, usage', timeout: Duration.seconds(15) },
 };

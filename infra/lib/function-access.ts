@@ -5,7 +5,13 @@ import type * as sns from 'aws-cdk-lib/aws-sns';
 import type { MediaFunctionName } from './media-function';
 
 export type KeyPrefix = 'incoming/' | 'originals/' | 'derivatives/' | 'exports/';
-export type ObjectAction = 's3:GetObject' | 's3:PutObject' | 's3:PutObjectTagging' | 's3:DeleteObject' | 's3:AbortMultipartUpload';
+export type ObjectAction =
+  | 's3:GetObject'
+  | 's3:PutObject'
+  | 's3:PutObjectTagging'
+  | 's3:DeleteObject'
+  | 's3:ListMultipartUploadParts'
+  | 's3:AbortMultipartUpload';
 
 export interface FunctionAccess {
   /** Object actions, each on whole key prefixes only. */
@@ -30,6 +36,8 @@ const PROCESSING: FunctionAccess = {
     // Originals carry a purpose tag for the lifecycle rules (attendance moves to infrequent access).
     { actions: ['s3:PutObjectTagging'], prefixes: ['originals/'] },
     { actions: ['s3:DeleteObject'], prefixes: ['incoming/', 'originals/', 'derivatives/'] },
+    // The sweeper aborts multipart uploads that outlived their expiry.
+    { actions: ['s3:AbortMultipartUpload'], prefixes: ['incoming/'] },
   ],
   list: 'bucket',
   publishesEvents: true,
@@ -42,7 +50,12 @@ const PROCESSING: FunctionAccess = {
  */
 export const FUNCTION_ACCESS: Record<MediaFunctionName, FunctionAccess> = {
   // Signs the browser's POST to incoming/{tenant}/{id}: S3 checks the signer's right to put there.
-  'request-upload': { objects: [{ actions: ['s3:PutObject'], prefixes: ['incoming/'] }], publishesEvents: false },
+  // Multipart uploads: PutObject covers starting, signing parts and completing; listing the parts
+  // (to check them and to resume) and aborting are actions of their own.
+  'request-upload': {
+    objects: [{ actions: ['s3:PutObject', 's3:ListMultipartUploadParts', 's3:AbortMultipartUpload'], prefixes: ['incoming/'] }],
+    publishesEvents: false,
+  },
   // Signs GETs of validated originals and derivatives, never of unchecked uploads.
   'get-download': { objects: [{ actions: ['s3:GetObject'], prefixes: ['originals/', 'derivatives/'] }], publishesEvents: false },
   // DELETE removes every object of an item, finding its derivatives by listing their prefix, and

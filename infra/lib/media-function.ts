@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy, type Size } from 'aws-cdk-lib';
 import type * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction, OutputFormat, type ICommandHooks } from 'aws-cdk-lib/aws-lambda-nodejs';
@@ -32,6 +32,31 @@ export interface MediaFunctionProps {
   reservedConcurrentExecutions?: number;
   /** Ship sharp's native build for Lambda's Linux next to the bundle (the image pipeline). */
   withSharp?: boolean;
+  /** Also ship static ffmpeg and ffprobe builds next to the bundle (video checks, remux, poster frames). */
+  withVideoTools?: boolean;
+  /** /tmp: a video is streamed there (the upload and its clean copy), never held in memory. */
+  ephemeralStorageSize?: Size;
+}
+
+/**
+ * ffmpeg and ffprobe for Lambda, without Docker: static Linux builds (John Van Sickle's,
+ * johnvansickle.com/ffmpeg, GPL-3.0) as npm publishes them per CPU, pinned here to exact versions
+ * and installed beside the bundle by the same npm command as sharp. Optional dependencies: npm
+ * installs only the ones for the CPU it is told, so the artifact tests' host copy gets its own.
+ * Locally and in CI the processor runs Debian's ffmpeg instead (the `ffmpeg` package).
+ */
+export const VIDEO_TOOLS: Record<LambdaArchitecture, { ffmpeg: [string, string]; ffprobe: [string, string] }> = {
+  arm64: { ffmpeg: ['@ffmpeg-installer/linux-arm64', '4.1.4'], ffprobe: ['@ffprobe-installer/linux-arm64', '5.2.0'] },
+  x86_64: { ffmpeg: ['@ffmpeg-installer/linux-x64', '4.1.0'], ffprobe: ['@ffprobe-installer/linux-x64', '5.2.0'] },
+};
+
+/** Where the processor finds the tools in Lambda (its code lives in /var/task). */
+export function videoToolsEnvironment(architecture: LambdaArchitecture): Record<string, string> {
+  const tools = VIDEO_TOOLS[architecture];
+  return {
+    MEDIA_FFMPEG_PATH: `/var/task/node_modules/${tools.ffmpeg[0]}/ffmpeg`,
+    MEDIA_FFPROBE_PATH: `/var/task/node_modules/${tools.ffprobe[0]}/ffprobe`,
+  };
 }
 
 /** Node.js 24 on Lambda. */
@@ -52,16 +77,25 @@ const REQUIRE_SHIM = "import { createRequire as __mediaCreateRequire } from 'nod
  * also prepares a host copy for the artifact tests (@media/artifacts): only the CPU differs. The
  * version is the one the lock file pins, the one the tests ran.
  */
-export function sharpForLambda(architecture: LambdaArchitecture): ICommandHooks {
+export function sharpForLambda(architecture: LambdaArchitecture, options: { videoTools?: boolean } = {}): ICommandHooks {
   const lock = JSON.parse(readFileSync(join(REPO_ROOT, 'package-lock.json'), 'utf8')) as { packages: Record<string, { version?: string }> };
   const version = lock.packages['node_modules/sharp']?.version;
   if (!version) throw new Error('sharp is not in package-lock.json');
+  const video = options.videoTools
+    ? Object.fromEntries(Object.values(VIDEO_TOOLS).flatMap((tools) => [tools.ffmpeg, tools.ffprobe]))
+    : undefined;
   return {
     beforeBundling: () => [],
     beforeInstall: () => [],
     // One command: CDK runs each hook command in its own shell, in the project root.
     afterBundling: (_inputDir: string, outputDir: string) => [
-      [`cd "${outputDir}"`, `printf '%s' '${nativePackageJson({ sharp: version })}' > package.json`, nativeInstallCommand(architecture)].join(' && '),
+      [
+        `cd "${outputDir}"`,
+        `printf '%s' '${nativePackageJson({ sharp: version }, video)}' > package.json`,
+        nativeInstallCommand(architecture),
+        // One of the published tarballs carries its binary without the execute bit.
+        ...(video ? [`chmod 755 node_modules/@ffmpeg-installer/*/ffmpeg node_modules/@ffprobe-installer/*/ffprobe`] : []),
+      ].join(' && '),
     ],
   };
 }
@@ -93,11 +127,13 @@ export class MediaFunction extends NodejsFunction {
       architecture: runtime.architecture === 'arm64' ? lambda.Architecture.ARM_64 : lambda.Architecture.X86_64,
       memorySize: props.memorySize,
       timeout: props.timeout,
+      ephemeralStorageSize: props.ephemeralStorageSize,
       reservedConcurrentExecutions: props.reservedConcurrentExecutions,
       logGroup,
       environment: {
         NODE_OPTIONS: '--enable-source-maps',
         ...runtime.environment,
+        ...(props.withVideoTools ? videoToolsEnvironment(runtime.architecture) : {}),
         ...props.environment,
       },
       ...(runtime.network
@@ -113,7 +149,7 @@ export class MediaFunction extends NodejsFunction {
         sourcesContent: false,
         bundleAwsSDK: true,
         externalModules: [...NEVER_BUNDLED, ...(props.withSharp ? ['sharp'] : [])],
-        commandHooks: props.withSharp ? sharpForLambda(runtime.architecture) : undefined,
+        commandHooks: props.withSharp ? sharpForLambda(runtime.architecture, { videoTools: props.withVideoTools }) : undefined,
       },
     });
     this.mediaName = props.name;

@@ -1,4 +1,4 @@
-import { Duration } from 'aws-cdk-lib';
+import { Duration, Size } from 'aws-cdk-lib';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
@@ -6,8 +6,15 @@ import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { MediaFunction, type FunctionRuntime } from './media-function';
 
-/** The processor's time limit; the ingest queue's visibility timeout is derived from it. */
-export const PROCESSOR_TIMEOUT = Duration.minutes(2);
+/**
+ * The processor's time limit; the ingest queue's visibility timeout is derived from it. Lambda's
+ * longest: a batch may hold several videos of up to 2 GiB (each streamed from S3, remuxed and
+ * written back, some tens of seconds apiece), processed one after the other.
+ */
+export const PROCESSOR_TIMEOUT = Duration.minutes(15);
+
+/** /tmp for one video at a time: the upload and its clean copy (2 × 2 GiB) and room to spare. */
+export const PROCESSOR_EPHEMERAL_STORAGE = Size.gibibytes(6);
 
 /** Records per invocation: a few photos, so one slow image does not hold many others back. */
 export const PROCESSOR_BATCH_SIZE = 5;
@@ -36,10 +43,13 @@ export class Processing extends Construct {
     this.processor = new MediaFunction(this, 'ProcessUpload', {
       name: 'process-upload',
       runtime: props.runtime,
-      description: 'S3 ObjectCreated (via SQS) → validate the bytes, write derivatives with sharp',
-      // libvips uses every core it is given; memory buys cores on Lambda.
+      description: 'S3 ObjectCreated (via SQS) → validate the bytes, write derivatives with sharp; videos checked and remuxed with ffmpeg',
+      // libvips uses every core it is given; memory buys cores on Lambda. A video never sits in
+      // memory (ffmpeg works on files in /tmp), so it needs no more than a photo.
       memorySize: 2048,
       timeout: PROCESSOR_TIMEOUT,
+      ephemeralStorageSize: PROCESSOR_EPHEMERAL_STORAGE,
+      withVideoTools: true,
       // A ceiling on sharp's concurrent work and on database connections, whatever the backlog.
       reservedConcurrentExecutions: props.concurrency,
       withSharp: true,
@@ -58,9 +68,12 @@ export class Processing extends Construct {
       runtime: props.runtime,
       description: 'Scheduled: expires abandoned uploads, processes late ones, sends owed events, purges deleted items, erasures, exports, retention',
       memorySize: 2048,
-      // Runs may overlap (every step is a conditional update or an idempotent delete).
-      timeout: Duration.minutes(5),
+      // Runs may overlap (every step is a conditional update or an idempotent delete). It processes
+      // late uploads as the processor does, videos included.
+      timeout: PROCESSOR_TIMEOUT,
+      ephemeralStorageSize: PROCESSOR_EPHEMERAL_STORAGE,
       withSharp: true,
+      withVideoTools: true,
     });
     this.schedule = new events.Rule(this, 'SweeperSchedule', {
       description: 'Runs the media sweeper',

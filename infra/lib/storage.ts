@@ -73,9 +73,11 @@ export class Storage extends Construct {
         ? [
             {
               allowedOrigins: props.allowedOrigins,
-              allowedMethods: [s3.HttpMethods.POST, s3.HttpMethods.GET, s3.HttpMethods.HEAD],
+              // PUT: the parts of multipart uploads, each to its presigned URL.
+              allowedMethods: [s3.HttpMethods.POST, s3.HttpMethods.GET, s3.HttpMethods.HEAD, s3.HttpMethods.PUT],
               // The presigned POST policy and GET signature pin what matters; headers add nothing.
               allowedHeaders: ['*'],
+              // A browser must read each part's ETag to complete a multipart upload.
               exposedHeaders: ['ETag'],
               maxAge: 3000,
             },

@@ -25,8 +25,8 @@ export function nativeInstallCommand(architecture: LambdaArchitecture): string {
 }
 
 /** The package.json of a bundle folder that ships native packages at exact versions. */
-export const nativePackageJson = (packages: Record<string, string>): string =>
-  JSON.stringify({ private: true, type: 'module', dependencies: packages });
+export const nativePackageJson = (packages: Record<string, string>, optional?: Record<string, string>): string =>
+  JSON.stringify({ private: true, type: 'module', dependencies: packages, ...(optional ? { optionalDependencies: optional } : {}) });
 
 /** Installs a bundle folder's native packages for an architecture (its package.json says which). */
 export function installNativeModules(dir: string, architecture: LambdaArchitecture): void {

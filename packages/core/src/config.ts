@@ -63,6 +63,18 @@ export const ConfigSchema = z
     MEDIA_TENANT_QUOTA_BYTES: z.coerce.number().int().min(1).default(500 * 1024 ** 3),
     /** Each student's and teacher's cap on what they uploaded (stored and reserved); admins and services have none. */
     MEDIA_PERSON_QUOTA_BYTES: z.coerce.number().int().min(1).default(2 * 1024 ** 3),
+    /** At or above this declared size an upload must be multipart. */
+    MEDIA_MULTIPART_THRESHOLD_BYTES: z.coerce.number().int().min(5 * 1024 ** 2 + 1).default(100 * 1024 ** 2),
+    /** Bytes of each part (but the last) of a multipart upload; S3 wants 5 MiB at least. */
+    MEDIA_MULTIPART_PART_BYTES: z.coerce.number().int().min(5 * 1024 ** 2).max(5 * 1024 ** 3).default(16 * 1024 ** 2),
+    /** How long a multipart upload may take; then the sweeper aborts it and its reservation ends. */
+    MEDIA_MULTIPART_UPLOAD_SECONDS: z.coerce.number().int().min(60).max(7 * 86_400).default(86_400),
+    /** The largest video and its longest running time. */
+    MEDIA_VIDEO_MAX_BYTES: z.coerce.number().int().min(1).default(2 * 1024 ** 3),
+    MEDIA_VIDEO_MAX_SECONDS: z.coerce.number().min(1).default(600),
+    /** Where the processor finds ffprobe and ffmpeg (a layer's path in Lambda; PATH locally). */
+    MEDIA_FFPROBE_PATH: z.string().min(1).default('ffprobe'),
+    MEDIA_FFMPEG_PATH: z.string().min(1).default('ffmpeg'),
     /** Database connections per process: one or two for a Lambda behind RDS Proxy, more for a long-lived server. */
     MEDIA_DB_POOL_SIZE: z.coerce.number().int().min(1).max(200).default(2),
     /** How long a request waits for a free connection before answering 503. */
@@ -138,7 +150,13 @@ export interface Config {
     tenantQuotaBytes: number;
     /** A student's or teacher's cap on what they uploaded. */
     personQuotaBytes: number;
+    multipartThresholdBytes: number;
+    multipartPartBytes: number;
+    multipartUploadSeconds: number;
+    videoMaxBytes: number;
+    videoMaxSeconds: number;
   };
+  video: { ffprobePath: string; ffmpegPath: string };
   retention: {
     /** Days each purpose's media are kept after upload; absent: kept until deleted. */
     mediaDays: Partial<Record<Purpose, number>>;
@@ -191,7 +209,13 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       ) as Record<Purpose, number>,
       tenantQuotaBytes: e.MEDIA_TENANT_QUOTA_BYTES,
       personQuotaBytes: e.MEDIA_PERSON_QUOTA_BYTES,
+      multipartThresholdBytes: e.MEDIA_MULTIPART_THRESHOLD_BYTES,
+      multipartPartBytes: e.MEDIA_MULTIPART_PART_BYTES,
+      multipartUploadSeconds: e.MEDIA_MULTIPART_UPLOAD_SECONDS,
+      videoMaxBytes: e.MEDIA_VIDEO_MAX_BYTES,
+      videoMaxSeconds: e.MEDIA_VIDEO_MAX_SECONDS,
     },
+    video: { ffprobePath: e.MEDIA_FFPROBE_PATH, ffmpegPath: e.MEDIA_FFMPEG_PATH },
     retention: {
       mediaDays: Object.fromEntries(
         PURPOSES.flatMap((p) => {

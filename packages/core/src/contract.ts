@@ -14,6 +14,8 @@ export const UploadRequest = z.strictObject({
   filename: z.string().min(1).max(255).optional(),
   subjectId: identifier.optional(),
   classroomId: identifier.optional(),
+  /** Send the file in parts (S3 multipart): required at MEDIA_MULTIPART_THRESHOLD_BYTES and above, allowed above 5 MiB. */
+  multipart: z.boolean().optional(),
 });
 export type UploadRequest = z.infer<typeof UploadRequest>;
 
@@ -28,6 +30,42 @@ export const UploadTicket = z.object({
   maxBytes: z.number().int(),
 });
 export type UploadTicket = z.infer<typeof UploadTicket>;
+
+/** The answer to an upload asked for with `multipart: true`: the parts are signed one call at a time. */
+export const MultipartTicket = z.object({
+  mediaId: z.string().uuid(),
+  multipart: z.object({
+    uploadId: z.string(),
+    partSize: z.number().int().meta({ description: 'Bytes of every part but the last.' }),
+    partCount: z.number().int(),
+  }),
+  expiresAt: z.string().datetime(),
+  maxBytes: z.number().int(),
+});
+export type MultipartTicket = z.infer<typeof MultipartTicket>;
+
+const partNumber = z.number().int().min(1).max(10_000);
+
+export const PartUrlsRequest = z.strictObject({
+  partNumbers: z.array(partNumber).min(1).max(100),
+});
+export const PartUrlsAnswer = z.object({
+  parts: z.array(z.object({ partNumber: z.number().int(), url: z.string().url(), expiresAt: z.string().datetime() })),
+});
+export type PartUrlsAnswer = z.infer<typeof PartUrlsAnswer>;
+
+export const UploadedPartsAnswer = z.object({
+  parts: z.array(z.object({ partNumber: z.number().int(), etag: z.string(), size: z.number().int() })),
+  /** The plan, again: a client that resumes after a reload may know only the media id. */
+  partSize: z.number().int(),
+  partCount: z.number().int(),
+});
+export type UploadedPartsAnswer = z.infer<typeof UploadedPartsAnswer>;
+
+export const CompleteUploadRequest = z.strictObject({
+  parts: z.array(z.strictObject({ partNumber, etag: z.string().min(1).max(200) })).min(1).max(10_000),
+});
+export type CompleteUploadRequest = z.infer<typeof CompleteUploadRequest>;
 
 export const MediaIdParam = z.string().uuid('a media id (UUID)');
 
@@ -94,6 +132,8 @@ export const MediaRecord = z.object({
         "When the photo was taken, from its EXIF DateTimeOriginal: with the camera's UTC offset when the file gives one (2024-03-02T08:15:04+01:00), else the camera's local time (2024-03-02T08:15:04). The only metadata kept from the upload; null when it has none.",
     }),
   filename: z.string().nullable(),
+  kind: z.enum(['image', 'video']),
+  durationSeconds: z.number().nullable().meta({ description: 'Length of a video in seconds (from its bytes); null for images.' }),
   placeholder: z.string().nullable(),
   createdAt: z.string().datetime(),
   processedAt: z.string().datetime().nullable(),

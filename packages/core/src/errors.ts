@@ -11,6 +11,7 @@ export const ERRORS = {
   METHOD_NOT_ALLOWED: { status: 405, title: 'Method not allowed' },
   NOT_READY: { status: 409, title: 'Media is not ready' },
   CONFLICT: { status: 409, title: 'Conflicting state' },
+  UPLOAD_MISMATCH: { status: 409, title: 'The uploaded parts do not match the declared upload' },
   PAYLOAD_TOO_LARGE: { status: 413, title: 'Declared size is over the limit' },
   QUOTA_EXCEEDED: { status: 413, title: 'Storage quota exceeded' },
   UNSUPPORTED_MEDIA_TYPE: { status: 415, title: 'Media type not accepted' },
@@ -37,6 +38,9 @@ export const REJECTION_CODES = [
   'IMAGE_TOO_LARGE',
   'CORRUPT_IMAGE',
   'POLYGLOT',
+  'UNSUPPORTED_CONTAINER',
+  'CORRUPT_VIDEO',
+  'VIDEO_TOO_LONG',
 ] as const;
 export type RejectionCode = (typeof REJECTION_CODES)[number];
 

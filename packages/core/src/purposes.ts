@@ -14,6 +14,8 @@ export interface DerivativeSpec {
 export interface PurposePolicy {
   allowedTypes: readonly string[];
   maxBytes: number;
+  /** Video types accepted besides the photos (checked with ffprobe; their limits are the config's). */
+  videoTypes: readonly string[];
   derivatives: readonly DerivativeSpec[];
   /** Lifetime of a presigned GET for this purpose. */
   downloadTtlSeconds: number;
@@ -23,6 +25,9 @@ export interface PurposePolicy {
 
 const MB = 1024 * 1024;
 const PHOTO_TYPES = ['image/jpeg', 'image/png', 'image/webp', 'image/avif', 'image/gif'] as const;
+/** Containers a phone or camera writes; the codecs inside are checked from the bytes (ffprobe). */
+export const VIDEO_TYPES = ['video/mp4', 'video/quicktime', 'video/webm'] as const;
+export const isVideoType = (contentType: string) => (VIDEO_TYPES as readonly string[]).includes(contentType);
 
 const thumb: DerivativeSpec = { name: 'thumb', size: 256, fit: 'cover', format: 'webp' };
 const small: DerivativeSpec = { name: 'small', size: 480, fit: 'inside', format: 'webp' };
@@ -35,6 +40,7 @@ export const PURPOSE_POLICIES: Record<Purpose, PurposePolicy> = {
   profile: {
     allowedTypes: PHOTO_TYPES,
     maxBytes: 15 * MB,
+    videoTypes: [],
     derivatives: [thumb, small, medium, ml],
     downloadTtlSeconds: 15 * 60,
     needsClassroom: false,
@@ -42,6 +48,8 @@ export const PURPOSE_POLICIES: Record<Purpose, PurposePolicy> = {
   attendance: {
     allowedTypes: ['image/jpeg', 'image/png', 'image/webp'],
     maxBytes: 25 * MB,
+    // Short clips of a class activity; the length limit is MEDIA_VIDEO_MAX_SECONDS.
+    videoTypes: VIDEO_TYPES,
     derivatives: [thumb, small, medium, large, ml],
     downloadTtlSeconds: 5 * 60,
     needsClassroom: true,
@@ -49,6 +57,7 @@ export const PURPOSE_POLICIES: Record<Purpose, PurposePolicy> = {
   training: {
     allowedTypes: [...PHOTO_TYPES, 'image/tiff'],
     maxBytes: 40 * MB,
+    videoTypes: [],
     derivatives: [thumb, ml],
     downloadTtlSeconds: 15 * 60,
     needsClassroom: false,
@@ -56,6 +65,7 @@ export const PURPOSE_POLICIES: Record<Purpose, PurposePolicy> = {
   general: {
     allowedTypes: PHOTO_TYPES,
     maxBytes: 20 * MB,
+    videoTypes: VIDEO_TYPES,
     derivatives: [thumb, small, medium, large],
     downloadTtlSeconds: 15 * 60,
     needsClassroom: false,

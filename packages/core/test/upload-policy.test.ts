@@ -15,7 +15,27 @@ const codeOf = (fn: () => unknown) => {
 describe('planUpload', () => {
   it('defaults the subject to the caller and keeps a cleaned file name', () => {
     const plan = planUpload(teacher, { purpose: 'profile', contentType: 'image/JPG', size: 1000, filename: '../../etc/\u0000me.jpg' });
-    expect(plan).toEqual({ purpose: 'profile', contentType: 'image/jpeg', size: 1000, subjectId: 't-1', classroomId: null, filename: 'me.jpg' });
+    expect(plan).toEqual({
+      purpose: 'profile',
+      contentType: 'image/jpeg',
+      size: 1000,
+      kind: 'image',
+      multipart: false,
+      subjectId: 't-1',
+      classroomId: null,
+      filename: 'me.jpg',
+    });
+  });
+
+  it('accepts videos for general and attendance media only, up to the video limit, and in parts above the threshold', () => {
+    const limits = { multipartThresholdBytes: 100 * 1024 * 1024, videoMaxBytes: 2 * 1024 ** 3 };
+    expect(planUpload(teacher, { purpose: 'general', contentType: 'video/mp4', size: 1000 }, limits)).toMatchObject({ kind: 'video', multipart: false });
+    expect(codeOf(() => planUpload(teacher, { purpose: 'profile', contentType: 'video/mp4', size: 1000 }, limits))).toBe('UNSUPPORTED_MEDIA_TYPE');
+    expect(codeOf(() => planUpload(teacher, { purpose: 'general', contentType: 'video/webm', size: 200 * 1024 * 1024 }, limits))).toBe('VALIDATION_FAILED');
+    expect(planUpload(teacher, { purpose: 'general', contentType: 'video/webm', size: 200 * 1024 * 1024, multipart: true }, limits).multipart).toBe(true);
+    expect(codeOf(() => planUpload(teacher, { purpose: 'general', contentType: 'video/quicktime', size: 2 * 1024 ** 3 + 1, multipart: true }, limits))).toBe(
+      'PAYLOAD_TOO_LARGE',
+    );
   });
 
   it('refuses a type the purpose does not accept with 415', () => {

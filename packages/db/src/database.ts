@@ -53,6 +53,13 @@ export interface MediaTable {
   purgedAt: NullableTimestamp;
   /** Deleted items: the end of the lease of a worker busy with the item when it was deleted. */
   purgeAfter: NullableTimestamp;
+  /** S3's id of a multipart upload, while the row is pending; with the plan the uploader was given. */
+  multipartUploadId: string | null;
+  partSize: number | null;
+  partCount: number | null;
+  kind: ColumnType<'image' | 'video', 'image' | 'video' | undefined, 'image' | 'video'>;
+  /** A video's length in seconds, from its bytes. */
+  durationSeconds: number | null;
   /** The phash's four 16-bit bands (computed by the database), for the index-backed duplicate search. */
   phashBand0: ColumnType<number | null, never, never>;
   phashBand1: ColumnType<number | null, never, never>;

@@ -15,6 +15,11 @@ export interface NewPendingMedia {
   declaredSize: number;
   filename: string | null;
   uploadExpiresAt: Date;
+  kind?: 'image' | 'video';
+  /** Multipart uploads: S3's upload id and the plan the uploader was given. */
+  multipartUploadId?: string | null;
+  partSize?: number | null;
+  partCount?: number | null;
 }
 
 export interface ProcessedMedia {
@@ -28,6 +33,8 @@ export interface ProcessedMedia {
   placeholder: string | null;
   originalKey: string;
   variants: StoredVariant[];
+  /** Videos: length in seconds (from the bytes). */
+  durationSeconds?: number | null;
 }
 
 /** A held lease: the fencing token the claim handed out, and how long a renewal lasts. */
@@ -242,6 +249,10 @@ export class MediaRepository {
       declared_size: item.declaredSize,
       filename: item.filename,
       upload_expires_at: item.uploadExpiresAt.toISOString(),
+      kind: item.kind ?? 'image',
+      multipart_upload_id: item.multipartUploadId ?? null,
+      part_size: item.partSize ?? null,
+      part_count: item.partCount ?? null,
     }));
     try {
       await sql`select media_reserve_uploads(${JSON.stringify(rows)}::jsonb, ${limits.schoolQuotaBytes}::bigint,
@@ -335,6 +346,7 @@ export class MediaRepository {
         height: result.height,
         sha256: result.sha256,
         capturedAt: result.capturedAt ?? null,
+        durationSeconds: result.durationSeconds ?? null,
         phash: result.phash,
         placeholder: result.placeholder,
         originalKey: result.originalKey,
@@ -488,6 +500,38 @@ export class MediaRepository {
     return [...pending, ...processing]
       .sort((a, b) => new Date(a.uploadExpiresAt).getTime() - new Date(b.uploadExpiresAt).getTime())
       .slice(0, limit);
+  }
+
+  /**
+   * The uploader's multipart upload is assembled: pending → processing with a lease that has
+   * already run out, so the record says the upload is done while the processor (its S3 event, or
+   * the sweeper) claims it as any lapsed lease. Only for this uploader and this S3 upload.
+   */
+  async completeMultipart(tenant: string, id: string, uploadedBy: string, uploadId: string): Promise<MediaRow | undefined> {
+    return this.db
+      .updateTable('media')
+      .set({ status: 'processing', leaseExpiresAt: sql<Date>`now()`, leaseOwner: null, multipartUploadId: null, updatedAt: sql<Date>`now()` })
+      .where('id', '=', id)
+      .where('tenant', '=', tenant)
+      .where('uploadedBy', '=', uploadedBy)
+      .where('status', '=', 'pending')
+      .where('multipartUploadId', '=', uploadId)
+      .returningAll()
+      .executeTakeFirst();
+  }
+
+  /** The uploader gives up a multipart upload: pending → expired (its reservation ends); the row keeps the S3 id to abort. */
+  async abortMultipart(tenant: string, id: string, uploadedBy: string): Promise<MediaRow | undefined> {
+    return this.db
+      .updateTable('media')
+      .set({ status: 'expired', leaseExpiresAt: null, leaseOwner: null, updatedAt: sql<Date>`now()` })
+      .where('id', '=', id)
+      .where('tenant', '=', tenant)
+      .where('uploadedBy', '=', uploadedBy)
+      .where('status', '=', 'pending')
+      .where('multipartUploadId', 'is not', null)
+      .returningAll()
+      .executeTakeFirst();
   }
 
   /** One upload that never arrived: pending → expired, if it is still pending past expiry plus grace. */

@@ -7,6 +7,7 @@ import * as usageCounters0004 from './migrations/0004-usage-counters';
 import * as capturedAt0005 from './migrations/0005-captured-at';
 import * as purgeAfter0006 from './migrations/0006-purge-after';
 import * as rights0007 from './migrations/0007-rights';
+import * as multipartVideo0008 from './migrations/0008-multipart-video';
 
 /** Migrations are listed here rather than read from disk, so they bundle into a Lambda as-is. */
 const MIGRATIONS: Record<string, Migration> = {
@@ -17,6 +18,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '0005-captured-at': capturedAt0005,
   '0006-purge-after': purgeAfter0006,
   '0007-rights': rights0007,
+  '0008-multipart-video': multipartVideo0008,
 };
 
 export async function migrateToLatest(db: Kysely<Database>): Promise<MigrationResultSet> {

@@ -5,3 +5,4 @@ export * from './inspection';
 export * from './derivatives';
 export * from './metadata-removal';
 export { captureTime, orientationOnlyExif } from './exif';
+export * from './video';

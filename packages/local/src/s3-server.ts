@@ -1,4 +1,5 @@
-import { mkdir } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rm, stat } from 'node:fs/promises';
+import { join } from 'node:path';
 import S3rver from 's3rver';
 
 export const LOCAL_S3_CREDENTIALS = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' };
@@ -30,7 +31,7 @@ function corsXml(origins: string[]): string {
     .map(
       (origin) => `<CORSRule>
     <AllowedOrigin>${escapeXml(origin)}</AllowedOrigin>
-    <AllowedMethod>POST</AllowedMethod><AllowedMethod>GET</AllowedMethod><AllowedMethod>HEAD</AllowedMethod>
+    <AllowedMethod>POST</AllowedMethod><AllowedMethod>GET</AllowedMethod><AllowedMethod>HEAD</AllowedMethod><AllowedMethod>PUT</AllowedMethod>
     <AllowedHeader>*</AllowedHeader>
     <ExposeHeader>ETag</ExposeHeader>
     <MaxAgeSeconds>3000</MaxAgeSeconds>
@@ -40,11 +41,72 @@ function corsXml(origins: string[]): string {
   return `<CORSConfiguration>${rules}</CORSConfiguration>`;
 }
 
+/** Where s3rver keeps the parts of an unfinished multipart upload: `<bucket>/._S3rver_uploads/<uploadId>/<n>`. */
+const uploadDir = (directory: string, bucket: string, uploadId: string) => join(directory, bucket, '._S3rver_uploads', uploadId);
+
+const noSuchUpload = (uploadId: string) =>
+  `<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>NoSuchUpload</Code><Message>The specified upload does not exist.</Message><UploadId>${escapeXml(uploadId)}</UploadId></Error>`;
+
+/**
+ * What s3rver 3 lacks of multipart uploads (it starts them, takes parts and completes them):
+ * ListParts (GET ?uploadId) and AbortMultipartUpload (DELETE ?uploadId), from the parts it keeps on
+ * disk; and, as S3, no part from a request cut short.
+ */
+function multipartExtras(directory: string): S3rver['middleware'][number] {
+  return async (ctx, next) => {
+    const uploadId = ctx.query.uploadId;
+    const bucket = ctx.path.split('/')[1];
+    if (typeof uploadId !== 'string' || !bucket || !/^[0-9a-f]+$/.test(uploadId)) return next();
+    const dir = uploadDir(directory, decodeURIComponent(bucket), uploadId);
+    const partNumber = ctx.query.partNumber;
+    if (ctx.method === 'PUT' && typeof partNumber === 'string' && /^\d+$/.test(partNumber)) {
+      // s3rver keeps what arrived of a part whose request was cut (a page reload); S3 keeps nothing.
+      try {
+        await next();
+      } finally {
+        const expected = Number(ctx.headers['content-length']);
+        const part = join(dir, String(Number(partNumber)));
+        const size = (await stat(part).catch(() => null))?.size;
+        if (size !== undefined && Number.isFinite(expected) && size !== expected) {
+          await Promise.all([rm(part, { force: true }), rm(`${part}.md5`, { force: true })]);
+        }
+      }
+      return;
+    }
+    if ((ctx.method !== 'GET' && ctx.method !== 'DELETE') || partNumber !== undefined) return next();
+    const exists = (await stat(dir).catch(() => null))?.isDirectory();
+    if (!exists) {
+      ctx.status = 404;
+      ctx.type = 'application/xml';
+      ctx.body = noSuchUpload(uploadId);
+      return;
+    }
+    if (ctx.method === 'DELETE') {
+      await rm(dir, { recursive: true, force: true });
+      ctx.status = 204;
+      return;
+    }
+    const numbers = (await readdir(dir)).filter((name) => /^\d+$/.test(name)).map(Number).sort((a, b) => a - b);
+    const parts = await Promise.all(
+      numbers.map(async (n) => {
+        const [found, md5] = await Promise.all([stat(join(dir, String(n))).catch(() => null), readFile(join(dir, `${n}.md5`), 'utf8').catch(() => null)]);
+        // A part still arriving (its checksum is written last) is not a part yet.
+        if (!found || md5 === null) return '';
+        return `<Part><PartNumber>${n}</PartNumber><ETag>"${escapeXml(md5.trim())}"</ETag><Size>${found.size}</Size></Part>`;
+      }),
+    );
+    ctx.status = 200;
+    ctx.type = 'application/xml';
+    ctx.body = `<?xml version="1.0" encoding="UTF-8"?>\n<ListPartsResult><UploadId>${escapeXml(uploadId)}</UploadId><IsTruncated>false</IsTruncated>${parts.join('')}</ListPartsResult>`;
+  };
+}
+
 /**
  * s3rver on disk: serves browser POSTs and emits S3 event records. Of a presigned URL it checks only
  * the expiry of a GET: not the signature (a URL signed with any secret, or with its signature
  * changed, is served), nor a POST's policy (its conditions or its expiry). The processor re-checks
- * the real object itself; AWS checks both, LocalStack the POST policy only.
+ * the real object itself; AWS checks both, LocalStack the POST policy only. Multipart uploads work
+ * (with ListParts and abort added here); a part's presigned PUT is not checked either.
  */
 export async function startS3Server(options: S3ServerOptions): Promise<S3Server> {
   await mkdir(options.directory, { recursive: true });
@@ -56,6 +118,8 @@ export async function startS3Server(options: S3ServerOptions): Promise<S3Server>
     vhostBuckets: false,
     configureBuckets: [{ name: options.bucket, configs: [corsXml(options.allowedOrigins)] }],
   });
+  // After the logger, before the router.
+  server.middleware.splice(1, 0, multipartExtras(options.directory));
   const address = await server.run();
   return {
     endpoint: `http://${options.host}:${address.port}`,

@@ -17,8 +17,21 @@ declare module 's3rver' {
     Records: { eventName: string; s3: { bucket: { name: string }; object: { key: string; size?: number } } }[];
   }
 
+  /** The part of a Koa context our own middleware reads and writes. */
+  interface S3rverContext {
+    method: string;
+    path: string;
+    query: Record<string, string | string[] | undefined>;
+    headers: Record<string, string | string[] | undefined>;
+    status: number;
+    body: unknown;
+    type: string;
+  }
+
   export default class S3rver {
     constructor(options: S3rverOptions);
+    /** Koa's middleware list: composed when the server starts, so it can be extended before `run`. */
+    middleware: ((ctx: S3rverContext, next: () => Promise<void>) => Promise<void>)[];
     run(): Promise<AddressInfo>;
     close(): Promise<void>;
     on(event: 'event', listener: (event: S3rverNotification) => void): this;

@@ -25,6 +25,9 @@ const REJECTIONS: Record<RejectionCode, string> = {
   IMAGE_TOO_LARGE: 'The image has too many pixels.',
   CORRUPT_IMAGE: 'The image is damaged or incomplete.',
   POLYGLOT: 'The file hides something else besides the image.',
+  UNSUPPORTED_CONTAINER: 'This video format or codec is not accepted; record as MP4 (H.264 or HEVC) and try again.',
+  CORRUPT_VIDEO: 'The video is damaged or is not a video.',
+  VIDEO_TOO_LONG: 'The video is longer than allowed.',
 };
 
 /** Refusals of the API itself, in the same words; the service's detail follows. */

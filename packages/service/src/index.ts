@@ -7,6 +7,7 @@ export * from './dependencies';
 export * from './event-publisher';
 export * from './media-record';
 export * from './upload-service';
+export * from './multipart-upload';
 export * from './media-service';
 export * from './announcements';
 export * from './rights-service';

@@ -21,6 +21,8 @@ export function toMediaRecord(row: MediaRow): MediaRecord {
     sha256: row.sha256,
     capturedAt: row.capturedAt,
     filename: row.filename,
+    kind: row.kind,
+    durationSeconds: row.durationSeconds,
     placeholder: row.placeholder,
     createdAt: iso(row.createdAt)!,
     processedAt: iso(row.processedAt),

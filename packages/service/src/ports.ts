@@ -15,6 +15,9 @@ import type { EventPublisher } from './event-publisher';
  */
 export type UploadRepository = Pick<MediaRepository, 'reserveUploads'>;
 
+/** The rows of multipart uploads: the caller's own, completed or aborted by one conditional update. */
+export type MultipartRows = Pick<MediaRepository, 'findInTenant' | 'completeMultipart' | 'abortMultipart'>;
+
 /** The rows the media operations (read, list, download, delete, hold, usage) touch. */
 export type MediaRows = Pick<
   MediaRepository,
@@ -22,7 +25,13 @@ export type MediaRows = Pick<
 >;
 
 /** Objects: presigned POSTs for uploads. */
-export type UploadStorage = Pick<MediaStorage, 'presignUpload'>;
+export type UploadStorage = Pick<MediaStorage, 'presignUpload' | 'createMultipartUpload' | 'abortMultipartUpload'>;
+
+/** Objects: the parts of multipart uploads. */
+export type MultipartObjects = Pick<
+  MediaStorage,
+  'presignUploadPart' | 'listParts' | 'completeMultipartUpload' | 'abortMultipartUpload'
+>;
 
 /** Objects: presigned GETs, listing and removal. */
 export type MediaObjects = Pick<MediaStorage, 'presignDownload' | 'listKeys' | 'deleteMany'>;
@@ -34,6 +43,12 @@ export interface UploadPorts {
   config: Config;
   media: UploadRepository;
   storage: UploadStorage;
+}
+
+export interface MultipartPorts {
+  config: Config;
+  media: MultipartRows;
+  storage: MultipartObjects;
 }
 
 /** Consent, as the download path reads it. */

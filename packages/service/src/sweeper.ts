@@ -64,6 +64,8 @@ export async function sweep(deps: Deps, options: SweepOptions = {}): Promise<Swe
       const key = incomingKey(row.tenant, row.id);
       if (row.status === 'pending' && !(await deps.storage.head(key))) {
         if (await deps.media.expirePending(row.id, grace)) {
+          // An abandoned multipart upload: its parts go now (the bucket's lifecycle rule is the backstop).
+          if (row.multipartUploadId) await deps.storage.abortMultipartUpload(key, row.multipartUploadId);
           // The POST had expired: an object arriving from now on is orphaned, and goes.
           await deps.storage.deleteMany([key]);
           report.expired += 1;

@@ -5,6 +5,7 @@ import { derivativeKey, incomingKey, originalKey, parseIncomingKey } from '@medi
 import { announce, announceLate, giveBack } from './announcements';
 import type { Dependencies } from './dependencies';
 import { objectKeysOf, purgeObjects } from './media-service';
+import { processClaimedVideo } from './video-processor';
 
 export type ProcessOutcome =
   | { outcome: 'ready'; mediaId: string; variants: number }
@@ -107,6 +108,20 @@ async function processClaimed(deps: Deps, row: MediaRow, lease: Lease): Promise<
       code: 'SIZE_MISMATCH',
       message: `The file is ${head.size} bytes, more than the ${row.declaredSize} bytes declared.`,
     });
+  }
+  if (row.kind === 'video') {
+    const video = await processClaimedVideo(deps, row, lease);
+    switch (video.outcome) {
+      case 'ready':
+        return { outcome: 'ready', mediaId, variants: video.variants };
+      case 'rejected':
+        return reject(deps, row, lease, video.error);
+      case 'missing':
+        await deps.media.releaseLease(mediaId, lease.owner);
+        return { outcome: 'ignored', reason: 'object-missing', mediaId };
+      case 'lease-lost':
+        return lostLease(deps, row);
+    }
   }
   // Without the incoming object, an earlier attempt may have stored the original already. Its bytes
   // have lost their metadata, so what the record takes from the upload (its hash, its capture time)

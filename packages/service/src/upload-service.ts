@@ -7,10 +7,12 @@ import {
   type Principal,
   type UploadPlan,
   type UploadRequest,
+  type MultipartTicket,
   type UploadTicket,
 } from '@media/core';
 import type { HeldSpace } from '@media/db';
 import { incomingKey } from '@media/storage';
+import { partPlan } from './multipart-upload';
 import type { UploadPorts } from './ports';
 
 type Deps = UploadPorts;
@@ -22,28 +24,17 @@ type Deps = UploadPorts;
  * took (see `MediaRepository.reserveUploads`), so concurrent requests cannot over-book any of them.
  * The POSTs are signed before, to keep the lock short.
  */
-export async function requestUploads(deps: Deps, principal: Principal, requests: UploadRequest[]): Promise<UploadTicket[]> {
+export async function requestUploads(deps: Deps, principal: Principal, requests: UploadRequest[]): Promise<(UploadTicket | MultipartTicket)[]> {
   const plans = requests.map((request) => {
-    const plan = planUpload(principal, request);
+    const plan = planUpload(principal, request, deps.config.limits);
     // The policy judges the subject the caller named, not the default of "about the caller".
     authorizeUpload(principal, { purpose: plan.purpose, subjectId: request.subjectId ?? null, classroomId: plan.classroomId });
     return plan;
   });
 
-  const signed = await Promise.all(
-    plans.map(async (plan) => {
-      const id = newMediaId();
-      const upload = await deps.storage.presignUpload({
-        key: incomingKey(principal.tenant, id),
-        contentType: plan.contentType,
-        maxBytes: plan.size,
-        expiresInSeconds: UPLOAD_URL_TTL_SECONDS,
-      });
-      return { id, plan, upload };
-    }),
-  );
+  const signed = await Promise.all(plans.map((plan) => prepare(deps, principal, plan)));
 
-  const rows = signed.map(({ id, plan, upload }) => ({
+  const rows = signed.map(({ id, plan, expiresAt, multipart }) => ({
     id,
     tenant: principal.tenant,
     purpose: plan.purpose,
@@ -53,28 +44,57 @@ export async function requestUploads(deps: Deps, principal: Principal, requests:
     contentType: plan.contentType,
     declaredSize: plan.size,
     filename: plan.filename,
-    // The row stops counting against the limit exactly when its POST stops working.
-    uploadExpiresAt: new Date(upload.expiresAt),
+    kind: plan.kind,
+    // The row stops counting against the limit exactly when its POST (or its multipart upload) stops working.
+    uploadExpiresAt: new Date(expiresAt),
+    multipartUploadId: multipart?.uploadId ?? null,
+    partSize: multipart?.partSize ?? null,
+    partCount: multipart?.partCount ?? null,
   }));
   const limits = {
     schoolQuotaBytes: deps.config.limits.tenantQuotaBytes,
     personQuotaBytes: hasPersonalCap(principal) ? deps.config.limits.personQuotaBytes : null,
     maxPending: pendingLimitOf(deps, plans),
   };
-  // The database reserves and compares in one statement; a refusal comes back with its figures,
-  // which say (in the order below) which limit it was.
-  const refused = await deps.media.reserveUploads(rows, limits);
-  if (refused) {
-    checkPendingLimit(deps, refused.pendingExpiries, plans);
-    checkQuota(deps, principal, plans, refused.held);
-    throw new MediaError('INTERNAL', 'the database refused an upload the limits allow');
+  try {
+    // The database reserves and compares in one statement; a refusal comes back with its figures,
+    // which say (in the order below) which limit it was.
+    const refused = await deps.media.reserveUploads(rows, limits);
+    if (refused) {
+      checkPendingLimit(deps, refused.pendingExpiries, plans);
+      checkQuota(deps, principal, plans, refused.held);
+      throw new MediaError('INTERNAL', 'the database refused an upload the limits allow');
+    }
+  } catch (error) {
+    // Refused: the multipart uploads started for it would otherwise wait for the lifecycle rule.
+    await Promise.allSettled(
+      signed.flatMap(({ id, multipart }) => (multipart ? [deps.storage.abortMultipartUpload(incomingKey(principal.tenant, id), multipart.uploadId)] : [])),
+    );
+    throw error;
   }
-  return signed.map(({ id, plan, upload }) => ({
-    mediaId: id,
-    upload: { url: upload.url, fields: upload.fields },
-    expiresAt: upload.expiresAt,
+  return signed.map(({ id, plan, upload, expiresAt, multipart }): UploadTicket | MultipartTicket =>
+    multipart
+      ? { mediaId: id, multipart, expiresAt, maxBytes: plan.size }
+      : { mediaId: id, upload: { url: upload!.url, fields: upload!.fields }, expiresAt, maxBytes: plan.size },
+  );
+}
+
+/** A presigned POST, or a started multipart upload (its parts are signed when the uploader asks). */
+async function prepare(deps: Deps, principal: Principal, plan: UploadPlan) {
+  const id = newMediaId();
+  const key = incomingKey(principal.tenant, id);
+  if (plan.multipart) {
+    const uploadId = await deps.storage.createMultipartUpload(key, plan.contentType);
+    const expiresAt = new Date(Date.now() + deps.config.limits.multipartUploadSeconds * 1000).toISOString();
+    return { id, plan, expiresAt, upload: null, multipart: { uploadId, ...partPlan(plan.size, deps.config.limits.multipartPartBytes) } };
+  }
+  const upload = await deps.storage.presignUpload({
+    key,
+    contentType: plan.contentType,
     maxBytes: plan.size,
-  }));
+    expiresInSeconds: UPLOAD_URL_TTL_SECONDS,
+  });
+  return { id, plan, expiresAt: upload.expiresAt, upload, multipart: null };
 }
 
 /**

@@ -56,6 +56,11 @@ export class FakeMediaRows implements UploadRepository, MediaRows {
       purgedAt: null,
       purgeAfter: null,
       capturedAt: null,
+      multipartUploadId: null,
+      partSize: null,
+      partCount: null,
+      kind: 'image',
+      durationSeconds: null,
       phashBand0: null,
       phashBand1: null,
       phashBand2: null,
@@ -72,7 +77,16 @@ export class FakeMediaRows implements UploadRepository, MediaRows {
     if (!first) return null;
     this.reservations.push(first.tenant);
     const ours = new Set(items.map((item) => item.id));
-    for (const item of items) this.add({ ...item, status: 'pending' });
+    for (const item of items) {
+      this.add({
+        ...item,
+        kind: item.kind ?? 'image',
+        multipartUploadId: item.multipartUploadId ?? null,
+        partSize: item.partSize ?? null,
+        partCount: item.partCount ?? null,
+        status: 'pending',
+      });
+    }
     const holding = [...this.rows.values()].filter((r) => r.tenant === first.tenant && ['pending', 'processing', 'ready'].includes(r.status));
     const held = (rows: MediaRow[]) => rows.reduce((sum, r) => sum + (r.size ?? r.declaredSize), 0);
     const pending = holding.filter((r) => r.uploadedBy === first.uploadedBy && r.status === 'pending' && r.uploadExpiresAt > now());
@@ -172,6 +186,19 @@ export class FakeObjects implements UploadStorage, MediaObjects {
     this.signed.push(input);
     const expiresAt = new Date(Date.now() + input.expiresInSeconds * 1000).toISOString();
     return { url: 'https://storage.test/media', fields: { key: input.key, 'Content-Type': input.contentType }, expiresAt };
+  }
+
+  /** Multipart uploads started and aborted, by key. */
+  readonly multipartStarted: string[] = [];
+  readonly multipartAborted: string[] = [];
+
+  async createMultipartUpload(key: string): Promise<string> {
+    this.multipartStarted.push(key);
+    return `upload-${this.multipartStarted.length}`;
+  }
+
+  async abortMultipartUpload(key: string): Promise<void> {
+    this.multipartAborted.push(key);
   }
 
   async presignDownload(input: { key: string; expiresInSeconds: number; contentType: string; contentDisposition: string }) {

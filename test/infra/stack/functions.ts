@@ -80,6 +80,23 @@ describe('the service functions', () => {
     expect(processor.MemorySize).toBe(2048);
   });
 
+  it('give the processor and the sweeper what a 2 GiB video needs: 15 minutes, 6 GiB of /tmp, and the ffmpeg tools beside the bundle', () => {
+    for (const name of ['process-upload', 'sweeper']) {
+      const props = functions[name]!.props;
+      expect(props.Timeout, name).toBe(900);
+      expect(props.EphemeralStorage, name).toEqual({ Size: 6144 });
+      expect(props.Environment.Variables.MEDIA_FFMPEG_PATH, name).toBe('/var/task/node_modules/@ffmpeg-installer/linux-arm64/ffmpeg');
+      expect(props.Environment.Variables.MEDIA_FFPROBE_PATH, name).toBe('/var/task/node_modules/@ffprobe-installer/linux-arm64/ffprobe');
+    }
+    for (const name of ['request-upload', 'get-download', 'media-api']) {
+      expect(functions[name]!.props.Environment.Variables.MEDIA_FFMPEG_PATH, `${name} never runs ffmpeg`).toBeUndefined();
+    }
+  });
+
+  it('let request-upload wait for S3 to assemble a large multipart upload, up to the HTTP API\'s limit', () => {
+    expect(functions['request-upload']!.props.Timeout).toBe(29);
+  });
+
   it('hold processing leases longer than a processor run may take', () => {
     const processor = functions['process-upload']!.props;
     expect(Number(processor.Environment.Variables.MEDIA_PROCESSING_LEASE_SECONDS)).toBeGreaterThan(processor.Timeout);
@@ -125,6 +142,15 @@ describe('the processor bundle', () => {
     expect(commands).toContain('cd "/out"');
     expect(commands).toContain(`"dependencies":{"sharp":"${sharp}"}`);
     expect(commands).toContain('--os=linux --cpu=arm64 --libc=glibc');
+  });
+
+  it('installs the pinned static ffmpeg and ffprobe builds for the CPU npm is told, executable', () => {
+    const commands = sharpForLambda('arm64', { videoTools: true }).afterBundling('/in', '/out').join(' && ');
+    expect(commands).toContain(`"dependencies":{"sharp":"${sharp}"}`);
+    expect(commands).toContain('"@ffmpeg-installer/linux-arm64":"4.1.4"');
+    expect(commands).toContain('"@ffprobe-installer/linux-arm64":"5.2.0"');
+    expect(commands).toContain('"optionalDependencies"');
+    expect(commands).toMatch(/--cpu=arm64 --libc=glibc && chmod 755 node_modules\/@ffmpeg-installer\/\*\/ffmpeg node_modules\/@ffprobe-installer\/\*\/ffprobe$/);
   });
 
   it('installs the x64 build when the functions run on x86_64 (LocalStack on an Intel machine)', () => {

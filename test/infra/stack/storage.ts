@@ -129,11 +129,12 @@ describe('the media bucket, configured', () => {
   const bucket = resourcesOf(configured, 'AWS::S3::Bucket');
   const props = bucket[other.idOf(other.stack.storage.bucket)].Properties;
 
-  it('allows exactly the configured origins, and only POST, GET and HEAD', () => {
+  it('allows exactly the configured origins, only POST, GET, HEAD and PUT (the parts of multipart uploads), and exposes ETag', () => {
     expect(props.CorsConfiguration.CorsRules).toHaveLength(1);
     const [rule] = props.CorsConfiguration.CorsRules;
     expect(rule.AllowedOrigins).toEqual(['https://school.example', 'http://localhost:5173']);
-    expect([...rule.AllowedMethods].sort()).toEqual(['GET', 'HEAD', 'POST']);
+    expect([...rule.AllowedMethods].sort()).toEqual(['GET', 'HEAD', 'POST', 'PUT']);
+    expect(rule.ExposedHeaders).toEqual(['ETag']);
   });
 
   it('encrypts with its own rotating KMS key when asked to', () => {

@@ -4,6 +4,7 @@ import type { Purpose } from '../contract-types';
 import { isMediaApiError, MediaRejectedError } from '../errors';
 import type { MediaClient } from '../media-client';
 import { localFile, sha256OfFile, uploadFile, type LocalFile } from './local-file';
+import { ResumeJournal } from './resume-journal';
 
 /** What became of one file of a bulk upload. */
 export interface FileOutcome {
@@ -72,6 +73,8 @@ export interface BulkUploadOptions {
   onProgress?: (progress: BulkProgress) => void;
   /** The API's address, for messages. */
   apiUrl?: string;
+  /** Where unfinished multipart uploads are remembered; by default a file per folder in the temporary folder. */
+  resumeJournal?: ResumeJournal;
 }
 
 export interface BulkUploadResult {
@@ -114,6 +117,8 @@ async function eachAtMost<T>(items: readonly T[], width: number, stop: () => boo
 export async function bulkUpload(options: BulkUploadOptions): Promise<BulkUploadResult> {
   const { client, dir, purpose } = options;
   const began = Date.now();
+  // Multipart uploads a stopped run left half-way are resumed, not sent again.
+  const journal = options.resumeJournal ?? ResumeJournal.forFolder(dir);
   const paths = await filesUnder(dir);
   const files: LocalFile[] = [];
   const ignored: string[] = [];
@@ -185,6 +190,7 @@ export async function bulkUpload(options: BulkUploadOptions): Promise<BulkUpload
             report();
           },
         },
+        journal,
       );
       const record = await client.waitUntilReady(uploaded.mediaId, { timeoutMs: options.timeoutMs });
       return settle({ ...outcome, status: 'ready', mediaId: record.id });

@@ -2,7 +2,9 @@ import { createHash } from 'node:crypto';
 import { createReadStream, openAsBlob } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { basename, extname } from 'node:path';
+import { isMediaApiError } from '../errors';
 import type { MediaClient, TransferOptions, Uploaded, UploadOptions } from '../media-client';
+import { ResumeJournal } from './resume-journal';
 
 /** The type a file declares by its name, as a browser does; the service checks the real bytes. */
 const TYPES_BY_EXTENSION: Record<string, string> = {
@@ -15,6 +17,10 @@ const TYPES_BY_EXTENSION: Record<string, string> = {
   '.tif': 'image/tiff',
   '.tiff': 'image/tiff',
   '.heic': 'image/heic',
+  '.mp4': 'video/mp4',
+  '.m4v': 'video/mp4',
+  '.mov': 'video/quicktime',
+  '.webm': 'video/webm',
 };
 
 export const contentTypeOf = (path: string): string | undefined => TYPES_BY_EXTENSION[extname(path).toLowerCase()];
@@ -34,22 +40,46 @@ export async function localFile(path: string): Promise<LocalFile> {
 
 /**
  * Uploads the file as a file-backed Blob: streamed from disk (never whole in memory) with its exact
- * size, so progress is real, and readable again if storage asks for a retry.
+ * size, so progress is real, and readable again if storage asks for a retry. Large files go in
+ * parts (the client decides by size); with a journal, a multipart upload an earlier run left
+ * unfinished is resumed from the parts storage holds.
  */
 export async function uploadFile(
   client: MediaClient,
   path: string,
   options: Omit<UploadOptions, 'size'>,
-  transfer?: TransferOptions,
+  transfer: TransferOptions = {},
+  journal?: ResumeJournal,
 ): Promise<Uploaded> {
   const file = await localFile(path);
   const contentType = options.contentType ?? file.contentType ?? 'application/octet-stream';
   const blob = await openAsBlob(path, { type: contentType });
-  return client.upload(
+  const key = journal && ResumeJournal.keyOf({ path, size: file.size, mtimeMs: (await stat(path)).mtimeMs });
+  const unfinished = key ? await journal!.get(key) : undefined;
+  if (unfinished) {
+    try {
+      const resumed = await client.resumeUpload(unfinished, blob, transfer);
+      await journal!.delete(key!);
+      return resumed;
+    } catch (error) {
+      // Expired, aborted or finished meanwhile: the file goes again from the start.
+      if (!isMediaApiError(error) || !['CONFLICT', 'NOT_FOUND'].includes(error.code)) throw error;
+      await journal!.delete(key!);
+    }
+  }
+  const uploaded = await client.upload(
     blob,
     { filename: file.filename, ...options, contentType, size: file.size },
-    transfer,
+    {
+      ...transfer,
+      onMultipartStarted: (mediaId) => {
+        if (key) void journal!.set(key, mediaId);
+        transfer.onMultipartStarted?.(mediaId);
+      },
+    },
   );
+  if (key) await journal!.delete(key);
+  return uploaded;
 }
 
 /** Hex SHA-256 of a file's bytes: what the service stores as `sha256` for the original. */

@@ -1,0 +1,101 @@
+import { FORMAT_CONTENT_TYPES, purposePolicy, type StoredVariant } from '@media/core';
+import type { Lease, MediaRow } from '@media/db';
+import { isUploadRejected, posterFrame, probeVideo, processImage, remuxVideo, sha256OfFile, type UploadRejected } from '@media/imaging';
+import { derivativeKey, incomingKey, originalKey } from '@media/storage';
+import { mkdtemp, rm, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { announce } from './announcements';
+import type { Dependencies } from './dependencies';
+
+type Deps = Pick<Dependencies, 'media' | 'storage' | 'events' | 'config'>;
+
+export type VideoOutcome =
+  | { outcome: 'ready'; row: MediaRow; variants: number }
+  | { outcome: 'rejected'; error: Pick<UploadRejected, 'code' | 'message'> }
+  | { outcome: 'missing' }
+  | { outcome: 'lease-lost' };
+
+const UPLOAD_SHA256 = 'upload-sha256';
+const EXTENSIONS: Record<string, string> = { mp4: 'mp4', mov: 'mov', webm: 'webm' };
+
+/**
+ * A claimed video: streamed from S3 to a scratch folder (never held in memory: 2 GiB fit in the
+ * function's ephemeral storage, not its memory), checked with ffprobe, remuxed without its metadata
+ * and without re-encoding, a poster frame made into the image variants by the imaging pipeline,
+ * the clean original stored. The caller records a rejection and handles a lost lease.
+ */
+export async function processClaimedVideo(deps: Deps, row: MediaRow, lease: Lease): Promise<VideoOutcome> {
+  const { tenant, id: mediaId } = row;
+  const source = incomingKey(tenant, mediaId);
+  const original = originalKey(tenant, mediaId);
+  const scratch = await mkdtemp(join(tmpdir(), 'media-video-'));
+  try {
+    const input = join(scratch, 'upload');
+    // Without the upload, an earlier attempt may have stored the clean original already: it is
+    // processed again (remuxing it changes nothing), its hash of the upload taken from its metadata.
+    let uploadSha256: string | undefined;
+    if (!(await deps.storage.downloadToFile(source, input))) {
+      if (!(await deps.storage.downloadToFile(original, input))) return { outcome: 'missing' };
+      uploadSha256 = (await deps.storage.getObjectMetadata(original))?.[UPLOAD_SHA256];
+    }
+    const { size } = await stat(input);
+    if (size > row.declaredSize) {
+      return { outcome: 'rejected', error: { code: 'SIZE_MISMATCH', message: `The file is ${size} bytes, more than the ${row.declaredSize} bytes declared.` } };
+    }
+    const tools = deps.config.video;
+    const limits = { maxBytes: deps.config.limits.videoMaxBytes, maxSeconds: deps.config.limits.videoMaxSeconds };
+    let probed, clean, poster, image;
+    try {
+      probed = await probeVideo(input, row.contentType, tools, limits);
+      clean = join(scratch, `clean.${EXTENSIONS[probed.container]}`);
+      await remuxVideo(input, clean, probed, tools);
+      poster = await posterFrame(clean, probed, tools);
+      const policy = purposePolicy(row.purpose);
+      image = await processImage(poster, {
+        declaredType: 'image/png',
+        declaredSize: poster.length,
+        allowedTypes: ['image/png'],
+        derivatives: policy.derivatives,
+      });
+    } catch (error) {
+      if (isUploadRejected(error)) return { outcome: 'rejected', error };
+      throw error;
+    }
+    uploadSha256 ??= await sha256OfFile(input);
+
+    const variants: StoredVariant[] = await Promise.all(
+      image.derivatives.map(async (d) => {
+        const key = derivativeKey(tenant, mediaId, d.name, d.format);
+        await deps.storage.put(key, d.data, FORMAT_CONTENT_TYPES[d.format]);
+        return { name: d.name, format: d.format, width: d.width, height: d.height, size: d.data.length, key, contentType: d.contentType };
+      }),
+    );
+    const cleanSize = (await stat(clean)).size;
+    await deps.storage.putFile(original, clean, row.contentType, { purpose: row.purpose }, { [UPLOAD_SHA256]: uploadSha256 });
+    variants.unshift({ name: 'original', format: probed.container, width: probed.width, height: probed.height, size: cleanSize, key: original, contentType: row.contentType });
+
+    const ready = await deps.media.markReady(
+      mediaId,
+      {
+        size: cleanSize,
+        width: probed.width,
+        height: probed.height,
+        sha256: uploadSha256,
+        capturedAt: null,
+        durationSeconds: Math.round(probed.durationSeconds * 1000) / 1000,
+        phash: image.phash,
+        placeholder: image.placeholder,
+        originalKey: original,
+        variants,
+      },
+      lease,
+    );
+    if (!ready) return { outcome: 'lease-lost' };
+    await deps.storage.deleteMany([source]);
+    await announce(deps, ready);
+    return { outcome: 'ready', row: ready, variants: variants.length };
+  } finally {
+    await rm(scratch, { recursive: true, force: true });
+  }
+}
