@@ -1,10 +1,9 @@
-import { randomBytes } from 'node:crypto';
-import { CamelCasePlugin, Kysely, PostgresDialect, sql, type CompiledQuery, type LogEvent } from 'kysely';
-import pg from 'pg';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { inject } from 'vitest';
+import { sql, type Kysely } from 'kysely';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { newMediaId, readScopeOf, type Principal, type Purpose } from '@media/core';
 import { createDatabase, MediaRepository, migrateToLatest, seedMedia, type Database, type SeededSchool, type UploadLimits } from '@media/db';
+import { scratchDatabase, type ScratchDatabase } from '../../../test/support/database';
+import { nodesOf, planRecorder, type Plan } from '../../../test/support/query-plans';
 
 /**
  * The request-path queries at scale, read by their plans (not their timings): against 100k seeded
@@ -13,64 +12,31 @@ import { createDatabase, MediaRepository, migrateToLatest, seedMedia, type Datab
 const ROWS = 100_000;
 const serverUrl = inject('databaseUrl');
 
-interface Plan {
-  'Node Type': string;
-  'Relation Name'?: string;
-  'Index Name'?: string;
-  Plans?: Plan[];
-}
-
-const nodesOf = (plan: Plan): Plan[] => [plan, ...(plan.Plans ?? []).flatMap(nodesOf)];
-
 describe.runIf(serverUrl)('query plans at 100k rows', () => {
-  let name: string;
+  let scratch: ScratchDatabase;
   let db: Kysely<Database>;
-  let recorder: Kysely<Database>;
-  let captured: CompiledQuery[] = [];
+  let recorder: ReturnType<typeof planRecorder>;
   let repo: MediaRepository;
   let largest: SeededSchool;
 
   beforeAll(async () => {
-    name = `media_plans_${randomBytes(4).toString('hex')}`;
-    const admin = new pg.Client({ connectionString: serverUrl });
-    await admin.connect();
-    await admin.query(`create database ${name}`);
-    await admin.end();
-    const url = new URL(serverUrl);
-    url.pathname = `/${name}`;
-    db = await createDatabase({ url: url.toString(), poolSize: 2 });
+    scratch = await scratchDatabase('plans');
+    db = await createDatabase({ url: scratch.url, poolSize: 2 });
     await migrateToLatest(db);
     largest = (await seedMedia(db, { rows: ROWS, schools: 50, seed: 7 })).schools[0]!;
     // A second client on the same database, recording what the repository runs.
-    recorder = new Kysely<Database>({
-      dialect: new PostgresDialect({ pool: new pg.Pool({ connectionString: url.toString(), max: 2 }) }),
-      plugins: [new CamelCasePlugin()],
-      log: (event: LogEvent) => {
-        if (event.level === 'query') captured.push(event.query);
-      },
-    });
-    repo = new MediaRepository(recorder);
+    recorder = planRecorder(scratch.url);
+    repo = new MediaRepository(recorder.db);
   }, 180_000);
 
   afterAll(async () => {
-    await recorder?.destroy();
+    await recorder?.db.destroy();
     await db?.destroy();
-    if (!name) return;
-    const admin = new pg.Client({ connectionString: serverUrl });
-    await admin.connect();
-    await admin.query(`drop database if exists ${name} with (force)`);
-    await admin.end();
+    await scratch?.drop();
   });
 
   async function plansOf(run: () => Promise<unknown>): Promise<Plan[]> {
-    captured = [];
-    await run();
-    const plans: Plan[] = [];
-    for (const query of captured) {
-      if (/^\s*(begin|commit|rollback)/i.test(query.sql)) continue;
-      const { rows } = await sql<{ 'QUERY PLAN': [{ Plan: Plan }] }>`explain (format json) ${sql.raw(inline(query))}`.execute(db);
-      plans.push(rows[0]!['QUERY PLAN'][0].Plan);
-    }
+    const plans = await recorder.plansOf(db, run);
     expect(plans.length).toBeGreaterThan(0);
     return plans;
   }
@@ -156,7 +122,7 @@ describe.runIf(serverUrl)('query plans at 100k rows', () => {
       sql`select jsonb_agg(upload_expires_at order by upload_expires_at) filter (where upload_expires_at > now())
           from media where tenant = ${t} and uploaded_by = 't-1' and status = 'pending'`,
     ]) {
-      expectIndexBacked(await plansOf(() => statement.execute(recorder)));
+      expectIndexBacked(await plansOf(() => statement.execute(recorder.db)));
     }
     // And the reservation itself works at this size (refused here, so nothing stays).
     expect(await reserveUpload(repo, t, { schoolQuotaBytes: 0, personQuotaBytes: null, maxPending: 50 })).toMatchObject({
@@ -171,19 +137,6 @@ describe.runIf(serverUrl)('query plans at 100k rows', () => {
     expectIndexBacked(await plansOf(() => repo.listUnfinished({ graceSeconds: 900, limit: 500 })));
   });
 });
-
-/** Parameters written into the statement, so EXPLAIN plans it with the real values. */
-function inline(query: CompiledQuery): string {
-  return query.sql.replace(/\$(\d+)/g, (_, n: string) => literal(query.parameters[Number(n) - 1]));
-}
-
-function literal(value: unknown): string {
-  if (value === null || value === undefined) return 'null';
-  if (typeof value === 'number' || typeof value === 'bigint') return String(value);
-  if (typeof value === 'boolean') return value ? 'true' : 'false';
-  if (value instanceof Date) return `'${value.toISOString()}'::timestamptz`;
-  return `'${String(value).replaceAll("'", "''")}'`;
-}
 
 /** One upload's reservation (the call `POST /v1/uploads` makes), on the given limits. */
 async function reserveUpload(repo: MediaRepository, tenant: string, limits: UploadLimits) {

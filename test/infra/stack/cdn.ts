@@ -2,6 +2,9 @@ import { generateKeyPairSync } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { CDN, asArray, readable, resourcesOf, serviceFunctions, statementsOfRole, synthesize } from '../synth';
 
+/** An IAM or KMS policy statement as the template holds it. */
+type PolicyStatement = { Effect: string; Principal?: unknown; Action?: unknown; Condition?: unknown };
+
 const { template, stack, idOf } = synthesize(CDN);
 const delivery = stack.delivery!;
 const functions = serviceFunctions(template);
@@ -96,7 +99,7 @@ describe('origin access (OAC) and the bucket policy', () => {
 
   it('lets only this distribution read, and only derivatives/ (never originals or uploads)', () => {
     const policy = Object.values(resourcesOf(template, 'AWS::S3::BucketPolicy')).find((p) => p.Properties.Bucket.Ref === bucketId)!;
-    const toCloudFront = (policy.Properties.PolicyDocument.Statement as any[]).filter((s) => JSON.stringify(s.Principal).includes('cloudfront'));
+    const toCloudFront = (policy.Properties.PolicyDocument.Statement as PolicyStatement[]).filter((s) => JSON.stringify(s.Principal).includes('cloudfront'));
     expect(toCloudFront.map((s) => readable(s, names))).toEqual([
       {
         Sid: 'CdnReadsDerivativesOnly',
@@ -108,7 +111,7 @@ describe('origin access (OAC) and the bucket policy', () => {
       },
     ]);
     // Nothing else in the policy allows anyone in: only the TLS-only deny and this statement.
-    expect((policy.Properties.PolicyDocument.Statement as any[]).filter((s) => s.Effect === 'Allow')).toHaveLength(1);
+    expect((policy.Properties.PolicyDocument.Statement as PolicyStatement[]).filter((s) => s.Effect === 'Allow')).toHaveLength(1);
   });
 
   it('keeps Block Public Access on the media bucket', () => {
@@ -122,10 +125,10 @@ describe('origin access (OAC) and the bucket policy', () => {
 
   it('lets CloudFront decrypt with the bucket key (KMS), only for this account\'s distributions', () => {
     const key = one('AWS::KMS::Key');
-    const cdn = (key.KeyPolicy.Statement as any[]).filter((s) => JSON.stringify(s.Principal).includes('cloudfront'));
+    const cdn = (key.KeyPolicy.Statement as PolicyStatement[]).filter((s) => JSON.stringify(s.Principal).includes('cloudfront'));
     expect(cdn).toHaveLength(1);
-    expect(cdn[0].Action).toBe('kms:Decrypt');
-    expect(readable(cdn[0].Condition, names)).toEqual({ ArnLike: { 'AWS:SourceArn': 'arn:AWS::Partition:cloudfront::AWS::AccountId:distribution/*' } });
+    expect(cdn[0]!.Action).toBe('kms:Decrypt');
+    expect(readable(cdn[0]!.Condition, names)).toEqual({ ArnLike: { 'AWS:SourceArn': 'arn:AWS::Partition:cloudfront::AWS::AccountId:distribution/*' } });
   });
 });
 
