@@ -100,16 +100,6 @@ describe('the local stack killed mid-batch and restarted', () => {
     }
     expect(final, second.output()).toEqual([...photos.map(() => 'ready'), 'rejected']);
 
-    // Every ready item has exactly the objects its record lists; nothing is left in incoming/.
-    const storage = new MediaStorage({ bucket: 'media-local', region: 'us-east-1', endpoint: `http://127.0.0.1:${s3Port}`, forcePathStyle: true, credentials: LOCAL_S3_CREDENTIALS });
-    expect(await storage.listKeys(`incoming/${tenant}/`)).toEqual([]);
-    for (const id of ids.slice(0, photos.length)) {
-      const record = (await call<MediaRecord>('GET', `/v1/media/${id}`)).json;
-      const stored = [...(await storage.listKeys(`originals/${tenant}/${id}`)), ...(await storage.listKeys(`derivatives/${tenant}/${id}/`))];
-      expect(stored).toHaveLength(record.variants.length);
-    }
-    storage.client.destroy();
-
     // Each result is announced: whatever was between its commit and its event at the kill is sent by
     // the sweeper once the dead worker's lease has run out.
     if (database.url) {
@@ -120,6 +110,17 @@ describe('the local stack killed mid-batch and restarted', () => {
       for (const deadline = Date.now() + 30_000; (await unannounced()) > 0 && Date.now() < deadline; ) await new Promise((r) => setTimeout(r, 250));
       expect(await unannounced()).toBe(0);
     }
+    // Every ready item has exactly the objects its record lists; nothing is left in incoming/ (an
+    // item killed between its commit and its clean-up is cleaned up with its late announcement).
+    const storage = new MediaStorage({ bucket: 'media-local', region: 'us-east-1', endpoint: `http://127.0.0.1:${s3Port}`, forcePathStyle: true, credentials: LOCAL_S3_CREDENTIALS });
+    expect(await storage.listKeys(`incoming/${tenant}/`)).toEqual([]);
+    for (const id of ids.slice(0, photos.length)) {
+      const record = (await call<MediaRecord>('GET', `/v1/media/${id}`)).json;
+      const stored = [...(await storage.listKeys(`originals/${tenant}/${id}`)), ...(await storage.listKeys(`derivatives/${tenant}/${id}/`))];
+      expect(stored).toHaveLength(record.variants.length);
+    }
+    storage.client.destroy();
+
     await stopProcess(second.child, 'SIGTERM');
   });
 });
