@@ -1,20 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { MediaError, type Principal } from '@media/core';
+import type { Principal } from '@media/core';
 import { downloadUrl } from '../src/media-service';
-import { fakePorts, readyRow } from './fakes';
+import { codeOf, fakePorts, readyRow } from './fakes';
 
 const admin: Principal = { role: 'admin', sub: 'a-1', tenant: 'school-1', classrooms: [] };
 const ai: Principal = { role: 'service', sub: 'ai-service', tenant: 'school-1', classrooms: [] };
-
-const codeOf = async (promise: Promise<unknown>) => {
-  try {
-    await promise;
-  } catch (error) {
-    if (error instanceof MediaError) return error.code;
-    throw error;
-  }
-  return 'none';
-};
 
 describe('download URLs and the audit log (unit, in-memory ports)', () => {
   it('writes one audit entry per URL handed out, naming who, what, which copy and the request', async () => {

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { loadConfig, type Config, type MediaEvent, type StoredVariant } from '@media/core';
+import { loadConfig, MediaError, type Config, type MediaEvent, type StoredVariant } from '@media/core';
 import type { MediaRow, NewAuditEntry, NewPendingMedia, Page, UploadCheckState, UploadLimits } from '@media/db';
 import type { EventPublisher } from '../src/event-publisher';
 import type { MediaObjects, MediaPorts, MediaRows, UploadPorts, UploadRepository, UploadStorage } from '../src/ports';
@@ -278,4 +278,15 @@ export function readyRow(ports: ReturnType<typeof fakePorts>, fields: Partial<Me
   const row = ports.media.add({ id, status: 'ready', size: 5000, width: 800, height: 600, sha256: 'a'.repeat(64), originalKey: original, variants, processedAt: now(), ...fields });
   for (const key of [original, ...variants.map((v) => v.key)]) ports.storage.keys.add(key);
   return row;
+}
+
+/** The code a call is refused with (a MediaError), or 'none' when it succeeds. */
+export async function codeOf(promise: Promise<unknown>): Promise<string> {
+  try {
+    await promise;
+  } catch (error) {
+    if (error instanceof MediaError) return error.code;
+    throw error;
+  }
+  return 'none';
 }

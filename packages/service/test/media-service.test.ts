@@ -1,19 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { MediaError, purposePolicy, type Principal } from '@media/core';
+import { purposePolicy, type Principal } from '@media/core';
 import { deleteMedia, downloadUrl, getMedia, setLegalHold, usage } from '../src/media-service';
-import { fakePorts, readyRow } from './fakes';
+import { codeOf, fakePorts, readyRow } from './fakes';
 
 const admin: Principal = { role: 'admin', sub: 'a-1', tenant: 'school-1', classrooms: [] };
-
-const codeOf = async (promise: Promise<unknown>) => {
-  try {
-    await promise;
-  } catch (error) {
-    if (error instanceof MediaError) return error.code;
-    throw error;
-  }
-  return 'none';
-};
 
 describe('media operations (unit, in-memory ports)', () => {
   it('answers NOT_FOUND for another school’s item and for a deleted one, never its record', async () => {
