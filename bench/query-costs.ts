@@ -1,7 +1,7 @@
 import { CamelCasePlugin, Kysely, PostgresDialect, type CompiledQuery, type LogEvent } from 'kysely';
 import pg from 'pg';
-import { newMediaId, readScopeOf, type Principal } from '@media/core';
-import { MediaRepository, type Database, type UploadLimits } from '@media/db';
+import { readScopeOf, type Principal } from '@media/core';
+import { MediaRepository, reserveSampleUpload, type Database } from '@media/db';
 
 /** What the server spent on each request-path query (EXPLAIN ANALYZE), for one school. */
 export interface QueryCost {
@@ -86,7 +86,7 @@ export async function measureQueryCosts(databaseUrl: string, tenant: string): Pr
       db
         .transaction()
         .execute(async (trx) => {
-          await reserveUpload(new MediaRepository(trx), tenant, { schoolQuotaBytes: 1e15, personQuotaBytes: null, maxPending: 1000 });
+          await reserveSampleUpload(new MediaRepository(trx), tenant, { schoolQuotaBytes: 1e15, personQuotaBytes: null, maxPending: 1000 });
           throw new Refused();
         })
         .catch((error: unknown) => {
@@ -136,22 +136,6 @@ export async function measureQueryCosts(databaseUrl: string, tenant: string): Pr
   return costs;
 }
 
-/** One upload's reservation (the call `POST /v1/uploads` makes), on the given limits. */
-async function reserveUpload(repo: MediaRepository, tenant: string, limits: UploadLimits) {
-  const item = {
-    id: newMediaId(),
-    tenant,
-    purpose: 'general' as const,
-    subjectId: null,
-    classroomId: null,
-    uploadedBy: 't-1',
-    contentType: 'image/jpeg',
-    declaredSize: 1000,
-    filename: null,
-    uploadExpiresAt: new Date(Date.now() + 600_000),
-  };
-  return repo.reserveUploads([item], limits);
-}
 class Refused extends Error {}
 
 // Run on its own: tsx bench/query-costs.ts <tenant> (DATABASE_URL names the database).

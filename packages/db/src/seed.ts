@@ -1,5 +1,7 @@
 import { sql, type Kysely } from 'kysely';
+import { newMediaId } from '@media/core';
 import type { Database } from './database';
+import type { MediaRepository, UploadCheckState, UploadLimits } from './media-repository';
 
 export interface SeedOptions {
   rows: number;
@@ -156,4 +158,28 @@ export async function seedMedia(db: Kysely<Database>, options: SeedOptions): Pro
   await sql`analyze media`.execute(db);
   await sql`analyze media_usage`.execute(db);
   return { rows, schools };
+}
+
+/**
+ * One upload's reservation in a seeded school, as `POST /v1/uploads` makes it (insert, counters,
+ * limit checks): for the plan tests and the per-query costs of the bench.
+ */
+export function reserveSampleUpload(repo: MediaRepository, tenant: string, limits: UploadLimits): Promise<UploadCheckState | null> {
+  return repo.reserveUploads(
+    [
+      {
+        id: newMediaId(),
+        tenant,
+        purpose: 'general',
+        subjectId: null,
+        classroomId: null,
+        uploadedBy: 't-1',
+        contentType: 'image/jpeg',
+        declaredSize: 1000,
+        filename: null,
+        uploadExpiresAt: new Date(Date.now() + 600_000),
+      },
+    ],
+    limits,
+  );
 }

@@ -1,7 +1,7 @@
 import { sql, type Kysely } from 'kysely';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { newMediaId, readScopeOf, type Principal, type Purpose } from '@media/core';
-import { createDatabase, MediaRepository, migrateToLatest, seedMedia, type Database, type SeededSchool, type UploadLimits } from '@media/db';
+import { readScopeOf, type Principal, type Purpose } from '@media/core';
+import { createDatabase, MediaRepository, migrateToLatest, reserveSampleUpload, seedMedia, type Database, type SeededSchool } from '@media/db';
 import { scratchDatabase, type ScratchDatabase } from '../../../test/support/database';
 import { nodesOf, planRecorder, type Plan } from '../../../test/support/query-plans';
 
@@ -125,7 +125,7 @@ describe.runIf(serverUrl)('query plans at 100k rows', () => {
       expectIndexBacked(await plansOf(() => statement.execute(recorder.db)));
     }
     // And the reservation itself works at this size (refused here, so nothing stays).
-    expect(await reserveUpload(repo, t, { schoolQuotaBytes: 0, personQuotaBytes: null, maxPending: 50 })).toMatchObject({
+    expect(await reserveSampleUpload(repo, t, { schoolQuotaBytes: 0, personQuotaBytes: null, maxPending: 50 })).toMatchObject({
       held: { school: expect.any(Number) },
     });
   });
@@ -138,23 +138,3 @@ describe.runIf(serverUrl)('query plans at 100k rows', () => {
   });
 });
 
-/** One upload's reservation (the call `POST /v1/uploads` makes), on the given limits. */
-async function reserveUpload(repo: MediaRepository, tenant: string, limits: UploadLimits) {
-  return repo.reserveUploads(
-    [
-      {
-        id: newMediaId(),
-        tenant,
-        purpose: 'general',
-        subjectId: null,
-        classroomId: null,
-        uploadedBy: 't-1',
-        contentType: 'image/jpeg',
-        declaredSize: 1000,
-        filename: null,
-        uploadExpiresAt: new Date(Date.now() + 600_000),
-      },
-    ],
-    limits,
-  );
-}
