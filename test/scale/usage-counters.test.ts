@@ -26,7 +26,9 @@ async function recountCommand(tenant: string, ...flags: string[]): Promise<{ cod
 describe('usage counters', () => {
   let stack: TestStack;
   beforeAll(async () => {
-    stack = await startTestStack({ env: { MEDIA_PERSON_QUOTA_BYTES: String(PERSON_QUOTA) } });
+    // The deployed lock timeout (the config's default, not the test stack's): 100 concurrent uploads
+    // of one school must fit within it.
+    stack = await startTestStack({ env: { MEDIA_PERSON_QUOTA_BYTES: String(PERSON_QUOTA), MEDIA_DB_LOCK_TIMEOUT_MS: undefined } });
   });
   afterAll(() => stack?.close());
 

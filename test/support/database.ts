@@ -63,7 +63,10 @@ export interface ScratchDatabase {
 export async function scratchDatabase(label: string): Promise<ScratchDatabase> {
   const server = postgresUrl();
   const name = `media_${label}_${randomBytes(4).toString('hex')}`;
-  await withClient(server, (c) => c.query(`create database ${name}`));
+  await withClient(server, async (c) => {
+    await c.query(`create database ${name}`);
+    await c.query(`alter database ${name} set synchronous_commit = off`);
+  });
   const urlAs = (user?: string) => {
     const url = new URL(server);
     url.pathname = `/${name}`;

@@ -56,6 +56,8 @@ async function startWithinBudget(options: LocalStackOptions, budgetMs: number): 
   }
 }
 
+const TEST_LOCK_TIMEOUT_MS = 15_000;
+
 /** The real local stack (S3 server, SQS server, event pump, HTTP API) on free ports and a temp dir. */
 export async function startTestStack(options: Partial<LocalStackOptions> = {}, { startBudgetMs }: { startBudgetMs?: number } = {}): Promise<TestStack> {
   const dataDir = options.dataDir ?? (await mkdtemp(join(tmpdir(), 'media-stack-')));
@@ -65,8 +67,12 @@ export async function startTestStack(options: Partial<LocalStackOptions> = {}, {
   const budgetMs = startBudgetMs ?? (databaseUrl ? STACK_START_BUDGET_MS.postgres : STACK_START_BUDGET_MS.pglite);
   // Parity mode's bundles sign in as the functions do in AWS: the DML-only app role.
   const appUrl = options.artifacts && databaseUrl ? appDatabaseUrl(databaseUrl) : undefined;
+  // The lock timeout is an overload guard with tests of its own (test/scale). Elsewhere it must not
+  // fire because a shared two-core machine left the backend holding a school's counter row
+  // unscheduled for a couple of seconds: that is a slow test, not a failed one.
+  const env = { MEDIA_DB_LOCK_TIMEOUT_MS: String(TEST_LOCK_TIMEOUT_MS), ...options.env };
   const stack = await startWithinBudget(
-    { port: 0, s3Port: 0, sqsPort: 0, sweepEverySeconds: 0, tapEvents: true, appDatabaseUrl: appUrl, ...options, dataDir, databaseUrl },
+    { port: 0, s3Port: 0, sqsPort: 0, sweepEverySeconds: 0, tapEvents: true, appDatabaseUrl: appUrl, ...options, env, dataDir, databaseUrl },
     budgetMs,
   );
   const events = stack.queues.eventsTap;

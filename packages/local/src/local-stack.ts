@@ -38,7 +38,7 @@ export interface LocalStackOptions {
   allowedOrigins?: string[];
   bucket?: string;
   /** Extra config values (limits, leases) as environment variables. */
-  env?: Record<string, string>;
+  env?: Record<string, string | undefined>;
   /**
    * Run the bundles `cdk synth` builds (each in a process of its own) instead of the TypeScript
    * sources: what a deploy ships, end to end. Needs `databaseUrl`: bundles carry no PGlite.
