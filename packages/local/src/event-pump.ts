@@ -54,6 +54,8 @@ export function notificationBody(record: S3EventRecord): string {
 export class EventPump {
   private running = false;
   private loop: Promise<void> | undefined;
+  /** Ends the loop's long poll at once on stop, rather than after its wait runs out. */
+  private polling: AbortController | undefined;
   private readonly options: Required<Omit<EventPumpOptions, 'onError'>> & Pick<EventPumpOptions, 'onError'>;
 
   constructor(options: EventPumpOptions) {
@@ -74,14 +76,17 @@ export class EventPump {
 
   async stop(): Promise<void> {
     this.running = false;
+    this.polling?.abort();
     await this.loop;
   }
 
   private async run(): Promise<void> {
     while (this.running) {
+      this.polling = new AbortController();
       try {
-        await this.pollOnce(1);
+        await this.pollOnce(1, this.polling.signal);
       } catch (error) {
+        if (!this.running) break;
         this.options.onError?.(error);
         await new Promise((r) => setTimeout(r, 500));
       }
@@ -89,7 +94,7 @@ export class EventPump {
   }
 
   /** One receive → invoke → acknowledge cycle; returns how many messages it handled. */
-  async pollOnce(waitSeconds = 0): Promise<number> {
+  async pollOnce(waitSeconds = 0, abortSignal?: AbortSignal): Promise<number> {
     const { sqs, queueUrl, queueArn, handler, batchSize, retryBaseSeconds } = this.options;
     const received = await sqs.send(
       new ReceiveMessageCommand({
@@ -98,6 +103,7 @@ export class EventPump {
         WaitTimeSeconds: waitSeconds,
         MessageSystemAttributeNames: ['All'],
       }),
+      { abortSignal },
     );
     const messages = received.Messages ?? [];
     if (messages.length === 0) return 0;
