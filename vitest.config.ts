@@ -1,4 +1,5 @@
 import { defineConfig } from 'vitest/config';
+import LongFilesFirst from './test/support/sequencer.js';
 
 export default defineConfig({
   test: {
@@ -14,5 +15,6 @@ export default defineConfig({
     // machine under a 2-process CPU hog: 2 workers 380 s, 3 workers 266 s, every test passing.
     maxWorkers: 3,
     pool: 'forks',
+    sequence: { sequencer: LongFilesFirst },
   },
 });

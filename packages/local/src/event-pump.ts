@@ -54,7 +54,6 @@ export function notificationBody(record: S3EventRecord): string {
 export class EventPump {
   private running = false;
   private loop: Promise<void> | undefined;
-  /** Ends the loop's long poll at once on stop, rather than after its wait runs out. */
   private polling: AbortController | undefined;
   private readonly options: Required<Omit<EventPumpOptions, 'onError'>> & Pick<EventPumpOptions, 'onError'>;
 
@@ -74,9 +73,15 @@ export class EventPump {
     this.loop = this.run();
   }
 
-  async stop(): Promise<void> {
+  /**
+   * Stops polling once the current receive is answered. `abandonPoll` ends that receive at once
+   * instead, for when the queue goes away too (the whole stack stops): a receive abandoned on a
+   * queue that lives on may still be handed a message, which then stays invisible for its
+   * visibility timeout, so whoever polls next would not see it.
+   */
+  async stop({ abandonPoll = false }: { abandonPoll?: boolean } = {}): Promise<void> {
     this.running = false;
-    this.polling?.abort();
+    if (abandonPoll) this.polling?.abort();
     await this.loop;
   }
 

@@ -241,7 +241,8 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       sweepTimer = undefined;
       await http.stop();
       await sweeping;
-      await pump.stop();
+      // Its queues stop with it: nothing is lost by ending the long poll now.
+      await pump.stop({ abandonPoll: true });
       await functions.stop();
       await sqsServer.stop();
       await s3.stop();
