@@ -170,6 +170,23 @@ describe('@media/client against the local stack', () => {
     expect(res.headers.get('content-type')).toBe('image/webp');
   });
 
+  it('hands out a gallery\'s URLs in one call, in the order asked, each item answered on its own', async () => {
+    const { mediaId } = await teacher.upload(photo, { purpose: 'general', contentType: 'image/jpeg' });
+    await teacher.waitUntilReady(mediaId);
+    const unknown = '01a22ad3-0000-7000-8000-000000000000';
+    // 150 ids: two requests of the batch route (100 at most each), one answer.
+    const ids = [unknown, ...Array.from({ length: 148 }, () => mediaId), mediaId];
+    const items = await teacher.downloadUrls(ids, 'thumb');
+    expect(items.map((item) => item.id)).toEqual(ids);
+    expect(items[0]).toEqual({ id: unknown, error: { code: 'NOT_FOUND' } });
+    const last = items.at(-1)!;
+    if (!('url' in last)) throw new Error(`expected a URL, got ${JSON.stringify(last)}`);
+    expect(Date.parse(last.expiresAt)).toBeGreaterThan(Date.now());
+    const res = await fetch(last.url);
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toBe('image/webp');
+  });
+
   it('holds, refuses to delete under hold, releases and deletes', async () => {
     const { mediaId } = await teacher.upload(photo, { purpose: 'general', contentType: 'image/jpeg' });
     await teacher.waitUntilReady(mediaId);

@@ -18,4 +18,4 @@ export type {
 export { isMediaApiError, MediaApiError, MediaRejectedError } from './errors';
 export type { MediaApiErrorCode, MediaRejectionCode, ProblemDetails } from './errors';
 export type { UploadProgress } from './storage-post';
-export type { ErrorCode, MediaRecord, MediaStatus, Purpose, RejectionCode, UploadRequest, UploadTicket, VariantName } from './contract-types';
+export type { DownloadUrlItem, ErrorCode, MediaRecord, MediaStatus, Purpose, RejectionCode, UploadRequest, UploadTicket, VariantName } from './contract-types';

@@ -1,4 +1,4 @@
-import type { ListQuery, MediaRecord, Purpose, UploadRequest, UploadTicket, VariantName } from './contract-types';
+import type { DownloadUrlItem, ListQuery, MediaRecord, Purpose, UploadRequest, UploadTicket, VariantName } from './contract-types';
 import { errorFromResponse, MediaApiError, MediaRejectedError } from './errors';
 import { abortMultipart, heldParts, sendParts, startMultipart } from './multipart-upload';
 import { postToStorage, type FilePart, type UploadProgress } from './storage-post';
@@ -87,12 +87,21 @@ export interface MediaClient {
   /** Every page of GET /v1/media, one at a time: `for await (const page of client.list({…}))`. */
   list(filter?: ListFilter): AsyncIterable<ListPage>;
   downloadUrl(id: string, variant?: VariantName): Promise<{ url: string; expiresAt: string }>;
+  /**
+   * URLs for a gallery or a service's batch, through POST /v1/media/download-urls: any number of
+   * ids, sent 100 to a request, answered in the order asked. Each item is a URL or that item's
+   * refusal (`{ id, error: { code } }`: NOT_FOUND, FORBIDDEN, NOT_READY, CONSENT_REQUIRED); one
+   * refused item never fails the others.
+   */
+  downloadUrls(ids: readonly string[], variant?: VariantName): Promise<DownloadUrlItem[]>;
   delete(id: string): Promise<void>;
   setLegalHold(id: string, hold: boolean): Promise<MediaRecord>;
   usage(groupBy?: 'purpose' | 'subject'): Promise<UsageRow[]>;
 }
 
 const STREAM_CHUNK = 64 * 1024;
+/** The batch route's limit (MAX_DOWNLOAD_URLS of the contract). */
+const DOWNLOAD_URLS_PER_REQUEST = 100;
 const DEFAULT_MULTIPART_THRESHOLD = 100 * 1024 * 1024;
 
 function bytesOf(body: ArrayBuffer | ArrayBufferView): Uint8Array {
@@ -285,6 +294,13 @@ export function createMediaClient(options: MediaClientOptions): MediaClient {
     },
 
     downloadUrl: (id, variant = 'medium') => call('GET', `${idPath(id)}/download?variant=${encodeURIComponent(variant)}`),
+
+    async downloadUrls(ids, variant = 'medium') {
+      const batches: string[][] = [];
+      for (let at = 0; at < ids.length; at += DOWNLOAD_URLS_PER_REQUEST) batches.push(ids.slice(at, at + DOWNLOAD_URLS_PER_REQUEST));
+      const answers = await Promise.all(batches.map((batch) => call<{ items: DownloadUrlItem[] }>('POST', '/v1/media/download-urls', { ids: batch, variant })));
+      return answers.flatMap((answer) => answer.items);
+    },
 
     delete: (id) => call('DELETE', idPath(id)),
 
