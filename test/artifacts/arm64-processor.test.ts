@@ -1,4 +1,4 @@
-import { mkdtemp, rm } from 'node:fs/promises';
+import { chmod, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { SQSBatchResponse } from 'aws-lambda';
@@ -8,6 +8,7 @@ import {
   arm64EmulationMissing,
   arm64Emulator,
   isolatedCopy,
+  QEMU_AARCH64,
   runtimeEnvironment,
   startFunction,
   synthesizedApp,
@@ -20,6 +21,7 @@ import { LOCAL_S3_CREDENTIALS, notificationBody, startS3Server, type S3Server } 
 import { derivativePrefix, incomingKey, MediaStorage } from '@media/storage';
 import { REPO_ROOT } from '../../infra/lib/repo';
 import { makePhoto } from '../fixtures/photos';
+import { LOCATION, phoneClip } from '../fixtures/videos';
 import { appDatabaseUrl, uniqueTenant } from '../support/database';
 
 const missing = arm64EmulationMissing();
@@ -37,6 +39,8 @@ describe.skipIf(!!missing)(`the shipped arm64 processor under emulation${missing
   let s3: S3Server;
   let db: Kysely<Database>;
   let processor: StartedFunction;
+  /** One line per run of a shipped video tool. */
+  let toolCalls: string;
   const bucket = 'media-arm64';
   const tenant = uniqueTenant();
 
@@ -49,6 +53,20 @@ describe.skipIf(!!missing)(`the shipped arm64 processor under emulation${missing
     expect(fn.architecture).toBe('arm64');
     const { dir } = isolatedCopy(fn, { dir: join(workDir, 'task'), platform: 'as-built' });
     const emulator = arm64Emulator(join(REPO_ROOT, 'node_modules', '.cache', 'media-artifacts'));
+
+    // The shipped static ffmpeg and ffprobe for arm64, where the template says they are (/var/task
+    // is the copy's folder). The emulated processor spawns them through a one-line script that
+    // runs them under qemu too: what binfmt_misc would do, which a container does not offer.
+    const emulated: Record<string, string> = {};
+    toolCalls = join(workDir, 'tool-calls.log');
+    for (const name of ['MEDIA_FFMPEG_PATH', 'MEDIA_FFPROBE_PATH']) {
+      const shipped = fn.environment[name];
+      expect(shipped, `${name} in the processor's environment`).toMatch(/^\/var\/task\/node_modules\//);
+      const wrapper = join(workDir, name.toLowerCase());
+      await writeFile(wrapper, `#!/bin/sh\necho ${name} >> "${toolCalls}"\nexec ${QEMU_AARCH64} "${shipped!.replace('/var/task', dir)}" "$@"\n`);
+      await chmod(wrapper, 0o755);
+      emulated[name] = wrapper;
+    }
 
     s3 = await startS3Server({ directory: join(workDir, 's3'), host: '127.0.0.1', port: 0, bucket, allowedOrigins: ['http://localhost:*'] });
     db = await createDatabase({ url: databaseUrl });
@@ -71,6 +89,7 @@ describe.skipIf(!!missing)(`the shipped arm64 processor under emulation${missing
           MEDIA_S3_FORCE_PATH_STYLE: 'true',
           MEDIA_JWT_SECRET: 'not-used-by-the-processor',
           POWERTOOLS_METRICS_DISABLED: 'true',
+          ...emulated,
         },
       ),
     });
@@ -98,16 +117,48 @@ describe.skipIf(!!missing)(`the shipped arm64 processor under emulation${missing
       filename: 'portrait.jpg',
       uploadExpiresAt: new Date(Date.now() + 600_000),
     });
-    const storage = new MediaStorage({ bucket, region: 'us-east-1', endpoint: s3.endpoint, forcePathStyle: true, credentials: LOCAL_S3_CREDENTIALS });
-    await storage.put(incomingKey(tenant, id), photo, 'image/jpeg');
-
-    const answer = await processor.invoke<SQSBatchResponse>({
-      Records: [{ messageId: 'm-1', body: notificationBody({ eventName: 'ObjectCreated:Post', s3: { bucket: { name: bucket }, object: { key: incomingKey(tenant, id), size: photo.length } } }) }],
-    });
-    expect(answer).toEqual({ batchItemFailures: [] });
+    await storage().put(incomingKey(tenant, id), photo, 'image/jpeg');
+    expect(await deliver(id, photo.length)).toEqual({ batchItemFailures: [] });
 
     const row = await new MediaRepository(db).findById(id);
     expect(row).toMatchObject({ status: 'ready', width: 480, height: 640 });
-    expect((await storage.listKeys(derivativePrefix(tenant, id))).length).toBeGreaterThanOrEqual(3);
+    expect((await storage().listKeys(derivativePrefix(tenant, id))).length).toBeGreaterThanOrEqual(3);
   }, 600_000);
+
+  it('runs the shipped arm64 ffprobe and ffmpeg: a phone clip ends ready, its original without the location, with poster variants', async () => {
+    const id = newMediaId();
+    const clip = await phoneClip(workDir, 'mp4', 2, '160x120');
+    expect(clip.includes(LOCATION), 'the upload carries the location').toBe(true);
+    await new MediaRepository(db).createPending({
+      id,
+      tenant,
+      purpose: 'general',
+      subjectId: null,
+      classroomId: null,
+      uploadedBy: 't-1',
+      contentType: 'video/mp4',
+      kind: 'video',
+      declaredSize: clip.length,
+      filename: 'clip.mp4',
+      uploadExpiresAt: new Date(Date.now() + 600_000),
+    });
+    await storage().put(incomingKey(tenant, id), clip, 'video/mp4');
+    expect(await deliver(id, clip.length)).toEqual({ batchItemFailures: [] });
+
+    const row = await new MediaRepository(db).findById(id);
+    expect(row).toMatchObject({ status: 'ready', kind: 'video', width: 120, height: 160 });
+    const original = await storage().getBytes(row!.originalKey!);
+    for (const secret of [LOCATION, 'iPhone', 'school gate']) expect(original!.includes(secret), `the original contains "${secret}"`).toBe(false);
+    expect(row!.variants.map((v) => v.name)).toEqual(expect.arrayContaining(['thumb', 'small', 'medium']));
+    // The shipped tools did the work, not whatever ffmpeg the machine has.
+    const calls = (await readFile(toolCalls, 'utf8')).trim().split('\n');
+    expect(new Set(calls)).toEqual(new Set(['MEDIA_FFPROBE_PATH', 'MEDIA_FFMPEG_PATH']));
+  }, 600_000);
+
+  const storage = () => new MediaStorage({ bucket, region: 'us-east-1', endpoint: s3.endpoint, forcePathStyle: true, credentials: LOCAL_S3_CREDENTIALS });
+  /** The S3 event of an upload, through SQS, as the event source mapping hands it over. */
+  const deliver = (id: string, size: number) =>
+    processor.invoke<SQSBatchResponse>({
+      Records: [{ messageId: `m-${id}`, body: notificationBody({ eventName: 'ObjectCreated:Post', s3: { bucket: { name: bucket }, object: { key: incomingKey(tenant, id), size } } }) }],
+    });
 });

@@ -6,36 +6,11 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { LOCATION, phoneClip } from '../fixtures/videos';
 import { uniqueTenant } from '../support/database';
 import { startTestStack, type TestStack } from '../support/test-stack';
 
 const exec = promisify(execFile);
-const LOCATION = '+48.8584+002.2945/';
-
-/** A clip as a phone films it: H.264 and AAC, a quarter-turn rotation, GPS and the device in its metadata. */
-async function phoneClip(dir: string, container: 'mp4' | 'mov', seconds: number, size = '640x360'): Promise<Buffer> {
-  const encoded = join(dir, `encoded.${container}`);
-  const file = join(dir, `phone.${container}`);
-  await exec('ffmpeg', [
-    '-v', 'error', '-y',
-    '-f', 'lavfi', '-i', `testsrc2=size=${size}:rate=30`,
-    '-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=48000',
-    '-t', String(seconds), '-c:v', 'libx264', '-preset', 'ultrafast', '-pix_fmt', 'yuv420p', '-c:a', 'aac',
-    encoded,
-  ]);
-  // The rotation as a phone records it (a display matrix), and the metadata it writes beside it.
-  await exec('ffmpeg', [
-    '-v', 'error', '-y', '-i', encoded, '-c', 'copy',
-    '-metadata:s:v:0', 'rotate=90',
-    '-metadata', `location=${LOCATION}`, '-metadata', 'make=Apple', '-metadata', 'model=iPhone 15 Pro',
-    '-metadata', 'creation_time=2024-03-02T08:15:04Z', '-metadata', 'comment=Lea at the school gate',
-    // As an iPhone writes them: mdta keys (com.apple.quicktime.location.ISO6709 and the like).
-    '-movflags', 'use_metadata_tags',
-    file,
-  ]);
-  return readFile(file);
-}
-
 interface Probe {
   format: { format_name: string; duration: string; tags?: Record<string, string> };
   streams: { codec_type: string; codec_name: string; width?: number; height?: number; tags?: Record<string, string>; side_data_list?: { rotation?: number }[] }[];
