@@ -23,19 +23,46 @@ export async function up(db: Kysely<unknown>): Promise<void> {
   await sql.raw(RESERVE_UPLOADS_WITH_MULTIPART).execute(db);
 }
 
-/** `media_reserve_uploads` of 0004, inserting a multipart upload's id and plan, the kind, and bigint sizes. */
-const RESERVE_UPLOADS_WITH_MULTIPART = RESERVE_UPLOADS_FUNCTION.replace(
-  `declared_size, filename, upload_expires_at, variants)`,
-  `declared_size, filename, upload_expires_at, variants, kind, multipart_upload_id, part_size, part_count)`,
-)
-  .replace(
-    `(x->>'declared_size')::integer, x->>'filename', (x->>'upload_expires_at')::timestamptz, '[]'::jsonb`,
-    `(x->>'declared_size')::bigint, x->>'filename', (x->>'upload_expires_at')::timestamptz, '[]'::jsonb,
-         coalesce(x->>'kind', 'image'), x->>'multipart_upload_id', (x->>'part_size')::bigint, (x->>'part_count')::integer`,
-  );
-if (RESERVE_UPLOADS_WITH_MULTIPART.split('multipart_upload_id').length !== 3) {
-  throw new Error('0008: media_reserve_uploads of 0004 no longer has the shape this migration extends');
-}
+/**
+ * `media_reserve_uploads` as of this migration: 0004's, also inserting a multipart upload's id and
+ * plan and the kind, with bigint sizes. Written out whole, so this migration means the same
+ * whatever later migrations do to the function.
+ */
+const RESERVE_UPLOADS_WITH_MULTIPART = `
+create or replace function media_reserve_uploads(items jsonb, school_quota bigint, person_cap bigint, max_pending integer)
+returns void language plpgsql as $$
+declare
+  t text := items->0->>'tenant';
+  u text := items->0->>'uploaded_by';
+  ids uuid[];
+  school bigint;
+  person bigint;
+  expiries jsonb;
+begin
+  -- The commit does not wait for the WAL flush: the school's counter row is released at once
+  -- rather than after a disk write. A reservation lost to a server crash in that instant is an
+  -- upload whose POST finds no row: its object is never processed nor readable, and the
+  -- incoming/ lifecycle rule removes it; the client sees it never became ready and uploads again.
+  perform set_config('synchronous_commit', 'off', true);
+  insert into media (id, tenant, purpose, status, subject_id, classroom_id, uploaded_by, content_type,
+                     declared_size, filename, upload_expires_at, variants, kind, multipart_upload_id, part_size, part_count)
+  select (x->>'id')::uuid, x->>'tenant', x->>'purpose', 'pending', x->>'subject_id', x->>'classroom_id', x->>'uploaded_by',
+         x->>'content_type', (x->>'declared_size')::bigint, x->>'filename', (x->>'upload_expires_at')::timestamptz, '[]'::jsonb,
+         coalesce(x->>'kind', 'image'), x->>'multipart_upload_id', (x->>'part_size')::bigint, (x->>'part_count')::integer
+  from jsonb_array_elements(items) x;
+  select array_agg((x->>'id')::uuid) into ids from jsonb_array_elements(items) x;
+  select stored_bytes + reserved_bytes into school from media_usage where tenant = t and scope = 'school' and key = '';
+  select stored_bytes + reserved_bytes into person from media_usage where tenant = t and scope = 'uploader' and key = u;
+  -- The uploader's other unfinished uploads that still count (from the uploader's own index).
+  select coalesce(jsonb_agg(upload_expires_at order by upload_expires_at) filter (where upload_expires_at > now() and id <> all(ids)), '[]')
+    into expiries from media where tenant = t and uploaded_by = u and status = 'pending';
+  if jsonb_array_length(expiries) + jsonb_array_length(items) > max_pending
+     or school > school_quota
+     or (person_cap is not null and person > person_cap) then
+    raise exception using errcode = 'MR001', message = 'upload limits exceeded',
+      detail = jsonb_build_object('school', school, 'person', coalesce(person, 0), 'pendingExpiries', expiries)::text;
+  end if;
+end $$`;
 
 export async function down(db: Kysely<unknown>): Promise<void> {
   await sql.raw(RESERVE_UPLOADS_FUNCTION).execute(db);
