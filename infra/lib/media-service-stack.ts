@@ -14,7 +14,7 @@ import { Network } from './network';
 import { Observability } from './observability';
 import { Processing, PROCESSOR_TIMEOUT } from './processing';
 import { Queues } from './queues';
-import type { MediaSettings } from './settings';
+import { limitsEnvironment, type MediaSettings } from './settings';
 import { Storage } from './storage';
 
 export interface MediaServiceStackProps extends StackProps {
@@ -123,6 +123,7 @@ export class MediaServiceStack extends Stack {
         MEDIA_PROCESSING_LEASE_SECONDS: String(PROCESSOR_TIMEOUT.toSeconds() * 2.5),
         // The service functions sign in as the DML-only app role; the migrate function overrides it.
         ...this.database.app.environment,
+        ...limitsEnvironment(settings),
         ...(aws ? this.identityProvider(settings) : this.localStackEnvironment(settings)),
       },
     };

@@ -1,5 +1,6 @@
 
 import * as z from 'zod';
+import { AUDIT_RETENTION_FLOOR_DAYS, PURPOSES, RETENTION_KEEP, type Purpose } from '@media/core';
 import { APP_ROLE } from '@media/db/app-role';
 
 /**
@@ -27,6 +28,25 @@ const pem = z
 
 /** The retention periods CloudWatch Logs accepts. */
 const RETENTION_DAYS = [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653];
+
+/**
+ * How long each purpose's media is kept: `attendance=400,general=1095,profile=keep` on the command
+ * line, or an object in cdk.json. Purposes left out keep the service's defaults.
+ */
+const retentionByPurpose = z
+  .union([
+    z.string().transform((v) => Object.fromEntries(v.split(',').filter((p) => p.trim()).map((pair) => pair.split('=').map((s) => s.trim())))),
+    z.record(z.string(), z.union([z.string(), z.number()])),
+  ])
+  .pipe(
+    z.partialRecord(
+      z.enum(PURPOSES),
+      z.union([z.literal(RETENTION_KEEP), z.coerce.number().int().min(1).max(36_500)], { error: `a number of days (1 to 36500) or "${RETENTION_KEEP}"` }),
+    ),
+  );
+
+/** Gibibytes as an operator writes them (fractions allowed), at most a pebibyte. */
+const gibibytes = z.coerce.number().positive().max(1024 * 1024);
 
 const ExistingDatabase = z.object({
   /** RDS Proxy name, ARN and endpoint of a database that already exists (with IAM auth on). */
@@ -66,6 +86,14 @@ export const SettingsSchema = z
     apiRateLimit: z.coerce.number().int().min(1).default(50),
     apiBurstLimit: z.coerce.number().int().min(1).default(100),
     sweeperRateMinutes: z.coerce.number().int().min(1).max(1440).default(5),
+    /** Per purpose: days before the daily retention run deletes an item, or `keep` (docs/privacy.md). */
+    retentionDays: retentionByPurpose.default({}),
+    /** Days the access audit log is kept (at least 30; the database refuses shorter). */
+    auditRetentionDays: z.coerce.number().int().min(AUDIT_RETENTION_FLOOR_DAYS).max(36_500).optional(),
+    /** What a school may hold, stored and reserved, in GiB. */
+    schoolQuotaGiB: gibibytes.optional(),
+    /** What one person (not a service) may hold in a school, in GiB. */
+    personQuotaGiB: gibibytes.optional(),
     logRetentionDays: z.coerce
       .number()
       .refine((d) => RETENTION_DAYS.includes(d), `one of ${RETENTION_DAYS.join(', ')}`)
@@ -133,4 +161,20 @@ export function settingsFromContext(tryGetContext: (key: string) => unknown): Me
   const hostArchitecture = process.arch === 'arm64' ? 'arm64' : 'x86_64';
   const architecture = parsed.data.architecture ?? (parsed.data.profile === 'localstack' ? hostArchitecture : 'arm64');
   return { ...parsed.data, architecture };
+}
+
+/**
+ * The service configuration an operator chose in context, as the functions' environment
+ * (packages/core/src/config.ts reads it): what is not set keeps the service's defaults.
+ */
+export function limitsEnvironment(settings: MediaSettings): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const [purpose, days] of Object.entries(settings.retentionDays) as [Purpose, number | typeof RETENTION_KEEP][]) {
+    env[`MEDIA_RETENTION_DAYS_${purpose.toUpperCase()}`] = String(days);
+  }
+  if (settings.auditRetentionDays !== undefined) env.MEDIA_AUDIT_RETENTION_DAYS = String(settings.auditRetentionDays);
+  const bytes = (gib: number) => String(Math.round(gib * 1024 ** 3));
+  if (settings.schoolQuotaGiB !== undefined) env.MEDIA_TENANT_QUOTA_BYTES = bytes(settings.schoolQuotaGiB);
+  if (settings.personQuotaGiB !== undefined) env.MEDIA_PERSON_QUOTA_BYTES = bytes(settings.personQuotaGiB);
+  return env;
 }

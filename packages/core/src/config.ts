@@ -16,7 +16,11 @@ const flag = z
 
 const pendingLimit = z.coerce.number().int().min(1).max(10_000);
 
-const retentionDays = z.coerce.number().int().min(1).max(36_500);
+/** What a retention setting says for media that is never removed by age. */
+export const RETENTION_KEEP = 'keep';
+
+/** Days a purpose's media is kept, or `keep`: never removed by the retention run. */
+const retentionDays = z.union([z.literal(RETENTION_KEEP), z.coerce.number().int().min(1).max(36_500)]);
 
 /** The shortest audit retention accepted; the database's prune function enforces it too (migration 0007). */
 export const AUDIT_RETENTION_FLOOR_DAYS = 30;
@@ -220,7 +224,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       mediaDays: Object.fromEntries(
         PURPOSES.flatMap((p) => {
           const days = e[`MEDIA_RETENTION_DAYS_${p.toUpperCase() as Uppercase<Purpose>}`];
-          return days === undefined ? [] : [[p, days]];
+          return days === undefined || days === RETENTION_KEEP ? [] : [[p, days]];
         }),
       ) as Partial<Record<Purpose, number>>,
       auditDays: e.MEDIA_AUDIT_RETENTION_DAYS,

@@ -66,6 +66,39 @@ describe('the service functions', () => {
     }
   });
 
+  it('keep the service\'s own retention and quotas when the operator sets none', () => {
+    const config = loadConfig(resolvedEnvironment(functions['sweeper']!.props.Environment.Variables));
+    expect(config.retention).toEqual({ mediaDays: { attendance: 400 }, auditDays: 730 });
+    for (const name of NAMES) {
+      const set = Object.keys(functions[name]!.props.Environment.Variables).filter((k) => /RETENTION|QUOTA/.test(k));
+      expect(set, name).toEqual([]);
+    }
+  });
+
+  it('give every function the retention and quotas an operator sets in context', () => {
+    const custom = serviceFunctions(
+      synthesize({
+        'media:retentionDays': 'attendance=keep, general=1095,training=30',
+        'media:auditRetentionDays': '3650',
+        'media:schoolQuotaGiB': '200',
+        'media:personQuotaGiB': '0.5',
+      }).template,
+    );
+    for (const name of NAMES.filter((n) => n !== 'migrate')) {
+      const config = loadConfig(resolvedEnvironment(custom[name]!.props.Environment.Variables));
+      expect(config.retention, name).toEqual({ mediaDays: { general: 1095, training: 30 }, auditDays: 3650 });
+      expect({ school: config.limits.tenantQuotaBytes, person: config.limits.personQuotaBytes }, name).toEqual({ school: 200 * 1024 ** 3, person: 512 * 1024 ** 2 });
+    }
+  });
+
+  it('refuse a retention or a quota that is not one, naming the setting', () => {
+    expect(() => synthesize({ 'media:retentionDays': 'attendance=0' })).toThrow(/media:retentionDays\.attendance: Too small/);
+    expect(() => synthesize({ 'media:retentionDays': 'attendance=soon' })).toThrow(/media:retentionDays\.attendance: a number of days/);
+    expect(() => synthesize({ 'media:retentionDays': 'classroom=30' })).toThrow(/media:retentionDays/);
+    expect(() => synthesize({ 'media:auditRetentionDays': '7' })).toThrow(/media:auditRetentionDays/);
+    expect(() => synthesize({ 'media:schoolQuotaGiB': '-1' })).toThrow(/media:schoolQuotaGiB/);
+  });
+
   it('tell the functions that publish events where the outbound topic is, and no other', () => {
     const publishers = NAMES.filter((n) => functions[n]!.props.Environment.Variables.MEDIA_EVENTS_TOPIC_ARN);
     expect(publishers.sort()).toEqual(['media-api', 'process-upload', 'sweeper']);
