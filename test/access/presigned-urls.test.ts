@@ -42,22 +42,19 @@ describe('presigned URLs', () => {
 
   it('lets attendance downloads live 5 minutes and the others 15, and says so truthfully in expiresAt', async () => {
     for (const [purpose, lifetime] of [['attendance', 300], ['profile', 900], ['training', 900], ['general', 900]] as const) {
-      const before = Date.now();
       const answer = await stack.api<DownloadAnswer>('GET', `/v1/media/${items[purpose].id}/download?variant=thumb`, { token: admin });
       const after = Date.now();
       expect(answer.status).toBe(200);
       const signed = signedExpiry(answer.json.url);
       expect(signed.lifetimeSeconds, purpose).toBe(lifetime);
       expect(new Date(answer.json.expiresAt).getTime(), purpose).toBe(signed.expiresAtMs);
-      // Signed at a whole second while the request was in flight: no later than its answer, and
-      // at most a second before it was asked for.
+      // Signed (at a whole second) while the request was in flight: it lives no longer than the
+      // lifetime counted from the answer.
       expect(signed.expiresAtMs, purpose).toBeLessThanOrEqual(after + lifetime * 1000);
-      expect(signed.expiresAtMs, purpose).toBeGreaterThan(before - 1000 + lifetime * 1000);
     }
   });
 
   it('lets upload POSTs live at most 10 minutes, and expiresAt is the signed policy\'s own expiration', async () => {
-    const before = Date.now();
     const answer = await stack.api<UploadTicket>('POST', '/v1/uploads', { token: admin, body: { purpose: 'general', contentType: 'image/jpeg', size: 1000 } });
     const after = Date.now();
     expect(answer.status).toBe(201);
@@ -65,7 +62,6 @@ describe('presigned URLs', () => {
     const policyExpiry = new Date(policy.expiration).getTime();
     const expiresAt = new Date(answer.json.expiresAt).getTime();
     expect(policyExpiry).toBeLessThanOrEqual(after + 600_000);
-    expect(policyExpiry).toBeGreaterThan(before - 1000 + 600_000);
     expect(expiresAt).toBe(policyExpiry);
     // The pending row stops counting against the limits exactly when the POST stops working.
     expect((await stack.deps.media.findById(answer.json.mediaId))?.uploadExpiresAt.getTime()).toBe(expiresAt);
