@@ -4,7 +4,8 @@ import type { MediaRow } from '@media/db';
 import { makePhoto } from '../fixtures/photos';
 import { uniqueTenant } from '../support/database';
 import { startTestStack, type TestStack } from '../support/test-stack';
-import { inParallel, seedReadyMediaByPurpose, type SeedItem } from './seeded-media';
+import { inParallel } from '../support/in-parallel';
+import { seedReadyMediaByPurpose, type SeedItem } from './seeded-media';
 
 /**
  * The access-control matrix, cell by cell, through the real HTTP server, the real database and

@@ -1,6 +1,7 @@
 import { newMediaId, type Purpose, UPLOAD_URL_TTL_SECONDS } from '@media/core';
 import type { MediaRow } from '@media/db';
 import { incomingKey } from '@media/storage';
+import { inParallel } from '../support/in-parallel';
 import type { TestStack } from '../support/test-stack';
 
 export interface SeedItem {
@@ -10,20 +11,6 @@ export interface SeedItem {
   classroomId: string | null;
   uploadedBy: string;
   filename?: string;
-}
-
-/** Runs `work` over `items`, at most `width` at a time, keeping the order of the results. */
-export async function inParallel<T, R>(items: readonly T[], width: number, work: (item: T, index: number) => Promise<R>): Promise<R[]> {
-  const results = new Array<R>(items.length);
-  let next = 0;
-  const lanes = Array.from({ length: Math.min(width, items.length) }, async () => {
-    while (next < items.length) {
-      const index = next++;
-      results[index] = await work(items[index]!, index);
-    }
-  });
-  await Promise.all(lanes);
-  return results;
 }
 
 /**

@@ -4,7 +4,7 @@ import type { ListAnswer, UsageAnswer } from '@media/core';
 import { MEDIA_STATUSES, newMediaId, PURPOSES, VARIANT_NAMES, type MediaStatus, type Purpose } from '@media/core';
 import { uniqueTenant } from '../support/database';
 import { startTestStack, type TestStack } from '../support/test-stack';
-import { inParallel } from './seeded-media';
+import { inParallel } from '../support/in-parallel';
 
 /**
  * Random schools full of random items, random principals asking: whatever the policy says, no
