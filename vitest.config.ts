@@ -10,10 +10,10 @@ export default defineConfig({
     testTimeout: 60_000,
     // Above the local stack's own start budget (test/support/test-stack.ts), which names the slow phase.
     hookTimeout: 120_000,
-    // Three on two cores: integration files spend much of their time waiting on the pipeline (S3
-    // events, leases, the browser), so a third file fills those waits. Measured on a 2-core
-    // machine under a 2-process CPU hog: 2 workers 380 s, 3 workers 266 s, every test passing.
-    maxWorkers: 3,
+    // Four on two cores: integration files spend much of their time waiting on the pipeline (S3
+    // events, leases, the browser), so other files fill those waits. Measured on a fresh clone of a
+    // 2-core machine under a 2-process CPU hog: 2 workers 380 s, 3 workers 286–316 s, 4 workers 278 s.
+    maxWorkers: 4,
     pool: 'forks',
     sequence: { sequencer: LongFilesFirst },
   },

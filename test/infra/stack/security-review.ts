@@ -2,8 +2,8 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { describe, expect, it } from 'vitest';
-import { createMediaServiceApp } from '../../infra/lib/media-service-app';
-import { CDN, serviceFunctions, synthesize } from './synth';
+import { createMediaServiceApp } from '../../../infra/lib/media-service-app';
+import { CDN, serviceFunctions, synthesize } from '../synth';
 
 /** Synthesizes with the checks `cdk synth` runs; throws when one of them reports a violation. */
 function checkedTemplate(context: Record<string, unknown> = {}) {
