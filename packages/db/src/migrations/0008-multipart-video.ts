@@ -28,7 +28,7 @@ export async function up(db: Kysely<unknown>): Promise<void> {
  * plan and the kind, with bigint sizes. Written out whole, so this migration means the same
  * whatever later migrations do to the function.
  */
-const RESERVE_UPLOADS_WITH_MULTIPART = `
+export const RESERVE_UPLOADS_WITH_MULTIPART = `
 create or replace function media_reserve_uploads(items jsonb, school_quota bigint, person_cap bigint, max_pending integer)
 returns void language plpgsql as $$
 declare
