@@ -1,6 +1,6 @@
-import type { DownloadUrlItem, ListQuery, MediaRecord, Purpose, UploadRequest, UploadTicket, VariantName } from './contract-types';
+import type { DownloadUrlItem, ListQuery, MediaRecord, MultipartTicket, PartUrlsAnswer, Purpose, UploadedPartsAnswer, UploadRequest, UploadTicket, VariantName } from './contract-types';
 import { errorFromResponse, MediaApiError, MediaRejectedError } from './errors';
-import { abortMultipart, heldParts, sendParts, startMultipart } from './multipart-upload';
+import { abortMultipart, completeMultipart, heldParts, sendParts, signPartUrls, startMultipart } from './multipart-upload';
 import { postToStorage, type FilePart, type UploadProgress } from './storage-post';
 
 export interface MediaClientOptions {
@@ -81,6 +81,17 @@ export interface MediaClient {
   resumeUpload(mediaId: string, file: Blob, transfer?: TransferOptions): Promise<Uploaded>;
   /** Gives up a multipart upload: its parts are removed and the record becomes expired. */
   abortUpload(mediaId: string): Promise<void>;
+  /**
+   * The multipart routes one by one, for uploaders that cut and send the parts themselves (Uppy:
+   * `@media/client/uppy`). POST /v1/uploads with `multipart: true`: the id and the plan to follow.
+   */
+  startMultipartUpload(request: Omit<UploadRequest, 'multipart'>): Promise<MultipartTicket>;
+  /** POST /v1/uploads/{id}/parts: a presigned PUT for each part named (at most 100 at once). */
+  signParts(mediaId: string, partNumbers: number[]): Promise<PartUrlsAnswer['parts']>;
+  /** GET /v1/uploads/{id}/parts: the parts storage holds, and the plan. */
+  listParts(mediaId: string): Promise<UploadedPartsAnswer>;
+  /** POST /v1/uploads/{id}/complete: the service checks the parts against storage, then assembles them. */
+  completeUpload(mediaId: string, parts: { partNumber: number; etag: string }[]): Promise<MediaRecord>;
   /** Polls with back-off until the record is ready; throws MediaRejectedError if it never will be. */
   waitUntilReady(id: string, options?: WaitOptions): Promise<MediaRecord>;
   get(id: string): Promise<MediaRecord>;
@@ -261,6 +272,14 @@ export function createMediaClient(options: MediaClientOptions): MediaClient {
     },
 
     abortUpload: (mediaId) => abortMultipart(call, mediaId),
+
+    startMultipartUpload: (request) => startMultipart(call, request),
+
+    signParts: async (mediaId, partNumbers) => (await signPartUrls(call, mediaId, partNumbers)).parts,
+
+    listParts: (mediaId) => heldParts(call, mediaId),
+
+    completeUpload: (mediaId, parts) => completeMultipart(call, mediaId, parts),
 
     async waitUntilReady(id, { timeoutMs = 60_000, signal, onStatus } = {}) {
       const deadline = Date.now() + timeoutMs;

@@ -48,7 +48,7 @@ export async function sendParts(
     const known = urls.get(n);
     if (known) return known;
     const batch = [n, ...queue.slice(0, SIGN_AHEAD - 1)];
-    const signed = await call<PartUrlsAnswer>('POST', `${uploadPath(mediaId)}/parts`, { partNumbers: batch }, options.signal);
+    const signed = await signPartUrls(call, mediaId, batch, options.signal);
     for (const part of signed.parts) urls.set(part.partNumber, part.url);
     return urls.get(n)!;
   };
@@ -80,8 +80,16 @@ export async function sendParts(
   await Promise.all(lanes);
 
   const parts = [...done.entries()].sort(([a], [b]) => a - b).map(([partNumber, { etag }]) => ({ partNumber, etag }));
-  return call<MediaRecord>('POST', `${uploadPath(mediaId)}/complete`, { parts }, options.signal);
+  return completeMultipart(call, mediaId, parts, options.signal);
 }
+
+/** Presigned PUTs for the parts named (at most 100 at once). */
+export const signPartUrls = (call: ApiCall, mediaId: string, partNumbers: number[], signal?: AbortSignal) =>
+  call<PartUrlsAnswer>('POST', `${uploadPath(mediaId)}/parts`, { partNumbers }, signal);
+
+/** Asks the service to check the parts against storage and assemble them. */
+export const completeMultipart = (call: ApiCall, mediaId: string, parts: { partNumber: number; etag: string }[], signal?: AbortSignal) =>
+  call<MediaRecord>('POST', `${uploadPath(mediaId)}/complete`, { parts }, signal);
 
 /** Starts a multipart upload; the ticket carries the plan the parts must follow. */
 export const startMultipart = (call: ApiCall, request: object, signal?: AbortSignal) =>

@@ -11,18 +11,25 @@ import type { MediaRecord } from '@media/core';
 import { uniqueTenant } from '../support/database';
 import { startTestStack, type TestStack } from '../support/test-stack';
 
+declare global {
+  interface Window {
+    /** The Uppy 5 page's state (test/e2e/uppy/uppy5-page.js). */
+    mediaTest: { token: string; partSize: number; parts: number; listed: number; done?: { mediaId: string }; error?: string };
+  }
+}
+
 const exec = promisify(execFile);
 const CHROMIUM = '/usr/bin/chromium';
 const MiB = 1024 * 1024;
 const PART = 5 * MiB;
 
 /**
- * A real client, unchanged: Uppy's S3 plugin in multipart mode in headless Chromium, configured
+ * A real client, unchanged: Uppy 5's S3 plugin (@uppy/aws-s3 5.x) in multipart mode in headless Chromium, configured
  * only with functions that call the service's routes, sends a video of more than 50 MB straight to
  * the local S3 server, is interrupted by a page reload half-way, resumes from the parts storage
  * lists, and the video ends ready.
  */
-describe('Uppy multipart upload from Chromium', () => {
+describe('Uppy 5 multipart upload from Chromium', () => {
   let stack: TestStack;
   let context: BrowserContext;
   let page: Page;
@@ -41,7 +48,16 @@ describe('Uppy multipart upload from Chromium', () => {
     video = join(dir, 'class-trip.mp4');
     await exec('ffmpeg', ['-v', 'error', '-y', '-f', 'rawvideo', '-pix_fmt', 'yuv420p', '-s', '1280x720', '-r', '25', '-i', '/dev/urandom',
       '-t', '1', '-c:v', 'libx264', '-preset', 'ultrafast', '-qp', '0', video]);
-    const bundle = await build({ entryPoints: [resolve('test/e2e/uppy/uppy-page.ts')], bundle: true, format: 'iife', write: false, platform: 'browser', logLevel: 'silent' });
+    // Uppy 5 as installed beside Uppy 6: its plugin's own imports of '@uppy/core' get the 5.x copy.
+    const bundle = await build({
+      entryPoints: [resolve('test/e2e/uppy/uppy5-page.js')],
+      alias: { '@uppy/core': '@uppy/core-v5' },
+      bundle: true,
+      format: 'iife',
+      write: false,
+      platform: 'browser',
+      logLevel: 'silent',
+    });
     script = bundle.outputFiles[0]!.text;
 
     context = await chromium.launchPersistentContext(join(dir, 'profile'), {
