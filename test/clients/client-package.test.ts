@@ -16,6 +16,9 @@ const consumer = join(repoRoot, 'test-results', 'client-consumer');
 const CONSUMER_SOURCE = `
 import { createMediaClient, isMediaApiError, type MediaRecord, type UploadProgress } from '@media/client';
 import { uploadFile } from '@media/client/node';
+import { uppyS3Options } from '@media/client/uppy';
+import AwsS3 from '@uppy/aws-s3';
+import Uppy from '@uppy/core';
 
 const client = createMediaClient({ baseUrl: 'https://media.example', getToken: async () => 'jwt' });
 export async function example(file: Blob): Promise<MediaRecord['status']> {
@@ -30,6 +33,11 @@ export async function example(file: Blob): Promise<MediaRecord['status']> {
 }
 // @ts-expect-error: not a purpose of the contract (proves the types are real, not any)
 client.upload(new Blob([]), { purpose: 'selfie' });
+
+const uppy = new Uppy();
+uppy.use(AwsS3, uppyS3Options(client, uppy, { purpose: 'attendance', classroomId: 'c-1' }));
+// @ts-expect-error: the options are the contract's too
+uppyS3Options(client, uppy, { purpose: 'selfie' });
 `;
 
 describe('the published shape of @media/client', () => {
@@ -38,7 +46,7 @@ describe('the published shape of @media/client', () => {
     await run(process.execPath, ['--import', 'tsx', 'packages/client/src/bin/build.ts', built], { cwd: repoRoot });
   }, 120_000);
 
-  it('is ESM with types for `.` and `./node`, and a media-upload command', async () => {
+  it('is ESM with types for `.`, `./node` and `./uppy`, and a media-upload command', async () => {
     const manifest = JSON.parse(await readFile(join(built, 'package.json'), 'utf8'));
     expect(manifest).toMatchObject({
       name: '@media/client',
@@ -46,18 +54,22 @@ describe('the published shape of @media/client', () => {
       exports: {
         '.': { types: expect.stringMatching(/\.d\.ts$/), default: './index.js' },
         './node': { types: expect.stringMatching(/\.d\.ts$/), default: './node.js' },
+        './uppy': { types: expect.stringMatching(/\.d\.ts$/), default: './uppy.js' },
       },
       bin: { 'media-upload': './bin/upload.js' },
     });
     const browser = await import(pathToFileURL(join(built, 'index.js')).href);
     expect(Object.keys(browser).sort()).toEqual(['MediaApiError', 'MediaRejectedError', 'createMediaClient', 'isMediaApiError']);
+    const uppy = await import(pathToFileURL(join(built, 'uppy.js')).href);
+    expect(Object.keys(uppy)).toEqual(['uppyS3Options']);
     const { stdout } = await run(process.execPath, [join(built, 'bin/upload.js'), '--help']);
     expect(stdout).toContain('--purpose');
   });
 
-  it('keeps Node modules out of the browser entry', async () => {
-    const text = await readFile(join(built, 'index.js'), 'utf8');
+  it.each(['index.js', 'uppy.js'])('keeps Node modules (and, for Uppy, Uppy itself) out of the browser entry %s', async (entry) => {
+    const text = await readFile(join(built, entry), 'utf8');
     expect(text).not.toMatch(/["']node:/);
+    expect(text).not.toMatch(/["']@uppy\//);
   });
 
   it('type-checks a consumer that uses it under moduleResolution nodenext', async () => {

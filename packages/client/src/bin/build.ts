@@ -7,7 +7,8 @@ import { build } from 'esbuild';
 
 /**
  * Builds the publishable package into dist/ (or the folder given): ESM for browsers (`.`, no
- * dependencies), ESM for Node (`./node`, Node's own modules only), the `media-upload` CLI, and
+ * dependencies), ESM for Node (`./node`, Node's own modules only), the options of Uppy 6's S3
+ * plugin (`./uppy`, which imports nothing of Uppy: only its types), the `media-upload` CLI, and
  * type declarations with the contract's types beside them. `npm publish dist/` ships it.
  */
 const packageDir = fileURLToPath(new URL('../..', import.meta.url));
@@ -17,7 +18,7 @@ const manifest = JSON.parse(await readFile(join(packageDir, 'package.json'), 'ut
 await rm(out, { recursive: true, force: true });
 await build({
   absWorkingDir: packageDir,
-  entryPoints: { index: 'src/index.ts', node: 'src/node/index.ts' },
+  entryPoints: { index: 'src/index.ts', node: 'src/node/index.ts', uppy: 'src/uppy.ts' },
   outdir: out,
   bundle: true,
   splitting: true,
@@ -75,12 +76,13 @@ await writeFile(
       exports: {
         '.': { types: types('index'), default: './index.js' },
         './node': { types: types('node/index'), default: './node.js' },
+        './uppy': { types: types('uppy'), default: './uppy.js' },
       },
       bin: { 'media-upload': './bin/upload.js' },
       engines: { node: '>=24' },
-      // The declarations infer the contract's types from its zod schemas.
-      peerDependencies: { zod: '^4' },
-      peerDependenciesMeta: { zod: { optional: true } },
+      // The declarations infer the contract's types from its zod schemas; `./uppy`'s name Uppy 6's.
+      peerDependencies: { zod: '^4', '@uppy/core': '^6', '@uppy/aws-s3': '^6' },
+      peerDependenciesMeta: { zod: { optional: true }, '@uppy/core': { optional: true }, '@uppy/aws-s3': { optional: true } },
     },
     null,
     2,
