@@ -251,4 +251,34 @@ describe('Uppy 6 with @media/client/uppy, from Chromium on another origin', () =
     const record: MediaRecord = await stack.waitForStatus(done!.mediaId, token, ['ready', 'rejected'], 120_000);
     expect(record).toMatchObject({ status: 'ready', kind: 'video', width: 1280, height: 720 });
   }, 420_000);
+
+  it('gives a large upload up when Uppy cancels it: the service aborts it and the record expires', async () => {
+    const token = await stack.token({ role: 'teacher', tenant: uniqueTenant(), sub: 't-1', classrooms: [] });
+    // Its bytes are never checked: the upload stops long before processing.
+    const video = join(dir, 'field-trip.mp4');
+    await writeFile(video, Buffer.alloc(THRESHOLD + MiB));
+    let holding = true;
+    await page.route((url) => url.href.startsWith(stack.s3Endpoint), async (route) => {
+      if (holding && Number(new URL(route.request().url()).searchParams.get('partNumber')) >= 2) return;
+      await route.continue();
+    });
+    partsStored.length = 0;
+
+    await open(token);
+    await page.setInputFiles('#files', video);
+    for (let waited = 0; partsStored.length < 1; waited += 100) {
+      if (waited > 60_000) throw await failure(new Error('no part stored after 60 s'));
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    const mediaId = await page.evaluate(() => String(window.uppy.getFiles()[0]!.meta.mediaId));
+    const aborted = page.waitForResponse((response) => response.request().method() === 'DELETE' && response.url() === `${stack.apiUrl}/v1/uploads/${mediaId}`, { timeout: 60_000 });
+    await page.evaluate(() => window.uppy.cancelAll());
+    expect((await aborted).status()).toBe(204);
+    holding = false;
+    await page.unrouteAll({ behavior: 'ignoreErrors' });
+
+    const { json: record } = await stack.api<MediaRecord>('GET', `/v1/media/${mediaId}`, { token });
+    expect(record.status).toBe('expired');
+    expect((await state()).errors, 'a cancel is not an error').toEqual([]);
+  }, 120_000);
 });

@@ -100,6 +100,10 @@ export function uppyS3Options<M extends Meta, B extends Body>(media: MediaClient
   const fileById = (fileId: string) => uppy.getFiles().find((file) => file.id === fileId);
   const fileByMediaId = (mediaId: string) => uppy.getFiles().find((file) => mediaIdOf(file) === mediaId);
   const etagsOf = (mediaId: string) => etags.get(mediaId) ?? etags.set(mediaId, new Map()).get(mediaId)!;
+  const forget = (mediaId: string) => {
+    etags.delete(mediaId);
+    signed.delete(mediaId);
+  };
 
   const requestFor = (file: UppyFile<M, B>, contentType?: string): Omit<UploadRequest, 'multipart'> => ({
     purpose: options.purpose,
@@ -133,6 +137,11 @@ export function uppyS3Options<M extends Meta, B extends Body>(media: MediaClient
   uppy.on('s3-multipart:part-uploaded', (file, part) => {
     const mediaId = mediaIdOf(fileById(file.id));
     if (mediaId) etagsOf(mediaId).set(part.PartNumber, unquoted(part.ETag));
+  });
+  uppy.on('file-removed', (file) => {
+    refusals.delete(file.id);
+    const mediaId = mediaIdOf(file);
+    if (mediaId) forget(mediaId);
   });
 
   const refusalFor = (fileId: string) => {
@@ -195,15 +204,13 @@ export function uppyS3Options<M extends Meta, B extends Body>(media: MediaClient
   async function complete(mediaId: string): Promise<Presigned> {
     const parts = [...etagsOf(mediaId)].sort(([a], [b]) => a - b).map(([partNumber, etag]) => ({ partNumber, etag }));
     await media.completeUpload(mediaId, parts);
-    etags.delete(mediaId);
-    signed.delete(mediaId);
+    forget(mediaId);
     return s3Answer(xml('CompleteMultipartUploadResult', { Location: `urn:uuid:${mediaId}`, Key: mediaId }));
   }
 
   async function abort(mediaId: string): Promise<Presigned> {
     await media.abortUpload(mediaId);
-    etags.delete(mediaId);
-    signed.delete(mediaId);
+    forget(mediaId);
     return s3Answer('');
   }
 

@@ -21,6 +21,8 @@ declare global {
       log: string[];
       restored: boolean;
     };
+    /** The page's Uppy, for the test to cancel with. */
+    uppy: Uppy;
   }
 }
 
@@ -62,4 +64,5 @@ document.getElementById('files')!.addEventListener('change', (event) => {
     void uppy.upload();
   }
 });
+window.uppy = uppy;
 document.body.dataset.ready = 'true';
