@@ -217,8 +217,8 @@ describe('Uppy 6 with @media/client/uppy, from Chromium on another origin', () =
     }
     expect((await state()).errors).toEqual([]);
     const sentBefore = storageRequests.filter((r) => r.method === 'PUT').map((r) => Number(r.partNumber));
+    expect(sentBefore.filter((n) => n < 4), 'the first parts, one after another, each once').toEqual([1, 2, 3]);
     const storedBefore = new Set(partsStored.map(Number));
-    expect(new Set(sentBefore).size, 'each part sent once').toBe(sentBefore.length);
 
     // The reload: every request in flight is cut; only what Golden Retriever stored survives.
     storageRequests.length = 0;
