@@ -3,6 +3,7 @@ import * as z from 'zod';
 import { createDocument, type ZodOpenApiOperationObject, type ZodOpenApiPathsObject, type ZodOpenApiResponsesObject } from 'zod-openapi';
 import { MediaIdParam, MediaRecord, UploadRequest, UploadTicket } from './contract';
 import { ERRORS, type ErrorCode } from './errors';
+import { SubjectIdParam } from './rights';
 import { API_ROUTES, type ApiRouteSpec } from './routes';
 
 /**
@@ -25,7 +26,23 @@ export const ProblemDocument = z
   })
   .meta({ description: 'RFC 9457 problem details with a stable `code`.' });
 
-const IdPath = z.object({ id: MediaIdParam.meta({ description: 'Media id (UUIDv7).' }) });
+/** Every path parameter a route may name, with its schema: OpenAPI requires each to be declared. */
+const PATH_PARAMS: Record<string, z.ZodType> = {
+  id: MediaIdParam.meta({ description: 'Media id (UUIDv7).' }),
+  subjectId: SubjectIdParam.meta({ description: "The person's id on the platform." }),
+  erasureId: z.string().uuid().meta({ description: 'Erasure id, as answered by the erasure request.' }),
+  exportId: z.string().uuid().meta({ description: 'Export id, as answered by the export request.' }),
+};
+
+function pathParams(path: string): z.ZodObject | undefined {
+  const names = [...path.matchAll(/\{(\w+)\}/g)].map(([, name]) => name);
+  if (names.length === 0) return undefined;
+  return z.object(Object.fromEntries(names.map((name) => {
+    const schema = PATH_PARAMS[name];
+    if (!schema) throw new Error(`route ${path} names a path parameter {${name}} without a schema in openapi.ts`);
+    return [name, schema];
+  })));
+}
 
 const json = (schema: z.ZodType, description: string) => ({ description, content: { 'application/json': { schema } } });
 
@@ -54,8 +71,9 @@ function problemResponses(codes: readonly ErrorCode[]): ZodOpenApiResponsesObjec
 
 /** A route of the route table as an OpenAPI operation. */
 function operationObject(route: ApiRouteSpec): ZodOpenApiOperationObject {
+  const path = pathParams(route.path);
   const requestParams = {
-    ...(route.path.includes('{id}') ? { path: IdPath } : {}),
+    ...(path ? { path } : {}),
     ...(route.query ? { query: route.query } : {}),
   };
   const { status, description, schema } = route.answer;
@@ -80,10 +98,15 @@ function buildDocument() {
     info: {
       title: 'Media service',
       version: '1.0.0',
+      // The service is the school platform's own, not published under an open licence.
+      license: { name: 'Proprietary', identifier: 'LicenseRef-Proprietary' },
       description:
         'Direct-to-storage media uploads for the school platform. Ask for an upload, POST the file to the ' +
         'presigned URL, wait for the record to become `ready`, then ask for short-lived download URLs.',
     },
+    servers: [
+      { url: '/', description: 'The host that serves this document: a deployment at its `ApiUrl`, or the local stack (`npm start`).' },
+    ],
     security: [{ bearer: [] }],
     paths,
     components: {
