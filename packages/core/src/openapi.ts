@@ -1,10 +1,9 @@
 // A namespace import lets esbuild drop what is unused (zod's locales alone are 370 KB).
 import * as z from 'zod';
 import { createDocument, type ZodOpenApiOperationObject, type ZodOpenApiPathsObject, type ZodOpenApiResponsesObject } from 'zod-openapi';
-import { MediaIdParam, MediaRecord, UploadRequest, UploadTicket } from './contract';
+import { MediaRecord, UploadRequest, UploadTicket } from './contract';
 import { ERRORS, type ErrorCode } from './errors';
-import { SubjectIdParam } from './rights';
-import { API_ROUTES, type ApiRouteSpec } from './routes';
+import { API_ROUTES, PATH_PARAMETERS, type ApiRouteSpec } from './routes';
 
 /**
  * The OpenAPI 3.1 document of the HTTP contract (docs/architecture.md § Contract), generated from
@@ -26,21 +25,12 @@ export const ProblemDocument = z
   })
   .meta({ description: 'RFC 9457 problem details with a stable `code`.' });
 
-/** Every path parameter a route may name, with its schema: OpenAPI requires each to be declared. */
-const PATH_PARAMS: Record<string, z.ZodType> = {
-  id: MediaIdParam.meta({ description: 'Media id (UUIDv7).' }),
-  subjectId: SubjectIdParam.meta({ description: "The person's id on the platform." }),
-  erasureId: z.string().uuid().meta({ description: 'Erasure id, as answered by the erasure request.' }),
-  exportId: z.string().uuid().meta({ description: 'Export id, as answered by the export request.' }),
-};
-
 function pathParams(path: string): z.ZodObject | undefined {
-  const names = [...path.matchAll(/\{(\w+)\}/g)].map(([, name]) => name);
+  const names = [...path.matchAll(/\{(\w+)\}/g)].map(([, name]) => name as string);
   if (names.length === 0) return undefined;
   return z.object(Object.fromEntries(names.map((name) => {
-    const schema = PATH_PARAMS[name];
-    if (!schema) throw new Error(`route ${path} names a path parameter {${name}} without a schema in openapi.ts`);
-    return [name, schema];
+    const parameter = PATH_PARAMETERS[name as keyof typeof PATH_PARAMETERS];
+    return [name, parameter.schema.meta({ description: parameter.description })];
   })));
 }
 
