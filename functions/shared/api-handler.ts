@@ -3,35 +3,35 @@ import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
-import { MAX_REQUEST_BODY_BYTES, MediaError, matchRoute, problemResponse, routeKeyOf, toMediaError, type Principal } from '@media/core';
+import {
+  MAX_REQUEST_BODY_BYTES,
+  MediaError,
+  matchRoute,
+  parseRouteInput,
+  problemResponse,
+  routeByKey,
+  toMediaError,
+  type ApiFunctionName,
+  type ApiRoute,
+  type Principal,
+  type RouteInput,
+  type RoutesOf,
+} from '@media/core';
 import type { Dependencies } from '@media/service';
 import { dependenciesFromEnvironment, resolveDependencies, type ColdStartExtras, type DependencySource } from './cold-start';
 import { logger, metrics } from './observability';
 
-export interface ApiRequest {
-  principal: Principal;
-  body: unknown;
-  query: Record<string, string>;
-  params: Record<string, string>;
-  routeKey: string;
-  requestId: string;
-}
+/** A route's handler: its parsed input in, the answer's body out (the status is the route's). */
+export type RouteHandler<R extends ApiRoute> = R extends { public: true }
+  ? () => unknown
+  : (request: RouteInput<R> & { principal: Principal; requestId: string }, deps: Dependencies) => Promise<unknown>;
 
-export interface ApiResult {
-  statusCode: number;
-  body?: unknown;
-  headers?: Record<string, string>;
-}
+/** One handler per route the function serves, by operation id: a missing or unknown one does not compile. */
+export type RouteHandlers<F extends ApiFunctionName> = {
+  [K in RoutesOf<F>['operationId']]: RouteHandler<Extract<RoutesOf<F>, { operationId: K }>>;
+};
 
-export type ApiRoute = (request: ApiRequest, deps: Dependencies) => Promise<ApiResult>;
-/** Routes answered without a token or dependencies, by route key (see `public` in routes.ts). */
-export type PublicRoutes = Record<string, () => ApiResult>;
 export type LambdaApiHandler = (event: APIGatewayProxyEventV2, context: Context) => Promise<APIGatewayProxyStructuredResultV2>;
-
-export const ok = (body: unknown): ApiResult => ({ statusCode: 200, body });
-export const created = (body: unknown): ApiResult => ({ statusCode: 201, body });
-export const accepted = (body: unknown): ApiResult => ({ statusCode: 202, body });
-export const noContent = (): ApiResult => ({ statusCode: 204 });
 
 function parseBody(event: APIGatewayProxyEventV2): unknown {
   if (event.body === undefined || event.body === null || event.body === '') return undefined;
@@ -64,62 +64,58 @@ function corsHeaders(event: APIGatewayProxyEventV2, deps: Dependencies | undefin
  * The route of a request. Behind the HTTP API the event names it; behind a Lambda function URL (the
  * LocalStack profile) every request arrives as `$default`, so it is found from the raw path.
  */
-function routeOf(event: APIGatewayProxyEventV2): { routeKey: string; params: Record<string, string> } {
-  if (event.routeKey !== '$default') return { routeKey: event.routeKey, params: { ...(event.pathParameters ?? {}) } as Record<string, string> };
-  const match = matchRoute(event.requestContext.http.method, event.rawPath);
-  if (!match) throw new MediaError('NOT_FOUND', `No route for ${event.rawPath}.`);
-  return { routeKey: routeKeyOf(match.route), params: match.params };
+function routeOf(event: APIGatewayProxyEventV2, fn: ApiFunctionName): { route: ApiRoute; params: Record<string, string | undefined> } {
+  const found =
+    event.routeKey === '$default'
+      ? matchRoute(event.requestContext.http.method, event.rawPath)
+      : { route: routeByKey(event.routeKey), params: { ...(event.pathParameters ?? {}) } };
+  // A route of another function never reaches this one behind the HTTP API; answer as for no route.
+  if (!found?.route || found.route.fn !== fn) throw new MediaError('NOT_FOUND', `No route for ${event.rawPath}.`);
+  return { route: found.route, params: found.params };
 }
 
 /**
  * The one middy stack of the API functions: logger context (request id, media id), metrics, the
- * bearer token, JSON parsing, and every error rendered as RFC 9457 problem+json. A route only
- * parses its input, authorizes, acts and answers.
+ * bearer token, the route's input parsed by its schemas (routes.ts), and every error rendered as
+ * RFC 9457 problem+json. A handler only authorizes, acts and answers.
  */
 export interface ApiHandlerOptions {
-  /** Routes answered without a token or dependencies. */
-  publicRoutes?: PublicRoutes;
   /** What this function alone adds at cold start (its CDN signer, its edge invalidation). */
   extras?: ColdStartExtras;
 }
 
-export function apiHandler(route: ApiRoute, { publicRoutes = {}, extras }: ApiHandlerOptions = {}) {
+export function apiHandler<F extends ApiFunctionName>(fn: F, handlers: RouteHandlers<NoInfer<F>>, { extras }: ApiHandlerOptions = {}) {
+  const handlerOf = (route: ApiRoute) => {
+    const handle = (handlers as Record<string, ((...args: unknown[]) => unknown) | undefined>)[route.operationId];
+    if (!handle) throw new MediaError('NOT_FOUND', `No route ${route.method} ${route.path}.`);
+    return handle;
+  };
   const build = (source: DependencySource): LambdaApiHandler => {
     const core = async (event: APIGatewayProxyEventV2): Promise<APIGatewayProxyStructuredResultV2> => {
       const requestId = event.requestContext?.requestId ?? 'local';
       metrics.addMetric('Requests', MetricUnit.Count, 1);
       let deps: Dependencies | undefined;
       try {
-        const { routeKey, params } = routeOf(event);
-        const answerPublic = publicRoutes[routeKey];
-        if (answerPublic) {
-          const result = answerPublic();
-          return { statusCode: result.statusCode, headers: { 'content-type': 'application/json', 'cache-control': 'no-store', ...result.headers }, body: JSON.stringify(result.body) };
+        const { route, params } = routeOf(event, fn);
+        const handle = handlerOf(route);
+        if ('public' in route) {
+          return { statusCode: route.answer.status, headers: { 'content-type': 'application/json', 'cache-control': 'no-store' }, body: JSON.stringify(handle()) };
         }
         deps = await resolveDependencies(source);
         const principal = await deps.verifyToken(header(event, 'authorization'));
         logger.appendKeys({ tenant: principal.tenant, principal: principal.sub, role: principal.role });
         if (params.id) logger.appendKeys({ mediaId: params.id });
-        const result = await route(
-          {
-            principal,
-            body: parseBody(event),
-            query: { ...(event.queryStringParameters ?? {}) } as Record<string, string>,
-            params,
-            routeKey,
-            requestId,
-          },
-          deps,
-        );
+        const input = parseRouteInput(route, { params, query: { ...(event.queryStringParameters ?? {}) }, body: parseBody(event) });
+        const answer = await handle({ ...input, principal, requestId }, deps);
+        const status = route.answer.status;
         return {
-          statusCode: result.statusCode,
+          statusCode: status,
           headers: {
-            ...(result.body === undefined ? {} : { 'content-type': 'application/json' }),
+            ...(status === 204 ? {} : { 'content-type': 'application/json' }),
             'cache-control': 'no-store',
             ...corsHeaders(event, deps),
-            ...result.headers,
           },
-          body: result.body === undefined ? '' : JSON.stringify(result.body),
+          body: status === 204 ? '' : JSON.stringify(answer),
         };
       } catch (error) {
         const mediaError = toMediaError(error);

@@ -1,4 +1,5 @@
 import { readFile } from 'node:fs/promises';
+import { createConfig, lint } from '@redocly/openapi-core';
 import { Validator } from '@seriousme/openapi-schema-validator';
 import { describe, expect, it } from 'vitest';
 import { openApiDocument, openApiJson } from '@media/core/openapi';
@@ -38,6 +39,13 @@ describe('the OpenAPI document', () => {
     expect(result.errors ?? [], JSON.stringify(result.errors, null, 2)).toEqual([]);
     expect(result.valid).toBe(true);
     expect(validator.version).toBe('3.1');
+  });
+
+  it("passes Redocly's lint with the recommended ruleset: no error, no warning", async () => {
+    const config = await createConfig({ extends: ['recommended'] });
+    const problems = await lint({ ref: committedFile.pathname, config });
+    const found = problems.map((p) => `${p.severity} ${p.ruleId}: ${p.message} (${p.location[0]?.pointer ?? ''})`);
+    expect(found).toEqual([]);
   });
 
   it.each(CONTRACT)('documents %s %s with its success and problem+json error responses', (method, path, success, errors) => {

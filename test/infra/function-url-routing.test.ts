@@ -3,18 +3,19 @@ import { describe, expect, it } from 'vitest';
 import { createTokenVerifier } from '@media/core';
 import type { Dependencies } from '@media/service';
 import { matchRoute } from '@media/core';
-import { apiHandler, ok } from '@media/functions/api-handler';
+import { apiHandler } from '@media/functions/api-handler';
 import { mintDevToken } from '../../packages/local/src/dev-token';
 
 const SECRET = 'function-url-test-secret';
 
 /** The event a Lambda function URL sends (LocalStack profile): no route key, no path parameters. */
-function functionUrlEvent(method: string, path: string, authorization?: string): APIGatewayProxyEventV2 {
+function functionUrlEvent(method: string, path: string, authorization?: string, query: Record<string, string> = {}): APIGatewayProxyEventV2 {
   return {
     version: '2.0',
     routeKey: '$default',
     rawPath: path,
-    rawQueryString: '',
+    rawQueryString: new URLSearchParams(query).toString(),
+    queryStringParameters: query,
     headers: authorization ? { authorization } : {},
     isBase64Encoded: false,
     requestContext: {
@@ -32,7 +33,11 @@ function functionUrlEvent(method: string, path: string, authorization?: string):
   };
 }
 
-const echo = apiHandler(async ({ routeKey, params }) => ok({ routeKey, params })).withDependencies({
+// Each route answers what the adapter handed it: its name, and its input as parsed by the route table.
+const echo = apiHandler('get-download', {
+  downloadUrl: async ({ params, query }) => ({ route: 'downloadUrl', params, query }),
+  downloadUrls: async ({ body }) => ({ route: 'downloadUrls', body }),
+}).withDependencies({
   config: { allowedOrigins: [] },
   verifyToken: createTokenVerifier({ secret: SECRET }),
 } as unknown as Dependencies);
@@ -53,11 +58,29 @@ describe('routing behind a Lambda function URL', () => {
     expect(matchRoute('GET', '/v1/media/%E0%A4%A')).toBeUndefined();
   });
 
-  it('hands the handler the same route key and parameters the HTTP API would', async () => {
+  it('hands the handler the same route and parsed parameters the HTTP API would', async () => {
     const token = await mintDevToken({ role: 'teacher', tenant: 'school-1', sub: 't-1' }, SECRET);
-    const result = await echo(functionUrlEvent('DELETE', '/v1/media/0190-id', `Bearer ${token}`), context);
+    const id = '0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b';
+    const result = await echo(functionUrlEvent('GET', `/v1/media/${id}/download`, `Bearer ${token}`, { variant: 'thumb' }), context);
     expect(result.statusCode).toBe(200);
-    expect(JSON.parse(result.body!)).toEqual({ routeKey: 'DELETE /v1/media/{id}', params: { id: '0190-id' } });
+    expect(JSON.parse(result.body!)).toEqual({ route: 'downloadUrl', params: { id }, query: { variant: 'thumb' } });
+  });
+
+  it('answers 404 for a malformed media id and 400 for a bad query, before any handler runs', async () => {
+    const token = await mintDevToken({ role: 'teacher', tenant: 'school-1', sub: 't-1' }, SECRET);
+    const malformed = await echo(functionUrlEvent('GET', '/v1/media/0190-id/download', `Bearer ${token}`, { variant: 'thumb' }), context);
+    expect([malformed.statusCode, JSON.parse(malformed.body!).code]).toEqual([404, 'NOT_FOUND']);
+    const badQuery = await echo(
+      functionUrlEvent('GET', '/v1/media/0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b/download', `Bearer ${token}`, { variant: 'huge' }),
+      context,
+    );
+    expect([badQuery.statusCode, JSON.parse(badQuery.body!).code]).toEqual([400, 'VALIDATION_FAILED']);
+  });
+
+  it("answers 404 for another function's route", async () => {
+    const token = await mintDevToken({ role: 'teacher', tenant: 'school-1', sub: 't-1' }, SECRET);
+    const result = await echo(functionUrlEvent('DELETE', '/v1/media/0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b', `Bearer ${token}`), context);
+    expect(result.statusCode).toBe(404);
   });
 
   it('answers 404 problem+json for a path no route names, before looking at the token', async () => {

@@ -1,4 +1,4 @@
-import { MediaError } from './errors';
+import { MediaError, notFound } from './errors';
 import type { VariantName } from './media';
 import { VARIANT_NAMES } from './media';
 import { PURPOSES, type Purpose } from './purposes';
@@ -177,8 +177,6 @@ export type Action =
   | { kind: 'delete' }
   | { kind: 'legal-hold' };
 
-const notFound = () => new MediaError('NOT_FOUND', 'No such media.');
-
 /**
  * The one decision point for actions on an existing item. Items the caller may not read are 404
  * whatever the action (another school's above all), so a refusal never confirms that an item
@@ -187,10 +185,10 @@ const notFound = () => new MediaError('NOT_FOUND', 'No such media.');
  */
 export function authorize(principal: Principal, action: Action, item: Subject): void {
   const relations = relationsOf(principal, item);
-  if (relations === 'foreign') throw notFound();
+  if (relations === 'foreign') throw notFound('media');
   const rules = rulesOf(principal);
   const variants = variantsFor(rules, item, relations);
-  if (variants.size === 0) throw notFound();
+  if (variants.size === 0) throw notFound('media');
   switch (action.kind) {
     case 'read':
       return;

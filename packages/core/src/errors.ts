@@ -65,3 +65,14 @@ export class MediaError extends Error {
 }
 
 export const isMediaError = (error: unknown): error is MediaError => error instanceof MediaError;
+
+/** What an unknown, invisible or malformed id names: one sentence per kind of thing, written once. */
+const NOT_FOUND_DETAIL = {
+  media: 'No such media.',
+  upload: 'No such multipart upload of yours.',
+  erasure: 'No such erasure.',
+  export: 'No such export.',
+} as const;
+
+/** 404 for a thing the caller may not know of: unknown, another tenant's and malformed look the same. */
+export const notFound = (what: keyof typeof NOT_FOUND_DETAIL): MediaError => new MediaError('NOT_FOUND', NOT_FOUND_DETAIL[what]);

@@ -1,9 +1,9 @@
 // A namespace import lets esbuild drop what is unused (zod's locales alone are 370 KB).
 import * as z from 'zod';
 import { createDocument, type ZodOpenApiOperationObject, type ZodOpenApiPathsObject, type ZodOpenApiResponsesObject } from 'zod-openapi';
-import { MediaIdParam, MediaRecord, UploadRequest, UploadTicket } from './contract';
+import { MediaRecord, UploadRequest, UploadTicket } from './contract';
 import { ERRORS, type ErrorCode } from './errors';
-import { API_ROUTES, type ApiRouteSpec } from './routes';
+import { API_ROUTES, PATH_PARAMETERS, type ApiRouteSpec } from './routes';
 
 /**
  * The OpenAPI 3.1 document of the HTTP contract (docs/architecture.md § Contract), generated from
@@ -25,7 +25,14 @@ export const ProblemDocument = z
   })
   .meta({ description: 'RFC 9457 problem details with a stable `code`.' });
 
-const IdPath = z.object({ id: MediaIdParam.meta({ description: 'Media id (UUIDv7).' }) });
+function pathParams(path: string): z.ZodObject | undefined {
+  const names = [...path.matchAll(/\{(\w+)\}/g)].map(([, name]) => name as string);
+  if (names.length === 0) return undefined;
+  return z.object(Object.fromEntries(names.map((name) => {
+    const parameter = PATH_PARAMETERS[name as keyof typeof PATH_PARAMETERS];
+    return [name, parameter.schema.meta({ description: parameter.description })];
+  })));
+}
 
 const json = (schema: z.ZodType, description: string) => ({ description, content: { 'application/json': { schema } } });
 
@@ -54,8 +61,9 @@ function problemResponses(codes: readonly ErrorCode[]): ZodOpenApiResponsesObjec
 
 /** A route of the route table as an OpenAPI operation. */
 function operationObject(route: ApiRouteSpec): ZodOpenApiOperationObject {
+  const path = pathParams(route.path);
   const requestParams = {
-    ...(route.path.includes('{id}') ? { path: IdPath } : {}),
+    ...(path ? { path } : {}),
     ...(route.query ? { query: route.query } : {}),
   };
   const { status, description, schema } = route.answer;
@@ -80,10 +88,15 @@ function buildDocument() {
     info: {
       title: 'Media service',
       version: '1.0.0',
+      // The service is the school platform's own, not published under an open licence.
+      license: { name: 'Proprietary', identifier: 'LicenseRef-Proprietary' },
       description:
         'Direct-to-storage media uploads for the school platform. Ask for an upload, POST the file to the ' +
         'presigned URL, wait for the record to become `ready`, then ask for short-lived download URLs.',
     },
+    servers: [
+      { url: '/', description: 'The host that serves this document: a deployment at its `ApiUrl`, or the local stack (`npm start`).' },
+    ],
     security: [{ bearer: [] }],
     paths,
     components: {

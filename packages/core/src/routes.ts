@@ -20,7 +20,9 @@ import {
   UsageAnswer,
   UsageQuery,
 } from './contract';
-import type { ErrorCode } from './errors';
+import { notFound, type ErrorCode, type MediaError } from './errors';
+import { fromZodError } from './problem';
+import { MediaIdParam } from './contract';
 import {
   AuditAnswer,
   AuditQuery,
@@ -32,6 +34,8 @@ import {
   ExportRecord,
   RetentionPreviewAnswer,
   RetentionPreviewQuery,
+  JobIdParam,
+  SubjectIdParam,
 } from './rights';
 
 /**
@@ -58,6 +62,22 @@ export interface ApiRouteSpec {
   errors: readonly ErrorCode[];
 }
 
+/**
+ * Every path parameter a route may name: its schema, and what a value it refuses means. A malformed
+ * id names nothing that exists, so it gets the same 404 as an unknown one; a malformed subject id
+ * is a bad request.
+ */
+export const PATH_PARAMETERS = {
+  id: { schema: MediaIdParam, description: 'Media id (UUIDv7).', refused: (path: string) => notFound(path.startsWith('/v1/uploads') ? 'upload' : 'media') },
+  subjectId: { schema: SubjectIdParam, description: "The person's id on the platform.", refused: undefined },
+  erasureId: { schema: JobIdParam, description: 'Erasure id, as answered by the erasure request.', refused: () => notFound('erasure') },
+  exportId: { schema: JobIdParam, description: 'Export id, as answered by the export request.', refused: () => notFound('export') },
+} as const satisfies Record<string, { schema: z.ZodType<string>; description: string; refused: ((path: string) => MediaError) | undefined }>;
+
+type PathParameterName = keyof typeof PATH_PARAMETERS;
+/** The names in a path's `{…}` segments, as a type: `'/v1/media/{id}'` → `'id'`. */
+type PathParameterNames<P extends string> = P extends `${string}{${infer N}}${infer Rest}` ? N | PathParameterNames<Rest> : never;
+
 export const BatchUploadAnswer = z.object({ items: z.array(UploadTicket) });
 export const HealthAnswer = z.object({ status: z.literal('ok') });
 
@@ -74,7 +94,7 @@ const UPLOAD_ERRORS: readonly ErrorCode[] = [
 
 const MULTIPART_ERRORS: readonly ErrorCode[] = ['VALIDATION_FAILED', ...AUTH, 'NOT_FOUND', 'CONFLICT'];
 
-export const API_ROUTES: readonly ApiRouteSpec[] = [
+export const API_ROUTES = [
   {
     method: 'POST',
     path: '/v1/uploads',
@@ -304,11 +324,58 @@ export const API_ROUTES: readonly ApiRouteSpec[] = [
     answer: { status: 200, schema: z.looseObject({}), description: 'The OpenAPI 3.1 document.' },
     errors: [],
   },
-];
+] as const satisfies readonly ApiRouteSpec[];
+
+export type ApiRoute = (typeof API_ROUTES)[number];
+export type OperationId = ApiRoute['operationId'];
+/** The routes one function serves. */
+export type RoutesOf<F extends ApiFunctionName> = Extract<ApiRoute, { fn: F }>;
+
+type Parsed<S> = S extends z.ZodType ? z.output<S> : undefined;
+/** What a route's handler receives: its path parameters, query and body, each parsed by the route's own schema. */
+export interface RouteInput<R extends ApiRoute> {
+  params: { [K in PathParameterNames<R['path']> & PathParameterName]: z.output<(typeof PATH_PARAMETERS)[K]['schema']> };
+  query: Parsed<R extends { query: infer Q } ? Q : undefined>;
+  body: Parsed<R extends { body: infer B } ? B : undefined>;
+}
+
+/**
+ * A request's raw path parameters, query and body, parsed by its route's schemas: the only place
+ * that turns outside input into the types the handlers see. A refusal is a MediaError.
+ */
+export function parseRouteInput<R extends ApiRoute>(
+  route: R,
+  raw: { params: Record<string, string | undefined>; query: Record<string, string | undefined>; body: unknown },
+): RouteInput<R> {
+  const params: Record<string, string> = {};
+  for (const [, name] of route.path.matchAll(/\{(\w+)\}/g)) {
+    const parameter = PATH_PARAMETERS[name as PathParameterName];
+    const parsed = parameter.schema.safeParse(raw.params[name as string]);
+    if (!parsed.success) throw parameter.refused?.(route.path) ?? fromZodError(parsed.error, name);
+    params[name as string] = parsed.data;
+  }
+  const spec: ApiRouteSpec = route;
+  const parse = (schema: z.ZodType | undefined, value: unknown, where: string) => {
+    if (!schema) return undefined;
+    const parsed = schema.safeParse(value);
+    if (!parsed.success) throw fromZodError(parsed.error, where);
+    return parsed.data;
+  };
+  return {
+    params,
+    query: parse(spec.query, raw.query, 'query'),
+    body: parse(spec.body, raw.body, 'body'),
+  } as RouteInput<R>;
+}
+
+const ROUTES_BY_KEY = new Map<string, ApiRoute>(API_ROUTES.map((route) => [`${route.method} ${route.path}`, route]));
+
+/** The route an API Gateway route key (`GET /v1/media/{id}`) names. */
+export const routeByKey = (routeKey: string): ApiRoute | undefined => ROUTES_BY_KEY.get(routeKey);
 
 export const routeKeyOf = (route: Pick<ApiRouteSpec, 'method' | 'path'>) => `${route.method} ${route.path}`;
 
-const PATTERNS = API_ROUTES.map((route) => ({
+const PATTERNS = API_ROUTES.map((route: ApiRoute) => ({
   route,
   regex: new RegExp(`^${route.path.replace(/\{(\w+)\}/g, '(?<$1>[^/]+)')}$`),
 }));
@@ -317,7 +384,7 @@ const PATTERNS = API_ROUTES.map((route) => ({
  * The route a raw method and path name, with its decoded path parameters: for callers that see
  * no route key (a Lambda function URL sends every request as `$default`).
  */
-export function matchRoute(method: string, path: string): { route: ApiRouteSpec; params: Record<string, string> } | undefined {
+export function matchRoute(method: string, path: string): { route: ApiRoute; params: Record<string, string> } | undefined {
   for (const { route, regex } of PATTERNS) {
     const match = route.method === method ? regex.exec(path) : null;
     if (!match) continue;

@@ -13,8 +13,7 @@ import {
   type Principal,
   uploaderKindOf,
   type AuditAction,
-  type VariantName,
-} from '@media/core';
+  type VariantName, notFound } from '@media/core';
 import type { MediaRow, NewAuditEntry } from '@media/db';
 import { contentDisposition, derivativePrefix, incomingKey, originalKey, type EdgeInvalidation } from '@media/storage';
 import { announce, giveBack } from './announcements';
@@ -27,7 +26,7 @@ const DUPLICATE_DISTANCE = 6;
 
 async function visibleRow(deps: Deps, principal: Principal, id: string): Promise<MediaRow> {
   const row = await deps.media.findInTenant(principal.tenant, id);
-  if (!row) throw new MediaError('NOT_FOUND', 'No such media.');
+  if (!row) throw notFound('media');
   return row;
 }
 
@@ -116,7 +115,7 @@ export async function downloadUrls(
     ids.map(async (id): Promise<DownloadUrlItem> => {
       try {
         const row = rows.get(id);
-        if (!row) throw new MediaError('NOT_FOUND', 'No such media.');
+        if (!row) throw notFound('media');
         return { id, ...(await issueDownloadUrl(deps, principal, row, variant, requestId)) };
       } catch (error) {
         if (error instanceof MediaError && ITEM_REFUSALS.has(error.code)) {
@@ -213,7 +212,7 @@ export async function deleteMedia(deps: Deps, principal: Principal, id: string, 
   if (!deleted) {
     const now = await deps.media.findInTenant(principal.tenant, id);
     if (now?.legalHold) throw new MediaError('LEGAL_HOLD', 'This media is under legal hold and cannot be deleted.');
-    throw new MediaError('NOT_FOUND', 'No such media.');
+    throw notFound('media');
   }
   try {
     await announce(deps, deleted);
@@ -261,7 +260,7 @@ export async function setLegalHold(deps: Deps, principal: Principal, id: string,
   const row = await visibleRow(deps, principal, id);
   authorize(principal, { kind: 'legal-hold' }, row);
   const updated = await deps.media.setLegalHold(principal.tenant, id, hold, auditEntryOf(principal, requestId, 'legal-hold', row));
-  if (!updated) throw new MediaError('NOT_FOUND', 'No such media.');
+  if (!updated) throw notFound('media');
   return toMediaRecord(updated);
 }
 

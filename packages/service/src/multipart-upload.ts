@@ -5,8 +5,7 @@ import {
   type MediaRecord,
   type PartUrlsAnswer,
   type Principal,
-  type UploadedPartsAnswer,
-} from '@media/core';
+  type UploadedPartsAnswer, notFound } from '@media/core';
 import type { MediaRow } from '@media/db';
 import { incomingKey } from '@media/storage';
 import { toMediaRecord } from './media-record';
@@ -31,7 +30,7 @@ export function partPlan(size: number, configuredPartBytes: number): { partSize:
 async function openUpload(deps: Deps, principal: Principal, mediaId: string): Promise<MediaRow & { multipartUploadId: string }> {
   const row = await deps.media.findInTenant(principal.tenant, mediaId);
   if (!row || row.uploadedBy !== principal.sub || (row.multipartUploadId === null && row.partCount === null)) {
-    throw new MediaError('NOT_FOUND', 'No such multipart upload of yours.');
+    throw notFound('upload');
   }
   if (row.status !== 'pending' || row.multipartUploadId === null) {
     throw new MediaError('CONFLICT', `This upload is ${row.status === 'pending' ? 'completed' : row.status}; it takes no more parts.`);
@@ -109,7 +108,7 @@ export async function completeUpload(deps: Deps, principal: Principal, mediaId: 
   const done = await deps.media.completeMultipart(row.tenant, row.id, row.uploadedBy, row.multipartUploadId);
   // The S3 event may have reached the processor first; then the record has moved on already.
   const now = done ?? (await deps.media.findInTenant(row.tenant, row.id));
-  if (!now) throw new MediaError('NOT_FOUND', 'No such multipart upload of yours.');
+  if (!now) throw notFound('upload');
   return toMediaRecord(now);
 }
 

@@ -11,8 +11,7 @@ import {
   type ExportRecord,
   type Principal,
   type RetentionPreviewAnswer,
-  type SubjectEvent,
-} from '@media/core';
+  type SubjectEvent, notFound } from '@media/core';
 import type { AccessAuditRow, Consent, MediaRow, NewAuditEntry, RightsJobRow } from '@media/db';
 import { announce, announceLate, giveBack } from './announcements';
 import type { Dependencies } from './dependencies';
@@ -165,7 +164,7 @@ export async function requestErasure(deps: Pick<Deps, 'rights'>, principal: Prin
 export async function getErasure(deps: Pick<Deps, 'rights'>, principal: Principal, erasureId: string): Promise<ErasureRecord> {
   authorizeRight(principal, 'erasure');
   const job = await deps.rights.findJob(principal.tenant, 'erasure', erasureId);
-  if (!job) throw new MediaError('NOT_FOUND', 'No such erasure.');
+  if (!job) throw notFound('erasure');
   return erasureRecordOf(job);
 }
 
@@ -183,7 +182,7 @@ export async function requestExport(deps: Pick<Deps, 'rights'>, principal: Princ
 export async function getExport(deps: Pick<Deps, 'rights' | 'storage' | 'audit'>, principal: Principal, exportId: string, requestId?: string): Promise<ExportRecord> {
   authorizeRight(principal, 'export');
   const job = await deps.rights.findJob(principal.tenant, 'export', exportId);
-  if (!job) throw new MediaError('NOT_FOUND', 'No such export.');
+  if (!job) throw notFound('export');
   const record: ExportRecord = { exportId: job.id, status: job.status, items: job.items, bytes: Number(job.bytes) };
   if (job.status !== 'done' || !job.objectKey) return record;
   const signed = await deps.storage.presignDownload({
