@@ -72,6 +72,19 @@ function routeOf(event: APIGatewayProxyEventV2): { routeKey: string; params: Rec
 }
 
 /**
+ * The caller, from the bearer token. A request without a valid one draws on the budget of all such
+ * requests (never a school's): past it, the answer is 429 instead of 401.
+ */
+async function verified(deps: Dependencies, authorization: string | undefined): Promise<Principal> {
+  try {
+    return await deps.verifyToken(authorization);
+  } catch (error) {
+    if (toMediaError(error).code === 'UNAUTHENTICATED') deps.throttle.admitUnauthenticated();
+    throw error;
+  }
+}
+
+/**
  * The one middy stack of the API functions: logger context (request id, media id), metrics, the
  * bearer token, JSON parsing, and every error rendered as RFC 9457 problem+json. A route only
  * parses its input, authorizes, acts and answers.
@@ -97,7 +110,9 @@ export function apiHandler(route: ApiRoute, { publicRoutes = {}, extras }: ApiHa
           return { statusCode: result.statusCode, headers: { 'content-type': 'application/json', 'cache-control': 'no-store', ...result.headers }, body: JSON.stringify(result.body) };
         }
         deps = await resolveDependencies(source);
-        const principal = await deps.verifyToken(header(event, 'authorization'));
+        const principal = await verified(deps, header(event, 'authorization'));
+        // Counted against the school the verified token names, before any database work.
+        deps.throttle.admitSchool(principal.tenant);
         logger.appendKeys({ tenant: principal.tenant, principal: principal.sub, role: principal.role });
         if (params.id) logger.appendKeys({ mediaId: params.id });
         const result = await route(

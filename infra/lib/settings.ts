@@ -94,6 +94,12 @@ export const SettingsSchema = z
     schoolQuotaGiB: gibibytes.optional(),
     /** What one person (not a service) may hold in a school, in GiB. */
     personQuotaGiB: gibibytes.optional(),
+    /** Requests per second (and burst) each school may send to one API function instance (docs/operations.md § Throttles). */
+    schoolRequestsPerSecond: z.coerce.number().positive().max(100_000).optional(),
+    schoolRequestBurst: z.coerce.number().int().min(1).max(100_000).optional(),
+    /** The same for all requests without a valid token together, apart from every school's budget. */
+    unauthenticatedRequestsPerSecond: z.coerce.number().positive().max(100_000).optional(),
+    unauthenticatedRequestBurst: z.coerce.number().int().min(1).max(100_000).optional(),
     logRetentionDays: z.coerce
       .number()
       .refine((d) => RETENTION_DAYS.includes(d), `one of ${RETENTION_DAYS.join(', ')}`)
@@ -176,5 +182,12 @@ export function limitsEnvironment(settings: MediaSettings): Record<string, strin
   const bytes = (gib: number) => String(Math.round(gib * 1024 ** 3));
   if (settings.schoolQuotaGiB !== undefined) env.MEDIA_TENANT_QUOTA_BYTES = bytes(settings.schoolQuotaGiB);
   if (settings.personQuotaGiB !== undefined) env.MEDIA_PERSON_QUOTA_BYTES = bytes(settings.personQuotaGiB);
+  const throttles = {
+    MEDIA_SCHOOL_REQUESTS_PER_SECOND: settings.schoolRequestsPerSecond,
+    MEDIA_SCHOOL_REQUEST_BURST: settings.schoolRequestBurst,
+    MEDIA_UNAUTHENTICATED_REQUESTS_PER_SECOND: settings.unauthenticatedRequestsPerSecond,
+    MEDIA_UNAUTHENTICATED_REQUEST_BURST: settings.unauthenticatedRequestBurst,
+  };
+  for (const [name, value] of Object.entries(throttles)) if (value !== undefined) env[name] = String(value);
   return env;
 }

@@ -1,7 +1,7 @@
 import type { APIGatewayProxyEventV2, Context } from 'aws-lambda';
 import { describe, expect, it } from 'vitest';
 import { createTokenVerifier } from '@media/core';
-import type { Dependencies } from '@media/service';
+import { RequestThrottle, type Dependencies } from '@media/service';
 import { matchRoute } from '@media/core';
 import { apiHandler, ok } from '@media/functions/api-handler';
 import { mintDevToken } from '../../packages/local/src/dev-token';
@@ -35,6 +35,7 @@ function functionUrlEvent(method: string, path: string, authorization?: string):
 const echo = apiHandler(async ({ routeKey, params }) => ok({ routeKey, params })).withDependencies({
   config: { allowedOrigins: [] },
   verifyToken: createTokenVerifier({ secret: SECRET }),
+  throttle: new RequestThrottle({ school: { perSecond: 1000, burst: 1000 }, unauthenticated: { perSecond: 1000, burst: 1000 } }),
 } as unknown as Dependencies);
 const context = {} as Context;
 
