@@ -1,6 +1,6 @@
 import type { APIGatewayProxyEventV2, Context } from 'aws-lambda';
 import { describe, expect, it } from 'vitest';
-import { createTokenVerifier } from '@media/core';
+import { createTokenVerifier, loadConfig } from '@media/core';
 import { RequestThrottle, type Dependencies } from '@media/service';
 import { matchRoute } from '@media/core';
 import { apiHandler, ok } from '@media/functions/api-handler';
@@ -66,5 +66,21 @@ describe('routing behind a Lambda function URL', () => {
     expect(result.statusCode).toBe(404);
     expect(result.headers?.['content-type']).toBe('application/problem+json');
     expect(JSON.parse(result.body!).code).toBe('NOT_FOUND');
+  });
+});
+
+describe('an API function whose configuration is invalid', () => {
+  // What a cold start with a broken environment throws: a sentence naming the settings.
+  const misconfigured = apiHandler(async () => ok({})).withDependencies(async () => {
+    loadConfig({ MEDIA_JWT_SECRET: 'short' });
+    throw new Error('unreachable: the configuration above is invalid');
+  });
+
+  it('answers 500 problem+json with the generic sentence, never the names or values of its settings', async () => {
+    const token = await mintDevToken({ role: 'teacher', tenant: 'school-1', sub: 't-1' }, SECRET);
+    const result = await misconfigured(functionUrlEvent('GET', '/v1/media/0190-id', `Bearer ${token}`), context);
+    expect(result.statusCode).toBe(500);
+    expect(JSON.parse(result.body!)).toMatchObject({ code: 'INTERNAL', detail: 'An unexpected error occurred.' });
+    expect(result.body).not.toMatch(/MEDIA_|DATABASE_URL|configuration/);
   });
 });
