@@ -1,6 +1,6 @@
 
 import * as z from 'zod';
-import { AUDIT_RETENTION_FLOOR_DAYS, PURPOSES, RETENTION_KEEP, type Purpose } from '@media/core';
+import { AUDIT_RETENTION_FLOOR_DAYS, PURPOSES, RETENTION_KEEP, THROTTLE_DEFAULTS, type Purpose } from '@media/core';
 import { APP_ROLE } from '@media/db/app-role';
 
 /**
@@ -140,6 +140,16 @@ export const SettingsSchema = z
     message: "the localstack profile has no CloudFront: it keeps S3 URLs",
     path: ['cdn'],
   })
+  .refine(
+    (s) =>
+      (s.schoolRequestBurst ?? THROTTLE_DEFAULTS.school.burst) >= (s.schoolRequestsPerSecond ?? 0) &&
+      (s.unauthenticatedRequestBurst ?? THROTTLE_DEFAULTS.unauthenticated.burst) >= (s.unauthenticatedRequestsPerSecond ?? 0),
+    {
+      // The functions would refuse it at cold start: refuse it at synth.
+      message: 'a request burst must be at least its rate (schoolRequestBurst, unauthenticatedRequestBurst)',
+      path: ['schoolRequestBurst'],
+    },
+  )
   .refine((s) => s.databaseMinCapacity <= s.databaseMaxCapacity, {
     message: 'databaseMinCapacity must not exceed databaseMaxCapacity',
     path: ['databaseMinCapacity'],

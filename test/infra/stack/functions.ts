@@ -103,6 +103,7 @@ describe('the service functions', () => {
     expect(() => synthesize({ 'media:auditRetentionDays': '7' })).toThrow(/media:auditRetentionDays/);
     expect(() => synthesize({ 'media:schoolQuotaGiB': '-1' })).toThrow(/media:schoolQuotaGiB/);
     expect(() => synthesize({ 'media:schoolRequestsPerSecond': '0' })).toThrow(/media:schoolRequestsPerSecond/);
+    expect(() => synthesize({ 'media:schoolRequestsPerSecond': '500' })).toThrow(/media:schoolRequestBurst: a request burst must be at least its rate/);
   });
 
   it('tell the functions that publish events where the outbound topic is, and no other', () => {
