@@ -122,6 +122,8 @@ export const SettingsSchema = z
     /** The distribution's own host name (viewers get URLs on it) and its ACM certificate in us-east-1: TLS 1.2+ needs both. */
     cdnDomainName: z.string().regex(/^([a-z0-9-]+\.)+[a-z]{2,}$/, 'a host name such as media-cdn.school.example').optional(),
     cdnCertificateArn: z.string().regex(/^arn:aws[a-z-]*:acm:us-east-1:\d{12}:certificate\/.+$/, 'an ACM certificate ARN in us-east-1').optional(),
+    /** The distribution's id after the first deploy (output `CdnDistributionId`): the KMS key then lets only it decrypt. */
+    cdnDistributionId: z.string().regex(/^[A-Z0-9]+$/, 'a CloudFront distribution id (the CdnDistributionId output)').optional(),
     cdnPriceClass: z.enum(['PriceClass_100', 'PriceClass_200', 'PriceClass_All']).default('PriceClass_100'),
     /** LocalStack profile: the address browsers and tests reach S3 by (presigned URLs carry it). */
     s3PublicEndpoint: z.string().url().default('http://localhost:4566'),
