@@ -75,6 +75,19 @@ function routeOf(event: APIGatewayProxyEventV2, fn: ApiFunctionName): { route: A
 }
 
 /**
+ * The caller, from the bearer token. A request without a valid one draws on the budget of all such
+ * requests (never a school's): past it, the answer is 429 instead of 401.
+ */
+async function verified(deps: Dependencies, authorization: string | undefined): Promise<Principal> {
+  try {
+    return await deps.verifyToken(authorization);
+  } catch (error) {
+    if (toMediaError(error).code === 'UNAUTHENTICATED') deps.throttle.admitUnauthenticated();
+    throw error;
+  }
+}
+
+/**
  * The one middy stack of the API functions: logger context (request id, media id), metrics, the
  * bearer token, the route's input parsed by its schemas (routes.ts), and every error rendered as
  * RFC 9457 problem+json. A handler only authorizes, acts and answers.
@@ -102,7 +115,9 @@ export function apiHandler<F extends ApiFunctionName>(fn: F, handlers: RouteHand
           return { statusCode: route.answer.status, headers: { 'content-type': 'application/json', 'cache-control': 'no-store' }, body: JSON.stringify(handle()) };
         }
         deps = await resolveDependencies(source);
-        const principal = await deps.verifyToken(header(event, 'authorization'));
+        const principal = await verified(deps, header(event, 'authorization'));
+        // Counted against the school the verified token names, before any database work.
+        deps.throttle.admitSchool(principal.tenant);
         logger.appendKeys({ tenant: principal.tenant, principal: principal.sub, role: principal.role });
         if (params.id) logger.appendKeys({ mediaId: params.id });
         const input = parseRouteInput(route, { params, query: { ...(event.queryStringParameters ?? {}) }, body: parseBody(event) });

@@ -104,14 +104,15 @@ export class Api extends Construct {
       throttle: { rateLimit: props.rateLimit, burstLimit: props.burstLimit },
       accessLogSettings: {
         destination: new apigw.LogGroupLogDestination(this.accessLogs),
-        // Who asked for what and how it went; never a header (the bearer token) or a body.
+        // Who asked for what and how it went; never a header (the bearer token) or a body, and never
+        // the path: it holds media and children's ids. The route key (`GET /v1/media/{id}`) names
+        // the operation; the function's own log ties the request id to the item, under its retention.
         format: AccessLogFormat.custom(
           JSON.stringify({
             requestId: '$context.requestId',
             time: '$context.requestTime',
             ip: '$context.identity.sourceIp',
             method: '$context.httpMethod',
-            path: '$context.path',
             routeKey: '$context.routeKey',
             status: '$context.status',
             latencyMs: '$context.responseLatency',

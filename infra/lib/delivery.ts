@@ -38,6 +38,11 @@ export interface DeliveryProps {
   priceClass: cloudfront.PriceClass;
   /** Browser origins that may fetch() images (an `<img>` needs none); never `*`. */
   allowedOrigins: string[];
+  /**
+   * This distribution's id once it exists (`media:cdnDistributionId`, from the first deploy's
+   * `CdnDistributionId` output): the KMS key then lets only it decrypt.
+   */
+  deployedDistributionId?: string;
 }
 
 /**
@@ -177,17 +182,24 @@ export class Delivery extends Construct {
         conditions: { StringEquals: { 'AWS:SourceArn': this.distributionArn } },
       }),
     );
-    // A KMS-encrypted bucket: CloudFront decrypts what it may read. The key cannot name the
-    // distribution (the key → bucket → distribution chain would loop), so it names the account's.
-    props.key?.addToResourcePolicy(
-      new iam.PolicyStatement({
-        sid: 'CdnDecryptsDerivatives',
-        principals: [new iam.ServicePrincipal('cloudfront.amazonaws.com')],
-        actions: ['kms:Decrypt'],
-        resources: ['*'],
-        conditions: { ArnLike: { 'AWS:SourceArn': `arn:${Aws.PARTITION}:cloudfront::${Aws.ACCOUNT_ID}:distribution/*` } },
-      }),
-    );
+    // A KMS-encrypted bucket: CloudFront decrypts what it may read. The key cannot refer to the
+    // distribution (the key → bucket → distribution chain would loop in CloudFormation), so it names
+    // this distribution by its id as a plain string once a first deploy has made one, and until
+    // then any distribution of the account (the bucket policy above still admits only this one).
+    if (props.key) {
+      const distributions = `arn:${Aws.PARTITION}:cloudfront::${Aws.ACCOUNT_ID}:distribution/`;
+      props.key.addToResourcePolicy(
+        new iam.PolicyStatement({
+          sid: 'CdnDecryptsDerivatives',
+          principals: [new iam.ServicePrincipal('cloudfront.amazonaws.com')],
+          actions: ['kms:Decrypt'],
+          resources: ['*'],
+          conditions: props.deployedDistributionId
+            ? { StringEquals: { 'AWS:SourceArn': `${distributions}${props.deployedDistributionId}` } }
+            : { ArnLike: { 'AWS:SourceArn': `${distributions}*` } },
+        }),
+      );
+    }
   }
 
   get distributionArn(): string {

@@ -70,6 +70,7 @@ export class MediaServiceStack extends Stack {
         certificateArn: settings.cdnCertificateArn!,
         priceClass: settings.cdnPriceClass as cloudfront.PriceClass,
         allowedOrigins: settings.allowedOrigins,
+        deployedDistributionId: settings.cdnDistributionId,
       });
     }
     this.queues = new Queues(this, 'Queues', { processorTimeout: PROCESSOR_TIMEOUT, removalPolicy });
@@ -228,6 +229,7 @@ export class MediaServiceStack extends Stack {
     if (this.delivery) {
       output('CdnDomainName', this.delivery.domainName, 'Viewers get derivative URLs on this name: point it (CNAME or alias) at CdnDistributionDomainName');
       output('CdnDistributionDomainName', this.delivery.distribution.distributionDomainName, 'The distribution\'s own host name');
+      output('CdnDistributionId', this.delivery.distribution.distributionId, 'Set media:cdnDistributionId to this and deploy again: the KMS key then lets only this distribution decrypt');
       output('CdnPrivateKeySecretArn', this.delivery.privateKey.secretArn, 'Where get-download reads the URL-signing key (the value stays in Secrets Manager)');
     }
     output('AlarmTopicArn', this.observability.topic.topicArn, 'Subscribe on-call here');

@@ -1,6 +1,6 @@
 
 import * as z from 'zod';
-import { AUDIT_RETENTION_FLOOR_DAYS, PURPOSES, RETENTION_KEEP, type Purpose } from '@media/core';
+import { AUDIT_RETENTION_FLOOR_DAYS, PURPOSES, RETENTION_KEEP, THROTTLE_DEFAULTS, type Purpose } from '@media/core';
 import { APP_ROLE } from '@media/db/app-role';
 
 /**
@@ -94,6 +94,12 @@ export const SettingsSchema = z
     schoolQuotaGiB: gibibytes.optional(),
     /** What one person (not a service) may hold in a school, in GiB. */
     personQuotaGiB: gibibytes.optional(),
+    /** Requests per second (and burst) each school may send to one API function instance (docs/operations.md § Throttles). */
+    schoolRequestsPerSecond: z.coerce.number().positive().max(100_000).optional(),
+    schoolRequestBurst: z.coerce.number().int().min(1).max(100_000).optional(),
+    /** The same for all requests without a valid token together, apart from every school's budget. */
+    unauthenticatedRequestsPerSecond: z.coerce.number().positive().max(100_000).optional(),
+    unauthenticatedRequestBurst: z.coerce.number().int().min(1).max(100_000).optional(),
     logRetentionDays: z.coerce
       .number()
       .refine((d) => RETENTION_DAYS.includes(d), `one of ${RETENTION_DAYS.join(', ')}`)
@@ -116,6 +122,8 @@ export const SettingsSchema = z
     /** The distribution's own host name (viewers get URLs on it) and its ACM certificate in us-east-1: TLS 1.2+ needs both. */
     cdnDomainName: z.string().regex(/^([a-z0-9-]+\.)+[a-z]{2,}$/, 'a host name such as media-cdn.school.example').optional(),
     cdnCertificateArn: z.string().regex(/^arn:aws[a-z-]*:acm:us-east-1:\d{12}:certificate\/.+$/, 'an ACM certificate ARN in us-east-1').optional(),
+    /** The distribution's id after the first deploy (output `CdnDistributionId`): the KMS key then lets only it decrypt. */
+    cdnDistributionId: z.string().regex(/^[A-Z0-9]+$/, 'a CloudFront distribution id (the CdnDistributionId output)').optional(),
     cdnPriceClass: z.enum(['PriceClass_100', 'PriceClass_200', 'PriceClass_All']).default('PriceClass_100'),
     /** LocalStack profile: the address browsers and tests reach S3 by (presigned URLs carry it). */
     s3PublicEndpoint: z.string().url().default('http://localhost:4566'),
@@ -134,6 +142,16 @@ export const SettingsSchema = z
     message: "the localstack profile has no CloudFront: it keeps S3 URLs",
     path: ['cdn'],
   })
+  .refine(
+    (s) =>
+      (s.schoolRequestBurst ?? THROTTLE_DEFAULTS.school.burst) >= (s.schoolRequestsPerSecond ?? 0) &&
+      (s.unauthenticatedRequestBurst ?? THROTTLE_DEFAULTS.unauthenticated.burst) >= (s.unauthenticatedRequestsPerSecond ?? 0),
+    {
+      // The functions would refuse it at cold start: refuse it at synth.
+      message: 'a request burst must be at least its rate (schoolRequestBurst, unauthenticatedRequestBurst)',
+      path: ['schoolRequestBurst'],
+    },
+  )
   .refine((s) => s.databaseMinCapacity <= s.databaseMaxCapacity, {
     message: 'databaseMinCapacity must not exceed databaseMaxCapacity',
     path: ['databaseMinCapacity'],
@@ -176,5 +194,12 @@ export function limitsEnvironment(settings: MediaSettings): Record<string, strin
   const bytes = (gib: number) => String(Math.round(gib * 1024 ** 3));
   if (settings.schoolQuotaGiB !== undefined) env.MEDIA_TENANT_QUOTA_BYTES = bytes(settings.schoolQuotaGiB);
   if (settings.personQuotaGiB !== undefined) env.MEDIA_PERSON_QUOTA_BYTES = bytes(settings.personQuotaGiB);
+  const throttles = {
+    MEDIA_SCHOOL_REQUESTS_PER_SECOND: settings.schoolRequestsPerSecond,
+    MEDIA_SCHOOL_REQUEST_BURST: settings.schoolRequestBurst,
+    MEDIA_UNAUTHENTICATED_REQUESTS_PER_SECOND: settings.unauthenticatedRequestsPerSecond,
+    MEDIA_UNAUTHENTICATED_REQUEST_BURST: settings.unauthenticatedRequestBurst,
+  };
+  for (const [name, value] of Object.entries(throttles)) if (value !== undefined) env[name] = String(value);
   return env;
 }

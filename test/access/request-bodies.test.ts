@@ -2,7 +2,7 @@ import { request } from 'node:http';
 import type { APIGatewayProxyEventV2, Context } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { API_ROUTES, createTokenVerifier, type Problem } from '@media/core';
-import type { Dependencies } from '@media/service';
+import { RequestThrottle, type Dependencies } from '@media/service';
 import { apiHandler, type RouteHandlers } from '../../functions/shared/api-handler';
 import { mintDevToken } from '../../packages/local/src/dev-token';
 import { uniqueTenant } from '../support/database';
@@ -81,6 +81,7 @@ describe('request bodies over 1 MiB, Lambda handler behind API Gateway', () => {
   const echo = apiHandler('request-upload', handlers).withDependencies({
     config: { allowedOrigins: [] },
     verifyToken: createTokenVerifier({ secret: SECRET }),
+    throttle: new RequestThrottle({ school: { perSecond: 1000, burst: 1000 }, unauthenticated: { perSecond: 1000, burst: 1000 } }),
   } as unknown as Dependencies);
 
   const event = (body: string, isBase64Encoded: boolean, authorization: string): APIGatewayProxyEventV2 => ({

@@ -1,7 +1,7 @@
 import type { APIGatewayProxyEventV2, Context } from 'aws-lambda';
 import { describe, expect, it } from 'vitest';
-import { createTokenVerifier } from '@media/core';
-import type { Dependencies } from '@media/service';
+import { createTokenVerifier, loadConfig } from '@media/core';
+import { RequestThrottle, type Dependencies } from '@media/service';
 import { matchRoute } from '@media/core';
 import { apiHandler } from '@media/functions/api-handler';
 import { mintDevToken } from '../../packages/local/src/dev-token';
@@ -40,6 +40,7 @@ const echo = apiHandler('get-download', {
 }).withDependencies({
   config: { allowedOrigins: [] },
   verifyToken: createTokenVerifier({ secret: SECRET }),
+  throttle: new RequestThrottle({ school: { perSecond: 1000, burst: 1000 }, unauthenticated: { perSecond: 1000, burst: 1000 } }),
 } as unknown as Dependencies);
 const context = {} as Context;
 
@@ -88,5 +89,21 @@ describe('routing behind a Lambda function URL', () => {
     expect(result.statusCode).toBe(404);
     expect(result.headers?.['content-type']).toBe('application/problem+json');
     expect(JSON.parse(result.body!).code).toBe('NOT_FOUND');
+  });
+});
+
+describe('an API function whose configuration is invalid', () => {
+  // What a cold start with a broken environment throws: a sentence naming the settings.
+  const misconfigured = apiHandler('get-download', { downloadUrl: async () => ({}), downloadUrls: async () => ({}) }).withDependencies(async () => {
+    loadConfig({ MEDIA_JWT_SECRET: 'short' });
+    throw new Error('unreachable: the configuration above is invalid');
+  });
+
+  it('answers 500 problem+json with the generic sentence, never the names or values of its settings', async () => {
+    const token = await mintDevToken({ role: 'teacher', tenant: 'school-1', sub: 't-1' }, SECRET);
+    const result = await misconfigured(functionUrlEvent('GET', '/v1/media/0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b/download', `Bearer ${token}`, { variant: 'thumb' }), context);
+    expect(result.statusCode).toBe(500);
+    expect(JSON.parse(result.body!)).toMatchObject({ code: 'INTERNAL', detail: 'An unexpected error occurred.' });
+    expect(result.body).not.toMatch(/MEDIA_|DATABASE_URL|configuration/);
   });
 });

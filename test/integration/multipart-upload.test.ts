@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { uniqueTenant } from '../support/database';
 import { startTestStack, type TestStack } from '../support/test-stack';
 import { isolatedDatabase } from '../pipeline/support/isolated-database';
+import { expectedQuerySignature } from '../support/sigv4-query';
 
 const MiB = 1024 * 1024;
 const PART = 5 * MiB;
@@ -130,6 +131,27 @@ describe('multipart uploads', () => {
     const refused = await stack.api<Problem>('POST', `/v1/uploads/${shortFirst.mediaId}/complete`, { token, body: { parts: uneven } });
     expect(refused.json.code).toBe('UPLOAD_MISMATCH');
     expect((await stack.api<MediaRecord>('GET', `/v1/media/${shortFirst.mediaId}`, { token })).json.status, 'still open to fix').toBe('pending');
+  });
+
+  it('signs each part URL for its planned length only: every part but the last is partSize, the last the rest', async () => {
+    const { token } = await teacher();
+    const ticket = await start(token);
+    const signed = await stack.api<PartUrlsAnswer>('POST', `/v1/uploads/${ticket.mediaId}/parts`, { token, body: { partNumbers: [1, 2] } });
+    expect(signed.status, JSON.stringify(signed.json)).toBe(200);
+    const planned = new Map([[1, PART], [2, photo.length - PART]]);
+    for (const part of signed.json.parts) {
+      const url = new URL(part.url);
+      expect(url.searchParams.get('X-Amz-SignedHeaders')!.split(';'), `part ${part.partNumber}`).toContain('content-length');
+      // The local S3 server checks no signature: S3's own check is redone here, from the specification.
+      const signatureFor = (length: number) =>
+        expectedQuerySignature(part.url, 'PUT', { 'content-length': String(length) }, LOCAL_S3_CREDENTIALS.secretAccessKey);
+      const length = planned.get(part.partNumber)!;
+      expect(url.searchParams.get('X-Amz-Signature'), `part ${part.partNumber} holds ${length} bytes`).toBe(signatureFor(length));
+      expect(url.searchParams.get('X-Amz-Signature'), 'a 20 MB PUT into a 5 MiB part').not.toBe(signatureFor(20_000_000));
+      expect(url.searchParams.get('X-Amz-Signature'), 'a byte more').not.toBe(signatureFor(length + 1));
+      // A checksum of the empty body in the URL would make S3 refuse every real part.
+      expect([...url.searchParams.keys()].filter((name) => name.toLowerCase().startsWith('x-amz-checksum'))).toEqual([]);
+    }
   });
 
   it('signs parts, lists and completes only for the uploader', async () => {

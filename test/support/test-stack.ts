@@ -57,6 +57,7 @@ async function startWithinBudget(options: LocalStackOptions, budgetMs: number): 
 }
 
 const TEST_LOCK_TIMEOUT_MS = 15_000;
+const TEST_UNTHROTTLED = 100_000;
 
 /** The real local stack (S3 server, SQS server, event pump, HTTP API) on free ports and a temp dir. */
 export async function startTestStack(options: Partial<LocalStackOptions> = {}, { startBudgetMs }: { startBudgetMs?: number } = {}): Promise<TestStack> {
@@ -70,7 +71,16 @@ export async function startTestStack(options: Partial<LocalStackOptions> = {}, {
   // The lock timeout is an overload guard with tests of its own (test/scale). Elsewhere it must not
   // fire because a shared two-core machine left the backend holding a school's counter row
   // unscheduled for a couple of seconds: that is a slow test, not a failed one.
-  const env = { MEDIA_DB_LOCK_TIMEOUT_MS: String(TEST_LOCK_TIMEOUT_MS), ...options.env };
+  // The request throttles likewise have their own tests (test/access/throttles.test.ts); elsewhere a
+  // test's hundreds of requests a second for one school are its own pace, not a school's abuse.
+  const env = {
+    MEDIA_DB_LOCK_TIMEOUT_MS: String(TEST_LOCK_TIMEOUT_MS),
+    MEDIA_SCHOOL_REQUESTS_PER_SECOND: String(TEST_UNTHROTTLED),
+    MEDIA_SCHOOL_REQUEST_BURST: String(TEST_UNTHROTTLED),
+    MEDIA_UNAUTHENTICATED_REQUESTS_PER_SECOND: String(TEST_UNTHROTTLED),
+    MEDIA_UNAUTHENTICATED_REQUEST_BURST: String(TEST_UNTHROTTLED),
+    ...options.env,
+  };
   const stack = await startWithinBudget(
     { port: 0, s3Port: 0, sqsPort: 0, sweepEverySeconds: 0, tapEvents: true, appDatabaseUrl: appUrl, ...options, env, dataDir, databaseUrl },
     budgetMs,

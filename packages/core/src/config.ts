@@ -25,6 +25,15 @@ const retentionDays = z.union([z.literal(RETENTION_KEEP), z.coerce.number().int(
 /** The shortest audit retention accepted; the database's prune function enforces it too (migration 0007). */
 export const AUDIT_RETENTION_FLOOR_DAYS = 30;
 
+/** Request budgets per API instance when none is configured (docs/operations.md § Throttles). */
+export const THROTTLE_DEFAULTS = {
+  school: { perSecond: 100, burst: 200 },
+  unauthenticated: { perSecond: 50, burst: 200 },
+} as const;
+
+const requestRate = z.coerce.number().positive().max(100_000);
+const requestBurst = z.coerce.number().int().min(1).max(100_000);
+
 const optionalUrl = z.string().url().optional().or(z.literal('').transform(() => undefined));
 
 /**
@@ -93,6 +102,12 @@ export const ConfigSchema = z
     MEDIA_RETENTION_DAYS_GENERAL: retentionDays.optional(),
     /** Days the access audit log is kept; the floor keeps a misconfiguration from wiping it. */
     MEDIA_AUDIT_RETENTION_DAYS: z.coerce.number().int().min(AUDIT_RETENTION_FLOOR_DAYS).max(36_500).default(730),
+    /** Requests a school may send per second to one API instance, and the burst above it (docs/operations.md § Throttles). */
+    MEDIA_SCHOOL_REQUESTS_PER_SECOND: requestRate.default(THROTTLE_DEFAULTS.school.perSecond),
+    MEDIA_SCHOOL_REQUEST_BURST: requestBurst.default(THROTTLE_DEFAULTS.school.burst),
+    /** All requests without a valid token together, per API instance: a budget apart from every school's. */
+    MEDIA_UNAUTHENTICATED_REQUESTS_PER_SECOND: requestRate.default(THROTTLE_DEFAULTS.unauthenticated.perSecond),
+    MEDIA_UNAUTHENTICATED_REQUEST_BURST: requestBurst.default(THROTTLE_DEFAULTS.unauthenticated.burst),
     /** CloudFront in front of the derivatives (docs/operations.md § CDN): its host name, no scheme. */
     MEDIA_CDN_DOMAIN: z.string().regex(/^[a-z0-9.-]+$/i, 'a host name, no scheme or path').optional(),
     /** The id of the public key in the distribution's key group. */
@@ -119,6 +134,15 @@ export const ConfigSchema = z
       path: ['MEDIA_CDN_DOMAIN'],
     },
   )
+  .refine((env) => env.MEDIA_SCHOOL_REQUEST_BURST >= env.MEDIA_SCHOOL_REQUESTS_PER_SECOND, {
+    // A burst below the rate would refuse a steady school below its own rate.
+    message: 'MEDIA_SCHOOL_REQUEST_BURST must be at least MEDIA_SCHOOL_REQUESTS_PER_SECOND',
+    path: ['MEDIA_SCHOOL_REQUEST_BURST'],
+  })
+  .refine((env) => env.MEDIA_UNAUTHENTICATED_REQUEST_BURST >= env.MEDIA_UNAUTHENTICATED_REQUESTS_PER_SECOND, {
+    message: 'MEDIA_UNAUTHENTICATED_REQUEST_BURST must be at least MEDIA_UNAUTHENTICATED_REQUESTS_PER_SECOND',
+    path: ['MEDIA_UNAUTHENTICATED_REQUEST_BURST'],
+  })
   .refine((env) => env.DATABASE_URL || env.MEDIA_PGLITE_DIR, {
     message: 'set DATABASE_URL or MEDIA_PGLITE_DIR',
     path: ['DATABASE_URL'],
@@ -159,6 +183,10 @@ export interface Config {
     multipartUploadSeconds: number;
     videoMaxBytes: number;
     videoMaxSeconds: number;
+  };
+  throttle: {
+    school: { perSecond: number; burst: number };
+    unauthenticated: { perSecond: number; burst: number };
   };
   video: { ffprobePath: string; ffmpegPath: string };
   retention: {
@@ -218,6 +246,10 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       multipartUploadSeconds: e.MEDIA_MULTIPART_UPLOAD_SECONDS,
       videoMaxBytes: e.MEDIA_VIDEO_MAX_BYTES,
       videoMaxSeconds: e.MEDIA_VIDEO_MAX_SECONDS,
+    },
+    throttle: {
+      school: { perSecond: e.MEDIA_SCHOOL_REQUESTS_PER_SECOND, burst: e.MEDIA_SCHOOL_REQUEST_BURST },
+      unauthenticated: { perSecond: e.MEDIA_UNAUTHENTICATED_REQUESTS_PER_SECOND, burst: e.MEDIA_UNAUTHENTICATED_REQUEST_BURST },
     },
     video: { ffprobePath: e.MEDIA_FFPROBE_PATH, ffmpegPath: e.MEDIA_FFMPEG_PATH },
     retention: {

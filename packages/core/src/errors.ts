@@ -17,6 +17,7 @@ export const ERRORS = {
   UNSUPPORTED_MEDIA_TYPE: { status: 415, title: 'Media type not accepted' },
   LEGAL_HOLD: { status: 423, title: 'Media is under legal hold' },
   TOO_MANY_PENDING_UPLOADS: { status: 429, title: 'Too many unfinished uploads' },
+  RATE_LIMITED: { status: 429, title: 'Too many requests' },
   INTERNAL: { status: 500, title: 'Internal error' },
   SERVICE_UNAVAILABLE: { status: 503, title: 'Service temporarily unavailable' },
 } as const satisfies Record<string, { status: number; title: string }>;

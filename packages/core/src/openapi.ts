@@ -49,7 +49,7 @@ function problemResponses(codes: readonly ErrorCode[]): ZodOpenApiResponsesObjec
     responses[String(status) as '400'] = {
       description: list.map((code) => `\`${code}\`: ${ERRORS[code].title}`).join('; '),
       content: { 'application/problem+json': { schema: ProblemDocument } },
-      ...(list.includes('TOO_MANY_PENDING_UPLOADS') ? { headers: retryAfter } : {}),
+      ...(status === 429 ? { headers: retryAfter } : {}),
     };
   }
   responses.default = {

@@ -60,8 +60,11 @@ export function toMediaError(error: unknown): MediaError {
       retryAfterSeconds: OVERLOAD_RETRY_AFTER_SECONDS,
     });
   }
-  return new MediaError('INTERNAL', 'An unexpected error occurred.');
+  return new MediaError('INTERNAL', INTERNAL_DETAIL);
 }
+
+/** All a caller learns of an internal error; the adapter logs the real one with the request id. */
+const INTERNAL_DETAIL = 'An unexpected error occurred.';
 
 export function problemOf(error: MediaError, instance?: string): Problem {
   const { status, title } = ERRORS[error.code];
@@ -69,7 +72,9 @@ export function problemOf(error: MediaError, instance?: string): Problem {
     type: PROBLEM_BASE + error.code.toLowerCase().replaceAll('_', '-'),
     title,
     status,
-    detail: error.message,
+    // An internal error's own sentence names our keys, settings or data (a MediaError('INTERNAL', …)
+    // thrown deep down, an invalid configuration at cold start): it stays in the log.
+    detail: error.code === 'INTERNAL' ? INTERNAL_DETAIL : error.message,
     code: error.code,
   };
   if (instance) problem.instance = instance;

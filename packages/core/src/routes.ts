@@ -81,7 +81,8 @@ type PathParameterNames<P extends string> = P extends `${string}{${infer N}}${in
 export const BatchUploadAnswer = z.object({ items: z.array(UploadTicket) });
 export const HealthAnswer = z.object({ status: z.literal('ok') });
 
-const AUTH: readonly ErrorCode[] = ['UNAUTHENTICATED'];
+// Every route with a token can be throttled: the caller's school over its rate (RATE_LIMITED, 429).
+const AUTH: readonly ErrorCode[] = ['UNAUTHENTICATED', 'RATE_LIMITED'];
 const UPLOAD_ERRORS: readonly ErrorCode[] = [
   'VALIDATION_FAILED',
   ...AUTH,

@@ -18,6 +18,14 @@ describe('problem+json', () => {
     expect(res.body).not.toContain('db.ts');
   });
 
+  it('answers an internal MediaError with the generic sentence, not its own (which names keys and settings)', () => {
+    const res = problemResponse(new MediaError('INTERNAL', 'invalid configuration: MEDIA_JWT_SECRET: too short; media m-1 names a key outside originals/school-1/'));
+    expect(res.statusCode).toBe(500);
+    expect(JSON.parse(res.body)).toMatchObject({ code: 'INTERNAL', detail: 'An unexpected error occurred.' });
+    expect(res.body).not.toContain('MEDIA_JWT_SECRET');
+    expect(res.body).not.toContain('originals/');
+  });
+
   it('says which field failed validation without echoing its value', () => {
     const parsed = z.object({ size: z.number() }).safeParse({ size: '<script>' });
     const res = problemResponse(fromZodError(parsed.error!));

@@ -4,6 +4,7 @@ import { createTokenVerifier, type Config, type TokenVerifier } from '@media/cor
 import { AccessAuditLog, createDatabase, MediaRepository, RightsRepository, type Database } from '@media/db';
 import { MediaStorage, noEdgeCache, type CdnUrls, type EdgeInvalidation } from '@media/storage';
 import { discardEvents, SnsEventPublisher, type EventPublisher } from './event-publisher';
+import { RequestThrottle } from './request-throttle';
 
 /** Everything a handler needs, built once at cold start from validated config. */
 export interface Dependencies {
@@ -14,6 +15,8 @@ export interface Dependencies {
   audit: AccessAuditLog;
   storage: MediaStorage;
   verifyToken: TokenVerifier;
+  /** This instance's request budgets: per school, and one for requests without a valid token. */
+  throttle: RequestThrottle;
   events: EventPublisher;
   /** Derivative URLs through CloudFront; absent, S3 presigned URLs for every variant. */
   cdn?: CdnUrls;
@@ -74,6 +77,7 @@ export async function createDependencies(config: Config, overrides: DependencyOv
     audit: new AccessAuditLog(db),
     storage,
     verifyToken: createTokenVerifier(config.jwt),
+    throttle: new RequestThrottle(config.throttle),
     events,
     cdn: overrides.cdn,
     edge: overrides.edge ?? noEdgeCache,

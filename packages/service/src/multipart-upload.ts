@@ -23,6 +23,11 @@ export function partPlan(size: number, configuredPartBytes: number): { partSize:
   return { partSize, partCount: Math.ceil(size / partSize) };
 }
 
+/** The exact length of part `partNumber` (1-based) of a planned upload: `partSize`, but the last holds the rest. */
+export function partLength(plan: { partSize: number; partCount: number; size: number }, partNumber: number): number {
+  return partNumber < plan.partCount ? plan.partSize : plan.size - plan.partSize * (plan.partCount - 1);
+}
+
 /**
  * The caller's own unfinished multipart upload. Another person's upload, or one of another school,
  * is not found (its existence is not revealed); one that is finished, aborted or expired is a conflict.
@@ -54,10 +59,12 @@ export async function signUploadParts(deps: Deps, principal: Principal, mediaId:
   const expiresInSeconds = Math.max(1, Math.min(UPLOAD_URL_TTL_SECONDS, untilExpiry));
   const key = incomingKey(row.tenant, row.id);
   const parts = await Promise.all(
-    [...new Set(partNumbers)].map(async (partNumber) => ({
-      partNumber,
-      ...(await deps.storage.presignUploadPart({ key, uploadId: row.multipartUploadId, partNumber, expiresInSeconds })),
-    })),
+    [...new Set(partNumbers)].map(async (partNumber) => {
+      // The plan comes from the row, so a part URL admits exactly the bytes the plan gives that part.
+      const partBytes = partLength({ partSize: row.partSize!, partCount: row.partCount!, size: row.declaredSize }, partNumber);
+      const signed = await deps.storage.presignUploadPart({ key, uploadId: row.multipartUploadId, partNumber, partBytes, expiresInSeconds });
+      return { partNumber, ...signed };
+    }),
   );
   return { parts };
 }

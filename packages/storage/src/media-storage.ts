@@ -70,11 +70,11 @@ export class MediaStorage {
         // which the local S3 server stores as part of the object; emulators get plain bodies.
         ...(options.endpoint ? { requestChecksumCalculation: 'WHEN_REQUIRED' as const } : {}),
       });
+    // Presigned URLs carry no checksum: by default the SDK would sign in the CRC32 of the empty body
+    // it presigns, and S3 would then refuse every real part sent to the URL.
     this.presigner =
       clients?.presigner ??
-      (options.publicEndpoint && options.publicEndpoint !== options.endpoint
-        ? new S3Client({ ...base, endpoint: options.publicEndpoint })
-        : this.client);
+      new S3Client({ ...base, endpoint: options.publicEndpoint ?? options.endpoint, requestChecksumCalculation: 'WHEN_REQUIRED' });
   }
 
   /**
@@ -131,14 +131,31 @@ export class MediaStorage {
     return answer.UploadId;
   }
 
-  /** A presigned PUT for one part. S3 checks its signature and expiry; what the part holds is checked at completion. */
-  async presignUploadPart(input: { key: string; uploadId: string; partNumber: number; expiresInSeconds: number }): Promise<PresignedDownload> {
+  /**
+   * A presigned PUT for one part of exactly `partBytes` bytes: `content-length` is a signed header,
+   * so S3 refuses a PUT of any other length (a part cannot carry more than the plan, even briefly).
+   * What the part holds is checked at completion.
+   */
+  async presignUploadPart(input: {
+    key: string;
+    uploadId: string;
+    partNumber: number;
+    partBytes: number;
+    expiresInSeconds: number;
+  }): Promise<PresignedDownload> {
     const expiresIn = Math.min(input.expiresInSeconds, MAX_UPLOAD_URL_SECONDS);
     const signingDate = wholeSecond(new Date());
     const url = await getSignedUrl(
       this.presigner,
-      new UploadPartCommand({ Bucket: this.bucket, Key: input.key, UploadId: input.uploadId, PartNumber: input.partNumber }),
-      { expiresIn, signingDate },
+      new UploadPartCommand({
+        Bucket: this.bucket,
+        Key: input.key,
+        UploadId: input.uploadId,
+        PartNumber: input.partNumber,
+        ContentLength: input.partBytes,
+      }),
+      // The SDK signs content-length when the command sets it; named here so it stays signed.
+      { expiresIn, signingDate, signableHeaders: new Set(['content-length']) },
     );
     return { url, expiresAt: new Date(signingDate.getTime() + expiresIn * 1000).toISOString() };
   }

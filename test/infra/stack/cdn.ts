@@ -123,12 +123,23 @@ describe('origin access (OAC) and the bucket policy', () => {
     });
   });
 
-  it('lets CloudFront decrypt with the bucket key (KMS), only for this account\'s distributions', () => {
+  it('lets CloudFront decrypt with the bucket key (KMS) for this account\'s distributions until the first deploy names this one', () => {
     const key = one('AWS::KMS::Key');
     const cdn = (key.KeyPolicy.Statement as PolicyStatement[]).filter((s) => JSON.stringify(s.Principal).includes('cloudfront'));
     expect(cdn).toHaveLength(1);
     expect(cdn[0]!.Action).toBe('kms:Decrypt');
     expect(readable(cdn[0]!.Condition, names)).toEqual({ ArnLike: { 'AWS:SourceArn': 'arn:AWS::Partition:cloudfront::AWS::AccountId:distribution/*' } });
+    expect(template.toJSON().Outputs.CdnDistributionId.Value).toEqual({ Ref: distributionId });
+  });
+
+  it('lets only this distribution decrypt once media:cdnDistributionId names it (from the first deploy)', () => {
+    const pinned = synthesize({ ...CDN, 'media:cdnDistributionId': 'E2EXAMPLE123' }).template;
+    const key = Object.values(resourcesOf(pinned, 'AWS::KMS::Key'))[0].Properties;
+    const cdn = (key.KeyPolicy.Statement as PolicyStatement[]).filter((s) => JSON.stringify(s.Principal).includes('cloudfront'));
+    expect(cdn.map((s) => readable(s.Condition, names))).toEqual([
+      { StringEquals: { 'AWS:SourceArn': 'arn:AWS::Partition:cloudfront::AWS::AccountId:distribution/E2EXAMPLE123' } },
+    ]);
+    expect(() => synthesize({ ...CDN, 'media:cdnDistributionId': 'arn:aws:cloudfront::1:distribution/E2' })).toThrow(/media:cdnDistributionId/);
   });
 });
 

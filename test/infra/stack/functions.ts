@@ -75,19 +75,24 @@ describe('the service functions', () => {
     }
   });
 
-  it('give every function the retention and quotas an operator sets in context', () => {
+  it('give every function the retention, quotas and request throttles an operator sets in context', () => {
     const custom = serviceFunctions(
       synthesize({
         'media:retentionDays': 'attendance=keep, general=1095,training=30',
         'media:auditRetentionDays': '3650',
         'media:schoolQuotaGiB': '200',
         'media:personQuotaGiB': '0.5',
+        'media:schoolRequestsPerSecond': '20',
+        'media:schoolRequestBurst': '60',
+        'media:unauthenticatedRequestsPerSecond': '5',
+        'media:unauthenticatedRequestBurst': '10',
       }).template,
     );
     for (const name of NAMES.filter((n) => n !== 'migrate')) {
       const config = loadConfig(resolvedEnvironment(custom[name]!.props.Environment.Variables));
       expect(config.retention, name).toEqual({ mediaDays: { general: 1095, training: 30 }, auditDays: 3650 });
       expect({ school: config.limits.tenantQuotaBytes, person: config.limits.personQuotaBytes }, name).toEqual({ school: 200 * 1024 ** 3, person: 512 * 1024 ** 2 });
+      expect(config.throttle, name).toEqual({ school: { perSecond: 20, burst: 60 }, unauthenticated: { perSecond: 5, burst: 10 } });
     }
   });
 
@@ -97,6 +102,8 @@ describe('the service functions', () => {
     expect(() => synthesize({ 'media:retentionDays': 'classroom=30' })).toThrow(/media:retentionDays/);
     expect(() => synthesize({ 'media:auditRetentionDays': '7' })).toThrow(/media:auditRetentionDays/);
     expect(() => synthesize({ 'media:schoolQuotaGiB': '-1' })).toThrow(/media:schoolQuotaGiB/);
+    expect(() => synthesize({ 'media:schoolRequestsPerSecond': '0' })).toThrow(/media:schoolRequestsPerSecond/);
+    expect(() => synthesize({ 'media:schoolRequestsPerSecond': '500' })).toThrow(/media:schoolRequestBurst: a request burst must be at least its rate/);
   });
 
   it('tell the functions that publish events where the outbound topic is, and no other', () => {

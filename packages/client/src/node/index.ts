@@ -6,4 +6,4 @@ export { contentTypeOf, localFile, sha256OfFile, streamToBuffer, uploadFile, typ
 export { BulkUploadStopped, bulkUpload, type BulkProgress, type BulkUploadOptions, type BulkUploadResult, type FileOutcome } from './bulk-upload';
 export { ProgressBar, describeProgress, type ProgressOutput } from './progress-bar';
 export { uploadSummary } from './upload-summary';
-export { ResumeJournal } from './resume-journal';
+export { ResumeJournal, userStateDir } from './resume-journal';
