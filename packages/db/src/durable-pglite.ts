@@ -3,7 +3,7 @@ import type { PGliteOptions } from '@electric-sql/pglite';
 
 /**
  * PGlite on a folder, set up so that what it acknowledges is on disk (docs/architecture.md
- * § The embedded database's durability). Out of the box, PGlite's Node filesystem writes through
+ * § Durability). Out of the box, PGlite's Node filesystem writes through
  * to the OS but never asks it to flush: it starts PostgreSQL with `-F` (fsync off), its
  * filesystem layer has no fsync, and its `fdatasync` (PostgreSQL's default WAL sync method here)
  * does nothing. A commit then survives the process being killed (its WAL is written at commit),

@@ -6,12 +6,8 @@ const env = process.env;
 env.POWERTOOLS_METRICS_DISABLED ??= 'true';
 env.POWERTOOLS_LOG_LEVEL ??= 'WARN';
 
-const { DEFAULT_LOCAL_SECRET } = await import('../dev-token');
-const { startLocalStack } = await import('../local-stack');
+// Before anything loads or starts: a busy port is one sentence and exit 1, at once.
 const { busyPortSentence, stackPorts } = await import('../stack-ports');
-const { DEFAULT_DATA_DIR, isEmbeddedDatabaseInUse } = await import('@media/db');
-
-// Before anything starts: a busy port or a database another process holds is one sentence, exit 1.
 const ports = stackPorts(env);
 const host = env.MEDIA_HOST ?? '127.0.0.1';
 const busy = await busyPortSentence(host, [ports.api, ports.s3, ports.sqs]);
@@ -19,6 +15,10 @@ if (busy) {
   console.error(busy);
   process.exit(1);
 }
+
+const { DEFAULT_LOCAL_SECRET } = await import('../dev-token');
+const { startLocalStack } = await import('../local-stack');
+const { DEFAULT_DATA_DIR, isEmbeddedDatabaseInUse } = await import('@media/db');
 const STACK_OWNED =
   /^MEDIA_(BUCKET|S3_.*|SQS_.*|EVENTS_QUEUE_URL|PGLITE_DIR|DATA_DIR|HOST|.*_PORT|LOCAL_ARTIFACTS|SWEEP_INTERVAL_SECONDS|ALLOWED_ORIGINS|JWT_(SECRET|ISSUER|AUDIENCE|JWKS_URL)|DB_IAM_AUTH)$/;
 if (!env.MEDIA_JWT_SECRET) {
