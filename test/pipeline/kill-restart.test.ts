@@ -220,6 +220,8 @@ describe('acknowledged uploads survive the local stack being killed', () => {
       })();
       const refused = await load(client, acknowledged, terminations);
       expect(terminated, 'no connection of the service was terminated').toBeGreaterThan(0);
+      // A request whose connection was cut is told to try again (503), never answered 500.
+      expect(Object.keys(refused).filter((status) => status !== '503'), stack.output().slice(-4000)).toEqual([]);
       const first = await everyAcknowledgedEndsReady(client, acknowledged, stack.output);
       console.log(
         `PostgreSQL, ${terminated} connections terminated mid-load: ${acknowledged.size} reserved (201), other answers ${JSON.stringify(refused)}, ${first.ready}/${acknowledged.size} ready`,

@@ -33,12 +33,17 @@ export function fromZodError(error: ZodError, where = 'body'): MediaError {
 
 /**
  * PostgreSQL's answers that mean "too busy right now", not "wrong": a lock wait or statement over
- * its budget, a deadlock victim, too many connections, a failover in progress. The transaction
- * was rolled back, so nothing is half-written and the request can be tried again.
+ * its budget, a deadlock victim, too many connections, a failover in progress, the connection
+ * terminated under the request (57P01: a restart, a failover, `pg_terminate_backend`). The
+ * transaction was rolled back (or never committed), so nothing is half-written and the request can
+ * be tried again.
  */
-const OVERLOAD_SQLSTATES = new Set(['55P03', '57014', '40P01', '40001', '53300', '57P03']);
-/** node-postgres' pool gives up waiting for a free connection with these messages. */
-const POOL_TIMEOUT = /timeout exceeded when trying to connect|connection timeout/i;
+const OVERLOAD_SQLSTATES = new Set(['55P03', '57014', '40P01', '40001', '53300', '57P03', '57P01']);
+/**
+ * node-postgres gives up waiting for a free connection, or finds its connection cut while a query
+ * was on it, with these messages.
+ */
+const POOL_TIMEOUT = /timeout exceeded when trying to connect|connection timeout|Connection terminated|connection error and is not queryable/i;
 const OVERLOAD_RETRY_AFTER_SECONDS = 1;
 
 export function isOverload(error: unknown): boolean {
