@@ -46,10 +46,13 @@ const OVERLOAD_SQLSTATES = new Set(['55P03', '57014', '40P01', '40001', '53300',
 const POOL_TIMEOUT = /timeout exceeded when trying to connect|connection timeout|Connection terminated|connection error and is not queryable/i;
 const OVERLOAD_RETRY_AFTER_SECONDS = 1;
 
+/** The socket to the database reset under a query (the server ended the connection as it was read). */
+const CONNECTION_CUT = new Set(['ECONNRESET', 'EPIPE']);
+
 export function isOverload(error: unknown): boolean {
   if (typeof error !== 'object' || error === null) return false;
   const code = 'code' in error ? error.code : undefined;
-  if (typeof code === 'string' && OVERLOAD_SQLSTATES.has(code)) return true;
+  if (typeof code === 'string' && (OVERLOAD_SQLSTATES.has(code) || CONNECTION_CUT.has(code))) return true;
   return error instanceof Error && POOL_TIMEOUT.test(error.message);
 }
 

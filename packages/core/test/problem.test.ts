@@ -20,7 +20,8 @@ describe('problem+json', () => {
 
   it('answers 503 with Retry-After when the database connection is cut under the request (terminated, or lost)', () => {
     const terminated = Object.assign(new Error('terminating connection due to administrator command'), { code: '57P01' });
-    for (const error of [terminated, new Error('Connection terminated unexpectedly')]) {
+    const reset = Object.assign(new Error('read ECONNRESET'), { code: 'ECONNRESET', syscall: 'read' });
+    for (const error of [terminated, reset, new Error('Connection terminated unexpectedly')]) {
       const res = problemResponse(error);
       expect(res.statusCode, error.message).toBe(503);
       expect(res.headers['retry-after'], error.message).toBe('1');
