@@ -134,6 +134,13 @@ describe('acknowledged uploads survive the local stack being killed', () => {
 
   const randomBetween = (low: number, high: number) => low + Math.floor(Math.random() * (high - low));
 
+  /** SIGKILL to the whole stack `afterMs` after the load's first acknowledgement: a random instant of work under way. */
+  async function killAfterFirstReservation(stack: ChildProcess, acknowledged: Acknowledged, afterMs: number) {
+    while (acknowledged.size === 0) await new Promise((r) => setTimeout(r, 20));
+    await new Promise((r) => setTimeout(r, afterMs));
+    await killProcessGroup(stack);
+  }
+
   it(
     'on the embedded database: killed at a random instant under load, or right after the 201s, every acknowledged upload ends ready',
     { timeout: 600_000 },
@@ -159,12 +166,12 @@ describe('acknowledged uploads survive the local stack being killed', () => {
         const acknowledged: Acknowledged = new Map();
         let detail: string;
         if (round.kind === 'under way') {
-          const killedAfterMs = randomBetween(300, 3000);
-          const kill = new Promise((r) => setTimeout(r, killedAfterMs)).then(() => killProcessGroup(stack.child));
+          const killedAfterMs = randomBetween(0, 2500);
+          const kill = killAfterFirstReservation(stack.child, acknowledged, killedAfterMs);
           await load(client, acknowledged, kill);
           await kill;
           const posted = [...acknowledged.values()].filter((e) => e.posted).length;
-          detail = `killed ${killedAfterMs} ms into the load: ${acknowledged.size} reserved (201), ${posted} posted (204) before the kill`;
+          detail = `killed ${killedAfterMs} ms after the first 201: ${acknowledged.size} reserved (201), ${posted} posted (204) before the kill`;
         } else {
           const answers = await Promise.all(Array.from({ length: 6 }, () => client.reserve()));
           for (const { ticket } of answers) if (ticket) acknowledged.set(ticket.mediaId, { ticket, posted: false });
@@ -229,15 +236,15 @@ describe('acknowledged uploads survive the local stack being killed', () => {
 
       // 2. The whole stack killed at a random instant under load, started again on the same database.
       const second: Acknowledged = new Map();
-      const killedAfterMs = randomBetween(300, 3000);
-      const kill = new Promise((r) => setTimeout(r, killedAfterMs)).then(() => killProcessGroup(stack.child));
+      const killedAfterMs = randomBetween(0, 2500);
+      const kill = killAfterFirstReservation(stack.child, second, killedAfterMs);
       await load(client, second, kill);
       await kill;
       const postedBeforeKill = [...second.values()].filter((e) => e.posted).length;
       stack = await start();
       const after = await everyAcknowledgedEndsReady(client, second, stack.output);
       console.log(
-        `PostgreSQL, killed ${killedAfterMs} ms into the load: ${second.size} reserved (201), ${postedBeforeKill} posted (204) before the kill, ${after.postedLate} after the restart; ${after.ready}/${second.size} ready`,
+        `PostgreSQL, killed ${killedAfterMs} ms after the first 201: ${second.size} reserved (201), ${postedBeforeKill} posted (204) before the kill, ${after.postedLate} after the restart; ${after.ready}/${second.size} ready`,
       );
       expect(second.size, 'the round acknowledged nothing: it proves nothing').toBeGreaterThan(0);
       await stopProcess(stack.child, 'SIGTERM');

@@ -73,7 +73,8 @@ describe.concurrent('npm start refuses, in one sentence and before it starts any
     expect(output).toMatch(new RegExp(`^port ${sqsPort} \\(SQS, MEDIA_SQS_PORT\\) is in use: try MEDIA_SQS_PORT=\\d+$`));
   });
 
-  it('an embedded database another process holds: names its pid and the way out', async () => {
+  // This one loads the whole stack before it meets the lock: seconds on a quiet machine, a minute on a busy one.
+  it('an embedded database another process holds: names its pid and the way out', { timeout: 180_000 }, async () => {
     const port = await freePort();
     const lock = lockEmbeddedDatabase(pgliteDirIn(dataDir), { command: 'npm run seed' });
     try {
