@@ -33,18 +33,26 @@ export function fromZodError(error: ZodError, where = 'body'): MediaError {
 
 /**
  * PostgreSQL's answers that mean "too busy right now", not "wrong": a lock wait or statement over
- * its budget, a deadlock victim, too many connections, a failover in progress. The transaction
- * was rolled back, so nothing is half-written and the request can be tried again.
+ * its budget, a deadlock victim, too many connections, a failover in progress, the connection
+ * terminated under the request (57P01: a restart, a failover, `pg_terminate_backend`). The
+ * transaction was rolled back (or never committed), so nothing is half-written and the request can
+ * be tried again.
  */
-const OVERLOAD_SQLSTATES = new Set(['55P03', '57014', '40P01', '40001', '53300', '57P03']);
-/** node-postgres' pool gives up waiting for a free connection with these messages. */
-const POOL_TIMEOUT = /timeout exceeded when trying to connect|connection timeout/i;
+const OVERLOAD_SQLSTATES = new Set(['55P03', '57014', '40P01', '40001', '53300', '57P03', '57P01']);
+/**
+ * node-postgres gives up waiting for a free connection, or finds its connection cut while a query
+ * was on it, with these messages.
+ */
+const POOL_TIMEOUT = /timeout exceeded when trying to connect|connection timeout|Connection terminated|connection error and is not queryable/i;
 const OVERLOAD_RETRY_AFTER_SECONDS = 1;
+
+/** The socket to the database reset under a query (the server ended the connection as it was read). */
+const CONNECTION_CUT = new Set(['ECONNRESET', 'EPIPE']);
 
 export function isOverload(error: unknown): boolean {
   if (typeof error !== 'object' || error === null) return false;
   const code = 'code' in error ? error.code : undefined;
-  if (typeof code === 'string' && OVERLOAD_SQLSTATES.has(code)) return true;
+  if (typeof code === 'string' && (OVERLOAD_SQLSTATES.has(code) || CONNECTION_CUT.has(code))) return true;
   return error instanceof Error && POOL_TIMEOUT.test(error.message);
 }
 

@@ -26,6 +26,17 @@ describe('problem+json', () => {
     expect(res.body).not.toContain('originals/');
   });
 
+  it('answers 503 with Retry-After when the database connection is cut under the request (terminated, or lost)', () => {
+    const terminated = Object.assign(new Error('terminating connection due to administrator command'), { code: '57P01' });
+    const reset = Object.assign(new Error('read ECONNRESET'), { code: 'ECONNRESET', syscall: 'read' });
+    for (const error of [terminated, reset, new Error('Connection terminated unexpectedly')]) {
+      const res = problemResponse(error);
+      expect(res.statusCode, error.message).toBe(503);
+      expect(res.headers['retry-after'], error.message).toBe('1');
+      expect(JSON.parse(res.body).code).toBe('SERVICE_UNAVAILABLE');
+    }
+  });
+
   it('says which field failed validation without echoing its value', () => {
     const parsed = z.object({ size: z.number() }).safeParse({ size: '<script>' });
     const res = problemResponse(fromZodError(parsed.error!));

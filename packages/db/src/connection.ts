@@ -1,6 +1,8 @@
 import { CamelCasePlugin, Kysely, PostgresDialect, type Dialect } from 'kysely';
 import pg from 'pg';
 import type { Database } from './database';
+import { durablePgliteOptions } from './durable-pglite';
+import { lockEmbeddedDatabase } from './embedded-database-lock';
 import { rdsIamConnection } from './rds-iam-auth';
 
 export interface DatabaseOptions {
@@ -44,13 +46,46 @@ export async function createDatabase(options: DatabaseOptions): Promise<Kysely<D
     // Loaded only when asked for: Lambdas never ship the WASM build.
     const { PGlite } = await import('@electric-sql/pglite');
     const { PGliteDialect } = await import('kysely-pglite-dialect');
-    const pglite = new PGlite(options.pgliteDir === 'memory://' ? undefined : options.pgliteDir, {
-      parsers: { 20: (value: string) => Number(value) },
-    });
-    await pglite.waitReady;
-    dialect = new PGliteDialect(pglite);
+    const parsers = { 20: (value: string) => Number(value) };
+    if (options.pgliteDir === 'memory://') {
+      const pglite = new PGlite({ parsers });
+      await pglite.waitReady;
+      dialect = new PGliteDialect(pglite);
+    } else {
+      // One process per folder (embedded-database-lock.ts), held until `destroy()` or exit.
+      const lock = lockEmbeddedDatabase(options.pgliteDir);
+      try {
+        const pglite = new PGlite({ ...(await durablePgliteOptions(options.pgliteDir)), parsers });
+        await pglite.waitReady;
+        dialect = releasingOnDestroy(new PGliteDialect(pglite), lock.release);
+      } catch (error) {
+        lock.release();
+        throw error;
+      }
+    }
   } else {
     throw new Error('createDatabase needs a url or a pgliteDir');
   }
   return new Kysely<Database>({ dialect, plugins: [new CamelCasePlugin()] });
+}
+
+/** The dialect, whose driver also runs `release` once the database is closed. */
+function releasingOnDestroy(dialect: Dialect, release: () => void): Dialect {
+  return {
+    createAdapter: () => dialect.createAdapter(),
+    createQueryCompiler: () => dialect.createQueryCompiler(),
+    createIntrospector: (db) => dialect.createIntrospector(db),
+    createDriver: () => {
+      const driver = dialect.createDriver();
+      const destroy = driver.destroy.bind(driver);
+      driver.destroy = async () => {
+        try {
+          await destroy();
+        } finally {
+          release();
+        }
+      };
+      return driver;
+    },
+  };
 }

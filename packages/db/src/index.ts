@@ -9,3 +9,4 @@ export * from './seed';
 export * from './usage-recount';
 export * from './access-audit';
 export * from './rights-repository';
+export * from './embedded-database-lock';

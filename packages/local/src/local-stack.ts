@@ -2,7 +2,7 @@ import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { loadConfig, type Config } from '@media/core';
-import { migrateToLatest } from '@media/db';
+import { migrateToLatest, pgliteDirIn } from '@media/db';
 import { createDependencies, type Dependencies } from '@media/service';
 import type { SweepReport } from '@media/service/processing';
 import type { RetentionReport } from '@media/functions/sweeper';
@@ -105,7 +105,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     MEDIA_SNS_ENDPOINT: sqsServer.endpoint,
     MEDIA_EVENTS_TOPIC_ARN: sqsServer.eventsTopicArn,
     DATABASE_URL: options.databaseUrl,
-    MEDIA_PGLITE_DIR: options.databaseUrl ? undefined : join(dataDir, 'pglite'),
+    MEDIA_PGLITE_DIR: options.databaseUrl ? undefined : pgliteDirIn(dataDir),
     MEDIA_JWT_SECRET: options.jwtSecret ?? DEFAULT_LOCAL_SECRET,
     MEDIA_JWT_ISSUER: options.jwtIssuer,
     MEDIA_JWT_AUDIENCE: options.jwtAudience,

@@ -1,6 +1,7 @@
 import { mkdir, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import S3rver from 's3rver';
+import { writeObjectsWhole } from './whole-objects';
 
 export const LOCAL_S3_CREDENTIALS = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' };
 
@@ -120,6 +121,7 @@ export async function startS3Server(options: S3ServerOptions): Promise<S3Server>
   });
   // After the logger, before the router.
   server.middleware.splice(1, 0, multipartExtras(options.directory));
+  writeObjectsWhole(server);
   const address = await server.run();
   return {
     endpoint: `http://${options.host}:${address.port}`,

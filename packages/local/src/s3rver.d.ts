@@ -28,10 +28,26 @@ declare module 's3rver' {
     type: string;
   }
 
+  /** An object on its way into the store. */
+  interface S3rverObject {
+    bucket: string;
+    key: string;
+    content: Buffer | NodeJS.ReadableStream;
+    metadata: Record<string, string>;
+  }
+
+  /** The filesystem store: where each file of an object lives, and how an object is written. */
+  interface S3rverStore {
+    getResourcePath(bucket: string, key: string, resource: 'object' | 'metadata.json' | 'object.md5'): string;
+    putMetadata(bucket: string, key: string, metadata: Record<string, string>, md5?: string): Promise<void>;
+    putObject(object: S3rverObject): Promise<{ size: number; md5: string }>;
+  }
+
   export default class S3rver {
     constructor(options: S3rverOptions);
     /** Koa's middleware list: composed when the server starts, so it can be extended before `run`. */
     middleware: ((ctx: S3rverContext, next: () => Promise<void>) => Promise<void>)[];
+    store: S3rverStore;
     run(): Promise<AddressInfo>;
     close(): Promise<void>;
     on(event: 'event', listener: (event: S3rverNotification) => void): this;

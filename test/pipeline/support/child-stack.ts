@@ -14,16 +14,21 @@ export async function freePort(): Promise<number> {
  * `npm start` as its own process (one node process, no wrapper, so a signal reaches the stack
  * itself), resolved once it prints that it is up. `output` keeps what it wrote, for failures.
  */
-export async function startStackProcess(env: Record<string, string | undefined>): Promise<{ child: ChildProcess; output: () => string }> {
+export async function startStackProcess(
+  env: Record<string, string | undefined>,
+  options: { ownProcessGroup?: boolean; startBudgetMs?: number } = {},
+): Promise<{ child: ChildProcess; output: () => string }> {
   const child = spawn(process.execPath, ['--import', 'tsx', 'packages/local/src/bin/start.ts'], {
     env: env as NodeJS.ProcessEnv,
     stdio: ['ignore', 'pipe', 'pipe'],
+    // Its own process group, so the whole stack (and anything it started) can be killed at once.
+    detached: options.ownProcessGroup ?? false,
   });
   let output = '';
   child.stdout!.on('data', (d) => (output += d));
   child.stderr!.on('data', (d) => (output += d));
   await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`the stack did not start in time:\n${output}`)), 60_000);
+    const timer = setTimeout(() => reject(new Error(`the stack did not start in time:\n${output}`)), options.startBudgetMs ?? 60_000);
     child.stdout!.on('data', () => {
       if (output.includes('is up')) {
         clearTimeout(timer);
@@ -43,5 +48,13 @@ export async function stopProcess(child: ChildProcess, signal: NodeJS.Signals): 
   if (child.exitCode !== null || child.signalCode !== null) return;
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   child.kill(signal);
+  await exited;
+}
+
+/** SIGKILL to the child's whole process group (started with `ownProcessGroup`); waits until it is gone. */
+export async function killProcessGroup(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  process.kill(-child.pid!, 'SIGKILL');
   await exited;
 }

@@ -1,8 +1,7 @@
-import { loadDatabaseOptionsFromEnv } from '../env';
-import { createDatabase } from '../connection';
+import { openToolDatabase } from './tool-database';
 import { migrateToLatest } from '../migrator';
 
-const db = await createDatabase(loadDatabaseOptionsFromEnv(process.env));
+const db = await openToolDatabase(process.env);
 try {
   const { results } = await migrateToLatest(db);
   for (const r of results ?? []) console.log(`${r.status.padEnd(8)} ${r.migrationName}`);

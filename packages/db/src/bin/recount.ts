@@ -1,5 +1,4 @@
-import { loadDatabaseOptionsFromEnv } from '../env';
-import { createDatabase } from '../connection';
+import { openToolDatabase } from './tool-database';
 import { migrateToLatest } from '../migrator';
 import { recountUsage } from '../usage-recount';
 
@@ -10,7 +9,7 @@ const fix = args.includes('--fix');
 const tenantAt = args.indexOf('--tenant');
 const tenant = tenantAt >= 0 ? args[tenantAt + 1] : undefined;
 
-const db = await createDatabase(loadDatabaseOptionsFromEnv(process.env));
+const db = await openToolDatabase(process.env);
 try {
   await migrateToLatest(db);
   const result = await recountUsage(db, { fix, tenant });

@@ -1,6 +1,5 @@
 import { parseArgs } from 'node:util';
-import { loadDatabaseOptionsFromEnv } from '../env';
-import { createDatabase } from '../connection';
+import { openToolDatabase } from './tool-database';
 import { migrateToLatest } from '../migrator';
 import { seedMedia } from '../seed';
 
@@ -16,7 +15,7 @@ if (!Number.isInteger(rows) || rows < 0 || !Number.isInteger(schools) || schools
   process.exit(2);
 }
 
-const db = await createDatabase(loadDatabaseOptionsFromEnv(process.env));
+const db = await openToolDatabase(process.env);
 try {
   await migrateToLatest(db);
   const started = Date.now();

@@ -6,10 +6,19 @@ const env = process.env;
 env.POWERTOOLS_METRICS_DISABLED ??= 'true';
 env.POWERTOOLS_LOG_LEVEL ??= 'WARN';
 
+// Before anything loads or starts: a busy port is one sentence and exit 1, at once.
+const { busyPortSentence, stackPorts } = await import('../stack-ports');
+const ports = stackPorts(env);
+const host = env.MEDIA_HOST ?? '127.0.0.1';
+const busy = await busyPortSentence(host, [ports.api, ports.s3, ports.sqs]);
+if (busy) {
+  console.error(busy);
+  process.exit(1);
+}
+
 const { DEFAULT_LOCAL_SECRET } = await import('../dev-token');
 const { startLocalStack } = await import('../local-stack');
-
-const port = Number(env.PORT ?? 3000);
+const { DEFAULT_DATA_DIR, isEmbeddedDatabaseInUse } = await import('@media/db');
 const STACK_OWNED =
   /^MEDIA_(BUCKET|S3_.*|SQS_.*|EVENTS_QUEUE_URL|PGLITE_DIR|DATA_DIR|HOST|.*_PORT|LOCAL_ARTIFACTS|SWEEP_INTERVAL_SECONDS|ALLOWED_ORIGINS|JWT_(SECRET|ISSUER|AUDIENCE|JWKS_URL)|DB_IAM_AUTH)$/;
 if (!env.MEDIA_JWT_SECRET) {
@@ -17,7 +26,7 @@ if (!env.MEDIA_JWT_SECRET) {
 }
 
 const stack = await startLocalStack({
-  dataDir: env.MEDIA_DATA_DIR ?? '.data',
+  dataDir: env.MEDIA_DATA_DIR || DEFAULT_DATA_DIR,
   // PGlite under the data directory unless a PostgreSQL is named.
   databaseUrl: env.DATABASE_URL || undefined,
   // Parity mode: the bundles a deploy ships, instead of the TypeScript sources.
@@ -30,15 +39,19 @@ const stack = await startLocalStack({
       (entry): entry is [string, string] => entry[1] !== undefined && entry[0].startsWith('MEDIA_') && !STACK_OWNED.test(entry[0]),
     ),
   ),
-  host: env.MEDIA_HOST ?? '127.0.0.1',
-  port,
-  s3Port: Number(env.MEDIA_S3_PORT ?? port + 1),
-  sqsPort: Number(env.MEDIA_SQS_PORT ?? port + 2),
+  host,
+  port: ports.api.port,
+  s3Port: ports.s3.port,
+  sqsPort: ports.sqs.port,
   jwtSecret: env.MEDIA_JWT_SECRET,
   jwtIssuer: env.MEDIA_JWT_ISSUER,
   jwtAudience: env.MEDIA_JWT_AUDIENCE,
   allowedOrigins: env.MEDIA_ALLOWED_ORIGINS?.split(',').map((s) => s.trim()).filter(Boolean),
   log: (line) => console.error(line),
+}).catch((error: unknown) => {
+  if (!isEmbeddedDatabaseInUse(error)) throw error;
+  console.error(error.message);
+  process.exit(1);
 });
 
 console.log(`
@@ -50,7 +63,7 @@ media service (local stack) is up${stack.functionsMode === 'artifacts' ? ', runn
   SQS+SNS (fauxqs) ${stack.sqsEndpoint}   queues media-ingest, media-ingest-dlq; events topic media-events → ${Object.keys(stack.queues.consumers)
   .map((consumer) => `media-events-${consumer}`)
   .join(', ')} (each with its -dlq)
-  data         ${env.MEDIA_DATA_DIR ?? '.data'}/ (PGlite database and S3 objects; survives restarts)
+  data         ${env.MEDIA_DATA_DIR || DEFAULT_DATA_DIR}/ (PGlite database and S3 objects; survives restarts)
 
 mint a token:
   npm run token -- --role teacher --tenant school-1 --sub t-1 --classrooms c-1
