@@ -76,13 +76,17 @@ await expireBenchUploads();
 await sql`drop table if exists bench_floor_media`.execute(db);
 await sql`create table bench_floor_media (like media including defaults including generated including indexes)`.execute(db);
 
-const schools = await db
-  .selectFrom('mediaUsage')
-  .select(['tenant', 'count'])
-  .where('scope', '=', 'school')
-  .where('tenant', 'not like', 'bench-%')
-  .orderBy('count', 'desc')
-  .execute();
+// A school's figure is the sum of its counter shards.
+const schools = (
+  await db
+    .selectFrom('mediaUsage')
+    .select(['tenant', sql<string>`sum(count)`.as('count')])
+    .where('scope', '=', 'school')
+    .where('tenant', 'not like', 'bench-%')
+    .groupBy('tenant')
+    .orderBy(sql`sum(count)`, 'desc')
+    .execute()
+).map((school) => ({ tenant: school.tenant, count: Number(school.count) }));
 if (schools.length < 2) {
   console.error('the database holds fewer than two schools: seed it first (--seed-rows N)');
   process.exit(2);

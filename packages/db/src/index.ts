@@ -9,3 +9,4 @@ export * from './seed';
 export * from './usage-recount';
 export * from './access-audit';
 export * from './rights-repository';
+export { USAGE_SHARDS } from './migrations/0010-usage-shards';
