@@ -41,6 +41,13 @@ const BENCH_UPLOADER = 'bench-';
 
 const db = await createDatabase({ url: databaseUrl, poolSize: 2 });
 await migrateToLatest(db);
+// The service commits with the database's setting, the floor always durably: a database that
+// commits without waiting for the flush (as test databases do) would compare unlike with unlike.
+const { rows: durability } = await sql<{ synchronousCommit: string }>`select current_setting('synchronous_commit') as synchronous_commit`.execute(db);
+if (durability[0]?.synchronousCommit !== 'on') {
+  console.error(`bench:api needs a database whose commits wait for the WAL flush (synchronous_commit is ${durability[0]?.synchronousCommit})`);
+  process.exit(2);
+}
 if (values['seed-rows']) {
   const started = Date.now();
   const seeded = await seedMedia(db, { rows: Number(values['seed-rows']), schools: Number(values.schools) });
