@@ -11,7 +11,6 @@ import {
   SubjectIdParam,
   UsageQuery,
 } from '@media/core';
-import { openApiDocument } from '@media/core/openapi';
 import {
   deleteMedia,
   getConsent,
@@ -103,7 +102,9 @@ export const handler = apiHandler(async ({ principal, params, query, body, route
 }, {
   publicRoutes: {
     'GET /health': () => ok({ status: 'ok' }),
-    'GET /openapi.json': () => ok(openApiDocument()),
+    // Loaded when asked for, not at cold start: the document's own schemas and zod-openapi are
+    // evaluated by no other route.
+    'GET /openapi.json': async () => ok((await import('@media/core/openapi')).openApiDocument()),
   },
   extras: edgeInvalidation,
 });

@@ -25,7 +25,7 @@ export interface ApiResult {
 
 export type ApiRoute = (request: ApiRequest, deps: Dependencies) => Promise<ApiResult>;
 /** Routes answered without a token or dependencies, by route key (see `public` in routes.ts). */
-export type PublicRoutes = Record<string, () => ApiResult>;
+export type PublicRoutes = Record<string, () => ApiResult | Promise<ApiResult>>;
 export type LambdaApiHandler = (event: APIGatewayProxyEventV2, context: Context) => Promise<APIGatewayProxyStructuredResultV2>;
 
 export const ok = (body: unknown): ApiResult => ({ statusCode: 200, body });
@@ -93,7 +93,7 @@ export function apiHandler(route: ApiRoute, { publicRoutes = {}, extras }: ApiHa
         const { routeKey, params } = routeOf(event);
         const answerPublic = publicRoutes[routeKey];
         if (answerPublic) {
-          const result = answerPublic();
+          const result = await answerPublic();
           return { statusCode: result.statusCode, headers: { 'content-type': 'application/json', 'cache-control': 'no-store', ...result.headers }, body: JSON.stringify(result.body) };
         }
         deps = await resolveDependencies(source);
