@@ -74,7 +74,8 @@ async function expireBenchUploads(): Promise<number> {
   }
   if (expired > 0) {
     console.log(`expired ${expired} bench uploads; vacuuming`);
-    await sql`vacuum (analyze) media`.execute(db);
+    // Their counter updates leave dead versions of the counter rows too (a usage answer reads them).
+    await sql`vacuum (analyze) media, media_usage`.execute(db);
   }
   return expired;
 }
