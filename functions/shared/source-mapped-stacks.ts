@@ -30,7 +30,7 @@ export function mapStacksOfBundle(bundleUrl: string): void {
         const entry = map?.findEntry(line - 1, column - 1);
         if (entry && 'originalSource' in entry) {
           const name = frame.getFunctionName() ?? '<anonymous>';
-          return `    at ${name} (${entry.originalSource}:${entry.originalLine + 1}:${entry.originalColumn + 1})`;
+          return `    at ${frame.isAsync() ? 'async ' : ''}${name} (${entry.originalSource}:${entry.originalLine + 1}:${entry.originalColumn + 1})`;
         }
       }
       return `    at ${frame.toString()}`;
