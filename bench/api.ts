@@ -272,7 +272,7 @@ try {
     const floorLoad = of('upload, floor server');
     console.log(
       `c=${connections}: largest/small uploads ${(big.rps / little.rps).toFixed(2)} (target ≥ 0.8), ` +
-        `small/floor ${(little.rps / floorLoad.rps).toFixed(2)}, largest/floor ${(big.rps / floorLoad.rps).toFixed(2)} (target ≥ 0.7)`,
+        `small/floor ${(little.rps / floorLoad.rps).toFixed(2)}, largest/floor ${(big.rps / floorLoad.rps).toFixed(2)} (target ≥ 0.8)`,
     );
   }
   const non2xx = rows.filter((r) => !r.name.includes('floor')).reduce((sum, r) => sum + r.load.non2xx + r.load.errors, 0);
