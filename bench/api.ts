@@ -41,6 +41,13 @@ const BENCH_UPLOADER = 'bench-';
 
 const db = await createDatabase({ url: databaseUrl, poolSize: 2 });
 await migrateToLatest(db);
+// The service commits with the database's setting, the floor always durably: a database that
+// commits without waiting for the flush (as test databases do) would compare unlike with unlike.
+const { rows: durability } = await sql<{ synchronousCommit: string }>`select current_setting('synchronous_commit') as synchronous_commit`.execute(db);
+if (durability[0]?.synchronousCommit !== 'on') {
+  console.error(`bench:api needs a database whose commits wait for the WAL flush (synchronous_commit is ${durability[0]?.synchronousCommit})`);
+  process.exit(2);
+}
 if (values['seed-rows']) {
   const started = Date.now();
   const seeded = await seedMedia(db, { rows: Number(values['seed-rows']), schools: Number(values.schools) });
@@ -67,7 +74,8 @@ async function expireBenchUploads(): Promise<number> {
   }
   if (expired > 0) {
     console.log(`expired ${expired} bench uploads; vacuuming`);
-    await sql`vacuum (analyze) media`.execute(db);
+    // Their counter updates leave dead versions of the counter rows too (a usage answer reads them).
+    await sql`vacuum (analyze) media, media_usage`.execute(db);
   }
   return expired;
 }
@@ -76,13 +84,17 @@ await expireBenchUploads();
 await sql`drop table if exists bench_floor_media`.execute(db);
 await sql`create table bench_floor_media (like media including defaults including generated including indexes)`.execute(db);
 
-const schools = await db
-  .selectFrom('mediaUsage')
-  .select(['tenant', 'count'])
-  .where('scope', '=', 'school')
-  .where('tenant', 'not like', 'bench-%')
-  .orderBy('count', 'desc')
-  .execute();
+// A school's figure is the sum of its counter shards.
+const schools = (
+  await db
+    .selectFrom('mediaUsage')
+    .select(['tenant', sql<string>`sum(count)`.as('count')])
+    .where('scope', '=', 'school')
+    .where('tenant', 'not like', 'bench-%')
+    .groupBy('tenant')
+    .orderBy(sql`sum(count)`, 'desc')
+    .execute()
+).map((school) => ({ tenant: school.tenant, count: Number(school.count) }));
 if (schools.length < 2) {
   console.error('the database holds fewer than two schools: seed it first (--seed-rows N)');
   process.exit(2);
@@ -264,7 +276,7 @@ try {
     const floorLoad = of('upload, floor server');
     console.log(
       `c=${connections}: largest/small uploads ${(big.rps / little.rps).toFixed(2)} (target ≥ 0.8), ` +
-        `small/floor ${(little.rps / floorLoad.rps).toFixed(2)}, largest/floor ${(big.rps / floorLoad.rps).toFixed(2)} (target ≥ 0.7)`,
+        `small/floor ${(little.rps / floorLoad.rps).toFixed(2)}, largest/floor ${(big.rps / floorLoad.rps).toFixed(2)} (target ≥ 0.8)`,
     );
   }
   const non2xx = rows.filter((r) => !r.name.includes('floor')).reduce((sum, r) => sum + r.load.non2xx + r.load.errors, 0);

@@ -8,7 +8,8 @@ import { MediaStorage, incomingKey } from '@media/storage';
  * nothing else (no limits, no quota, no counters, no validation beyond reading the body). It
  * inserts into `bench_floor_media`, a copy of `media` with the same columns and indexes but none of
  * its triggers (the bench creates it). The API bench runs the same load against it, side by side
- * with the service, to see what the service adds.
+ * with the service, to see what the service adds. Its commits are durable (synchronous_commit on),
+ * as the service's are.
  */
 const env = process.env;
 const verify = createTokenVerifier({ secret: env.MEDIA_JWT_SECRET ?? 'local-dev-secret' });
@@ -19,7 +20,8 @@ const storage = new MediaStorage({
   forcePathStyle: true,
   credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },
 });
-const pool = new pg.Pool({ connectionString: env.DATABASE_URL, max: Number(env.MEDIA_DB_POOL_SIZE ?? 10) });
+// Commits wait for the WAL flush, as the service's reservations do: the same durability on both sides.
+const pool = new pg.Pool({ connectionString: env.DATABASE_URL, max: Number(env.MEDIA_DB_POOL_SIZE ?? 10), options: '-c synchronous_commit=on' });
 
 const server = createServer((req, res) => {
   const chunks: Buffer[] = [];

@@ -1,4 +1,3 @@
-import { openApiDocument } from '@media/core/openapi';
 import {
   deleteMedia,
   getConsent,
@@ -39,7 +38,8 @@ export const handler = apiHandler(
     requestExport: ({ principal, params, requestId }, deps) => requestExport(deps, principal, params.subjectId, requestId),
     getExport: ({ principal, params, requestId }, deps) => getExport(deps, principal, params.exportId, requestId),
     health: () => ({ status: 'ok' }),
-    openApiDocument: () => openApiDocument(),
+    // zod-openapi loads on the first ask for the document, not at every cold start.
+    openApiDocument: async () => (await import('@media/core/openapi')).openApiDocument(),
   },
   { extras: edgeInvalidation },
 );

@@ -23,7 +23,7 @@ import { logger, metrics } from './observability';
 
 /** A route's handler: its parsed input in, the answer's body out (the status is the route's). */
 export type RouteHandler<R extends ApiRoute> = R extends { public: true }
-  ? () => unknown
+  ? () => unknown | Promise<unknown>
   : (request: RouteInput<R> & { principal: Principal; requestId: string }, deps: Dependencies) => Promise<unknown>;
 
 /** One handler per route the function serves, by operation id: a missing or unknown one does not compile. */
@@ -112,7 +112,7 @@ export function apiHandler<F extends ApiFunctionName>(fn: F, handlers: RouteHand
         const { route, params } = routeOf(event, fn);
         const handle = handlerOf(route);
         if ('public' in route) {
-          return { statusCode: route.answer.status, headers: { 'content-type': 'application/json', 'cache-control': 'no-store' }, body: JSON.stringify(handle()) };
+          return { statusCode: route.answer.status, headers: { 'content-type': 'application/json', 'cache-control': 'no-store' }, body: JSON.stringify(await handle()) };
         }
         deps = await resolveDependencies(source);
         const principal = await verified(deps, header(event, 'authorization'));

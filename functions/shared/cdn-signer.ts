@@ -1,4 +1,4 @@
-import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { MediaError, type Config } from '@media/core';
 import { CdnUrls } from '@media/storage';
 
@@ -10,8 +10,11 @@ import { CdnUrls } from '@media/storage';
 export async function cdnSigner(config: Config, secrets?: Pick<SecretsManagerClient, 'send'>): Promise<CdnUrls | undefined> {
   const signing = config.cdn.signing;
   if (!signing) return undefined;
-  const client = secrets ?? new SecretsManagerClient({ region: config.region });
-  const { SecretString } = await client.send(new GetSecretValueCommand({ SecretId: signing.privateKeySecretArn }));
+  // Loaded only where a CDN signs URLs, once, when the first request builds the dependencies: a
+  // deployment without a CDN never evaluates the client's module.
+  const sdk = await import('@aws-sdk/client-secrets-manager');
+  const client = secrets ?? new sdk.SecretsManagerClient({ region: config.region });
+  const { SecretString } = await client.send(new sdk.GetSecretValueCommand({ SecretId: signing.privateKeySecretArn }));
   if (!SecretString?.includes('PRIVATE KEY-----')) {
     throw new MediaError('INTERNAL', 'the CDN private key secret holds no PEM private key');
   }

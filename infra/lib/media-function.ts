@@ -131,7 +131,6 @@ export class MediaFunction extends NodejsFunction {
       reservedConcurrentExecutions: props.reservedConcurrentExecutions,
       logGroup,
       environment: {
-        NODE_OPTIONS: '--enable-source-maps',
         ...runtime.environment,
         ...(props.withVideoTools ? videoToolsEnvironment(runtime.architecture) : {}),
         ...props.environment,

@@ -1,19 +1,19 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { sql, type Kysely } from 'kysely';
 import type { Problem, UploadTicket } from '@media/core';
-import type { Database } from '@media/db';
+import { USAGE_SHARDS, type Database } from '@media/db';
 import { testDatabase, uniqueTenant } from '../support/database';
 import { startTestStack, type TestStack } from '../support/test-stack';
 
-/** Holds a school's counter row from another connection, as a slow transaction would, until `release`. */
+/** Holds every shard of a school's counter from another connection, as slow transactions would, until `release`. */
 async function holdSchool(db: Kysely<Database>, tenant: string): Promise<{ release: () => Promise<void> }> {
   let release!: () => void;
   const released = new Promise<void>((resolve) => (release = resolve));
   let locked!: () => void;
   const isLocked = new Promise<void>((resolve) => (locked = resolve));
   const done = db.transaction().execute(async (trx) => {
-    await sql`insert into media_usage (tenant, scope, key) values (${tenant}, 'school', '')
-              on conflict (tenant, scope, key) do update set count = media_usage.count`.execute(trx);
+    await sql`insert into media_usage (tenant, scope, key, shard) select ${tenant}, 'school', '', shard from generate_series(0, ${USAGE_SHARDS - 1}) shard
+              on conflict (tenant, scope, key, shard) do update set count = media_usage.count`.execute(trx);
     locked();
     await released;
   });

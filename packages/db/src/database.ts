@@ -78,6 +78,11 @@ export interface MediaUsageTable {
   scope: UsageScope;
   /** '' for the school's own row. */
   key: string;
+  /**
+   * Which part of the figure: the school's, each purpose's and the no-subject figures are split
+   * over `USAGE_SHARDS` rows (migration 0010), the others are one row (0). A figure is the sum.
+   */
+  shard: ColumnType<number, number | undefined, number>;
   /** Items holding space: pending, processing or ready. */
   count: ColumnType<number, number | undefined, number>;
   /** Stored sizes of processed items. */

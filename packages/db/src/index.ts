@@ -10,3 +10,4 @@ export * from './usage-recount';
 export * from './access-audit';
 export * from './rights-repository';
 export * from './embedded-database-lock';
+export { USAGE_SHARDS } from './migrations/0010-usage-shards';

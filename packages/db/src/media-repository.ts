@@ -90,9 +90,10 @@ type Eb = ExpressionBuilder<Database, 'media'>;
 /**
  * What takes up space, for the quota check and the usage figures alike (they must agree): stored
  * sizes of processed items, declared sizes of unfinished ones, of pending, processing and ready
- * rows. The `media_usage` counters hold exactly that (kept by the database on every change).
+ * rows. The `media_usage` counters hold exactly that (kept by the database on every change), a
+ * figure being the sum of its shards.
  */
-const BYTES_HELD = sql<number>`stored_bytes + reserved_bytes`;
+const BYTES_HELD = sql<string>`sum(stored_bytes + reserved_bytes)`;
 
 /** Space held, as the upload's quota checks see it: the school's, and the uploader's own. */
 export interface HeldSpace {
@@ -229,12 +230,14 @@ export class MediaRepository {
 
   /**
    * Writes pending rows if the limits allow, in one statement (`media_reserve_uploads`, run in
-   * autocommit): the insert locks the school's counter row (the counters' trigger updates it, and
-   * every change of the school's counters does so first), then the figures are read, which include
-   * every upload committed before and this one, and compared with `limits`. Over any of them, nothing
-   * is written and the figures come back for the caller to say which limit it was. The school's
-   * uploads therefore go one at a time only from their insert to their commit, with no client round
-   * trip in between.
+   * autocommit): the insert locks the counter shards its rows fall in and the uploader's own
+   * counter row (the counters' trigger updates them), then the figures are read, which include every
+   * upload committed before and this one, and compared with `limits`. Over any of them, nothing is
+   * written and the figures come back for the caller to say which limit it was. An uploader's
+   * uploads go one at a time from their insert to their commit (so the person's cap and the
+   * unfinished-upload limit are exact); a school's go side by side, one per shard of its counters,
+   * so the school's quota may be overrun by what other shards reserve at the same moment
+   * (migration 0010, docs/scale.md).
    */
   async reserveUploads(items: NewPendingMedia[], limits: UploadLimits): Promise<UploadCheckState | null> {
     if (items.length === 0) return null;
@@ -267,16 +270,13 @@ export class MediaRepository {
 
   /** Bytes a tenant holds or has reserved: stored sizes, or declared sizes of unfinished uploads. */
   async tenantBytes(tenant: string): Promise<number> {
-    return this.heldBytes(tenant, 'school', '');
-  }
-
-  private async heldBytes(tenant: string, scope: 'school', key: string): Promise<number> {
+    // The school's figure is the sum of its shards.
     const row = await this.db
       .selectFrom('mediaUsage')
       .select(BYTES_HELD.as('bytes'))
       .where('tenant', '=', tenant)
-      .where('scope', '=', scope)
-      .where('key', '=', key)
+      .where('scope', '=', 'school')
+      .where('key', '=', '')
       .executeTakeFirst();
     return Number(row?.bytes ?? 0);
   }
@@ -690,12 +690,15 @@ export class MediaRepository {
 
   /** Usage figures from the counters: one row per purpose or subject ('' for none) holding space. */
   async usage(tenant: string, groupBy: 'purpose' | 'subject'): Promise<{ key: string; count: number; bytes: number }[]> {
+    // A figure is the sum of its shards (one row for a subject, several for a purpose or no subject),
+    // summed in key order straight from the counters' primary key.
     const rows = await this.db
       .selectFrom('mediaUsage')
-      .select(['key', 'count', BYTES_HELD.as('bytes')])
+      .select(['key', sql<string>`sum(count)`.as('count'), BYTES_HELD.as('bytes')])
       .where('tenant', '=', tenant)
       .where('scope', '=', groupBy)
-      .where('count', '>', 0)
+      .groupBy('key')
+      .having(sql`sum(count)`, '>', 0)
       // Code-point order (as before on a C.UTF-8 database), without the cost of a locale's comparison.
       .orderBy(sql`key collate "C"`)
       .execute();

@@ -28,10 +28,18 @@ const FROM_ROWS = sql`
   where m.status in ('pending', 'processing', 'ready')
   group by m.tenant, c.scope, c.key`;
 
+/** The stored counters, each figure the sum of its shards (migration 0010). */
+const COUNTED = sql`
+  select tenant, scope, key, sum(count) as count, sum(stored_bytes) as stored_bytes, sum(reserved_bytes) as reserved_bytes
+  from media_usage
+  group by tenant, scope, key`;
+
 /**
  * Rebuilds the usage counters from the media rows and compares them with the stored ones; with
  * `fix`, rewrites the counters of every disagreeing (tenant, scope, key). The fix holds a SHARE lock
  * on `media` (writers wait, readers do not), so no change slips between the count and the write.
+ * Only a figure's sum means anything (shards are parts of it), so a figure is compared as its sum
+ * and repaired as one row in shard 0, its other shards removed.
  */
 export async function recountUsage(db: Kysely<Database>, options: { fix?: boolean; tenant?: string } = {}): Promise<RecountResult> {
   return db.transaction().execute(async (trx) => {
@@ -53,7 +61,7 @@ export async function recountUsage(db: Kysely<Database>, options: { fix?: boolea
              u.count as c_count, u.stored_bytes as c_stored, u.reserved_bytes as c_reserved,
              a.count as a_count, a.stored_bytes as a_stored, a.reserved_bytes as a_reserved
       from (${FROM_ROWS}) a
-      full outer join media_usage u on u.tenant = a.tenant and u.scope = a.scope and u.key = a.key
+      full outer join (${COUNTED}) u on u.tenant = a.tenant and u.scope = a.scope and u.key = a.key
       ${tenantFilter}`.execute(trx);
     const differences: UsageDifference[] = [];
     for (const r of rows) {
@@ -65,11 +73,8 @@ export async function recountUsage(db: Kysely<Database>, options: { fix?: boolea
     }
     if (options.fix && differences.length > 0) {
       for (const d of differences) {
-        await trx
-          .insertInto('mediaUsage')
-          .values({ tenant: d.tenant, scope: d.scope, key: d.key, ...d.actual })
-          .onConflict((oc) => oc.columns(['tenant', 'scope', 'key']).doUpdateSet(d.actual))
-          .execute();
+        await trx.deleteFrom('mediaUsage').where('tenant', '=', d.tenant).where('scope', '=', d.scope).where('key', '=', d.key).execute();
+        await trx.insertInto('mediaUsage').values({ tenant: d.tenant, scope: d.scope, key: d.key, shard: 0, ...d.actual }).execute();
       }
     }
     return { checked: rows.length, differences, fixed: Boolean(options.fix) && differences.length > 0 };

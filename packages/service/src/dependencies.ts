@@ -1,4 +1,3 @@
-import { SNSClient } from '@aws-sdk/client-sns';
 import type { Kysely } from 'kysely';
 import { createTokenVerifier, type Config, type TokenVerifier } from '@media/core';
 import { AccessAuditLog, createDatabase, MediaRepository, RightsRepository, type Database } from '@media/db';
@@ -64,10 +63,7 @@ export async function createDependencies(config: Config, overrides: DependencyOv
   const events =
     overrides.events ??
     (config.sns.eventsTopicArn
-      ? new SnsEventPublisher(
-          new SNSClient({ region: config.region, endpoint: config.sns.endpoint, credentials: overrides.credentials }),
-          config.sns.eventsTopicArn,
-        )
+      ? new SnsEventPublisher({ region: config.region, endpoint: config.sns.endpoint, credentials: overrides.credentials }, config.sns.eventsTopicArn)
       : discardEvents);
   return {
     config,

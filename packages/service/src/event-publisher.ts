@@ -1,4 +1,4 @@
-import { PublishCommand, type SNSClient } from '@aws-sdk/client-sns';
+import type { SNSClient, SNSClientConfig } from '@aws-sdk/client-sns';
 import { countsOf, isSubjectEvent, type EventAudience, type OutboundEvent } from '@media/core';
 
 export interface EventPublisher {
@@ -37,16 +37,23 @@ export function outboundMessagesOf(event: OutboundEvent): OutboundMessage[] {
  * sends both again, with the same eventId (consumers de-duplicate on it).
  */
 export class SnsEventPublisher implements EventPublisher {
+  private client: Promise<SNSClient> | undefined;
+
   constructor(
-    private readonly client: SNSClient,
+    private readonly clientConfig: SNSClientConfig,
     private readonly topicArn: string,
   ) {}
 
   async publish(event: OutboundEvent): Promise<void> {
+    // Loaded on the first event, not at cold start: of the API functions only deletes and erasures
+    // publish, and the client's module costs every function that bundles it time at init.
+    const sdk = await import('@aws-sdk/client-sns');
+    this.client ??= Promise.resolve(new sdk.SNSClient(this.clientConfig));
+    const client = await this.client;
     await Promise.all(
       outboundMessagesOf(event).map((message) =>
-        this.client.send(
-          new PublishCommand({
+        client.send(
+          new sdk.PublishCommand({
             TopicArn: this.topicArn,
             Message: message.body,
             MessageAttributes: Object.fromEntries(

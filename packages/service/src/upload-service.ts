@@ -20,9 +20,10 @@ type Deps = UploadPorts;
 /**
  * Turns upload requests into pending rows and presigned POSTs. A batch is accepted or refused as a
  * whole (one statement): the rows are written, then the unfinished-upload limit and the quotas are
- * compared with figures read after the insert, under the school's counter-row lock that the insert
- * took (see `MediaRepository.reserveUploads`), so concurrent requests cannot over-book any of them.
- * The POSTs are signed before, to keep the lock short.
+ * compared with figures read after the insert, under the counter locks the insert took (see
+ * `MediaRepository.reserveUploads`): exact for a person's limits, and for the school's quota up to
+ * what other shards of its counters reserve at the same moment. The POSTs are signed before, to
+ * keep the locks short.
  */
 export async function requestUploads(deps: Deps, principal: Principal, requests: UploadRequest[]): Promise<(UploadTicket | MultipartTicket)[]> {
   const plans = requests.map((request) => {
@@ -123,7 +124,7 @@ const hasPersonalCap = (principal: Principal) => principal.role === 'student' ||
 /**
  * The space held (stored and reserved, as usage reports it) must fit the school's quota and, for a
  * person, their own cap. `held` already counts this request (read after its rows were written,
- * under the school's counter-row lock), so the figures in the message are those before it.
+ * under the counter locks they took), so the figures in the message are those before it.
  */
 function checkQuota(deps: Deps, principal: Principal, plans: UploadPlan[], held: HeldSpace): void {
   const asked = plans.reduce((sum, plan) => sum + plan.size, 0);

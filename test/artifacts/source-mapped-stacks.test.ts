@@ -1,0 +1,51 @@
+import { execFile } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { build } from 'esbuild';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+const run = promisify(execFile);
+
+describe('stack traces of a minified bundle without --enable-source-maps', () => {
+  let dir: string;
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'media-stacks-'));
+    // A function that fails on line 6 of its TypeScript source, bundled as the functions are.
+    await writeFile(
+      join(dir, 'failing-step.ts'),
+      ["import { mapStacksOfBundle } from '" + join(import.meta.dirname, '../../functions/shared/source-mapped-stacks.ts') + "';", '', 'mapStacksOfBundle(import.meta.url);', '', 'export function failingStep(): never {', "  throw new Error('the step failed');", '}', ''].join('\n'),
+    );
+    await build({
+      entryPoints: [join(dir, 'failing-step.ts')],
+      bundle: true,
+      platform: 'node',
+      format: 'esm',
+      target: 'node24',
+      minify: true,
+      sourcemap: true,
+      sourcesContent: false,
+      outfile: join(dir, 'index.mjs'),
+      logLevel: 'error',
+    });
+  });
+  afterAll(() => rm(dir, { recursive: true, force: true }));
+
+  const stackOf = async (script: string) =>
+    (await run(process.execPath, ['--input-type=module', '-e', script], { env: { ...process.env, NODE_OPTIONS: '' } })).stdout;
+
+  it('name the TypeScript source and line, read from the map beside the bundle when a stack is first formatted', async () => {
+    const stack = await stackOf(`const m = await import(${JSON.stringify(join(dir, 'index.mjs'))}); try { m.failingStep(); } catch (e) { console.log(e.stack); }`);
+    expect(stack).toMatch(/^Error: the step failed\n/);
+    expect(stack).toMatch(/failing-step\.ts:6:\d+\)/);
+  });
+
+  it('are left as V8 writes them when no map lies beside the bundle', async () => {
+    await rm(join(dir, 'index.mjs.map'));
+    const stack = await stackOf(`const m = await import(${JSON.stringify(join(dir, 'index.mjs'))}); try { m.failingStep(); } catch (e) { console.log(e.stack); }`);
+    expect(stack).toMatch(/^Error: the step failed\n/);
+    expect(stack).toContain('index.mjs:');
+    expect(stack).not.toContain('failing-step.ts');
+  });
+});
