@@ -1,9 +1,11 @@
 import { SNSClient } from '@aws-sdk/client-sns';
+import { SQSClient } from '@aws-sdk/client-sqs';
 import type { Kysely } from 'kysely';
 import { createTokenVerifier, type Config, type TokenVerifier } from '@media/core';
 import { AccessAuditLog, createDatabase, MediaRepository, RightsRepository, type Database } from '@media/db';
 import { MediaStorage, noEdgeCache, type CdnUrls, type EdgeInvalidation } from '@media/storage';
 import { discardEvents, SnsEventPublisher, type EventPublisher } from './event-publisher';
+import { SqsVideoQueue, type VideoQueue } from './video-queue';
 
 /** Everything a handler needs, built once at cold start from validated config. */
 export interface Dependencies {
@@ -19,6 +21,8 @@ export interface Dependencies {
   cdn?: CdnUrls;
   /** Invalidates purged derivatives at the CDN's edge (a no-op without a CDN). */
   edge: EdgeInvalidation;
+  /** The video function's queue: set where videos are forwarded (the photo processor, the sweeper), absent where they are processed. */
+  videoQueue?: VideoQueue;
 }
 
 export interface DependencyOverrides {
@@ -77,5 +81,8 @@ export async function createDependencies(config: Config, overrides: DependencyOv
     events,
     cdn: overrides.cdn,
     edge: overrides.edge ?? noEdgeCache,
+    videoQueue: config.processing.videoQueueUrl
+      ? new SqsVideoQueue(new SQSClient({ region: config.region, endpoint: config.sqs.endpoint, credentials: overrides.credentials }), config.processing.videoQueueUrl)
+      : undefined,
   };
 }

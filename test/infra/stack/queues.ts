@@ -24,8 +24,8 @@ const consumer = (name: string) => consumers[name as keyof typeof consumers]!;
 
 describe('the queues', () => {
   it('encrypts every queue at rest (SSE-SQS)', () => {
-    // ingest and its DLQ, and a queue and a DLQ for each of the four consumers.
-    expect(Object.keys(queues)).toHaveLength(10);
+    // ingest and videos with their DLQs, and a queue and a DLQ for each of the four consumers.
+    expect(Object.keys(queues)).toHaveLength(12);
     for (const [id, queue] of Object.entries(queues)) expect(queue.Properties.SqsManagedSseEnabled, id).toBe(true);
   });
 
@@ -47,6 +47,15 @@ describe('the queues', () => {
       deadLetterTargetArn: { 'Fn::GetAtt': [idOf(ingestDeadLetters), 'Arn'] },
       maxReceiveCount: 5,
     });
+  });
+
+  it('moves a video message to the video DLQ after five receives, hidden six times the video function\'s timeout in flight', () => {
+    const videoFunction = resourcesOf(template, 'AWS::Lambda::Function')[idOf(stack.processing.videoProcessor)].Properties;
+    expect(queues[idOf(stack.queues.videos)].Properties.RedrivePolicy).toEqual({
+      deadLetterTargetArn: { 'Fn::GetAtt': [idOf(stack.queues.videoDeadLetters), 'Arn'] },
+      maxReceiveCount: 5,
+    });
+    expect(queues[idOf(stack.queues.videos)].Properties.VisibilityTimeout).toBeGreaterThanOrEqual(6 * videoFunction.Timeout);
   });
 
   it('hides a message in flight for at least six times the processor timeout', () => {
