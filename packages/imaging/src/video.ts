@@ -60,7 +60,7 @@ const CONTAINERS: Record<string, ProbedVideo['container']> = { 'video/mp4': 'mp4
 /**
  * The only demuxer a file may be read with, chosen from the declared type (never guessed from the
  * bytes: a guess is how a playlist or a concat script gets opened), the only protocol (the file
- * itself), and bounded probing.
+ * itself), bounded probing, and no picture larger than any accepted frame.
  */
 function inputOptions(container: ProbedVideo['container'], codecs: string[]): string[] {
   const demuxer = container === 'webm' ? 'matroska' : 'mov';
@@ -71,6 +71,8 @@ function inputOptions(container: ProbedVideo['container'], codecs: string[]): st
     '-probesize', String(10 * 1024 * 1024),
     '-analyzeduration', String(10_000_000),
     '-max_streams', String(MAX_STREAMS),
+    // No decoder allocates a picture larger than 8K: a tiny file declaring a huge frame fails here.
+    '-max_pixels', String(MAX_PIXELS),
     '-f', demuxer,
   ];
 }
