@@ -5,10 +5,17 @@ import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import type { Dependencies } from '@media/service';
-import { parseS3Message, processUploadedObject, RetryLater } from '@media/service/processing';
+import { parseS3Message, processUploadedObject, RetryLater, type ProcessOutcome } from '@media/service/processing';
 import { dependenciesFromEnvironment, resolveDependencies, type DependencySource } from '../shared/cold-start';
 import { edgeInvalidation } from '../shared/edge-invalidation';
 import { logger, metrics } from '../shared/observability';
+
+const OUTCOME_METRICS: Record<ProcessOutcome['outcome'], string> = {
+  ready: 'UploadsReady',
+  rejected: 'UploadsRejected',
+  ignored: 'IgnoredRecords',
+  forwarded: 'VideosForwarded',
+};
 
 export type ProcessUploadHandler = (event: SQSEvent, context: Context) => Promise<SQSBatchResponse>;
 
@@ -30,7 +37,7 @@ async function processRecord(deps: Dependencies, record: SQSRecord): Promise<voi
       const result = await processUploadedObject(deps, object);
       const mediaId = 'mediaId' in result ? result.mediaId : undefined;
       logger.info(`upload ${result.outcome}`, { messageId: record.messageId, mediaId, ...result, ms: Math.round(performance.now() - started) });
-      metrics.addMetric(result.outcome === 'ignored' ? 'IgnoredRecords' : result.outcome === 'ready' ? 'UploadsReady' : 'UploadsRejected', MetricUnit.Count, 1);
+      metrics.addMetric(OUTCOME_METRICS[result.outcome], MetricUnit.Count, 1);
       if (result.outcome === 'ready') metrics.addMetric('ProcessingTime', MetricUnit.Milliseconds, performance.now() - started);
     } catch (error) {
       if (error instanceof RetryLater) {

@@ -21,6 +21,7 @@ const METRICS: Record<keyof SweepReport, string> = {
   expired: 'UploadsExpired',
   processed: 'StalledUploadsProcessed',
   released: 'StalledUploadsReleased',
+  forwarded: 'StalledVideosForwarded',
   announced: 'LateEventsSent',
   purged: 'DeletedItemsPurged',
   rightsJobs: 'RightsJobsAdvanced',

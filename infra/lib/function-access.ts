@@ -2,6 +2,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import type * as sns from 'aws-cdk-lib/aws-sns';
+import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import type { MediaFunctionName } from './media-function';
 
 export type KeyPrefix = 'incoming/' | 'originals/' | 'derivatives/' | 'exports/';
@@ -23,6 +24,8 @@ export interface FunctionAccess {
   list?: 'bucket' | KeyPrefix[];
   /** Publishes media.* events to the outbound events topic (never to a consumer's queue directly). */
   publishesEvents: boolean;
+  /** Sends video items to the video function's queue (they are never processed where photos are). */
+  forwardsVideos?: boolean;
 }
 
 /**
@@ -69,11 +72,14 @@ export const FUNCTION_ACCESS: Record<MediaFunctionName, FunctionAccess> = {
     list: ['incoming/', 'originals/', 'derivatives/'],
     publishesEvents: true,
   },
-  'process-upload': PROCESSING,
-  // Processes late arrivals as the processor does, expires abandoned uploads, purges deleted items;
+  'process-upload': { ...PROCESSING, forwardsVideos: true },
+  // The videos the photo processor and the sweeper forward: the same objects, one item at a time.
+  'process-video': PROCESSING,
+  // Processes late arrivals as the processor does (forwarding videos), expires abandoned uploads, purges deleted items;
   // writes export ZIP files (a multipart upload, aborted on failure) from the originals it reads.
   sweeper: {
     ...PROCESSING,
+    forwardsVideos: true,
     objects: [...PROCESSING.objects, { actions: ['s3:PutObject', 's3:AbortMultipartUpload'], prefixes: ['exports/'] }],
   },
   // Only the database.
@@ -84,6 +90,7 @@ export interface ServiceResources {
   bucket: s3.IBucket;
   key?: kms.IKey;
   events: sns.ITopic;
+  videos: sqs.IQueue;
 }
 
 /** Adds a function's row of the table to its role, with the KMS use it implies when the bucket has a key. */
@@ -115,5 +122,9 @@ export function grantFunctionAccess(grantee: iam.IGrantable, name: MediaFunction
   }
   if (access.publishesEvents) {
     allow({ actions: ['sns:Publish'], resources: [resources.events.topicArn] });
+  }
+  if (access.forwardsVideos) {
+    // The queue is SSE-SQS encrypted: sending needs no KMS grant.
+    allow({ actions: ['sqs:SendMessage'], resources: [resources.videos.queueArn] });
   }
 }

@@ -9,7 +9,7 @@ import { Construct } from 'constructs';
 import { nativeInstallCommand, nativePackageJson, type LambdaArchitecture } from '@media/artifacts';
 import { REPO_ROOT } from './repo';
 
-export type MediaFunctionName = 'request-upload' | 'get-download' | 'media-api' | 'process-upload' | 'sweeper' | 'migrate';
+export type MediaFunctionName = 'request-upload' | 'get-download' | 'media-api' | 'process-upload' | 'process-video' | 'sweeper' | 'migrate';
 
 /** What every function of the service shares: where it runs, what it reads, how long logs live. */
 export interface FunctionRuntime {

@@ -143,13 +143,24 @@ export class MediaServiceStack extends Stack {
     this.processing = new Processing(this, 'Processing', {
       runtime,
       ingest: this.queues.ingest,
+      videos: this.queues.videos,
       concurrency: settings.processorConcurrency,
       sweeperRateMinutes: settings.sweeperRateMinutes,
     });
 
-    const services: MediaFunction[] = [...Object.values(this.api.functions), this.processing.processor, this.processing.sweeper];
+    const services: MediaFunction[] = [
+      ...Object.values(this.api.functions),
+      this.processing.processor,
+      this.processing.videoProcessor,
+      this.processing.sweeper,
+    ];
     for (const fn of services) {
-      grantFunctionAccess(fn, fn.mediaName, { bucket: this.storage.bucket, key: this.storage.key, events: this.queues.eventsTopic });
+      grantFunctionAccess(fn, fn.mediaName, {
+        bucket: this.storage.bucket,
+        key: this.storage.key,
+        events: this.queues.eventsTopic,
+        videos: this.queues.videos,
+      });
       this.database.app.grantConnect(fn);
       if (FUNCTION_ACCESS[fn.mediaName].publishesEvents) fn.addEnvironment('MEDIA_EVENTS_TOPIC_ARN', this.queues.eventsTopic.topicArn);
       // New code goes live only once the schema it expects is there.
@@ -177,6 +188,7 @@ export class MediaServiceStack extends Stack {
       ingest: this.queues.ingest,
       deadLetterQueues: [
         { name: 'IngestDeadLetters', queue: this.queues.ingestDeadLetters },
+        { name: 'VideoDeadLetters', queue: this.queues.videoDeadLetters },
         ...consumers.map(([consumer, { deadLetters }]) => ({ name: `${pascal(consumer)}DeadLetters`, queue: deadLetters })),
       ],
       events: consumers.map(([, { queue }]) => queue),
@@ -221,6 +233,8 @@ export class MediaServiceStack extends Stack {
     output('BucketName', this.storage.bucket.bucketName, 'The media bucket');
     output('IngestQueueUrl', this.queues.ingest.queueUrl, 'S3 ObjectCreated on incoming/ → process-upload');
     output('IngestDeadLetterQueueUrl', this.queues.ingestDeadLetters.queueUrl, 'Uploads that failed five times');
+    output('VideoQueueUrl', this.queues.videos.queueUrl, 'Videos forwarded by process-upload → process-video');
+    output('VideoDeadLetterQueueUrl', this.queues.videoDeadLetters.queueUrl, 'Videos that failed five times');
     output('EventsTopicArn', this.queues.eventsTopic.topicArn, 'Outbound media.* events, fanned out to one queue per consumer');
     for (const [consumer, { queue, deadLetters }] of Object.entries(this.queues.consumers).flatMap(([c, q]) => (q ? [[c, q] as const] : []))) {
       output(`${pascal(consumer)}EventsQueueUrl`, queue.queueUrl, `What ${consumer} may know of media events (docs/events.md)`);

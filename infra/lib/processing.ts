@@ -19,9 +19,14 @@ export const PROCESSOR_EPHEMERAL_STORAGE = Size.gibibytes(6);
 /** Records per invocation: a few photos, so one slow image does not hold many others back. */
 export const PROCESSOR_BATCH_SIZE = 5;
 
+/** One video per invocation: a hard clip holds up nothing but itself. */
+export const VIDEO_BATCH_SIZE = 1;
+
 export interface ProcessingProps {
   runtime: FunctionRuntime;
   ingest: sqs.IQueue;
+  /** Where the processor and the sweeper forward videos; the video function's event source. */
+  videos: sqs.IQueue;
   /** The processor's reserved concurrency, and the event source's ceiling to match it. */
   concurrency: number;
   sweeperRateMinutes: number;
@@ -29,11 +34,13 @@ export interface ProcessingProps {
 
 /**
  * The work behind the API: `process-upload` drains the ingest queue in batches (only the failed
- * records of a batch come back), and the `sweeper` runs on a schedule to finish what the event path
+ * records of a batch come back) and forwards videos to `process-video`, which takes them one at a
+ * time from their own queue; the `sweeper` runs on a schedule to finish what the event path
  * left behind.
  */
 export class Processing extends Construct {
   readonly processor: MediaFunction;
+  readonly videoProcessor: MediaFunction;
   readonly sweeper: MediaFunction;
   readonly schedule: events.Rule;
   readonly retentionSchedule: events.Rule;
@@ -43,16 +50,15 @@ export class Processing extends Construct {
     this.processor = new MediaFunction(this, 'ProcessUpload', {
       name: 'process-upload',
       runtime: props.runtime,
-      description: 'S3 ObjectCreated (via SQS) → validate the bytes, write derivatives with sharp; videos checked and remuxed with ffmpeg',
-      // libvips uses every core it is given; memory buys cores on Lambda. A video never sits in
-      // memory (ffmpeg works on files in /tmp), so it needs no more than a photo.
+      description: 'S3 ObjectCreated (via SQS) → validate the bytes, write derivatives with sharp; videos forwarded to the video queue',
+      // libvips uses every core it is given; memory buys cores on Lambda.
       memorySize: 2048,
       timeout: PROCESSOR_TIMEOUT,
       ephemeralStorageSize: PROCESSOR_EPHEMERAL_STORAGE,
-      withVideoTools: true,
       // A ceiling on sharp's concurrent work and on database connections, whatever the backlog.
       reservedConcurrentExecutions: props.concurrency,
       withSharp: true,
+      environment: { MEDIA_VIDEO_QUEUE_URL: props.videos.queueUrl },
     });
     this.processor.addEventSource(
       new SqsEventSource(props.ingest, {
@@ -63,17 +69,34 @@ export class Processing extends Construct {
       }),
     );
 
+    // Videos apart: their own queue and function, one per invocation, ffmpeg and ffprobe beside it.
+    this.videoProcessor = new MediaFunction(this, 'ProcessVideo', {
+      name: 'process-video',
+      runtime: props.runtime,
+      description: 'Videos forwarded by process-upload (via SQS, one at a time) → checked and remuxed with ffmpeg, poster variants with sharp',
+      // A video never sits in memory (ffmpeg works on files in /tmp); the poster frame goes through sharp.
+      memorySize: 2048,
+      timeout: PROCESSOR_TIMEOUT,
+      ephemeralStorageSize: PROCESSOR_EPHEMERAL_STORAGE,
+      withVideoTools: true,
+      reservedConcurrentExecutions: props.concurrency,
+      withSharp: true,
+    });
+    this.videoProcessor.addEventSource(
+      new SqsEventSource(props.videos, { batchSize: VIDEO_BATCH_SIZE, reportBatchItemFailures: true, maxConcurrency: props.concurrency }),
+    );
+
     this.sweeper = new MediaFunction(this, 'Sweeper', {
       name: 'sweeper',
       runtime: props.runtime,
       description: 'Scheduled: expires abandoned uploads, processes late ones, sends owed events, purges deleted items, erasures, exports, retention',
       memorySize: 2048,
       // Runs may overlap (every step is a conditional update or an idempotent delete). It processes
-      // late uploads as the processor does, videos included.
+      // late photos as the processor does and forwards late videos to the video queue.
       timeout: PROCESSOR_TIMEOUT,
       ephemeralStorageSize: PROCESSOR_EPHEMERAL_STORAGE,
       withSharp: true,
-      withVideoTools: true,
+      environment: { MEDIA_VIDEO_QUEUE_URL: props.videos.queueUrl },
     });
     this.schedule = new events.Rule(this, 'SweeperSchedule', {
       description: 'Runs the media sweeper',

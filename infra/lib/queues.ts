@@ -29,7 +29,8 @@ export interface ConsumerQueue {
 }
 
 /**
- * The ingest queue (S3 ObjectCreated on incoming/ → process-upload) with its DLQ, and the outbound
+ * The ingest queue (S3 ObjectCreated on incoming/ → process-upload) with its DLQ, the video queue
+ * (videos forwarded by the processor → process-video) with its DLQ, and the outbound
  * events: one SNS topic, and per consumer service a queue with its own DLQ, subscribed with raw
  * delivery and a filter on the message attributes (`audience`, `purpose`) that lets through only
  * what that service may read (packages/core/src/event-consumers.ts, docs/events.md).
@@ -37,6 +38,9 @@ export interface ConsumerQueue {
 export class Queues extends Construct {
   readonly ingest: sqs.Queue;
   readonly ingestDeadLetters: sqs.Queue;
+  /** Videos, forwarded by the processor and the sweeper to the video function, with their DLQ. */
+  readonly videos: sqs.Queue;
+  readonly videoDeadLetters: sqs.Queue;
   readonly eventsTopic: sns.Topic;
   readonly consumers: Partial<Record<Service, ConsumerQueue>> = {};
 
@@ -54,6 +58,14 @@ export class Queues extends Construct {
       visibilityTimeout: Duration.seconds(props.processorTimeout.toSeconds() * VISIBILITY_TIMEOUT_FACTOR),
       retentionPeriod: Duration.days(4),
       deadLetterQueue: { queue: this.ingestDeadLetters, maxReceiveCount: MAX_RECEIVE_COUNT },
+    });
+
+    this.videoDeadLetters = new sqs.Queue(this, 'VideoDeadLetters', { ...common, retentionPeriod: Duration.days(14) });
+    this.videos = new sqs.Queue(this, 'Videos', {
+      ...common,
+      visibilityTimeout: Duration.seconds(props.processorTimeout.toSeconds() * VISIBILITY_TIMEOUT_FACTOR),
+      retentionPeriod: Duration.days(4),
+      deadLetterQueue: { queue: this.videoDeadLetters, maxReceiveCount: MAX_RECEIVE_COUNT },
     });
 
     // Events name children: encrypted at rest with the AWS-managed SNS key (publishers need no

@@ -30,9 +30,10 @@ if (missing && process.env.CI) throw new Error(`the arm64 smoke test needs the e
 if (missing) console.warn(`arm64 processor smoke test skipped: ${missing}`);
 
 /**
- * The processor exactly as it deploys: the arm64 bundle with sharp's linux-arm64 build, copied
- * alone into an empty folder and run by Node.js for arm64 under qemu's user-mode emulation. It
- * takes a real upload from the S3 server to ready. Slow (every instruction is emulated): one image.
+ * The video function exactly as it deploys (the processor's handler, with sharp's linux-arm64
+ * build and the arm64 ffmpeg and ffprobe): the bundle copied alone into an empty folder and run by
+ * Node.js for arm64 under qemu's user-mode emulation. It takes real uploads from the S3 server to
+ * ready. Slow (every instruction is emulated): one image, one short clip.
  */
 describe.skipIf(!!missing)(`the shipped arm64 processor under emulation${missing ? ` (skipped: ${missing})` : ''}`, () => {
   let workDir: string;
@@ -49,7 +50,7 @@ describe.skipIf(!!missing)(`the shipped arm64 processor under emulation${missing
     expect(databaseUrl, 'the bundle signs in to PostgreSQL over the network: it needs DATABASE_URL').toBeTruthy();
     workDir = await mkdtemp(join(tmpdir(), 'media-arm64-'));
     const assembly = await synthesizedApp({ repoRoot: REPO_ROOT });
-    const fn = synthesizedFunction(assembly, 'process-upload');
+    const fn = synthesizedFunction(assembly, 'process-video');
     expect(fn.architecture).toBe('arm64');
     const { dir } = isolatedCopy(fn, { dir: join(workDir, 'task'), platform: 'as-built' });
     const emulator = arm64Emulator(join(REPO_ROOT, 'node_modules', '.cache', 'media-artifacts'));

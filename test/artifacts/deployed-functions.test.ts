@@ -109,7 +109,7 @@ describe('the synthesized functions, started from their assets as Lambda starts 
 
   it('synthesizes every function of the service, each with its own asset', () => {
     expect(synthesizedFunctions(assembly).map((f) => f.name).sort()).toEqual(
-      ['get-download', 'media-api', 'migrate', 'process-upload', 'request-upload', 'sweeper'],
+      ['get-download', 'media-api', 'migrate', 'process-upload', 'process-video', 'request-upload', 'sweeper'],
     );
     for (const f of functions) expect(f, f.name).toMatchObject({ runtime: 'nodejs24.x', architecture: 'arm64', handler: 'index.handler' });
   });
@@ -118,7 +118,7 @@ describe('the synthesized functions, started from their assets as Lambda starts 
     const lock = JSON.parse(readFileSync(join(REPO_ROOT, 'package-lock.json'), 'utf8'));
     for (const f of synthesizedFunctions(assembly)) {
       const bundle = readFileSync(join(f.assetDir, 'index.mjs'), 'utf8');
-      if (f.name === 'process-upload' || f.name === 'sweeper') {
+      if (f.name === 'process-upload' || f.name === 'process-video' || f.name === 'sweeper') {
         const shipped = JSON.parse(readFileSync(join(f.assetDir, 'package.json'), 'utf8'));
         expect(shipped.dependencies, f.name).toEqual({ sharp: lock.packages['node_modules/sharp'].version });
         expect(readFileSync(join(f.assetDir, 'node_modules', '@img', 'sharp-linux-arm64', 'package.json'), 'utf8'), f.name).toContain('"cpu"');

@@ -97,6 +97,7 @@ const NAMES: Record<string, string> = {
   ApiGetDownload: 'get-download',
   ApiMediaApi: 'media-api',
   ProcessingProcessUpload: 'process-upload',
+  ProcessingProcessVideo: 'process-video',
   ProcessingSweeper: 'sweeper',
   MigrationsMigrate: 'migrate',
 };

@@ -88,6 +88,14 @@ export const ConfigSchema = z
     /** Where the processor finds ffprobe and ffmpeg (a layer's path in Lambda; PATH locally). */
     MEDIA_FFPROBE_PATH: z.string().min(1).default('ffprobe'),
     MEDIA_FFMPEG_PATH: z.string().min(1).default('ffmpeg'),
+    /** Wall-clock ceiling of one run of ffprobe or ffmpeg on an upload (probe and poster take at most 60 s of it). */
+    MEDIA_VIDEO_TOOL_SECONDS: z.coerce.number().int().min(1).max(900).default(600),
+    /** Address space each run of ffprobe or ffmpeg may take; beyond it the video is refused (VIDEO_TOO_COMPLEX). */
+    MEDIA_VIDEO_TOOL_MEMORY_MIB: z.coerce.number().int().min(64).max(8192).default(1024),
+    /** Claims of one item before it is rejected instead of tried again (a crash or timeout each time). */
+    MEDIA_PROCESSING_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(100).default(8),
+    /** Where the processor forwards video items (their own queue and function); unset: it processes them itself. */
+    MEDIA_VIDEO_QUEUE_URL: z.string().url().optional(),
     /** Database connections per process: one or two for a Lambda behind RDS Proxy, more for a long-lived server. */
     MEDIA_DB_POOL_SIZE: z.coerce.number().int().min(1).max(200).default(2),
     /** How long a request waits for a free connection before answering 503. */
@@ -171,7 +179,13 @@ export interface Config {
     distributionId?: string;
   };
   allowedOrigins: string[];
-  processing: { leaseSeconds: number; pendingGraceSeconds: number };
+  processing: {
+    leaseSeconds: number;
+    pendingGraceSeconds: number;
+    maxAttempts: number;
+    /** The video queue: set for the photo processor, which forwards videos there instead of processing them. */
+    videoQueueUrl?: string;
+  };
   limits: {
     /** Unfinished uploads a principal may hold at once, by the purpose of the upload being asked for. */
     maxPendingUploads: Record<Purpose, number>;
@@ -188,7 +202,7 @@ export interface Config {
     school: { perSecond: number; burst: number };
     unauthenticated: { perSecond: number; burst: number };
   };
-  video: { ffprobePath: string; ffmpegPath: string };
+  video: { ffprobePath: string; ffmpegPath: string; toolSeconds: number; toolMemoryMiB: number };
   retention: {
     /** Days each purpose's media are kept after upload; absent: kept until deleted. */
     mediaDays: Partial<Record<Purpose, number>>;
@@ -234,7 +248,12 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       distributionId: e.MEDIA_CDN_DISTRIBUTION_ID,
     },
     allowedOrigins: (e.MEDIA_ALLOWED_ORIGINS ?? '').split(',').map((s) => s.trim()).filter(Boolean),
-    processing: { leaseSeconds: e.MEDIA_PROCESSING_LEASE_SECONDS, pendingGraceSeconds: e.MEDIA_PENDING_GRACE_SECONDS },
+    processing: {
+      leaseSeconds: e.MEDIA_PROCESSING_LEASE_SECONDS,
+      pendingGraceSeconds: e.MEDIA_PENDING_GRACE_SECONDS,
+      maxAttempts: e.MEDIA_PROCESSING_MAX_ATTEMPTS,
+      videoQueueUrl: e.MEDIA_VIDEO_QUEUE_URL,
+    },
     limits: {
       maxPendingUploads: Object.fromEntries(
         PURPOSES.map((p) => [p, e[`MEDIA_MAX_PENDING_UPLOADS_${p.toUpperCase() as Uppercase<Purpose>}`] ?? e.MEDIA_MAX_PENDING_UPLOADS]),
@@ -251,7 +270,12 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       school: { perSecond: e.MEDIA_SCHOOL_REQUESTS_PER_SECOND, burst: e.MEDIA_SCHOOL_REQUEST_BURST },
       unauthenticated: { perSecond: e.MEDIA_UNAUTHENTICATED_REQUESTS_PER_SECOND, burst: e.MEDIA_UNAUTHENTICATED_REQUEST_BURST },
     },
-    video: { ffprobePath: e.MEDIA_FFPROBE_PATH, ffmpegPath: e.MEDIA_FFMPEG_PATH },
+    video: {
+      ffprobePath: e.MEDIA_FFPROBE_PATH,
+      ffmpegPath: e.MEDIA_FFMPEG_PATH,
+      toolSeconds: e.MEDIA_VIDEO_TOOL_SECONDS,
+      toolMemoryMiB: e.MEDIA_VIDEO_TOOL_MEMORY_MIB,
+    },
     retention: {
       mediaDays: Object.fromEntries(
         PURPOSES.flatMap((p) => {

@@ -42,6 +42,7 @@ export const REJECTION_CODES = [
   'UNSUPPORTED_CONTAINER',
   'CORRUPT_VIDEO',
   'VIDEO_TOO_LONG',
+  'VIDEO_TOO_COMPLEX',
 ] as const;
 export type RejectionCode = (typeof REJECTION_CODES)[number];
 

@@ -134,7 +134,8 @@ function acceptedType(input: Uint8Array, options: InspectOptions): AcceptedType 
   }
   const extension = fileExtension(options.filename);
   if (extension !== null && !EXTENSIONS[sniffed].includes(extension)) {
-    throw new UploadRejected('TYPE_MISMATCH', `The file is named "${options.filename}" but its content is ${sniffed}.`);
+    // The extension only: rejection messages reach consumers' events, an uploader's file name must not.
+    throw new UploadRejected('TYPE_MISMATCH', `The file's name ends in .${extension.toLowerCase()} but its content is ${sniffed}.`);
   }
   if (!options.allowedTypes.includes(sniffed)) {
     throw new UploadRejected('UNSUPPORTED_MEDIA_TYPE', `${sniffed} is not accepted for this purpose.`);

@@ -13,6 +13,8 @@ export interface LocalFunctions {
   mode: 'sources' | 'artifacts';
   api: Record<ApiFunctionName, ApiLambda>;
   processUpload: BatchHandler;
+  /** The video function: the same handler, fed by the video queue, processing the videos it gets. */
+  processVideo: BatchHandler;
   sweeper: (event: Record<string, never>, context: Context) => Promise<SweepReport>;
   /** The same function with the daily schedule's input: one retention run. */
   retention: (event: { task: 'retention' }, context: Context) => Promise<RetentionReport>;
@@ -36,6 +38,12 @@ export async function sourceFunctions(deps: Dependencies): Promise<LocalFunction
       'media-api': mediaApi.handler.withDependencies(deps),
     },
     processUpload: processUpload.handler.withDependencies(deps),
+    // Without the video queue, as the video function is deployed: it processes what it is given.
+    processVideo: processUpload.handler.withDependencies({
+      ...deps,
+      config: { ...deps.config, processing: { ...deps.config.processing, videoQueueUrl: undefined } },
+      videoQueue: undefined,
+    }),
     sweeper: sweeper.handler.withDependencies(deps) as LocalFunctions['sweeper'],
     retention: sweeper.handler.withDependencies(deps) as LocalFunctions['retention'],
     stop: async () => {},
@@ -96,6 +104,7 @@ export async function artifactFunctions(options: ArtifactOptions): Promise<Local
       'media-api': invoker('media-api'),
     },
     processUpload: invoker('process-upload'),
+    processVideo: invoker('process-video'),
     sweeper: invoker('sweeper'),
     retention: invoker('sweeper'),
     stop: async () => {

@@ -65,6 +65,8 @@ export interface LocalStack {
   /** `sources` (the TypeScript, in process) or `artifacts` (the synthesized bundles). */
   functionsMode: LocalFunctions['mode'];
   pump: EventPump;
+  /** The video queue's pump (batches of one), into the video function. */
+  videoPump: EventPump;
   sqs: SQSClient;
   /** One sweeper run now (the same function the schedule calls). */
   sweep(): Promise<SweepReport>;
@@ -104,6 +106,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     MEDIA_SQS_ENDPOINT: sqsServer.endpoint,
     MEDIA_SNS_ENDPOINT: sqsServer.endpoint,
     MEDIA_EVENTS_TOPIC_ARN: sqsServer.eventsTopicArn,
+    MEDIA_VIDEO_QUEUE_URL: sqsServer.queues.video,
     DATABASE_URL: options.databaseUrl,
     MEDIA_PGLITE_DIR: options.databaseUrl ? undefined : pgliteDirIn(dataDir),
     MEDIA_JWT_SECRET: options.jwtSecret ?? DEFAULT_LOCAL_SECRET,
@@ -129,6 +132,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
           DATABASE_URL: options.appDatabaseUrl ?? options.databaseUrl,
           MEDIA_DB_IAM_AUTH: 'false',
           MEDIA_EVENTS_TOPIC_ARN: sqsServer.eventsTopicArn,
+          MEDIA_VIDEO_QUEUE_URL: sqsServer.queues.video,
           MEDIA_ALLOWED_ORIGINS: environment.MEDIA_ALLOWED_ORIGINS,
           MEDIA_JWT_JWKS_URL: undefined,
           MEDIA_JWT_ISSUER: options.jwtIssuer,
@@ -137,6 +141,8 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
         local: {
           ...environment,
           MEDIA_PGLITE_DIR: undefined,
+          // Only the functions whose template names the video queue forward to it (never the video function).
+          MEDIA_VIDEO_QUEUE_URL: undefined,
           AWS_REGION: 'us-east-1',
           AWS_ACCESS_KEY_ID: LOCAL_S3_CREDENTIALS.accessKeyId,
           AWS_SECRET_ACCESS_KEY: LOCAL_S3_CREDENTIALS.secretAccessKey,
@@ -154,6 +160,16 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     queueArn: 'arn:aws:sqs:us-east-1:000000000000:media-ingest',
     handler: functions.processUpload,
     onError: (error) => log(`event pump: ${(error as Error).message}`),
+  });
+  // Videos on their own queue, one at a time, as the video function's event source takes them.
+  const videoPump = new EventPump({
+    sqs,
+    queueUrl: sqsServer.queues.video,
+    queueArn: 'arn:aws:sqs:us-east-1:000000000000:media-video',
+    handler: functions.processVideo,
+    functionName: 'process-video',
+    batchSize: 1,
+    onError: (error) => log(`video pump: ${(error as Error).message}`),
   });
   s3.onEvent((record) => {
     pump.publishS3Record(record).catch((error) => log(`could not queue S3 event: ${(error as Error).message}`));
@@ -178,6 +194,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     after = batch.at(-1)!.id;
   }
   pump.start();
+  videoPump.start();
 
   const sweep = () => functions.sweeper({}, lambdaContext('sweeper', 300_000));
   const retention = () => functions.retention({ task: 'retention' }, lambdaContext('sweeper', 300_000));
@@ -233,6 +250,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     deps,
     functionsMode: functions.mode,
     pump,
+    videoPump,
     sqs,
     sweep,
     retention,
@@ -242,7 +260,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       await http.stop();
       await sweeping;
       // Its queues stop with it: nothing is lost by ending the long poll now.
-      await pump.stop({ abandonPoll: true });
+      await Promise.all([pump.stop({ abandonPoll: true }), videoPump.stop({ abandonPoll: true })]);
       await functions.stop();
       await sqsServer.stop();
       await s3.stop();

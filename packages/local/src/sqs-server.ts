@@ -4,6 +4,8 @@ import { consumerQueueName, EVENT_SUBSCRIPTIONS, filterPolicyOf, type Service } 
 export const QUEUE_NAMES = {
   ingest: 'media-ingest',
   ingestDlq: 'media-ingest-dlq',
+  video: 'media-video',
+  videoDlq: 'media-video-dlq',
 } as const;
 
 export const EVENTS_TOPIC_NAME = 'media-events';
@@ -20,6 +22,9 @@ export interface SqsServer {
   queues: {
     ingest: string;
     ingestDlq: string;
+    /** Videos, forwarded by the processor to the video function (one at a time). */
+    video: string;
+    videoDlq: string;
     /** One queue (and DLQ) per consumer service that may receive events, as in AWS. */
     consumers: Partial<Record<Service, ConsumerQueue>>;
     /** Tests only (`tapEvents`): every full-audience event, whatever its purpose. No service reads it. */
@@ -32,7 +37,7 @@ export interface SqsServer {
 const arn = (name: string) => `arn:aws:sqs:us-east-1:000000000000:${name}`;
 
 /**
- * fauxqs with the queues and topic of the stack: ingest with its DLQ (5 receives); the outbound
+ * fauxqs with the queues and topic of the stack: ingest and video, each with its DLQ (5 receives); the outbound
  * events topic with one queue per consumer, each with its DLQ, subscribed with raw delivery and the
  * consumer's filter policy (the same subscriptions as in AWS, from `EVENT_SUBSCRIPTIONS`).
  */
@@ -46,6 +51,7 @@ export async function startSqsServer(options: { host: string; port: number; regi
   };
 
   const ingest = withDlq(QUEUE_NAMES.ingest, { VisibilityTimeout: '60' });
+  const video = withDlq(QUEUE_NAMES.video, { VisibilityTimeout: '60' });
   const { topicArn } = server.createTopic(EVENTS_TOPIC_NAME);
   const consumers: Partial<Record<Service, ConsumerQueue>> = {};
   for (const subscription of EVENT_SUBSCRIPTIONS) {
@@ -64,7 +70,7 @@ export async function startSqsServer(options: { host: string; port: number; regi
   }
   return {
     endpoint: server.address,
-    queues: { ingest: ingest.url, ingestDlq: ingest.dlq, consumers, eventsTap },
+    queues: { ingest: ingest.url, ingestDlq: ingest.dlq, video: video.url, videoDlq: video.dlq, consumers, eventsTap },
     eventsTopicArn: topicArn,
     stop: () => server.stop(),
   };

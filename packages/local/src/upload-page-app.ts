@@ -28,6 +28,7 @@ const REJECTIONS: Record<RejectionCode, string> = {
   UNSUPPORTED_CONTAINER: 'This video format or codec is not accepted; record as MP4 (H.264 or HEVC) and try again.',
   CORRUPT_VIDEO: 'The video is damaged or is not a video.',
   VIDEO_TOO_LONG: 'The video is longer than allowed.',
+  VIDEO_TOO_COMPLEX: 'The video takes too much work to check; record it again with the phone’s camera app.',
 };
 
 /** Refusals of the API itself, in the same words; the service's detail follows. */

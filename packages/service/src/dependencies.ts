@@ -4,6 +4,7 @@ import { AccessAuditLog, createDatabase, MediaRepository, RightsRepository, type
 import { MediaStorage, noEdgeCache, type CdnUrls, type EdgeInvalidation } from '@media/storage';
 import { discardEvents, SnsEventPublisher, type EventPublisher } from './event-publisher';
 import { RequestThrottle } from './request-throttle';
+import { SqsVideoQueue, type VideoQueue } from './video-queue';
 
 /** Everything a handler needs, built once at cold start from validated config. */
 export interface Dependencies {
@@ -21,6 +22,8 @@ export interface Dependencies {
   cdn?: CdnUrls;
   /** Invalidates purged derivatives at the CDN's edge (a no-op without a CDN). */
   edge: EdgeInvalidation;
+  /** The video function's queue: set where videos are forwarded (the photo processor, the sweeper), absent where they are processed. */
+  videoQueue?: VideoQueue;
 }
 
 export interface DependencyOverrides {
@@ -77,5 +80,8 @@ export async function createDependencies(config: Config, overrides: DependencyOv
     events,
     cdn: overrides.cdn,
     edge: overrides.edge ?? noEdgeCache,
+    videoQueue: config.processing.videoQueueUrl
+      ? new SqsVideoQueue({ region: config.region, endpoint: config.sqs.endpoint, credentials: overrides.credentials }, config.processing.videoQueueUrl)
+      : undefined,
   };
 }

@@ -6,7 +6,7 @@ import { runErasure } from './rights-service';
 import { runExport } from './subject-export';
 import { processUploadedObject, RetryLater } from './upload-processor';
 
-type Deps = Pick<Dependencies, 'media' | 'storage' | 'events' | 'config' | 'rights' | 'audit'> & Partial<Pick<Dependencies, 'edge'>>;
+type Deps = Pick<Dependencies, 'media' | 'storage' | 'events' | 'config' | 'rights' | 'audit'> & Partial<Pick<Dependencies, 'edge' | 'videoQueue'>>;
 
 export interface SweepReport {
   /** Pending uploads that never arrived, now `expired`. */
@@ -15,6 +15,8 @@ export interface SweepReport {
   processed: number;
   /** Stalled uploads handed back or left for a later run (object missing, or someone else on it). */
   released: number;
+  /** Stalled videos handed to the video function's queue. */
+  forwarded: number;
   /** Events sent for state changes whose worker stopped before sending them. */
   announced: number;
   /** Deleted items whose objects are now gone for good (purge recorded). */
@@ -28,24 +30,31 @@ export interface SweepReport {
 export interface SweepOptions {
   /** Rows looked at per kind of work and run, so one run stays inside a function's time limit. */
   limit?: number;
+  /**
+   * Milliseconds the run may spend on stalled uploads; the rest wait for the next run. Rights
+   * jobs and owed events come first anyway: this keeps the purges from waiting behind them too.
+   */
+  stalledBudgetMs?: number;
   onFailure?: (work: string, mediaId: string, error: unknown) => void;
 }
 
 /**
  * Finishes what the event path left behind. Every step is a conditional state change or an
  * idempotent delete, so runs may overlap each other, the processor and the API:
- * - stalled uploads (pending past POST expiry + grace, or processing with a lapsed lease): if the
- *   object is there it is processed (a late arrival or a lost event), otherwise a pending row
- *   becomes `expired` and anything that arrives after that is deleted;
+ * - erasures and exports that are running advance (a bounded number of batches per run), first;
  * - finished rows that still owe their event get it sent, once;
- * - erasures and exports that are running advance (a bounded number of batches per run);
+ * - stalled uploads (pending past POST expiry + grace, or processing with a lapsed lease), within
+ *   a time budget: if the object is there it is processed (a late arrival or a lost event; a video
+ *   goes to the video function's queue), otherwise a pending row becomes `expired` and anything
+ *   that arrives after that is deleted;
  * - deleted items whose objects may remain are purged until they are gone and no worker that held
  *   them can write again (never one under legal hold).
  */
 export async function sweep(deps: Deps, options: SweepOptions = {}): Promise<SweepReport> {
   const limit = options.limit ?? 100;
   const grace = deps.config.processing.pendingGraceSeconds;
-  const report: SweepReport = { expired: 0, processed: 0, released: 0, announced: 0, purged: 0, rightsJobs: 0, failed: 0 };
+  const stalledBudgetMs = options.stalledBudgetMs ?? 5 * 60_000;
+  const report: SweepReport = { expired: 0, processed: 0, released: 0, forwarded: 0, announced: 0, purged: 0, rightsJobs: 0, failed: 0 };
   const attempt = async (work: string, mediaId: string, step: () => Promise<void>) => {
     try {
       await step();
@@ -59,7 +68,25 @@ export async function sweep(deps: Deps, options: SweepOptions = {}): Promise<Swe
     }
   };
 
+  // Rights jobs first: a person's erasure never waits behind an upload, however hard (videos are
+  // only forwarded here, a photo is bounded), and before the purges, so the items they tombstone
+  // are purged by this same run.
+  for (const job of await deps.rights.listRunnable(5)) {
+    await attempt(job.kind, job.id, async () => {
+      const advanced = job.kind === 'erasure' ? await runErasure(deps, job.id, { maxBatches: 20 }) : await runExport(deps, job.id);
+      if (advanced) report.rightsJobs += 1;
+    });
+  }
+
+  for (const row of await deps.media.listUnannounced(limit)) {
+    await attempt('announce', row.id, async () => {
+      if (await announceLate(deps, row.id)) report.announced += 1;
+    });
+  }
+
+  const stalledUntil = Date.now() + stalledBudgetMs;
   for (const row of await deps.media.listStalled(grace, limit)) {
+    if (Date.now() > stalledUntil) break;
     await attempt('stalled', row.id, async () => {
       const key = incomingKey(row.tenant, row.id);
       if (row.status === 'pending' && !(await deps.storage.head(key))) {
@@ -74,21 +101,8 @@ export async function sweep(deps: Deps, options: SweepOptions = {}): Promise<Swe
       }
       const result = await processUploadedObject(deps, { bucket: deps.config.bucket, key });
       if (result.outcome === 'ignored') report.released += 1;
+      else if (result.outcome === 'forwarded') report.forwarded += 1;
       else report.processed += 1;
-    });
-  }
-
-  for (const row of await deps.media.listUnannounced(limit)) {
-    await attempt('announce', row.id, async () => {
-      if (await announceLate(deps, row.id)) report.announced += 1;
-    });
-  }
-
-  // Erasures before the purges, so the items they tombstone are purged by this same run.
-  for (const job of await deps.rights.listRunnable(5)) {
-    await attempt(job.kind, job.id, async () => {
-      const advanced = job.kind === 'erasure' ? await runErasure(deps, job.id, { maxBatches: 20 }) : await runExport(deps, job.id);
-      if (advanced) report.rightsJobs += 1;
     });
   }
 

@@ -10,6 +10,8 @@ import { processClaimedVideo } from './video-processor';
 export type ProcessOutcome =
   | { outcome: 'ready'; mediaId: string; variants: number }
   | { outcome: 'rejected'; mediaId: string; code: string }
+  /** A video, handed to the video function's queue. */
+  | { outcome: 'forwarded'; mediaId: string }
   | { outcome: 'ignored'; reason: string; mediaId?: string };
 
 /** Raised for work that must be retried later (another worker holds the lease). */
@@ -17,7 +19,7 @@ export class RetryLater extends Error {
   override readonly name = 'RetryLater';
 }
 
-type Deps = Pick<Dependencies, 'media' | 'storage' | 'events' | 'config'>;
+type Deps = Pick<Dependencies, 'media' | 'storage' | 'events' | 'config'> & Partial<Pick<Dependencies, 'videoQueue'>>;
 
 /**
  * User metadata of a stored original: what the record took from the upload before its metadata
@@ -65,6 +67,12 @@ export async function processUploadedObject(deps: Deps, object: { bucket: string
       return { outcome: 'ignored', reason: 'already-processed', mediaId };
   }
 
+  if (existing.kind === 'video' && deps.videoQueue) {
+    // Videos have their own queue and function: a photo never waits behind one.
+    await deps.videoQueue.forward(object);
+    return { outcome: 'forwarded', mediaId };
+  }
+
   const row = await deps.media.claim(mediaId, deps.config.processing.leaseSeconds);
   if (!row) {
     // Someone holds a live lease: a concurrent duplicate, or this very message whose earlier claim
@@ -74,8 +82,17 @@ export async function processUploadedObject(deps: Deps, object: { bucket: string
     if (now?.status === 'processing') throw new RetryLater(`media ${mediaId} is being processed elsewhere`);
     return { outcome: 'ignored', reason: 'already-processed', mediaId };
   }
+  const lease = { owner: row.leaseOwner!, seconds: deps.config.processing.leaseSeconds };
+  if (row.attempts > deps.config.processing.maxAttempts) {
+    // Every earlier claim ended without a result (the worker crashed, ran out of time or memory):
+    // these bytes are what stops it, so they are refused rather than tried for good.
+    return reject(deps, row, lease, {
+      code: row.kind === 'video' ? 'VIDEO_TOO_COMPLEX' : 'CORRUPT_IMAGE',
+      message: `The file could not be processed in ${deps.config.processing.maxAttempts} attempts.`,
+    });
+  }
   try {
-    return await processClaimed(deps, row, { owner: row.leaseOwner!, seconds: deps.config.processing.leaseSeconds });
+    return await processClaimed(deps, row, lease);
   } catch (error) {
     await giveBack(deps, row);
     await removeIfDeleted(deps, mediaId);

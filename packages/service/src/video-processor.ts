@@ -2,7 +2,7 @@ import { FORMAT_CONTENT_TYPES, purposePolicy, type StoredVariant } from '@media/
 import type { Lease, MediaRow } from '@media/db';
 import { isUploadRejected, posterFrame, probeVideo, processImage, remuxVideo, sha256OfFile, type UploadRejected } from '@media/imaging';
 import { derivativeKey, incomingKey, originalKey } from '@media/storage';
-import { mkdtemp, rm, stat } from 'node:fs/promises';
+import { mkdtemp, readdir, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { announce } from './announcements';
@@ -17,6 +17,22 @@ export type VideoOutcome =
   | { outcome: 'lease-lost' };
 
 const UPLOAD_SHA256 = 'upload-sha256';
+/** Scratch folders are named for the moment their worker's lease ends: `media-video-<ms>-XXXXXX`. */
+const SCRATCH = /^media-video-(\d+)-/;
+
+/**
+ * A worker stopped by its function's time limit never reaches its `finally`, and Lambda keeps
+ * /tmp for the next invocation: folders whose lease has ended go before a new one is made. Only
+ * those: a folder whose lease still runs belongs to a worker still at work (the local stack and
+ * the tests run several in one machine).
+ */
+async function removeAbandonedScratch(): Promise<void> {
+  const now = Date.now();
+  for (const name of await readdir(tmpdir()).catch(() => [] as string[])) {
+    const ends = Number(SCRATCH.exec(name)?.[1]);
+    if (ends && ends < now) await rm(join(tmpdir(), name), { recursive: true, force: true }).catch(() => undefined);
+  }
+}
 const EXTENSIONS: Record<string, string> = { mp4: 'mp4', mov: 'mov', webm: 'webm' };
 
 /**
@@ -29,7 +45,8 @@ export async function processClaimedVideo(deps: Deps, row: MediaRow, lease: Leas
   const { tenant, id: mediaId } = row;
   const source = incomingKey(tenant, mediaId);
   const original = originalKey(tenant, mediaId);
-  const scratch = await mkdtemp(join(tmpdir(), 'media-video-'));
+  await removeAbandonedScratch();
+  const scratch = await mkdtemp(join(tmpdir(), `media-video-${Date.now() + lease.seconds * 1000}-`));
   try {
     const input = join(scratch, 'upload');
     // Without the upload, an earlier attempt may have stored the clean original already: it is

@@ -229,7 +229,7 @@ describe('reusing an existing VPC and database', () => {
       expect(fn.props.Environment.Variables.DATABASE_URL, name).toBe(`postgres://${user}@school-db.proxy-abc.eu-west-1.rds.amazonaws.com:5432/media`);
     }
     const users = connects.map((st) => JSON.stringify(st.Resource).match(/:dbuser:prx-0school\/(\w+)"/)?.[1]).sort();
-    expect(users).toEqual(['media_admin', ...Array(5).fill('media_app')]);
+    expect(users).toEqual(['media_admin', ...Array(6).fill('media_app')]);
   });
 
   it('has the migrate function set the app role\'s password from the operator\'s secret, which only it may read', () => {

@@ -8,7 +8,7 @@ import { resourcesOf, serviceFunctions, synthesize } from '../synth';
 
 const { template, stack, idOf } = synthesize();
 const functions = serviceFunctions(template);
-const NAMES = ['request-upload', 'get-download', 'media-api', 'process-upload', 'sweeper', 'migrate'];
+const NAMES = ['request-upload', 'get-download', 'media-api', 'process-upload', 'process-video', 'sweeper', 'migrate'];
 
 /** What a function's environment would be once CloudFormation resolved its references. */
 function resolvedEnvironment(variables: Record<string, unknown>): Record<string, string> {
@@ -18,7 +18,7 @@ function resolvedEnvironment(variables: Record<string, unknown>): Record<string,
 }
 
 describe('the service functions', () => {
-  it('are the six of functions/*', () => {
+  it('are the seven of functions/*', () => {
     expect(Object.keys(functions).sort()).toEqual([...NAMES].sort());
   });
 
@@ -108,7 +108,7 @@ describe('the service functions', () => {
 
   it('tell the functions that publish events where the outbound topic is, and no other', () => {
     const publishers = NAMES.filter((n) => functions[n]!.props.Environment.Variables.MEDIA_EVENTS_TOPIC_ARN);
-    expect(publishers.sort()).toEqual(['media-api', 'process-upload', 'sweeper']);
+    expect(publishers.sort()).toEqual(['media-api', 'process-upload', 'process-video', 'sweeper']);
     for (const name of publishers) {
       expect(functions[name]!.props.Environment.Variables.MEDIA_EVENTS_TOPIC_ARN).toEqual({ Ref: idOf(stack.queues.eventsTopic) });
     }
@@ -120,17 +120,26 @@ describe('the service functions', () => {
     expect(processor.MemorySize).toBe(2048);
   });
 
-  it('give the processor and the sweeper what a 2 GiB video needs: 15 minutes, 6 GiB of /tmp, and the ffmpeg tools beside the bundle', () => {
-    for (const name of ['process-upload', 'sweeper']) {
-      const props = functions[name]!.props;
-      expect(props.Timeout, name).toBe(900);
-      expect(props.EphemeralStorage, name).toEqual({ Size: 6144 });
-      expect(props.Environment.Variables.MEDIA_FFMPEG_PATH, name).toBe('/var/task/node_modules/@ffmpeg-installer/linux-arm64/ffmpeg');
-      expect(props.Environment.Variables.MEDIA_FFPROBE_PATH, name).toBe('/var/task/node_modules/@ffprobe-installer/linux-arm64/ffprobe');
-    }
-    for (const name of ['request-upload', 'get-download', 'media-api']) {
+  it('give the video function what a 2 GiB video needs: 15 minutes, 6 GiB of /tmp, and the ffmpeg tools beside the bundle', () => {
+    const props = functions['process-video']!.props;
+    expect(props.Timeout).toBe(900);
+    expect(props.EphemeralStorage).toEqual({ Size: 6144 });
+    expect(props.Environment.Variables.MEDIA_FFMPEG_PATH).toBe('/var/task/node_modules/@ffmpeg-installer/linux-arm64/ffmpeg');
+    expect(props.Environment.Variables.MEDIA_FFPROBE_PATH).toBe('/var/task/node_modules/@ffprobe-installer/linux-arm64/ffprobe');
+    for (const name of ['request-upload', 'get-download', 'media-api', 'process-upload', 'sweeper']) {
       expect(functions[name]!.props.Environment.Variables.MEDIA_FFMPEG_PATH, `${name} never runs ffmpeg`).toBeUndefined();
     }
+  });
+
+  it('send videos to their own queue and function, one video per invocation', () => {
+    const videoQueue = { Ref: idOf(stack.queues.videos) };
+    for (const name of ['process-upload', 'sweeper']) {
+      expect(functions[name]!.props.Environment.Variables.MEDIA_VIDEO_QUEUE_URL, `${name} forwards videos`).toEqual(videoQueue);
+    }
+    expect(functions['process-video']!.props.Environment.Variables.MEDIA_VIDEO_QUEUE_URL, 'the video function processes them').toBeUndefined();
+    const mappings = Object.values(resourcesOf(template, 'AWS::Lambda::EventSourceMapping')).map((m) => m.Properties);
+    const video = mappings.find((m) => JSON.stringify(m.FunctionName).includes(functions['process-video']!.id));
+    expect(video).toMatchObject({ BatchSize: 1, EventSourceArn: { 'Fn::GetAtt': [idOf(stack.queues.videos), 'Arn'] } });
   });
 
   it('let request-upload wait for S3 to assemble a large multipart upload, up to the HTTP API\'s limit', () => {

@@ -7,6 +7,7 @@ const functions = serviceFunctions(template);
 const names: Record<string, string> = {
   [idOf(stack.storage.bucket)]: 'bucket',
   [idOf(stack.queues.ingest)]: 'ingest-queue',
+  [idOf(stack.queues.videos)]: 'video-queue',
   [idOf(stack.queues.eventsTopic)]: 'events-topic',
   [idOf((stack.database as Database).appSecret!)]: 'app-secret',
 };
@@ -64,6 +65,8 @@ const EXPECTED_S3: Record<string, string[]> = {
   ],
   migrate: [],
 };
+// The video function: exactly what the photo processor may do in S3.
+EXPECTED_S3['process-video'] = EXPECTED_S3['process-upload']!;
 // What the processor may do, and write export ZIP files (multipart) under exports/ only.
 EXPECTED_S3.sweeper = [
   ...EXPECTED_S3['process-upload']!,
@@ -86,6 +89,10 @@ describe('what each function may do in S3', () => {
 
   it('process-upload reads uploads, writes originals and derivatives, removes what it must', () => {
     expect(s3Access('process-upload')).toEqual(EXPECTED_S3['process-upload']);
+  });
+
+  it('process-video may do in S3 exactly what process-upload does', () => {
+    expect(s3Access('process-video')).toEqual(EXPECTED_S3['process-video']);
   });
 
   it('the sweeper may do what the processor does (it finishes the processor\'s work) and write exports, nothing else', () => {
@@ -114,13 +121,19 @@ describe('what each function may do besides S3', () => {
     ]);
   });
 
-  it('media-api and the sweeper also publish to the outbound events topic, nowhere else', () => {
-    for (const name of ['media-api', 'sweeper']) {
-      expect(otherAccess(name), name).toEqual([expect.stringMatching(/^rds-db:connect on /), 'sns:Publish on "events-topic"']);
-    }
+  it('media-api publishes to the outbound events topic, nowhere else', () => {
+    expect(otherAccess('media-api')).toEqual([expect.stringMatching(/^rds-db:connect on /), 'sns:Publish on "events-topic"']);
   });
 
-  it('process-upload consumes the ingest queue and publishes to the events topic', () => {
+  it('the sweeper publishes to the events topic and forwards videos to the video queue, nothing else', () => {
+    expect(otherAccess('sweeper')).toEqual([
+      expect.stringMatching(/^rds-db:connect on /),
+      'sns:Publish on "events-topic"',
+      'sqs:SendMessage on "video-queue"',
+    ]);
+  });
+
+  it('process-upload consumes the ingest queue, publishes to the events topic and forwards videos to the video queue', () => {
     expect(otherAccess('process-upload').filter((line) => !line.startsWith(connect))).toEqual([
       'sns:Publish on "events-topic"',
       'sqs:ChangeMessageVisibility on "ingest-queue"',
@@ -128,6 +141,18 @@ describe('what each function may do besides S3', () => {
       'sqs:GetQueueAttributes on "ingest-queue"',
       'sqs:GetQueueUrl on "ingest-queue"',
       'sqs:ReceiveMessage on "ingest-queue"',
+      'sqs:SendMessage on "video-queue"',
+    ]);
+  });
+
+  it('process-video consumes the video queue and publishes to the events topic, sends to no queue', () => {
+    expect(otherAccess('process-video').filter((line) => !line.startsWith(connect))).toEqual([
+      'sns:Publish on "events-topic"',
+      'sqs:ChangeMessageVisibility on "video-queue"',
+      'sqs:DeleteMessage on "video-queue"',
+      'sqs:GetQueueAttributes on "video-queue"',
+      'sqs:GetQueueUrl on "video-queue"',
+      'sqs:ReceiveMessage on "video-queue"',
     ]);
   });
 

@@ -1,4 +1,5 @@
 import { Match } from 'aws-cdk-lib/assertions';
+import type { IConstruct } from 'constructs';
 import { describe, expect, it } from 'vitest';
 import { resourcesOf, synthesize } from '../synth';
 
@@ -24,8 +25,8 @@ const consumer = (name: string) => consumers[name as keyof typeof consumers]!;
 
 describe('the queues', () => {
   it('encrypts every queue at rest (SSE-SQS)', () => {
-    // ingest and its DLQ, and a queue and a DLQ for each of the four consumers.
-    expect(Object.keys(queues)).toHaveLength(10);
+    // ingest and videos with their DLQs, and a queue and a DLQ for each of the four consumers.
+    expect(Object.keys(queues)).toHaveLength(12);
     for (const [id, queue] of Object.entries(queues)) expect(queue.Properties.SqsManagedSseEnabled, id).toBe(true);
   });
 
@@ -47,6 +48,15 @@ describe('the queues', () => {
       deadLetterTargetArn: { 'Fn::GetAtt': [idOf(ingestDeadLetters), 'Arn'] },
       maxReceiveCount: 5,
     });
+  });
+
+  it('moves a video message to the video DLQ after five receives, hidden six times the video function\'s timeout in flight', () => {
+    const videoFunction = resourcesOf(template, 'AWS::Lambda::Function')[idOf(stack.processing.videoProcessor)].Properties;
+    expect(queues[idOf(stack.queues.videos)].Properties.RedrivePolicy).toEqual({
+      deadLetterTargetArn: { 'Fn::GetAtt': [idOf(stack.queues.videoDeadLetters), 'Arn'] },
+      maxReceiveCount: 5,
+    });
+    expect(queues[idOf(stack.queues.videos)].Properties.VisibilityTimeout).toBeGreaterThanOrEqual(6 * videoFunction.Timeout);
   });
 
   it('hides a message in flight for at least six times the processor timeout', () => {
@@ -115,21 +125,25 @@ describe('the outbound events topic', () => {
   });
 });
 
-describe('the processor event source', () => {
+describe('the processor event sources', () => {
   const mappings = Object.values(resourcesOf(template, 'AWS::Lambda::EventSourceMapping'));
+  const fed = (fn: IConstruct) => mappings.find((m) => JSON.stringify(m.Properties.FunctionName) === JSON.stringify({ Ref: idOf(fn) }))!.Properties;
+  const photos = () => fed(stack.processing.processor);
+  const videos = () => fed(stack.processing.videoProcessor);
 
-  it('feeds the ingest queue to process-upload, and nothing else to anything', () => {
-    expect(mappings).toHaveLength(1);
-    expect(mappings[0].Properties.EventSourceArn).toEqual({ 'Fn::GetAtt': [idOf(ingest), 'Arn'] });
-    expect(mappings[0].Properties.FunctionName).toEqual({ Ref: idOf(stack.processing.processor) });
+  it('feed the ingest queue to process-upload, the video queue to process-video, and nothing else to anything', () => {
+    expect(mappings).toHaveLength(2);
+    expect(photos().EventSourceArn).toEqual({ 'Fn::GetAtt': [idOf(ingest), 'Arn'] });
+    expect(videos().EventSourceArn).toEqual({ 'Fn::GetAtt': [idOf(stack.queues.videos), 'Arn'] });
   });
 
-  it('reports partial batch failures, so only the failed records come back', () => {
-    expect(mappings[0].Properties.FunctionResponseTypes).toEqual(['ReportBatchItemFailures']);
+  it('report partial batch failures, so only the failed records come back', () => {
+    for (const mapping of [photos(), videos()]) expect(mapping.FunctionResponseTypes).toEqual(['ReportBatchItemFailures']);
   });
 
-  it('polls in small batches with a concurrency ceiling equal to the reserved concurrency', () => {
-    expect(mappings[0].Properties.BatchSize).toBe(5);
-    expect(mappings[0].Properties.ScalingConfig).toEqual({ MaximumConcurrency: processor.ReservedConcurrentExecutions });
+  it('poll photos in small batches and videos one at a time, with a concurrency ceiling equal to the reserved concurrency', () => {
+    expect(photos().BatchSize).toBe(5);
+    expect(photos().ScalingConfig).toEqual({ MaximumConcurrency: processor.ReservedConcurrentExecutions });
+    expect(videos().BatchSize).toBe(1);
   });
 });
