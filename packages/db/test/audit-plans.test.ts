@@ -1,6 +1,6 @@
 import { sql, type Kysely } from 'kysely';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { AccessAuditLog, createDatabase, migrateToLatest, type AuditFilter, type Database } from '@media/db';
+import { AccessAuditLog, createDatabase, type AuditFilter, type Database } from '@media/db';
 import { scratchDatabase, type ScratchDatabase } from '../../../test/support/database';
 import { nodesOf, planRecorder, type Plan } from '../../../test/support/query-plans';
 
@@ -18,9 +18,8 @@ describe.runIf(serverUrl)('audit log plans at 200k rows', () => {
   let log: AccessAuditLog;
 
   beforeAll(async () => {
-    scratch = await scratchDatabase('audit_plans');
+    scratch = await scratchDatabase('audit_plans', { migrated: true });
     db = await createDatabase({ url: scratch.url, poolSize: 2 });
-    await migrateToLatest(db);
     await sql`insert into access_audit (at, tenant, actor, actor_role, action, media_id, subject_id, variant)
       select now() - (n || ' seconds')::interval, 'school-' || (n % 50), 'user-' || (n % 400), 'teacher',
              (array['download','delete','legal-hold','consent','erasure','export'])[1 + n % 6],

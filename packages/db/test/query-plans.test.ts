@@ -1,7 +1,7 @@
 import { sql, type Kysely } from 'kysely';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { readScopeOf, type Principal, type Purpose } from '@media/core';
-import { createDatabase, MediaRepository, migrateToLatest, reserveSampleUpload, seedMedia, type Database, type SeededSchool } from '@media/db';
+import { createDatabase, MediaRepository, reserveSampleUpload, seedMedia, type Database, type SeededSchool } from '@media/db';
 import { scratchDatabase, type ScratchDatabase } from '../../../test/support/database';
 import { nodesOf, planRecorder, type Plan } from '../../../test/support/query-plans';
 
@@ -20,9 +20,8 @@ describe.runIf(serverUrl)('query plans at 100k rows', () => {
   let largest: SeededSchool;
 
   beforeAll(async () => {
-    scratch = await scratchDatabase('plans');
+    scratch = await scratchDatabase('plans', { migrated: true });
     db = await createDatabase({ url: scratch.url, poolSize: 2 });
-    await migrateToLatest(db);
     largest = (await seedMedia(db, { rows: ROWS, schools: 50, seed: 7 })).schools[0]!;
     // A second client on the same database, recording what the repository runs.
     recorder = planRecorder(scratch.url);
