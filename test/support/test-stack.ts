@@ -115,7 +115,7 @@ export async function startTestStack(options: Partial<LocalStackOptions> = {}, {
       form.append('file', new Blob([new Uint8Array(bytes)], { type: contentType }), filename);
       return fetch(upload.url, { method: 'POST', body: form });
     },
-    async waitForStatus(id, token, statuses = ['ready', 'rejected'], timeoutMs = 30_000) {
+    async waitForStatus(id, token, statuses = ['ready', 'rejected'], timeoutMs = 90_000) {
       const deadline = Date.now() + timeoutMs;
       for (;;) {
         const { json } = await api<MediaRecord | undefined>('GET', `/v1/media/${id}`, { token });
