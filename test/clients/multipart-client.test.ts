@@ -33,7 +33,7 @@ describe('@media/client multipart uploads', () => {
       '-t', '1.6', '-c:v', 'libx264', '-preset', 'ultrafast', '-qp', '0', video]);
     size = (await stat(video)).size;
     token = await stack.token({ role: 'teacher', tenant: uniqueTenant(), sub: 't-1', classrooms: [] });
-  }, 60_000);
+  });
   afterAll(async () => {
     await stack?.close();
     if (dir) await rm(dir, { recursive: true, force: true });

@@ -32,7 +32,7 @@ describe('multipart uploads', () => {
     });
     // Noise does not compress: a PNG of 1800 × 1200 pixels is about 6.5 MB, two parts of 5 MiB.
     photo = await sharp(randomBytes(1800 * 1200 * 3), { raw: { width: 1800, height: 1200, channels: 3 } }).png({ compressionLevel: 0 }).toBuffer();
-  }, 60_000);
+  });
   afterAll(async () => {
     await stack?.close();
     await database?.drop();

@@ -29,7 +29,7 @@ describe('video uploads', () => {
     stack = await startTestStack({ env: { MEDIA_VIDEO_MAX_SECONDS: '5' } });
     dir = await mkdtemp(join(tmpdir(), 'media-video-test-'));
     token = await stack.token({ role: 'teacher', tenant: uniqueTenant(), sub: 't-1', classrooms: ['c-1'] });
-  }, 60_000);
+  });
   afterAll(async () => {
     await stack?.close();
     if (dir) await rm(dir, { recursive: true, force: true });

@@ -23,7 +23,8 @@ describe('the local stack killed mid-batch and restarted', () => {
     for (const step of cleanup.reverse()) await step().catch(() => undefined);
   });
 
-  it('finishes every upload after a SIGKILL: ready or rejected, nothing left processing, every result announced', { timeout: 150_000 }, async () => {
+  // A ceiling above the sum of what it holds: two stack starts and waits of up to 60, 90 and 30 s.
+  it('finishes every upload after a SIGKILL: ready or rejected, nothing left processing, every result announced', { timeout: 400_000 }, async () => {
     const database = await isolatedDatabase();
     cleanup.push(() => database.drop());
     const dataDir = await mkdtemp(join(tmpdir(), 'media-crash-'));

@@ -2,11 +2,17 @@ import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import type { TestProject } from 'vitest/node';
 import { createDatabase, migrateToLatest } from '@media/db';
+import { copyDatabase, databaseUrl, dropDatabase } from './database-server';
 
 declare module 'vitest' {
   export interface ProvidedContext {
     /** A fresh, migrated database for this run, or '' to use PGlite. */
     databaseUrl: string;
+    /**
+     * The run's migrated template database: `CREATE DATABASE x TEMPLATE` it for a database of a
+     * test's own that needs no migration ('' with PGlite). Nobody may connect to it.
+     */
+    templateDatabase: string;
   }
 }
 
@@ -28,11 +34,15 @@ async function answers(url: string): Promise<boolean> {
   }
 }
 
+const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
+
 /**
- * The run's database: on the server `DATABASE_URL` names, else on the machine's PostgreSQL when one
- * answers on 127.0.0.1:5432, a database created for this run, migrated, and dropped afterwards.
- * With no server at all, tests fall back to PGlite (slower; the few tests that need a real server
- * then fail and say so). Says once which it is.
+ * The run's databases: on the server `DATABASE_URL` names, else on the machine's PostgreSQL when
+ * one answers on 127.0.0.1:5432. The migrations run once, into a template database; the shared
+ * database of the run and every database a test makes for itself are copies of it (a copy is a
+ * file copy, a migration from nothing is a second or more of DDL per database on a busy machine).
+ * All are dropped afterwards. With no server at all, tests fall back to PGlite (slower; the few
+ * tests that need a real server then fail and say so). Says once which it is.
  */
 export default async function setup(project: TestProject) {
   const given = process.env.DATABASE_URL || undefined;
@@ -43,30 +53,39 @@ export default async function setup(project: TestProject) {
         'the tests that need a real server will fail',
     );
     project.provide('databaseUrl', '');
+    project.provide('templateDatabase', '');
     return;
   }
-  const name = `media_test_${Date.now()}_${randomBytes(3).toString('hex')}`;
+  const run = `media_test_${Date.now()}_${randomBytes(3).toString('hex')}`;
+  const template = `${run}_template`;
+
+  const migrating = Date.now();
   const admin = new pg.Client({ connectionString: serverUrl });
   await admin.connect();
-  await admin.query(`create database ${name}`);
-  // A test run needs no durability. On a busy machine a commit that waits for its WAL flush holds
-  // the school's counter row all that time, and the next upload of the school meets the lock timeout.
-  await admin.query(`alter database ${name} set synchronous_commit = off`);
-  await admin.end();
+  try {
+    await admin.query(`create database ${template}`);
+    const db = await createDatabase({ url: databaseUrl(serverUrl, template), poolSize: 1 });
+    await migrateToLatest(db).finally(() => db.destroy());
+    // A copy fails while anyone is connected to its template: from now on nobody can be.
+    await admin.query(`alter database ${template} allow_connections false`);
+  } finally {
+    await admin.end();
+  }
+  const migrated = Date.now();
+  await copyDatabase(serverUrl, template, run);
+  const copied = Date.now();
 
-  const url = new URL(serverUrl);
-  url.pathname = `/${name}`;
-  const db = await createDatabase({ url: url.toString() });
-  await migrateToLatest(db);
-  await db.destroy();
-  project.provide('databaseUrl', url.toString());
+  project.provide('databaseUrl', databaseUrl(serverUrl, run));
+  project.provide('templateDatabase', template);
   const server = new URL(serverUrl);
-  console.log(`tests: database = PostgreSQL ${server.host}/${name} (${given ? 'DATABASE_URL' : 'found on 127.0.0.1:5432'}), dropped at the end`);
+  console.log(
+    `tests: database = PostgreSQL ${server.host}/${run} (${given ? 'DATABASE_URL' : 'found on 127.0.0.1:5432'}), dropped at the end; ` +
+      `migrated once in ${seconds(migrated - migrating)}, each copy of the template ~${seconds(copied - migrated)}`,
+  );
 
   return async () => {
-    const client = new pg.Client({ connectionString: serverUrl });
-    await client.connect();
-    await client.query(`drop database if exists ${name} with (force)`);
-    await client.end();
+    await dropDatabase(serverUrl, run);
+    // Last: a copy still being made would hold the template.
+    await dropDatabase(serverUrl, template);
   };
 }

@@ -150,3 +150,58 @@ describe.skipIf(!serverUrl)('setting the app role\'s password (what the migrate 
     }
   });
 });
+
+/** What the app role may do in a database, object by object, and which migrations it records. */
+async function appRoleView(url: string) {
+  return withClient(url, async (c) => {
+    const relations = await c.query(`
+      select c.relname as name, c.relkind as kind,
+             array(select p from unnest(array['SELECT','INSERT','UPDATE','DELETE','TRUNCATE','REFERENCES','TRIGGER']) p
+                   where has_table_privilege($1, c.oid, p)) as privileges
+      from pg_class c join pg_namespace n on n.oid = c.relnamespace
+      where n.nspname = 'public' and c.relkind in ('r', 'p', 'v', 'm', 'S')
+      order by c.relname`, [APP_ROLE]);
+    const functions = await c.query(`
+      select p.oid::regprocedure::text as name, has_function_privilege($1, p.oid, 'EXECUTE') as execute
+      from pg_proc p join pg_namespace n on n.oid = p.pronamespace
+      where n.nspname = 'public' order by 1`, [APP_ROLE]);
+    const schema = await c.query(`select has_schema_privilege($1, 'public', 'USAGE') as usage, has_schema_privilege($1, 'public', 'CREATE') as create,
+                                         has_database_privilege($1, current_database(), 'CONNECT') as connect`, [APP_ROLE]);
+    const defaults = await c.query(`select defaclobjtype as kind, defaclacl::text as acl from pg_default_acl order by 1`);
+    const migrations = await c.query(`select name from kysely_migration order by name`);
+    return { relations: relations.rows, functions: functions.rows, schema: schema.rows, defaults: defaults.rows, migrations: migrations.rows };
+  });
+}
+
+// The suite migrates once per run and copies the result (test/support/global-setup.ts): the copies
+// must be what a migration gives, app role included, although roles are server-wide.
+describe.skipIf(!serverUrl)('a copy of the run\'s migrated template', () => {
+  it('grants the app role exactly what a migration from nothing grants, and records the same migrations', async () => {
+    const migrated = await scratchDatabase('app_role_migrated');
+    const copied = await scratchDatabase('app_role_copied', { migrated: true });
+    try {
+      const db = await createDatabase({ url: migrated.url, poolSize: 1 });
+      await migrateToLatest(db).finally(() => db.destroy());
+      const expected = await appRoleView(migrated.url);
+      expect(expected.relations).toContainEqual({ name: 'media', kind: 'r', privileges: ['SELECT', 'INSERT', 'UPDATE'] });
+      expect(await appRoleView(copied.url)).toEqual(expected);
+    } finally {
+      await Promise.all([migrated.drop(), copied.drop()]);
+    }
+  });
+
+  it('lets the app role sign in and change rows, and still refuses it a delete', async () => {
+    const copied = await scratchDatabase('app_role_signin', { migrated: true });
+    const app = new pg.Client({ connectionString: copied.urlAs(APP_ROLE) });
+    try {
+      await app.connect();
+      const id = newMediaId();
+      expect(await outcome(app, insertRow, [id])).toBe('ok');
+      expect(await outcome(app, `update media set status = 'deleted', deleted_at = now() where id = $1`, [id])).toBe('ok');
+      expect(await outcome(app, `delete from media where id = $1`, [id])).toBe(PERMISSION_DENIED);
+    } finally {
+      await app.end();
+      await copied.drop();
+    }
+  });
+});

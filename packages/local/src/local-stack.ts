@@ -124,6 +124,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   phase(options.databaseUrl ? 'migrating PostgreSQL' : 'migrating PGlite');
   await migrateToLatest(deps.db);
 
+  phase(options.artifacts ? 'synthesizing and starting the function bundles' : 'loading the functions');
   const functions = options.artifacts
     ? await artifactFunctions({
         // What CloudFormation fills in, and the local identity provider (an HS256 secret) in place of the JWKS one.
