@@ -41,6 +41,7 @@ export const REJECTION_CODES = [
   'UNSUPPORTED_CONTAINER',
   'CORRUPT_VIDEO',
   'VIDEO_TOO_LONG',
+  'IMAGE_SEQUENCE',
 ] as const;
 export type RejectionCode = (typeof REJECTION_CODES)[number];
 

@@ -28,6 +28,7 @@ const REJECTIONS: Record<RejectionCode, string> = {
   UNSUPPORTED_CONTAINER: 'This video format or codec is not accepted; record as MP4 (H.264 or HEVC) and try again.',
   CORRUPT_VIDEO: 'The video is damaged or is not a video.',
   VIDEO_TOO_LONG: 'The video is longer than allowed.',
+  IMAGE_SEQUENCE: 'This file holds several photos (a burst or a sequence); choose one photo and upload it alone.',
 };
 
 /** Refusals of the API itself, in the same words; the service's detail follows. */
