@@ -1,4 +1,8 @@
-/** The part of heic-decode's (untyped, CommonJS) API the engine uses: the primary image as 8-bit RGBA. */
+/**
+ * The parts of heic-decode and libheif-js (untyped, CommonJS) the engine uses. heic-decode's
+ * `lib.js` takes the libheif to use; libheif-js's `libheif-wasm/libheif.js` loads `libheif.wasm`
+ * from its own folder at run time.
+ */
 declare module 'heic-decode' {
   interface DecodedHeic {
     width: number;
@@ -8,4 +12,17 @@ declare module 'heic-decode' {
   }
   function decode(input: { buffer: Uint8Array }): Promise<DecodedHeic>;
   export default decode;
+}
+
+declare module 'heic-decode/lib.js' {
+  import type decode from 'heic-decode';
+  /** The decoder bound to a libheif module. */
+  function withLibheif(libheif: unknown): { one: typeof decode };
+  export default withLibheif;
+}
+
+declare module 'libheif-js/libheif-wasm/libheif.js' {
+  /** Instantiates libheif from `libheif.wasm` beside this file. */
+  function libheif(options?: object): unknown;
+  export default libheif;
 }
