@@ -1,3 +1,4 @@
+import { createMediaClient } from '@media/client';
 import type { DownloadAnswer, MediaRecord, UploadTicket } from '@media/core';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -72,6 +73,15 @@ describe('an iPhone HEIC through the pipeline', () => {
   it('takes a photo declared image/heif', async () => {
     const photo = await heifEnc([await markedPicture(320, 240).jpeg().toBuffer()]);
     expect(await upload(photo, 'image/heif', 'photo.heif')).toMatchObject({ status: 'ready', width: 320, height: 240 });
+  });
+
+  it('the typed client sends a .HEIC file that the browser gave no type as image/heic', async () => {
+    // Chrome on Linux and Windows leaves File.type empty for .heic: the client goes by the name.
+    const file = new File([new Uint8Array(await heifEnc([await markedPicture(200, 150).jpeg().toBuffer()]))], 'IMG_0007.HEIC');
+    expect(file.type).toBe('');
+    const client = createMediaClient({ baseUrl: stack.apiUrl, token: teacher });
+    const { mediaId } = await client.upload(file, { purpose: 'general' });
+    expect(await client.waitUntilReady(mediaId, { timeoutMs: 120_000 })).toMatchObject({ status: 'ready', contentType: 'image/heic', width: 200 });
   });
 
   it('rejects a burst (several images in one HEIC) as IMAGE_SEQUENCE and keeps nothing of it', async () => {
