@@ -5,7 +5,7 @@ import type { DerivativeSpec } from '@media/core';
 import { FORMAT_CONTENT_TYPES } from '@media/core';
 import { ENCODE_COST, ENCODERS } from './encoders';
 import { differenceHash, sha256Hex } from './hashes';
-import { decodeHeic } from './heic';
+import { decodeHeic, heicDecoder } from './heic';
 import { DEFAULT_LIMITS, inspectHeader, refuseHiddenFormats, type AcceptedType, type Inspection, type InspectOptions } from './inspection';
 import { removeMetadata, type RemovalMethod } from './metadata-removal';
 import { fromPixels, PixelLadder, toPixels, type Pixels } from './pixel-ladder';
@@ -138,9 +138,11 @@ function decodeSize(image: { width: number; height: number }, specs: readonly De
  */
 async function decodeOnce(image: Buffer, inspection: Inspection, target: number, maxPixels: number): Promise<Pixels> {
   const { orientation } = inspection;
+  // Outside the try: a decoder that fails to load is the service's fault (retried), not the file's.
+  const heic = inspection.hevc ? await heicDecoder() : null;
   try {
-    const input = inspection.hevc
-      ? await decodeHeic(image, inspection.hevc, maxPixels)
+    const input = heic && inspection.hevc
+      ? await decodeHeic(heic, image, inspection.hevc, maxPixels)
       : sharp(image, { failOn: 'error', limitInputPixels: maxPixels, animated: false });
     const stored = await input
       .resize({ width: target, height: target, fit: 'inside', withoutEnlargement: true })

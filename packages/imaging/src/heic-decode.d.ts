@@ -22,7 +22,7 @@ declare module 'heic-decode/lib.js' {
 }
 
 declare module 'libheif-js/libheif-wasm/libheif.js' {
-  /** Instantiates libheif from `libheif.wasm` beside this file. */
-  function libheif(options?: object): unknown;
+  /** Instantiates libheif from `libheif.wasm` beside this file; `ready` settles once it is compiled. */
+  function libheif(options?: object): { ready: Promise<unknown> };
   export default libheif;
 }

@@ -35,17 +35,26 @@ function topLevelBoxes(b: Uint8Array): string[] {
   return types;
 }
 
-type HeicDecode = typeof import('heic-decode').default;
+export type HeicDecode = typeof import('heic-decode').default;
 let decoder: Promise<HeicDecode> | undefined;
 /**
  * Loaded on the first HEIC: compiling the 1.4 MB WASM takes 0.5–1 s, which a process that never
  * sees one should not pay. libheif comes from `libheif.wasm`, its own file (replaceable, as the
  * LGPL asks), not from the variant that carries it base64-encoded inside a script.
  */
-const heicDecode = (): Promise<HeicDecode> =>
-  (decoder ??= Promise.all([import('heic-decode/lib.js'), import('libheif-js/libheif-wasm/libheif.js')]).then(
-    ([decoders, libheif]) => decoders.default(libheif.default()).one,
-  ));
+export const heicDecoder = (): Promise<HeicDecode> =>
+  (decoder ??= loadDecoder().catch((error: unknown) => {
+    decoder = undefined; // the next HEIC tries again
+    throw error;
+  }));
+
+async function loadDecoder(): Promise<HeicDecode> {
+  const [decoders, libheif] = await Promise.all([import('heic-decode/lib.js'), import('libheif-js/libheif-wasm/libheif.js')]);
+  const instance = libheif.default();
+  // Compiled here, so that a missing or broken libheif.wasm fails as the service's fault, never as the file's.
+  await instance.ready;
+  return decoders.default(instance).one;
+}
 
 /**
  * The HEIC's primary image, upright (libheif applies `irot`, `imir` and `clap`; the EXIF
@@ -53,8 +62,8 @@ const heicDecode = (): Promise<HeicDecode> =>
  * input that carries the file's ICC profile, so the pipeline converts Display P3 to sRGB as it
  * does for any other photo with a profile.
  */
-export async function decodeHeic(heic: Buffer, header: Pick<Metadata, 'icc' | 'hasAlpha'>, maxPixels: number): Promise<Sharp> {
-  const { width, height, data } = await (await heicDecode())({ buffer: heic });
+export async function decodeHeic(decode: HeicDecode, heic: Buffer, header: Pick<Metadata, 'icc' | 'hasAlpha'>, maxPixels: number): Promise<Sharp> {
+  const { width, height, data } = await decode({ buffer: heic });
   const pixels = sharp(rgbaTiff(width, height, data, header.icc), { limitInputPixels: maxPixels });
   // libheif hands out RGBA whatever the file; an opaque photo's constant alpha would only cost bytes downstream.
   return header.hasAlpha ? pixels : pixels.removeAlpha();
