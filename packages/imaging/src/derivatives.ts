@@ -142,7 +142,7 @@ async function decodeOnce(image: Buffer, inspection: Inspection, target: number,
   const heic = inspection.hevc ? await heicDecoder() : null;
   try {
     const input = heic && inspection.hevc
-      ? await decodeHeic(heic, image, inspection.hevc, maxPixels)
+      ? await decodeHeic(heic, image, inspection.hevc, target, maxPixels)
       : sharp(image, { failOn: 'error', limitInputPixels: maxPixels, animated: false });
     const stored = await input
       .resize({ width: target, height: target, fit: 'inside', withoutEnlargement: true })

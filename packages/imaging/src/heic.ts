@@ -58,13 +58,25 @@ async function loadDecoder(): Promise<HeicDecode> {
 
 /**
  * The HEIC's primary image, upright (libheif applies `irot`, `imir` and `clap`; the EXIF
- * orientation that iPhones also write says the same turn again and is never applied), as a sharp
- * input that carries the file's ICC profile, so the pipeline converts Display P3 to sRGB as it
- * does for any other photo with a profile.
+ * orientation that iPhones also write says the same turn again and is never applied), shrunk to
+ * `target` on its longest side, as a sharp input that carries the file's ICC profile, so the
+ * pipeline converts Display P3 to sRGB as it does for any other photo with a profile. Shrunk
+ * before the profile is attached: the colour conversion then runs on the 3 MP the variants need,
+ * not on all 12 (resizing in P3's numbers or in sRGB's is alike: both are gamma-encoded).
  */
-export async function decodeHeic(decode: HeicDecode, heic: Buffer, header: Pick<Metadata, 'icc' | 'hasAlpha'>, maxPixels: number): Promise<Sharp> {
+export async function decodeHeic(
+  decode: HeicDecode,
+  heic: Buffer,
+  header: Pick<Metadata, 'icc' | 'hasAlpha'>,
+  target: number,
+  maxPixels: number,
+): Promise<Sharp> {
   const { width, height, data } = await decode({ buffer: heic });
-  const pixels = sharp(rgbaTiff(width, height, data, header.icc), { limitInputPixels: maxPixels });
+  const shrunk = await sharp(data, { raw: { width, height, channels: 4 }, limitInputPixels: maxPixels })
+    .resize({ width: target, height: target, fit: 'inside', withoutEnlargement: true })
+    .raw()
+    .toBuffer({ resolveWithObject: true });
+  const pixels = sharp(rgbaTiff(shrunk.info.width, shrunk.info.height, shrunk.data, header.icc));
   // libheif hands out RGBA whatever the file; an opaque photo's constant alpha would only cost bytes downstream.
   return header.hasAlpha ? pixels : pixels.removeAlpha();
 }
