@@ -1,8 +1,12 @@
 /**
  * `npm run bench`: the derivative pipeline (bench/derivatives.ts; `--limits` for memory at the pixel
- * limits), or with `--cold` the functions' cold start from their synthesized bundles
- * (bench/cold-start.ts).
+ * limits), then a 12 MP HEIC from upload to ready (bench/heic.ts; `--heic` for that alone), or with
+ * `--cold` the functions' cold start from their synthesized bundles (bench/cold-start.ts).
  */
 export {};
 if (process.argv.includes('--cold')) await import('./cold-start');
-else await import('./derivatives');
+else if (process.argv.includes('--heic')) await import('./heic');
+else {
+  await import('./derivatives');
+  if (!process.argv.includes('--limits')) await import('./heic');
+}

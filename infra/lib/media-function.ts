@@ -30,7 +30,7 @@ export interface MediaFunctionProps {
   timeout: Duration;
   environment?: Record<string, string>;
   reservedConcurrentExecutions?: number;
-  /** Ship sharp's native build for Lambda's Linux next to the bundle (the image pipeline). */
+  /** Ship sharp's native build for Lambda's Linux and the WASM HEIC decoder next to the bundle (the image pipeline). */
   withSharp?: boolean;
   /** Also ship static ffmpeg and ffprobe builds next to the bundle (video checks, remux, poster frames). */
   withVideoTools?: boolean;
@@ -72,15 +72,28 @@ const NEVER_BUNDLED = ['@electric-sql/pglite', 'kysely-pglite-dialect', 'pg-nati
 const REQUIRE_SHIM = "import { createRequire as __mediaCreateRequire } from 'node:module'; const require = __mediaCreateRequire(import.meta.url);";
 
 /**
- * sharp loads a prebuilt libvips for the platform it runs on. The bundle marks it external, then
- * installs it for Lambda's Linux and CPU into the bundle's own node_modules, with the command that
- * also prepares a host copy for the artifact tests (@media/artifacts): only the CPU differs. The
- * version is the one the lock file pins, the one the tests ran.
+ * The image pipeline's packages that stay files of their own beside the bundle: sharp (a prebuilt
+ * libvips for the platform it runs on) and the HEIC decoder, heic-decode with libheif-js, whose
+ * WASM build of libheif and libde265 (LGPL-3.0) is loaded at run time from its own, unmodified,
+ * replaceable files rather than compiled into our bundle.
+ */
+export const IMAGE_PIPELINE_PACKAGES = ['sharp', 'heic-decode', 'libheif-js'] as const;
+
+/**
+ * The bundle marks the image pipeline's packages external, then installs them for Lambda's Linux
+ * and CPU into the bundle's own node_modules, with the command that also prepares a host copy for
+ * the artifact tests (@media/artifacts): only the CPU differs. The versions are the ones the lock
+ * file pins, the ones the tests ran.
  */
 export function sharpForLambda(architecture: LambdaArchitecture, options: { videoTools?: boolean } = {}): ICommandHooks {
   const lock = JSON.parse(readFileSync(join(REPO_ROOT, 'package-lock.json'), 'utf8')) as { packages: Record<string, { version?: string }> };
-  const version = lock.packages['node_modules/sharp']?.version;
-  if (!version) throw new Error('sharp is not in package-lock.json');
+  const versions = Object.fromEntries(
+    IMAGE_PIPELINE_PACKAGES.map((name) => {
+      const version = lock.packages[`node_modules/${name}`]?.version;
+      if (!version) throw new Error(`${name} is not in package-lock.json`);
+      return [name, version];
+    }),
+  );
   const video = options.videoTools
     ? Object.fromEntries(Object.values(VIDEO_TOOLS).flatMap((tools) => [tools.ffmpeg, tools.ffprobe]))
     : undefined;
@@ -91,7 +104,7 @@ export function sharpForLambda(architecture: LambdaArchitecture, options: { vide
     afterBundling: (_inputDir: string, outputDir: string) => [
       [
         `cd "${outputDir}"`,
-        `printf '%s' '${nativePackageJson({ sharp: version }, video)}' > package.json`,
+        `printf '%s' '${nativePackageJson(versions, video)}' > package.json`,
         nativeInstallCommand(architecture),
         // One of the published tarballs carries its binary without the execute bit.
         ...(video ? [`chmod 755 node_modules/@ffmpeg-installer/*/ffmpeg node_modules/@ffprobe-installer/*/ffprobe`] : []),
@@ -147,7 +160,7 @@ export class MediaFunction extends NodejsFunction {
         sourceMap: true,
         sourcesContent: false,
         bundleAwsSDK: true,
-        externalModules: [...NEVER_BUNDLED, ...(props.withSharp ? ['sharp'] : [])],
+        externalModules: [...NEVER_BUNDLED, ...(props.withSharp ? IMAGE_PIPELINE_PACKAGES : [])],
         commandHooks: props.withSharp ? sharpForLambda(runtime.architecture, { videoTools: props.withVideoTools }) : undefined,
       },
     });

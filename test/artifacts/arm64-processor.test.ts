@@ -20,6 +20,9 @@ import { createDatabase, MediaRepository, type Database } from '@media/db';
 import { LOCAL_S3_CREDENTIALS, notificationBody, startS3Server, type S3Server } from '@media/local';
 import { derivativePrefix, incomingKey, MediaStorage } from '@media/storage';
 import { REPO_ROOT } from '../../infra/lib/repo';
+import { CAPTURED_AT } from '../fixtures/images/camera-metadata';
+import { HEIC_SECRETS, iphoneHeic } from '../fixtures/images/heic';
+import { near, pixelAt, RED } from '../fixtures/images/pictures';
 import { makePhoto } from '../fixtures/photos';
 import { LOCATION, phoneClip } from '../fixtures/videos';
 import { appDatabaseUrl, uniqueTenant } from '../support/database';
@@ -124,6 +127,33 @@ describe.skipIf(!!missing)(`the shipped arm64 processor under emulation${missing
     const row = await new MediaRepository(db).findById(id);
     expect(row).toMatchObject({ status: 'ready', width: 480, height: 640 });
     expect((await storage().listKeys(derivativePrefix(tenant, id))).length).toBeGreaterThanOrEqual(3);
+  }, 600_000);
+
+  it('decodes an iPhone HEIC with the shipped WASM libheif: ready, upright once, its HEIC original without EXIF', async () => {
+    const id = newMediaId();
+    const photo = await iphoneHeic(300, 400);
+    await new MediaRepository(db).createPending({
+      id,
+      tenant,
+      purpose: 'profile',
+      subjectId: 's-1',
+      classroomId: null,
+      uploadedBy: 't-1',
+      contentType: 'image/heic',
+      declaredSize: photo.length,
+      filename: 'IMG_0001.HEIC',
+      uploadExpiresAt: new Date(Date.now() + 600_000),
+    });
+    await storage().put(incomingKey(tenant, id), photo, 'image/heic');
+    expect(await deliver(id, photo.length)).toEqual({ batchItemFailures: [] });
+
+    const row = await new MediaRepository(db).findById(id);
+    expect(row).toMatchObject({ status: 'ready', contentType: 'image/heic', width: 300, height: 400, capturedAt: CAPTURED_AT });
+    const original = await storage().getBytes(row!.originalKey!);
+    for (const secret of HEIC_SECRETS) expect(original!.includes(secret), `the original contains "${secret}"`).toBe(false);
+    const small = row!.variants.find((v) => v.name === 'small')!;
+    const bytes = (await storage().getBytes(small.key))!;
+    expect(near((await pixelAt(bytes, 3, 3)).rgb, RED), 'red top-left: upright once').toBe(true);
   }, 600_000);
 
   it('runs the shipped arm64 ffprobe and ffmpeg: a phone clip ends ready, its original without the location, with poster variants', async () => {

@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
@@ -120,8 +120,15 @@ describe('the synthesized functions, started from their assets as Lambda starts 
       const bundle = readFileSync(join(f.assetDir, 'index.mjs'), 'utf8');
       if (f.name === 'process-upload' || f.name === 'process-video' || f.name === 'sweeper') {
         const shipped = JSON.parse(readFileSync(join(f.assetDir, 'package.json'), 'utf8'));
-        expect(shipped.dependencies, f.name).toEqual({ sharp: lock.packages['node_modules/sharp'].version });
+        expect(shipped.dependencies, f.name).toEqual({
+          sharp: lock.packages['node_modules/sharp'].version,
+          'heic-decode': lock.packages['node_modules/heic-decode'].version,
+          'libheif-js': lock.packages['node_modules/libheif-js'].version,
+        });
         expect(readFileSync(join(f.assetDir, 'node_modules', '@img', 'sharp-linux-arm64', 'package.json'), 'utf8'), f.name).toContain('"cpu"');
+        // libheif and libde265 (LGPL-3.0) ship as their own WASM file, loaded at run time, not inside the bundle.
+        expect(existsSync(join(f.assetDir, 'node_modules', 'libheif-js', 'libheif-wasm', 'libheif.wasm')), `${f.name} ships libheif.wasm`).toBe(true);
+        expect(bundle, `${f.name} does not compile libheif in`).not.toContain('HeifDecoder');
       } else {
         expect(bundle, `${f.name} carries sharp's loader`).not.toMatch(/Could not load the "sharp" module/);
         expect(bundle, `${f.name} carries libvips bindings`).not.toContain('sharp-linux');

@@ -1,5 +1,6 @@
 import type { DownloadUrlItem, ListQuery, MediaRecord, MultipartTicket, PartUrlsAnswer, Purpose, UploadedPartsAnswer, UploadRequest, UploadTicket, VariantName } from './contract-types';
 import { errorFromResponse, MediaApiError, MediaRejectedError } from './errors';
+import { contentTypeByName } from './file-types';
 import { abortMultipart, completeMultipart, heldParts, sendParts, signPartUrls, startMultipart } from './multipart-upload';
 import { postToStorage, type FilePart, type UploadProgress } from './storage-post';
 
@@ -168,9 +169,9 @@ const isBlob = (body: UploadBody): body is Blob => typeof Blob !== 'undefined' &
 async function filePartOf(body: UploadBody, options: UploadOptions): Promise<FilePart> {
   const missingType = () => new MediaApiError({ code: 'VALIDATION_FAILED', status: 0, detail: 'contentType is required for bytes and streams.' });
   if (isBlob(body)) {
-    const contentType = options.contentType || body.type;
-    if (!contentType) throw missingType();
     const filename = options.filename ?? ((body as File).name || 'file');
+    const contentType = options.contentType || body.type || contentTypeByName(filename);
+    if (!contentType) throw missingType();
     return { kind: 'blob', blob: body, size: body.size, contentType, filename };
   }
   if (!options.contentType) throw missingType();

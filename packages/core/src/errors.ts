@@ -43,6 +43,7 @@ export const REJECTION_CODES = [
   'CORRUPT_VIDEO',
   'VIDEO_TOO_LONG',
   'VIDEO_TOO_COMPLEX',
+  'IMAGE_SEQUENCE',
 ] as const;
 export type RejectionCode = (typeof REJECTION_CODES)[number];
 

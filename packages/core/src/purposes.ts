@@ -24,7 +24,9 @@ export interface PurposePolicy {
 }
 
 const MB = 1024 * 1024;
-const PHOTO_TYPES = ['image/jpeg', 'image/png', 'image/webp', 'image/avif', 'image/gif'] as const;
+/** `image/heic` and `image/heif` (what phones send) wherever `image/jpeg` is: decoded from the bytes, never trusted by name. */
+const PHONE_PHOTO_TYPES = ['image/heic', 'image/heif'] as const;
+const PHOTO_TYPES = ['image/jpeg', 'image/png', 'image/webp', 'image/avif', 'image/gif', ...PHONE_PHOTO_TYPES] as const;
 /** Containers a phone or camera writes; the codecs inside are checked from the bytes (ffprobe). */
 export const VIDEO_TYPES = ['video/mp4', 'video/quicktime', 'video/webm'] as const;
 export const isVideoType = (contentType: string) => (VIDEO_TYPES as readonly string[]).includes(contentType);
@@ -46,7 +48,7 @@ export const PURPOSE_POLICIES: Record<Purpose, PurposePolicy> = {
     needsClassroom: false,
   },
   attendance: {
-    allowedTypes: ['image/jpeg', 'image/png', 'image/webp'],
+    allowedTypes: ['image/jpeg', 'image/png', 'image/webp', ...PHONE_PHOTO_TYPES],
     maxBytes: 25 * MB,
     // Short clips of a class activity; the length limit is MEDIA_VIDEO_MAX_SECONDS.
     videoTypes: VIDEO_TYPES,

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { MediaError, planUpload, type Principal } from '@media/core';
+import { MediaError, planUpload, type Principal, type Purpose } from '@media/core';
 
 const teacher: Principal = { role: 'teacher', sub: 't-1', tenant: 'school-1', classrooms: ['c-1'] };
 
@@ -36,6 +36,17 @@ describe('planUpload', () => {
     expect(codeOf(() => planUpload(teacher, { purpose: 'general', contentType: 'video/quicktime', size: 2 * 1024 ** 3 + 1, multipart: true }, limits))).toBe(
       'PAYLOAD_TOO_LARGE',
     );
+  });
+
+  it('accepts iPhone photos, image/heic and image/heif, for every purpose, as it accepts image/jpeg', () => {
+    // By hand: every purpose takes JPEG, so every purpose takes HEIC and HEIF, each pinned as declared.
+    const accepting: [Purpose, { classroomId?: string }][] = [['profile', {}], ['attendance', { classroomId: 'c-1' }], ['training', {}], ['general', {}]];
+    for (const [purpose, extra] of accepting) {
+      for (const contentType of ['image/jpeg', 'image/heic', 'image/heif']) {
+        const plan = planUpload(teacher, { purpose, contentType, size: 1000, ...extra });
+        expect(plan, `${purpose} ${contentType}`).toMatchObject({ contentType, kind: 'image' });
+      }
+    }
   });
 
   it('refuses a type the purpose does not accept with 415', () => {

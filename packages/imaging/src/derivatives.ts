@@ -5,6 +5,7 @@ import type { DerivativeSpec } from '@media/core';
 import { FORMAT_CONTENT_TYPES } from '@media/core';
 import { ENCODE_COST, ENCODERS } from './encoders';
 import { differenceHash, sha256Hex } from './hashes';
+import { decodeHeic, heicDecoder } from './heic';
 import { DEFAULT_LIMITS, inspectHeader, refuseHiddenFormats, type AcceptedType, type Inspection, type InspectOptions } from './inspection';
 import { removeMetadata, type RemovalMethod } from './metadata-removal';
 import { fromPixels, PixelLadder, toPixels, type Pixels } from './pixel-ladder';
@@ -67,7 +68,7 @@ export async function processImage(input: Buffer, options: ProcessOptions): Prom
   const inspection = await inspectHeader(input, options);
   const image = inspection.imageLength === input.length ? input : input.subarray(0, inspection.imageLength);
   const maxPixels = (options.limits ?? DEFAULT_LIMITS).maxPixels;
-  const decoding = decodeOnce(image, decodeSize(inspection, options.derivatives), inspection.orientation, maxPixels);
+  const decoding = decodeOnce(image, inspection, decodeSize(inspection, options.derivatives), maxPixels);
   // While a libuv thread decodes, this thread scans the bytes; a polyglot still never gets a derivative.
   try {
     refuseHiddenFormats(input);
@@ -110,7 +111,8 @@ export async function processImage(input: Buffer, options: ProcessOptions): Prom
 async function cleanOriginal(image: Buffer, inspection: Inspection, maxPixels: number) {
   try {
     return await removeMetadata(image, inspection.type, inspection.orientation, maxPixels);
-  } catch {
+  } catch (error) {
+    if (error instanceof UploadRejected) throw error;
     throw new UploadRejected('CORRUPT_IMAGE', 'The image could not be decoded; it is truncated or damaged.');
   }
 }
@@ -131,11 +133,18 @@ function decodeSize(image: { width: number; height: number }, specs: readonly De
  * Decodes the first frame or page, shrinking on load (JPEG and WebP decode straight at a
  * fraction of their size), to 8-bit sRGB at `target` on the longest side, and turns it upright
  * afterwards: rotating the small result instead of the full image lets the loaders stream and
- * keeps memory to a few lines of the input plus the result.
+ * keeps memory to a few lines of the input plus the result. A HEIC's pixels come from the WASM
+ * libheif, already upright, with its profile for the sRGB conversion (heic.ts).
  */
-async function decodeOnce(image: Buffer, target: number, orientation: number, maxPixels: number): Promise<Pixels> {
+async function decodeOnce(image: Buffer, inspection: Inspection, target: number, maxPixels: number): Promise<Pixels> {
+  const { orientation } = inspection;
+  // Outside the try: a decoder that fails to load is the service's fault (retried), not the file's.
+  const heic = inspection.hevc ? await heicDecoder() : null;
   try {
-    const stored = await sharp(image, { failOn: 'error', limitInputPixels: maxPixels, animated: false })
+    const input = heic && inspection.hevc
+      ? await decodeHeic(heic, image, inspection.hevc, target, maxPixels)
+      : sharp(image, { failOn: 'error', limitInputPixels: maxPixels, animated: false });
+    const stored = await input
       .resize({ width: target, height: target, fit: 'inside', withoutEnlargement: true })
       .toColourspace('srgb')
       .raw({ depth: 'uchar' })

@@ -1,5 +1,6 @@
 import sharp, { type Metadata } from 'sharp';
 import { captureTime } from './exif';
+import { isHevc, refuseHeifSequence } from './heic';
 import { imageByteLength } from './image-extent';
 import { embeddedMarkup, embeddedPdfHeader, embeddedZipDirectory, foreignFormat, judgeTrailer } from './polyglot';
 import { UploadRejected } from './rejection';
@@ -15,9 +16,14 @@ export interface ImageLimits {
 /**
  * A decompression bomb is refused from its header: 50 MP, and no side over 16,384 px. AVIF stops
  * at 24 MP: libheif decodes the whole frame and peaks near 18 bytes a pixel (a 50 MP AVIF took
- * 1 GB), where JPEG and PNG stream and WebP and GIF hold 4–8 bytes a pixel.
+ * 1 GB), where JPEG and PNG stream and WebP and GIF hold 4–8 bytes a pixel. HEIC (the WASM
+ * libheif, heic.ts) likewise holds the frame: 25 MP takes an iPhone's 24 MP (5712×4284), not more.
  */
-export const DEFAULT_LIMITS: ImageLimits = { maxPixels: 50_000_000, maxSide: 16_384, maxPixelsByType: { 'image/avif': 24_000_000 } };
+export const DEFAULT_LIMITS: ImageLimits = {
+  maxPixels: 50_000_000,
+  maxSide: 16_384,
+  maxPixelsByType: { 'image/avif': 24_000_000, 'image/heic': 25_000_000 },
+};
 
 export interface InspectOptions {
   /** The Content-Type the uploader declared: a claim the bytes must match. */
@@ -33,15 +39,20 @@ export interface InspectOptions {
   filename?: string;
 }
 
-export type AcceptedType = Exclude<SniffedType, 'image/heic' | 'image/svg+xml'>;
+export type AcceptedType = Exclude<SniffedType, 'image/svg+xml'>;
 
 export interface Inspection {
   type: AcceptedType;
-  /** Upright dimensions (after EXIF orientation). */
+  /** Upright dimensions (after EXIF orientation; for HEIF, after `irot`/`imir`). */
   width: number;
   height: number;
-  /** EXIF orientation 1–8; a missing or invalid value counts as 1 (as stored). */
+  /** EXIF orientation 1–8; a missing or invalid value counts as 1 (as stored); always 1 for HEIF (see below). */
   orientation: number;
+  /**
+   * Set for HEVC-coded HEIF (HEIC), whose pixels sharp cannot decode: the WASM libheif does
+   * (heic.ts), and the pipeline takes the profile and alpha from here. Null for everything sharp decodes.
+   */
+  hevc: Pick<Metadata, 'icc' | 'hasAlpha'> | null;
   /** Frames or pages in the file; only the first is used. */
   pages: number;
   /** The image's own bytes: the input, less a harmless trailer that is cut off. */
@@ -89,7 +100,12 @@ export async function inspectHeader(input: Uint8Array, options: InspectOptions):
       `The image is ${storedWidth}×${storedHeight} pixels; the limit for ${type} is ${maxPixels / 1e6} megapixels and ${limits.maxSide} pixels a side.`,
     );
   }
-  const orientation = Number.isInteger(meta.orientation) && meta.orientation! >= 1 && meta.orientation! <= 8 ? meta.orientation! : 1;
+  if (type === 'image/heic') refuseHeifSequence(input, meta);
+  // HEIF turns its image with `irot`/`imir`, which libheif applies and sharp's dimensions already
+  // count; iPhones write the same turn as EXIF orientation too, and applying both would turn a
+  // portrait sideways. So a HEIF is upright once decoded: its EXIF orientation is never applied.
+  const exifOrientation = Number.isInteger(meta.orientation) && meta.orientation! >= 1 && meta.orientation! <= 8 ? meta.orientation! : 1;
+  const orientation = type === 'image/heic' ? 1 : exifOrientation;
   const turned = orientation >= 5;
   return {
     type,
@@ -97,6 +113,7 @@ export async function inspectHeader(input: Uint8Array, options: InspectOptions):
     height: turned ? storedWidth : storedHeight,
     orientation,
     pages: meta.pages ?? 1,
+    hevc: isHevc(meta) ? { icc: meta.icc, hasAlpha: meta.hasAlpha } : null,
     imageLength,
     trailer,
     capturedAt: captureTime(meta.exif),
@@ -116,12 +133,6 @@ export function refuseHiddenFormats(input: Uint8Array): void {
 function acceptedType(input: Uint8Array, options: InspectOptions): AcceptedType {
   const sniffed = sniffImageType(input);
   const declared = canonicalType(options.declaredType);
-  if (sniffed === 'image/heic') {
-    throw new UploadRejected(
-      'UNSUPPORTED_CODEC',
-      'HEIC/HEIF photos cannot be processed here. On an iPhone, set Settings › Camera › Formats to "Most Compatible", or export the photo as JPEG, and upload it again.',
-    );
-  }
   if (sniffed === 'image/svg+xml') {
     throw new UploadRejected('UNSUPPORTED_MEDIA_TYPE', 'SVG images are never accepted: they can carry scripts. Upload a JPEG, PNG or WebP instead.');
   }
@@ -151,6 +162,7 @@ const EXTENSIONS: Record<AcceptedType, readonly string[]> = {
   'image/webp': ['webp'],
   'image/avif': ['avif'],
   'image/tiff': ['tif', 'tiff'],
+  'image/heic': ['heic', 'heif', 'hif'],
 };
 
 /** What follows the last dot, when it looks like an extension ("Dr. Smith" and "IMG.2024" have none). */

@@ -1,10 +1,11 @@
 import sharp from 'sharp';
-import { removeAvifMetadata } from './avif-metadata';
 import { orientationOnlyExif } from './exif';
 import { removeGifMetadata } from './gif-metadata';
+import { removeHeifMetadata } from './heif-metadata';
 import type { AcceptedType } from './inspection';
 import { removeJpegMetadata } from './jpeg-metadata';
 import { removePngMetadata } from './png-metadata';
+import { UploadRejected } from './rejection';
 import { removeWebpMetadata } from './webp-metadata';
 
 export type RemovalMethod = 'container' | 're-encoded';
@@ -20,7 +21,8 @@ export interface CleanOriginal {
  * metadata blocks at the container level, their image data copied byte for byte, so they decode
  * to exactly the pixels of the upload; an orientation other than 1 is kept as an EXIF block with
  * that tag alone, so a viewer still turns them upright. AVIF loses its metadata items the same
- * way (avif-metadata.ts) when its structure is the common one; an AVIF it does not cover, and every
+ * way (heif-metadata.ts) when its structure is the common one, and so does a HEIC, which shares
+ * AVIF's container (HEIF) and keeps its `irot`/`imir` and colour profile; an AVIF it does not cover, and every
  * TIFF (which keeps metadata tags among the ones that say how to read the pixels), is decoded and
  * written anew, upright, with its ICC profile and no other metadata: AVIF losslessly (4:4:4, the
  * decoded pixels exactly), TIFF with lossless deflate.
@@ -37,8 +39,14 @@ export async function removeMetadata(image: Buffer, type: AcceptedType, orientat
     case 'image/gif':
       return { data: removeGifMetadata(image), method: 'container' };
     case 'image/avif': {
-      const data = removeAvifMetadata(image);
+      const data = removeHeifMetadata(image);
       return data ? { data, method: 'container' } : { data: await reencoded(image, type, maxPixels), method: 're-encoded' };
+    }
+    case 'image/heic': {
+      // No HEVC encoder ships here, so a HEIC the rewrite does not cover cannot be written anew.
+      const data = removeHeifMetadata(image);
+      if (!data) throw new UploadRejected('UNSUPPORTED_CONTAINER', 'This HEIC file is built in a way the service cannot clean of its metadata; export it as JPEG and upload that.');
+      return { data, method: 'container' };
     }
     case 'image/tiff':
       return { data: await reencoded(image, type, maxPixels), method: 're-encoded' };

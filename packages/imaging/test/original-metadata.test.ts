@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import sharp, { type Sharp } from 'sharp';
 import { describe, expect, it } from 'vitest';
 import { captureTime, orientationOnlyExif, processImage, removeMetadata } from '@media/imaging';
-import { removeAvifMetadata } from '../src/avif-metadata';
+import { removeHeifMetadata } from '../src/heif-metadata';
 import { removeGifMetadata } from '../src/gif-metadata';
 import { removeJpegMetadata } from '../src/jpeg-metadata';
 import { removePngMetadata } from '../src/png-metadata';
@@ -261,7 +261,7 @@ describe('damaged containers', () => {
     ['PNG', (b) => removePngMetadata(b, orientationOnlyExif(6)), (i) => i.png()],
     ['WebP', (b) => removeWebpMetadata(b, orientationOnlyExif(6)), (i) => i.webp()],
     ['GIF', (b) => removeGifMetadata(b), (i) => i.gif()],
-    ['AVIF', (b) => removeAvifMetadata(b), (i) => i.avif()],
+    ['AVIF', (b) => removeHeifMetadata(b), (i) => i.avif()],
   ];
 
   it.each(walkers)('the %s walker never throws on overwritten or cut bytes', async (_name, walk, encode) => {

@@ -1,7 +1,6 @@
 import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
 import { processImage } from '@media/imaging';
-import { asHeic } from '../../../test/fixtures/images/bytes';
 import { markedPicture, multiFrame } from '../../../test/fixtures/images/pictures';
 import { optionsFor, outcomeOf } from './outcomes';
 
@@ -34,17 +33,6 @@ describe('the type comes from the bytes, not the claim', () => {
     }
     const xmlSvg = Buffer.concat([Buffer.from('\ufeff<?xml version="1.0"?>\n'), svg]);
     expect((await outcomeOf(xmlSvg, optionsFor('general', 'image/svg+xml'))).code).toBe('UNSUPPORTED_MEDIA_TYPE');
-  });
-
-  it('rejects a HEIC photo as UNSUPPORTED_CODEC and tells the user to export JPEG', async () => {
-    // The prebuilt sharp writes no HEVC, so this is an AVIF (the same HEIF container) whose ftyp
-    // brands were rewritten to HEIC's: what a phone sends, as far as the container goes.
-    const heic = asHeic(await picture().avif({ effort: 0 }).toBuffer());
-    for (const declared of ['image/heic', 'image/heif', 'image/jpeg']) {
-      const outcome = await outcomeOf(heic, optionsFor('general', declared));
-      expect(outcome.code, declared).toBe('UNSUPPORTED_CODEC');
-      expect(outcome.detail).toMatch(/JPEG/);
-    }
   });
 
   it('rejects a type the purpose does not take, such as TIFF outside training', async () => {

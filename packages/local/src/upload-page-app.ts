@@ -29,6 +29,7 @@ const REJECTIONS: Record<RejectionCode, string> = {
   CORRUPT_VIDEO: 'The video is damaged or is not a video.',
   VIDEO_TOO_LONG: 'The video is longer than allowed.',
   VIDEO_TOO_COMPLEX: 'The video takes too much work to check; record it again with the phone’s camera app.',
+  IMAGE_SEQUENCE: 'This file holds several photos (a burst or a sequence); choose one photo and upload it alone.',
 };
 
 /** Refusals of the API itself, in the same words; the service's detail follows. */

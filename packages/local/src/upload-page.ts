@@ -94,8 +94,8 @@ profile and orientation, and the record only the time it was taken) and makes th
 
 <div class="drop" id="drop">
   <label for="files">Choose photos, or drop them here</label>
-  <p class="hint" id="files-hint">JPEG, PNG, WebP, AVIF or GIF; several at once.</p>
-  <input type="file" id="files" accept="image/*" multiple aria-describedby="files-hint">
+  <p class="hint" id="files-hint">JPEG, PNG, WebP, AVIF, GIF or HEIC (iPhone); several at once.</p>
+  <input type="file" id="files" accept="image/*,image/heic,image/heif,.heic,.heif" multiple aria-describedby="files-hint">
 </div>
 
 <p id="status" role="status" aria-live="polite"></p>

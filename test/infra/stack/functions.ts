@@ -185,17 +185,18 @@ describe('the sweeper', () => {
 describe('the processor bundle', () => {
   const lock = JSON.parse(readFileSync(join(REPO_ROOT, 'package-lock.json'), 'utf8'));
   const sharp = lock.packages['node_modules/sharp'].version as string;
+  const pipeline = `"dependencies":{"sharp":"${sharp}","heic-decode":"${lock.packages['node_modules/heic-decode'].version}","libheif-js":"${lock.packages['node_modules/libheif-js'].version}"}`;
 
-  it('installs the locked sharp for Linux on arm64 with glibc next to the bundle, no Docker', () => {
+  it('installs the locked sharp for Linux on arm64 with glibc, and the locked WASM HEIC decoder, next to the bundle, no Docker', () => {
     const commands = sharpForLambda('arm64').afterBundling('/in', '/out').join(' && ');
     expect(commands).toContain('cd "/out"');
-    expect(commands).toContain(`"dependencies":{"sharp":"${sharp}"}`);
+    expect(commands).toContain(pipeline);
     expect(commands).toContain('--os=linux --cpu=arm64 --libc=glibc');
   });
 
   it('installs the pinned static ffmpeg and ffprobe builds for the CPU npm is told, executable', () => {
     const commands = sharpForLambda('arm64', { videoTools: true }).afterBundling('/in', '/out').join(' && ');
-    expect(commands).toContain(`"dependencies":{"sharp":"${sharp}"}`);
+    expect(commands).toContain(pipeline);
     expect(commands).toContain('"@ffmpeg-installer/linux-arm64":"4.1.4"');
     expect(commands).toContain('"@ffprobe-installer/linux-arm64":"5.2.0"');
     expect(commands).toContain('"optionalDependencies"');

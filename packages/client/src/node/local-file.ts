@@ -1,29 +1,14 @@
 import { createHash } from 'node:crypto';
 import { createReadStream, openAsBlob } from 'node:fs';
 import { stat } from 'node:fs/promises';
-import { basename, extname } from 'node:path';
+import { basename } from 'node:path';
 import { isMediaApiError } from '../errors';
+import { contentTypeByName } from '../file-types';
 import type { MediaClient, TransferOptions, Uploaded, UploadOptions } from '../media-client';
 import { ResumeJournal } from './resume-journal';
 
 /** The type a file declares by its name, as a browser does; the service checks the real bytes. */
-const TYPES_BY_EXTENSION: Record<string, string> = {
-  '.jpg': 'image/jpeg',
-  '.jpeg': 'image/jpeg',
-  '.png': 'image/png',
-  '.webp': 'image/webp',
-  '.gif': 'image/gif',
-  '.avif': 'image/avif',
-  '.tif': 'image/tiff',
-  '.tiff': 'image/tiff',
-  '.heic': 'image/heic',
-  '.mp4': 'video/mp4',
-  '.m4v': 'video/mp4',
-  '.mov': 'video/quicktime',
-  '.webm': 'video/webm',
-};
-
-export const contentTypeOf = (path: string): string | undefined => TYPES_BY_EXTENSION[extname(path).toLowerCase()];
+export const contentTypeOf = (path: string): string | undefined => contentTypeByName(basename(path));
 
 export interface LocalFile {
   path: string;

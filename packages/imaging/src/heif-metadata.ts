@@ -1,5 +1,6 @@
 /**
- * An AVIF without its metadata, the coded image data untouched. AVIF is an ISOBMFF file: a `meta`
+ * An AVIF or a HEIC without its metadata, the coded image data untouched. Both are HEIF, an ISOBMFF
+ * file (AV1 or HEVC inside), so one rewrite serves both: a `meta`
  * box describes items (the image, its alpha or gain map, and metadata items: EXIF, XMP as a
  * `mime` item, URIs), where each item's bytes lie (`iloc`, usually in `mdat`), how items refer to
  * each other (`iref`) and which properties each has (`iprp`). Here the `meta` box is written anew
@@ -15,7 +16,7 @@
  * metadata item and an image item): the caller then re-encodes it.
  */
 
-/** Item types that are image data; every other item (Exif, mime, uri…) is metadata and goes. */
+/** Item types that are image data (AV1, HEVC, grids, overlays…); every other item (Exif, mime, uri…) is metadata and goes. */
 const IMAGE_ITEMS = new Set(['av01', 'grid', 'iovl', 'iden', 'tmap', 'hvc1', 'mski', 'unci', 'jpeg']);
 /** Properties that say how to decode or show the image; any other is blanked. */
 const IMAGE_PROPERTIES = new Set([
@@ -193,9 +194,9 @@ function rewriteIprp(b: Buffer, x: Box, dropped: Set<number>): Buffer {
 }
 
 /** Returns null when the file's structure is not one this covers (see above). */
-export function removeAvifMetadata(avif: Uint8Array): Buffer | null {
+export function removeHeifMetadata(heif: Uint8Array): Buffer | null {
   try {
-    return rewrite(Buffer.from(avif));
+    return rewrite(Buffer.from(heif));
   } catch (error) {
     if (error instanceof Unsupported || error instanceof RangeError) return null;
     throw error;
