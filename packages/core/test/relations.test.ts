@@ -8,7 +8,7 @@ import { authorizeUpload, MediaError, readScopeOf, relationsOf, type Principal, 
 const item = (over: Partial<Subject> = {}): Subject => ({
   tenant: 'school-1',
   purpose: 'profile',
-  subjectId: 'pupil-7',
+  subjectIds: ['pupil-7'],
   classroomId: null,
   uploadedBy: 'user-service',
   ...over,
@@ -41,7 +41,7 @@ describe('relations compare the kind of principal as well as its id', () => {
   });
 
   it('never makes a service the subject of an item: subjects are people', () => {
-    expect(relationsOf(service('ai-service'), item({ subjectId: 'ai-service', uploadedBy: 'admin-1' }))).toEqual(['tenant']);
+    expect(relationsOf(service('ai-service'), item({ subjectIds: ['ai-service'], uploadedBy: 'admin-1' }))).toEqual(['tenant']);
     expect(relationsOf(person('student', 'pupil-7'), item({ uploadedBy: 'admin-1' }))).toEqual(['tenant', 'self']);
   });
 
@@ -53,7 +53,7 @@ describe('relations compare the kind of principal as well as its id', () => {
 
 describe('subjects on attendance uploads', () => {
   const teacher: Principal = { role: 'teacher', sub: 't-1', tenant: 'school-1', classrooms: ['room-1'] };
-  const attendance = (subjectId: string | null) => ({ purpose: 'attendance' as const, subjectId, classroomId: 'room-1' });
+  const attendance = (subjectId: string | null) => ({ purpose: 'attendance' as const, subjectIds: subjectId ? [subjectId] : [], classroomId: 'room-1' });
 
   it('lets a teacher photograph their classroom without naming anyone', () => {
     expect(refusal(() => authorizeUpload(teacher, attendance(null)))).toBeNull();

@@ -171,7 +171,7 @@ export function reserveSampleUpload(repo: MediaRepository, tenant: string, limit
         id: newMediaId(),
         tenant,
         purpose: 'general',
-        subjectId: null,
+        subjectIds: [],
         classroomId: null,
         uploadedBy: 't-1',
         contentType: 'image/jpeg',

@@ -27,6 +27,7 @@ export class FakeMediaRows implements UploadRepository, MediaRows {
       purpose: 'general',
       status: 'pending',
       subjectId: null,
+      subjectIds: [],
       classroomId: null,
       uploadedBy: 'someone',
       contentType: 'image/jpeg',
@@ -80,6 +81,7 @@ export class FakeMediaRows implements UploadRepository, MediaRows {
     for (const item of items) {
       this.add({
         ...item,
+        subjectId: item.subjectIds[0] ?? null,
         kind: item.kind ?? 'image',
         multipartUploadId: item.multipartUploadId ?? null,
         partSize: item.partSize ?? null,
@@ -257,6 +259,7 @@ export function fakePorts(env: Record<string, string> = {}) {
   const audit = new FakeAuditTrail();
   const rights: MediaPorts['rights'] = {
     consentOf: async () => ({ recognition: false, training: false, updatedAt: null, updatedBy: null }),
+    consentsOf: async () => new Map(),
   };
   const mediaPorts: MediaPorts = { config, media, storage, events, rights, audit };
   return { media, storage, events, config, audit, uploadPorts, mediaPorts };
