@@ -68,6 +68,9 @@ export class FakeMediaRows implements UploadRepository, MediaRows {
       phashBand3: null,
       ...fields,
     };
+    // As the database keeps them: one subject given is the whole list, and the list's first is `subjectId`.
+    if (!fields.subjectIds && row.subjectId) row.subjectIds = [row.subjectId];
+    row.subjectId = row.subjectIds[0] ?? null;
     this.rows.set(row.id, row);
     return row;
   }
@@ -81,7 +84,6 @@ export class FakeMediaRows implements UploadRepository, MediaRows {
     for (const item of items) {
       this.add({
         ...item,
-        subjectId: item.subjectIds[0] ?? null,
         kind: item.kind ?? 'image',
         multipartUploadId: item.multipartUploadId ?? null,
         partSize: item.partSize ?? null,
