@@ -25,7 +25,7 @@ export async function up(db: Kysely<unknown>): Promise<void> {
   await sql`update media set subject_ids = array[subject_id] where subject_id is not null`.execute(db);
 
   await sql`create table media_subjects (
-    media_id uuid not null references media (id),
+    media_id uuid not null,
     tenant text not null,
     subject_id text not null,
     position smallint not null,
@@ -84,20 +84,25 @@ export async function down(db: Kysely<unknown>): Promise<void> {
   await sql`drop function media_scrub_purged()`.execute(db);
   await sql`drop trigger media_subjects_remirror on media`.execute(db);
   await sql`drop trigger media_subjects_mirror on media`.execute(db);
+  await sql`drop trigger media_subjects_first_again on media`.execute(db);
   await sql`drop trigger media_subjects_first on media`.execute(db);
+  await sql`drop function media_subjects_remirror()`.execute(db);
   await sql`drop function media_subjects_mirror()`.execute(db);
   await sql`drop function media_subjects_first()`.execute(db);
   await sql`drop table media_subjects`.execute(db);
   await sql`alter table media drop column subject_ids`.execute(db);
 }
 
+/**
+ * The first subject is kept by a row trigger that runs only when the two disagree; the mirror into
+ * `media_subjects` by statement triggers over the transition tables, one insert per statement
+ * (a seed of 100k rows, or a batch of uploads, costs one statement, not one per row).
+ */
 const SUBJECT_TRIGGERS = `
 create function media_subjects_first() returns trigger language plpgsql as $$
 begin
   if tg_op = 'INSERT' then
-    if cardinality(new.subject_ids) = 0 and new.subject_id is not null then
-      new.subject_ids := array[new.subject_id];
-    end if;
+    if cardinality(new.subject_ids) = 0 then new.subject_ids := array[new.subject_id]; end if;
   elsif new.subject_ids is not distinct from old.subject_ids then
     -- Only the first subject was set: it replaces the list's first.
     new.subject_ids := case when new.subject_id is null then '{}'::text[]
@@ -106,23 +111,34 @@ begin
   new.subject_id := new.subject_ids[1];
   return new;
 end $$;
-create trigger media_subjects_first before insert or update of subject_id, subject_ids on media
-  for each row execute function media_subjects_first();
+create trigger media_subjects_first before insert on media
+  for each row when (new.subject_id is distinct from new.subject_ids[1]) execute function media_subjects_first();
+create trigger media_subjects_first_again before update of subject_id, subject_ids on media
+  for each row when (new.subject_id is distinct from new.subject_ids[1]) execute function media_subjects_first();
 
 create function media_subjects_mirror() returns trigger language plpgsql as $$
 begin
-  if tg_op = 'UPDATE' then
-    delete from media_subjects where media_id = new.id and subject_id <> all(new.subject_ids);
-  end if;
   insert into media_subjects (media_id, tenant, subject_id, position)
-  select new.id, new.tenant, s.subject_id, s.position from unnest(new.subject_ids) with ordinality s(subject_id, position)
-  on conflict (media_id, subject_id) do update set position = excluded.position;
+  select n.id, n.tenant, s.subject_id, s.position
+  from new_rows n cross join lateral unnest(n.subject_ids) with ordinality s(subject_id, position);
   return null;
 end $$;
 create trigger media_subjects_mirror after insert on media
-  for each row when (cardinality(new.subject_ids) > 0) execute function media_subjects_mirror();
+  referencing new table as new_rows for each statement execute function media_subjects_mirror();
+
+create function media_subjects_remirror() returns trigger language plpgsql as $$
+begin
+  delete from media_subjects m using new_rows n join old_rows o on o.id = n.id
+  where m.media_id = n.id and n.subject_ids is distinct from o.subject_ids and m.subject_id <> all(n.subject_ids);
+  insert into media_subjects (media_id, tenant, subject_id, position)
+  select n.id, n.tenant, s.subject_id, s.position
+  from new_rows n join old_rows o on o.id = n.id cross join lateral unnest(n.subject_ids) with ordinality s(subject_id, position)
+  where n.subject_ids is distinct from o.subject_ids
+  on conflict (media_id, subject_id) do update set position = excluded.position;
+  return null;
+end $$;
 create trigger media_subjects_remirror after update on media
-  for each row when (new.subject_ids is distinct from old.subject_ids) execute function media_subjects_mirror();
+  referencing old table as old_rows new table as new_rows for each statement execute function media_subjects_remirror();
 `;
 
 /** Runs before the subjects' trigger (triggers of one event fire in name order), which then mirrors the emptied list. */

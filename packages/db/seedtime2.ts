@@ -1,0 +1,11 @@
+import { sql } from 'kysely';
+import { createDatabase, migrateToLatest, seedMedia } from '@media/db';
+const db = await createDatabase({ url: process.env.U!, poolSize: 2 });
+await migrateToLatest(db);
+await sql`alter table media disable trigger media_subjects_first`.execute(db);
+await sql`alter table media disable trigger media_subjects_mirror`.execute(db);
+await sql`alter table media disable trigger media_subjects_remirror`.execute(db);
+const t = Date.now();
+await seedMedia(db, { rows: 100_000, schools: 50, seed: 7 });
+console.log('seed ms without subject triggers', Date.now() - t);
+await db.destroy();
