@@ -108,7 +108,8 @@ export class RightsRepository {
           .where('tenant', '=', job.tenant)
           .where('subjectId', '=', job.subjectId)
           .where('kind', '=', job.kind)
-          .where('purposes', '=', purposes)
+          // Compared as one array (a bare array would become a list of values).
+          .where(sql<boolean>`purposes = ${sql.val(purposes)}::text[]`)
           .where('status', '=', 'running')
           .executeTakeFirstOrThrow();
         return { job: running, started: false };

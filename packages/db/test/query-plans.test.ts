@@ -27,7 +27,7 @@ describe.runIf(serverUrl)('query plans at 100k rows', () => {
     // A second client on the same database, recording what the repository runs.
     recorder = planRecorder(scratch.url);
     repo = new MediaRepository(recorder.db);
-  }, 180_000);
+  }, 600_000);
 
   afterAll(async () => {
     await recorder?.db.destroy();
