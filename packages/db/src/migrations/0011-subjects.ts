@@ -35,8 +35,8 @@ export async function up(db: Kysely<unknown>): Promise<void> {
   await sql`insert into media_subjects (media_id, tenant, subject_id, position)
             select id, tenant, subject_id, 1 from media where subject_id is not null`.execute(db);
 
-  await sql.raw(SUBJECT_TRIGGERS).execute(db);
-  await sql.raw(SCRUB_TRIGGER).execute(db);
+  // One statement per call: PGlite (the local stack) prepares each, and a prepared statement holds one command.
+  for (const statement of [...SUBJECT_TRIGGERS, ...SCRUB_TRIGGER]) await sql.raw(statement).execute(db);
   // What is already purged and announced loses what the trigger would have taken.
   await sql`update media set status = status where status = 'deleted' and purged_at is not null and event_published_at is not null`.execute(db);
 
@@ -98,8 +98,8 @@ export async function down(db: Kysely<unknown>): Promise<void> {
  * `media_subjects` by statement triggers over the transition tables, one insert per statement
  * (a seed of 100k rows, or a batch of uploads, costs one statement, not one per row).
  */
-const SUBJECT_TRIGGERS = `
-create function media_subjects_first() returns trigger language plpgsql as $$
+const SUBJECT_TRIGGERS = [
+  `create function media_subjects_first() returns trigger language plpgsql as $$
 begin
   if tg_op = 'INSERT' then
     if cardinality(new.subject_ids) = 0 then new.subject_ids := array[new.subject_id]; end if;
@@ -110,23 +110,21 @@ begin
   end if;
   new.subject_id := new.subject_ids[1];
   return new;
-end $$;
-create trigger media_subjects_first before insert on media
-  for each row when (new.subject_id is distinct from new.subject_ids[1]) execute function media_subjects_first();
-create trigger media_subjects_first_again before update of subject_id, subject_ids on media
-  for each row when (new.subject_id is distinct from new.subject_ids[1]) execute function media_subjects_first();
-
-create function media_subjects_mirror() returns trigger language plpgsql as $$
+end $$`,
+  `create trigger media_subjects_first before insert on media
+  for each row when (new.subject_id is distinct from new.subject_ids[1]) execute function media_subjects_first()`,
+  `create trigger media_subjects_first_again before update of subject_id, subject_ids on media
+  for each row when (new.subject_id is distinct from new.subject_ids[1]) execute function media_subjects_first()`,
+  `create function media_subjects_mirror() returns trigger language plpgsql as $$
 begin
   insert into media_subjects (media_id, tenant, subject_id, position)
   select n.id, n.tenant, s.subject_id, s.position
   from new_rows n cross join lateral unnest(n.subject_ids) with ordinality s(subject_id, position);
   return null;
-end $$;
-create trigger media_subjects_mirror after insert on media
-  referencing new table as new_rows for each statement execute function media_subjects_mirror();
-
-create function media_subjects_remirror() returns trigger language plpgsql as $$
+end $$`,
+  `create trigger media_subjects_mirror after insert on media
+  referencing new table as new_rows for each statement execute function media_subjects_mirror()`,
+  `create function media_subjects_remirror() returns trigger language plpgsql as $$
 begin
   delete from media_subjects m using new_rows n join old_rows o on o.id = n.id
   where m.media_id = n.id and n.subject_ids is distinct from o.subject_ids and m.subject_id <> all(n.subject_ids);
@@ -136,14 +134,14 @@ begin
   where n.subject_ids is distinct from o.subject_ids
   on conflict (media_id, subject_id) do update set position = excluded.position;
   return null;
-end $$;
-create trigger media_subjects_remirror after update on media
-  referencing old table as old_rows new table as new_rows for each statement execute function media_subjects_remirror();
-`;
+end $$`,
+  `create trigger media_subjects_remirror after update on media
+  referencing old table as old_rows new table as new_rows for each statement execute function media_subjects_remirror()`,
+];
 
 /** Runs before the subjects' trigger (triggers of one event fire in name order), which then mirrors the emptied list. */
-const SCRUB_TRIGGER = `
-create function media_scrub_purged() returns trigger language plpgsql as $$
+const SCRUB_TRIGGER = [
+  `create function media_scrub_purged() returns trigger language plpgsql as $$
 begin
   new.filename := null;
   new.sha256 := null;
@@ -155,11 +153,11 @@ begin
   new.classroom_id := null;
   new.rejection_detail := null;
   return new;
-end $$;
-create trigger media_scrub_purged before update on media
+end $$`,
+  `create trigger media_scrub_purged before update on media
   for each row when (new.status = 'deleted' and new.purged_at is not null and new.event_published_at is not null)
-  execute function media_scrub_purged();
-`;
+  execute function media_scrub_purged()`,
+];
 
 const PRUNE_WITH_FLOOR = `
 create or replace function prune_access_audit(retention_days integer, batch integer) returns integer
