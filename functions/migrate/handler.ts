@@ -1,6 +1,7 @@
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { CloudFormationCustomResourceEvent, Context } from 'aws-lambda';
-import { APP_ROLE, createDatabase, loadDatabaseOptionsFromEnv, migrateToLatest, setAppRolePassword } from '@media/db';
+import { auditRetentionDaysOf } from '@media/core';
+import { APP_ROLE, createDatabase, loadDatabaseOptionsFromEnv, migrateToLatest, recordAuditRetention, setAppRolePassword } from '@media/db';
 import { logger } from '../shared/observability';
 
 /** What the CDK custom-resource framework expects back from its `onEvent` function. */
@@ -29,11 +30,14 @@ export async function handler(event: CloudFormationCustomResourceEvent, context?
   const appSecretArn = process.env.MEDIA_APP_DB_SECRET_ARN;
   // Read before migrating: a secret the function cannot read fails the deploy before any change.
   const app = appSecretArn ? await readAppCredentials(appSecretArn) : undefined;
+  const auditDays = auditRetentionDaysOf(process.env);
   const db = await createDatabase({ ...loadDatabaseOptionsFromEnv(process.env), poolSize: 1 });
   try {
     const { results } = await migrateToLatest(db);
     const applied = (results ?? []).map((r) => r.migrationName);
     logger.info(applied.length ? 'migrations applied' : 'schema already up to date', { applied });
+    // The deploy's audit retention, which the app role's prune cannot undercut.
+    await recordAuditRetention(db, auditDays);
     if (app) {
       await setAppRolePassword(db, app.password, app.username);
       logger.info('app role password set from its secret', { role: app.username });

@@ -32,6 +32,7 @@ export async function seedReadyMedia(stack: TestStack, items: readonly SeedItem[
     await media.createPending({
       id,
       ...item,
+      subjectIds: [item.subjectId],
       filename: item.filename ?? null,
       contentType: 'image/jpeg',
       declaredSize: photo.length,
@@ -79,6 +80,7 @@ export async function seedReadyMediaByPurpose(stack: TestStack, items: readonly 
     await media.createPending({
       id,
       ...item,
+      subjectIds: [item.subjectId],
       filename: item.filename ?? null,
       contentType: template.contentType,
       declaredSize: template.declaredSize,

@@ -95,7 +95,7 @@ describe('events, per consumer', () => {
     });
 
     it('sends a profile photo to user-service and ai-service, not to attendance-service', async () => {
-      const mediaId = await uploadAs({ role: 'student', tenant, sub: 'pupil-8' }, { purpose: 'profile' });
+      const mediaId = await uploadAs({ role: 'student', tenant, sub: 'pupil-8' }, { purpose: 'profile', subjectId: 'pupil-8' });
       for (const consumer of ['user-service', 'ai-service'] as const) {
         expect((await received(consumer, mediaId)).map((e) => [e.type, e.subjectId]), consumer).toEqual([['media.ready', 'pupil-8']]);
       }
@@ -112,7 +112,7 @@ describe('events, per consumer', () => {
     });
 
     it('sends a deletion the same ways: ids to who may read the purpose, counts to analytics', async () => {
-      const mediaId = await uploadAs({ role: 'student', tenant, sub: 'pupil-10' }, { purpose: 'profile' });
+      const mediaId = await uploadAs({ role: 'student', tenant, sub: 'pupil-10' }, { purpose: 'profile', subjectId: 'pupil-10' });
       const student = await stack.token({ role: 'student', tenant, sub: 'pupil-10' });
       expect((await stack.api('DELETE', `/v1/media/${mediaId}`, { token: student })).status).toBe(204);
       expect((await received('user-service', mediaId)).map((e) => [e.type, e.subjectId])).toEqual([

@@ -159,10 +159,13 @@ describe('the rights of the child', () => {
         { tenant: s.tenant, subjectId: 'child-5', purpose: 'profile' },
       ]);
       expect((await download(s.tenant, s.ai, training!, 'ml')).json.code).toBe('CONSENT_REQUIRED');
+      // The ml variant is where recognition happens: training alone is not enough.
       await putConsent(s.admin, 'child-5', { recognition: false, training: true });
+      expect((await download(s.tenant, s.ai, training!, 'ml')).json.code).toBe('CONSENT_REQUIRED');
+      await putConsent(s.admin, 'child-5', { recognition: true, training: true });
       expect((await download(s.tenant, s.ai, training!, 'ml')).status).toBe(200);
 
-      await putConsent(s.admin, 'child-5', { recognition: false, training: false });
+      await putConsent(s.admin, 'child-5', { recognition: true, training: false });
       const rows = await Promise.all([training!, held!, profile!].map((id) => stack.deps.media.findById(id)));
       expect(rows.map((r) => [r?.status, r?.deletedBy])).toEqual([
         ['deleted', 'admin-1'],
@@ -286,7 +289,7 @@ describe('the rights of the child', () => {
       const [other] = await readyRows(stack, [{ tenant: s.tenant, subjectId: 'child-9', purpose: 'profile' }]);
       await putConsent(s.admin, 'child-8', { recognition: true, training: true });
 
-      const started = await stack.api<{ erasureId: string; status: string }>('POST', '/v1/subjects/child-8/erasure', { token: s.users });
+      const started = await stack.api<{ erasureId: string; status: string }>('POST', '/v1/subjects/child-8/erasure', { token: s.admin });
       expect(started.status).toBe(202);
       expect(started.json.status).toBe('running');
       // Asking again while it runs starts nothing new.
@@ -308,7 +311,7 @@ describe('the rights of the child', () => {
       // The next sweeps pick it up where the database says it stopped.
       for (let run = 0; run < 5; run++) await sweep(app);
       const done = await stack.api<ErasureRecord>('GET', `/v1/erasures/${started.json.erasureId}`, { token: s.users });
-      expect(done.json).toEqual({ erasureId: started.json.erasureId, subjectId: 'child-8', status: 'done', total: 200, deleted: 195, heldBack: 5 });
+      expect(done.json).toEqual({ erasureId: started.json.erasureId, subjectId: 'child-8', status: 'done', total: 200, deleted: 195, untagged: 0, heldBack: 5 });
 
       const rows = await stack.deps.db.selectFrom('media').select(['id', 'status', 'legalHold', 'purgedAt']).where('id', 'in', ids).execute();
       expect(rows.filter((r) => r.status === 'deleted').length).toBe(195);
@@ -321,7 +324,7 @@ describe('the rights of the child', () => {
       const audit = await auditOf(s.admin, '&subjectId=child-8');
       expect(audit.filter((e) => e.action === 'delete').length).toBe(195);
       expect(new Set(audit.filter((e) => e.action === 'delete').map((e) => e.mediaId)).size).toBe(195);
-      expect(audit.filter((e) => e.action === 'erasure').map((e) => e.actor)).toEqual(['user-service']);
+      expect(audit.filter((e) => e.action === 'erasure').map((e) => e.actor)).toEqual(['admin-1']);
 
       await aiEvents.drain();
       const erased = aiEvents.messages.map((m) => m.event as unknown as { type: string; tenant: string; subjectId: string }).filter((e) => e.tenant === s.tenant && e.type === 'subject.erased');

@@ -58,9 +58,9 @@ describe('usage counters', () => {
     const photo = await makePhoto({ width: 64, height: 48 });
     const first = await ask(admin, { purpose: 'profile', contentType: 'image/jpeg', size: photo.length + 100, subjectId: 's-9' });
     const second = await ask(admin, { purpose: 'general', contentType: 'image/jpeg', size: 5000 });
-    // An admin's upload naming no subject is about the admin.
+    // An admin's upload naming no subject is about nobody (key ''), never about the admin.
     expect(await usageOf(admin, 'subject')).toEqual([
-      { key: 'a-1', count: 1, bytes: 5000 },
+      { key: '', count: 1, bytes: 5000 },
       { key: 's-9', count: 1, bytes: photo.length + 100 },
     ]);
     await stack.postToS3(first.json.upload, photo, 'image/jpeg');

@@ -30,7 +30,10 @@ export interface UploadOptions {
   contentType?: string;
   /** Defaults to the File's name. Metadata only: never part of a storage key. */
   filename?: string;
+  /** The person the item shows (the first of `subjectIds` when both are given). None named: about nobody. */
   subjectId?: string;
+  /** Every person the item shows (a class photo: each child in it). */
+  subjectIds?: string[];
   classroomId?: string;
   /** Exact byte count of a stream; without it the stream is read into memory first. */
   size?: number;

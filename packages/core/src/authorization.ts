@@ -10,8 +10,8 @@ import { kindOf, policySubjectOf, uploaderKindOf, type PolicySubject, type Princ
  *
  * - `uploader`: the caller uploaded the item: same id and same kind (a person never matches what a
  *   service uploaded, whatever its `sub`).
- * - `self`: the item is about the caller (its `subjectId` is the caller's `sub`; people only,
- *   subjects are people) or the caller uploaded it.
+ * - `self`: the item is about the caller (the caller's `sub` is among its `subjectIds`; people
+ *   only, subjects are people) or the caller uploaded it.
  * - `classroom`: the item's `classroomId` is one of the caller's `classrooms`.
  * - `tenant`: any item of the caller's school. A grant over `tenant` therefore covers every item
  *   of the school, whatever else the caller has to do with it.
@@ -35,8 +35,8 @@ export interface DeleteGrant {
 export interface UploadGrant {
   purposes: readonly Purpose[];
   /**
-   * `none`: the caller may not name a subject (the item is about the caller); `self`: a subject, if
-   * named, is the caller; `any`: any subject of the tenant.
+   * `none`: the caller may name no subject; `self`: every subject named is the caller; `any`: any
+   * people of the tenant. Each subject of an item is checked on its own.
    */
   subject: 'none' | 'self' | 'any';
   /** `own`: a classroom, if named, must be one of the caller's; `any`: any classroom of the tenant. */
@@ -137,7 +137,8 @@ export const rulesOf = (principal: Principal): Rules => POLICY[policySubjectOf(p
 export interface Subject {
   tenant: string;
   purpose: Purpose;
-  subjectId: string | null;
+  /** The people the item names (none: nobody). */
+  subjectIds: readonly string[];
   classroomId: string | null;
   uploadedBy: string;
   legalHold?: boolean;
@@ -149,7 +150,7 @@ export function relationsOf(principal: Principal, item: Subject): Relation[] | '
   const relations: Relation[] = ['tenant'];
   const kind: PrincipalKind = kindOf(principal);
   if (item.uploadedBy === principal.sub && uploaderKindOf(item.uploadedBy) === kind) relations.push('uploader', 'self');
-  else if (kind === 'human' && item.subjectId === principal.sub) relations.push('self');
+  else if (kind === 'human' && item.subjectIds.includes(principal.sub)) relations.push('self');
   if (item.classroomId !== null && principal.classrooms.includes(item.classroomId)) relations.push('classroom');
   return relations;
 }
@@ -211,13 +212,14 @@ export function authorize(principal: Principal, action: Action, item: Subject): 
 
 export interface UploadTarget {
   purpose: Purpose;
-  /** The subject the request names, or null when it names none (the item is then about the caller). */
-  subjectId: string | null;
+  /** The people the request names (none: the item is about nobody). */
+  subjectIds: readonly string[];
   classroomId: string | null;
 }
 
-const subjectAllowed = (grant: UploadGrant, principal: Principal, subjectId: string | null) =>
-  subjectId === null || grant.subject === 'any' || (grant.subject === 'self' && subjectId === principal.sub);
+/** Whoever may tag one of the people may tag them all only if the grant allows each of them. */
+const subjectsAllowed = (grant: UploadGrant, principal: Principal, subjectIds: readonly string[]) =>
+  subjectIds.every((id) => grant.subject === 'any' || (grant.subject === 'self' && id === principal.sub));
 
 /** Who the policy lets name any subject on uploads of a purpose, for the refusal to say so. */
 export const subjectTaggersOf = (purpose: Purpose): PolicySubject[] =>
@@ -232,7 +234,7 @@ export function authorizeUpload(principal: Principal, target: UploadTarget): voi
       grant.purposes.includes(target.purpose) &&
       (target.classroomId === null || grant.classroom === 'any' || principal.classrooms.includes(target.classroomId)),
   );
-  if (grants.some((grant) => subjectAllowed(grant, principal, target.subjectId))) return;
+  if (grants.some((grant) => subjectsAllowed(grant, principal, target.subjectIds))) return;
   if (grants.length > 0) {
     // The caller may upload here, only not about someone else: say who may.
     const taggers = subjectTaggersOf(target.purpose).map((who) => (who === 'admin' ? 'administrators' : who));
@@ -244,8 +246,15 @@ export function authorizeUpload(principal: Principal, target: UploadTarget): voi
   throw new MediaError('FORBIDDEN', `You may not upload ${target.purpose} media for this subject or classroom.`);
 }
 
-export function authorizeUsage(principal: Principal): void {
+/**
+ * Usage figures: for those the policy allows. Services get counts only: grouped per subject the
+ * figures would list the school's children by id (`COUNTS_ONLY`).
+ */
+export function authorizeUsage(principal: Principal, groupBy: 'purpose' | 'subject' = 'purpose'): void {
   if (!rulesOf(principal).usage) throw new MediaError('FORBIDDEN', 'You may not read usage figures.');
+  if (groupBy === 'subject' && principal.role === 'service') {
+    throw new MediaError('COUNTS_ONLY', 'Services get counts only: usage per subject is for the school\'s administrators; ask with groupBy=purpose.');
+  }
 }
 
 /** The read grants as data, for the repository to turn into a SQL predicate (lists stay full pages). */

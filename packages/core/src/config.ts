@@ -287,3 +287,13 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     },
   };
 }
+
+/**
+ * The audit retention alone, for the migrate function: it records it in the database, whose prune
+ * then never deletes younger rows whatever a caller passes (migration 0011).
+ */
+export function auditRetentionDaysOf(env: Record<string, string | undefined>): number {
+  const parsed = ConfigSchema.shape.MEDIA_AUDIT_RETENTION_DAYS.safeParse(env.MEDIA_AUDIT_RETENTION_DAYS);
+  if (!parsed.success) throw new Error(`MEDIA_AUDIT_RETENTION_DAYS: ${parsed.error.issues.map((i) => i.message).join('; ')}`);
+  return parsed.data;
+}

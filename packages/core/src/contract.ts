@@ -7,12 +7,20 @@ import { PURPOSES } from './purposes';
 /** The HTTP contract (docs/architecture.md § Contract) as zod schemas: the one source of its types. */
 const identifier = z.string().min(1).max(128).regex(/^[A-Za-z0-9._:@-]+$/, 'letters, digits and . _ : @ - only');
 
+/** The most people one item may name (a class photo). */
+export const MAX_SUBJECTS = 100;
+
 export const UploadRequest = z.strictObject({
   purpose: z.enum(PURPOSES),
   contentType: z.string().min(3).max(100).regex(/^[a-z0-9.+-]+\/[a-z0-9.+-]+$/i, 'a MIME type such as image/jpeg'),
   size: z.number().int().positive(),
   filename: z.string().min(1).max(255).optional(),
-  subjectId: identifier.optional(),
+  subjectId: identifier.optional().meta({ description: 'The first person the item names (the same as `subjectIds[0]` when both are sent).' }),
+  subjectIds: z
+    .array(identifier)
+    .max(MAX_SUBJECTS)
+    .optional()
+    .meta({ description: 'Every person the item names (a class photo: each child in it); none named: the item is about nobody.' }),
   classroomId: identifier.optional(),
   /** Send the file in parts (S3 multipart): required at MEDIA_MULTIPART_THRESHOLD_BYTES and above, allowed above 5 MiB. */
   multipart: z.boolean().optional(),
@@ -116,7 +124,8 @@ export const MediaRecord = z.object({
   tenant: z.string(),
   purpose: z.enum(PURPOSES),
   status: z.enum(MEDIA_STATUSES),
-  subjectId: z.string().nullable(),
+  subjectId: z.string().nullable().meta({ description: 'The first of `subjectIds`; null when the item names nobody.' }),
+  subjectIds: z.array(z.string()).meta({ description: 'The people the item names, in the order given.' }),
   classroomId: z.string().nullable(),
   uploadedBy: z.string(),
   contentType: z.string(),

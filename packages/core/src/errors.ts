@@ -4,9 +4,11 @@
  */
 export const ERRORS = {
   VALIDATION_FAILED: { status: 400, title: 'The request is not valid' },
+  INVALID_SUBJECT: { status: 400, title: 'Not a person who can be the subject of media' },
   UNAUTHENTICATED: { status: 401, title: 'Authentication required' },
   FORBIDDEN: { status: 403, title: 'Not allowed' },
   CONSENT_REQUIRED: { status: 403, title: 'The subject has not consented to this use' },
+  COUNTS_ONLY: { status: 403, title: 'Only counts are available to services' },
   NOT_FOUND: { status: 404, title: 'Not found' },
   METHOD_NOT_ALLOWED: { status: 405, title: 'Method not allowed' },
   NOT_READY: { status: 409, title: 'Media is not ready' },

@@ -13,3 +13,4 @@ export * from './media-events';
 export * from './event-consumers';
 export * from './routes';
 export * from './rights';
+export * from './subjects';

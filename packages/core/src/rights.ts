@@ -2,7 +2,8 @@
 import * as z from 'zod';
 import { MediaError } from './errors';
 import { VARIANT_NAMES } from './media';
-import { PURPOSES } from './purposes';
+import { rulesOf } from './authorization';
+import { PURPOSES, type Purpose } from './purposes';
 import { policySubjectOf, type PolicySubject, type Principal } from './principal';
 
 /**
@@ -74,8 +75,9 @@ export const ErasureRecord = z.object({
   erasureId: z.string().uuid(),
   subjectId: z.string(),
   status: z.enum(JOB_STATUSES),
-  total: z.number().int().meta({ description: 'Items about the subject found so far.' }),
-  deleted: z.number().int(),
+  total: z.number().int().meta({ description: 'Items naming the subject found so far.' }),
+  deleted: z.number().int().meta({ description: 'Items deleted: those naming the subject alone.' }),
+  untagged: z.number().int().meta({ description: 'Shared items kept, with the subject no longer named on them (others are).' }),
   heldBack: z.number().int().meta({ description: 'Items kept because they are under legal hold.' }),
 });
 export type ErasureRecord = z.infer<typeof ErasureRecord>;
@@ -112,4 +114,14 @@ export function authorizeRight(principal: Principal, right: Right, subjectId?: s
   if (rule.who.includes(policySubjectOf(principal))) return;
   if (rule.self && principal.role !== 'service' && subjectId !== undefined && subjectId === principal.sub) return;
   throw new MediaError('FORBIDDEN', `You may not use this right (${right}).`);
+}
+
+/**
+ * What an erasure or export asked by `principal` covers: the items naming the person of the
+ * purposes the principal may read throughout the school (an administrator: all; user-service:
+ * profiles). Nobody erases or receives through a right what they could not read item by item.
+ */
+export function rightsScopeOf(principal: Principal): Purpose[] {
+  const schoolWide = new Set(rulesOf(principal).read.filter((grant) => grant.relations.includes('tenant')).flatMap((grant) => grant.purposes));
+  return PURPOSES.filter((purpose) => schoolWide.has(purpose));
 }

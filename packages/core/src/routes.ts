@@ -85,6 +85,7 @@ export const HealthAnswer = z.object({ status: z.literal('ok') });
 const AUTH: readonly ErrorCode[] = ['UNAUTHENTICATED', 'RATE_LIMITED'];
 const UPLOAD_ERRORS: readonly ErrorCode[] = [
   'VALIDATION_FAILED',
+  'INVALID_SUBJECT',
   ...AUTH,
   'FORBIDDEN',
   'PAYLOAD_TOO_LARGE',
@@ -228,7 +229,7 @@ export const API_ROUTES = [
     summary: "Count and bytes of the tenant's media, grouped by purpose or subject",
     query: UsageQuery,
     answer: { status: 200, schema: UsageAnswer, description: 'One row per group.' },
-    errors: ['VALIDATION_FAILED', ...AUTH, 'FORBIDDEN'],
+    errors: ['VALIDATION_FAILED', ...AUTH, 'FORBIDDEN', 'COUNTS_ONLY'],
   },
   {
     method: 'PUT',
@@ -238,7 +239,7 @@ export const API_ROUTES = [
     summary: "Record a person's consent to face recognition and to model training (administrators, user-service)",
     body: ConsentBody,
     answer: { status: 200, schema: ConsentRecord, description: 'The consent as recorded; a withdrawal applies to the next URL asked for.' },
-    errors: ['VALIDATION_FAILED', ...AUTH, 'FORBIDDEN'],
+    errors: ['VALIDATION_FAILED', ...AUTH, 'FORBIDDEN', 'INVALID_SUBJECT'],
   },
   {
     method: 'GET',
@@ -247,7 +248,7 @@ export const API_ROUTES = [
     operationId: 'getConsent',
     summary: "A person's consent (administrators, user-service, ai-service, the person)",
     answer: { status: 200, schema: ConsentRecord, description: 'The consent; both false for a person never asked.' },
-    errors: ['VALIDATION_FAILED', ...AUTH, 'FORBIDDEN'],
+    errors: ['VALIDATION_FAILED', ...AUTH, 'FORBIDDEN', 'INVALID_SUBJECT'],
   },
   {
     method: 'GET',
@@ -274,9 +275,9 @@ export const API_ROUTES = [
     path: '/v1/subjects/{subjectId}/erasure',
     fn: 'media-api',
     operationId: 'requestErasure',
-    summary: 'Erase every media item about a person and their consent (administrators, user-service)',
+    summary: 'Erase every media item naming a person (of the purposes the caller may read), and their consent (administrators, user-service)',
     answer: { status: 202, schema: ErasureAccepted, description: 'The erasure runs in the background; follow it at /v1/erasures/{erasureId}.' },
-    errors: ['VALIDATION_FAILED', ...AUTH, 'FORBIDDEN'],
+    errors: ['VALIDATION_FAILED', ...AUTH, 'FORBIDDEN', 'INVALID_SUBJECT'],
   },
   {
     method: 'GET',
@@ -292,9 +293,9 @@ export const API_ROUTES = [
     path: '/v1/subjects/{subjectId}/export',
     fn: 'media-api',
     operationId: 'requestExport',
-    summary: 'Gather every ready item about a person into one ZIP file (administrators, user-service)',
+    summary: 'Gather every ready item naming a person (of the purposes the caller may read) into one ZIP file (administrators, user-service)',
     answer: { status: 202, schema: ExportAccepted, description: 'The export runs in the background; follow it at /v1/exports/{exportId}.' },
-    errors: ['VALIDATION_FAILED', ...AUTH, 'FORBIDDEN'],
+    errors: ['VALIDATION_FAILED', ...AUTH, 'FORBIDDEN', 'INVALID_SUBJECT'],
   },
   {
     method: 'GET',

@@ -1,6 +1,7 @@
 import type { UploadRequest } from './contract';
 import { MediaError } from './errors';
 import type { Principal } from './principal';
+import { subjectIdsOf } from './subjects';
 import { isVideoType, purposePolicy, type Purpose } from './purposes';
 
 export interface UploadPlan {
@@ -10,7 +11,8 @@ export interface UploadPlan {
   kind: 'image' | 'video';
   /** Sent in parts (S3 multipart): asked for, or required by the size. */
   multipart: boolean;
-  subjectId: string;
+  /** The people the item names (none: nobody, never the uploader); the first is `subjectId`. */
+  subjectIds: string[];
   classroomId: string | null;
   filename: string | null;
 }
@@ -88,7 +90,7 @@ export function planUpload(principal: Principal, request: UploadRequest, limits:
     size: request.size,
     kind,
     multipart,
-    subjectId: request.subjectId ?? principal.sub,
+    subjectIds: subjectIdsOf(request),
     classroomId: request.classroomId ?? null,
     filename: cleanFilename(request.filename),
   };

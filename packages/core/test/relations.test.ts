@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { authorizeUpload, MediaError, readScopeOf, relationsOf, type Principal, type Subject } from '@media/core';
+import { authorizeUpload, authorizeUsage, MediaError, readScopeOf, relationsOf, rightsScopeOf, type Principal, type Subject } from '@media/core';
 
 /**
  * Relations below the token check: even a principal the token verifier would refuse (a person
@@ -8,7 +8,7 @@ import { authorizeUpload, MediaError, readScopeOf, relationsOf, type Principal, 
 const item = (over: Partial<Subject> = {}): Subject => ({
   tenant: 'school-1',
   purpose: 'profile',
-  subjectId: 'pupil-7',
+  subjectIds: ['pupil-7'],
   classroomId: null,
   uploadedBy: 'user-service',
   ...over,
@@ -41,7 +41,7 @@ describe('relations compare the kind of principal as well as its id', () => {
   });
 
   it('never makes a service the subject of an item: subjects are people', () => {
-    expect(relationsOf(service('ai-service'), item({ subjectId: 'ai-service', uploadedBy: 'admin-1' }))).toEqual(['tenant']);
+    expect(relationsOf(service('ai-service'), item({ subjectIds: ['ai-service'], uploadedBy: 'admin-1' }))).toEqual(['tenant']);
     expect(relationsOf(person('student', 'pupil-7'), item({ uploadedBy: 'admin-1' }))).toEqual(['tenant', 'self']);
   });
 
@@ -53,7 +53,7 @@ describe('relations compare the kind of principal as well as its id', () => {
 
 describe('subjects on attendance uploads', () => {
   const teacher: Principal = { role: 'teacher', sub: 't-1', tenant: 'school-1', classrooms: ['room-1'] };
-  const attendance = (subjectId: string | null) => ({ purpose: 'attendance' as const, subjectId, classroomId: 'room-1' });
+  const attendance = (subjectId: string | null) => ({ purpose: 'attendance' as const, subjectIds: subjectId ? [subjectId] : [], classroomId: 'room-1' });
 
   it('lets a teacher photograph their classroom without naming anyone', () => {
     expect(refusal(() => authorizeUpload(teacher, attendance(null)))).toBeNull();
@@ -70,5 +70,39 @@ describe('subjects on attendance uploads', () => {
   it('lets admins and attendance-service tag subjects', () => {
     expect(refusal(() => authorizeUpload(person('admin', 'admin-1'), attendance('pupil-7')))).toBeNull();
     expect(refusal(() => authorizeUpload(service('attendance-service'), attendance('pupil-7')))).toBeNull();
+  });
+});
+
+describe('several subjects on one item', () => {
+  const classPhoto = item({ purpose: 'general', subjectIds: ['pupil-1', 'pupil-2', 'pupil-3'], uploadedBy: 'admin-1' });
+
+  it('relates each person the item names to it as themself, and no one else', () => {
+    for (const pupil of ['pupil-1', 'pupil-2', 'pupil-3']) expect(relationsOf(person('student', pupil), classPhoto)).toEqual(['tenant', 'self']);
+    expect(relationsOf(person('student', 'pupil-4'), classPhoto)).toEqual(['tenant']);
+  });
+
+  it('lets a student tag only themself, every subject checked on its own', () => {
+    const student = person('student', 'pupil-1');
+    const general = (subjectIds: string[]) => ({ purpose: 'general' as const, subjectIds, classroomId: null });
+    expect(refusal(() => authorizeUpload(student, general(['pupil-1'])))).toBeNull();
+    expect(refusal(() => authorizeUpload(student, general([])))).toBeNull();
+    expect(refusal(() => authorizeUpload(student, general(['pupil-1', 'pupil-2'])))?.code).toBe('FORBIDDEN');
+    expect(refusal(() => authorizeUpload(person('admin', 'admin-1'), general(['pupil-1', 'pupil-2'])))).toBeNull();
+  });
+});
+
+describe('usage figures', () => {
+  it('gives services counts per purpose only, never per subject (COUNTS_ONLY); administrators both', () => {
+    expect(refusal(() => authorizeUsage(service('analytics-service'), 'purpose'))).toBeNull();
+    expect(refusal(() => authorizeUsage(service('analytics-service'), 'subject'))?.code).toBe('COUNTS_ONLY');
+    expect(refusal(() => authorizeUsage(person('admin', 'admin-1'), 'subject'))).toBeNull();
+    expect(refusal(() => authorizeUsage(person('teacher', 't-1'), 'purpose'))?.code).toBe('FORBIDDEN');
+  });
+});
+
+describe('the scope of erasures and exports', () => {
+  it('is what the requester may read throughout the school: everything for admins, profiles for user-service', () => {
+    expect(rightsScopeOf(person('admin', 'admin-1'))).toEqual(['profile', 'attendance', 'training', 'general']);
+    expect(rightsScopeOf(service('user-service'))).toEqual(['profile']);
   });
 });

@@ -13,7 +13,7 @@ const codeOf = (fn: () => unknown) => {
 };
 
 describe('planUpload', () => {
-  it('defaults the subject to the caller and keeps a cleaned file name', () => {
+  it('names nobody when no subject is given (never the caller) and keeps a cleaned file name', () => {
     const plan = planUpload(teacher, { purpose: 'profile', contentType: 'image/JPG', size: 1000, filename: '../../etc/\u0000me.jpg' });
     expect(plan).toEqual({
       purpose: 'profile',
@@ -21,7 +21,7 @@ describe('planUpload', () => {
       size: 1000,
       kind: 'image',
       multipart: false,
-      subjectId: 't-1',
+      subjectIds: [],
       classroomId: null,
       filename: 'me.jpg',
     });
@@ -60,5 +60,27 @@ describe('planUpload', () => {
 
   it('requires a classroom for attendance photos', () => {
     expect(codeOf(() => planUpload(teacher, { purpose: 'attendance', contentType: 'image/jpeg', size: 10 }))).toBe('VALIDATION_FAILED');
+  });
+
+  describe('subjects', () => {
+    const photo = { purpose: 'general' as const, contentType: 'image/jpeg', size: 10 };
+
+    it('takes every person a class photo names, in order, repeats dropped; subjectId alone is a list of one', () => {
+      expect(planUpload(teacher, { ...photo, subjectIds: ['p-2', 'p-1', 'p-2'] }).subjectIds).toEqual(['p-2', 'p-1']);
+      expect(planUpload(teacher, { ...photo, subjectId: 'p-1' }).subjectIds).toEqual(['p-1']);
+      expect(planUpload(teacher, { ...photo, subjectId: 'p-1', subjectIds: ['p-1', 'p-3'] }).subjectIds).toEqual(['p-1', 'p-3']);
+    });
+
+    it('refuses subjectId and subjectIds that disagree on the first person (400)', () => {
+      expect(codeOf(() => planUpload(teacher, { ...photo, subjectId: 'p-3', subjectIds: ['p-1', 'p-3'] }))).toBe('VALIDATION_FAILED');
+      expect(codeOf(() => planUpload(teacher, { ...photo, subjectId: 'p-3', subjectIds: [] }))).toBe('VALIDATION_FAILED');
+    });
+
+    it('refuses a service, or a name the service acts under, as a subject (400 INVALID_SUBJECT)', () => {
+      for (const id of ['attendance-service', 'ai-service', 'user-service', 'analytics-service', 'retention', 'system']) {
+        expect(codeOf(() => planUpload(teacher, { ...photo, subjectId: id })), id).toBe('INVALID_SUBJECT');
+        expect(codeOf(() => planUpload(teacher, { ...photo, subjectIds: ['p-1', id] })), id).toBe('INVALID_SUBJECT');
+      }
+    });
   });
 });

@@ -28,6 +28,14 @@ const decodeCursor = (cursor: string): { at: Date; id: number } | null => {
   return Number.isNaN(date.getTime()) || !/^\d{1,18}$/.test(id ?? '') ? null : { at: date, id: Number(id) };
 };
 
+/**
+ * Records the deploy's audit retention, below which the database's prune deletes nothing whatever
+ * retention its caller passes. Only the migrating role may (the app role reads it).
+ */
+export async function recordAuditRetention(db: Kysely<Database>, days: number): Promise<void> {
+  await sql`update audit_retention set days = ${days}`.execute(db);
+}
+
 /** The access audit log: read newest first per school, pruned only through the database's own function. */
 export class AccessAuditLog {
   constructor(private readonly db: Kysely<Database>) {}
@@ -59,8 +67,9 @@ export class AccessAuditLog {
   }
 
   /**
-   * Deletes one batch of rows older than `retentionDays` through `prune_access_audit` (migration
-   * 0007), the app role's only way to delete audit rows; it refuses a retention under 30 days.
+   * Deletes one batch of rows older than `retentionDays` through `prune_access_audit` (migrations
+   * 0007, 0011), the app role's only way to delete audit rows; it refuses a retention under 30
+   * days and never deletes rows younger than the retention the deploy recorded.
    */
   async prune(retentionDays: number, batch = 1000): Promise<number> {
     const { rows } = await sql<{ removed: number }>`select prune_access_audit(${retentionDays}::integer, ${batch}::integer) as removed`.execute(this.db);

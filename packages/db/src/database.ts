@@ -12,7 +12,10 @@ export interface MediaTable {
   tenant: string;
   purpose: Purpose;
   status: MediaStatus;
+  /** The first of `subjectIds` (kept by the database), for readers of one subject. */
   subjectId: string | null;
+  /** The people the item names, in the order given; empty when it names nobody (migration 0011). */
+  subjectIds: ColumnType<string[], string[] | undefined, string[]>;
   classroomId: string | null;
   uploadedBy: string;
   contentType: string;
@@ -91,6 +94,14 @@ export interface MediaUsageTable {
   reservedBytes: ColumnType<number, number | undefined, number>;
 }
 
+/** Who an item names, one row per person (kept from `media.subject_ids` by the database): the index by person. */
+export interface MediaSubjectsTable {
+  mediaId: string;
+  tenant: string;
+  subjectId: string;
+  position: number;
+}
+
 /** A person's consent (no row: none given). */
 export interface SubjectConsentTable {
   tenant: string;
@@ -125,7 +136,11 @@ export interface RightsJobTable {
   requestedBy: string;
   requesterRole: string;
   cursor: string | null;
+  /** The purposes the job covers: what its requester may read throughout the school. */
+  purposes: ColumnType<Purpose[], Purpose[] | undefined, Purpose[]>;
   total: Generated<number>;
+  /** Erasures: shared items kept with the person's tag removed (others are named on them). */
+  untagged: Generated<number>;
   deleted: Generated<number>;
   heldBack: Generated<number>;
   items: Generated<number>;
@@ -141,6 +156,7 @@ export interface RightsJobTable {
 
 export interface Database {
   media: MediaTable;
+  mediaSubjects: MediaSubjectsTable;
   mediaUsage: MediaUsageTable;
   subjectConsent: SubjectConsentTable;
   accessAudit: AccessAuditTable;

@@ -8,7 +8,8 @@ export interface NewPendingMedia {
   id: string;
   tenant: string;
   purpose: Purpose;
-  subjectId: string | null;
+  /** The people the item names (none: nobody); the first is stored as `subject_id`. */
+  subjectIds: string[];
   classroomId: string | null;
   uploadedBy: string;
   contentType: string;
@@ -142,7 +143,7 @@ function visibleTo(eb: Eb, scope: ReadScope): Expression<SqlBool> {
         case 'self':
           // As relationsOf: a person is the subject or the uploader; a service only the uploader.
           return scope.kind === 'human'
-            ? eb.or([eb('subjectId', '=', scope.sub), eb.and([eb('uploadedBy', '=', scope.sub), eb('uploadedBy', 'not in', [...SERVICES])])])
+            ? eb.or([sql<SqlBool>`${scope.sub} = any(subject_ids)`, eb.and([eb('uploadedBy', '=', scope.sub), eb('uploadedBy', 'not in', [...SERVICES])])])
             : eb('uploadedBy', '=', scope.sub);
         case 'classroom':
           return scope.classrooms.length > 0 ? eb('classroomId', 'in', [...scope.classrooms]) : eb.lit(false);
@@ -165,7 +166,7 @@ export class MediaRepository {
   async createPending(item: NewPendingMedia): Promise<MediaRow> {
     return this.db
       .insertInto('media')
-      .values({ ...item, status: 'pending', variants: '[]' })
+      .values({ ...item, subjectId: item.subjectIds[0] ?? null, status: 'pending', variants: '[]' })
       .returningAll()
       .executeTakeFirstOrThrow();
   }
@@ -245,7 +246,7 @@ export class MediaRepository {
       id: item.id,
       tenant: item.tenant,
       purpose: item.purpose,
-      subject_id: item.subjectId,
+      subject_id: item.subjectIds[0] ?? null,
       classroom_id: item.classroomId,
       uploaded_by: item.uploadedBy,
       content_type: item.contentType,
@@ -257,9 +258,21 @@ export class MediaRepository {
       part_size: item.partSize ?? null,
       part_count: item.partCount ?? null,
     }));
+    const reserve = (db: Kysely<Database>) =>
+      sql`select media_reserve_uploads(${JSON.stringify(rows)}::jsonb, ${limits.schoolQuotaBytes}::bigint,
+          ${limits.personQuotaBytes}::bigint, ${limits.maxPending}::integer)`.execute(db);
+    const shared = items.filter((item) => item.subjectIds.length > 1);
     try {
-      await sql`select media_reserve_uploads(${JSON.stringify(rows)}::jsonb, ${limits.schoolQuotaBytes}::bigint,
-                ${limits.personQuotaBytes}::bigint, ${limits.maxPending}::integer)`.execute(this.db);
+      if (shared.length === 0) {
+        await reserve(this.db);
+        return null;
+      }
+      // The function writes each item's first subject; the others join in the same transaction
+      // (one more statement under the school's lock, only for items naming several people).
+      await this.db.transaction().execute(async (trx) => {
+        await reserve(trx);
+        for (const item of shared) await trx.updateTable('media').set({ subjectIds: item.subjectIds }).where('id', '=', item.id).execute();
+      });
       return null;
     } catch (error) {
       const refused = refusalOf(error);
@@ -630,7 +643,7 @@ export class MediaRepository {
     const filtered = <Q extends SelectQueryBuilder<Database, 'media', object>>(query: Q): Q => {
       let q = query.where('tenant', '=', scope.tenant).where('status', '<>', 'deleted');
       if (filter.purpose) q = q.where('purpose', '=', filter.purpose);
-      if (filter.subjectId) q = q.where('subjectId', '=', filter.subjectId);
+      if (filter.subjectId) q = q.where(namesSubject(scope.tenant, filter.subjectId));
       if (filter.classroomId) q = q.where('classroomId', '=', filter.classroomId);
       if (filter.status) q = q.where('status', '=', filter.status);
       if (filter.createdAfter) q = q.where('createdAt', '>', new Date(filter.createdAfter));
@@ -665,7 +678,8 @@ export class MediaRepository {
         if (branch.purposes.length < PURPOSES.length) {
           q = branch.purposes.length === 1 ? q.where('purpose', '=', branch.purposes[0]!) : q.where('purpose', 'in', [...branch.purposes]);
         }
-        if (branch.key) q = q.where(branch.key.column, '=', branch.key.value);
+        if (branch.key?.column === 'subject') q = q.where(namesSubject(scope.tenant, branch.key.value));
+        else if (branch.key) q = q.where(branch.key.column, '=', branch.key.value);
         return q as Q;
       };
       if (branches.length > 1) {
@@ -713,12 +727,17 @@ function pageOf(rows: MediaRow[], limit: number): Page<MediaRow> {
   return { items, nextCursor: rows.length > limit && last ? encodeCursor(last.id) : null };
 }
 
+/** The items of a school that name a person, from the index by person (tenant, subject, media). */
+const namesSubject = (tenant: string, subjectId: string) =>
+  sql<SqlBool>`id in (select media_id from media_subjects where tenant = ${tenant} and subject_id = ${subjectId})`;
+
 const BAND_COLUMNS = ['phashBand0', 'phashBand1', 'phashBand2', 'phashBand3'] as const;
 
 /** One index-ordered part of a principal's scope: some purposes, of the school or of one key. */
 interface Branch {
   purposes: readonly Purpose[];
-  key?: { column: 'subjectId' | 'uploadedBy' | 'classroomId'; value: string };
+  /** `subject`: the items naming a person (from `media_subjects`); else a column of `media`. */
+  key?: { column: 'subject' | 'uploadedBy' | 'classroomId'; value: string };
 }
 
 /**
@@ -735,7 +754,7 @@ function branchesOf(scope: ReadScope, onlyPurpose?: Purpose): Branch[] {
     for (const relation of grant.relations) {
       switch (relation) {
         case 'self':
-          branches.push({ purposes, key: { column: 'subjectId', value: scope.sub } });
+          branches.push({ purposes, key: { column: 'subject', value: scope.sub } });
           branches.push({ purposes, key: { column: 'uploadedBy', value: scope.sub } });
           break;
         case 'classroom':

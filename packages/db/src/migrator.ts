@@ -10,6 +10,7 @@ import * as rights0007 from './migrations/0007-rights';
 import * as multipartVideo0008 from './migrations/0008-multipart-video';
 import * as durableReservations0009 from './migrations/0009-durable-reservations';
 import * as usageShards0010 from './migrations/0010-usage-shards';
+import * as subjects0011 from './migrations/0011-subjects';
 
 /** Migrations are listed here rather than read from disk, so they bundle into a Lambda as-is. */
 const MIGRATIONS: Record<string, Migration> = {
@@ -23,6 +24,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '0008-multipart-video': multipartVideo0008,
   '0009-durable-reservations': durableReservations0009,
   '0010-usage-shards': usageShards0010,
+  '0011-subjects': subjects0011,
 };
 
 export async function migrateToLatest(db: Kysely<Database>): Promise<MigrationResultSet> {

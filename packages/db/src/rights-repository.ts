@@ -20,6 +20,8 @@ export interface NewRightsJob {
   kind: 'erasure' | 'export';
   requestedBy: string;
   requesterRole: string;
+  /** The purposes the job covers: what the requester may read throughout the school. */
+  purposes: readonly Purpose[];
 }
 
 export interface ErasureBatch {
@@ -27,6 +29,8 @@ export interface ErasureBatch {
   /** Rows tombstoned by this batch: their events and purges follow (the caller, else the sweeper). */
   deleted: MediaRow[];
 }
+
+
 
 /** The rows of the rights: consent, erasure and export jobs, retention. */
 export class RightsRepository {
@@ -40,6 +44,18 @@ export class RightsRepository {
       .where('subjectId', '=', subjectId)
       .executeTakeFirst();
     return row ?? NO_CONSENT;
+  }
+
+  /** The consent of several people at once (a photo naming a class); anyone absent was never asked. */
+  async consentsOf(tenant: string, subjectIds: readonly string[]): Promise<Map<string, Consent>> {
+    if (subjectIds.length === 0) return new Map();
+    const rows = await this.db
+      .selectFrom('subjectConsent')
+      .select(['subjectId', 'recognition', 'training', 'updatedAt', 'updatedBy'])
+      .where('tenant', '=', tenant)
+      .where('subjectId', 'in', [...subjectIds])
+      .execute();
+    return new Map(rows.map(({ subjectId, ...consent }) => [subjectId, consent]));
   }
 
   /**
@@ -73,15 +89,16 @@ export class RightsRepository {
   }
 
   /**
-   * Starts a job, or gives back the one already running for this person and kind (so asking twice
-   * starts nothing new), with its audit row; an erasure also clears the consent at once.
+   * Starts a job, or gives back the one already running for this person, kind and scope (so asking
+   * twice starts nothing new), with its audit row; an erasure also clears the consent at once.
    */
   async startJob(job: NewRightsJob, audit: NewAuditEntry): Promise<{ job: RightsJobRow; started: boolean }> {
+    const purposes = [...job.purposes];
     return this.db.transaction().execute(async (trx) => {
       const inserted = await trx
         .insertInto('rightsJob')
-        .values(job)
-        .onConflict((oc) => oc.columns(['tenant', 'subjectId', 'kind']).where('status', '=', 'running').doNothing())
+        .values({ ...job, purposes })
+        .onConflict((oc) => oc.columns(['tenant', 'subjectId', 'kind', 'purposes']).where('status', '=', 'running').doNothing())
         .returningAll()
         .executeTakeFirst();
       if (!inserted) {
@@ -91,6 +108,8 @@ export class RightsRepository {
           .where('tenant', '=', job.tenant)
           .where('subjectId', '=', job.subjectId)
           .where('kind', '=', job.kind)
+          // Compared as one array (a bare array would become a list of values).
+          .where(sql<boolean>`purposes = ${sql.val(purposes)}::text[]`)
           .where('status', '=', 'running')
           .executeTakeFirstOrThrow();
         return { job: running, started: false };
@@ -124,11 +143,13 @@ export class RightsRepository {
   }
 
   /**
-   * One batch of an erasure, as one transaction: the next `batch` items about the person (in id
-   * order after the job's cursor, locked) are tombstoned unless under legal hold (counted held back),
-   * each delete audited, and the job's counters and cursor move with them. A crash before the commit
-   * leaves everything as it was; a shorter batch than asked for finishes the job, clears the consent
-   * once more (it may have been given again meanwhile) and marks it done.
+   * One batch of an erasure, as one transaction: the next `batch` items naming the person, of the
+   * job's purposes (in id order after the job's cursor, locked). Under legal hold: kept as they
+   * are (counted held back). Naming others too: kept, with the person's name taken off
+   * (untagged). Naming the person alone: tombstoned, each delete audited. The job's counters and
+   * cursor move with them. A crash before the commit leaves everything as it was; a shorter batch
+   * than asked for finishes the job, clears the consent once more (it may have been given again
+   * meanwhile) and marks it done.
    */
   async eraseBatch(jobId: string, batch: number): Promise<ErasureBatch | undefined> {
     return this.db.transaction().execute(async (trx) => {
@@ -136,20 +157,39 @@ export class RightsRepository {
       if (!job) return undefined;
       let query = trx
         .selectFrom('media')
-        .select(['id', 'legalHold'])
-        .where('tenant', '=', job.tenant)
-        .where('subjectId', '=', job.subjectId)
-        .where('status', '<>', 'deleted');
-      if (job.cursor) query = query.where('id', '>', job.cursor);
-      const found = await query.orderBy('id').limit(batch).forUpdate().execute();
-      const erasable = found.filter((row) => !row.legalHold).map((row) => row.id);
-      const deleted = erasable.length
-        ? await trx.updateTable('media').set(tombstone('erasure')).where('id', 'in', erasable).where('status', '<>', 'deleted').returningAll().execute()
+        .innerJoin('mediaSubjects as named', 'named.mediaId', 'media.id')
+        .select(['media.id', 'media.legalHold', 'media.subjectIds'])
+        .where('named.tenant', '=', job.tenant)
+        .where('named.subjectId', '=', job.subjectId)
+        .where('media.purpose', 'in', job.purposes)
+        .where('media.status', '<>', 'deleted');
+      if (job.cursor) query = query.where('named.mediaId', '>', job.cursor);
+      const found = await query.orderBy('named.mediaId').limit(batch).forUpdate('media').execute();
+      const free = found.filter((row) => !row.legalHold);
+      const shared = free.filter((row) => row.subjectIds.some((id) => id !== job.subjectId)).map((row) => row.id);
+      const alone = free.filter((row) => !shared.includes(row.id)).map((row) => row.id);
+      if (shared.length) {
+        await trx
+          .updateTable('media')
+          .set({ subjectIds: sql<string[]>`array_remove(subject_ids, ${job.subjectId})`, updatedAt: sql<Date>`now()` })
+          .where('id', 'in', shared)
+          .execute();
+      }
+      const deleted = alone.length
+        ? await trx.updateTable('media').set(tombstone('erasure')).where('id', 'in', alone).where('status', '<>', 'deleted').returningAll().execute()
         : [];
-      await appendAudit(
-        trx,
-        deleted.map((row) => ({ tenant: job.tenant, actor: job.requestedBy, actorRole: job.requesterRole, action: 'delete' as const, mediaId: row.id, subjectId: job.subjectId, variant: null, requestId: `erasure:${job.id}` })),
-      );
+      const audit = (action: 'delete' | 'erasure', mediaId: string) => ({
+        tenant: job.tenant,
+        actor: job.requestedBy,
+        actorRole: job.requesterRole,
+        action,
+        mediaId,
+        subjectId: job.subjectId,
+        variant: null,
+        requestId: `erasure:${job.id}`,
+      });
+      // An untagged item is audited as the erasure's own line for that item: the person's name left it.
+      await appendAudit(trx, [...deleted.map((row) => audit('delete', row.id)), ...shared.map((id) => audit('erasure', id))]);
       const done = found.length < batch;
       if (done) await trx.deleteFrom('subjectConsent').where('tenant', '=', job.tenant).where('subjectId', '=', job.subjectId).execute();
       const updated = await trx
@@ -158,7 +198,8 @@ export class RightsRepository {
           cursor: found.length ? found[found.length - 1]!.id : job.cursor,
           total: sql<number>`total + ${found.length}`,
           deleted: sql<number>`deleted + ${deleted.length}`,
-          heldBack: sql<number>`held_back + ${found.length - erasable.length}`,
+          untagged: sql<number>`untagged + ${shared.length}`,
+          heldBack: sql<number>`held_back + ${found.length - free.length}`,
           status: done ? 'done' : 'running',
           completedAt: done ? sql<Date>`now()` : null,
           updatedAt: sql<Date>`now()`,
@@ -205,17 +246,26 @@ export class RightsRepository {
       .executeTakeFirst();
   }
 
-  /** Items about a person that are not deleted (of one purpose and status if given), in id order after `after`. */
+  /**
+   * Items naming a person that are not deleted (of the given purposes and status if any), in id
+   * order after `after`, from the index by person.
+   */
   async itemsAbout(
     tenant: string,
     subjectId: string,
-    options: { purpose?: Purpose; status?: MediaStatus; after: string | null; limit: number },
+    options: { purposes?: readonly Purpose[]; status?: MediaStatus; after: string | null; limit: number },
   ): Promise<MediaRow[]> {
-    let query = this.db.selectFrom('media').selectAll().where('tenant', '=', tenant).where('subjectId', '=', subjectId).where('status', '<>', 'deleted');
-    if (options.purpose) query = query.where('purpose', '=', options.purpose);
-    if (options.status) query = query.where('status', '=', options.status);
-    if (options.after) query = query.where('id', '>', options.after);
-    return query.orderBy('id').limit(options.limit).execute();
+    let query = this.db
+      .selectFrom('media')
+      .innerJoin('mediaSubjects as named', 'named.mediaId', 'media.id')
+      .selectAll('media')
+      .where('named.tenant', '=', tenant)
+      .where('named.subjectId', '=', subjectId)
+      .where('media.status', '<>', 'deleted');
+    if (options.purposes) query = query.where('media.purpose', 'in', [...options.purposes]);
+    if (options.status) query = query.where('media.status', '=', options.status);
+    if (options.after) query = query.where('named.mediaId', '>', options.after);
+    return query.orderBy('named.mediaId').limit(options.limit).execute();
   }
 
   /**

@@ -83,10 +83,10 @@ export async function seedMedia(db: Kysely<Database>, options: SeedOptions): Pro
               as x(tenant text, rows int, students int, classrooms int)`.execute(conn);
     for (let k = 0; k < chunks; k++) {
       await sql`
-        insert into media (id, tenant, purpose, status, subject_id, classroom_id, uploaded_by, content_type, declared_size,
+        insert into media (id, tenant, purpose, status, subject_id, subject_ids, classroom_id, uploaded_by, content_type, declared_size,
           size, width, height, sha256, phash, filename, placeholder, variants, original_key, rejection_code, rejection_detail,
           upload_expires_at, attempts, created_at, updated_at, processed_at, deleted_at, deleted_by, purged_at, event_published_at)
-        select id, tenant, purpose, status, subject_id, classroom_id, uploaded_by, 'image/jpeg', declared_size,
+        select id, tenant, purpose, status, subject_id, case when subject_id is null then '{}'::text[] else array[subject_id] end, classroom_id, uploaded_by, 'image/jpeg', declared_size,
           case when status in ('ready', 'deleted') then (declared_size * (0.5 + 0.4 * r_size))::int end,
           case when status in ('ready', 'deleted') then 4032 end,
           case when status in ('ready', 'deleted') then 3024 end,
@@ -157,6 +157,7 @@ export async function seedMedia(db: Kysely<Database>, options: SeedOptions): Pro
   });
   await sql`analyze media`.execute(db);
   await sql`analyze media_usage`.execute(db);
+  await sql`analyze media_subjects`.execute(db);
   return { rows, schools };
 }
 
@@ -171,7 +172,7 @@ export function reserveSampleUpload(repo: MediaRepository, tenant: string, limit
         id: newMediaId(),
         tenant,
         purpose: 'general',
-        subjectId: null,
+        subjectIds: [],
         classroomId: null,
         uploadedBy: 't-1',
         contentType: 'image/jpeg',

@@ -17,7 +17,7 @@ const pending = (tenant: string, over: Partial<NewPendingMedia> = {}): NewPendin
   id: newMediaId(),
   tenant,
   purpose: 'profile',
-  subjectId: 's-1',
+  subjectIds: ['s-1'],
   classroomId: null,
   uploadedBy: 's-1',
   contentType: 'image/jpeg',
@@ -85,7 +85,7 @@ describe('listing', () => {
     const student: Principal = { role: 'student', sub: 's-1', tenant, classrooms: [] };
     const mine = [];
     for (let i = 0; i < 5; i++) mine.push(await repo.createPending(pending(tenant)));
-    await repo.createPending(pending(tenant, { subjectId: 's-2', uploadedBy: 's-2' }));
+    await repo.createPending(pending(tenant, { subjectIds: ['s-2'], uploadedBy: 's-2' }));
     await repo.createPending(pending(uniqueTenant()));
 
     const scope = readScopeOf(student);

@@ -19,7 +19,7 @@ const pending = (tenant: string, uploadedBy: string, over: Partial<NewPendingMed
   id: newMediaId(),
   tenant,
   purpose: 'general',
-  subjectId: null,
+  subjectIds: [],
   classroomId: null,
   uploadedBy,
   contentType: 'image/jpeg',
@@ -94,7 +94,7 @@ describe.runIf(inject('databaseUrl'))('a school\'s counters in shards', () => {
   it('spreads a school\'s figures over its shards and keeps their sums equal to the rows through every change', async () => {
     const tenant = uniqueTenant();
     const repo = new MediaRepository(db);
-    const items = Array.from({ length: 40 }, (_, i) => pending(tenant, `t-${i % 4}`, { declaredSize: 1000 + i, subjectId: i % 2 ? `s-${i % 5}` : null }));
+    const items = Array.from({ length: 40 }, (_, i) => pending(tenant, `t-${i % 4}`, { declaredSize: 1000 + i, subjectIds: i % 2 ? [`s-${i % 5}`] : [] }));
     for (const item of items) expect(await repo.reserveUploads([item], noLimits)).toBeNull();
     const shards = await db.selectFrom('mediaUsage').select('shard').distinct().where('tenant', '=', tenant).where('scope', '=', 'school').execute();
     expect(shards.length).toBeGreaterThan(1);

@@ -11,7 +11,7 @@ import {
   type ListQuery,
   type MediaRecord,
   type Principal,
-  uploaderKindOf,
+  isPersonId,
   type AuditAction,
   type VariantName, notFound } from '@media/core';
 import type { MediaRow, NewAuditEntry } from '@media/db';
@@ -65,21 +65,21 @@ export const auditEntryOf = (principal: Principal, requestId: string | undefined
 });
 
 /**
- * Machine-learning uses need the person's consent, read on every URL asked for (so a withdrawal
- * applies to the next one): recognition for a profile photo, training for a training photo that
- * names them. Attendance photos stay readable: recognition matches them against consented profiles.
+ * The `ml` variant is where recognition happens, so it needs the consent of every person the item
+ * names, read on every URL asked for (a withdrawal applies to the next one): recognition, whatever
+ * the purpose (a class photo naming one child who refused is refused whole), and for a training
+ * photo training as well. An item naming nobody needs no one's consent.
  */
 async function requireConsent(deps: Pick<Deps, 'rights'>, principal: Principal, row: MediaRow, variant: VariantName): Promise<void> {
-  if (principal.role !== 'service' || principal.sub !== 'ai-service' || variant !== 'ml' || !row.subjectId) return;
-  // A service's own upload that names no one is about the service, not a person: nobody to ask.
-  if (uploaderKindOf(row.subjectId) === 'service') return;
-  if (row.purpose !== 'profile' && row.purpose !== 'training') return;
-  const consent = await deps.rights.consentOf(row.tenant, row.subjectId);
-  if (row.purpose === 'profile' && !consent.recognition) {
-    throw new MediaError('CONSENT_REQUIRED', 'This person has not consented to face recognition.');
+  if (principal.role !== 'service' || principal.sub !== 'ai-service' || variant !== 'ml') return;
+  const people = row.subjectIds.filter(isPersonId);
+  if (people.length === 0) return;
+  const consents = await deps.rights.consentsOf(row.tenant, people);
+  if (people.some((id) => !consents.get(id)?.recognition)) {
+    throw new MediaError('CONSENT_REQUIRED', 'A person this media names has not consented to face recognition.');
   }
-  if (row.purpose === 'training' && !consent.training) {
-    throw new MediaError('CONSENT_REQUIRED', 'This person has not consented to the use of their photos for training.');
+  if (row.purpose === 'training' && people.some((id) => !consents.get(id)?.training)) {
+    throw new MediaError('CONSENT_REQUIRED', 'A person this media names has not consented to the use of their photos for training.');
   }
 }
 
@@ -111,21 +111,21 @@ export async function downloadUrls(
 ): Promise<{ items: DownloadUrlItem[] }> {
   const wellFormed = [...new Set(ids.filter((id) => MediaIdParam.safeParse(id).success))];
   const rows = new Map((await deps.media.findManyInTenant(principal.tenant, wellFormed)).map((row) => [row.id, row]));
-  const items = await Promise.all(
-    ids.map(async (id): Promise<DownloadUrlItem> => {
-      try {
-        const row = rows.get(id);
-        if (!row) throw notFound('media');
-        return { id, ...(await issueDownloadUrl(deps, principal, row, variant, requestId)) };
-      } catch (error) {
-        if (error instanceof MediaError && ITEM_REFUSALS.has(error.code)) {
-          return { id, error: { code: error.code as (typeof DOWNLOAD_ITEM_ERRORS)[number] } };
-        }
-        throw error;
+  const answerOf = async (id: string): Promise<DownloadUrlItem> => {
+    try {
+      const row = rows.get(id);
+      if (!row) throw notFound('media');
+      return { id, ...(await issueDownloadUrl(deps, principal, row, variant, requestId)) };
+    } catch (error) {
+      if (error instanceof MediaError && ITEM_REFUSALS.has(error.code)) {
+        return { id, error: { code: error.code as (typeof DOWNLOAD_ITEM_ERRORS)[number] } };
       }
-    }),
-  );
-  return { items };
+      throw error;
+    }
+  };
+  // An id repeated in one request is decided, signed and audited once; every repeat gets that answer.
+  const answers = new Map([...new Set(ids)].map((id) => [id, answerOf(id)]));
+  return { items: await Promise.all(ids.map((id) => answers.get(id)!)) };
 }
 
 /**
@@ -265,6 +265,6 @@ export async function setLegalHold(deps: Deps, principal: Principal, id: string,
 }
 
 export async function usage(deps: Deps, principal: Principal, groupBy: 'purpose' | 'subject') {
-  authorizeUsage(principal);
+  authorizeUsage(principal, groupBy);
   return { items: await deps.media.usage(principal.tenant, groupBy) };
 }

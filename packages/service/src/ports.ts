@@ -52,7 +52,7 @@ export interface MultipartPorts {
 }
 
 /** Consent, as the download path reads it. */
-export type ConsentRows = Pick<RightsRepository, 'consentOf'>;
+export type ConsentRows = Pick<RightsRepository, 'consentOf' | 'consentsOf'>;
 
 /** The access audit log: appended to by every URL minted. */
 export type AuditTrail = Pick<AccessAuditLog, 'append'>;

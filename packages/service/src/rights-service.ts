@@ -3,6 +3,8 @@ import {
   MediaError,
   newMediaId,
   PURPOSES,
+  requirePerson,
+  rightsScopeOf,
   type AuditEntry,
   type AuditQuery,
   type ConsentBody,
@@ -46,6 +48,7 @@ const subjectAudit = (principal: Principal, requestId: string | undefined, actio
 });
 
 export async function getConsent(deps: Pick<Deps, 'rights'>, principal: Principal, subjectId: string): Promise<ConsentRecord> {
+  requirePerson(subjectId);
   authorizeRight(principal, 'consent:read', subjectId);
   return consentRecordOf(subjectId, await deps.rights.consentOf(principal.tenant, subjectId));
 }
@@ -56,6 +59,7 @@ export async function getConsent(deps: Pick<Deps, 'rights'>, principal: Principa
  * deletes the person's training photos as DELETE would (tombstones), except those under legal hold.
  */
 export async function setConsent(deps: Deps, principal: Principal, subjectId: string, body: ConsentBody, requestId?: string): Promise<ConsentRecord> {
+  requirePerson(subjectId);
   authorizeRight(principal, 'consent:write', subjectId);
   const { before, after } = await deps.rights.setConsent(principal.tenant, subjectId, body, principal.sub, subjectAudit(principal, requestId, 'consent', subjectId));
   const updatedAt = new Date(after.updatedAt!).toISOString();
@@ -78,7 +82,7 @@ async function deleteTrainingPhotosOf(deps: Deps, principal: Principal, subjectI
   let count = 0;
   let after: string | null = null;
   for (;;) {
-    const page = await deps.rights.itemsAbout(principal.tenant, subjectId, { purpose: 'training', after, limit: 100 });
+    const page = await deps.rights.itemsAbout(principal.tenant, subjectId, { purposes: ['training'], after, limit: 100 });
     if (page.length === 0) return count;
     after = page[page.length - 1]!.id;
     for (const row of page.filter((r) => !r.legalHold)) {
@@ -142,20 +146,35 @@ export async function retentionPreview(
   return { items };
 }
 
+/** A right's job as asked by `principal`: its scope is what the principal may read throughout the school. */
+const jobOf = (principal: Principal, subjectId: string) => ({
+  id: newMediaId(),
+  tenant: principal.tenant,
+  subjectId,
+  requestedBy: principal.sub,
+  requesterRole: principal.role,
+  purposes: rightsScopeOf(principal),
+});
+
 const erasureRecordOf = (job: RightsJobRow): ErasureRecord => ({
   erasureId: job.id,
   subjectId: job.subjectId,
   status: job.status,
   total: job.total,
   deleted: job.deleted,
+  untagged: job.untagged,
   heldBack: job.heldBack,
 });
 
-/** Starts erasing everything about a person (or gives back the erasure already running for them). */
+/**
+ * Starts erasing a person from the items naming them, of the purposes the caller may read (or
+ * gives back the erasure already running for them with that scope).
+ */
 export async function requestErasure(deps: Pick<Deps, 'rights'>, principal: Principal, subjectId: string, requestId?: string): Promise<{ erasureId: string; status: 'running' | 'done' }> {
+  requirePerson(subjectId);
   authorizeRight(principal, 'erasure', subjectId);
   const { job } = await deps.rights.startJob(
-    { id: newMediaId(), tenant: principal.tenant, subjectId, kind: 'erasure', requestedBy: principal.sub, requesterRole: principal.role },
+    { ...jobOf(principal, subjectId), kind: 'erasure' },
     subjectAudit(principal, requestId, 'erasure', subjectId),
   );
   return { erasureId: job.id, status: job.status };
@@ -168,11 +187,12 @@ export async function getErasure(deps: Pick<Deps, 'rights'>, principal: Principa
   return erasureRecordOf(job);
 }
 
-/** Starts gathering everything about a person into one ZIP file (or gives back the export already running). */
+/** Starts gathering the items naming a person that the caller may read into one ZIP file (or gives back the export already running). */
 export async function requestExport(deps: Pick<Deps, 'rights'>, principal: Principal, subjectId: string, requestId?: string): Promise<{ exportId: string; status: 'running' | 'done' }> {
+  requirePerson(subjectId);
   authorizeRight(principal, 'export', subjectId);
   const { job } = await deps.rights.startJob(
-    { id: newMediaId(), tenant: principal.tenant, subjectId, kind: 'export', requestedBy: principal.sub, requesterRole: principal.role },
+    { ...jobOf(principal, subjectId), kind: 'export' },
     subjectAudit(principal, requestId, 'export', subjectId),
   );
   return { exportId: job.id, status: job.status };
@@ -210,8 +230,9 @@ export async function runErasure(deps: Deps, jobId: string, options: { batch?: n
     last = result.job;
     for (const row of result.deleted) {
       await announceLate(deps, row.id).catch(() => false);
-      const fresh = await deps.media.findInTenant(row.tenant, row.id);
-      if (fresh) await purgeObjects(deps, fresh).catch(() => false);
+      // The tombstoned row itself (a lookup of visible rows would never find a deleted one, and
+      // then nothing was purged here): its keys are all the purge needs.
+      await purgeObjects(deps, row).catch(() => false);
     }
     if (result.job.status === 'done') break;
   }

@@ -1,7 +1,7 @@
 import { once } from 'node:events';
 import { PassThrough, type Readable } from 'node:stream';
 import archiver from 'archiver';
-import type { RightsJobRow } from '@media/db';
+import type { MediaRow, RightsJobRow } from '@media/db';
 import { exportKey } from '@media/storage';
 import type { Dependencies } from './dependencies';
 import { toMediaRecord } from './media-record';
@@ -22,8 +22,16 @@ async function addEntry(archive: archiver.Archiver, source: Readable | string, n
 }
 
 /**
- * Writes one export: a ZIP file of every ready item about the person (their clean originals, as
- * stored) and `manifest.json` with the items' records, streamed into storage as it is written (a
+ * An item's record as the person's export shows it: the other people a shared photo names are
+ * theirs to ask about, not this person's, so only this person is named.
+ */
+function recordForExport(row: MediaRow, subjectId: string) {
+  return { ...toMediaRecord(row), subjectId, subjectIds: [subjectId] };
+}
+
+/**
+ * Writes one export: a ZIP file of every ready item naming the person, of the purposes its
+ * requester may read (their clean originals, as stored) and `manifest.json` with the items' records, streamed into storage as it is written (a
  * multipart upload), so neither the file nor any photo is ever whole in memory. The job is claimed
  * for one lease; a worker that dies leaves the lease to run out and the next run starts the file
  * again from the beginning (the upload replaces the object).
@@ -45,7 +53,7 @@ export async function runExport(deps: Deps, jobId: string): Promise<RightsJobRow
   try {
     let after: string | null = null;
     for (;;) {
-      const page = await deps.rights.itemsAbout(job.tenant, job.subjectId, { status: 'ready', after, limit: PAGE });
+      const page = await deps.rights.itemsAbout(job.tenant, job.subjectId, { purposes: job.purposes, status: 'ready', after, limit: PAGE });
       if (page.length === 0) break;
       after = page[page.length - 1]!.id;
       for (const row of page) {
@@ -56,7 +64,7 @@ export async function runExport(deps: Deps, jobId: string): Promise<RightsJobRow
         if (!source) continue; // deleted meanwhile
         const file = entryNameOf(row.id, original?.contentType ?? row.contentType);
         await addEntry(archive, source, file);
-        manifest.push({ file, ...toMediaRecord(row) });
+        manifest.push({ file, ...recordForExport(row, job.subjectId) });
       }
     }
     const document = { subjectId: job.subjectId, tenant: job.tenant, exportedAt: new Date().toISOString(), items: manifest };

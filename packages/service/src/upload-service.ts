@@ -28,8 +28,8 @@ type Deps = UploadPorts;
 export async function requestUploads(deps: Deps, principal: Principal, requests: UploadRequest[]): Promise<(UploadTicket | MultipartTicket)[]> {
   const plans = requests.map((request) => {
     const plan = planUpload(principal, request, deps.config.limits);
-    // The policy judges the subject the caller named, not the default of "about the caller".
-    authorizeUpload(principal, { purpose: plan.purpose, subjectId: request.subjectId ?? null, classroomId: plan.classroomId });
+    // Each person named is judged on its own: the caller must be allowed to tag every one of them.
+    authorizeUpload(principal, { purpose: plan.purpose, subjectIds: plan.subjectIds, classroomId: plan.classroomId });
     return plan;
   });
 
@@ -39,7 +39,7 @@ export async function requestUploads(deps: Deps, principal: Principal, requests:
     id,
     tenant: principal.tenant,
     purpose: plan.purpose,
-    subjectId: plan.subjectId,
+    subjectIds: plan.subjectIds,
     classroomId: plan.classroomId,
     uploadedBy: principal.sub,
     contentType: plan.contentType,

@@ -27,6 +27,7 @@ export class FakeMediaRows implements UploadRepository, MediaRows {
       purpose: 'general',
       status: 'pending',
       subjectId: null,
+      subjectIds: [],
       classroomId: null,
       uploadedBy: 'someone',
       contentType: 'image/jpeg',
@@ -67,6 +68,9 @@ export class FakeMediaRows implements UploadRepository, MediaRows {
       phashBand3: null,
       ...fields,
     };
+    // As the database keeps them: one subject given is the whole list, and the list's first is `subjectId`.
+    if (!fields.subjectIds && row.subjectId) row.subjectIds = [row.subjectId];
+    row.subjectId = row.subjectIds[0] ?? null;
     this.rows.set(row.id, row);
     return row;
   }
@@ -257,6 +261,7 @@ export function fakePorts(env: Record<string, string> = {}) {
   const audit = new FakeAuditTrail();
   const rights: MediaPorts['rights'] = {
     consentOf: async () => ({ recognition: false, training: false, updatedAt: null, updatedBy: null }),
+    consentsOf: async () => new Map(),
   };
   const mediaPorts: MediaPorts = { config, media, storage, events, rights, audit };
   return { media, storage, events, config, audit, uploadPorts, mediaPorts };
