@@ -64,6 +64,7 @@ export async function startTestStack(options: Partial<LocalStackOptions> = {}, {
   const databaseUrl = options.databaseUrl ?? (inject('databaseUrl') || undefined);
   // No scheduled sweeper by default: tests share one database, and a sweeper in every stack would
   // act on other tests' rows with its own bucket and queues. Tests of the sweeper run it themselves.
+  // Rights jobs likewise wait in their queue unless a test asks for `runRightsJobs` (its own jobs only).
   const budgetMs = startBudgetMs ?? (databaseUrl ? STACK_START_BUDGET_MS.postgres : STACK_START_BUDGET_MS.pglite);
   // Parity mode's bundles sign in as the functions do in AWS: the DML-only app role.
   const appUrl = options.artifacts && databaseUrl ? appDatabaseUrl(databaseUrl) : undefined;
@@ -72,7 +73,7 @@ export async function startTestStack(options: Partial<LocalStackOptions> = {}, {
   // unscheduled for a couple of seconds: that is a slow test, not a failed one.
   const env = { MEDIA_DB_LOCK_TIMEOUT_MS: String(TEST_LOCK_TIMEOUT_MS), ...options.env };
   const stack = await startWithinBudget(
-    { port: 0, s3Port: 0, sqsPort: 0, sweepEverySeconds: 0, tapEvents: true, appDatabaseUrl: appUrl, ...options, env, dataDir, databaseUrl },
+    { port: 0, s3Port: 0, sqsPort: 0, sweepEverySeconds: 0, runRightsJobs: false, tapEvents: true, appDatabaseUrl: appUrl, ...options, env, dataDir, databaseUrl },
     budgetMs,
   );
   const events = stack.queues.eventsTap;

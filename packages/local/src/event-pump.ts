@@ -16,6 +16,8 @@ export interface EventPumpOptions {
   queueUrl: string;
   queueArn: string;
   handler: BatchHandler;
+  /** The function's name in its Lambda context (default process-upload). */
+  functionName?: string;
   batchSize?: number;
   /** Seconds a failed record waits before its next receive, growing with each receive. */
   retryBaseSeconds?: number;
@@ -58,7 +60,7 @@ export class EventPump {
   private readonly options: Required<Omit<EventPumpOptions, 'onError'>> & Pick<EventPumpOptions, 'onError'>;
 
   constructor(options: EventPumpOptions) {
-    this.options = { batchSize: 10, retryBaseSeconds: 1, ...options };
+    this.options = { batchSize: 10, retryBaseSeconds: 1, functionName: 'process-upload', ...options };
   }
 
   /** S3 → SQS, with the notification filter of the stack: ObjectCreated under `incoming/`. */
@@ -100,7 +102,7 @@ export class EventPump {
 
   /** One receive → invoke → acknowledge cycle; returns how many messages it handled. */
   async pollOnce(waitSeconds = 0, abortSignal?: AbortSignal): Promise<number> {
-    const { sqs, queueUrl, queueArn, handler, batchSize, retryBaseSeconds } = this.options;
+    const { sqs, queueUrl, queueArn, handler, batchSize, retryBaseSeconds, functionName } = this.options;
     const received = await sqs.send(
       new ReceiveMessageCommand({
         QueueUrl: queueUrl,
@@ -131,7 +133,7 @@ export class EventPump {
 
     let failed: Set<string>;
     try {
-      const response = await handler({ Records: records }, lambdaContext('process-upload', 120_000, 2048));
+      const response = await handler({ Records: records }, lambdaContext(functionName, 120_000, 2048));
       failed = new Set((response?.batchItemFailures ?? []).map((f) => f.itemIdentifier));
     } catch (error) {
       // A thrown handler fails the whole batch, as in Lambda.

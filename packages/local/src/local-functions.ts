@@ -14,6 +14,8 @@ export interface LocalFunctions {
   api: Record<ApiFunctionName, ApiLambda>;
   processUpload: BatchHandler;
   sweeper: (event: Record<string, never>, context: Context) => Promise<SweepReport>;
+  /** The same function fed by the rights-jobs queue: runs each new erasure or export. */
+  rightsJobs: BatchHandler;
   /** The same function with the daily schedule's input: one retention run. */
   retention: (event: { task: 'retention' }, context: Context) => Promise<RetentionReport>;
   stop(): Promise<void>;
@@ -38,6 +40,7 @@ export async function sourceFunctions(deps: Dependencies): Promise<LocalFunction
     processUpload: processUpload.handler.withDependencies(deps),
     sweeper: sweeper.handler.withDependencies(deps) as LocalFunctions['sweeper'],
     retention: sweeper.handler.withDependencies(deps) as LocalFunctions['retention'],
+    rightsJobs: sweeper.handler.withDependencies(deps) as LocalFunctions['rightsJobs'],
     stop: async () => {},
   };
 }
@@ -98,6 +101,7 @@ export async function artifactFunctions(options: ArtifactOptions): Promise<Local
     processUpload: invoker('process-upload'),
     sweeper: invoker('sweeper'),
     retention: invoker('sweeper'),
+    rightsJobs: invoker('sweeper'),
     stop: async () => {
       await Promise.all([...started.values()].map((fn) => fn.stop()));
     },

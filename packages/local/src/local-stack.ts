@@ -46,6 +46,11 @@ export interface LocalStackOptions {
   artifacts?: boolean;
   /** How often the sweeper runs, as its schedule does in AWS; 0 turns it off. Default 30. */
   sweepEverySeconds?: number;
+  /**
+   * Feed the rights-jobs queue to the sweeper function, so erasures and exports start at once, as in
+   * AWS (default). Off, they wait in the queue (tests that drive a job by hand).
+   */
+  runRightsJobs?: boolean;
   /** Tests: also subscribe `queues.eventsTap` to every full-audience event (AWS has no such queue). */
   tapEvents?: boolean;
   log?: (line: string) => void;
@@ -65,6 +70,8 @@ export interface LocalStack {
   /** `sources` (the TypeScript, in process) or `artifacts` (the synthesized bundles). */
   functionsMode: LocalFunctions['mode'];
   pump: EventPump;
+  /** The rights-jobs queue's poller (running unless `runRightsJobs` is false). */
+  rightsPump: EventPump;
   sqs: SQSClient;
   /** One sweeper run now (the same function the schedule calls). */
   sweep(): Promise<SweepReport>;
@@ -104,6 +111,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     MEDIA_SQS_ENDPOINT: sqsServer.endpoint,
     MEDIA_SNS_ENDPOINT: sqsServer.endpoint,
     MEDIA_EVENTS_TOPIC_ARN: sqsServer.eventsTopicArn,
+    MEDIA_RIGHTS_QUEUE_URL: sqsServer.queues.rightsJobs.url,
     DATABASE_URL: options.databaseUrl,
     MEDIA_PGLITE_DIR: options.databaseUrl ? undefined : join(dataDir, 'pglite'),
     MEDIA_JWT_SECRET: options.jwtSecret ?? DEFAULT_LOCAL_SECRET,
@@ -129,6 +137,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
           DATABASE_URL: options.appDatabaseUrl ?? options.databaseUrl,
           MEDIA_DB_IAM_AUTH: 'false',
           MEDIA_EVENTS_TOPIC_ARN: sqsServer.eventsTopicArn,
+          MEDIA_RIGHTS_QUEUE_URL: sqsServer.queues.rightsJobs.url,
           MEDIA_ALLOWED_ORIGINS: environment.MEDIA_ALLOWED_ORIGINS,
           MEDIA_JWT_JWKS_URL: undefined,
           MEDIA_JWT_ISSUER: options.jwtIssuer,
@@ -178,6 +187,16 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     after = batch.at(-1)!.id;
   }
   pump.start();
+  const rightsPump = new EventPump({
+    sqs,
+    queueUrl: sqsServer.queues.rightsJobs.url,
+    queueArn: 'arn:aws:sqs:us-east-1:000000000000:media-rights-jobs',
+    handler: functions.rightsJobs,
+    functionName: 'sweeper',
+    batchSize: 1,
+    onError: (error) => log(`rights jobs: ${(error as Error).message}`),
+  });
+  if (options.runRightsJobs ?? true) rightsPump.start();
 
   const sweep = () => functions.sweeper({}, lambdaContext('sweeper', 300_000));
   const retention = () => functions.retention({ task: 'retention' }, lambdaContext('sweeper', 300_000));
@@ -233,6 +252,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     deps,
     functionsMode: functions.mode,
     pump,
+    rightsPump,
     sqs,
     sweep,
     retention,
@@ -243,6 +263,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       await sweeping;
       // Its queues stop with it: nothing is lost by ending the long poll now.
       await pump.stop({ abandonPoll: true });
+      await rightsPump.stop({ abandonPoll: true });
       await functions.stop();
       await sqsServer.stop();
       await s3.stop();

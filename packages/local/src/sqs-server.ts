@@ -4,6 +4,7 @@ import { consumerQueueName, EVENT_SUBSCRIPTIONS, filterPolicyOf, type Service } 
 export const QUEUE_NAMES = {
   ingest: 'media-ingest',
   ingestDlq: 'media-ingest-dlq',
+  rightsJobs: 'media-rights-jobs',
 } as const;
 
 export const EVENTS_TOPIC_NAME = 'media-events';
@@ -20,6 +21,8 @@ export interface SqsServer {
   queues: {
     ingest: string;
     ingestDlq: string;
+    /** New erasures and exports, one message each, for the sweeper function (as in AWS). */
+    rightsJobs: ConsumerQueue;
     /** One queue (and DLQ) per consumer service that may receive events, as in AWS. */
     consumers: Partial<Record<Service, ConsumerQueue>>;
     /** Tests only (`tapEvents`): every full-audience event, whatever its purpose. No service reads it. */
@@ -46,6 +49,7 @@ export async function startSqsServer(options: { host: string; port: number; regi
   };
 
   const ingest = withDlq(QUEUE_NAMES.ingest, { VisibilityTimeout: '60' });
+  const rightsJobs = withDlq(QUEUE_NAMES.rightsJobs, { VisibilityTimeout: '300' });
   const { topicArn } = server.createTopic(EVENTS_TOPIC_NAME);
   const consumers: Partial<Record<Service, ConsumerQueue>> = {};
   for (const subscription of EVENT_SUBSCRIPTIONS) {
@@ -64,7 +68,7 @@ export async function startSqsServer(options: { host: string; port: number; regi
   }
   return {
     endpoint: server.address,
-    queues: { ingest: ingest.url, ingestDlq: ingest.dlq, consumers, eventsTap },
+    queues: { ingest: ingest.url, ingestDlq: ingest.dlq, rightsJobs, consumers, eventsTap },
     eventsTopicArn: topicArn,
     stop: () => server.stop(),
   };

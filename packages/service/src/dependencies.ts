@@ -1,9 +1,11 @@
 import { SNSClient } from '@aws-sdk/client-sns';
+import { SQSClient } from '@aws-sdk/client-sqs';
 import type { Kysely } from 'kysely';
 import { createTokenVerifier, type Config, type TokenVerifier } from '@media/core';
 import { AccessAuditLog, createDatabase, MediaRepository, RightsRepository, type Database } from '@media/db';
 import { MediaStorage, noEdgeCache, type CdnUrls, type EdgeInvalidation } from '@media/storage';
 import { discardEvents, SnsEventPublisher, type EventPublisher } from './event-publisher';
+import { SqsRightsJobQueue, sweeperStartsJobs, type RightsJobQueue } from './rights-job-queue';
 
 /** Everything a handler needs, built once at cold start from validated config. */
 export interface Dependencies {
@@ -15,6 +17,8 @@ export interface Dependencies {
   storage: MediaStorage;
   verifyToken: TokenVerifier;
   events: EventPublisher;
+  /** Tells the worker of a new erasure or export, so it starts at once. */
+  rightsJobs: RightsJobQueue;
   /** Derivative URLs through CloudFront; absent, S3 presigned URLs for every variant. */
   cdn?: CdnUrls;
   /** Invalidates purged derivatives at the CDN's edge (a no-op without a CDN). */
@@ -25,6 +29,7 @@ export interface DependencyOverrides {
   db?: Kysely<Database>;
   storage?: MediaStorage;
   events?: EventPublisher;
+  rightsJobs?: RightsJobQueue;
   /**
    * The CloudFront signer, built by the entry point's cold start once it has read the private key
    * from Secrets Manager (config.cdn.signing says where): nothing below reaches for secrets.
@@ -66,6 +71,11 @@ export async function createDependencies(config: Config, overrides: DependencyOv
           config.sns.eventsTopicArn,
         )
       : discardEvents);
+  const rightsJobs =
+    overrides.rightsJobs ??
+    (config.sqs.rightsJobsQueueUrl
+      ? new SqsRightsJobQueue(new SQSClient({ region: config.region, endpoint: config.sqs.endpoint, credentials: overrides.credentials }), config.sqs.rightsJobsQueueUrl)
+      : sweeperStartsJobs);
   return {
     config,
     db,
@@ -75,6 +85,7 @@ export async function createDependencies(config: Config, overrides: DependencyOv
     storage,
     verifyToken: createTokenVerifier(config.jwt),
     events,
+    rightsJobs,
     cdn: overrides.cdn,
     edge: overrides.edge ?? noEdgeCache,
   };

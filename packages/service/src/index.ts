@@ -11,3 +11,4 @@ export * from './multipart-upload';
 export * from './media-service';
 export * from './announcements';
 export * from './rights-service';
+export * from './rights-job-queue';

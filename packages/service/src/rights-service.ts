@@ -152,14 +152,23 @@ const erasureRecordOf = (job: RightsJobRow): ErasureRecord => ({
   heldBack: job.heldBack,
 });
 
+/**
+ * A job just recorded goes to its worker at once. The request has succeeded whatever happens here:
+ * a message that could not be sent leaves the job to the sweeper, which resumes idle jobs.
+ */
+async function handOver(deps: Pick<Dependencies, 'rightsJobs'>, started: { job: RightsJobRow; started: boolean }): Promise<void> {
+  if (started.started) await deps.rightsJobs.announce(started.job.id).catch(() => undefined);
+}
+
 /** Starts erasing everything about a person (or gives back the erasure already running for them). */
-export async function requestErasure(deps: Pick<Deps, 'rights'>, principal: Principal, subjectId: string, requestId?: string): Promise<{ erasureId: string; status: 'running' | 'done' }> {
+export async function requestErasure(deps: Pick<Dependencies, 'rights' | 'rightsJobs'>, principal: Principal, subjectId: string, requestId?: string): Promise<{ erasureId: string; status: 'running' | 'done' }> {
   authorizeRight(principal, 'erasure', subjectId);
-  const { job } = await deps.rights.startJob(
+  const started = await deps.rights.startJob(
     { id: newMediaId(), tenant: principal.tenant, subjectId, kind: 'erasure', requestedBy: principal.sub, requesterRole: principal.role },
     subjectAudit(principal, requestId, 'erasure', subjectId),
   );
-  return { erasureId: job.id, status: job.status };
+  await handOver(deps, started);
+  return { erasureId: started.job.id, status: started.job.status };
 }
 
 export async function getErasure(deps: Pick<Deps, 'rights'>, principal: Principal, erasureId: string): Promise<ErasureRecord> {
@@ -170,13 +179,14 @@ export async function getErasure(deps: Pick<Deps, 'rights'>, principal: Principa
 }
 
 /** Starts gathering everything about a person into one ZIP file (or gives back the export already running). */
-export async function requestExport(deps: Pick<Deps, 'rights'>, principal: Principal, subjectId: string, requestId?: string): Promise<{ exportId: string; status: 'running' | 'done' }> {
+export async function requestExport(deps: Pick<Dependencies, 'rights' | 'rightsJobs'>, principal: Principal, subjectId: string, requestId?: string): Promise<{ exportId: string; status: 'running' | 'done' }> {
   authorizeRight(principal, 'export', subjectId);
-  const { job } = await deps.rights.startJob(
+  const started = await deps.rights.startJob(
     { id: newMediaId(), tenant: principal.tenant, subjectId, kind: 'export', requestedBy: principal.sub, requesterRole: principal.role },
     subjectAudit(principal, requestId, 'export', subjectId),
   );
-  return { exportId: job.id, status: job.status };
+  await handOver(deps, started);
+  return { exportId: started.job.id, status: started.job.status };
 }
 
 /** An export's state; once done, a short-lived URL of its ZIP file (minted like any download: audited). */

@@ -1,3 +1,4 @@
+import type { RightsJobRow } from '@media/db';
 import { incomingKey } from '@media/storage';
 import { announceLate } from './announcements';
 import type { Dependencies } from './dependencies';
@@ -25,9 +26,17 @@ export interface SweepReport {
   failed: number;
 }
 
+/**
+ * A new erasure or export is started by its request's message (rights-job-queue.ts); one left
+ * untouched this long was interrupted (a worker that died, a message lost) and the sweeper resumes it.
+ */
+export const RIGHTS_JOB_IDLE_SECONDS = 60;
+
 export interface SweepOptions {
   /** Rows looked at per kind of work and run, so one run stays inside a function's time limit. */
   limit?: number;
+  /** Resume rights jobs untouched this long (default RIGHTS_JOB_IDLE_SECONDS). */
+  rightsJobIdleSeconds?: number;
   onFailure?: (work: string, mediaId: string, error: unknown) => void;
 }
 
@@ -38,7 +47,8 @@ export interface SweepOptions {
  *   object is there it is processed (a late arrival or a lost event), otherwise a pending row
  *   becomes `expired` and anything that arrives after that is deleted;
  * - finished rows that still owe their event get it sent, once;
- * - erasures and exports that are running advance (a bounded number of batches per run);
+ * - interrupted erasures and exports resume (a bounded number of batches per run); new ones are
+ *   their message's (`runRightsJob`);
  * - deleted items whose objects may remain are purged until they are gone and no worker that held
  *   them can write again (never one under legal hold).
  */
@@ -85,10 +95,9 @@ export async function sweep(deps: Deps, options: SweepOptions = {}): Promise<Swe
   }
 
   // Erasures before the purges, so the items they tombstone are purged by this same run.
-  for (const job of await deps.rights.listRunnable(5)) {
+  for (const job of await deps.rights.listInterrupted(5, options.rightsJobIdleSeconds ?? RIGHTS_JOB_IDLE_SECONDS)) {
     await attempt(job.kind, job.id, async () => {
-      const advanced = job.kind === 'erasure' ? await runErasure(deps, job.id, { maxBatches: 20 }) : await runExport(deps, job.id);
-      if (advanced) report.rightsJobs += 1;
+      if (await runRightsJob(deps, job, { maxBatches: 20 })) report.rightsJobs += 1;
     });
   }
 
@@ -99,4 +108,14 @@ export async function sweep(deps: Deps, options: SweepOptions = {}): Promise<Swe
     });
   }
   return report;
+}
+
+/**
+ * One erasure or export, as its worker runs it when the request's message arrives (or the sweeper
+ * when it resumes one). Undefined: no such job, or someone else holds it.
+ */
+export async function runRightsJob(deps: Deps, job: string | RightsJobRow, options: { maxBatches?: number } = {}): Promise<RightsJobRow | undefined> {
+  const row = typeof job === 'string' ? await deps.rights.findJobById(job) : job;
+  if (!row) return undefined;
+  return row.kind === 'erasure' ? runErasure(deps, row.id, options) : runExport(deps, row.id);
 }
