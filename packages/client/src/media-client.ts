@@ -135,11 +135,11 @@ export interface MediaClient {
   /** What the retention runs will delete within `withinDays` (default 30), per purpose with a retention. */
   retentionPreview(withinDays?: number): Promise<RetentionPreviewAnswer['items']>;
   /** Starts gathering everything about a person into one ZIP (or gives back the export already running). */
-  exportSubject(subjectId: string): Promise<{ exportId: string; status: 'running' | 'done' }>;
+  exportSubject(subjectId: string): Promise<{ exportId: string; status: ExportRecord['status'] }>;
   /** Polls an export until it is done: its record then carries the ZIP's short-lived `url`. */
   waitForExport(exportId: string, options?: JobWaitOptions<ExportRecord>): Promise<ExportRecord>;
   /** Starts erasing everything about a person (or gives back the erasure already running). */
-  eraseSubject(subjectId: string): Promise<{ erasureId: string; status: 'running' | 'done' }>;
+  eraseSubject(subjectId: string): Promise<{ erasureId: string; status: ErasureRecord['status'] }>;
   /** Polls an erasure until it is done: `deleted`, and `heldBack` for items under legal hold. */
   waitForErasure(erasureId: string, options?: JobWaitOptions<ErasureRecord>): Promise<ErasureRecord>;
 }
@@ -248,7 +248,7 @@ const sleep = (ms: number, signal?: AbortSignal) =>
   });
 
 /** Polls `read` until its answer is done, asking soon and then less often. */
-async function pollUntilDone<T extends { status: 'running' | 'done' }>(read: () => Promise<T>, what: string, { timeoutMs = 300_000, signal, onStatus }: JobWaitOptions<T>): Promise<T> {
+async function pollUntilDone<T extends { status: ExportRecord['status'] }>(read: () => Promise<T>, what: string, { timeoutMs = 300_000, signal, onStatus }: JobWaitOptions<T>): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let delay = 200;
   for (;;) {

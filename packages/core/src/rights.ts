@@ -75,7 +75,9 @@ export const RetentionPreviewAnswer = z.object({
 });
 export type RetentionPreviewAnswer = z.infer<typeof RetentionPreviewAnswer>;
 
-export const JOB_STATUSES = ['running', 'done'] as const;
+/** `queued`: recorded, no worker has touched it yet; `running`: under way; `done`. */
+export const JOB_STATUSES = ['queued', 'running', 'done'] as const;
+export type JobStatus = (typeof JOB_STATUSES)[number];
 export const ErasureAccepted = z.object({ erasureId: z.string().uuid(), status: z.enum(JOB_STATUSES) });
 export const ErasureRecord = z.object({
   erasureId: z.string().uuid(),

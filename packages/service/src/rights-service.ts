@@ -9,6 +9,7 @@ import {
   type ConsentRecord,
   type ErasureRecord,
   type ExportRecord,
+  type JobStatus,
   type Principal,
   type RetentionPreviewAnswer,
   type SubjectEvent,
@@ -143,10 +144,14 @@ export async function retentionPreview(
   return { items };
 }
 
+/** What a caller sees of a job's state: one no worker has touched yet (never updated) is queued. */
+const jobStatusOf = (job: RightsJobRow): JobStatus =>
+  job.status === 'running' && new Date(job.updatedAt).getTime() === new Date(job.createdAt).getTime() ? 'queued' : job.status;
+
 const erasureRecordOf = (job: RightsJobRow): ErasureRecord => ({
   erasureId: job.id,
   subjectId: job.subjectId,
-  status: job.status,
+  status: jobStatusOf(job),
   total: job.total,
   deleted: job.deleted,
   heldBack: job.heldBack,
@@ -161,14 +166,14 @@ async function handOver(deps: Pick<Dependencies, 'rightsJobs'>, started: { job: 
 }
 
 /** Starts erasing everything about a person (or gives back the erasure already running for them). */
-export async function requestErasure(deps: Pick<Dependencies, 'rights' | 'rightsJobs'>, principal: Principal, subjectId: string, requestId?: string): Promise<{ erasureId: string; status: 'running' | 'done' }> {
+export async function requestErasure(deps: Pick<Dependencies, 'rights' | 'rightsJobs'>, principal: Principal, subjectId: string, requestId?: string): Promise<{ erasureId: string; status: JobStatus }> {
   authorizeRight(principal, 'erasure', subjectId);
   const started = await deps.rights.startJob(
     { id: newMediaId(), tenant: principal.tenant, subjectId, kind: 'erasure', requestedBy: principal.sub, requesterRole: principal.role },
     subjectAudit(principal, requestId, 'erasure', subjectId),
   );
   await handOver(deps, started);
-  return { erasureId: started.job.id, status: started.job.status };
+  return { erasureId: started.job.id, status: jobStatusOf(started.job) };
 }
 
 export async function getErasure(deps: Pick<Deps, 'rights'>, principal: Principal, erasureId: string): Promise<ErasureRecord> {
@@ -179,14 +184,14 @@ export async function getErasure(deps: Pick<Deps, 'rights'>, principal: Principa
 }
 
 /** Starts gathering everything about a person into one ZIP file (or gives back the export already running). */
-export async function requestExport(deps: Pick<Dependencies, 'rights' | 'rightsJobs'>, principal: Principal, subjectId: string, requestId?: string): Promise<{ exportId: string; status: 'running' | 'done' }> {
+export async function requestExport(deps: Pick<Dependencies, 'rights' | 'rightsJobs'>, principal: Principal, subjectId: string, requestId?: string): Promise<{ exportId: string; status: JobStatus }> {
   authorizeRight(principal, 'export', subjectId);
   const started = await deps.rights.startJob(
     { id: newMediaId(), tenant: principal.tenant, subjectId, kind: 'export', requestedBy: principal.sub, requesterRole: principal.role },
     subjectAudit(principal, requestId, 'export', subjectId),
   );
   await handOver(deps, started);
-  return { exportId: started.job.id, status: started.job.status };
+  return { exportId: started.job.id, status: jobStatusOf(started.job) };
 }
 
 /** An export's state; once done, a short-lived URL of its ZIP file (minted like any download: audited). */
@@ -194,7 +199,7 @@ export async function getExport(deps: Pick<Deps, 'rights' | 'storage' | 'audit'>
   authorizeRight(principal, 'export');
   const job = await deps.rights.findJob(principal.tenant, 'export', exportId);
   if (!job) throw new MediaError('NOT_FOUND', 'No such export.');
-  const record: ExportRecord = { exportId: job.id, status: job.status, items: job.items, bytes: Number(job.bytes) };
+  const record: ExportRecord = { exportId: job.id, status: jobStatusOf(job), items: job.items, bytes: Number(job.bytes) };
   if (job.status !== 'done' || !job.objectKey) return record;
   const signed = await deps.storage.presignDownload({
     key: job.objectKey,
