@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createMediaClient, type AuditEntry, type MediaClient } from '@media/client';
 import { uniqueTenant } from '../support/database';
 import { startTestStack, type TestStack } from '../support/test-stack';
+import { makePhoto } from '../fixtures/photos';
 import { readyRows } from '../rights/support';
 
 describe("@media/client's rights methods against the local stack", () => {
@@ -55,15 +56,19 @@ describe("@media/client's rights methods against the local stack", () => {
     expect(items.every((item) => item.count >= 0 && item.bytes >= 0)).toBe(true);
   });
 
-  it("exports a person's photos and waits for the link of the ZIP file", async () => {
-    await readyRows(stack, [
-      { tenant, subjectId: 'child-3', purpose: 'profile', withObject: true },
-      { tenant, subjectId: 'child-3', purpose: 'general', withObject: true },
-    ]);
+  it("exports a person's three photos and waits for the link of the ZIP file, started by the request's message", async () => {
+    const ids: string[] = [];
+    for (const width of [640, 800, 1024]) {
+      ids.push((await admin.upload(await makePhoto({ width, height: 480 }), { purpose: 'general', contentType: 'image/jpeg', subjectId: 'child-3' })).mediaId);
+    }
+    for (const id of ids) await admin.waitUntilReady(id, { timeoutMs: 60_000 });
+    const asked = performance.now();
     const started = await admin.exportSubject('child-3');
     const states: string[] = [];
     const done = await admin.waitForExport(started.exportId, { timeoutMs: 60_000, onStatus: (state) => states.push(state.status) });
-    expect(done).toMatchObject({ exportId: started.exportId, status: 'done', items: 2 });
+    // The figure docs/privacy.md quotes (the scheduled sweeper is off in this stack: the message did it).
+    console.log(`export of 3 photos: link ready ${((performance.now() - asked) / 1000).toFixed(2)} s after the request`);
+    expect(done).toMatchObject({ exportId: started.exportId, status: 'done', items: 3 });
     expect(states.at(-1)).toBe('done');
     const zip = Buffer.from(await (await fetch(done.url!)).arrayBuffer());
     expect(zip.subarray(0, 2).toString('latin1')).toBe('PK');

@@ -7,3 +7,4 @@ export * from './http-server';
 export * from './origins';
 export * from './redrive';
 export * from './lambda-context';
+export * from './endpoint-list';

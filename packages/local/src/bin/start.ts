@@ -8,6 +8,7 @@ env.POWERTOOLS_LOG_LEVEL ??= 'WARN';
 
 const { DEFAULT_LOCAL_SECRET } = await import('../dev-token');
 const { startLocalStack } = await import('../local-stack');
+const { endpointList } = await import('../endpoint-list');
 
 const port = Number(env.PORT ?? 3000);
 const STACK_OWNED =
@@ -55,11 +56,8 @@ media service (local stack) is up${stack.functionsMode === 'artifacts' ? ', runn
 mint a token:
   npm run token -- --role teacher --tenant school-1 --sub t-1 --classrooms c-1
 
-endpoints:
-  POST   /v1/uploads                  POST /v1/uploads/batch
-  GET    /v1/media                    GET  /v1/media/{id}
-  GET    /v1/media/{id}/download      DELETE /v1/media/{id}
-  PUT    /v1/media/{id}/legal-hold    GET  /v1/usage
+endpoints (docs/openapi.json):
+${endpointList()}
 Ctrl-C stops it.`);
 
 let stopping = false;
