@@ -8,3 +8,4 @@ export * from './origins';
 export * from './redrive';
 export * from './lambda-context';
 export * from './endpoint-list';
+export * from './issuer-token';
