@@ -13,6 +13,7 @@ import { acknowledgeFrameworkFindings, acknowledgeFunctionFindings } from './nag
 import { Network } from './network';
 import { Observability } from './observability';
 import { Processing, PROCESSOR_TIMEOUT } from './processing';
+import { RightsJobs } from './rights-jobs';
 import { Queues } from './queues';
 import { limitsEnvironment, type MediaSettings } from './settings';
 import { Storage } from './storage';
@@ -36,6 +37,7 @@ export class MediaServiceStack extends Stack {
   readonly migrations: Migrations;
   readonly api: Api;
   readonly processing: Processing;
+  readonly rightsJobs: RightsJobs;
   readonly observability: Observability;
   /** CloudFront in front of the derivatives, with context `media:cdn=true`. */
   readonly delivery?: Delivery;
@@ -146,6 +148,12 @@ export class MediaServiceStack extends Stack {
       sweeperRateMinutes: settings.sweeperRateMinutes,
     });
 
+    this.rightsJobs = new RightsJobs(this, 'RightsJobs', {
+      requester: this.api.functions['media-api'],
+      worker: this.processing.sweeper,
+      workerTimeout: PROCESSOR_TIMEOUT,
+      removalPolicy,
+    });
     const services: MediaFunction[] = [...Object.values(this.api.functions), this.processing.processor, this.processing.sweeper];
     for (const fn of services) {
       grantFunctionAccess(fn, fn.mediaName, { bucket: this.storage.bucket, key: this.storage.key, events: this.queues.eventsTopic });
@@ -176,6 +184,7 @@ export class MediaServiceStack extends Stack {
       ingest: this.queues.ingest,
       deadLetterQueues: [
         { name: 'IngestDeadLetters', queue: this.queues.ingestDeadLetters },
+        { name: 'RightsJobsDeadLetters', queue: this.rightsJobs.deadLetters },
         ...consumers.map(([consumer, { deadLetters }]) => ({ name: `${pascal(consumer)}DeadLetters`, queue: deadLetters })),
       ],
       events: consumers.map(([, { queue }]) => queue),
