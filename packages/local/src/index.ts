@@ -9,3 +9,4 @@ export * from './redrive';
 export * from './lambda-context';
 export * from './endpoint-list';
 export * from './issuer-token';
+export * from './upload-log';

@@ -17,6 +17,7 @@ import { LOCAL_S3_CREDENTIALS, startS3Server } from './s3-server';
 import { startSqsServer, type SqsServer } from './sqs-server';
 import { FAVICON_SVG, uploadPage } from './upload-page';
 import { rightsPage } from './rights-page';
+import { eventLogger, loggingPending } from './upload-log';
 
 export interface LocalStackOptions {
   /** Where S3 objects and the PGlite database live; survives restarts. */
@@ -54,6 +55,8 @@ export interface LocalStackOptions {
   /** Tests: also subscribe `queues.eventsTap` to every full-audience event (AWS has no such queue). */
   tapEvents?: boolean;
   log?: (line: string) => void;
+  /** Told one line per state change of every upload (pending, ready, rejected, deleted): `npm start` at `info`. */
+  logUploads?: (line: string) => void;
   /** Told when each start-up phase begins, so a slow start can name what was slow. */
   onPhase?: (phase: string) => void;
 }
@@ -98,7 +101,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   phase('starting the S3 server (s3rver)');
   const s3 = await startS3Server({ directory: join(dataDir, 's3'), host, port: options.s3Port ?? 0, bucket, allowedOrigins });
   phase('starting the SQS server (fauxqs)');
-  const sqsServer = await startSqsServer({ host, port: options.sqsPort ?? 0, region: 'us-east-1', tapEvents: options.tapEvents });
+  const sqsServer = await startSqsServer({ host, port: options.sqsPort ?? 0, region: 'us-east-1', tapEvents: options.tapEvents, logEvents: !!options.logUploads });
 
   if (options.artifacts && !options.databaseUrl) {
     throw new Error('the local stack runs the synthesized bundles only against a PostgreSQL server: set DATABASE_URL (bundles carry no PGlite)');
@@ -197,6 +200,11 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     onError: (error) => log(`rights jobs: ${(error as Error).message}`),
   });
   if (options.runRightsJobs ?? true) rightsPump.start();
+  const logPump =
+    options.logUploads && sqsServer.queues.eventsLog
+      ? new EventPump({ sqs, queueUrl: sqsServer.queues.eventsLog, queueArn: 'arn:aws:sqs:us-east-1:000000000000:media-events-log', handler: eventLogger(options.logUploads) })
+      : undefined;
+  logPump?.start();
 
   const sweep = () => functions.sweeper({}, lambdaContext('sweeper', 300_000));
   const retention = () => functions.retention({ task: 'retention' }, lambdaContext('sweeper', 300_000));
@@ -231,7 +239,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   const http = await startHttpServer({
     host,
     port,
-    functions: functions.api,
+    functions: options.logUploads ? { ...functions.api, 'request-upload': loggingPending(functions.api['request-upload'], options.logUploads) } : functions.api,
     isAllowedOrigin,
     staticRoutes: {
       '/': () => ({ contentType: 'text/html; charset=utf-8', body: uploadPage({ token: demoToken }) }),
@@ -264,6 +272,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       // Its queues stop with it: nothing is lost by ending the long poll now.
       await pump.stop({ abandonPoll: true });
       await rightsPump.stop({ abandonPoll: true });
+      await logPump?.stop({ abandonPoll: true });
       await functions.stop();
       await sqsServer.stop();
       await s3.stop();

@@ -27,6 +27,8 @@ export interface SqsServer {
     consumers: Partial<Record<Service, ConsumerQueue>>;
     /** Tests only (`tapEvents`): every full-audience event, whatever its purpose. No service reads it. */
     eventsTap?: string;
+    /** `logEvents`: every full-audience event, for the stack's own upload log. */
+    eventsLog?: string;
   };
   eventsTopicArn: string;
   stop(): Promise<void>;
@@ -39,7 +41,7 @@ const arn = (name: string) => `arn:aws:sqs:us-east-1:000000000000:${name}`;
  * events topic with one queue per consumer, each with its DLQ, subscribed with raw delivery and the
  * consumer's filter policy (the same subscriptions as in AWS, from `EVENT_SUBSCRIPTIONS`).
  */
-export async function startSqsServer(options: { host: string; port: number; region: string; tapEvents?: boolean }): Promise<SqsServer> {
+export async function startSqsServer(options: { host: string; port: number; region: string; tapEvents?: boolean; logEvents?: boolean }): Promise<SqsServer> {
   const server = await startFauxqs({ port: options.port, logger: false, defaultRegion: options.region });
   const redrive = (dlq: string) => JSON.stringify({ deadLetterTargetArn: arn(dlq), maxReceiveCount: String(MAX_RECEIVE_COUNT) });
   const withDlq = (name: string, attributes: Record<string, string> = {}) => {
@@ -66,9 +68,14 @@ export async function startSqsServer(options: { host: string; port: number; regi
     eventsTap = server.createQueue('media-events-tap').queueUrl;
     server.subscribe({ topic: EVENTS_TOPIC_NAME, queue: 'media-events-tap', attributes: { RawMessageDelivery: 'true', FilterPolicy: '{"audience":["full"]}' } });
   }
+  let eventsLog: string | undefined;
+  if (options.logEvents) {
+    eventsLog = server.createQueue('media-events-log').queueUrl;
+    server.subscribe({ topic: EVENTS_TOPIC_NAME, queue: 'media-events-log', attributes: { RawMessageDelivery: 'true', FilterPolicy: '{"audience":["full"]}' } });
+  }
   return {
     endpoint: server.address,
-    queues: { ingest: ingest.url, ingestDlq: ingest.dlq, rightsJobs, consumers, eventsTap },
+    queues: { ingest: ingest.url, ingestDlq: ingest.dlq, rightsJobs, consumers, eventsTap, eventsLog },
     eventsTopicArn: topicArn,
     stop: () => server.stop(),
   };
