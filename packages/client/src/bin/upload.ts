@@ -14,7 +14,7 @@ const PURPOSES = UploadRequest.shape.purpose.options;
 const USAGE = `Usage: npm run upload -- <dir> --purpose <${PURPOSES.join('|')}> [options]
        (installed from the package: media-upload <dir> --purpose … [options])
 
-Uploads every image under <dir> (recursively), skipping files already uploaded for the same
+Uploads every photo and video under <dir> (recursively), skipping files already uploaded for the same
 purpose (same sha256), and waits until each is ready or rejected.
 
 Options:
