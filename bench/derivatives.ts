@@ -21,6 +21,7 @@ import { variantGeometry } from '../packages/imaging/src/derivatives';
 import { ENCODERS } from '../packages/imaging/src/encoders';
 import { runLongestFirst } from '../packages/imaging/src/work-queue';
 import { photoLike } from './inputs';
+import { verdictLines, type TargetResult } from './verdict';
 
 const SPECS: readonly DerivativeSpec[] = PURPOSE_POLICIES.attendance.derivatives; // thumb, small, medium, large, ml
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
@@ -96,6 +97,7 @@ async function main() {
   if (process.argv.includes('--limits')) return limits();
   console.log(`cores ${availableParallelism()} · libvips ${sharp.versions.vips} · sharp ${sharp.versions.sharp} · threads per image ${sharp.concurrency()} · ${ROUNDS} rounds, each mode in its own process`);
   console.log(`variants: ${SPECS.map((s) => `${s.name} ${s.fit === 'cover' ? `${s.size}×${s.size}` : s.size} ${s.format}`).join(', ')}\n`);
+  const targets: TargetResult[] = [];
   for (const input of INPUTS) {
     const path = await inputFile(input);
     const bytes = (await readFile(path)).length;
@@ -120,8 +122,14 @@ async function main() {
     };
     console.log(`  engine / naive        ${paired('naive')}  target ≤ 0.85`);
     console.log(`  engine / unavoidable  ${paired('unavoidable')}  target ≤ 1.30`);
+    const medianRatio = (other: Mode) => runs.engine.map((e, i) => e.ms / runs[other][i]!.ms).sort((a, b) => a - b)[Math.floor(ROUNDS / 2)]!;
+    targets.push({ what: `${input.label}: engine / naive`, figure: medianRatio('naive'), bound: 0.85 });
+    targets.push({ what: `${input.label}: engine / unavoidable`, figure: medianRatio('unavoidable'), bound: 1.3 });
+    if (input.label.startsWith('24 MP PNG')) targets.push({ what: `${input.label}: engine peak RSS`, figure: Number(peak('engine')), bound: 600, unit: 'MB' });
     console.log(`  output bytes: ${Object.entries(engine.outputs).map(([name, size]) => `${name} ${(size / 1024).toFixed(0)} KiB`).join(', ')}\n`);
   }
+  for (const line of verdictLines(targets)) console.log(line);
+  if (targets.some((t) => t.figure > t.bound)) process.exitCode = 1;
 }
 
 async function inputFile(input: Input): Promise<string> {

@@ -13,6 +13,7 @@ import { acknowledgeFrameworkFindings, acknowledgeFunctionFindings } from './nag
 import { Network } from './network';
 import { Observability } from './observability';
 import { Processing, PROCESSOR_TIMEOUT } from './processing';
+import { RightsJobs } from './rights-jobs';
 import { Queues } from './queues';
 import { limitsEnvironment, type MediaSettings } from './settings';
 import { Storage } from './storage';
@@ -36,6 +37,7 @@ export class MediaServiceStack extends Stack {
   readonly migrations: Migrations;
   readonly api: Api;
   readonly processing: Processing;
+  readonly rightsJobs: RightsJobs;
   readonly observability: Observability;
   /** CloudFront in front of the derivatives, with context `media:cdn=true`. */
   readonly delivery?: Delivery;
@@ -148,6 +150,13 @@ export class MediaServiceStack extends Stack {
       sweeperRateMinutes: settings.sweeperRateMinutes,
     });
 
+    this.rightsJobs = new RightsJobs(this, 'RightsJobs', {
+      requester: this.api.functions['media-api'],
+      worker: this.processing.sweeper,
+      workerTimeout: PROCESSOR_TIMEOUT,
+      removalPolicy,
+    });
+    
     const services: MediaFunction[] = [
       ...Object.values(this.api.functions),
       this.processing.processor,
@@ -189,6 +198,7 @@ export class MediaServiceStack extends Stack {
       deadLetterQueues: [
         { name: 'IngestDeadLetters', queue: this.queues.ingestDeadLetters },
         { name: 'VideoDeadLetters', queue: this.queues.videoDeadLetters },
+        { name: 'RightsJobsDeadLetters', queue: this.rightsJobs.deadLetters },
         ...consumers.map(([consumer, { deadLetters }]) => ({ name: `${pascal(consumer)}DeadLetters`, queue: deadLetters })),
       ],
       events: consumers.map(([, { queue }]) => queue),

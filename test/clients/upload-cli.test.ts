@@ -74,7 +74,7 @@ describe('npm run upload (bulk upload CLI)', () => {
     expect(countOf(first.stdout, 'rejected')).toBe(1);
     expect(countOf(first.stdout, 'failed')).toBe(0);
     expect(first.stdout).toMatch(/Rejected \(1\):\n\s+photo-012\.jpg\s+CORRUPT_IMAGE\s+The image could not be decoded/);
-    expect(first.stdout).toContain('Ignored 1 file(s) that are not images by name: notes.txt');
+    expect(first.stdout).toContain('Ignored 1 file(s) that are not photos or videos by name: notes.txt');
   });
 
   it('exits non-zero because a file was rejected', () => {

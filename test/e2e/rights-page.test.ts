@@ -48,43 +48,71 @@ describe.skipIf(!hasChromium)('the rights page in headless Chromium', () => {
     if (workDir) await rm(workDir, { recursive: true, force: true });
   });
 
-  /** The background worker's part (the sweeper in AWS and in `npm start`), for the job the page started. */
-  const runningJob = async (kind: 'erasure' | 'export') => {
+  /**
+   * The worker's part (the sweeper function, fed by the rights-jobs queue in AWS and in `npm start`),
+   * done here by hand so the page's queued and running states can be seen: this stack leaves the
+   * queue unfed.
+   */
+  const queuedJob = async (kind: 'erasure' | 'export') => {
     for (;;) {
       const job = await stack.deps.db.selectFrom('rightsJob').select('id').where('tenant', '=', tenant).where('kind', '=', kind).where('status', '=', 'running').executeTakeFirst();
       if (job) return job.id;
       await new Promise((r) => setTimeout(r, 50));
     }
   };
+  const pageSays = (id: string, text: string) =>
+    page.waitForFunction(([id, text]) => document.getElementById(id!)?.textContent?.startsWith(text!), [id, text], { timeout: 30_000 });
 
-  it("shows the person's consent", async () => {
+  it("shows the person's consent as two boxes", async () => {
     await page.click('#show');
     await page.waitForSelector('#consent:not([hidden])');
-    expect(await page.textContent('#recognition')).toBe('consented');
-    expect(await page.textContent('#training')).toBe('not consented');
+    expect(await page.isChecked('#recognition')).toBe(true);
+    expect(await page.isChecked('#training')).toBe(false);
     expect(await page.textContent('#consent-status')).toContain('by admin-1');
   });
 
-  it('exports everything about the person and offers the ZIP file', async () => {
+  it('records a consent: boxes ticked or not, then Save', async () => {
+    await page.uncheck('#recognition');
+    await page.check('#training');
+    await page.click('#save-consent');
+    await pageSays('consent-status', 'Saved');
+    expect(await page.textContent('#consent-status')).toBe('Saved: no recognition, training allowed (by admin-1).');
+    const admin = await stack.token({ role: 'admin', tenant, sub: 'admin-2', classrooms: [] });
+    const recorded = await stack.api<{ recognition: boolean; training: boolean }>('GET', '/v1/subjects/child-1/consent', { token: admin });
+    expect(recorded.json).toMatchObject({ recognition: false, training: true });
+  });
+
+  it('exports everything about the person, showing the job queued then done, and offers the ZIP file', async () => {
     await page.click('#export');
-    await runExport(stack.deps, await runningJob('export'));
+    await pageSays('export-steps', 'queued');
+    await runExport(stack.deps, await queuedJob('export'));
     await page.waitForSelector('#export-link:not([hidden])', { timeout: 30_000 });
     expect(await page.textContent('#export-status')).toMatch(/^Export ready: 2 photo\(s\)/);
+    // An export is written in one go: the page may or may not catch it running.
+    expect(await page.textContent('#export-steps')).toMatch(/^queued → (running → )?done$/);
     const href = (await page.getAttribute('#export-link', 'href'))!;
     const zip = Buffer.from(await (await fetch(href)).arrayBuffer());
     expect(zip.subarray(0, 2).toString('latin1')).toBe('PK');
   });
 
-  it('erases only once confirmed, and says what was kept under legal hold', async () => {
+  it('erases only once confirmed, shows queued → running → done with counts, and refreshes the consent shown', async () => {
     await page.click('#erase');
     expect(await page.textContent('#erase-status')).toBe('Tick the box to confirm the erasure first.');
     await page.check('#confirm-erase');
     await page.click('#erase');
-    await runErasure(stack.deps, await runningJob('erasure'));
-    await page.waitForFunction(() => document.getElementById('erase-status')?.textContent?.startsWith('Erased'), undefined, { timeout: 30_000 });
+    await pageSays('erase-steps', 'queued');
+    const job = await queuedJob('erasure');
+    // One item, then the worker pauses: the page shows the counts so far.
+    await runErasure(stack.deps, job, { batch: 1, maxBatches: 1 });
+    await pageSays('erase-status', 'Erasing: 1 of 1 found so far');
+    await runErasure(stack.deps, job);
+    await pageSays('erase-status', 'Erased');
     expect(await page.textContent('#erase-status')).toBe('Erased: 1 photo(s) deleted, 1 kept under legal hold; consent cleared.');
-    await page.click('#show');
-    await page.waitForFunction(() => document.getElementById('recognition')?.textContent === 'not consented');
+    expect(await page.textContent('#erase-steps')).toBe('queued → running → done');
+    // The consent the page shows is the one after the erasure, without asking again.
+    await pageSays('consent-status', 'Consent cleared by the erasure');
+    expect(await page.isChecked('#recognition')).toBe(false);
+    expect(await page.isChecked('#training')).toBe(false);
     expect(consoleErrors).toEqual([]);
   });
 });

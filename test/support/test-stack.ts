@@ -69,6 +69,7 @@ export async function startTestStack(options: Partial<LocalStackOptions> = {}, {
   const databaseUrl = options.databaseUrl ?? (inject('databaseUrl') || undefined);
   // No scheduled sweeper by default: tests share one database, and a sweeper in every stack would
   // act on other tests' rows with its own bucket and queues. Tests of the sweeper run it themselves.
+  // Rights jobs likewise wait in their queue unless a test asks for `runRightsJobs` (its own jobs only).
   const ceilingMs = startCeilingMs ?? (options.artifacts ? STACK_START_CEILING_MS.artifacts : STACK_START_CEILING_MS.sources);
   // Parity mode's bundles sign in as the functions do in AWS: the DML-only app role.
   const appUrl = options.artifacts && databaseUrl ? appDatabaseUrl(databaseUrl) : undefined;
@@ -86,7 +87,7 @@ export async function startTestStack(options: Partial<LocalStackOptions> = {}, {
     ...options.env,
   };
   const stack = await startWithinCeiling(
-    { port: 0, s3Port: 0, sqsPort: 0, sweepEverySeconds: 0, tapEvents: true, appDatabaseUrl: appUrl, ...options, env, dataDir, databaseUrl },
+    { port: 0, s3Port: 0, sqsPort: 0, sweepEverySeconds: 0, runRightsJobs: false, tapEvents: true, appDatabaseUrl: appUrl, ...options, env, dataDir, databaseUrl },
     ceilingMs,
   );
   const events = stack.queues.eventsTap;

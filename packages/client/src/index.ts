@@ -4,6 +4,9 @@
  */
 export { createMediaClient } from './media-client';
 export type {
+  AuditFilter,
+  AuditPage,
+  JobWaitOptions,
   ListFilter,
   ListPage,
   MediaClient,
@@ -18,4 +21,5 @@ export type {
 export { isMediaApiError, MediaApiError, MediaRejectedError } from './errors';
 export type { MediaApiErrorCode, MediaRejectionCode, ProblemDetails } from './errors';
 export type { UploadProgress } from './storage-post';
+export type { AuditEntry, ConsentBody, ConsentRecord, ErasureRecord, ExportRecord, RetentionPreviewAnswer } from './contract-types';
 export type { DownloadUrlItem, ErrorCode, MediaRecord, MediaStatus, Purpose, RejectionCode, UploadRequest, UploadTicket, VariantName } from './contract-types';

@@ -1,4 +1,22 @@
-import type { DownloadUrlItem, ListQuery, MediaRecord, MultipartTicket, PartUrlsAnswer, Purpose, UploadedPartsAnswer, UploadRequest, UploadTicket, VariantName } from './contract-types';
+import type {
+  AuditEntry,
+  AuditQuery,
+  ConsentBody,
+  ConsentRecord,
+  DownloadUrlItem,
+  ErasureRecord,
+  ExportRecord,
+  ListQuery,
+  MediaRecord,
+  MultipartTicket,
+  PartUrlsAnswer,
+  Purpose,
+  RetentionPreviewAnswer,
+  UploadedPartsAnswer,
+  UploadRequest,
+  UploadTicket,
+  VariantName,
+} from './contract-types';
 import { errorFromResponse, MediaApiError, MediaRejectedError } from './errors';
 import { contentTypeByName } from './file-types';
 import { abortMultipart, completeMultipart, heldParts, sendParts, signPartUrls, startMultipart } from './multipart-upload';
@@ -71,6 +89,19 @@ export interface UsageRow {
   bytes: number;
 }
 
+export type AuditFilter = Partial<Omit<AuditQuery, 'limit'>> & { limit?: number };
+export interface AuditPage {
+  items: AuditEntry[];
+  nextCursor: string | null;
+}
+export interface JobWaitOptions<State = ExportRecord | ErasureRecord> {
+  /** Give up after this long (default 5 minutes); the job carries on server-side. */
+  timeoutMs?: number;
+  signal?: AbortSignal;
+  /** Called with each state seen while waiting (counts so far). */
+  onStatus?: (state: State) => void;
+}
+
 export interface MediaClient {
   /** POST /v1/uploads: a pending record and the presigned POST for its bytes. */
   requestUpload(request: UploadRequest): Promise<UploadTicket>;
@@ -112,6 +143,23 @@ export interface MediaClient {
   delete(id: string): Promise<void>;
   setLegalHold(id: string, hold: boolean): Promise<MediaRecord>;
   usage(groupBy?: 'purpose' | 'subject'): Promise<UsageRow[]>;
+
+  /** GET /v1/subjects/{id}/consent: both false, `updatedAt` null, for a person never asked. */
+  getConsent(subjectId: string): Promise<ConsentRecord>;
+  /** PUT /v1/subjects/{id}/consent: a field left out keeps its value. */
+  setConsent(subjectId: string, change: ConsentBody): Promise<ConsentRecord>;
+  /** Every page of the access audit, newest first: `for await (const page of client.audit({ subjectId }))`. */
+  audit(filter?: AuditFilter): AsyncIterable<AuditPage>;
+  /** What the retention runs will delete within `withinDays` (default 30), per purpose with a retention. */
+  retentionPreview(withinDays?: number): Promise<RetentionPreviewAnswer['items']>;
+  /** Starts gathering everything about a person into one ZIP (or gives back the export already running). */
+  exportSubject(subjectId: string): Promise<{ exportId: string; status: ExportRecord['status'] }>;
+  /** Polls an export until it is done: its record then carries the ZIP's short-lived `url`. */
+  waitForExport(exportId: string, options?: JobWaitOptions<ExportRecord>): Promise<ExportRecord>;
+  /** Starts erasing everything about a person (or gives back the erasure already running). */
+  eraseSubject(subjectId: string): Promise<{ erasureId: string; status: ErasureRecord['status'] }>;
+  /** Polls an erasure until it is done: `deleted`, and `heldBack` for items under legal hold. */
+  waitForErasure(erasureId: string, options?: JobWaitOptions<ErasureRecord>): Promise<ErasureRecord>;
 }
 
 const STREAM_CHUNK = 64 * 1024;
@@ -194,6 +242,15 @@ async function filePartOf(body: UploadBody, options: UploadOptions): Promise<Fil
   return filePartOf(await readAll(stream), options);
 }
 
+/** `?name=value&…` of the values given (none: the empty string). */
+function queryOf(values: Record<string, unknown>): string {
+  const query = new URLSearchParams();
+  for (const [name, value] of Object.entries(values)) {
+    if (value !== undefined && value !== null) query.set(name, String(value));
+  }
+  return query.size ? `?${query}` : '';
+}
+
 const sleep = (ms: number, signal?: AbortSignal) =>
   new Promise<void>((resolve, reject) => {
     if (signal?.aborted) return reject(signal.reason);
@@ -207,6 +264,21 @@ const sleep = (ms: number, signal?: AbortSignal) =>
     };
     signal?.addEventListener('abort', onAbort, { once: true });
   });
+
+/** Polls `read` until its answer is done, asking soon and then less often. */
+async function pollUntilDone<T extends { status: ExportRecord['status'] }>(read: () => Promise<T>, what: string, { timeoutMs = 300_000, signal, onStatus }: JobWaitOptions<T>): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let delay = 200;
+  for (;;) {
+    const state = await read();
+    onStatus?.(state);
+    if (state.status === 'done') return state;
+    const left = deadline - Date.now();
+    if (left <= 0) throw new DOMException(`${what} was still ${state.status} after ${timeoutMs} ms.`, 'TimeoutError');
+    await sleep(Math.min(delay, left), signal);
+    delay = Math.min(delay * 1.5, 2_000);
+  }
+}
 
 /** A typed client for the media API; the same code runs in browsers and in Node 24. */
 export function createMediaClient(options: MediaClientOptions): MediaClient {
@@ -234,6 +306,7 @@ export function createMediaClient(options: MediaClientOptions): MediaClient {
   }
 
   const idPath = (id: string) => `/v1/media/${encodeURIComponent(id)}`;
+  const subjectPath = (subjectId: string) => `/v1/subjects/${encodeURIComponent(subjectId)}`;
 
   const client: MediaClient = {
     requestUpload: (request) => call('POST', '/v1/uploads', request),
@@ -306,11 +379,7 @@ export function createMediaClient(options: MediaClientOptions): MediaClient {
     async *list(filter = {}) {
       let cursor = filter.cursor;
       do {
-        const query = new URLSearchParams();
-        for (const [name, value] of Object.entries({ ...filter, cursor })) {
-          if (value !== undefined && value !== null) query.set(name, String(value));
-        }
-        const page = await call<ListPage>('GET', `/v1/media${query.size ? `?${query}` : ''}`);
+        const page = await call<ListPage>('GET', `/v1/media${queryOf({ ...filter, cursor })}`);
         yield page;
         cursor = page.nextCursor ?? undefined;
       } while (cursor);
@@ -330,6 +399,31 @@ export function createMediaClient(options: MediaClientOptions): MediaClient {
     setLegalHold: (id, hold) => call('PUT', `${idPath(id)}/legal-hold`, { hold }),
 
     usage: async (groupBy = 'purpose') => (await call<{ items: UsageRow[] }>('GET', `/v1/usage?groupBy=${groupBy}`)).items,
+
+    getConsent: (subjectId) => call('GET', `${subjectPath(subjectId)}/consent`),
+
+    setConsent: (subjectId, change) => call('PUT', `${subjectPath(subjectId)}/consent`, change),
+
+    async *audit(filter = {}) {
+      let cursor = filter.cursor;
+      do {
+        const page = await call<AuditPage>('GET', `/v1/audit${queryOf({ ...filter, cursor })}`);
+        yield page;
+        cursor = page.nextCursor ?? undefined;
+      } while (cursor);
+    },
+
+    retentionPreview: async (withinDays = 30) => (await call<RetentionPreviewAnswer>('GET', `/v1/retention/preview?withinDays=${withinDays}`)).items,
+
+    exportSubject: (subjectId) => call('POST', `${subjectPath(subjectId)}/export`),
+
+    waitForExport: (exportId, waitOptions = {}) =>
+      pollUntilDone(() => call<ExportRecord>('GET', `/v1/exports/${encodeURIComponent(exportId)}`, undefined, waitOptions.signal), `Export ${exportId}`, waitOptions),
+
+    eraseSubject: (subjectId) => call('POST', `${subjectPath(subjectId)}/erasure`),
+
+    waitForErasure: (erasureId, waitOptions = {}) =>
+      pollUntilDone(() => call<ErasureRecord>('GET', `/v1/erasures/${encodeURIComponent(erasureId)}`, undefined, waitOptions.signal), `Erasure ${erasureId}`, waitOptions),
   };
   return client;
 }

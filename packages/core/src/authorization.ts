@@ -243,7 +243,21 @@ export function authorizeUpload(principal: Principal, target: UploadTarget): voi
       `You may not name a subject on ${target.purpose} uploads; only ${taggers.join(' and ')} may tag subjects on ${target.purpose} media.`,
     );
   }
-  throw new MediaError('FORBIDDEN', `You may not upload ${target.purpose} media for this subject or classroom.`);
+  throw uploadRefusal(principal, target);
+}
+
+/** Who may upload media of a purpose at all, for a refusal that names the real reason. */
+export const uploadersOf = (purpose: Purpose): PolicySubject[] =>
+  (Object.keys(POLICY) as PolicySubject[]).filter((who) => POLICY[who].upload.some((grant) => grant.purposes.includes(purpose)));
+
+/** The refusal says why: the caller's role never uploads this purpose, or the classroom is not theirs. */
+function uploadRefusal(principal: Principal, target: UploadTarget): MediaError {
+  const role = policySubjectOf(principal);
+  if (!rulesOf(principal).upload.some((grant) => grant.purposes.includes(target.purpose))) {
+    const who = uploadersOf(target.purpose).map((w) => (w === 'admin' ? 'administrators' : w === 'student' || w === 'teacher' ? `${w}s` : w));
+    return new MediaError('FORBIDDEN', `A ${role} may not upload ${target.purpose} media: only ${who.join(', ')} may.`);
+  }
+  return new MediaError('FORBIDDEN', `You may not upload ${target.purpose} media for classroom ${target.classroomId}: it is not one of your classrooms.`);
 }
 
 /**

@@ -50,6 +50,8 @@ export const ConfigSchema = z
     MEDIA_S3_PUBLIC_ENDPOINT: optionalUrl,
     MEDIA_S3_FORCE_PATH_STYLE: flag,
     MEDIA_SQS_ENDPOINT: optionalUrl,
+    /** Where a new erasure or export is announced to its worker; unset, the sweeper starts it. */
+    MEDIA_RIGHTS_QUEUE_URL: optionalUrl,
     /** Endpoint of SNS (an emulator locally, unset in AWS). */
     MEDIA_SNS_ENDPOINT: optionalUrl,
     /** The outbound events topic; each consumer's queue subscribes to it. */
@@ -160,7 +162,7 @@ export interface Config {
   region: string;
   bucket: string;
   s3: { endpoint?: string; publicEndpoint?: string; forcePathStyle: boolean };
-  sqs: { endpoint?: string };
+  sqs: { endpoint?: string; rightsJobsQueueUrl?: string };
   sns: { endpoint?: string; eventsTopicArn?: string };
   database: {
     url?: string;
@@ -222,7 +224,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     region: e.AWS_REGION,
     bucket: e.MEDIA_BUCKET,
     s3: { endpoint: e.MEDIA_S3_ENDPOINT, publicEndpoint: e.MEDIA_S3_PUBLIC_ENDPOINT, forcePathStyle: e.MEDIA_S3_FORCE_PATH_STYLE },
-    sqs: { endpoint: e.MEDIA_SQS_ENDPOINT },
+    sqs: { endpoint: e.MEDIA_SQS_ENDPOINT, rightsJobsQueueUrl: e.MEDIA_RIGHTS_QUEUE_URL },
     sns: { endpoint: e.MEDIA_SNS_ENDPOINT, eventsTopicArn: e.MEDIA_EVENTS_TOPIC_ARN },
     database: {
       url: e.DATABASE_URL,

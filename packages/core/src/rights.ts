@@ -16,7 +16,14 @@ const isoDate = z.string().datetime({ offset: true, message: 'an ISO 8601 date-t
 
 export const SubjectIdParam = identifier;
 
-export const ConsentBody = z.strictObject({ recognition: z.boolean(), training: z.boolean() });
+// A partial update: a field left out keeps its recorded value (false for a person never asked).
+export const ConsentBody = z
+  .strictObject({
+    recognition: z.boolean().optional().meta({ description: 'Left out: keeps its recorded value.' }),
+    training: z.boolean().optional().meta({ description: 'Left out: keeps its recorded value.' }),
+  })
+  .refine((body) => body.recognition !== undefined || body.training !== undefined, { message: 'name recognition, training or both' })
+  .meta({ description: 'The consents to change; a field left out keeps its value, so one field alone changes only that one.' });
 export type ConsentBody = z.infer<typeof ConsentBody>;
 
 export const ConsentRecord = z.object({
@@ -69,7 +76,9 @@ export const RetentionPreviewAnswer = z.object({
 });
 export type RetentionPreviewAnswer = z.infer<typeof RetentionPreviewAnswer>;
 
-export const JOB_STATUSES = ['running', 'done'] as const;
+/** `queued`: recorded, no worker has touched it yet; `running`: under way; `done`. */
+export const JOB_STATUSES = ['queued', 'running', 'done'] as const;
+export type JobStatus = (typeof JOB_STATUSES)[number];
 export const ErasureAccepted = z.object({ erasureId: z.string().uuid(), status: z.enum(JOB_STATUSES) });
 export const ErasureRecord = z.object({
   erasureId: z.string().uuid(),

@@ -59,13 +59,14 @@ export class RightsRepository {
   }
 
   /**
-   * Records a consent and its audit row in one transaction. Gives back the consent before (locked,
-   * so two concurrent changes see each other's result) and after.
+   * Records a consent and its audit row in one transaction. A field left out keeps its value (read
+   * under the row's lock, so two concurrent partial changes both land). Gives back the consent
+   * before and after.
    */
   async setConsent(
     tenant: string,
     subjectId: string,
-    consent: { recognition: boolean; training: boolean },
+    change: { recognition?: boolean; training?: boolean },
     updatedBy: string,
     audit: NewAuditEntry,
   ): Promise<{ before: Consent; after: Consent }> {
@@ -77,10 +78,19 @@ export class RightsRepository {
         .where('subjectId', '=', subjectId)
         .forUpdate()
         .executeTakeFirst();
+      const consent = {
+        recognition: change.recognition ?? before?.recognition ?? NO_CONSENT.recognition,
+        training: change.training ?? before?.training ?? NO_CONSENT.training,
+      };
+      const named = {
+        ...(change.recognition === undefined ? {} : { recognition: change.recognition }),
+        ...(change.training === undefined ? {} : { training: change.training }),
+      };
       const after = await trx
         .insertInto('subjectConsent')
         .values({ tenant, subjectId, ...consent, updatedBy, updatedAt: sql<Date>`now()` })
-        .onConflict((oc) => oc.columns(['tenant', 'subjectId']).doUpdateSet({ ...consent, updatedBy, updatedAt: sql<Date>`now()` }))
+        // A row inserted meanwhile by another change: only the fields named here move.
+        .onConflict((oc) => oc.columns(['tenant', 'subjectId']).doUpdateSet({ ...named, updatedBy, updatedAt: sql<Date>`now()` }))
         .returning(['recognition', 'training', 'updatedAt', 'updatedBy'])
         .executeTakeFirstOrThrow();
       await appendAudit(trx, audit);
@@ -130,13 +140,18 @@ export class RightsRepository {
     return this.db.selectFrom('rightsJob').selectAll().where('id', '=', id).where('tenant', '=', tenant).where('kind', '=', kind).executeTakeFirst();
   }
 
-  /** Running jobs nobody is working on (no live lease), and finished erasures that owe their event; oldest first. */
-  async listRunnable(limit: number): Promise<RightsJobRow[]> {
+  /**
+   * Interrupted jobs: running ones nobody is working on (no live lease, untouched for `idleSeconds`)
+   * and finished erasures that still owe their event; oldest first. A job younger than that is its
+   * worker's, which the request's message started.
+   */
+  async listInterrupted(limit: number, idleSeconds: number): Promise<RightsJobRow[]> {
     return this.db
       .selectFrom('rightsJob')
       .selectAll()
       .where((eb) => eb.or([eb('status', '=', 'running'), eb.and([eb('kind', '=', 'erasure'), eb('announcedAt', 'is', null)])]))
       .where((eb) => eb.or([eb('leaseExpiresAt', 'is', null), eb('leaseExpiresAt', '<', sql<Date>`now()`)]))
+      .where('updatedAt', '<', sql<Date>`now() - ${idleSeconds} * interval '1 second'`)
       .orderBy('createdAt')
       .limit(limit)
       .execute();

@@ -11,6 +11,8 @@ export interface SeedOptions {
   seed?: number;
   /** Rows per INSERT statement: the counters' triggers aggregate one statement's rows at a time. */
   chunkRows?: number;
+  /** Told after each chunk: rows written so far of the total. */
+  onProgress?: (written: number, total: number) => void;
 }
 
 export interface SeededSchool {
@@ -152,6 +154,7 @@ export async function seedMedia(db: Kysely<Database>, options: SeedOptions): Pro
               else 'ai-service' end as uploaded_by
         ) w
         order by id`.execute(conn);
+      options.onProgress?.(Math.floor((rows * (k + 1)) / chunks), rows);
     }
     await sql`drop table seed_schools`.execute(conn);
   });

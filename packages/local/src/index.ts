@@ -7,3 +7,6 @@ export * from './http-server';
 export * from './origins';
 export * from './redrive';
 export * from './lambda-context';
+export * from './endpoint-list';
+export * from './issuer-token';
+export * from './upload-log';

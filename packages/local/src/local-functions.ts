@@ -16,6 +16,8 @@ export interface LocalFunctions {
   /** The video function: the same handler, fed by the video queue, processing the videos it gets. */
   processVideo: BatchHandler;
   sweeper: (event: Record<string, never>, context: Context) => Promise<SweepReport>;
+  /** The same function fed by the rights-jobs queue: runs each new erasure or export. */
+  rightsJobs: BatchHandler;
   /** The same function with the daily schedule's input: one retention run. */
   retention: (event: { task: 'retention' }, context: Context) => Promise<RetentionReport>;
   stop(): Promise<void>;
@@ -46,6 +48,7 @@ export async function sourceFunctions(deps: Dependencies): Promise<LocalFunction
     }),
     sweeper: sweeper.handler.withDependencies(deps) as LocalFunctions['sweeper'],
     retention: sweeper.handler.withDependencies(deps) as LocalFunctions['retention'],
+    rightsJobs: sweeper.handler.withDependencies(deps) as LocalFunctions['rightsJobs'],
     stop: async () => {},
   };
 }
@@ -107,6 +110,7 @@ export async function artifactFunctions(options: ArtifactOptions): Promise<Local
     processVideo: invoker('process-video'),
     sweeper: invoker('sweeper'),
     retention: invoker('sweeper'),
+    rightsJobs: invoker('sweeper'),
     stop: async () => {
       await Promise.all([...started.values()].map((fn) => fn.stop()));
     },

@@ -17,6 +17,7 @@ import { LOCAL_S3_CREDENTIALS, startS3Server } from './s3-server';
 import { startSqsServer, type SqsServer } from './sqs-server';
 import { FAVICON_SVG, uploadPage } from './upload-page';
 import { rightsPage } from './rights-page';
+import { eventLogger, loggingPending } from './upload-log';
 
 export interface LocalStackOptions {
   /** Where S3 objects and the PGlite database live; survives restarts. */
@@ -46,9 +47,16 @@ export interface LocalStackOptions {
   artifacts?: boolean;
   /** How often the sweeper runs, as its schedule does in AWS; 0 turns it off. Default 30. */
   sweepEverySeconds?: number;
+  /**
+   * Feed the rights-jobs queue to the sweeper function, so erasures and exports start at once, as in
+   * AWS (default). Off, they wait in the queue (tests that drive a job by hand).
+   */
+  runRightsJobs?: boolean;
   /** Tests: also subscribe `queues.eventsTap` to every full-audience event (AWS has no such queue). */
   tapEvents?: boolean;
   log?: (line: string) => void;
+  /** Told one line per state change of every upload (pending, ready, rejected, deleted): `npm start` at `info`. */
+  logUploads?: (line: string) => void;
   /** Told when each start-up phase begins, so a slow start can name what was slow. */
   onPhase?: (phase: string) => void;
 }
@@ -67,6 +75,8 @@ export interface LocalStack {
   pump: EventPump;
   /** The video queue's pump (batches of one), into the video function. */
   videoPump: EventPump;
+  /** The rights-jobs queue's poller (running unless `runRightsJobs` is false). */
+  rightsPump: EventPump;
   sqs: SQSClient;
   /** One sweeper run now (the same function the schedule calls). */
   sweep(): Promise<SweepReport>;
@@ -93,7 +103,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   phase('starting the S3 server (s3rver)');
   const s3 = await startS3Server({ directory: join(dataDir, 's3'), host, port: options.s3Port ?? 0, bucket, allowedOrigins });
   phase('starting the SQS server (fauxqs)');
-  const sqsServer = await startSqsServer({ host, port: options.sqsPort ?? 0, region: 'us-east-1', tapEvents: options.tapEvents });
+  const sqsServer = await startSqsServer({ host, port: options.sqsPort ?? 0, region: 'us-east-1', tapEvents: options.tapEvents, logEvents: !!options.logUploads });
 
   if (options.artifacts && !options.databaseUrl) {
     throw new Error('the local stack runs the synthesized bundles only against a PostgreSQL server: set DATABASE_URL (bundles carry no PGlite)');
@@ -107,6 +117,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     MEDIA_SNS_ENDPOINT: sqsServer.endpoint,
     MEDIA_EVENTS_TOPIC_ARN: sqsServer.eventsTopicArn,
     MEDIA_VIDEO_QUEUE_URL: sqsServer.queues.video,
+    MEDIA_RIGHTS_QUEUE_URL: sqsServer.queues.rightsJobs.url,
     DATABASE_URL: options.databaseUrl,
     MEDIA_PGLITE_DIR: options.databaseUrl ? undefined : pgliteDirIn(dataDir),
     MEDIA_JWT_SECRET: options.jwtSecret ?? DEFAULT_LOCAL_SECRET,
@@ -134,6 +145,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
           MEDIA_DB_IAM_AUTH: 'false',
           MEDIA_EVENTS_TOPIC_ARN: sqsServer.eventsTopicArn,
           MEDIA_VIDEO_QUEUE_URL: sqsServer.queues.video,
+          MEDIA_RIGHTS_QUEUE_URL: sqsServer.queues.rightsJobs.url,
           MEDIA_ALLOWED_ORIGINS: environment.MEDIA_ALLOWED_ORIGINS,
           MEDIA_JWT_JWKS_URL: undefined,
           MEDIA_JWT_ISSUER: options.jwtIssuer,
@@ -196,6 +208,21 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   }
   pump.start();
   videoPump.start();
+  const rightsPump = new EventPump({
+    sqs,
+    queueUrl: sqsServer.queues.rightsJobs.url,
+    queueArn: 'arn:aws:sqs:us-east-1:000000000000:media-rights-jobs',
+    handler: functions.rightsJobs,
+    functionName: 'sweeper',
+    batchSize: 1,
+    onError: (error) => log(`rights jobs: ${(error as Error).message}`),
+  });
+  if (options.runRightsJobs ?? true) rightsPump.start();
+  const logPump =
+    options.logUploads && sqsServer.queues.eventsLog
+      ? new EventPump({ sqs, queueUrl: sqsServer.queues.eventsLog, queueArn: 'arn:aws:sqs:us-east-1:000000000000:media-events-log', handler: eventLogger(options.logUploads) })
+      : undefined;
+  logPump?.start();
 
   const sweep = () => functions.sweeper({}, lambdaContext('sweeper', 300_000));
   const retention = () => functions.retention({ task: 'retention' }, lambdaContext('sweeper', 300_000));
@@ -230,7 +257,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   const http = await startHttpServer({
     host,
     port,
-    functions: functions.api,
+    functions: options.logUploads ? { ...functions.api, 'request-upload': loggingPending(functions.api['request-upload'], options.logUploads) } : functions.api,
     isAllowedOrigin,
     staticRoutes: {
       '/': () => ({ contentType: 'text/html; charset=utf-8', body: uploadPage({ token: demoToken }) }),
@@ -252,6 +279,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     functionsMode: functions.mode,
     pump,
     videoPump,
+    rightsPump,
     sqs,
     sweep,
     retention,
@@ -261,7 +289,8 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       await http.stop();
       await sweeping;
       // Its queues stop with it: nothing is lost by ending the long poll now.
-      await Promise.all([pump.stop({ abandonPoll: true }), videoPump.stop({ abandonPoll: true })]);
+      await Promise.all([pump.stop({ abandonPoll: true }), videoPump.stop({ abandonPoll: true }), rightsPump.stop({ abandonPoll: true })]);
+      await logPump?.stop({ abandonPoll: true });
       await functions.stop();
       await sqsServer.stop();
       await s3.stop();

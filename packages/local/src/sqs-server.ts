@@ -6,6 +6,7 @@ export const QUEUE_NAMES = {
   ingestDlq: 'media-ingest-dlq',
   video: 'media-video',
   videoDlq: 'media-video-dlq',
+  rightsJobs: 'media-rights-jobs',
 } as const;
 
 export const EVENTS_TOPIC_NAME = 'media-events';
@@ -25,10 +26,14 @@ export interface SqsServer {
     /** Videos, forwarded by the processor to the video function (one at a time). */
     video: string;
     videoDlq: string;
+    /** New erasures and exports, one message each, for the sweeper function (as in AWS). */
+    rightsJobs: ConsumerQueue;
     /** One queue (and DLQ) per consumer service that may receive events, as in AWS. */
     consumers: Partial<Record<Service, ConsumerQueue>>;
     /** Tests only (`tapEvents`): every full-audience event, whatever its purpose. No service reads it. */
     eventsTap?: string;
+    /** `logEvents`: every full-audience event, for the stack's own upload log. */
+    eventsLog?: string;
   };
   eventsTopicArn: string;
   stop(): Promise<void>;
@@ -41,7 +46,7 @@ const arn = (name: string) => `arn:aws:sqs:us-east-1:000000000000:${name}`;
  * events topic with one queue per consumer, each with its DLQ, subscribed with raw delivery and the
  * consumer's filter policy (the same subscriptions as in AWS, from `EVENT_SUBSCRIPTIONS`).
  */
-export async function startSqsServer(options: { host: string; port: number; region: string; tapEvents?: boolean }): Promise<SqsServer> {
+export async function startSqsServer(options: { host: string; port: number; region: string; tapEvents?: boolean; logEvents?: boolean }): Promise<SqsServer> {
   const server = await startFauxqs({ port: options.port, logger: false, defaultRegion: options.region });
   const redrive = (dlq: string) => JSON.stringify({ deadLetterTargetArn: arn(dlq), maxReceiveCount: String(MAX_RECEIVE_COUNT) });
   const withDlq = (name: string, attributes: Record<string, string> = {}) => {
@@ -52,6 +57,7 @@ export async function startSqsServer(options: { host: string; port: number; regi
 
   const ingest = withDlq(QUEUE_NAMES.ingest, { VisibilityTimeout: '60' });
   const video = withDlq(QUEUE_NAMES.video, { VisibilityTimeout: '60' });
+  const rightsJobs = withDlq(QUEUE_NAMES.rightsJobs, { VisibilityTimeout: '300' });
   const { topicArn } = server.createTopic(EVENTS_TOPIC_NAME);
   const consumers: Partial<Record<Service, ConsumerQueue>> = {};
   for (const subscription of EVENT_SUBSCRIPTIONS) {
@@ -68,9 +74,14 @@ export async function startSqsServer(options: { host: string; port: number; regi
     eventsTap = server.createQueue('media-events-tap').queueUrl;
     server.subscribe({ topic: EVENTS_TOPIC_NAME, queue: 'media-events-tap', attributes: { RawMessageDelivery: 'true', FilterPolicy: '{"audience":["full"]}' } });
   }
+  let eventsLog: string | undefined;
+  if (options.logEvents) {
+    eventsLog = server.createQueue('media-events-log').queueUrl;
+    server.subscribe({ topic: EVENTS_TOPIC_NAME, queue: 'media-events-log', attributes: { RawMessageDelivery: 'true', FilterPolicy: '{"audience":["full"]}' } });
+  }
   return {
     endpoint: server.address,
-    queues: { ingest: ingest.url, ingestDlq: ingest.dlq, video: video.url, videoDlq: video.dlq, consumers, eventsTap },
+    queues: { ingest: ingest.url, ingestDlq: ingest.dlq, video: video.url, videoDlq: video.dlq, rightsJobs, consumers, eventsTap, eventsLog },
     eventsTopicArn: topicArn,
     stop: () => server.stop(),
   };

@@ -4,7 +4,9 @@ import { AccessAuditLog, createDatabase, MediaRepository, RightsRepository, type
 import { MediaStorage, noEdgeCache, type CdnUrls, type EdgeInvalidation } from '@media/storage';
 import { discardEvents, SnsEventPublisher, type EventPublisher } from './event-publisher';
 import { RequestThrottle } from './request-throttle';
+import { SqsSender } from './sqs-sender';
 import { SqsVideoQueue, type VideoQueue } from './video-queue';
+import { SqsRightsJobQueue, sweeperStartsJobs, type RightsJobQueue } from './rights-job-queue';
 
 /** Everything a handler needs, built once at cold start from validated config. */
 export interface Dependencies {
@@ -18,6 +20,8 @@ export interface Dependencies {
   /** This instance's request budgets: per school, and one for requests without a valid token. */
   throttle: RequestThrottle;
   events: EventPublisher;
+  /** Tells the worker of a new erasure or export, so it starts at once. */
+  rightsJobs: RightsJobQueue;
   /** Derivative URLs through CloudFront; absent, S3 presigned URLs for every variant. */
   cdn?: CdnUrls;
   /** Invalidates purged derivatives at the CDN's edge (a no-op without a CDN). */
@@ -30,6 +34,7 @@ export interface DependencyOverrides {
   db?: Kysely<Database>;
   storage?: MediaStorage;
   events?: EventPublisher;
+  rightsJobs?: RightsJobQueue;
   /**
    * The CloudFront signer, built by the entry point's cold start once it has read the private key
    * from Secrets Manager (config.cdn.signing says where): nothing below reaches for secrets.
@@ -68,6 +73,12 @@ export async function createDependencies(config: Config, overrides: DependencyOv
     (config.sns.eventsTopicArn
       ? new SnsEventPublisher({ region: config.region, endpoint: config.sns.endpoint, credentials: overrides.credentials }, config.sns.eventsTopicArn)
       : discardEvents);
+  const sqsClientConfig = { region: config.region, endpoint: config.sqs.endpoint, credentials: overrides.credentials };
+  const rightsJobs =
+    overrides.rightsJobs ??
+    (config.sqs.rightsJobsQueueUrl
+      ? new SqsRightsJobQueue(new SqsSender(sqsClientConfig, config.sqs.rightsJobsQueueUrl))
+      : sweeperStartsJobs);
   return {
     config,
     db,
@@ -78,10 +89,11 @@ export async function createDependencies(config: Config, overrides: DependencyOv
     verifyToken: createTokenVerifier(config.jwt),
     throttle: new RequestThrottle(config.throttle),
     events,
+    rightsJobs,
     cdn: overrides.cdn,
     edge: overrides.edge ?? noEdgeCache,
     videoQueue: config.processing.videoQueueUrl
-      ? new SqsVideoQueue({ region: config.region, endpoint: config.sqs.endpoint, credentials: overrides.credentials }, config.processing.videoQueueUrl)
+      ? new SqsVideoQueue(new SqsSender(sqsClientConfig, config.processing.videoQueueUrl))
       : undefined,
   };
 }

@@ -12,3 +12,4 @@ export * from './media-service';
 export * from './announcements';
 export * from './rights-service';
 export * from './request-throttle';
+export * from './rights-job-queue';

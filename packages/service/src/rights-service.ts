@@ -11,6 +11,7 @@ import {
   type ConsentRecord,
   type ErasureRecord,
   type ExportRecord,
+  type JobStatus,
   type Principal,
   type RetentionPreviewAnswer,
   type SubjectEvent, notFound } from '@media/core';
@@ -156,10 +157,14 @@ const jobOf = (principal: Principal, subjectId: string) => ({
   purposes: rightsScopeOf(principal),
 });
 
+/** What a caller sees of a job's state: one no worker has touched yet (never updated) is queued. */
+const jobStatusOf = (job: RightsJobRow): JobStatus =>
+  job.status === 'running' && new Date(job.updatedAt).getTime() === new Date(job.createdAt).getTime() ? 'queued' : job.status;
+
 const erasureRecordOf = (job: RightsJobRow): ErasureRecord => ({
   erasureId: job.id,
   subjectId: job.subjectId,
-  status: job.status,
+  status: jobStatusOf(job),
   total: job.total,
   deleted: job.deleted,
   untagged: job.untagged,
@@ -167,17 +172,26 @@ const erasureRecordOf = (job: RightsJobRow): ErasureRecord => ({
 });
 
 /**
+ * A job just recorded goes to its worker at once. The request has succeeded whatever happens here:
+ * a message that could not be sent leaves the job to the sweeper, which resumes idle jobs.
+ */
+async function handOver(deps: Pick<Dependencies, 'rightsJobs'>, started: { job: RightsJobRow; started: boolean }): Promise<void> {
+  if (started.started) await deps.rightsJobs.announce(started.job.id).catch(() => undefined);
+}
+
+/**
  * Starts erasing a person from the items naming them, of the purposes the caller may read (or
  * gives back the erasure already running for them with that scope).
  */
-export async function requestErasure(deps: Pick<Deps, 'rights'>, principal: Principal, subjectId: string, requestId?: string): Promise<{ erasureId: string; status: 'running' | 'done' }> {
+export async function requestErasure(deps: Pick<Dependencies, 'rights' | 'rightsJobs'>, principal: Principal, subjectId: string, requestId?: string): Promise<{ erasureId: string; status: JobStatus }> {
   requirePerson(subjectId);
   authorizeRight(principal, 'erasure', subjectId);
-  const { job } = await deps.rights.startJob(
+  const started = await deps.rights.startJob(
     { ...jobOf(principal, subjectId), kind: 'erasure' },
     subjectAudit(principal, requestId, 'erasure', subjectId),
   );
-  return { erasureId: job.id, status: job.status };
+  await handOver(deps, started);
+  return { erasureId: started.job.id, status: jobStatusOf(started.job) };
 }
 
 export async function getErasure(deps: Pick<Deps, 'rights'>, principal: Principal, erasureId: string): Promise<ErasureRecord> {
@@ -188,14 +202,15 @@ export async function getErasure(deps: Pick<Deps, 'rights'>, principal: Principa
 }
 
 /** Starts gathering the items naming a person that the caller may read into one ZIP file (or gives back the export already running). */
-export async function requestExport(deps: Pick<Deps, 'rights'>, principal: Principal, subjectId: string, requestId?: string): Promise<{ exportId: string; status: 'running' | 'done' }> {
+export async function requestExport(deps: Pick<Dependencies, 'rights' | 'rightsJobs'>, principal: Principal, subjectId: string, requestId?: string): Promise<{ exportId: string; status: JobStatus }> {
   requirePerson(subjectId);
   authorizeRight(principal, 'export', subjectId);
-  const { job } = await deps.rights.startJob(
+  const started = await deps.rights.startJob(
     { ...jobOf(principal, subjectId), kind: 'export' },
     subjectAudit(principal, requestId, 'export', subjectId),
   );
-  return { exportId: job.id, status: job.status };
+  await handOver(deps, started);
+  return { exportId: started.job.id, status: jobStatusOf(started.job) };
 }
 
 /** An export's state; once done, a short-lived URL of its ZIP file (minted like any download: audited). */
@@ -203,7 +218,7 @@ export async function getExport(deps: Pick<Deps, 'rights' | 'storage' | 'audit'>
   authorizeRight(principal, 'export');
   const job = await deps.rights.findJob(principal.tenant, 'export', exportId);
   if (!job) throw notFound('export');
-  const record: ExportRecord = { exportId: job.id, status: job.status, items: job.items, bytes: Number(job.bytes) };
+  const record: ExportRecord = { exportId: job.id, status: jobStatusOf(job), items: job.items, bytes: Number(job.bytes) };
   if (job.status !== 'done' || !job.objectKey) return record;
   const signed = await deps.storage.presignDownload({
     key: job.objectKey,

@@ -1,3 +1,4 @@
+import type { RightsJobRow } from '@media/db';
 import { incomingKey } from '@media/storage';
 import { announceLate } from './announcements';
 import type { Dependencies } from './dependencies';
@@ -27,6 +28,12 @@ export interface SweepReport {
   failed: number;
 }
 
+/**
+ * A new erasure or export is started by its request's message (rights-job-queue.ts); one left
+ * untouched this long was interrupted (a worker that died, a message lost) and the sweeper resumes it.
+ */
+export const RIGHTS_JOB_IDLE_SECONDS = 60;
+
 export interface SweepOptions {
   /** Rows looked at per kind of work and run, so one run stays inside a function's time limit. */
   limit?: number;
@@ -35,13 +42,16 @@ export interface SweepOptions {
    * jobs and owed events come first anyway: this keeps the purges from waiting behind them too.
    */
   stalledBudgetMs?: number;
+  /** Resume rights jobs untouched this long (default RIGHTS_JOB_IDLE_SECONDS). */
+  rightsJobIdleSeconds?: number;
   onFailure?: (work: string, mediaId: string, error: unknown) => void;
 }
 
 /**
  * Finishes what the event path left behind. Every step is a conditional state change or an
  * idempotent delete, so runs may overlap each other, the processor and the API:
- * - erasures and exports that are running advance (a bounded number of batches per run), first;
+ * - interrupted erasures and exports resume (a bounded number of batches per run), first; new
+ *   ones are their message's (`runRightsJob`);
  * - finished rows that still owe their event get it sent, once;
  * - stalled uploads (pending past POST expiry + grace, or processing with a lapsed lease), within
  *   a time budget: if the object is there it is processed (a late arrival or a lost event; a video
@@ -71,10 +81,10 @@ export async function sweep(deps: Deps, options: SweepOptions = {}): Promise<Swe
   // Rights jobs first: a person's erasure never waits behind an upload, however hard (videos are
   // only forwarded here, a photo is bounded), and before the purges, so the items they tombstone
   // are purged by this same run.
-  for (const job of await deps.rights.listRunnable(5)) {
+  // New ones are their message's (runRightsJob); this resumes the interrupted.
+  for (const job of await deps.rights.listInterrupted(5, options.rightsJobIdleSeconds ?? RIGHTS_JOB_IDLE_SECONDS)) {
     await attempt(job.kind, job.id, async () => {
-      const advanced = job.kind === 'erasure' ? await runErasure(deps, job.id, { maxBatches: 20 }) : await runExport(deps, job.id);
-      if (advanced) report.rightsJobs += 1;
+      if (await runRightsJob(deps, job, { maxBatches: 20 })) report.rightsJobs += 1;
     });
   }
 
@@ -113,4 +123,14 @@ export async function sweep(deps: Deps, options: SweepOptions = {}): Promise<Swe
     });
   }
   return report;
+}
+
+/**
+ * One erasure or export, as its worker runs it when the request's message arrives (or the sweeper
+ * when it resumes one). Undefined: no such job, or someone else holds it.
+ */
+export async function runRightsJob(deps: Deps, job: string | RightsJobRow, options: { maxBatches?: number } = {}): Promise<RightsJobRow | undefined> {
+  const row = typeof job === 'string' ? await deps.rights.findJobById(job) : job;
+  if (!row) return undefined;
+  return row.kind === 'erasure' ? runErasure(deps, row.id, options) : runExport(deps, row.id);
 }

@@ -1,4 +1,4 @@
-import type { SQSClient, SQSClientConfig } from '@aws-sdk/client-sqs';
+import type { SqsSender } from './sqs-sender';
 
 /**
  * Where videos wait for the video function: their own queue, so no photo waits behind a video and
@@ -11,12 +11,7 @@ export interface VideoQueue {
 }
 
 export class SqsVideoQueue implements VideoQueue {
-  private client: SQSClient | undefined;
-
-  constructor(
-    private readonly clientConfig: SQSClientConfig,
-    private readonly queueUrl: string,
-  ) {}
+  constructor(private readonly queue: SqsSender) {}
 
   async forward(object: { bucket: string; key: string }): Promise<void> {
     const body = {
@@ -28,9 +23,6 @@ export class SqsVideoQueue implements VideoQueue {
         },
       ],
     };
-    // Loaded on the first video, not at cold start: every function bundles this module.
-    const sdk = await import('@aws-sdk/client-sqs');
-    this.client ??= new sdk.SQSClient(this.clientConfig);
-    await this.client.send(new sdk.SendMessageCommand({ QueueUrl: this.queueUrl, MessageBody: JSON.stringify(body) }));
+    await this.queue.send(body);
   }
 }

@@ -13,7 +13,7 @@ describe('the alarms', () => {
   it('fire as soon as one message rests in any dead-letter queue, the ingest one, the video one or a consumer\'s', () => {
     const consumers = Object.values(stack.queues.consumers);
     expect(consumers).toHaveLength(4);
-    for (const dlq of [stack.queues.ingestDeadLetters, stack.queues.videoDeadLetters, ...consumers.map((c) => c!.deadLetters)]) {
+    for (const dlq of [stack.queues.ingestDeadLetters, stack.queues.videoDeadLetters, stack.rightsJobs.deadLetters, ...consumers.map((c) => c!.deadLetters)]) {
       const found = alarmOn('ApproximateNumberOfMessagesVisible', { 'Fn::GetAtt': [idOf(dlq), 'QueueName'] });
       expect(found).toHaveLength(1);
       expect(found[0]).toMatchObject({ Namespace: 'AWS/SQS', Threshold: 1, ComparisonOperator: 'GreaterThanOrEqualToThreshold', Statistic: 'Maximum' });
@@ -41,8 +41,8 @@ describe('the alarms', () => {
   });
 
   it('all notify the alarm topic, when they fire and when they clear', () => {
-    // Six DLQs (ingest, videos, four consumers), the ingest backlog, errors and throttles of seven functions, API 5xx.
-    expect(alarms.length).toBe(6 + 1 + 2 * 7 + 1);
+    // Seven DLQs (ingest, videos, four consumers, rights jobs), the ingest backlog, errors and throttles of seven functions, API 5xx.
+    expect(alarms.length).toBe(7 + 1 + 2 * 7 + 1);
     for (const alarm of alarms) {
       expect(alarm.AlarmActions).toEqual([{ Ref: topic }]);
       expect(alarm.OKActions).toEqual([{ Ref: topic }]);

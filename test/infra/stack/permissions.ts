@@ -9,6 +9,7 @@ const names: Record<string, string> = {
   [idOf(stack.queues.ingest)]: 'ingest-queue',
   [idOf(stack.queues.videos)]: 'video-queue',
   [idOf(stack.queues.eventsTopic)]: 'events-topic',
+  [idOf(stack.rightsJobs.queue)]: 'rights-jobs-queue',
   [idOf((stack.database as Database).appSecret!)]: 'app-secret',
 };
 
@@ -121,8 +122,22 @@ describe('what each function may do besides S3', () => {
     ]);
   });
 
-  it('media-api publishes to the outbound events topic, nowhere else', () => {
-    expect(otherAccess('media-api')).toEqual([expect.stringMatching(/^rds-db:connect on /), 'sns:Publish on "events-topic"']);
+  const sendsRightsJobs = ['sqs:GetQueueAttributes on "rights-jobs-queue"', 'sqs:GetQueueUrl on "rights-jobs-queue"', 'sqs:SendMessage on "rights-jobs-queue"'];
+
+  it('media-api also publishes to the outbound events topic and announces rights jobs, nowhere else', () => {
+    expect(otherAccess('media-api')).toEqual([expect.stringMatching(/^rds-db:connect on /), 'sns:Publish on "events-topic"', ...sendsRightsJobs].sort());
+  });
+
+  it('the sweeper also publishes events, consumes the rights-jobs queue and announces the rest of a long erasure there', () => {
+    expect(otherAccess('sweeper').filter((line) => !line.startsWith('rds-db:'))).toEqual(
+      [
+        'sns:Publish on "events-topic"',
+        'sqs:ChangeMessageVisibility on "rights-jobs-queue"',
+        'sqs:DeleteMessage on "rights-jobs-queue"',
+        'sqs:ReceiveMessage on "rights-jobs-queue"',
+        ...sendsRightsJobs,
+      ].sort(),
+    );
   });
 
   it('the sweeper publishes to the events topic and forwards videos to the video queue, nothing else', () => {

@@ -25,8 +25,8 @@ const consumer = (name: string) => consumers[name as keyof typeof consumers]!;
 
 describe('the queues', () => {
   it('encrypts every queue at rest (SSE-SQS)', () => {
-    // ingest and videos with their DLQs, and a queue and a DLQ for each of the four consumers.
-    expect(Object.keys(queues)).toHaveLength(12);
+    // ingest and videos with their DLQs, a queue and a DLQ for each of the four consumers, rights jobs and its DLQ.
+    expect(Object.keys(queues)).toHaveLength(14);
     for (const [id, queue] of Object.entries(queues)) expect(queue.Properties.SqsManagedSseEnabled, id).toBe(true);
   });
 
@@ -126,12 +126,15 @@ describe('the outbound events topic', () => {
 });
 
 describe('the processor event sources', () => {
-  const mappings = Object.values(resourcesOf(template, 'AWS::Lambda::EventSourceMapping'));
+  // The rights-jobs queue's mapping to the sweeper has its own tests below.
+  const mappings = Object.values(resourcesOf(template, 'AWS::Lambda::EventSourceMapping')).filter(
+    (m) => JSON.stringify(m.Properties.EventSourceArn) !== JSON.stringify({ 'Fn::GetAtt': [idOf(stack.rightsJobs.queue), 'Arn'] }),
+  );
   const fed = (fn: IConstruct) => mappings.find((m) => JSON.stringify(m.Properties.FunctionName) === JSON.stringify({ Ref: idOf(fn) }))!.Properties;
   const photos = () => fed(stack.processing.processor);
   const videos = () => fed(stack.processing.videoProcessor);
 
-  it('feed the ingest queue to process-upload, the video queue to process-video, and nothing else to anything', () => {
+  it('feed the ingest queue to process-upload, the video queue to process-video, and nothing else but rights jobs to anything', () => {
     expect(mappings).toHaveLength(2);
     expect(photos().EventSourceArn).toEqual({ 'Fn::GetAtt': [idOf(ingest), 'Arn'] });
     expect(videos().EventSourceArn).toEqual({ 'Fn::GetAtt': [idOf(stack.queues.videos), 'Arn'] });
@@ -145,5 +148,28 @@ describe('the processor event sources', () => {
     expect(photos().BatchSize).toBe(5);
     expect(photos().ScalingConfig).toEqual({ MaximumConcurrency: processor.ReservedConcurrentExecutions });
     expect(videos().BatchSize).toBe(1);
+  });
+});
+
+describe('the rights-jobs queue', () => {
+  const { queue, deadLetters } = stack.rightsJobs;
+  const functions = resourcesOf(template, 'AWS::Lambda::Function');
+  const sweeper = functions[idOf(stack.processing.sweeper)].Properties;
+  const mediaApi = functions[idOf(stack.api.functions['media-api'])].Properties;
+
+  it('feeds the sweeper one job at a time, reporting a failed job alone', () => {
+    template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+      EventSourceArn: { 'Fn::GetAtt': [idOf(queue), 'Arn'] },
+      FunctionName: { Ref: idOf(stack.processing.sweeper) },
+      BatchSize: 1,
+      FunctionResponseTypes: ['ReportBatchItemFailures'],
+    });
+  });
+
+  it('tells media-api and the sweeper where it is, and rests a message in its DLQ after five receives', () => {
+    for (const fn of [mediaApi, sweeper]) expect(fn.Environment.Variables.MEDIA_RIGHTS_QUEUE_URL).toEqual({ Ref: idOf(queue) });
+    expect(queues[idOf(queue)].Properties.RedrivePolicy).toEqual({ deadLetterTargetArn: { 'Fn::GetAtt': [idOf(deadLetters), 'Arn'] }, maxReceiveCount: 5 });
+    // A job can take the sweeper's whole timeout: never handed out twice meanwhile.
+    expect(queues[idOf(queue)].Properties.VisibilityTimeout).toBeGreaterThanOrEqual(sweeper.Timeout * 6);
   });
 });

@@ -56,7 +56,7 @@ for (const entry of await readdir(typesRoot, { recursive: true, withFileTypes: t
   const text = await readFile(file, 'utf8');
   const rewritten = text
     .replace(/(from\s+|import\()(['"])(\.{1,2}\/[^'"]+?)(?<!\.js)\2/g, '$1$2$3.js$2')
-    .replace(/(['"])@media\/core\/(contract|errors)\1/g, (_m, quote: string, name: string) => {
+    .replace(/(['"])@media\/core\/(contract|errors|rights)\1/g, (_m, quote: string, name: string) => {
       const target = relative(dirname(file), join(coreTypes, `${name}.js`));
       return `${quote}${target.startsWith('.') ? target : `./${target}`}${quote}`;
     });

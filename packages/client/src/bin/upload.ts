@@ -2,6 +2,7 @@ import { stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { UploadRequest } from '@media/core/contract';
+import { PURPOSE_POLICIES } from '@media/core/purposes';
 import type { Purpose } from '../contract-types';
 import { createMediaClient } from '../index';
 import { BulkUploadStopped, bulkUpload } from '../node/bulk-upload';
@@ -13,7 +14,7 @@ const PURPOSES = UploadRequest.shape.purpose.options;
 const USAGE = `Usage: npm run upload -- <dir> --purpose <${PURPOSES.join('|')}> [options]
        (installed from the package: media-upload <dir> --purpose … [options])
 
-Uploads every image under <dir> (recursively), skipping files already uploaded for the same
+Uploads every photo and video under <dir> (recursively), skipping files already uploaded for the same
 purpose (same sha256), and waits until each is ready or rejected.
 
 Options:
@@ -28,8 +29,9 @@ Options:
 Exit status: 0 when every file is ready or skipped, 1 when any was rejected or failed, 2 on bad
 usage, a missing folder, an API that does not answer, or a token or purpose it refuses.`;
 
+/** Bad usage: one sentence, exit status 2, before any request. */
 function fail(message: string): never {
-  process.stderr.write(`${message}\n\n${USAGE}\n`);
+  process.stderr.write(`${message} (--help lists the options)\n`);
   process.exit(2);
 }
 
@@ -61,6 +63,7 @@ const dir = resolve(process.env.INIT_CWD ?? process.cwd(), positionals[0] ?? fai
 if (positionals.length > 1) fail(`One folder at a time; got ${positionals.join(', ')}.`);
 const purpose = values.purpose as Purpose | undefined;
 if (!purpose || !PURPOSES.includes(purpose)) fail(`--purpose must be one of ${PURPOSES.join(', ')}.`);
+if (PURPOSE_POLICIES[purpose].needsClassroom && !values.classroom) fail(`--purpose ${purpose} needs --classroom <id>.`);
 const concurrency = Number(values.concurrency);
 if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 64) fail('--concurrency must be a whole number from 1 to 64.');
 const timeoutSeconds = Number(values.timeout);

@@ -79,7 +79,7 @@ export interface BulkUploadOptions {
 
 export interface BulkUploadResult {
   outcomes: FileOutcome[];
-  /** Files left out because their names say they are not images (and hidden files). */
+  /** Files left out because their names say they are neither photos nor videos (and hidden files). */
   ignored: string[];
   progress: BulkProgress;
   elapsedMs: number;

@@ -4,7 +4,13 @@ const env = process.env;
 // Local runs print warnings and errors, not every request or EMF metrics blobs. Set before the
 // handlers load: Powertools reads its environment when the logger and metrics are created.
 env.POWERTOOLS_METRICS_DISABLED ??= 'true';
-env.POWERTOOLS_LOG_LEVEL ??= 'WARN';
+// MEDIA_LOG_LEVEL: debug (the handlers' own logs too), info (a line per upload state change, the default), warn, error.
+const logLevel = (env.MEDIA_LOG_LEVEL ?? 'info').toLowerCase();
+if (!['debug', 'info', 'warn', 'error'].includes(logLevel)) {
+  console.error(`MEDIA_LOG_LEVEL must be debug, info, warn or error, not ${env.MEDIA_LOG_LEVEL}.`);
+  process.exit(2);
+}
+env.POWERTOOLS_LOG_LEVEL ??= logLevel === 'debug' ? 'DEBUG' : 'WARN';
 
 // Before anything loads or starts: a busy port is one sentence and exit 1, at once.
 const { busyPortSentence, stackPorts } = await import('../stack-ports');
@@ -19,8 +25,9 @@ if (busy) {
 const { DEFAULT_LOCAL_SECRET } = await import('../dev-token');
 const { startLocalStack } = await import('../local-stack');
 const { DEFAULT_DATA_DIR, isEmbeddedDatabaseInUse } = await import('@media/db');
+const { endpointList } = await import('../endpoint-list');
 const STACK_OWNED =
-  /^MEDIA_(BUCKET|S3_.*|SQS_.*|EVENTS_QUEUE_URL|PGLITE_DIR|DATA_DIR|HOST|.*_PORT|LOCAL_ARTIFACTS|SWEEP_INTERVAL_SECONDS|ALLOWED_ORIGINS|JWT_(SECRET|ISSUER|AUDIENCE|JWKS_URL)|DB_IAM_AUTH)$/;
+  /^MEDIA_(BUCKET|S3_.*|SQS_.*|EVENTS_QUEUE_URL|PGLITE_DIR|DATA_DIR|HOST|.*_PORT|LOCAL_ARTIFACTS|LOG_LEVEL|SWEEP_INTERVAL_SECONDS|ALLOWED_ORIGINS|JWT_(SECRET|ISSUER|AUDIENCE|JWKS_URL)|DB_IAM_AUTH)$/;
 if (!env.MEDIA_JWT_SECRET) {
   console.warn(`warning: tokens are signed with the default local secret "${DEFAULT_LOCAL_SECRET}"; set MEDIA_JWT_SECRET to change it.`);
 }
@@ -48,6 +55,7 @@ const stack = await startLocalStack({
   jwtAudience: env.MEDIA_JWT_AUDIENCE,
   allowedOrigins: env.MEDIA_ALLOWED_ORIGINS?.split(',').map((s) => s.trim()).filter(Boolean),
   log: (line) => console.error(line),
+  logUploads: logLevel === 'debug' || logLevel === 'info' ? (line) => console.log(line) : undefined,
 }).catch((error: unknown) => {
   if (!isEmbeddedDatabaseInUse(error)) throw error;
   console.error(error.message);
@@ -68,11 +76,8 @@ media service (local stack) is up${stack.functionsMode === 'artifacts' ? ', runn
 mint a token:
   npm run token -- --role teacher --tenant school-1 --sub t-1 --classrooms c-1
 
-endpoints:
-  POST   /v1/uploads                  POST /v1/uploads/batch
-  GET    /v1/media                    GET  /v1/media/{id}
-  GET    /v1/media/{id}/download      DELETE /v1/media/{id}
-  PUT    /v1/media/{id}/legal-hold    GET  /v1/usage
+endpoints (docs/openapi.json):
+${endpointList()}
 Ctrl-C stops it.`);
 
 let stopping = false;
