@@ -43,9 +43,13 @@ const db = await createDatabase({ url: databaseUrl, poolSize: 2 });
 await migrateToLatest(db);
 // The service commits with the database's setting, the floor always durably: a database that
 // commits without waiting for the flush (as test databases do) would compare unlike with unlike.
-const { rows: durability } = await sql<{ synchronousCommit: string }>`select current_setting('synchronous_commit') as synchronous_commit`.execute(db);
+const { rows: durability } = await sql<{
+  synchronousCommit: string;
+}>`select current_setting('synchronous_commit') as synchronous_commit`.execute(db);
 if (durability[0]?.synchronousCommit !== 'on') {
-  console.error(`bench:api needs a database whose commits wait for the WAL flush (synchronous_commit is ${durability[0]?.synchronousCommit})`);
+  console.error(
+    `bench:api needs a database whose commits wait for the WAL flush (synchronous_commit is ${durability[0]?.synchronousCommit})`,
+  );
   process.exit(2);
 }
 if (values['seed-rows']) {
@@ -102,7 +106,10 @@ if (schools.length < 2) {
 const largest = schools[0]!;
 // A small school: the one at the 90th percentile of the ranking.
 const small = schools[Math.floor(schools.length * 0.9)]!;
-const total = await db.selectFrom('media').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
+const total = await db
+  .selectFrom('media')
+  .select((eb) => eb.fn.countAll<number>().as('n'))
+  .executeTakeFirstOrThrow();
 const reference = await db
   .selectFrom('media')
   .select('id')
@@ -112,7 +119,9 @@ const reference = await db
   .orderBy('id', 'desc')
   .limit(1)
   .executeTakeFirstOrThrow();
-console.log(`${Number(total.n)} media rows; largest school ${largest.tenant} (${largest.count} holding space), small ${small.tenant} (${small.count})`);
+console.log(
+  `${Number(total.n)} media rows; largest school ${largest.tenant} (${largest.count} holding space), small ${small.tenant} (${small.count})`,
+);
 
 const freePort = () =>
   new Promise<number>((resolve) => {
@@ -123,7 +132,10 @@ const freePort = () =>
   });
 
 async function startChild(args: string[], env: Record<string, string>, ready: RegExp): Promise<ChildProcess> {
-  const child = spawn(process.execPath, ['--import', 'tsx', ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, ['--import', 'tsx', ...args], {
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   await new Promise<void>((resolve, reject) => {
     let seen = '';
     const timer = setTimeout(() => reject(new Error(`${args.join(' ')} did not start: ${seen}`)), 120_000);
@@ -161,7 +173,11 @@ const stack = await startChild(
   },
   /is up/,
 );
-const floor = await startChild(['bench/floor-server.ts'], { DATABASE_URL: databaseUrl, PORT: String(floorPort), MEDIA_JWT_SECRET: secret }, /floor listening/);
+const floor = await startChild(
+  ['bench/floor-server.ts'],
+  { DATABASE_URL: databaseUrl, PORT: String(floorPort), MEDIA_JWT_SECRET: secret },
+  /floor listening/,
+);
 
 interface Load {
   rps: number;
@@ -258,14 +274,22 @@ try {
     for (const [name, tokens] of uploads) {
       record(name, connections, await load(`${api}/v1/uploads`, connections, { method: 'POST', body: uploadBody, tokens }));
     }
-    record('upload, floor server', connections, await load(`http://127.0.0.1:${floorPort}/v1/uploads`, connections, { method: 'POST', body: uploadBody, tokens: floorTokens }));
+    record(
+      'upload, floor server',
+      connections,
+      await load(`http://127.0.0.1:${floorPort}/v1/uploads`, connections, { method: 'POST', body: uploadBody, tokens: floorTokens }),
+    );
     if (values.only === 'uploads') continue;
     for (const [role, tokens] of Object.entries(readers)) {
       record(`list (${role})`, connections, await load(`${api}/v1/media?limit=50`, connections, { tokens }));
     }
     record('usage by purpose (admin)', connections, await load(`${api}/v1/usage?groupBy=purpose`, connections, { tokens: readers.admin }));
     record('usage by subject (admin)', connections, await load(`${api}/v1/usage?groupBy=subject`, connections, { tokens: readers.admin }));
-    record('duplicates (admin)', connections, await load(`${api}/v1/media?duplicateOf=${reference.id}&limit=50`, connections, { tokens: readers.admin }));
+    record(
+      'duplicates (admin)',
+      connections,
+      await load(`${api}/v1/media?duplicateOf=${reference.id}&limit=50`, connections, { tokens: readers.admin }),
+    );
   }
 
   console.log('\nratios');

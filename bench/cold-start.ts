@@ -45,7 +45,9 @@ async function baseline(label: string, source: string): Promise<Target> {
       target: 'node24',
       minify: true,
       mainFields: ['module', 'main'],
-      banner: { js: "import { createRequire as __mediaCreateRequire } from 'node:module'; const require = __mediaCreateRequire(import.meta.url);" },
+      banner: {
+        js: "import { createRequire as __mediaCreateRequire } from 'node:module'; const require = __mediaCreateRequire(import.meta.url);",
+      },
       outfile: join(dir, 'index.mjs'),
       logLevel: 'error',
     });
@@ -66,7 +68,14 @@ const functions: PreparedFunction[] = await hostRunnableFunctions(assembly);
 const env = (fn: PreparedFunction) =>
   runtimeEnvironment(
     fn,
-    { MEDIA_BUCKET: 'bench', DATABASE_URL: 'postgres://media_app@127.0.0.1:5432/media', MEDIA_EVENTS_TOPIC_ARN: 'arn:aws:sns:eu-west-1:123456789012:media-events', MEDIA_JWT_JWKS_URL: 'https://id.example/jwks', MEDIA_JWT_ISSUER: 'https://id.example/', MEDIA_JWT_AUDIENCE: 'media' },
+    {
+      MEDIA_BUCKET: 'bench',
+      DATABASE_URL: 'postgres://media_app@127.0.0.1:5432/media',
+      MEDIA_EVENTS_TOPIC_ARN: 'arn:aws:sns:eu-west-1:123456789012:media-events',
+      MEDIA_JWT_JWKS_URL: 'https://id.example/jwks',
+      MEDIA_JWT_ISSUER: 'https://id.example/',
+      MEDIA_JWT_AUDIENCE: 'media',
+    },
     { AWS_REGION: 'eu-west-1', POWERTOOLS_METRICS_DISABLED: 'true' },
   );
 
@@ -76,24 +85,37 @@ const targets: Target[] = [
     'S3 client only',
     "import { S3Client, HeadObjectCommand } from '@aws-sdk/client-s3';\nconst s3 = new S3Client({});\nexport const handler = async (e) => s3.send(new HeadObjectCommand({ Bucket: e.bucket, Key: e.key }));\n",
   ),
-  ...functions.map((fn): Target => ({
-    label: fn.name,
-    dir: fn.dir,
-    handler: fn.handler,
-    environment: env(fn),
-    kind: API.includes(fn.name) ? 'api' : fn.name === 'process-upload' || fn.name === 'sweeper' ? 'processing' : 'other',
-  })),
+  ...functions.map(
+    (fn): Target => ({
+      label: fn.name,
+      dir: fn.dir,
+      handler: fn.handler,
+      environment: env(fn),
+      kind: API.includes(fn.name) ? 'api' : fn.name === 'process-upload' || fn.name === 'sweeper' ? 'processing' : 'other',
+    }),
+  ),
 ];
 // sharp's own load in the processor's folder: the native part of the processor's init.
 const processor = functions.find((fn) => fn.name === 'process-upload')!;
 writeFileSync(join(processor.dir, 'sharp-probe.mjs'), "import sharp from 'sharp';\nexport const handler = async () => sharp.versions;\n");
-targets.push({ label: "sharp alone (processor's folder)", dir: processor.dir, handler: 'sharp-probe.handler', environment: { AWS_REGION: 'eu-west-1' }, kind: 'probe' });
+targets.push({
+  label: "sharp alone (processor's folder)",
+  dir: processor.dir,
+  handler: 'sharp-probe.handler',
+  environment: { AWS_REGION: 'eu-west-1' },
+  kind: 'probe',
+});
 
 const inits = new Map<string, number[]>(targets.map((t) => [t.label, []]));
 console.error(`measuring module init: ${ROUNDS} rounds × ${targets.length} targets, each in a fresh process`);
 for (let round = 0; round < ROUNDS; round++) {
   for (const target of targets) {
-    const started = await startFunction({ dir: target.dir, handler: target.handler, environment: target.environment, functionName: target.label });
+    const started = await startFunction({
+      dir: target.dir,
+      handler: target.handler,
+      environment: target.environment,
+      functionName: target.label,
+    });
     inits.get(target.label)!.push(started.initMs);
     await started.stop();
   }
@@ -124,10 +146,15 @@ const rows = targets.map((t) => {
     '× S3 size': t.kind === 'probe' ? '' : (bytes / s3Size).toFixed(2),
     'init ms (median)': init.toFixed(1),
     '× S3 init': (init / s3Init).toFixed(2),
-    'init − sharp ms': t.label === 'process-upload' || t.label === 'sweeper' ? `${(init - sharpInit).toFixed(1)} (${((init - sharpInit) / s3Init).toFixed(2)}×)` : '',
+    'init − sharp ms':
+      t.label === 'process-upload' || t.label === 'sweeper'
+        ? `${(init - sharpInit).toFixed(1)} (${((init - sharpInit) / s3Init).toFixed(2)}×)`
+        : '',
     target: target ? `${target}: ${ok ? 'met' : 'NOT met'}` : '',
   };
 });
-console.log(`\ncold start of the synthesized functions (module init from an isolated asset copy, median of ${ROUNDS}; Node ${process.versions.node}, ${process.arch})`);
+console.log(
+  `\ncold start of the synthesized functions (module init from an isolated asset copy, median of ${ROUNDS}; Node ${process.versions.node}, ${process.arch})`,
+);
 console.table(rows);
 rmSync(work, { recursive: true, force: true });

@@ -40,7 +40,11 @@ const inputDir = join(tmpdir(), 'media-bench-inputs-v1');
 /** A smooth 8-bit frame: the cheapest way to write an image at the pixel limits (its bytes stay small). */
 const gradient = (width: number, height: number, channels: 3 | 4 = 3) =>
   sharp({ create: { width, height, channels, background: { r: 60, g: 120, b: 200, alpha: 0.8 } } }).composite([
-    { input: Buffer.from(`<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}"><circle cx="50%" cy="50%" r="40%" fill="#c84"/></svg>`) },
+    {
+      input: Buffer.from(
+        `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}"><circle cx="50%" cy="50%" r="40%" fill="#c84"/></svg>`,
+      ),
+    },
   ]);
 
 /**
@@ -48,11 +52,36 @@ const gradient = (width: number, height: number, channels: 3 | 4 = 3) =>
  * through (50 MP, 16,384 px a side), for the formats that stream and those decoded whole.
  */
 const LIMIT_INPUTS: Input[] = [
-  { label: '50 MP JPEG (8660×5773), EXIF orientation 6', file: 'limit-50mp-o6.jpg', type: 'image/jpeg', make: () => gradient(8660, 5773).withMetadata({ orientation: 6 }).jpeg().toBuffer() },
-  { label: '50 MP PNG with alpha (8660×5773)', file: 'limit-50mp.png', type: 'image/png', make: () => gradient(8660, 5773, 4).png().toBuffer() },
-  { label: '50 MP WebP (16383×3050)', file: 'limit-50mp.webp', type: 'image/webp', make: () => gradient(16_383, 3050).webp({ effort: 0 }).toBuffer() },
-  { label: '24 MP AVIF (6000×4000), its own limit', file: 'limit-24mp.avif', type: 'image/avif', make: () => gradient(6000, 4000).avif({ effort: 0 }).toBuffer() },
-  { label: '50 MP GIF (8660×5773)', file: 'limit-50mp.gif', type: 'image/gif', make: () => gradient(8660, 5773).gif({ effort: 1 }).toBuffer() },
+  {
+    label: '50 MP JPEG (8660×5773), EXIF orientation 6',
+    file: 'limit-50mp-o6.jpg',
+    type: 'image/jpeg',
+    make: () => gradient(8660, 5773).withMetadata({ orientation: 6 }).jpeg().toBuffer(),
+  },
+  {
+    label: '50 MP PNG with alpha (8660×5773)',
+    file: 'limit-50mp.png',
+    type: 'image/png',
+    make: () => gradient(8660, 5773, 4).png().toBuffer(),
+  },
+  {
+    label: '50 MP WebP (16383×3050)',
+    file: 'limit-50mp.webp',
+    type: 'image/webp',
+    make: () => gradient(16_383, 3050).webp({ effort: 0 }).toBuffer(),
+  },
+  {
+    label: '24 MP AVIF (6000×4000), its own limit',
+    file: 'limit-24mp.avif',
+    type: 'image/avif',
+    make: () => gradient(6000, 4000).avif({ effort: 0 }).toBuffer(),
+  },
+  {
+    label: '50 MP GIF (8660×5773)',
+    file: 'limit-50mp.gif',
+    type: 'image/gif',
+    make: () => gradient(8660, 5773).gif({ effort: 1 }).toBuffer(),
+  },
 ];
 const INPUTS: Input[] = [
   {
@@ -95,7 +124,9 @@ interface Measurement {
 async function main() {
   await mkdir(inputDir, { recursive: true });
   if (process.argv.includes('--limits')) return limits();
-  console.log(`cores ${availableParallelism()} · libvips ${sharp.versions.vips} · sharp ${sharp.versions.sharp} · threads per image ${sharp.concurrency()} · ${ROUNDS} rounds, each mode in its own process`);
+  console.log(
+    `cores ${availableParallelism()} · libvips ${sharp.versions.vips} · sharp ${sharp.versions.sharp} · threads per image ${sharp.concurrency()} · ${ROUNDS} rounds, each mode in its own process`,
+  );
   console.log(`variants: ${SPECS.map((s) => `${s.name} ${s.fit === 'cover' ? `${s.size}×${s.size}` : s.size} ${s.format}`).join(', ')}\n`);
   const targets: TargetResult[] = [];
   for (const input of INPUTS) {
@@ -111,8 +142,12 @@ async function main() {
     const [engineMedian, naiveMedian, unavoidableMedian] = MODES.map(median) as [Measurement, Measurement, Measurement];
     const peak = (mode: Mode) => Math.max(...runs[mode].map((m) => m.maxRssMb)).toFixed(0);
     console.log(`${input.label}, ${(bytes / 1e6).toFixed(1)} MB`);
-    console.log(`  engine       ${fmtMs(engine.ms)} (median ${fmtMs(engineMedian.ms)})  cpu ${fmtMs(engine.cpuMs)}  peak RSS ${peak('engine')} MB`);
-    console.log(`  naive        ${fmtMs(naive.ms)} (median ${fmtMs(naiveMedian.ms)})  cpu ${fmtMs(naive.cpuMs)}  peak RSS ${peak('naive')} MB`);
+    console.log(
+      `  engine       ${fmtMs(engine.ms)} (median ${fmtMs(engineMedian.ms)})  cpu ${fmtMs(engine.cpuMs)}  peak RSS ${peak('engine')} MB`,
+    );
+    console.log(
+      `  naive        ${fmtMs(naive.ms)} (median ${fmtMs(naiveMedian.ms)})  cpu ${fmtMs(naive.cpuMs)}  peak RSS ${peak('naive')} MB`,
+    );
     console.log(`  unavoidable  ${fmtMs(unavoidable.ms)} (median ${fmtMs(unavoidableMedian.ms)})`);
     // Each round ran the three back to back: the ratio within a round cancels the slow drift of a
     // shared machine's load; the median of those ratios is the figure to read.
@@ -122,11 +157,17 @@ async function main() {
     };
     console.log(`  engine / naive        ${paired('naive')}  target ≤ 0.85`);
     console.log(`  engine / unavoidable  ${paired('unavoidable')}  target ≤ 1.30`);
-    const medianRatio = (other: Mode) => runs.engine.map((e, i) => e.ms / runs[other][i]!.ms).sort((a, b) => a - b)[Math.floor(ROUNDS / 2)]!;
+    const medianRatio = (other: Mode) =>
+      runs.engine.map((e, i) => e.ms / runs[other][i]!.ms).sort((a, b) => a - b)[Math.floor(ROUNDS / 2)]!;
     targets.push({ what: `${input.label}: engine / naive`, figure: medianRatio('naive'), bound: 0.85 });
     targets.push({ what: `${input.label}: engine / unavoidable`, figure: medianRatio('unavoidable'), bound: 1.3 });
-    if (input.label.startsWith('24 MP PNG')) targets.push({ what: `${input.label}: engine peak RSS`, figure: Number(peak('engine')), bound: 600, unit: 'MB' });
-    console.log(`  output bytes: ${Object.entries(engine.outputs).map(([name, size]) => `${name} ${(size / 1024).toFixed(0)} KiB`).join(', ')}\n`);
+    if (input.label.startsWith('24 MP PNG'))
+      targets.push({ what: `${input.label}: engine peak RSS`, figure: Number(peak('engine')), bound: 600, unit: 'MB' });
+    console.log(
+      `  output bytes: ${Object.entries(engine.outputs)
+        .map(([name, size]) => `${name} ${(size / 1024).toFixed(0)} KiB`)
+        .join(', ')}\n`,
+    );
   }
   for (const line of verdictLines(targets)) console.log(line);
   if (targets.some((t) => t.figure > t.bound)) process.exitCode = 1;
@@ -143,20 +184,27 @@ async function limits() {
   for (const input of LIMIT_INPUTS) {
     const path = await inputFile(input);
     const run = runChild('engine', path, input.type);
-    console.log(`${input.label.padEnd(45)} ${((await readFile(path)).length / 1e6).toFixed(1).padStart(5)} MB  ${fmtMs(run.ms)}  peak RSS ${run.maxRssMb.toFixed(0)} MB`);
+    console.log(
+      `${input.label.padEnd(45)} ${((await readFile(path)).length / 1e6).toFixed(1).padStart(5)} MB  ${fmtMs(run.ms)}  peak RSS ${run.maxRssMb.toFixed(0)} MB`,
+    );
   }
 }
 
 function runChild(mode: Mode, file: string, type: string): Measurement {
   const script = fileURLToPath(import.meta.url);
-  const result = spawnSync(process.execPath, ['--import', 'tsx', script, '--child', mode, file, type], { encoding: 'utf8', maxBuffer: 1 << 20 });
+  const result = spawnSync(process.execPath, ['--import', 'tsx', script, '--child', mode, file, type], {
+    encoding: 'utf8',
+    maxBuffer: 1 << 20,
+  });
   if (result.status !== 0) throw new Error(`${mode} on ${file} failed:\n${result.stderr}`);
   return JSON.parse(result.stdout) as Measurement;
 }
 
 async function measure(mode: Mode, input: Buffer, type: string): Promise<Measurement> {
   // libvips starts its threads and loads its modules on first use: not part of any mode's cost.
-  await sharp({ create: { width: 64, height: 64, channels: 3, background: '#888' } }).webp().toBuffer();
+  await sharp({ create: { width: 64, height: 64, channels: 3, background: '#888' } })
+    .webp()
+    .toBuffer();
   const outputs: Record<string, number> = {};
   const cpuBefore = process.cpuUsage();
   let ms: number;
@@ -184,17 +232,26 @@ const naivePipeline = (input: Buffer, spec: DerivativeSpec) => variantGeometry(s
 async function unavoidable(input: Buffer): Promise<number> {
   const largest = Math.max(...SPECS.filter((s) => s.fit === 'inside').map((s) => s.size));
   let started = performance.now();
-  const base = await sharp(input).resize({ width: largest, height: largest, fit: 'inside', withoutEnlargement: true }).raw().toBuffer({ resolveWithObject: true });
+  const base = await sharp(input)
+    .resize({ width: largest, height: largest, fit: 'inside', withoutEnlargement: true })
+    .raw()
+    .toBuffer({ resolveWithObject: true });
   const decodeMs = performance.now() - started;
   const raw = { width: base.info.width, height: base.info.height, channels: base.info.channels };
   const ready = await Promise.all(
-    SPECS.map(async (spec) => ({ spec, pixels: await variantGeometry(sharp(base.data, { raw }), spec).raw().toBuffer({ resolveWithObject: true }) })),
+    SPECS.map(async (spec) => ({
+      spec,
+      pixels: await variantGeometry(sharp(base.data, { raw }), spec).raw().toBuffer({ resolveWithObject: true }),
+    })),
   );
   started = performance.now();
   await runLongestFirst(
     ready.map(({ spec, pixels }) => ({
       cost: pixels.info.width * pixels.info.height,
-      run: () => ENCODERS[spec.format](sharp(pixels.data, { raw: { width: pixels.info.width, height: pixels.info.height, channels: pixels.info.channels } })).toBuffer(),
+      run: () =>
+        ENCODERS[spec.format](
+          sharp(pixels.data, { raw: { width: pixels.info.width, height: pixels.info.height, channels: pixels.info.channels } }),
+        ).toBuffer(),
     })),
     availableParallelism(),
   );

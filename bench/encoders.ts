@@ -14,7 +14,11 @@ interface Frame {
 }
 
 async function frame(label: string, source: Sharp, size: number): Promise<Frame> {
-  const { data, info } = await source.resize({ width: size, height: size, fit: 'inside' }).removeAlpha().raw().toBuffer({ resolveWithObject: true });
+  const { data, info } = await source
+    .resize({ width: size, height: size, fit: 'inside' })
+    .removeAlpha()
+    .raw()
+    .toBuffer({ resolveWithObject: true });
   return { label, data, raw: { width: info.width, height: info.height, channels: 3 } };
 }
 
@@ -40,20 +44,25 @@ async function measure(reference: Frame, format: string, encode: (image: Sharp) 
 
 const photo = await photoLike(4000, 3000);
 const photoImage = () => sharp(photo.data, { raw: photo.info });
-const noise = sharp({ create: { width: 2048, height: 1536, channels: 3, background: '#000', noise: { type: 'gaussian', mean: 128, sigma: 50 } } });
+const noise = sharp({
+  create: { width: 2048, height: 1536, channels: 3, background: '#000', noise: { type: 'gaussian', mean: 128, sigma: 50 } },
+});
 const frames = [
   await frame('photo-like, large (2048 px)', photoImage(), 2048),
   await frame('noise, large (2048 px)', noise, 2048),
   await frame('photo-like, small (480 px)', photoImage(), 480),
 ];
 
-console.log(`libvips ${sharp.versions.vips}, libwebp ${sharp.versions.webp}, aom ${sharp.versions.aom}; threads per image ${sharp.concurrency()}\n`);
+console.log(
+  `libvips ${sharp.versions.vips}, libwebp ${sharp.versions.webp}, aom ${sharp.versions.aom}; threads per image ${sharp.concurrency()}\n`,
+);
 for (const reference of frames) {
   const isNoise = reference.label.startsWith('noise');
   console.log(`${reference.label}, ${reference.raw.width}×${reference.raw.height}`);
   for (const effort of [0, 2, 3, 4, 6]) await measure(reference, `webp q80 effort ${effort}`, (i) => i.webp({ quality: 80, effort }));
   // AVIF's default effort (4) on noise takes tens of seconds: measured once, not twice.
-  for (const effort of [0, 2, 3, 4]) await measure(reference, `avif q50 effort ${effort}`, (i) => i.avif({ quality: 50, effort }), isNoise && effort >= 4 ? 1 : 2);
+  for (const effort of [0, 2, 3, 4])
+    await measure(reference, `avif q50 effort ${effort}`, (i) => i.avif({ quality: 50, effort }), isNoise && effort >= 4 ? 1 : 2);
   await measure(reference, 'jpeg q90 4:4:4', (i) => i.jpeg({ quality: 90, chromaSubsampling: '4:4:4' }));
   console.log();
 }

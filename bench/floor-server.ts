@@ -21,7 +21,11 @@ const storage = new MediaStorage({
   credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },
 });
 // Commits wait for the WAL flush, as the service's reservations do: the same durability on both sides.
-const pool = new pg.Pool({ connectionString: env.DATABASE_URL, max: Number(env.MEDIA_DB_POOL_SIZE ?? 10), options: '-c synchronous_commit=on' });
+const pool = new pg.Pool({
+  connectionString: env.DATABASE_URL,
+  max: Number(env.MEDIA_DB_POOL_SIZE ?? 10),
+  options: '-c synchronous_commit=on',
+});
 
 const server = createServer((req, res) => {
   const chunks: Buffer[] = [];

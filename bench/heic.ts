@@ -37,7 +37,14 @@ async function makeInput(): Promise<void> {
   await mkdir(inputDir, { recursive: true });
   const { data, info } = await photoLike(4032, 3024);
   const jpeg = join(inputDir, 'iphone-12mp-source.jpg');
-  await writeFile(jpeg, await sharp(data, { raw: info }).withIccProfile('p3').withExif({ IFD0: { Make: 'Apple', Model: 'iPhone' } }).jpeg({ quality: 95 }).toBuffer());
+  await writeFile(
+    jpeg,
+    await sharp(data, { raw: info })
+      .withIccProfile('p3')
+      .withExif({ IFD0: { Make: 'Apple', Model: 'iPhone' } })
+      .jpeg({ quality: 95 })
+      .toBuffer(),
+  );
   // heif-enc (Debian's libheif-examples) at the quality of an iPhone's files (~2–3 MB at 12 MP).
   await exec('heif-enc', ['-q', '60', '-o', input, jpeg]);
   await rm(jpeg);
@@ -46,7 +53,9 @@ async function makeInput(): Promise<void> {
 async function measure(mode: Mode, heic: Buffer): Promise<Measurement> {
   // libvips' threads and modules start on first use: not part of any mode's cost. The WASM
   // decoder's compile is, in every mode alike: each runs in a fresh process.
-  await sharp({ create: { width: 64, height: 64, channels: 3, background: '#888' } }).webp().toBuffer();
+  await sharp({ create: { width: 64, height: 64, channels: 3, background: '#888' } })
+    .webp()
+    .toBuffer();
   const started = performance.now();
   if (mode === 'engine') {
     await processImage(heic, { declaredType: 'image/heic', allowedTypes: ['image/heic'], derivatives: SPECS });
@@ -84,20 +93,39 @@ async function uploadToReady(heic: Buffer): Promise<Measurement> {
   const { mintDevToken, startLocalStack } = await import('@media/local');
   const dir = await mkdtemp(join(tmpdir(), 'media-bench-heic-'));
   const secret = 'bench-secret-bench-secret';
-  const stack = await startLocalStack({ dataDir: join(dir, 'stack'), port: 0, s3Port: 0, sqsPort: 0, databaseUrl: process.env.DATABASE_URL, jwtSecret: secret, sweepEverySeconds: 0 });
+  const stack = await startLocalStack({
+    dataDir: join(dir, 'stack'),
+    port: 0,
+    s3Port: 0,
+    sqsPort: 0,
+    databaseUrl: process.env.DATABASE_URL,
+    jwtSecret: secret,
+    sweepEverySeconds: 0,
+  });
   try {
     const token = await mintDevToken({ role: 'teacher', tenant: 'bench-heic', sub: 'bench-teacher', classrooms: ['c-1'] }, secret);
     const client = createMediaClient({ baseUrl: stack.apiUrl, token });
     // A warm-up upload, so the stack's first requests (JIT, connections) are not the HEIC's.
-    const warm = await client.upload(await sharp({ create: { width: 64, height: 64, channels: 3, background: '#888' } }).jpeg().toBuffer(), { purpose: 'general', contentType: 'image/jpeg' });
+    const warm = await client.upload(
+      await sharp({ create: { width: 64, height: 64, channels: 3, background: '#888' } })
+        .jpeg()
+        .toBuffer(),
+      { purpose: 'general', contentType: 'image/jpeg' },
+    );
     await client.waitUntilReady(warm.mediaId);
     const started = performance.now();
-    const { mediaId } = await client.upload(heic, { purpose: 'attendance', classroomId: 'c-1', contentType: 'image/heic', filename: 'IMG_0001.HEIC' });
+    const { mediaId } = await client.upload(heic, {
+      purpose: 'attendance',
+      classroomId: 'c-1',
+      contentType: 'image/heic',
+      filename: 'IMG_0001.HEIC',
+    });
     // Polled every 25 ms rather than with the client's backoff, which would add up to 2 s of waiting.
     for (;;) {
       const record = await client.get(mediaId);
       if (record.status === 'ready') break;
-      if (record.status !== 'pending' && record.status !== 'processing') throw new Error(`the HEIC ended ${record.status}: ${JSON.stringify(record.rejection)}`);
+      if (record.status !== 'pending' && record.status !== 'processing')
+        throw new Error(`the HEIC ended ${record.status}: ${JSON.stringify(record.rejection)}`);
       await new Promise((r) => setTimeout(r, 25));
     }
     return { ms: performance.now() - started, maxRssMb: process.resourceUsage().maxRSS / 1024 };
@@ -109,7 +137,11 @@ async function uploadToReady(heic: Buffer): Promise<Measurement> {
 
 function runChild(mode: Mode): Measurement {
   const script = fileURLToPath(import.meta.url);
-  const result = spawnSync(process.execPath, ['--import', 'tsx', script, '--heic-child', mode], { encoding: 'utf8', maxBuffer: 1 << 20, env: process.env });
+  const result = spawnSync(process.execPath, ['--import', 'tsx', script, '--heic-child', mode], {
+    encoding: 'utf8',
+    maxBuffer: 1 << 20,
+    env: process.env,
+  });
   if (result.status !== 0) throw new Error(`${mode} failed:\n${result.stderr}`);
   return JSON.parse(result.stdout.trim().split('\n').at(-1)!) as Measurement;
 }

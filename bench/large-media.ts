@@ -18,7 +18,9 @@ import { mintDevToken, startLocalStack } from '@media/local';
  * video processor (time from completion to ready, and peak memory of this process and of ffmpeg,
  * sampled every 50 ms). On DATABASE_URL if set, else PGlite.
  */
-const { values } = parseArgs({ options: { 'upload-mb': { type: 'string', default: '1024' }, 'clip-mb': { type: 'string', default: '500' } } });
+const { values } = parseArgs({
+  options: { 'upload-mb': { type: 'string', default: '1024' }, 'clip-mb': { type: 'string', default: '500' } },
+});
 const MB = 1000 * 1000;
 const exec = promisify(execFile);
 const dir = await mkdtemp(join(tmpdir(), 'media-bench-large-'));
@@ -38,7 +40,13 @@ const token = await mintDevToken({ role: 'admin', tenant: 'bench-large', sub: 'b
 let serviceMs = 0;
 const callMs: Record<string, number> = {};
 const kindOf = (url: string, method: string) =>
-  url.endsWith('/complete') ? 'complete' : url.endsWith('/parts') ? 'sign parts' : url.endsWith('/v1/uploads') && method === 'POST' ? 'start' : 'other';
+  url.endsWith('/complete')
+    ? 'complete'
+    : url.endsWith('/parts')
+      ? 'sign parts'
+      : url.endsWith('/v1/uploads') && method === 'POST'
+        ? 'start'
+        : 'other';
 const client = createMediaClient({
   baseUrl: stack.apiUrl,
   token,
@@ -75,16 +83,45 @@ try {
   console.log(
     `upload: ${(uploadBytes / MB).toFixed(0)} MB in parts in ${seconds.toFixed(1)} s = ${(uploadBytes / MB / seconds).toFixed(0)} MB/s; ` +
       `the service's calls ${(serviceMs / 1000).toFixed(2)} s (${((serviceMs / 1000 / seconds) * 100).toFixed(1)} % of the time; ` +
-      `${Object.entries(callMs).map(([kind, ms]) => `${kind} ${(ms / 1000).toFixed(2)} s`).join(', ')}; the parts go four at a time, so calls overlap PUTs)`,
+      `${Object.entries(callMs)
+        .map(([kind, ms]) => `${kind} ${(ms / 1000).toFixed(2)} s`)
+        .join(', ')}; the parts go four at a time, so calls overlap PUTs)`,
   );
   await rm(big);
 
   // 2. The processor on a clip: lossless noise at 1280 × 720 is about 55 MB a second.
   const clip = join(dir, 'clip.mp4');
   const clipSeconds = Math.max(1, Math.round(Number(values['clip-mb']) / 55));
-  await exec('ffmpeg', ['-v', 'error', '-y', '-f', 'rawvideo', '-pix_fmt', 'yuv420p', '-s', '1280x720', '-r', '25', '-i', '/dev/urandom',
-    '-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=48000', '-t', String(clipSeconds),
-    '-c:v', 'libx264', '-preset', 'ultrafast', '-qp', '0', '-c:a', 'aac', clip]);
+  await exec('ffmpeg', [
+    '-v',
+    'error',
+    '-y',
+    '-f',
+    'rawvideo',
+    '-pix_fmt',
+    'yuv420p',
+    '-s',
+    '1280x720',
+    '-r',
+    '25',
+    '-i',
+    '/dev/urandom',
+    '-f',
+    'lavfi',
+    '-i',
+    'sine=frequency=440:sample_rate=48000',
+    '-t',
+    String(clipSeconds),
+    '-c:v',
+    'libx264',
+    '-preset',
+    'ultrafast',
+    '-qp',
+    '0',
+    '-c:a',
+    'aac',
+    clip,
+  ]);
   const clipSize = (await stat(clip)).size;
   const uploaded = await uploadFile(client, clip, { purpose: 'general' });
   const completedAt = performance.now();
@@ -94,7 +131,9 @@ try {
     peakNode = Math.max(peakNode, process.memoryUsage().rss);
     try {
       const rss = execFileSync('ps', ['-o', 'rss=', '--ppid', String(process.pid)], { encoding: 'utf8' })
-        .split('\n').map(Number).filter((n) => n > 0);
+        .split('\n')
+        .map(Number)
+        .filter((n) => n > 0);
       peakTools = Math.max(peakTools, rss.reduce((a, b) => a + b, 0) * 1024);
     } catch {
       // no children at this instant

@@ -119,7 +119,8 @@ export async function measureQueryCosts(databaseUrl: string, tenant: string): Pr
             const result = rows[0]['QUERY PLAN'][0] as { Plan: Plan; 'Execution Time': number; 'Planning Time': number };
             total += result['Execution Time'] + result['Planning Time'];
             for (const node of nodesOf(result.Plan)) {
-              if (/Scan/.test(node['Node Type'])) scans.push(`${node['Node Type']} ${node['Index Name'] ?? node['Relation Name'] ?? ''}`.trim());
+              if (/Scan/.test(node['Node Type']))
+                scans.push(`${node['Node Type']} ${node['Index Name'] ?? node['Relation Name'] ?? ''}`.trim());
             }
           } finally {
             client.release();

@@ -13,7 +13,9 @@ export interface TargetResult {
  */
 export function verdictLines(results: readonly TargetResult[]): string[] {
   const unit = (r: TargetResult) => (r.unit ? ` ${r.unit}` : '');
-  const lines = results.map((r) => `${r.figure <= r.bound ? 'PASS' : 'FAIL'}  ${r.what}: ${r.figure.toFixed(2)}${unit(r)} (target ≤ ${r.bound}${unit(r)})`);
+  const lines = results.map(
+    (r) => `${r.figure <= r.bound ? 'PASS' : 'FAIL'}  ${r.what}: ${r.figure.toFixed(2)}${unit(r)} (target ≤ ${r.bound}${unit(r)})`,
+  );
   const failed = results.filter((r) => r.figure > r.bound).length;
   lines.push(failed === 0 ? `verdict: all ${results.length} targets met` : `verdict: ${failed} of ${results.length} targets missed`);
   return lines;

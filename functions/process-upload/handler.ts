@@ -36,7 +36,12 @@ async function processRecord(deps: Dependencies, record: SQSRecord): Promise<voi
     try {
       const result = await processUploadedObject(deps, object);
       const mediaId = 'mediaId' in result ? result.mediaId : undefined;
-      logger.info(`upload ${result.outcome}`, { messageId: record.messageId, mediaId, ...result, ms: Math.round(performance.now() - started) });
+      logger.info(`upload ${result.outcome}`, {
+        messageId: record.messageId,
+        mediaId,
+        ...result,
+        ms: Math.round(performance.now() - started),
+      });
       metrics.addMetric(OUTCOME_METRICS[result.outcome], MetricUnit.Count, 1);
       if (result.outcome === 'ready') metrics.addMetric('ProcessingTime', MetricUnit.Milliseconds, performance.now() - started);
     } catch (error) {

@@ -112,7 +112,11 @@ export function apiHandler<F extends ApiFunctionName>(fn: F, handlers: RouteHand
         const { route, params } = routeOf(event, fn);
         const handle = handlerOf(route);
         if ('public' in route) {
-          return { statusCode: route.answer.status, headers: { 'content-type': 'application/json', 'cache-control': 'no-store' }, body: JSON.stringify(await handle()) };
+          return {
+            statusCode: route.answer.status,
+            headers: { 'content-type': 'application/json', 'cache-control': 'no-store' },
+            body: JSON.stringify(await handle()),
+          };
         }
         deps = await resolveDependencies(source);
         const principal = await verified(deps, header(event, 'authorization'));

@@ -72,7 +72,8 @@ function build(source: DependencySource): SweeperHandler {
       return retention;
     }
     const report = await sweep(deps, {
-      onFailure: (work, mediaId, error) => logger.error('sweep step failed; the next run retries it', { work, mediaId, error: error as Error }),
+      onFailure: (work, mediaId, error) =>
+        logger.error('sweep step failed; the next run retries it', { work, mediaId, error: error as Error }),
     });
     for (const [name, count] of Object.entries(report) as [keyof SweepReport, number][]) {
       metrics.addMetric(METRICS[name], MetricUnit.Count, count);

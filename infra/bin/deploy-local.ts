@@ -22,5 +22,14 @@ const run = (args: string[]) => {
   if (result.status !== 0) process.exit(result.status ?? 1);
 };
 run(['bootstrap', ...context, `aws://${LOCALSTACK_ACCOUNT}/us-east-1`]);
-run(['deploy', LOCALSTACK_STACK, ...context, '--require-approval', 'never', '--outputs-file', LOCALSTACK_OUTPUTS, ...process.argv.slice(2)]);
+run([
+  'deploy',
+  LOCALSTACK_STACK,
+  ...context,
+  '--require-approval',
+  'never',
+  '--outputs-file',
+  LOCALSTACK_OUTPUTS,
+  ...process.argv.slice(2),
+]);
 console.log(`deploy:local: outputs in ${LOCALSTACK_OUTPUTS}; now \`npm run test:localstack\`.`);

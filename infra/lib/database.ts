@@ -56,7 +56,7 @@ const DATABASE_NAME = 'media';
 const USERNAME = 'media_admin';
 const ROTATION_DAYS = 30;
 /** The characters generated database passwords leave out (aws-cdk-lib's default for RDS secrets). */
-const DATABASE_SECRET_EXCLUDED = " %+~`#$&*()|[]{}:;<>?!'/@\"\\";
+const DATABASE_SECRET_EXCLUDED = ' %+~`#$&*()|[]{}:;<>?!\'/@"\\';
 
 /**
  * PostgreSQL for AWS: Aurora Serverless v2 in isolated subnets behind an RDS Proxy. Functions sign
@@ -123,7 +123,10 @@ export class Database extends Construct implements DatabaseConnection {
       cluster.addRotationSingleUser({ automaticallyAfter: Duration.days(ROTATION_DAYS), vpcSubnets: network.functionSubnets });
       // The app role's own password: generated, kept in Secrets Manager, given to the proxy (which
       // signs in with it) and set on the role by the migrate function; rotated like the owner's.
-      const appSecret = new rds.DatabaseSecret(this, 'AppSecret', { username: APP_ROLE, excludeCharacters: DATABASE_SECRET_EXCLUDED }).attach(cluster);
+      const appSecret = new rds.DatabaseSecret(this, 'AppSecret', {
+        username: APP_ROLE,
+        excludeCharacters: DATABASE_SECRET_EXCLUDED,
+      }).attach(cluster);
       this.appSecretRotation = new secretsmanager.SecretRotation(this, 'AppSecretRotation', {
         application: secretsmanager.SecretRotationApplication.POSTGRES_ROTATION_SINGLE_USER,
         secret: appSecret,

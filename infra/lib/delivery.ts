@@ -23,7 +23,8 @@ export const EDGE_TTL = Duration.days(1);
  * The image answers' Content-Security-Policy: nothing loads, nothing runs, no frame, no form. An
  * image opened as a document (a WebP carrying SVG-like tricks, a mis-typed object) can do nothing.
  */
-export const IMAGE_CSP = "default-src 'none'; img-src 'self'; style-src 'unsafe-inline'; frame-ancestors 'none'; form-action 'none'; sandbox";
+export const IMAGE_CSP =
+  "default-src 'none'; img-src 'self'; style-src 'unsafe-inline'; frame-ancestors 'none'; form-action 'none'; sandbox";
 
 export interface DeliveryProps {
   bucket: s3.IBucket;
@@ -203,7 +204,12 @@ export class Delivery extends Construct {
   }
 
   get distributionArn(): string {
-    return Stack.of(this).formatArn({ service: 'cloudfront', region: '', resource: 'distribution', resourceName: this.distribution.distributionId });
+    return Stack.of(this).formatArn({
+      service: 'cloudfront',
+      region: '',
+      resource: 'distribution',
+      resourceName: this.distribution.distributionId,
+    });
   }
 
   /** What get-download needs to sign: where the key is, and which public key it matches. Never the key. */

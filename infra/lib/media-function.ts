@@ -1,15 +1,22 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Duration, RemovalPolicy, type Size } from 'aws-cdk-lib';
+import type { Duration, RemovalPolicy, Size } from 'aws-cdk-lib';
 import type * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction, OutputFormat, type ICommandHooks } from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
-import { Construct } from 'constructs';
+import type { Construct } from 'constructs';
 import { nativeInstallCommand, nativePackageJson, type LambdaArchitecture } from '@media/artifacts';
 import { REPO_ROOT } from './repo';
 
-export type MediaFunctionName = 'request-upload' | 'get-download' | 'media-api' | 'process-upload' | 'process-video' | 'sweeper' | 'migrate';
+export type MediaFunctionName =
+  | 'request-upload'
+  | 'get-download'
+  | 'media-api'
+  | 'process-upload'
+  | 'process-video'
+  | 'sweeper'
+  | 'migrate';
 
 /** What every function of the service shares: where it runs, what it reads, how long logs live. */
 export interface FunctionRuntime {
@@ -69,7 +76,8 @@ export const NODEJS_RUNTIME = lambda.Runtime.NODEJS_24_X;
 const NEVER_BUNDLED = ['@electric-sql/pglite', 'kysely-pglite-dialect', 'pg-native'];
 
 // ESM bundles of CommonJS dependencies (pg, sharp's loader) still call `require` for Node built-ins.
-const REQUIRE_SHIM = "import { createRequire as __mediaCreateRequire } from 'node:module'; const require = __mediaCreateRequire(import.meta.url);";
+const REQUIRE_SHIM =
+  "import { createRequire as __mediaCreateRequire } from 'node:module'; const require = __mediaCreateRequire(import.meta.url);";
 
 /**
  * The image pipeline's packages that stay files of their own beside the bundle: sharp (a prebuilt

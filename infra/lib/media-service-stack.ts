@@ -1,6 +1,6 @@
 import type * as cloudfront from 'aws-cdk-lib/aws-cloudfront';
 import { Aws, CfnOutput, CfnParameter, CfnRule, Fn, RemovalPolicy, Stack, Tags, type StackProps } from 'aws-cdk-lib';
-import { Construct } from 'constructs';
+import type { Construct } from 'constructs';
 import { DEFAULT_LOCAL_SECRET } from '@media/core';
 import { Api, pascal } from './api';
 import { Database, localDatabase, type DatabaseConnection } from './database';
@@ -156,7 +156,7 @@ export class MediaServiceStack extends Stack {
       workerTimeout: PROCESSOR_TIMEOUT,
       removalPolicy,
     });
-    
+
     const services: MediaFunction[] = [
       ...Object.values(this.api.functions),
       this.processing.processor,
@@ -246,29 +246,55 @@ export class MediaServiceStack extends Stack {
     output('VideoQueueUrl', this.queues.videos.queueUrl, 'Videos forwarded by process-upload → process-video');
     output('VideoDeadLetterQueueUrl', this.queues.videoDeadLetters.queueUrl, 'Videos that failed five times');
     output('EventsTopicArn', this.queues.eventsTopic.topicArn, 'Outbound media.* events, fanned out to one queue per consumer');
-    for (const [consumer, { queue, deadLetters }] of Object.entries(this.queues.consumers).flatMap(([c, q]) => (q ? [[c, q] as const] : []))) {
+    for (const [consumer, { queue, deadLetters }] of Object.entries(this.queues.consumers).flatMap(([c, q]) =>
+      q ? [[c, q] as const] : [],
+    )) {
       output(`${pascal(consumer)}EventsQueueUrl`, queue.queueUrl, `What ${consumer} may know of media events (docs/events.md)`);
       output(`${pascal(consumer)}EventsDeadLetterQueueUrl`, deadLetters.queueUrl, `Events ${consumer} failed to take five times`);
     }
     if (this.delivery) {
-      output('CdnDomainName', this.delivery.domainName, 'Viewers get derivative URLs on this name: point it (CNAME or alias) at CdnDistributionDomainName');
-      output('CdnDistributionDomainName', this.delivery.distribution.distributionDomainName, 'The distribution\'s own host name');
-      output('CdnDistributionId', this.delivery.distribution.distributionId, 'Set media:cdnDistributionId to this and deploy again: the KMS key then lets only this distribution decrypt');
-      output('CdnPrivateKeySecretArn', this.delivery.privateKey.secretArn, 'Where get-download reads the URL-signing key (the value stays in Secrets Manager)');
+      output(
+        'CdnDomainName',
+        this.delivery.domainName,
+        'Viewers get derivative URLs on this name: point it (CNAME or alias) at CdnDistributionDomainName',
+      );
+      output('CdnDistributionDomainName', this.delivery.distribution.distributionDomainName, "The distribution's own host name");
+      output(
+        'CdnDistributionId',
+        this.delivery.distribution.distributionId,
+        'Set media:cdnDistributionId to this and deploy again: the KMS key then lets only this distribution decrypt',
+      );
+      output(
+        'CdnPrivateKeySecretArn',
+        this.delivery.privateKey.secretArn,
+        'Where get-download reads the URL-signing key (the value stays in Secrets Manager)',
+      );
     }
     output('AlarmTopicArn', this.observability.topic.topicArn, 'Subscribe on-call here');
     output('DashboardName', this.observability.dashboard.dashboardName, 'CloudWatch dashboard');
     if (this.api.stage) {
       output('ApiUrl', this.api.stage.url, 'Base URL of the HTTP API');
       // `cdk deploy` prints outputs: the operator's next step, with the URL filled in.
-      output('SmokeCommand', `npm run smoke -- ${this.api.stage.url} --token <a teacher or admin token of a test school>`, 'Checks the deploy end to end: upload, processing, download, delete');
+      output(
+        'SmokeCommand',
+        `npm run smoke -- ${this.api.stage.url} --token <a teacher or admin token of a test school>`,
+        'Checks the deploy end to end: upload, processing, download, delete',
+      );
     }
     if (this.database instanceof Database) {
       output('DatabaseProxyEndpoint', this.database.proxy.endpoint, 'RDS Proxy endpoint (IAM authentication, TLS)');
       if (this.database.cluster?.secret) {
-        output('DatabaseSecretArn', this.database.cluster.secret.secretArn, 'ARN of the generated admin secret (the value stays in Secrets Manager)');
+        output(
+          'DatabaseSecretArn',
+          this.database.cluster.secret.secretArn,
+          'ARN of the generated admin secret (the value stays in Secrets Manager)',
+        );
         if (this.database.appSecret) {
-          output('DatabaseAppSecretArn', this.database.appSecret.secretArn, 'ARN of the generated media_app secret (the proxy signs in with it; the value stays in Secrets Manager)');
+          output(
+            'DatabaseAppSecretArn',
+            this.database.appSecret.secretArn,
+            'ARN of the generated media_app secret (the proxy signs in with it; the value stays in Secrets Manager)',
+          );
         }
       }
     }

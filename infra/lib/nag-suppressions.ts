@@ -19,7 +19,7 @@ export function acknowledgeFunctionFindings(fn: MediaFunction, bucket: s3.IBucke
       ? [
           {
             id: `AwsSolutions-IAM4[${managed('AWSLambdaVPCAccessExecutionRole')}]`,
-            reason: 'AWSLambdaVPCAccessExecutionRole only manages the network interfaces the function\'s VPC placement needs.',
+            reason: "AWSLambdaVPCAccessExecutionRole only manages the network interfaces the function's VPC placement needs.",
           },
         ]
       : []),

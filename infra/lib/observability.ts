@@ -75,11 +75,20 @@ export class Observability extends Construct {
       OLDEST_MESSAGE_ALARM_SECONDS,
     );
     for (const fn of props.functions) {
-      alarm(`${fn.node.id}Errors`, fn.metricErrors({ period: FIVE_MINUTES, statistic: 'Sum' }), `${fn.mediaName} failed (unhandled errors).`);
+      alarm(
+        `${fn.node.id}Errors`,
+        fn.metricErrors({ period: FIVE_MINUTES, statistic: 'Sum' }),
+        `${fn.mediaName} failed (unhandled errors).`,
+      );
       alarm(`${fn.node.id}Throttles`, fn.metricThrottles({ period: FIVE_MINUTES, statistic: 'Sum' }), `${fn.mediaName} was throttled.`);
     }
     if (props.httpApi) {
-      alarm('ApiServerErrors', props.httpApi.metricServerError({ period: FIVE_MINUTES, statistic: 'Sum' }), 'The HTTP API answered 5xx.', 5);
+      alarm(
+        'ApiServerErrors',
+        props.httpApi.metricServerError({ period: FIVE_MINUTES, statistic: 'Sum' }),
+        'The HTTP API answered 5xx.',
+        5,
+      );
     }
 
     const service = (metricName: string, statistic = 'Sum') =>
@@ -103,7 +112,11 @@ export class Observability extends Construct {
         new cloudwatch.GraphWidget({
           title: 'API requests and errors',
           width: 12,
-          left: [api.metricCount({ period: FIVE_MINUTES }), api.metricClientError({ period: FIVE_MINUTES }), api.metricServerError({ period: FIVE_MINUTES })],
+          left: [
+            api.metricCount({ period: FIVE_MINUTES }),
+            api.metricClientError({ period: FIVE_MINUTES }),
+            api.metricServerError({ period: FIVE_MINUTES }),
+          ],
         }),
         new cloudwatch.GraphWidget({
           title: 'API latency',
@@ -133,7 +146,9 @@ export class Observability extends Construct {
         title: 'Dead letters and outbound events',
         width: 12,
         left: [
-          ...props.deadLetterQueues.map(({ queue }) => queue.metricApproximateNumberOfMessagesVisible({ period: FIVE_MINUTES, statistic: 'Maximum' })),
+          ...props.deadLetterQueues.map(({ queue }) =>
+            queue.metricApproximateNumberOfMessagesVisible({ period: FIVE_MINUTES, statistic: 'Maximum' }),
+          ),
           ...props.events.map((queue) => queue.metricApproximateNumberOfMessagesVisible({ period: FIVE_MINUTES })),
         ],
       }),

@@ -73,7 +73,8 @@ export class Processing extends Construct {
     this.videoProcessor = new MediaFunction(this, 'ProcessVideo', {
       name: 'process-video',
       runtime: props.runtime,
-      description: 'Videos forwarded by process-upload (via SQS, one at a time) → checked and remuxed with ffmpeg, poster variants with sharp',
+      description:
+        'Videos forwarded by process-upload (via SQS, one at a time) → checked and remuxed with ffmpeg, poster variants with sharp',
       // A video never sits in memory (ffmpeg works on files in /tmp); the poster frame goes through sharp.
       memorySize: 2048,
       timeout: PROCESSOR_TIMEOUT,
@@ -89,7 +90,8 @@ export class Processing extends Construct {
     this.sweeper = new MediaFunction(this, 'Sweeper', {
       name: 'sweeper',
       runtime: props.runtime,
-      description: 'Scheduled: expires abandoned uploads, processes late ones, sends owed events, purges deleted items, erasures, exports, retention',
+      description:
+        'Scheduled: expires abandoned uploads, processes late ones, sends owed events, purges deleted items, erasures, exports, retention',
       memorySize: 2048,
       // Runs may overlap (every step is a conditional update or an idempotent delete). It processes
       // late photos as the processor does and forwards late videos to the video queue.
@@ -107,7 +109,9 @@ export class Processing extends Construct {
     this.retentionSchedule = new events.Rule(this, 'RetentionSchedule', {
       description: 'Runs the daily retention run of the media service',
       schedule: events.Schedule.cron({ minute: '30', hour: '2' }),
-      targets: [new targets.LambdaFunction(this.sweeper, { retryAttempts: 2, event: events.RuleTargetInput.fromObject({ task: 'retention' }) })],
+      targets: [
+        new targets.LambdaFunction(this.sweeper, { retryAttempts: 2, event: events.RuleTargetInput.fromObject({ task: 'retention' }) }),
+      ],
     });
   }
 }

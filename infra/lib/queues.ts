@@ -1,4 +1,4 @@
-import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import { Duration, type RemovalPolicy } from 'aws-cdk-lib';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
@@ -85,9 +85,14 @@ export class Queues extends Construct {
         deadLetterQueue: { queue: deadLetters, maxReceiveCount: MAX_RECEIVE_COUNT },
       });
       const filterPolicy = Object.fromEntries(
-        Object.entries(filterPolicyOf(consumer)).map(([attribute, allowlist]) => [attribute, sns.SubscriptionFilter.stringFilter({ allowlist })]),
+        Object.entries(filterPolicyOf(consumer)).map(([attribute, allowlist]) => [
+          attribute,
+          sns.SubscriptionFilter.stringFilter({ allowlist }),
+        ]),
       );
-      const subscription = this.eventsTopic.addSubscription(new subscriptions.SqsSubscription(queue, { rawMessageDelivery: true, filterPolicy }));
+      const subscription = this.eventsTopic.addSubscription(
+        new subscriptions.SqsSubscription(queue, { rawMessageDelivery: true, filterPolicy }),
+      );
       this.consumers[consumer.consumer] = { queue, deadLetters, subscription };
     }
   }

@@ -1,4 +1,3 @@
-
 import * as z from 'zod';
 import { AUDIT_RETENTION_FLOOR_DAYS, PURPOSES, RETENTION_KEEP, THROTTLE_DEFAULTS, type Purpose } from '@media/core';
 import { APP_ROLE } from '@media/db/app-role';
@@ -24,7 +23,10 @@ const origin = z.string().refine((value) => {
 const pem = z
   .string()
   .transform((v) => v.replace(/\\n/g, '\n').trim())
-  .refine((v) => /^-----BEGIN PUBLIC KEY-----\n[A-Za-z0-9+/=\n]+\n-----END PUBLIC KEY-----$/.test(v), 'a PEM public key (-----BEGIN PUBLIC KEY-----)');
+  .refine(
+    (v) => /^-----BEGIN PUBLIC KEY-----\n[A-Za-z0-9+/=\n]+\n-----END PUBLIC KEY-----$/.test(v),
+    'a PEM public key (-----BEGIN PUBLIC KEY-----)',
+  );
 
 /** The retention periods CloudWatch Logs accepts. */
 const RETENTION_DAYS = [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653];
@@ -35,18 +37,30 @@ const RETENTION_DAYS = [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545
  */
 const retentionByPurpose = z
   .union([
-    z.string().transform((v) => Object.fromEntries(v.split(',').filter((p) => p.trim()).map((pair) => pair.split('=').map((s) => s.trim())))),
+    z.string().transform((v) =>
+      Object.fromEntries(
+        v
+          .split(',')
+          .filter((p) => p.trim())
+          .map((pair) => pair.split('=').map((s) => s.trim())),
+      ),
+    ),
     z.record(z.string(), z.union([z.string(), z.number()])),
   ])
   .pipe(
     z.partialRecord(
       z.enum(PURPOSES),
-      z.union([z.literal(RETENTION_KEEP), z.coerce.number().int().min(1).max(36_500)], { error: `a number of days (1 to 36500) or "${RETENTION_KEEP}"` }),
+      z.union([z.literal(RETENTION_KEEP), z.coerce.number().int().min(1).max(36_500)], {
+        error: `a number of days (1 to 36500) or "${RETENTION_KEEP}"`,
+      }),
     ),
   );
 
 /** Gibibytes as an operator writes them (fractions allowed), at most a pebibyte. */
-const gibibytes = z.coerce.number().positive().max(1024 * 1024);
+const gibibytes = z.coerce
+  .number()
+  .positive()
+  .max(1024 * 1024);
 
 const ExistingDatabase = z.object({
   /** RDS Proxy name, ARN and endpoint of a database that already exists (with IAM auth on). */
@@ -66,7 +80,10 @@ const ExistingDatabase = z.object({
 
 export const SettingsSchema = z
   .object({
-    stage: z.string().regex(/^[a-z][a-z0-9-]{0,19}$/, 'lowercase letters, digits and dashes, 20 at most').default('dev'),
+    stage: z
+      .string()
+      .regex(/^[a-z][a-z0-9-]{0,19}$/, 'lowercase letters, digits and dashes, 20 at most')
+      .default('dev'),
     /** `aws` (the real thing) or `localstack` (same stack, function URLs and the compose PostgreSQL). */
     profile: z.enum(['aws', 'localstack']).default('aws'),
     allowedOrigins: list.pipe(z.array(origin)).default([]),
@@ -118,12 +135,24 @@ export const SettingsSchema = z
     /** The key pair being retired during a rotation: still trusted, no longer used to sign. */
     cdnPreviousPublicKeyPem: pem.optional(),
     /** Name of the Secrets Manager secret that holds the private half (created by the operator, never by the template). */
-    cdnPrivateKeySecretName: z.string().regex(/^[A-Za-z0-9/_+=.@-]{1,512}$/, 'a Secrets Manager secret name').optional(),
+    cdnPrivateKeySecretName: z
+      .string()
+      .regex(/^[A-Za-z0-9/_+=.@-]{1,512}$/, 'a Secrets Manager secret name')
+      .optional(),
     /** The distribution's own host name (viewers get URLs on it) and its ACM certificate in us-east-1: TLS 1.2+ needs both. */
-    cdnDomainName: z.string().regex(/^([a-z0-9-]+\.)+[a-z]{2,}$/, 'a host name such as media-cdn.school.example').optional(),
-    cdnCertificateArn: z.string().regex(/^arn:aws[a-z-]*:acm:us-east-1:\d{12}:certificate\/.+$/, 'an ACM certificate ARN in us-east-1').optional(),
+    cdnDomainName: z
+      .string()
+      .regex(/^([a-z0-9-]+\.)+[a-z]{2,}$/, 'a host name such as media-cdn.school.example')
+      .optional(),
+    cdnCertificateArn: z
+      .string()
+      .regex(/^arn:aws[a-z-]*:acm:us-east-1:\d{12}:certificate\/.+$/, 'an ACM certificate ARN in us-east-1')
+      .optional(),
     /** The distribution's id after the first deploy (output `CdnDistributionId`): the KMS key then lets only it decrypt. */
-    cdnDistributionId: z.string().regex(/^[A-Z0-9]+$/, 'a CloudFront distribution id (the CdnDistributionId output)').optional(),
+    cdnDistributionId: z
+      .string()
+      .regex(/^[A-Z0-9]+$/, 'a CloudFront distribution id (the CdnDistributionId output)')
+      .optional(),
     cdnPriceClass: z.enum(['PriceClass_100', 'PriceClass_200', 'PriceClass_All']).default('PriceClass_100'),
     /** LocalStack profile: the address browsers and tests reach S3 by (presigned URLs carry it). */
     s3PublicEndpoint: z.string().url().default('http://localhost:4566'),
@@ -139,7 +168,7 @@ export const SettingsSchema = z
     path: ['cdn'],
   })
   .refine((s) => !s.cdn || s.profile === 'aws', {
-    message: "the localstack profile has no CloudFront: it keeps S3 URLs",
+    message: 'the localstack profile has no CloudFront: it keeps S3 URLs',
     path: ['cdn'],
   })
   .refine(

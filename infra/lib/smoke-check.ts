@@ -45,11 +45,15 @@ export async function smokeCheck(options: SmokeOptions): Promise<SmokeStep[]> {
     return result;
   };
 
-  await step('health', async () => {
-    const res = await fetch(`${baseUrl}/health`);
-    if (res.status !== 200) throw new Error(`GET /health answered ${res.status}`);
-    return res.status;
-  }, () => 'GET /health → 200');
+  await step(
+    'health',
+    async () => {
+      const res = await fetch(`${baseUrl}/health`);
+      if (res.status !== 200) throw new Error(`GET /health answered ${res.status}`);
+      return res.status;
+    },
+    () => 'GET /health → 200',
+  );
 
   const client = createMediaClient({ baseUrl, token: options.token });
   const photo = readFileSync(SMOKE_PHOTO);
@@ -76,7 +80,11 @@ export async function smokeCheck(options: SmokeOptions): Promise<SmokeStep[]> {
       (got) => `small: ${got.type}, ${got.bytes} bytes`,
     );
   } finally {
-    await step('deleted', () => client.delete(uploaded.mediaId), () => 'DELETE → 204');
+    await step(
+      'deleted',
+      () => client.delete(uploaded.mediaId),
+      () => 'DELETE → 204',
+    );
   }
   return steps;
 }

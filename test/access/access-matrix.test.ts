@@ -177,7 +177,10 @@ function parseMatrix(text: string): Record<Kind, Record<Row, Cells>> {
 
 function parseUploads(text: string): Record<Kind, Cells> {
   const table = {} as Record<Kind, Cells>;
-  for (const line of text.split('\n').filter((l) => l.trim()).slice(1)) {
+  for (const line of text
+    .split('\n')
+    .filter((l) => l.trim())
+    .slice(1)) {
     const [label, ...groups] = line.split('|').map((part) => part.trim());
     table[label as Kind] = Object.fromEntries(
       PURPOSES.map((purpose, i) => {
@@ -191,7 +194,11 @@ function parseUploads(text: string): Record<Kind, Cells> {
 
 const MATRIX = parseMatrix(EXPECTED);
 const UPLOADS = parseUploads(EXPECTED_UPLOADS);
-const USAGE = Object.fromEntries(EXPECTED_USAGE.trim().split('|').map((cell) => cell.trim().split(' '))) as Record<Kind, string>;
+const USAGE = Object.fromEntries(
+  EXPECTED_USAGE.trim()
+    .split('|')
+    .map((cell) => cell.trim().split(' ')),
+) as Record<Kind, string>;
 
 const SUBS: Record<Kind, string> = {
   student: 'student-1',
@@ -202,7 +209,8 @@ const SUBS: Record<Kind, string> = {
   'user-service': 'user-service',
   'analytics-service': 'analytics-service',
 };
-const roleOf = (kind: Kind): 'student' | 'teacher' | 'admin' | 'service' => (kind === 'student' || kind === 'teacher' || kind === 'admin' ? kind : 'service');
+const roleOf = (kind: Kind): 'student' | 'teacher' | 'admin' | 'service' =>
+  kind === 'student' || kind === 'teacher' || kind === 'admin' ? kind : 'service';
 const OWN_ROOM = 'room-1';
 const OTHER_ROOM = 'room-9';
 const SOMEONE = 'pupil-7';
@@ -267,13 +275,25 @@ describe('the access matrix', () => {
       }
     }
     const photo = await makePhoto({ width: 64, height: 48 });
-    const rows = await seedReadyMediaByPurpose(stack, plan.map((p) => p.seed), photo);
+    const rows = await seedReadyMediaByPurpose(
+      stack,
+      plan.map((p) => p.seed),
+      photo,
+    );
     // The matrix is about roles: everyone here consented to recognition and training, so consent
     // (test/rights) masks no cell.
     const people = new Map(plan.map(({ seed }) => [`${seed.tenant}/${seed.subjectId}`, seed]));
     await stack.deps.db
       .insertInto('subjectConsent')
-      .values([...people.values()].map((seed) => ({ tenant: seed.tenant, subjectId: seed.subjectId, recognition: true, training: true, updatedBy: 'test' })))
+      .values(
+        [...people.values()].map((seed) => ({
+          tenant: seed.tenant,
+          subjectId: seed.subjectId,
+          recognition: true,
+          training: true,
+          updatedBy: 'test',
+        })),
+      )
       .onConflict((oc) => oc.doNothing())
       .execute();
     const byKey = new Map(plan.map((p, i) => [p.key, rows[i]!]));
@@ -311,7 +331,9 @@ describe('the access matrix', () => {
 
   describe.each(KINDS)('%s', (kind) => {
     it('reads exactly the records the policy lets it see', async () => {
-      await checkRow(kind, 'get', async (item) => String((await stack.api('GET', `/v1/media/${item.id}`, { token: callerToken(kind) })).status));
+      await checkRow(kind, 'get', async (item) =>
+        String((await stack.api('GET', `/v1/media/${item.id}`, { token: callerToken(kind) })).status),
+      );
     });
 
     it('lists exactly those records, filter by filter', async () => {
@@ -335,7 +357,9 @@ describe('the access matrix', () => {
 
     it.each(VARIANTS)('downloads the %s variant exactly where allowed, and the URL serves it', async (variant) => {
       await checkRow(kind, variant, async (item) => {
-        const answer = await stack.api<DownloadAnswer>('GET', `/v1/media/${item.id}/download?variant=${variant}`, { token: callerToken(kind) });
+        const answer = await stack.api<DownloadAnswer>('GET', `/v1/media/${item.id}/download?variant=${variant}`, {
+          token: callerToken(kind),
+        });
         if (answer.status === 200) {
           const served = await fetch(answer.json.url);
           const stored = item.variants.find((v) => v.name === variant)!;
@@ -348,7 +372,10 @@ describe('the access matrix', () => {
 
     it('changes a legal hold only as an administrator', async () => {
       await checkRow(kind, 'legal-hold', async (item) => {
-        const answer = await stack.api<MediaRecord>('PUT', `/v1/media/${item.id}/legal-hold`, { token: callerToken(kind), body: { hold: false } });
+        const answer = await stack.api<MediaRecord>('PUT', `/v1/media/${item.id}/legal-hold`, {
+          token: callerToken(kind),
+          body: { hold: false },
+        });
         if (answer.status === 200 && answer.json.legalHold !== false) return 'hold-not-applied';
         return String(answer.status);
       });
@@ -381,7 +408,9 @@ describe('the access matrix', () => {
     });
 
     it.each(KINDS)('%s: a delete it may do is refused with 423, nothing else changes', async (kind) => {
-      await checkRow(kind, 'delete-held', async (item) => String((await stack.api('DELETE', `/v1/media/${item.id}`, { token: callerToken(kind) })).status));
+      await checkRow(kind, 'delete-held', async (item) =>
+        String((await stack.api('DELETE', `/v1/media/${item.id}`, { token: callerToken(kind) })).status),
+      );
     });
   });
 

@@ -28,7 +28,9 @@ const goodClaims = (): JWTPayload => ({
 const without = (claims: JWTPayload, name: string): JWTPayload => Object.fromEntries(Object.entries(claims).filter(([k]) => k !== name));
 
 const hs256 = (claims: JWTPayload, secret: Uint8Array | string = DEFAULT_LOCAL_SECRET) =>
-  new SignJWT(claims).setProtectedHeader({ alg: 'HS256', typ: 'JWT' }).sign(typeof secret === 'string' ? new TextEncoder().encode(secret) : secret);
+  new SignJWT(claims)
+    .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
+    .sign(typeof secret === 'string' ? new TextEncoder().encode(secret) : secret);
 
 const unsigned = (claims: JWTPayload, alg = 'none') => `${b64url({ alg, typ: 'JWT' })}.${b64url(claims)}.`;
 
@@ -45,7 +47,9 @@ function expectUnauthenticated(answer: { status: number; headers: Headers; json:
     instance: '/v1/media',
     detail: undefined,
   });
-  expect(answer.json.detail, label).toMatch(/^(The token is invalid or expired\.|The token does not carry a valid tenant, role and subject\.|Send a bearer token: Authorization: Bearer <JWT>\.)$/);
+  expect(answer.json.detail, label).toMatch(
+    /^(The token is invalid or expired\.|The token does not carry a valid tenant, role and subject\.|Send a bearer token: Authorization: Bearer <JWT>\.)$/,
+  );
 }
 
 describe('tokens signed with the shared secret (local stack), issuer and audience configured', () => {
@@ -55,7 +59,8 @@ describe('tokens signed with the shared secret (local stack), issuer and audienc
   });
   afterAll(() => stack?.close());
 
-  const list = (authorization?: string) => stack.api<Problem>('GET', '/v1/media', { headers: authorization === undefined ? {} : { authorization } });
+  const list = (authorization?: string) =>
+    stack.api<Problem>('GET', '/v1/media', { headers: authorization === undefined ? {} : { authorization } });
 
   it('accepts a good token, and one within the 60 s of clock skew', async () => {
     expect((await list(`Bearer ${await hs256(goodClaims())}`)).status).toBe(200);
@@ -66,15 +71,21 @@ describe('tokens signed with the shared secret (local stack), issuer and audienc
   const badTokens: [string, () => Promise<string>][] = [
     ['alg: none', async () => unsigned(goodClaims())],
     ['alg: None', async () => unsigned(goodClaims(), 'None')],
-    ['alg: none with the signature of a good token', async () => {
-      const good = await hs256(goodClaims());
-      return `${b64url({ alg: 'none', typ: 'JWT' })}.${good.split('.')[1]}.${good.split('.')[2]}`;
-    }],
+    [
+      'alg: none with the signature of a good token',
+      async () => {
+        const good = await hs256(goodClaims());
+        return `${b64url({ alg: 'none', typ: 'JWT' })}.${good.split('.')[1]}.${good.split('.')[2]}`;
+      },
+    ],
     ['another secret', async () => hs256(goodClaims(), 'another-secret-of-some-length')],
-    ['a tampered payload', async () => {
-      const [header, , signature] = (await hs256(goodClaims())).split('.');
-      return `${header}.${b64url({ ...goodClaims(), role: 'admin' })}.${signature}`;
-    }],
+    [
+      'a tampered payload',
+      async () => {
+        const [header, , signature] = (await hs256(goodClaims())).split('.');
+        return `${header}.${b64url({ ...goodClaims(), role: 'admin' })}.${signature}`;
+      },
+    ],
     ['another issuer', async () => hs256({ ...goodClaims(), iss: 'https://evil.example/' })],
     ['no issuer', async () => hs256(without(goodClaims(), 'iss'))],
     ['another audience', async () => hs256({ ...goodClaims(), aud: 'another-service' })],
@@ -101,10 +112,13 @@ describe('tokens signed with the shared secret (local stack), issuer and audienc
     ['a service role for an unknown service', async () => hs256({ ...goodClaims(), role: 'service', sub: 'backup-service' })],
     ['no subject', async () => hs256(without(goodClaims(), 'sub'))],
     ['classrooms that are not a list', async () => hs256({ ...goodClaims(), classrooms: 'c-1' })],
-    ['RS256 in the header over an HMAC signature', async () => {
-      const [, payload, signature] = (await hs256(goodClaims())).split('.');
-      return `${b64url({ alg: 'RS256', typ: 'JWT' })}.${payload}.${signature}`;
-    }],
+    [
+      'RS256 in the header over an HMAC signature',
+      async () => {
+        const [, payload, signature] = (await hs256(goodClaims())).split('.');
+        return `${b64url({ alg: 'RS256', typ: 'JWT' })}.${payload}.${signature}`;
+      },
+    ],
   ];
 
   it.each(badTokens)('refuses a token with %s: 401 UNAUTHENTICATED', async (label, make) => {
@@ -177,7 +191,7 @@ describe('tokens of an identity provider (JWKS, as in AWS)', () => {
     expect((await list(await signed('ES256', 'ec-1', ec.privateKey))).status).toBe(200);
   });
 
-  it('refuses an HS256 token signed with the provider\'s public key (PEM or JWK)', async () => {
+  it("refuses an HS256 token signed with the provider's public key (PEM or JWK)", async () => {
     const pem = new TextEncoder().encode(await exportSPKI(rsa.publicKey));
     const jwk = new TextEncoder().encode(JSON.stringify(await exportJWK(rsa.publicKey)));
     expectUnauthenticated(await list(await signed('HS256', 'rsa-1', pem)), 'HS256 with the PEM');
@@ -194,7 +208,10 @@ describe('tokens of an identity provider (JWKS, as in AWS)', () => {
     expectUnauthenticated(await list(await signed('PS256', 'rsa-1', samePrivateKeyForPss)), 'PS256 with the provider key');
     expectUnauthenticated(await list(await signed('RS256', 'rsa-1', stranger.privateKey)), 'another key under the provider kid');
     expectUnauthenticated(await list(await signed('RS256', 'unknown', stranger.privateKey)), 'an unknown kid');
-    expectUnauthenticated(await list(await signed('RS256', 'rsa-1', rsa.privateKey, { ...goodClaims(), iss: 'https://evil.example/' })), 'issuer');
+    expectUnauthenticated(
+      await list(await signed('RS256', 'rsa-1', rsa.privateKey, { ...goodClaims(), iss: 'https://evil.example/' })),
+      'issuer',
+    );
     expectUnauthenticated(await list(await signed('RS256', 'rsa-1', rsa.privateKey, { ...goodClaims(), aud: 'other' })), 'audience');
     expectUnauthenticated(await list(await signed('RS256', 'rsa-1', rsa.privateKey, { ...goodClaims(), exp: now() - 90 })), 'expired');
     expectUnauthenticated(await list(await signed('ES256', 'ec-1', ec.privateKey, without(goodClaims(), 'tenant'))), 'no tenant');

@@ -9,7 +9,7 @@ import { uniqueTenant } from '../support/database';
 import { startTestStack, type TestStack } from '../support/test-stack';
 import { seedReadyMedia } from './seeded-media';
 
-describe('POST /v1/media/download-urls (a gallery\'s URLs at once)', () => {
+describe("POST /v1/media/download-urls (a gallery's URLs at once)", () => {
   let stack: TestStack;
   let teacher: string;
   const tenant = uniqueTenant();
@@ -24,7 +24,7 @@ describe('POST /v1/media/download-urls (a gallery\'s URLs at once)', () => {
     stack = await startTestStack();
     teacher = await stack.token({ role: 'teacher', tenant, sub: 't-1', classrooms: ['c-1'] });
     const photo = await makePhoto({ width: 64, height: 48 });
-    [own, pupil, pupilsOwn, foreign] = await seedReadyMedia(
+    [own, pupil, pupilsOwn, foreign] = (await seedReadyMedia(
       stack,
       [
         { tenant, purpose: 'profile', subjectId: 't-1', classroomId: null, uploadedBy: 't-1' },
@@ -33,8 +33,11 @@ describe('POST /v1/media/download-urls (a gallery\'s URLs at once)', () => {
         { tenant: elsewhere, purpose: 'profile', subjectId: 't-1', classroomId: null, uploadedBy: 't-1' },
       ],
       photo,
-    ) as [MediaRow, MediaRow, MediaRow, MediaRow];
-    const ticket = await stack.api<UploadTicket>('POST', '/v1/uploads', { token: teacher, body: { purpose: 'profile', contentType: 'image/jpeg', size: 1000 } });
+    )) as [MediaRow, MediaRow, MediaRow, MediaRow];
+    const ticket = await stack.api<UploadTicket>('POST', '/v1/uploads', {
+      token: teacher,
+      body: { purpose: 'profile', contentType: 'image/jpeg', size: 1000 },
+    });
     pending = ticket.json.mediaId;
   });
   afterAll(() => stack?.close());
@@ -42,12 +45,21 @@ describe('POST /v1/media/download-urls (a gallery\'s URLs at once)', () => {
   const ask = (ids: unknown, variant?: string, token = teacher) =>
     stack.api<DownloadUrlsAnswer>('POST', '/v1/media/download-urls', { token, body: variant ? { ids, variant } : { ids } });
 
-  it('answers every id in order: a URL where allowed, FORBIDDEN, NOT_FOUND (unknown, malformed, hidden or another school\'s) or NOT_READY', async () => {
+  it("answers every id in order: a URL where allowed, FORBIDDEN, NOT_FOUND (unknown, malformed, hidden or another school's) or NOT_READY", async () => {
     const unknown = newMediaId();
     const answer = await ask([own.id, pupil.id, pupilsOwn.id, foreign.id, unknown, 'not-a-uuid', pending, own.id], 'ml');
     expect(answer.status).toBe(200);
     const outcome = answer.json.items.map((item) => ('url' in item ? 'url' : item.error.code));
-    expect(answer.json.items.map((item) => item.id)).toEqual([own.id, pupil.id, pupilsOwn.id, foreign.id, unknown, 'not-a-uuid', pending, own.id]);
+    expect(answer.json.items.map((item) => item.id)).toEqual([
+      own.id,
+      pupil.id,
+      pupilsOwn.id,
+      foreign.id,
+      unknown,
+      'not-a-uuid',
+      pending,
+      own.id,
+    ]);
     expect(outcome).toEqual(['url', 'FORBIDDEN', 'NOT_FOUND', 'NOT_FOUND', 'NOT_FOUND', 'NOT_FOUND', 'NOT_READY', 'url']);
   });
 
@@ -61,7 +73,7 @@ describe('POST /v1/media/download-urls (a gallery\'s URLs at once)', () => {
     }
   });
 
-  it('hands out URLs that work, for the variant asked (medium by default), with the purpose\'s lifetime', async () => {
+  it("hands out URLs that work, for the variant asked (medium by default), with the purpose's lifetime", async () => {
     const answer = await ask([own.id, pupil.id]);
     const urls = answer.json.items.map((item) => ('url' in item ? item : null));
     expect(urls.every(Boolean)).toBe(true);
@@ -84,7 +96,10 @@ describe('POST /v1/media/download-urls (a gallery\'s URLs at once)', () => {
   });
 
   it('takes 100 ids at once', async () => {
-    const answer = await ask(Array.from({ length: 100 }, (_, i) => (i % 2 ? own.id : pupil.id)), 'thumb');
+    const answer = await ask(
+      Array.from({ length: 100 }, (_, i) => (i % 2 ? own.id : pupil.id)),
+      'thumb',
+    );
     expect(answer.status).toBe(200);
     expect(answer.json.items.filter((item) => 'url' in item)).toHaveLength(100);
   });
@@ -97,7 +112,11 @@ describe('POST /v1/media/download-urls (a gallery\'s URLs at once)', () => {
   });
 
   describe('with a CDN signer (as get-download has in AWS with media:cdn)', () => {
-    const keys = generateKeyPairSync('rsa', { modulusLength: 2048, publicKeyEncoding: { type: 'spki', format: 'pem' }, privateKeyEncoding: { type: 'pkcs8', format: 'pem' } });
+    const keys = generateKeyPairSync('rsa', {
+      modulusLength: 2048,
+      publicKeyEncoding: { type: 'spki', format: 'pem' },
+      privateKeyEncoding: { type: 'pkcs8', format: 'pem' },
+    });
 
     it('signs derivatives for the CDN and keeps originals on S3 presigned URLs', async () => {
       stack.deps.cdn = new CdnUrls({ domain: 'media-cdn.school.example', keyPairId: 'K2JCJMDEHXQW5F', privateKey: keys.privateKey });
@@ -108,8 +127,18 @@ describe('POST /v1/media/download-urls (a gallery\'s URLs at once)', () => {
           const url = new URL(item.url);
           expect(url.host).toBe('media-cdn.school.example');
           expect(url.pathname).toMatch(new RegExp(`^/derivatives/${tenant}/${item.id}/thumb\\.webp$`));
-          const policy = JSON.stringify({ Statement: [{ Resource: item.url.split('?')[0], Condition: { DateLessThan: { 'AWS:EpochTime': Number(url.searchParams.get('Expires')) } } }] });
-          const signature = Buffer.from(url.searchParams.get('Signature')!.replace(/-/g, '+').replace(/_/g, '=').replace(/~/g, '/'), 'base64');
+          const policy = JSON.stringify({
+            Statement: [
+              {
+                Resource: item.url.split('?')[0],
+                Condition: { DateLessThan: { 'AWS:EpochTime': Number(url.searchParams.get('Expires')) } },
+              },
+            ],
+          });
+          const signature = Buffer.from(
+            url.searchParams.get('Signature')!.replace(/-/g, '+').replace(/_/g, '=').replace(/~/g, '/'),
+            'base64',
+          );
           expect(verify('RSA-SHA256', Buffer.from(policy), keys.publicKey, signature)).toBe(true);
           expect(new Date(item.expiresAt).getTime()).toBe(Number(url.searchParams.get('Expires')) * 1000);
         }

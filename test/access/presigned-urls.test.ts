@@ -41,7 +41,12 @@ describe('presigned URLs', () => {
   afterAll(() => stack?.close());
 
   it('lets attendance downloads live 5 minutes and the others 15, and says so truthfully in expiresAt', async () => {
-    for (const [purpose, lifetime] of [['attendance', 300], ['profile', 900], ['training', 900], ['general', 900]] as const) {
+    for (const [purpose, lifetime] of [
+      ['attendance', 300],
+      ['profile', 900],
+      ['training', 900],
+      ['general', 900],
+    ] as const) {
       const answer = await stack.api<DownloadAnswer>('GET', `/v1/media/${items[purpose].id}/download?variant=thumb`, { token: admin });
       const after = Date.now();
       expect(answer.status).toBe(200);
@@ -54,8 +59,11 @@ describe('presigned URLs', () => {
     }
   });
 
-  it('lets upload POSTs live at most 10 minutes, and expiresAt is the signed policy\'s own expiration', async () => {
-    const answer = await stack.api<UploadTicket>('POST', '/v1/uploads', { token: admin, body: { purpose: 'general', contentType: 'image/jpeg', size: 1000 } });
+  it("lets upload POSTs live at most 10 minutes, and expiresAt is the signed policy's own expiration", async () => {
+    const answer = await stack.api<UploadTicket>('POST', '/v1/uploads', {
+      token: admin,
+      body: { purpose: 'general', contentType: 'image/jpeg', size: 1000 },
+    });
     const after = Date.now();
     expect(answer.status).toBe(201);
     const policy = JSON.parse(Buffer.from(answer.json.upload.fields.Policy ?? '', 'base64').toString('utf8'));
@@ -74,7 +82,12 @@ describe('presigned URLs', () => {
     expect(new URL(answer.json.url).pathname).toBe(`/${stack.bucket}/${stored.key}`);
     expect(stored.key).toBe(`derivatives/${tenant}/${item.id}/small.webp`);
 
-    for (const query of ['variant=small&key=originals/other-school/x', 'variant=../original', 'variant=small&variant=original', 'variant=ORIGINAL']) {
+    for (const query of [
+      'variant=small&key=originals/other-school/x',
+      'variant=../original',
+      'variant=small&variant=original',
+      'variant=ORIGINAL',
+    ]) {
       const refused = await stack.api<Problem>('GET', `/v1/media/${item.id}/download?${query}`, { token: admin });
       expect(refused.status, query).toBe(400);
       expect(refused.json.code, query).toBe('VALIDATION_FAILED');
@@ -84,12 +97,20 @@ describe('presigned URLs', () => {
     }
   });
 
-  it('refuses to sign a key outside the record\'s own place, even if the record says so', async () => {
+  it("refuses to sign a key outside the record's own place, even if the record says so", async () => {
     const row = (
-      await seedReadyMedia(stack, [{ tenant, purpose: 'general', subjectId: 'p-1', classroomId: null, uploadedBy: 'admin-1' }], await makePhoto({ width: 40, height: 30 }))
+      await seedReadyMedia(
+        stack,
+        [{ tenant, purpose: 'general', subjectId: 'p-1', classroomId: null, uploadedBy: 'admin-1' }],
+        await makePhoto({ width: 40, height: 30 }),
+      )
     )[0]!;
     const elsewhere = row.variants.map((v) => (v.name === 'thumb' ? { ...v, key: `derivatives/other-school/${row.id}/thumb.webp` } : v));
-    await stack.deps.db.updateTable('media').set({ variants: JSON.stringify(elsewhere) }).where('id', '=', row.id).execute();
+    await stack.deps.db
+      .updateTable('media')
+      .set({ variants: JSON.stringify(elsewhere) })
+      .where('id', '=', row.id)
+      .execute();
     const answer = await stack.api<Partial<DownloadAnswer>>('GET', `/v1/media/${row.id}/download?variant=thumb`, { token: admin });
     expect(answer.status).toBe(500);
     expect(answer.json.url).toBeUndefined();

@@ -12,7 +12,7 @@ const MiB = 1024 * 1024;
 /** A JSON document of exactly `bytes` bytes: what an oversized request looks like on the wire. */
 const jsonOf = (bytes: number) => {
   const head = '{"purpose":"profile","contentType":"image/jpeg","size":1000,"filename":"';
-  return head + 'x'.repeat(bytes - head.length - 2) + '"}';
+  return `${head + 'x'.repeat(bytes - head.length - 2)}"}`;
 };
 
 function expectTooLarge(status: number, contentType: string | null, problem: Problem) {

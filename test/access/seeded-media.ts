@@ -91,12 +91,23 @@ export async function seedReadyMediaByPurpose(stack: TestStack, items: readonly 
     const variants = template.variants.map((v) => ({ ...v, key: moved(v.key) }));
     const originalKey = moved(template.originalKey!);
     // The original and every derivative, each once (the `original` variant is the original's key).
-    const copies = new Map<string, { from: string; type: string }>([[originalKey, { from: template.originalKey!, type: template.contentType }]]);
+    const copies = new Map<string, { from: string; type: string }>([
+      [originalKey, { from: template.originalKey!, type: template.contentType }],
+    ]);
     for (const v of template.variants) if (!copies.has(moved(v.key))) copies.set(moved(v.key), { from: v.key, type: v.contentType });
     for (const [to, { from, type }] of copies) await storage.copy(from, to, type);
     const ready = await media.markReady(
       id,
-      { size: template.size!, width: template.width!, height: template.height!, sha256: template.sha256!, phash: template.phash, placeholder: template.placeholder, originalKey, variants },
+      {
+        size: template.size!,
+        width: template.width!,
+        height: template.height!,
+        sha256: template.sha256!,
+        phash: template.phash,
+        placeholder: template.placeholder,
+        originalKey,
+        variants,
+      },
       { owner: claimed.leaseOwner, seconds: 60 },
     );
     if (!ready) throw new Error(`could not make seed item ${id} ready`);

@@ -65,7 +65,13 @@ describe('request throttles', () => {
     const victim = uniqueTenant();
     // Well-formed, naming the victim school, signed by nobody the service trusts.
     const forged = `${Buffer.from(JSON.stringify({ alg: 'HS256', typ: 'JWT' })).toString('base64url')}.${Buffer.from(
-      JSON.stringify({ sub: 'admin', tenant: victim, role: 'admin', iat: Math.floor(Date.now() / 1000), exp: Math.floor(Date.now() / 1000) + 600 }),
+      JSON.stringify({
+        sub: 'admin',
+        tenant: victim,
+        role: 'admin',
+        iat: Math.floor(Date.now() / 1000),
+        exp: Math.floor(Date.now() / 1000) + 600,
+      }),
     ).toString('base64url')}.${Buffer.from('not-the-signature').toString('base64url')}`;
     for (let i = 0; i < BURST * 2; i++) expect([401, 429]).toContain((await list(forged)).status);
 

@@ -20,7 +20,10 @@ describe('abuse limits', () => {
   // A ticket when the upload is granted, a problem when it is refused.
   const ask = (token: string, body: object = small) => stack.api<UploadTicket & Partial<Problem>>('POST', '/v1/uploads', { token, body });
   const askBatch = (token: string, count: number) =>
-    stack.api<{ items: UploadTicket[] }>('POST', '/v1/uploads/batch', { token, body: { items: Array.from({ length: count }, () => small) } });
+    stack.api<{ items: UploadTicket[] }>('POST', '/v1/uploads/batch', {
+      token,
+      body: { items: Array.from({ length: count }, () => small) },
+    });
   async function fill(token: string, count: number): Promise<string[]> {
     const answer = await askBatch(token, count);
     expect(answer.status).toBe(201);
@@ -149,7 +152,7 @@ describe('abuse limits', () => {
       expect((await ask(admin, { purpose: 'training', contentType: 'image/jpeg', size: 1 })).status).toBe(201);
     });
 
-    it('is per school: one school\'s usage never fills another\'s quota', async () => {
+    it("is per school: one school's usage never fills another's quota", async () => {
       const full = await stack.token({ role: 'admin', tenant: uniqueTenant(), sub: 'a-1' });
       expect((await ask(full, { purpose: 'training', contentType: 'image/jpeg', size: QUOTA })).status).toBe(201);
       const other = await stack.token({ role: 'admin', tenant: uniqueTenant(), sub: 'a-1' });

@@ -27,13 +27,17 @@ interface RandomItem {
 }
 
 /** Mostly absent: a filter narrows a listing now and then, not always to nothing. */
-const sometimes = <T,>(value: fc.Arbitrary<T>) => fc.oneof({ weight: 3, arbitrary: fc.constant(undefined) }, { weight: 1, arbitrary: value });
+const sometimes = <T>(value: fc.Arbitrary<T>) =>
+  fc.oneof({ weight: 3, arbitrary: fc.constant(undefined) }, { weight: 1, arbitrary: value });
 
 const anItem: fc.Arbitrary<RandomItem> = fc.record({
   // Both schools use the same names for people, services and rooms: only the tenant tells them apart.
   school: fc.constantFrom('home', 'away'),
   purpose: fc.constantFrom(...PURPOSES),
-  status: fc.oneof({ weight: 4, arbitrary: fc.constantFrom('ready', 'pending') }, { weight: 1, arbitrary: fc.constantFrom(...MEDIA_STATUSES) }),
+  status: fc.oneof(
+    { weight: 4, arbitrary: fc.constantFrom('ready', 'pending') },
+    { weight: 1, arbitrary: fc.constantFrom(...MEDIA_STATUSES) },
+  ),
   subjectId: fc.option(fc.constantFrom(...PEOPLE, ...SERVICES), { nil: null, freq: 8 }),
   classroomId: fc.option(fc.constantFrom(...ROOMS), { nil: null }),
   uploadedBy: fc.constantFrom(...PEOPLE, ...SERVICES),

@@ -62,7 +62,8 @@ function importsOf(file: string): string[] {
   return [...text.matchAll(IMPORT)].map((m) => (m[1] ?? m[2] ?? m[3])!);
 }
 
-const packageOf = (specifier: string) => (specifier.startsWith('@') ? specifier.split('/').slice(0, 2).join('/') : specifier.split('/')[0]!);
+const packageOf = (specifier: string) =>
+  specifier.startsWith('@') ? specifier.split('/').slice(0, 2).join('/') : specifier.split('/')[0]!;
 const isBuiltin = (specifier: string) => specifier.startsWith('node:') || builtinModules.includes(packageOf(specifier));
 const declared = (w: Workspace) => ({ ...w.manifest.dependencies, ...w.manifest.devDependencies });
 
@@ -108,26 +109,35 @@ describe('package boundaries', () => {
     expect(workspaces.map((w) => w.name).sort()).toEqual(Object.keys(LAYERS).sort());
   });
 
-  it.each(workspaces.map((w) => [w.name, w] as const))('%s imports only what it declares, and nothing outside its folder by path', (_name, w) => {
-    const problems: string[] = [];
-    for (const file of sourceFiles(w.dir)) {
-      for (const specifier of importsOf(file)) {
-        const where = relative(REPO_ROOT, file);
-        if (specifier.startsWith('.')) {
-          const target = resolve(dirname(file), specifier);
-          if (relative(w.dir, target).startsWith('..')) problems.push(`${where} reaches outside ${w.name} by path: ${specifier}`);
-        } else if (!isBuiltin(specifier)) {
-          const pkg = packageOf(specifier);
-          const needed = pkg === 'aws-lambda' ? '@types/aws-lambda' : pkg;
-          if (!(needed in declared(w))) problems.push(`${where} imports ${pkg}, which ${w.name} does not declare`);
+  it.each(workspaces.map((w) => [w.name, w] as const))(
+    '%s imports only what it declares, and nothing outside its folder by path',
+    (_name, w) => {
+      const problems: string[] = [];
+      for (const file of sourceFiles(w.dir)) {
+        for (const specifier of importsOf(file)) {
+          const where = relative(REPO_ROOT, file);
+          if (specifier.startsWith('.')) {
+            const target = resolve(dirname(file), specifier);
+            if (relative(w.dir, target).startsWith('..')) problems.push(`${where} reaches outside ${w.name} by path: ${specifier}`);
+          } else if (!isBuiltin(specifier)) {
+            const pkg = packageOf(specifier);
+            const needed = pkg === 'aws-lambda' ? '@types/aws-lambda' : pkg;
+            if (!(needed in declared(w))) problems.push(`${where} imports ${pkg}, which ${w.name} does not declare`);
+          }
         }
       }
-    }
-    expect(problems).toEqual([]);
-  });
+      expect(problems).toEqual([]);
+    },
+  );
 
   it.each(workspaces.map((w) => [w.name, w] as const))('%s declares no dependency it does not use', (_name, w) => {
-    const used = new Set(sourceFiles(w.dir).flatMap((file) => importsOf(file).filter((s) => !s.startsWith('.') && !isBuiltin(s)).map(packageOf)));
+    const used = new Set(
+      sourceFiles(w.dir).flatMap((file) =>
+        importsOf(file)
+          .filter((s) => !s.startsWith('.') && !isBuiltin(s))
+          .map(packageOf),
+      ),
+    );
     const unused = Object.keys(w.manifest.dependencies ?? {}).filter((dep) => !used.has(dep) && !BUILT_NOT_IMPORTED[w.name]?.includes(dep));
     expect(unused, `${w.name} declares these but never imports them`).toEqual([]);
   });

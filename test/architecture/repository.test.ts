@@ -7,7 +7,10 @@ describe('the repository', () => {
     // git grep exits 1 when nothing matches.
     let found = '';
     try {
-      found = execFileSync('git', ['grep', '-nI', '-E', '^(<<<<<<< |>>>>>>> )', '--', '.', ':!package-lock.json'], { cwd: REPO_ROOT, encoding: 'utf8' });
+      found = execFileSync('git', ['grep', '-nI', '-E', '^(<<<<<<< |>>>>>>> )', '--', '.', ':!package-lock.json'], {
+        cwd: REPO_ROOT,
+        encoding: 'utf8',
+      });
     } catch (error) {
       if ((error as { status?: number }).status !== 1) throw error;
     }

@@ -67,12 +67,21 @@ describe.skipIf(!!missing)(`the shipped arm64 processor under emulation${missing
       const shipped = fn.environment[name];
       expect(shipped, `${name} in the processor's environment`).toMatch(/^\/var\/task\/node_modules\//);
       const wrapper = join(workDir, name.toLowerCase());
-      await writeFile(wrapper, `#!/bin/sh\necho ${name} >> "${toolCalls}"\nexec ${QEMU_AARCH64} "${shipped!.replace('/var/task', dir)}" "$@"\n`);
+      await writeFile(
+        wrapper,
+        `#!/bin/sh\necho ${name} >> "${toolCalls}"\nexec ${QEMU_AARCH64} "${shipped!.replace('/var/task', dir)}" "$@"\n`,
+      );
       await chmod(wrapper, 0o755);
       emulated[name] = wrapper;
     }
 
-    s3 = await startS3Server({ directory: join(workDir, 's3'), host: '127.0.0.1', port: 0, bucket, allowedOrigins: ['http://localhost:*'] });
+    s3 = await startS3Server({
+      directory: join(workDir, 's3'),
+      host: '127.0.0.1',
+      port: 0,
+      bucket,
+      allowedOrigins: ['http://localhost:*'],
+    });
     db = await createDatabase({ url: databaseUrl });
     processor = await startFunction({
       dir,
@@ -179,17 +188,27 @@ describe.skipIf(!!missing)(`the shipped arm64 processor under emulation${missing
     const row = await new MediaRepository(db).findById(id);
     expect(row).toMatchObject({ status: 'ready', kind: 'video', width: 120, height: 160 });
     const original = await storage().getBytes(row!.originalKey!);
-    for (const secret of [LOCATION, 'iPhone', 'school gate']) expect(original!.includes(secret), `the original contains "${secret}"`).toBe(false);
+    for (const secret of [LOCATION, 'iPhone', 'school gate'])
+      expect(original!.includes(secret), `the original contains "${secret}"`).toBe(false);
     expect(row!.variants.map((v) => v.name)).toEqual(expect.arrayContaining(['thumb', 'small', 'medium']));
     // The shipped tools did the work, not whatever ffmpeg the machine has.
     const calls = (await readFile(toolCalls, 'utf8')).trim().split('\n');
     expect(new Set(calls)).toEqual(new Set(['MEDIA_FFPROBE_PATH', 'MEDIA_FFMPEG_PATH']));
   }, 600_000);
 
-  const storage = () => new MediaStorage({ bucket, region: 'us-east-1', endpoint: s3.endpoint, forcePathStyle: true, credentials: LOCAL_S3_CREDENTIALS });
+  const storage = () =>
+    new MediaStorage({ bucket, region: 'us-east-1', endpoint: s3.endpoint, forcePathStyle: true, credentials: LOCAL_S3_CREDENTIALS });
   /** The S3 event of an upload, through SQS, as the event source mapping hands it over. */
   const deliver = (id: string, size: number) =>
     processor.invoke<SQSBatchResponse>({
-      Records: [{ messageId: `m-${id}`, body: notificationBody({ eventName: 'ObjectCreated:Post', s3: { bucket: { name: bucket }, object: { key: incomingKey(tenant, id), size } } }) }],
+      Records: [
+        {
+          messageId: `m-${id}`,
+          body: notificationBody({
+            eventName: 'ObjectCreated:Post',
+            s3: { bucket: { name: bucket }, object: { key: incomingKey(tenant, id), size } },
+          }),
+        },
+      ],
     });
 });

@@ -42,7 +42,8 @@ describe('the synthesized functions, started from their assets as Lambda starts 
   let scratch: ScratchDatabase;
   let databaseUrl: string;
   let migrated: { PhysicalResourceId: string; Data: { Applied: string } };
-  const customResourceEvent = (RequestType: string) => ({ RequestType, PhysicalResourceId: 'media-schema' }) as unknown as CloudFormationCustomResourceEvent;
+  const customResourceEvent = (RequestType: string) =>
+    ({ RequestType, PhysicalResourceId: 'media-schema' }) as unknown as CloudFormationCustomResourceEvent;
 
   const fn = (name: string) => {
     const found = functions.find((f) => f.name === name);
@@ -62,7 +63,12 @@ describe('the synthesized functions, started from their assets as Lambda starts 
     MEDIA_JWT_ISSUER: ISSUER,
     MEDIA_JWT_AUDIENCE: AUDIENCE,
   });
-  const lambdaRuntime = { AWS_REGION: 'eu-west-1', AWS_ACCESS_KEY_ID: 'AKIDEXAMPLE', AWS_SECRET_ACCESS_KEY: 'secret', POWERTOOLS_METRICS_DISABLED: 'true' };
+  const lambdaRuntime = {
+    AWS_REGION: 'eu-west-1',
+    AWS_ACCESS_KEY_ID: 'AKIDEXAMPLE',
+    AWS_SECRET_ACCESS_KEY: 'secret',
+    POWERTOOLS_METRICS_DISABLED: 'true',
+  };
 
   const start = async (name: string) => {
     const f = fn(name);
@@ -79,7 +85,14 @@ describe('the synthesized functions, started from their assets as Lambda starts 
   };
 
   const token = (claims: Record<string, unknown>, sub: string) =>
-    new SignJWT(claims).setProtectedHeader({ alg: 'ES256', kid: 'k1' }).setSubject(sub).setIssuer(ISSUER).setAudience(AUDIENCE).setIssuedAt().setExpirationTime('10m').sign(privateKey);
+    new SignJWT(claims)
+      .setProtectedHeader({ alg: 'ES256', kid: 'k1' })
+      .setSubject(sub)
+      .setIssuer(ISSUER)
+      .setAudience(AUDIENCE)
+      .setIssuedAt()
+      .setExpirationTime('10m')
+      .sign(privateKey);
 
   beforeAll(async () => {
     assembly = await synthesizedApp({ repoRoot: REPO_ROOT });
@@ -108,9 +121,11 @@ describe('the synthesized functions, started from their assets as Lambda starts 
   });
 
   it('synthesizes every function of the service, each with its own asset', () => {
-    expect(synthesizedFunctions(assembly).map((f) => f.name).sort()).toEqual(
-      ['get-download', 'media-api', 'migrate', 'process-upload', 'process-video', 'request-upload', 'sweeper'],
-    );
+    expect(
+      synthesizedFunctions(assembly)
+        .map((f) => f.name)
+        .sort(),
+    ).toEqual(['get-download', 'media-api', 'migrate', 'process-upload', 'process-video', 'request-upload', 'sweeper']);
     for (const f of functions) expect(f, f.name).toMatchObject({ runtime: 'nodejs24.x', architecture: 'arm64', handler: 'index.handler' });
   });
 
@@ -125,9 +140,14 @@ describe('the synthesized functions, started from their assets as Lambda starts 
           'heic-decode': lock.packages['node_modules/heic-decode'].version,
           'libheif-js': lock.packages['node_modules/libheif-js'].version,
         });
-        expect(readFileSync(join(f.assetDir, 'node_modules', '@img', 'sharp-linux-arm64', 'package.json'), 'utf8'), f.name).toContain('"cpu"');
+        expect(readFileSync(join(f.assetDir, 'node_modules', '@img', 'sharp-linux-arm64', 'package.json'), 'utf8'), f.name).toContain(
+          '"cpu"',
+        );
         // libheif and libde265 (LGPL-3.0) ship as their own WASM file, loaded at run time, not inside the bundle.
-        expect(existsSync(join(f.assetDir, 'node_modules', 'libheif-js', 'libheif-wasm', 'libheif.wasm')), `${f.name} ships libheif.wasm`).toBe(true);
+        expect(
+          existsSync(join(f.assetDir, 'node_modules', 'libheif-js', 'libheif-wasm', 'libheif.wasm')),
+          `${f.name} ships libheif.wasm`,
+        ).toBe(true);
         expect(bundle, `${f.name} does not compile libheif in`).not.toContain('HeifDecoder');
       } else {
         expect(bundle, `${f.name} carries sharp's loader`).not.toMatch(/Could not load the "sharp" module/);
@@ -143,7 +163,9 @@ describe('the synthesized functions, started from their assets as Lambda starts 
     expect(routes.length).toBeGreaterThan(0);
     for (const route of routes) {
       const path = route.path.replace('{id}', '0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b');
-      const answer = await running.invoke<APIGatewayProxyStructuredResultV2>(httpApiEvent(route.method, path, { body: route.method === 'GET' ? undefined : {} }));
+      const answer = await running.invoke<APIGatewayProxyStructuredResultV2>(
+        httpApiEvent(route.method, path, { body: route.method === 'GET' ? undefined : {} }),
+      );
       expect(answer.statusCode, `${route.method} ${route.path}`).toBe(401);
       expect(answer.headers?.['content-type']).toBe('application/problem+json');
       expect(JSON.parse(answer.body ?? '{}')).toMatchObject({ status: 401, code: 'UNAUTHENTICATED' });
@@ -209,7 +231,9 @@ describe('the synthesized functions, started from their assets as Lambda starts 
     const running = started.get('migrate')!;
     expect((await running.invoke<{ Data: { Applied: string } }>(customResourceEvent('Update'))).Data.Applied).toBe('none');
     await running.invoke(customResourceEvent('Delete'));
-    const { rows } = await withClient(databaseUrl, (c) => c.query(`select count(*)::int as n from information_schema.tables where table_name = 'media'`));
+    const { rows } = await withClient(databaseUrl, (c) =>
+      c.query(`select count(*)::int as n from information_schema.tables where table_name = 'media'`),
+    );
     expect(rows[0].n).toBe(1);
   });
 });

@@ -15,7 +15,16 @@ describe('stack traces of a minified bundle without --enable-source-maps', () =>
     // A function that fails on line 6 of its TypeScript source, bundled as the functions are.
     await writeFile(
       join(dir, 'failing-step.ts'),
-      ["import { mapStacksOfBundle } from '" + join(import.meta.dirname, '../../functions/shared/source-mapped-stacks.ts') + "';", '', 'mapStacksOfBundle(import.meta.url);', '', 'export function failingStep(): never {', "  throw new Error('the step failed');", '}', ''].join('\n'),
+      [
+        `import { mapStacksOfBundle } from '${join(import.meta.dirname, '../../functions/shared/source-mapped-stacks.ts')}';`,
+        '',
+        'mapStacksOfBundle(import.meta.url);',
+        '',
+        'export function failingStep(): never {',
+        "  throw new Error('the step failed');",
+        '}',
+        '',
+      ].join('\n'),
     );
     await build({
       entryPoints: [join(dir, 'failing-step.ts')],
@@ -36,14 +45,18 @@ describe('stack traces of a minified bundle without --enable-source-maps', () =>
     (await run(process.execPath, ['--input-type=module', '-e', script], { env: { ...process.env, NODE_OPTIONS: '' } })).stdout;
 
   it('name the TypeScript source and line, read from the map beside the bundle when a stack is first formatted', async () => {
-    const stack = await stackOf(`const m = await import(${JSON.stringify(join(dir, 'index.mjs'))}); try { m.failingStep(); } catch (e) { console.log(e.stack); }`);
+    const stack = await stackOf(
+      `const m = await import(${JSON.stringify(join(dir, 'index.mjs'))}); try { m.failingStep(); } catch (e) { console.log(e.stack); }`,
+    );
     expect(stack).toMatch(/^Error: the step failed\n/);
     expect(stack).toMatch(/failing-step\.ts:6:\d+\)/);
   });
 
   it('are left as V8 writes them when no map lies beside the bundle', async () => {
     await rm(join(dir, 'index.mjs.map'));
-    const stack = await stackOf(`const m = await import(${JSON.stringify(join(dir, 'index.mjs'))}); try { m.failingStep(); } catch (e) { console.log(e.stack); }`);
+    const stack = await stackOf(
+      `const m = await import(${JSON.stringify(join(dir, 'index.mjs'))}); try { m.failingStep(); } catch (e) { console.log(e.stack); }`,
+    );
     expect(stack).toMatch(/^Error: the step failed\n/);
     expect(stack).toContain('index.mjs:');
     expect(stack).not.toContain('failing-step.ts');

@@ -6,7 +6,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { authorizeUpload, createTokenVerifier, MediaError, type Principal } from '@media/core';
+import { authorizeUpload, createTokenVerifier, type MediaError, type Principal } from '@media/core';
 
 const repoRoot = new URL('../..', import.meta.url).pathname;
 
@@ -19,9 +19,14 @@ interface Run {
 /** A command's entry point, as npm runs it, on this Node. */
 function run(entry: string, args: string[], env: Record<string, string> = {}): Promise<Run> {
   return new Promise((resolve) => {
-    execFile(process.execPath, ['--import', 'tsx', entry, ...args], { cwd: repoRoot, env: { ...process.env, ...env } }, (error, stdout, stderr) => {
-      resolve({ code: typeof error?.code === 'number' ? error.code : error ? 1 : 0, stdout, stderr });
-    });
+    execFile(
+      process.execPath,
+      ['--import', 'tsx', entry, ...args],
+      { cwd: repoRoot, env: { ...process.env, ...env } },
+      (error, stdout, stderr) => {
+        resolve({ code: typeof error?.code === 'number' ? error.code : error ? 1 : 0, stdout, stderr });
+      },
+    );
   });
 }
 const upload = (args: string[], env?: Record<string, string>) => run('packages/client/src/bin/upload.ts', args, env);
@@ -54,7 +59,8 @@ describe('usage errors of the command-line tools', () => {
   });
 
   it('npm run token: takes --classroom (as the upload CLI spells it) and --classrooms', async () => {
-    const claimsOf = (jwt: string) => JSON.parse(Buffer.from(jwt.trim().split('.')[1]!, 'base64url').toString()) as { classrooms: string[] };
+    const claimsOf = (jwt: string) =>
+      JSON.parse(Buffer.from(jwt.trim().split('.')[1]!, 'base64url').toString()) as { classrooms: string[] };
     expect(claimsOf((await token(['--classroom', 'c-1'])).stdout).classrooms).toEqual(['c-1']);
     expect(claimsOf((await token(['--classrooms', 'c-1,c-2', '--classroom', 'c-3'])).stdout).classrooms).toEqual(['c-1', 'c-2', 'c-3']);
   });
@@ -110,13 +116,30 @@ describe('npm run token for a real issuer (--key, --jwks)', () => {
       expect(key).toMatchObject({ alg, kid: expect.any(String) });
       expect(key!.d).toBeUndefined(); // the public half only
 
-      const minted = await token(['--key', keyFile, '--role', 'admin', '--tenant', 'school-9', '--sub', 'dpo-1', '--issuer', 'https://id.test/', '--audience', 'media-service']);
+      const minted = await token([
+        '--key',
+        keyFile,
+        '--role',
+        'admin',
+        '--tenant',
+        'school-9',
+        '--sub',
+        'dpo-1',
+        '--issuer',
+        'https://id.test/',
+        '--audience',
+        'media-service',
+      ]);
       expect(minted.code).toBe(0);
       const header = JSON.parse(Buffer.from(minted.stdout.split('.')[0]!, 'base64url').toString()) as { alg: string; kid: string };
       expect(header).toMatchObject({ alg, kid: key!.kid });
 
       const { port } = jwksServer.address() as AddressInfo;
-      const verify = createTokenVerifier({ jwksUrl: `http://127.0.0.1:${port}/jwks.json`, issuer: 'https://id.test/', audience: 'media-service' });
+      const verify = createTokenVerifier({
+        jwksUrl: `http://127.0.0.1:${port}/jwks.json`,
+        issuer: 'https://id.test/',
+        audience: 'media-service',
+      });
       expect(await verify(`Bearer ${minted.stdout.trim()}`)).toMatchObject({ role: 'admin', tenant: 'school-9', sub: 'dpo-1' });
     });
   }

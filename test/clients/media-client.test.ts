@@ -5,7 +5,14 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { build } from 'esbuild';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createMediaClient, isMediaApiError, MediaApiError, MediaRejectedError, type MediaClient, type UploadProgress } from '@media/client';
+import {
+  createMediaClient,
+  isMediaApiError,
+  MediaApiError,
+  MediaRejectedError,
+  type MediaClient,
+  type UploadProgress,
+} from '@media/client';
 import { sha256OfFile, uploadFile } from '@media/client/node';
 import { makePhoto } from '../fixtures/photos';
 import { uniqueTenant } from '../support/database';
@@ -49,7 +56,11 @@ describe('@media/client against the local stack', () => {
 
   it('uploads a Buffer straight to storage, reporting byte progress in steps up to the whole file', async () => {
     const seen: UploadProgress[] = [];
-    const uploaded = await teacher.upload(photo, { purpose: 'general', contentType: 'image/jpeg', filename: 'class.jpg' }, { onProgress: (p) => seen.push(p) });
+    const uploaded = await teacher.upload(
+      photo,
+      { purpose: 'general', contentType: 'image/jpeg', filename: 'class.jpg' },
+      { onProgress: (p) => seen.push(p) },
+    );
     expect(uploaded).toMatchObject({ size: photo.length, contentType: 'image/jpeg' });
     expect(seen.length).toBeGreaterThan(3);
     expect(seen[0]!.loaded).toBe(0);
@@ -62,13 +73,21 @@ describe('@media/client against the local stack', () => {
   });
 
   it('uploads a Blob and a Node file stream, taking type and name from them', async () => {
-    const blob = await teacher.upload(new Blob([new Uint8Array(await makePhoto({ width: 300, height: 200, format: 'png' }))], { type: 'image/png' }), { purpose: 'general' });
+    const blob = await teacher.upload(
+      new Blob([new Uint8Array(await makePhoto({ width: 300, height: 200, format: 'png' }))], { type: 'image/png' }),
+      { purpose: 'general' },
+    );
     expect(blob.contentType).toBe('image/png');
     const path = join(workDir, 'from-disk.webp');
     await writeFile(path, await makePhoto({ width: 400, height: 300, format: 'webp' }));
     const fromDisk = await uploadFile(teacher, path, { purpose: 'profile' });
     const record = await teacher.waitUntilReady(fromDisk.mediaId);
-    expect(record).toMatchObject({ status: 'ready', contentType: 'image/webp', filename: 'from-disk.webp', sha256: await sha256OfFile(path) });
+    expect(record).toMatchObject({
+      status: 'ready',
+      contentType: 'image/webp',
+      filename: 'from-disk.webp',
+      sha256: await sha256OfFile(path),
+    });
     expect((await teacher.waitUntilReady(blob.mediaId)).status).toBe('ready');
   });
 
@@ -140,7 +159,14 @@ describe('@media/client against the local stack', () => {
 
   it('lists page by page until there is no next cursor', async () => {
     const uploads = await Promise.all(
-      [0, 1, 2, 3, 4].map(async (i) => teacher.upload(await makePhoto({ width: 64 + i, height: 64 }), { purpose: 'general', contentType: 'image/jpeg', classroomId: undefined, filename: `page-${i}.jpg` })),
+      [0, 1, 2, 3, 4].map(async (i) =>
+        teacher.upload(await makePhoto({ width: 64 + i, height: 64 }), {
+          purpose: 'general',
+          contentType: 'image/jpeg',
+          classroomId: undefined,
+          filename: `page-${i}.jpg`,
+        }),
+      ),
     );
     await Promise.all(uploads.map((u) => teacher.waitUntilReady(u.mediaId)));
     const pages: number[] = [];
@@ -150,7 +176,13 @@ describe('@media/client against the local stack', () => {
       names.push(...page.items.map((item) => item.filename ?? ''));
     }
     expect(pages.slice(0, 3)).toEqual([2, 2, 2]);
-    expect(names.filter((n) => n.startsWith('page-')).sort()).toEqual(['page-0.jpg', 'page-1.jpg', 'page-2.jpg', 'page-3.jpg', 'page-4.jpg']);
+    expect(names.filter((n) => n.startsWith('page-')).sort()).toEqual([
+      'page-0.jpg',
+      'page-1.jpg',
+      'page-2.jpg',
+      'page-3.jpg',
+      'page-4.jpg',
+    ]);
   });
 
   it('finds an upload by its sha256', async () => {
@@ -170,7 +202,7 @@ describe('@media/client against the local stack', () => {
     expect(res.headers.get('content-type')).toBe('image/webp');
   });
 
-  it('hands out a gallery\'s URLs in one call, in the order asked, each item answered on its own', async () => {
+  it("hands out a gallery's URLs in one call, in the order asked, each item answered on its own", async () => {
     const { mediaId } = await teacher.upload(photo, { purpose: 'general', contentType: 'image/jpeg' });
     await teacher.waitUntilReady(mediaId);
     const unknown = '01a22ad3-0000-7000-8000-000000000000';
@@ -211,7 +243,9 @@ describe('@media/client against the local stack', () => {
 
     const controller = new AbortController();
     controller.abort(new DOMException('changed my mind', 'AbortError'));
-    const aborted = await failureOf<DOMException>(teacher.upload(photo, { purpose: 'general', contentType: 'image/jpeg' }, { signal: controller.signal }));
+    const aborted = await failureOf<DOMException>(
+      teacher.upload(photo, { purpose: 'general', contentType: 'image/jpeg' }, { signal: controller.signal }),
+    );
     expect(aborted.name).toBe('AbortError');
   });
 

@@ -25,12 +25,36 @@ describe('@media/client multipart uploads', () => {
   let token: string;
 
   beforeAll(async () => {
-    stack = await startTestStack({ env: { MEDIA_MULTIPART_THRESHOLD_BYTES: String(THRESHOLD), MEDIA_MULTIPART_PART_BYTES: String(5 * MiB) } });
+    stack = await startTestStack({
+      env: { MEDIA_MULTIPART_THRESHOLD_BYTES: String(THRESHOLD), MEDIA_MULTIPART_PART_BYTES: String(5 * MiB) },
+    });
     dir = await mkdtemp(join(tmpdir(), 'media-client-multipart-'));
     // Noise, losslessly coded: about 22 MB of H.264, five parts.
     video = join(dir, 'assembly.mp4');
-    await exec('ffmpeg', ['-v', 'error', '-y', '-f', 'rawvideo', '-pix_fmt', 'yuv420p', '-s', '640x360', '-r', '25', '-i', '/dev/urandom',
-      '-t', '1.6', '-c:v', 'libx264', '-preset', 'ultrafast', '-qp', '0', video]);
+    await exec('ffmpeg', [
+      '-v',
+      'error',
+      '-y',
+      '-f',
+      'rawvideo',
+      '-pix_fmt',
+      'yuv420p',
+      '-s',
+      '640x360',
+      '-r',
+      '25',
+      '-i',
+      '/dev/urandom',
+      '-t',
+      '1.6',
+      '-c:v',
+      'libx264',
+      '-preset',
+      'ultrafast',
+      '-qp',
+      '0',
+      video,
+    ]);
     size = (await stat(video)).size;
     token = await stack.token({ role: 'teacher', tenant: uniqueTenant(), sub: 't-1', classrooms: [] });
   });
@@ -65,7 +89,12 @@ describe('@media/client multipart uploads', () => {
     const { client, puts } = countingClient();
     const progress: UploadProgress[] = [];
     let started: string | undefined;
-    const uploaded = await uploadFile(client, video, { purpose: 'general' }, { onProgress: (p) => progress.push(p), onMultipartStarted: (id) => (started = id) });
+    const uploaded = await uploadFile(
+      client,
+      video,
+      { purpose: 'general' },
+      { onProgress: (p) => progress.push(p), onMultipartStarted: (id) => (started = id) },
+    );
     expect(started).toBe(uploaded.mediaId);
     expect(puts.sort((a, b) => a - b)).toEqual([1, 2, 3, 4, 5].slice(0, Math.ceil(size / (5 * MiB))));
     expect(progress.at(-1)).toEqual({ loaded: size, total: size, fraction: 1 });
@@ -85,7 +114,9 @@ describe('@media/client multipart uploads', () => {
   it('resumes a run stopped half-way: only the missing parts are sent, and the file ends ready', async () => {
     const journal = new ResumeJournal(join(dir, 'journal.json'));
     const first = countingClient(2);
-    const stopped = await uploadFile(first.client, video, { purpose: 'general' }, { signal: first.signal }, journal).catch((error: unknown) => error);
+    const stopped = await uploadFile(first.client, video, { purpose: 'general' }, { signal: first.signal }, journal).catch(
+      (error: unknown) => error,
+    );
     expect(stopped).toBeInstanceOf(Error);
     const unfinished = await journal.get(ResumeJournal.keyOf({ path: video, size, mtimeMs: (await stat(video)).mtimeMs }));
     expect(unfinished, 'the journal remembers the upload').toBeDefined();

@@ -79,7 +79,18 @@ describe('the OpenAPI document', () => {
     const tooMany = doc().paths['/v1/uploads']!.post.responses['429'];
     expect(Object.keys(tooMany.headers)).toEqual(['retry-after']);
     const codes = doc().components.schemas.Problem.properties.code.enum;
-    for (const code of ['UNSUPPORTED_MEDIA_TYPE', 'PAYLOAD_TOO_LARGE', 'VALIDATION_FAILED', 'UNAUTHENTICATED', 'FORBIDDEN', 'NOT_FOUND', 'NOT_READY', 'LEGAL_HOLD', 'TOO_MANY_PENDING_UPLOADS', 'QUOTA_EXCEEDED']) {
+    for (const code of [
+      'UNSUPPORTED_MEDIA_TYPE',
+      'PAYLOAD_TOO_LARGE',
+      'VALIDATION_FAILED',
+      'UNAUTHENTICATED',
+      'FORBIDDEN',
+      'NOT_FOUND',
+      'NOT_READY',
+      'LEGAL_HOLD',
+      'TOO_MANY_PENDING_UPLOADS',
+      'QUOTA_EXCEEDED',
+    ]) {
       expect(codes).toContain(code);
     }
   });
@@ -93,7 +104,9 @@ describe('the OpenAPI document', () => {
   it('describes the list filters, including sha256', () => {
     const names = doc().paths['/v1/media']!.get.parameters.map((p: { name: string; in: string }) => `${p.in}:${p.name}`);
     expect(names.sort()).toEqual(
-      ['purpose', 'subjectId', 'classroomId', 'status', 'createdAfter', 'createdBefore', 'sha256', 'duplicateOf', 'limit', 'cursor'].map((n) => `query:${n}`).sort(),
+      ['purpose', 'subjectId', 'classroomId', 'status', 'createdAfter', 'createdBefore', 'sha256', 'duplicateOf', 'limit', 'cursor']
+        .map((n) => `query:${n}`)
+        .sort(),
     );
   });
 });

@@ -1,7 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { ProgressBar, describeProgress, type BulkProgress } from '@media/client/node';
 
-const at = (filesDone: number, bytesSent: number, startedAt: number): BulkProgress => ({ filesTotal: 100, filesDone, bytesTotal: 1_000_000, bytesSent, startedAt });
+const at = (filesDone: number, bytesSent: number, startedAt: number): BulkProgress => ({
+  filesTotal: 100,
+  filesDone,
+  bytesTotal: 1_000_000,
+  bytesSent,
+  startedAt,
+});
 
 function output(isTTY: boolean) {
   const written: string[] = [];
@@ -18,7 +24,14 @@ describe('the bulk upload progress bar', () => {
   it('estimates the time left from the files really sent, not from those skipped as already uploaded', () => {
     const start = Date.now() - 2_000;
     // 90 skipped at once; of the 10 sent, 5 are done in 2 s and the other 5 are being processed.
-    const rerun: BulkProgress = { filesTotal: 100, filesDone: 95, filesSkipped: 90, bytesTotal: 10_000, bytesSent: 10_000, startedAt: start };
+    const rerun: BulkProgress = {
+      filesTotal: 100,
+      filesDone: 95,
+      filesSkipped: 90,
+      bytesTotal: 10_000,
+      bytesSent: 10_000,
+      startedAt: start,
+    };
     expect(describeProgress(rerun, start + 2_000)).toMatch(/ · ETA 2s$/);
     const allSkipped: BulkProgress = { filesTotal: 100, filesDone: 100, filesSkipped: 100, bytesTotal: 0, bytesSent: 0, startedAt: start };
     expect(describeProgress(allSkipped, start + 2_000)).toMatch(/ · done$/);

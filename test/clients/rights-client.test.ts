@@ -15,7 +15,10 @@ describe("@media/client's rights methods against the local stack", () => {
     stack = await startTestStack({ runRightsJobs: true });
     tenant = uniqueTenant();
     admin = createMediaClient({ baseUrl: stack.apiUrl, token: await stack.token({ role: 'admin', tenant, sub: 'dpo-1' }) });
-    teacher = createMediaClient({ baseUrl: stack.apiUrl, token: await stack.token({ role: 'teacher', tenant, sub: 't-1', classrooms: ['c-1'] }) });
+    teacher = createMediaClient({
+      baseUrl: stack.apiUrl,
+      token: await stack.token({ role: 'teacher', tenant, sub: 't-1', classrooms: ['c-1'] }),
+    });
   });
 
   afterAll(async () => {
@@ -23,8 +26,18 @@ describe("@media/client's rights methods against the local stack", () => {
   });
 
   it('reads a consent never given as both false, and changes one field at a time', async () => {
-    expect(await admin.getConsent('child-1')).toEqual({ subjectId: 'child-1', recognition: false, training: false, updatedAt: null, updatedBy: null });
-    expect(await admin.setConsent('child-1', { recognition: true, training: true })).toMatchObject({ recognition: true, training: true, updatedBy: 'dpo-1' });
+    expect(await admin.getConsent('child-1')).toEqual({
+      subjectId: 'child-1',
+      recognition: false,
+      training: false,
+      updatedAt: null,
+      updatedBy: null,
+    });
+    expect(await admin.setConsent('child-1', { recognition: true, training: true })).toMatchObject({
+      recognition: true,
+      training: true,
+      updatedBy: 'dpo-1',
+    });
     // The field left out keeps its value.
     expect(await admin.setConsent('child-1', { training: false })).toMatchObject({ recognition: true, training: false });
     expect(await admin.getConsent('child-1')).toMatchObject({ recognition: true, training: false });
@@ -59,7 +72,15 @@ describe("@media/client's rights methods against the local stack", () => {
   it("exports a person's three photos and waits for the link of the ZIP file, started by the request's message", async () => {
     const ids: string[] = [];
     for (const width of [640, 800, 1024]) {
-      ids.push((await admin.upload(await makePhoto({ width, height: 480 }), { purpose: 'general', contentType: 'image/jpeg', subjectId: 'child-3' })).mediaId);
+      ids.push(
+        (
+          await admin.upload(await makePhoto({ width, height: 480 }), {
+            purpose: 'general',
+            contentType: 'image/jpeg',
+            subjectId: 'child-3',
+          })
+        ).mediaId,
+      );
     }
     for (const id of ids) await admin.waitUntilReady(id, { timeoutMs: 60_000 });
     const asked = performance.now();

@@ -108,7 +108,9 @@ describe('npm run upload (bulk upload CLI)', () => {
   it('stops once, with exit status 2, when the API does not answer', async () => {
     const run = await runCli([dir, '--purpose', 'training'], { MEDIA_API_URL: 'http://127.0.0.1:9', MEDIA_TOKEN: env.MEDIA_TOKEN! });
     expect(run.code).toBe(2);
-    expect(run.stderr.trim().split('\n')).toEqual([expect.stringMatching(/^Stopped: The media API at http:\/\/127\.0\.0\.1:9 does not answer/)]);
+    expect(run.stderr.trim().split('\n')).toEqual([
+      expect.stringMatching(/^Stopped: The media API at http:\/\/127\.0\.0\.1:9 does not answer/),
+    ]);
     expect(run.stdout).toBe('');
   });
 
@@ -122,9 +124,12 @@ describe('npm run upload (bulk upload CLI)', () => {
     const student = await stack.token({ role: 'student', sub: 's-1', tenant: uniqueTenant() });
     const run = await runCli([dir, '--purpose', 'training'], { MEDIA_API_URL: stack.apiUrl, MEDIA_TOKEN: student });
     expect(run.code).toBe(2);
-    expect(run.stderr.trim().split('\n').filter((line) => line.startsWith('Stopped:'))).toEqual([
-      expect.stringMatching(/^Stopped: This token may not upload training photos here: /),
-    ]);
+    expect(
+      run.stderr
+        .trim()
+        .split('\n')
+        .filter((line) => line.startsWith('Stopped:')),
+    ).toEqual([expect.stringMatching(/^Stopped: This token may not upload training photos here: /)]);
     expect(run.stdout).toBe('');
   });
 

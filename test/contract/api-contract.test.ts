@@ -20,7 +20,10 @@ type Schema = Record<string, any>;
 type Operation = { method: string; path: string; op: Schema };
 type Sent = { method: string; path: string; query: Record<string, string>; body?: unknown; rawBody?: string; valid: boolean; why: string };
 
-const doc = openApiDocument() as unknown as { paths: Record<string, Record<string, Schema>>; components: { schemas: Record<string, Schema> } };
+const doc = openApiDocument() as unknown as {
+  paths: Record<string, Record<string, Schema>>;
+  components: { schemas: Record<string, Schema> };
+};
 
 /** The document's `$ref`s inlined, so each schema stands alone for the generator and for Ajv. */
 function inline(schema: Schema): Schema {
@@ -59,7 +62,9 @@ function sample(schema: Schema, rnd: Random, known: Record<string, string>): unk
       if (schema.format === 'date-time') return new Date().toISOString();
       if (schema.format === 'uri') return 'https://platform.school/x';
       const fits = (s: string) =>
-        s.length >= (schema.minLength ?? 0) && s.length <= (schema.maxLength ?? Infinity) && (!schema.pattern || new RegExp(schema.pattern, 'u').test(s));
+        s.length >= (schema.minLength ?? 0) &&
+        s.length <= (schema.maxLength ?? Infinity) &&
+        (!schema.pattern || new RegExp(schema.pattern, 'u').test(s));
       return STRING_CANDIDATES.find(fits) ?? 'a'.repeat(Math.max(1, schema.minLength ?? 1));
     }
     case 'integer':
@@ -142,17 +147,29 @@ describe('every operation, as the document describes it', () => {
   beforeAll(async () => {
     stack = await startTestStack();
     const photo = await makePhoto({ width: 64, height: 48 });
-    const [item] = await seedReadyMedia(stack, [{ tenant, purpose: 'attendance', subjectId: 'pupil-7', classroomId: 'c-1', uploadedBy: 't-1' }], photo);
+    const [item] = await seedReadyMedia(
+      stack,
+      [{ tenant, purpose: 'attendance', subjectId: 'pupil-7', classroomId: 'c-1', uploadedBy: 't-1' }],
+      photo,
+    );
     known.mediaId = item!.id;
     for (const [name, claims] of callers) {
-      tokens.set(name, claims === 'none' ? undefined : claims === 'garbage' ? 'eyJhbGciOiJIUzI1NiJ9.e30.forged' : await stack.token(claims));
+      tokens.set(
+        name,
+        claims === 'none' ? undefined : claims === 'garbage' ? 'eyJhbGciOiJIUzI1NiJ9.e30.forged' : await stack.token(claims),
+      );
     }
   });
   afterAll(() => stack?.close());
 
   /** The requests for one operation: one valid request, and (for the first caller) each mutation of it. */
   function requestsFor({ method, path, op }: Operation, rnd: Random, withMutations: boolean): Sent[] {
-    const pathValues: Record<string, string> = { id: known.mediaId!, subjectId: 'pupil-7', erasureId: known.mediaId!, exportId: known.mediaId! };
+    const pathValues: Record<string, string> = {
+      id: known.mediaId!,
+      subjectId: 'pupil-7',
+      erasureId: known.mediaId!,
+      exportId: known.mediaId!,
+    };
     const query: Record<string, string> = {};
     const parameters = ((op.parameters ?? []) as Schema[]).map(inline);
     for (const p of parameters.filter((p) => p.in === 'query')) {
@@ -169,7 +186,14 @@ describe('every operation, as the document describes it', () => {
     if (bodySchema) sent.push({ method, path: concrete, query, rawBody: '{"not json', valid: false, why: 'a body that is not JSON' });
     for (const p of parameters.filter((p) => p.in === 'query')) {
       if (p.schema.enum || p.schema.type === 'integer') {
-        sent.push({ method, path: concrete, query: { ...query, [p.name]: 'not-a-member' }, body, valid: false, why: `query ${p.name} out of its schema` });
+        sent.push({
+          method,
+          path: concrete,
+          query: { ...query, [p.name]: 'not-a-member' },
+          body,
+          valid: false,
+          why: `query ${p.name} out of its schema`,
+        });
       }
     }
     if (path.includes('{')) {
@@ -183,7 +207,10 @@ describe('every operation, as the document describes it', () => {
     const qs = new URLSearchParams(request.query).toString();
     const res = await fetch(`${stack.apiUrl}${request.path}${qs ? `?${qs}` : ''}`, {
       method: request.method,
-      headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), ...(request.body !== undefined || request.rawBody ? { 'content-type': 'application/json' } : {}) },
+      headers: {
+        ...(token ? { authorization: `Bearer ${token}` } : {}),
+        ...(request.body !== undefined || request.rawBody ? { 'content-type': 'application/json' } : {}),
+      },
       body: request.rawBody ?? (request.body === undefined ? undefined : JSON.stringify(request.body)),
     });
     const text = await res.text();
@@ -194,10 +221,12 @@ describe('every operation, as the document describes it', () => {
   function breaches(op: Schema, answer: { status: number; type: string; text: string }): string[] {
     if (answer.status >= 500) return [`answered ${answer.status}: ${answer.text.slice(0, 200)}`];
     const documented = op.responses[String(answer.status)] as Schema | undefined;
-    if (!documented) return [`answered ${answer.status}, which the document does not declare (declared: ${Object.keys(op.responses).join(', ')})`];
+    if (!documented)
+      return [`answered ${answer.status}, which the document does not declare (declared: ${Object.keys(op.responses).join(', ')})`];
     if (!documented.content) return answer.text === '' ? [] : [`answered ${answer.status} with a body where none is declared`];
     const media = documented.content[answer.type] as Schema | undefined;
-    if (!media) return [`answered ${answer.status} as ${answer.type || 'no content type'}, declared ${Object.keys(documented.content).join(', ')}`];
+    if (!media)
+      return [`answered ${answer.status} as ${answer.type || 'no content type'}, declared ${Object.keys(documented.content).join(', ')}`];
     let parsed: unknown;
     try {
       parsed = JSON.parse(answer.text);
@@ -208,17 +237,20 @@ describe('every operation, as the document describes it', () => {
     return invalid ? [`answered ${answer.status} with a body the schema refuses: ${invalid}`] : [];
   }
 
-  it.each(operations.map((o) => [`${o.method} ${o.path}`, o] as const))('%s answers only as documented, to every caller and every mutation', async (_name, operation) => {
-    const rnd = random(seed + operation.path.length * 31 + operation.method.length);
-    const found: string[] = [];
-    for (const [index, [caller]] of callers.entries()) {
-      for (const request of requestsFor(operation, rnd, index === 0)) {
-        const answer = await send(request, tokens.get(caller));
-        const where = `${caller}, ${request.why} (${request.method} ${request.path}, seed ${seed})`;
-        for (const breach of breaches(operation.op, answer)) found.push(`${where}: ${breach}`);
-        if (!request.valid && answer.status < 300) found.push(`${where}: accepted a request the schema refuses (${answer.status})`);
+  it.each(operations.map((o) => [`${o.method} ${o.path}`, o] as const))(
+    '%s answers only as documented, to every caller and every mutation',
+    async (_name, operation) => {
+      const rnd = random(seed + operation.path.length * 31 + operation.method.length);
+      const found: string[] = [];
+      for (const [index, [caller]] of callers.entries()) {
+        for (const request of requestsFor(operation, rnd, index === 0)) {
+          const answer = await send(request, tokens.get(caller));
+          const where = `${caller}, ${request.why} (${request.method} ${request.path}, seed ${seed})`;
+          for (const breach of breaches(operation.op, answer)) found.push(`${where}: ${breach}`);
+          if (!request.valid && answer.status < 300) found.push(`${where}: accepted a request the schema refuses (${answer.status})`);
+        }
       }
-    }
-    expect(found).toEqual([]);
-  });
+      expect(found).toEqual([]);
+    },
+  );
 });

@@ -10,7 +10,11 @@ const cdnEnv = {
   MEDIA_CDN_KEY_PAIR_ID: 'K2JCJMDEHXQW5F',
   MEDIA_CDN_PRIVATE_KEY_SECRET_ARN: 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:media/dev/cdn-private-key',
 };
-const keys = generateKeyPairSync('rsa', { modulusLength: 2048, publicKeyEncoding: { type: 'spki', format: 'pem' }, privateKeyEncoding: { type: 'pkcs8', format: 'pem' } });
+const keys = generateKeyPairSync('rsa', {
+  modulusLength: 2048,
+  publicKeyEncoding: { type: 'spki', format: 'pem' },
+  privateKeyEncoding: { type: 'pkcs8', format: 'pem' },
+});
 
 /** Secrets Manager as the cold start sees it: one secret, and a count of the reads. */
 function secretsHolding(value: string) {
@@ -37,19 +41,25 @@ describe('the CDN signer at cold start', () => {
     expect(secrets.reads).toEqual([cdnEnv.MEDIA_CDN_PRIVATE_KEY_SECRET_ARN]);
     const { url } = signer!.signDownload({ key: 'derivatives/school-1/x/thumb.webp', expiresInSeconds: 60 });
     const query = new URL(url).searchParams;
-    const policy = JSON.stringify({ Statement: [{ Resource: url.split('?')[0], Condition: { DateLessThan: { 'AWS:EpochTime': Number(query.get('Expires')) } } }] });
+    const policy = JSON.stringify({
+      Statement: [{ Resource: url.split('?')[0], Condition: { DateLessThan: { 'AWS:EpochTime': Number(query.get('Expires')) } } }],
+    });
     const signature = Buffer.from(query.get('Signature')!.replace(/-/g, '+').replace(/_/g, '=').replace(/~/g, '/'), 'base64');
     expect(verify('RSA-SHA256', Buffer.from(policy), keys.publicKey, signature)).toBe(true);
     expect(secrets.reads).toHaveLength(1);
   });
 
   it('fails the cold start when the secret holds no private key (not yet filled, or the public half by mistake)', async () => {
-    await expect(cdnSigner(loadConfig({ ...base, ...cdnEnv }), secretsHolding(keys.publicKey).client)).rejects.toThrow(/no PEM private key/);
+    await expect(cdnSigner(loadConfig({ ...base, ...cdnEnv }), secretsHolding(keys.publicKey).client)).rejects.toThrow(
+      /no PEM private key/,
+    );
   });
 
   it('refuses half a CDN configuration at cold start', () => {
     expect(() => loadConfig({ ...base, MEDIA_CDN_DOMAIN: cdnEnv.MEDIA_CDN_DOMAIN })).toThrow(/go together/);
     expect(() => loadConfig({ ...base, ...cdnEnv, MEDIA_CDN_DOMAIN: 'https://cdn.example/' })).toThrow(/MEDIA_CDN_DOMAIN/);
-    expect(() => loadConfig({ ...base, ...cdnEnv, MEDIA_CDN_PRIVATE_KEY_SECRET_ARN: '-----BEGIN PRIVATE KEY-----' })).toThrow(/MEDIA_CDN_PRIVATE_KEY_SECRET_ARN/);
+    expect(() => loadConfig({ ...base, ...cdnEnv, MEDIA_CDN_PRIVATE_KEY_SECRET_ARN: '-----BEGIN PRIVATE KEY-----' })).toThrow(
+      /MEDIA_CDN_PRIVATE_KEY_SECRET_ARN/,
+    );
   });
 });

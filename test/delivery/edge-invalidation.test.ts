@@ -7,7 +7,10 @@ const cloudFront = mockClient(CloudFrontClient);
 afterEach(() => cloudFront.reset());
 
 describe('CloudFront invalidation of a purged item (failure paths)', () => {
-  const keys = ['derivatives/school-1/0196b2a4-7c1e-7d3a-9f00-123456789abc/thumb.webp', 'derivatives/school-1/0196b2a4-7c1e-7d3a-9f00-123456789abc/medium.webp'];
+  const keys = [
+    'derivatives/school-1/0196b2a4-7c1e-7d3a-9f00-123456789abc/thumb.webp',
+    'derivatives/school-1/0196b2a4-7c1e-7d3a-9f00-123456789abc/medium.webp',
+  ];
 
   it('throws when CloudFront refuses (too many invalidations in progress), so the purge stays unrecorded and is retried', async () => {
     cloudFront.on(CreateInvalidationCommand).rejects(new TooManyInvalidationsInProgress({ message: 'slow down', $metadata: {} }));

@@ -18,6 +18,14 @@ describe('where people look for the routes', () => {
     const list = endpointList();
     const named = list.split('\n').flatMap((line) => [...line.matchAll(/(GET|POST|PUT|DELETE)\s+(\S+)/g)].map((m) => `${m[1]} ${m[2]}`));
     expect(named.sort()).toEqual(routes.filter((route) => route.includes(' /v1/')).sort());
-    expect(named).toEqual(expect.arrayContaining(['PUT /v1/subjects/{subjectId}/consent', 'GET /v1/audit', 'GET /v1/retention/preview', 'POST /v1/subjects/{subjectId}/erasure', 'GET /v1/exports/{exportId}']));
+    expect(named).toEqual(
+      expect.arrayContaining([
+        'PUT /v1/subjects/{subjectId}/consent',
+        'GET /v1/audit',
+        'GET /v1/retention/preview',
+        'POST /v1/subjects/{subjectId}/erasure',
+        'GET /v1/exports/{exportId}',
+      ]),
+    );
   });
 });

@@ -17,6 +17,7 @@ const NOT_RUN = [
   'README.md: npm ci && npm start     # the local stack: API, upload page, S3 and SQS servers, embedded PostgreSQL',
   'README.md: npx cdk synth                      # offline: no AWS access, no lookups',
   'README.md: npm test',
+  'README.md: npm run lint        # Biome: its recommended lint rules and its formatter (140 columns), checked, never rewritten',
   'docs/deploy-parity.md: MEDIA_LOCAL_ARTIFACTS=1 DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres npm start',
   'docs/deploy-parity.md: npm run bench -- --cold',
   'docs/deploy-parity.md: npm run smoke -- https://abc123.execute-api.eu-west-1.amazonaws.com/ --token "$MEDIA_SMOKE_TOKEN"',
@@ -52,7 +53,13 @@ function blocksOf(file: string, text: string): Block[] {
   return blocks;
 }
 
-const docs = ['README.md', ...(await readdir(join(repoRoot, 'docs'))).filter((f) => f.endsWith('.md')).sort().map((f) => `docs/${f}`)];
+const docs = [
+  'README.md',
+  ...(await readdir(join(repoRoot, 'docs')))
+    .filter((f) => f.endsWith('.md'))
+    .sort()
+    .map((f) => `docs/${f}`),
+];
 const allBlocks = (await Promise.all(docs.map(async (file) => blocksOf(file, await readFile(join(repoRoot, file), 'utf8'))))).flat();
 const shellBlocks = allBlocks.filter((b) => ['sh', 'bash', 'shell'].includes(b.language));
 const runnable = shellBlocks.filter((b) => b.run);
@@ -63,7 +70,11 @@ const repoState = () => execFileSync('git', ['status', '--porcelain', '--untrack
 function runBlock(code: string, env: Record<string, string>, timeoutMs: number): Promise<{ code: number | null; output: string }> {
   return new Promise((resolve, reject) => {
     const { MEDIA_JWT_SECRET: _secret, ...inherited } = process.env;
-    const child = spawn('bash', ['-euo', 'pipefail', '-c', code], { cwd: repoRoot, env: { ...inherited, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn('bash', ['-euo', 'pipefail', '-c', code], {
+      cwd: repoRoot,
+      env: { ...inherited, ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let output = '';
     child.stdout.on('data', (d) => (output += d));
     child.stderr.on('data', (d) => (output += d));
@@ -123,11 +134,15 @@ describe('the shell blocks of README.md and docs/', () => {
       for (const step of cleanup.reverse()) await step().catch(() => undefined);
     });
 
-    it.each(runnable.map((b) => [b.where, b] as const))('%s runs as written and leaves nothing behind in the repository', async (_where, block) => {
-      const before = repoState();
-      const result = await runBlock(block.code, env, 100_000);
-      expect(result.code, `${block.where} exited ${result.code}:\n${block.code}\n--- output ---\n${result.output}`).toBe(0);
-      expect(repoState()).toBe(before);
-    }, 110_000);
+    it.each(runnable.map((b) => [b.where, b] as const))(
+      '%s runs as written and leaves nothing behind in the repository',
+      async (_where, block) => {
+        const before = repoState();
+        const result = await runBlock(block.code, env, 100_000);
+        expect(result.code, `${block.where} exited ${result.code}:\n${block.code}\n--- output ---\n${result.output}`).toBe(0);
+        expect(repoState()).toBe(before);
+      },
+      110_000,
+    );
   });
 });

@@ -11,7 +11,15 @@ import { startTestStack, type TestStack } from '../support/test-stack';
 import { readyRows } from '../rights/support';
 
 const CHROMIUM = '/usr/bin/chromium';
-const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+const CHROMIUM_ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
 const hasChromium = existsSync(CHROMIUM);
 if (!hasChromium) console.warn(`rights page browser test skipped: ${CHROMIUM} is missing (apt-get install chromium)`);
 
@@ -26,7 +34,11 @@ describe.skipIf(!hasChromium)('the rights page in headless Chromium', () => {
   beforeAll(async () => {
     stack = await startTestStack();
     workDir = await mkdtemp(join(tmpdir(), 'media-e2e-rights-'));
-    context = await chromium.launchPersistentContext(join(workDir, 'profile'), { executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS });
+    context = await chromium.launchPersistentContext(join(workDir, 'profile'), {
+      executablePath: CHROMIUM,
+      headless: true,
+      args: CHROMIUM_ARGS,
+    });
     page = context.pages()[0] ?? (await context.newPage());
     page.on('console', (message) => {
       if (message.type() === 'error') consoleErrors.push(message.text());
@@ -55,7 +67,13 @@ describe.skipIf(!hasChromium)('the rights page in headless Chromium', () => {
    */
   const queuedJob = async (kind: 'erasure' | 'export') => {
     for (;;) {
-      const job = await stack.deps.db.selectFrom('rightsJob').select('id').where('tenant', '=', tenant).where('kind', '=', kind).where('status', '=', 'running').executeTakeFirst();
+      const job = await stack.deps.db
+        .selectFrom('rightsJob')
+        .select('id')
+        .where('tenant', '=', tenant)
+        .where('kind', '=', kind)
+        .where('status', '=', 'running')
+        .executeTakeFirst();
       if (job) return job.id;
       await new Promise((r) => setTimeout(r, 50));
     }

@@ -101,7 +101,10 @@ describe.skipIf(!hasChromium)('the upload page in headless Chromium', () => {
       }).observe(document.getElementById('uploads')!, { subtree: true, attributeFilter: ['data-thumb'] });
     });
 
-    await page.setInputFiles('#files', Object.keys(files).map((name) => join(workDir, name)));
+    await page.setInputFiles(
+      '#files',
+      Object.keys(files).map((name) => join(workDir, name)),
+    );
     await page.waitForFunction(
       () => {
         const items = [...document.querySelectorAll<HTMLElement>('li.upload')];
@@ -131,8 +134,7 @@ describe.skipIf(!hasChromium)('the upload page in headless Chromium', () => {
       }),
     );
     thumbSteps = await page.evaluate(() => window.thumbSteps ?? {});
-    const barColour = (state: string) =>
-      page.$eval(`li.upload[data-state=${state}] progress`, (bar) => getComputedStyle(bar).accentColor);
+    const barColour = (state: string) => page.$eval(`li.upload[data-state=${state}] progress`, (bar) => getComputedStyle(bar).accentColor);
     [rejectedBarColour, readyBarColour] = [await barColour('rejected'), await barColour('ready')];
     await mkdir('test-results', { recursive: true });
     await page.screenshot({ path: SCREENSHOT, fullPage: true });
@@ -207,7 +209,11 @@ describe.skipIf(!hasChromium)('the upload page in headless Chromium', () => {
       document.getElementById('drop')!.dispatchEvent(new DragEvent('drop', { dataTransfer: transfer, bubbles: true, cancelable: true }));
     }, photo);
     const dropped = page.locator('li.upload', { hasText: 'dropped.jpg' });
-    await page.waitForFunction(() => [...document.querySelectorAll<HTMLElement>('li.upload')].at(-1)?.dataset.thumb === 'loaded', undefined, { timeout: 30_000 });
+    await page.waitForFunction(
+      () => [...document.querySelectorAll<HTMLElement>('li.upload')].at(-1)?.dataset.thumb === 'loaded',
+      undefined,
+      { timeout: 30_000 },
+    );
     expect(await dropped.getAttribute('data-state')).toBe('ready');
     expect(await dropped.locator('progress').evaluate((bar: HTMLProgressElement) => bar.value)).toBe(100);
   });

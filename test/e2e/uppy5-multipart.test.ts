@@ -46,8 +46,30 @@ describe('Uppy 5 multipart upload from Chromium', () => {
     dir = await mkdtemp(join(tmpdir(), 'media-uppy-'));
     // A second of noise, losslessly coded: about 55 MB of valid H.264 in eleven or more parts.
     video = join(dir, 'class-trip.mp4');
-    await exec('ffmpeg', ['-v', 'error', '-y', '-f', 'rawvideo', '-pix_fmt', 'yuv420p', '-s', '1280x720', '-r', '25', '-i', '/dev/urandom',
-      '-t', '1', '-c:v', 'libx264', '-preset', 'ultrafast', '-qp', '0', video]);
+    await exec('ffmpeg', [
+      '-v',
+      'error',
+      '-y',
+      '-f',
+      'rawvideo',
+      '-pix_fmt',
+      'yuv420p',
+      '-s',
+      '1280x720',
+      '-r',
+      '25',
+      '-i',
+      '/dev/urandom',
+      '-t',
+      '1',
+      '-c:v',
+      'libx264',
+      '-preset',
+      'ultrafast',
+      '-qp',
+      '0',
+      video,
+    ]);
     // Uppy 5 as installed beside Uppy 6: its plugin's own imports of '@uppy/core' get the 5.x copy.
     const bundle = await build({
       entryPoints: [resolve('test/e2e/uppy/uppy5-page.js')],
@@ -70,7 +92,8 @@ describe('Uppy 5 multipart upload from Chromium', () => {
     page.on('pageerror', (error) => pageLog.push(`error: ${error.message}`));
     page.on('requestfailed', (request) => pageLog.push(`failed: ${request.method()} ${request.url()} ${request.failure()?.errorText}`));
     page.on('request', (request) => {
-      if (request.method() === 'PUT' && request.url().startsWith(stack.s3Endpoint)) partPuts.push(new URL(request.url()).searchParams.get('partNumber')!);
+      if (request.method() === 'PUT' && request.url().startsWith(stack.s3Endpoint))
+        partPuts.push(new URL(request.url()).searchParams.get('partNumber')!);
     });
   }, 120_000);
   afterAll(async () => {
@@ -84,9 +107,12 @@ describe('Uppy 5 multipart upload from Chromium', () => {
     // document the local server really serves there, its content replaced by the test's.
     await page.goto(`${stack.apiUrl}/health`);
     await page.setContent('<!doctype html><meta charset=utf-8><input type=file id=file accept="video/*">');
-    await page.evaluate(({ token, partSize }) => {
-      window.mediaTest = { token, partSize, parts: 0, listed: 0 };
-    }, { token, partSize: PART });
+    await page.evaluate(
+      ({ token, partSize }) => {
+        window.mediaTest = { token, partSize, parts: 0, listed: 0 };
+      },
+      { token, partSize: PART },
+    );
     await page.addScriptTag({ content: script });
     await page.waitForSelector('body[data-ready=true]');
     await page.setInputFiles('#file', video);

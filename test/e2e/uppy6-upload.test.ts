@@ -44,17 +44,34 @@ describe('Uppy 6 with @media/client/uppy, from Chromium on another origin', () =
   beforeAll(async () => {
     if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: apt-get install chromium (the CI script does)`);
     dir = await mkdtemp(join(tmpdir(), 'media-uppy6-'));
-    const bundle = await build({ entryPoints: [resolve('test/e2e/uppy/uppy6-page.ts')], bundle: true, format: 'iife', write: false, platform: 'browser', logLevel: 'silent' });
+    const bundle = await build({
+      entryPoints: [resolve('test/e2e/uppy/uppy6-page.ts')],
+      bundle: true,
+      format: 'iife',
+      write: false,
+      platform: 'browser',
+      logLevel: 'silent',
+    });
     const script = bundle.outputFiles[0]!.text;
     // The page's own origin: localhost, while the API and the S3 server answer on 127.0.0.1.
     pageServer = createServer((req, res) => {
       const url = new URL(req.url ?? '/', 'http://localhost');
       if (url.pathname === '/page.js') return res.writeHead(200, { 'content-type': 'text/javascript' }).end(script);
       if (url.pathname === '/blank') return res.writeHead(200, { 'content-type': 'text/html' }).end('<!doctype html><title>blank</title>');
-      const settings = JSON.stringify({ apiUrl: stack.apiUrl, token: url.searchParams.get('token'), multipartThresholdBytes: THRESHOLD, done: [], errors: [], log: [], restored: false });
-      res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' }).end(
-        `<!doctype html><meta charset=utf-8><title>Uppy 6</title><input type=file id=files multiple><script>window.uppyTest = ${settings}</script><script src=/page.js></script>`,
-      );
+      const settings = JSON.stringify({
+        apiUrl: stack.apiUrl,
+        token: url.searchParams.get('token'),
+        multipartThresholdBytes: THRESHOLD,
+        done: [],
+        errors: [],
+        log: [],
+        restored: false,
+      });
+      res
+        .writeHead(200, { 'content-type': 'text/html; charset=utf-8' })
+        .end(
+          `<!doctype html><meta charset=utf-8><title>Uppy 6</title><input type=file id=files multiple><script>window.uppyTest = ${settings}</script><script src=/page.js></script>`,
+        );
     });
     await new Promise<void>((done) => pageServer.listen(0, '127.0.0.1', done));
     pageOrigin = `http://localhost:${(pageServer.address() as AddressInfo).port}`;
@@ -91,7 +108,8 @@ describe('Uppy 6 with @media/client/uppy, from Chromium on another origin', () =
   });
 
   const state = () => page.evaluate(() => window.uppyTest);
-  const failure = async (error: Error) => new Error(`${error.message}\n${JSON.stringify(await state().catch(() => null))}\n${pageLog.join('\n')}`);
+  const failure = async (error: Error) =>
+    new Error(`${error.message}\n${JSON.stringify(await state().catch(() => null))}\n${pageLog.join('\n')}`);
 
   /** The page, with what Golden Retriever kept from an earlier test forgotten (unless resuming). */
   async function open(token: string, { fresh }: { fresh: boolean } = { fresh: true }) {
@@ -128,7 +146,9 @@ describe('Uppy 6 with @media/client/uppy, from Chromium on another origin', () =
       const blobs = await read('files', (s) => s.count());
       const record = await read<{ metadata: string } | undefined>('metadata', (s) => s.get('media-e2e'));
       db.close();
-      const files = record ? Object.values((JSON.parse(record.metadata) as { files?: Record<string, { s3Multipart?: unknown }> }).files ?? {}) : [];
+      const files = record
+        ? Object.values((JSON.parse(record.metadata) as { files?: Record<string, { s3Multipart?: unknown }> }).files ?? {})
+        : [];
       return { blobs: blobs ?? 0, multipartUploads: files.filter((file) => file.s3Multipart).length };
     });
 
@@ -141,7 +161,9 @@ describe('Uppy 6 with @media/client/uppy, from Chromium on another origin', () =
   it('uploads a photo as the service presigned POST, sets meta.mediaId, and the photo ends ready', async () => {
     const token = await stack.token({ role: 'teacher', tenant: uniqueTenant(), sub: 't-1', classrooms: [] });
     const photo = join(dir, 'sports-day.jpg');
-    await sharp({ create: { width: 800, height: 600, channels: 3, background: { r: 30, g: 140, b: 60 } } }).jpeg().toFile(photo);
+    await sharp({ create: { width: 800, height: 600, channels: 3, background: { r: 30, g: 140, b: 60 } } })
+      .jpeg()
+      .toFile(photo);
     storageRequests.length = 0;
 
     await open(token);
@@ -182,8 +204,30 @@ describe('Uppy 6 with @media/client/uppy, from Chromium on another origin', () =
   it('sends a 60 MB video in the planned parts, resumes after a reload with only the parts storage lacks, and the video ends ready', async () => {
     // Lossless noise: about 60 MB of valid H.264, twelve parts of 5 MiB.
     const video = join(dir, 'class-trip.mp4');
-    await exec('ffmpeg', ['-v', 'error', '-y', '-f', 'rawvideo', '-pix_fmt', 'yuv420p', '-s', '1280x720', '-r', '25', '-i', '/dev/urandom',
-      '-frames:v', '28', '-c:v', 'libx264', '-preset', 'ultrafast', '-qp', '0', video]);
+    await exec('ffmpeg', [
+      '-v',
+      'error',
+      '-y',
+      '-f',
+      'rawvideo',
+      '-pix_fmt',
+      'yuv420p',
+      '-s',
+      '1280x720',
+      '-r',
+      '25',
+      '-i',
+      '/dev/urandom',
+      '-frames:v',
+      '28',
+      '-c:v',
+      'libx264',
+      '-preset',
+      'ultrafast',
+      '-qp',
+      '0',
+      video,
+    ]);
     const { size } = await stat(video);
     expect(size).toBeGreaterThan(55 * 1000 * 1000);
     const partCount = Math.ceil(size / PART);
@@ -200,11 +244,14 @@ describe('Uppy 6 with @media/client/uppy, from Chromium on another origin', () =
 
     // A slow network from the fourth part on: those parts wait until the reload cuts them.
     let holding = true;
-    await page.route((url) => url.href.startsWith(stack.s3Endpoint), async (route) => {
-      const partNumber = Number(new URL(route.request().url()).searchParams.get('partNumber'));
-      if (holding && partNumber >= 4) return;
-      await route.continue();
-    });
+    await page.route(
+      (url) => url.href.startsWith(stack.s3Endpoint),
+      async (route) => {
+        const partNumber = Number(new URL(route.request().url()).searchParams.get('partNumber'));
+        if (holding && partNumber >= 4) return;
+        await route.continue();
+      },
+    );
 
     await open(token, { fresh: true });
     await page.setInputFiles('#files', video);
@@ -212,12 +259,18 @@ describe('Uppy 6 with @media/client/uppy, from Chromium on another origin', () =
     for (let waited = 0; ; waited += 250) {
       const kept = await goldenRetrieverKept();
       if (partsStored.length >= 3 && kept.multipartUploads === 1) break;
-      if (waited > 120_000) throw await failure(new Error(`not ready to reload after 120 s: ${partsStored.length} parts stored, Golden Retriever kept ${JSON.stringify(kept)}`));
+      if (waited > 120_000)
+        throw await failure(
+          new Error(`not ready to reload after 120 s: ${partsStored.length} parts stored, Golden Retriever kept ${JSON.stringify(kept)}`),
+        );
       await new Promise((r) => setTimeout(r, 250));
     }
     expect((await state()).errors).toEqual([]);
     const sentBefore = storageRequests.filter((r) => r.method === 'PUT').map((r) => Number(r.partNumber));
-    expect(sentBefore.filter((n) => n < 4), 'the first parts, one after another, each once').toEqual([1, 2, 3]);
+    expect(
+      sentBefore.filter((n) => n < 4),
+      'the first parts, one after another, each once',
+    ).toEqual([1, 2, 3]);
     const storedBefore = new Set(partsStored.map(Number));
 
     // The reload: every request in flight is cut; only what Golden Retriever stored survives.
@@ -242,9 +295,15 @@ describe('Uppy 6 with @media/client/uppy, from Chromium on another origin', () =
     for (const n of storedBefore) expect(held.has(n), `part ${n}, stored before the reload, is held`).toBe(true);
     const sentAfter = storageRequests.filter((r) => r.method === 'PUT').map((r) => Number(r.partNumber));
     const missing = Array.from({ length: partCount }, (_, i) => i + 1).filter((n) => !held.has(n));
-    expect(sentAfter.sort((a, b) => a - b), 'after the reload, exactly the parts storage lacked were sent').toEqual(missing);
+    expect(
+      sentAfter.sort((a, b) => a - b),
+      'after the reload, exactly the parts storage lacked were sent',
+    ).toEqual(missing);
     expect(sentAfter.length).toBeLessThan(partCount);
-    expect(storageRequests.filter((r) => r.method !== 'PUT'), 'the parts are all that went to storage').toEqual([]);
+    expect(
+      storageRequests.filter((r) => r.method !== 'PUT'),
+      'the parts are all that went to storage',
+    ).toEqual([]);
 
     const [done] = outcome.done;
     expect(done!.key, 'Uppy knows the upload by its media id').toBe(done!.mediaId);
@@ -258,10 +317,13 @@ describe('Uppy 6 with @media/client/uppy, from Chromium on another origin', () =
     const video = join(dir, 'field-trip.mp4');
     await writeFile(video, Buffer.alloc(THRESHOLD + MiB));
     let holding = true;
-    await page.route((url) => url.href.startsWith(stack.s3Endpoint), async (route) => {
-      if (holding && Number(new URL(route.request().url()).searchParams.get('partNumber')) >= 2) return;
-      await route.continue();
-    });
+    await page.route(
+      (url) => url.href.startsWith(stack.s3Endpoint),
+      async (route) => {
+        if (holding && Number(new URL(route.request().url()).searchParams.get('partNumber')) >= 2) return;
+        await route.continue();
+      },
+    );
     partsStored.length = 0;
 
     await open(token);
@@ -271,7 +333,10 @@ describe('Uppy 6 with @media/client/uppy, from Chromium on another origin', () =
       await new Promise((r) => setTimeout(r, 100));
     }
     const mediaId = await page.evaluate(() => String(window.uppy.getFiles()[0]!.meta.mediaId));
-    const aborted = page.waitForResponse((response) => response.request().method() === 'DELETE' && response.url() === `${stack.apiUrl}/v1/uploads/${mediaId}`, { timeout: 60_000 });
+    const aborted = page.waitForResponse(
+      (response) => response.request().method() === 'DELETE' && response.url() === `${stack.apiUrl}/v1/uploads/${mediaId}`,
+      { timeout: 60_000 },
+    );
     await page.evaluate(() => window.uppy.cancelAll());
     expect((await aborted).status()).toBe(204);
     holding = false;

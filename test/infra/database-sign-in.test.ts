@@ -22,7 +22,7 @@ describe('signing in to RDS Proxy with IAM', () => {
     expect(typeof config.password).toBe('function');
   });
 
-  it('signs a fresh token for the proxy user with the function\'s own credentials', async () => {
+  it("signs a fresh token for the proxy user with the function's own credentials", async () => {
     process.env.AWS_ACCESS_KEY_ID = 'AKIDEXAMPLE';
     process.env.AWS_SECRET_ACCESS_KEY = 'wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY';
     delete process.env.AWS_PROFILE;
@@ -40,7 +40,14 @@ describe('signing in to RDS Proxy with IAM', () => {
   });
 
   it('is switched on by MEDIA_DB_IAM_AUTH for the functions and for the migrate function', () => {
-    const env = { MEDIA_BUCKET: 'media', DATABASE_URL: PROXY_URL, MEDIA_JWT_JWKS_URL: 'https://id.example/jwks', MEDIA_JWT_ISSUER: 'https://id.example/', MEDIA_JWT_AUDIENCE: 'media', AWS_REGION: 'eu-west-1' };
+    const env = {
+      MEDIA_BUCKET: 'media',
+      DATABASE_URL: PROXY_URL,
+      MEDIA_JWT_JWKS_URL: 'https://id.example/jwks',
+      MEDIA_JWT_ISSUER: 'https://id.example/',
+      MEDIA_JWT_AUDIENCE: 'media',
+      AWS_REGION: 'eu-west-1',
+    };
     expect(loadConfig(env).database.iamAuth).toBe(false);
     expect(loadConfig({ ...env, MEDIA_DB_IAM_AUTH: 'true' }).database.iamAuth).toBe(true);
     expect(loadDatabaseOptionsFromEnv({ ...env, MEDIA_DB_IAM_AUTH: 'true' })).toEqual({ url: PROXY_URL, iamAuth: { region: 'eu-west-1' } });

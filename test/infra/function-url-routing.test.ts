@@ -9,7 +9,12 @@ import { mintDevToken } from '../../packages/local/src/dev-token';
 const SECRET = 'function-url-test-secret';
 
 /** The event a Lambda function URL sends (LocalStack profile): no route key, no path parameters. */
-function functionUrlEvent(method: string, path: string, authorization?: string, query: Record<string, string> = {}): APIGatewayProxyEventV2 {
+function functionUrlEvent(
+  method: string,
+  path: string,
+  authorization?: string,
+  query: Record<string, string> = {},
+): APIGatewayProxyEventV2 {
   return {
     version: '2.0',
     routeKey: '$default',
@@ -94,14 +99,19 @@ describe('routing behind a Lambda function URL', () => {
 
 describe('an API function whose configuration is invalid', () => {
   // What a cold start with a broken environment throws: a sentence naming the settings.
-  const misconfigured = apiHandler('get-download', { downloadUrl: async () => ({}), downloadUrls: async () => ({}) }).withDependencies(async () => {
-    loadConfig({ MEDIA_JWT_SECRET: 'short' });
-    throw new Error('unreachable: the configuration above is invalid');
-  });
+  const misconfigured = apiHandler('get-download', { downloadUrl: async () => ({}), downloadUrls: async () => ({}) }).withDependencies(
+    async () => {
+      loadConfig({ MEDIA_JWT_SECRET: 'short' });
+      throw new Error('unreachable: the configuration above is invalid');
+    },
+  );
 
   it('answers 500 problem+json with the generic sentence, never the names or values of its settings', async () => {
     const token = await mintDevToken({ role: 'teacher', tenant: 'school-1', sub: 't-1' }, SECRET);
-    const result = await misconfigured(functionUrlEvent('GET', '/v1/media/0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b/download', `Bearer ${token}`, { variant: 'thumb' }), context);
+    const result = await misconfigured(
+      functionUrlEvent('GET', '/v1/media/0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b/download', `Bearer ${token}`, { variant: 'thumb' }),
+      context,
+    );
     expect(result.statusCode).toBe(500);
     expect(JSON.parse(result.body!)).toMatchObject({ code: 'INTERNAL', detail: 'An unexpected error occurred.' });
     expect(result.body).not.toMatch(/MEDIA_|DATABASE_URL|configuration/);

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { CloudFormationCustomResourceEvent } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
-import pg from 'pg';
+import type pg from 'pg';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { handler } from '@media/functions/migrate';
 import { postgresUrl, scratchDatabase, withClient, type ScratchDatabase } from '../support/database';
@@ -12,7 +12,7 @@ const event = (RequestType: 'Create' | 'Update' | 'Delete') =>
   ({ RequestType, PhysicalResourceId: 'media-schema' }) as unknown as CloudFormationCustomResourceEvent;
 
 /** As the server's owner, on its default database: roles are server-wide. */
-const admin = <T,>(work: (client: pg.Client) => Promise<T>): Promise<T> => withClient(postgresUrl(), work);
+const admin = <T>(work: (client: pg.Client) => Promise<T>): Promise<T> => withClient(postgresUrl(), work);
 
 // Needs a PostgreSQL server: the function never runs against PGlite.
 describe('the migrate custom resource function', () => {
@@ -58,7 +58,7 @@ describe('the migrate custom resource function', () => {
     }
   });
 
-  describe('with the app role\'s secret (AWS)', () => {
+  describe("with the app role's secret (AWS)", () => {
     const secretArn = 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:media-app-AbCdEf';
     // A role of the test's own: the server's media_app is shared with other test runs.
     const role = `media_app_migrate_${randomBytes(4).toString('hex')}`;
@@ -75,9 +75,11 @@ describe('the migrate custom resource function', () => {
       await admin((c) => c.query(`drop role if exists ${role}`));
     });
 
-    it('sets the role\'s password from the secret, so the proxy can sign in with it', async () => {
+    it("sets the role's password from the secret, so the proxy can sign in with it", async () => {
       const password = `p'w"${randomBytes(12).toString('hex')}`;
-      secrets.on(GetSecretValueCommand, { SecretId: secretArn }).resolves({ SecretString: JSON.stringify({ username: role, password, engine: 'postgres' }) });
+      secrets
+        .on(GetSecretValueCommand, { SecretId: secretArn })
+        .resolves({ SecretString: JSON.stringify({ username: role, password, engine: 'postgres' }) });
       await handler(event('Update'));
       const { rows } = await admin((c) => c.query(`select rolcanlogin, rolpassword from pg_authid where rolname = $1`, [role]));
       expect(rows[0].rolcanlogin).toBe(true);
@@ -86,13 +88,17 @@ describe('the migrate custom resource function', () => {
     });
 
     it('fails the deploy with a sentence naming the secret when it cannot read it', async () => {
-      secrets.on(GetSecretValueCommand).rejects(Object.assign(new Error('User is not authorized to perform secretsmanager:GetSecretValue'), { name: 'AccessDeniedException' }));
+      secrets
+        .on(GetSecretValueCommand)
+        .rejects(
+          Object.assign(new Error('User is not authorized to perform secretsmanager:GetSecretValue'), { name: 'AccessDeniedException' }),
+        );
       await expect(handler(event('Update'))).rejects.toThrow(
         `cannot read the app role's secret ${secretArn} (AccessDeniedException: User is not authorized to perform secretsmanager:GetSecretValue)`,
       );
     });
 
-    it('fails the deploy when the secret holds no password, and never with the secret\'s value in the message', async () => {
+    it("fails the deploy when the secret holds no password, and never with the secret's value in the message", async () => {
       secrets.on(GetSecretValueCommand).resolves({ SecretString: JSON.stringify({ username: role, note: 'hunter2' }) });
       const failure = handler(event('Update'));
       await expect(failure).rejects.toThrow(`the app role's secret ${secretArn} has no username and password`);

@@ -103,7 +103,9 @@ const NAMES: Record<string, string> = {
 };
 
 function functionName(logicalId: string): string {
-  const entry = Object.entries(NAMES).find(([prefix]) => logicalId.startsWith(prefix) && /^[0-9A-F]{8}$/.test(logicalId.slice(prefix.length)));
+  const entry = Object.entries(NAMES).find(
+    ([prefix]) => logicalId.startsWith(prefix) && /^[0-9A-F]{8}$/.test(logicalId.slice(prefix.length)),
+  );
   if (!entry) throw new Error(`unexpected service function ${logicalId}`);
   return entry[1];
 }

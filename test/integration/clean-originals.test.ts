@@ -26,7 +26,13 @@ describe('every stored byte is clean', () => {
   async function upload(photo: Buffer, format: string): Promise<MediaRecord> {
     const requested = await stack.api<UploadTicket>('POST', '/v1/uploads', {
       token: teacher,
-      body: { purpose: 'attendance', classroomId: 'c-1', contentType: `image/${format}`, size: photo.length, filename: `attendance.${format}` },
+      body: {
+        purpose: 'attendance',
+        classroomId: 'c-1',
+        contentType: `image/${format}`,
+        size: photo.length,
+        filename: `attendance.${format}`,
+      },
     });
     expect(requested.status).toBe(201);
     expect((await stack.postToS3(requested.json.upload, photo, `image/${format}`)).status).toBe(204);
@@ -57,24 +63,38 @@ describe('every stored byte is clean', () => {
         expect(bytes.length, `${variant.name}: the recorded size is the stored size`).toBe(variant.size);
         for (const secret of NEVER_STORED) expect(bytes.includes(secret), `${variant.name} contains "${secret}"`).toBe(false);
         const meta = await sharp(bytes).metadata();
-        expect({ xmp: meta.xmp, iptc: meta.iptc, comments: meta.comments }, variant.name).toEqual({ xmp: undefined, iptc: undefined, comments: undefined });
+        expect({ xmp: meta.xmp, iptc: meta.iptc, comments: meta.comments }, variant.name).toEqual({
+          xmp: undefined,
+          iptc: undefined,
+          comments: undefined,
+        });
         if (variant.name === 'original') {
           // All the original keeps: its colour profile and an EXIF block holding the orientation alone (no GPS IFD, no camera).
           expect(meta.exif?.subarray(-26), 'orientation-only EXIF').toEqual(orientationOnlyExif(6));
           expect(meta.orientation).toBe(6);
           expect(meta.icc).toBeDefined();
           expect(bytes.length).toBe(record.size);
-          const [stored, uploaded] = await Promise.all([sharp(bytes).autoOrient().raw().toBuffer(), sharp(photo).autoOrient().raw().toBuffer()]);
+          const [stored, uploaded] = await Promise.all([
+            sharp(bytes).autoOrient().raw().toBuffer(),
+            sharp(photo).autoOrient().raw().toBuffer(),
+          ]);
           expect(stored.equals(uploaded), 'the original decodes to the pixels of the upload').toBe(true);
         } else {
-          expect({ exif: meta.exif, icc: meta.icc, orientation: meta.orientation }, variant.name).toEqual({ exif: undefined, icc: undefined, orientation: undefined });
+          expect({ exif: meta.exif, icc: meta.icc, orientation: meta.orientation }, variant.name).toEqual({
+            exif: undefined,
+            icc: undefined,
+            orientation: undefined,
+          });
         }
       }
     },
   );
 
   it('records no capture time for a photo whose EXIF has none', async () => {
-    const photo = await sharp({ create: { width: 320, height: 240, channels: 3, background: '#3a6' } }).withExif({ IFD0: { Make: 'CameraMaker' } }).jpeg().toBuffer();
+    const photo = await sharp({ create: { width: 320, height: 240, channels: 3, background: '#3a6' } })
+      .withExif({ IFD0: { Make: 'CameraMaker' } })
+      .jpeg()
+      .toBuffer();
     const record = await upload(photo, 'jpeg');
     expect(record).toMatchObject({ status: 'ready', capturedAt: null });
     expect((await download(record.id, 'original')).includes('CameraMaker')).toBe(false);

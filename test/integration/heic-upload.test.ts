@@ -81,11 +81,21 @@ describe('an iPhone HEIC through the pipeline', () => {
     expect(file.type).toBe('');
     const client = createMediaClient({ baseUrl: stack.apiUrl, token: teacher });
     const { mediaId } = await client.upload(file, { purpose: 'general' });
-    expect(await client.waitUntilReady(mediaId, { timeoutMs: 120_000 })).toMatchObject({ status: 'ready', contentType: 'image/heic', width: 200 });
+    expect(await client.waitUntilReady(mediaId, { timeoutMs: 120_000 })).toMatchObject({
+      status: 'ready',
+      contentType: 'image/heic',
+      width: 200,
+    });
   });
 
   it('rejects a burst (several images in one HEIC) as IMAGE_SEQUENCE and keeps nothing of it', async () => {
-    const frames = await Promise.all([RED, BLUE].map((c) => sharp({ create: { width: 64, height: 48, channels: 3, background: { r: c[0], g: c[1], b: c[2] } } }).jpeg().toBuffer()));
+    const frames = await Promise.all(
+      [RED, BLUE].map((c) =>
+        sharp({ create: { width: 64, height: 48, channels: 3, background: { r: c[0], g: c[1], b: c[2] } } })
+          .jpeg()
+          .toBuffer(),
+      ),
+    );
     const record = await upload(await heifEnc(frames), 'image/heic', 'burst.heic');
     expect(record).toMatchObject({ status: 'rejected', rejection: { code: 'IMAGE_SEQUENCE' }, variants: [] });
   });

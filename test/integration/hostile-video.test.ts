@@ -85,96 +85,162 @@ describe('hostile videos', () => {
     expect((await row(record.id)).attempts, 'rejected on its first attempt, never retried').toBe(1);
   }
 
-  it('a clip whose probe outlives its limit ends VIDEO_TOO_COMPLEX on its first attempt, and a photo uploaded meanwhile is ready first', async () => {
-    const clip = await phoneClipWith(dir, ['-metadata', `comment=${STALL}`]);
-    const video = await upload(clip, 'video/mp4', 'poison.mp4');
-    await stack.waitForStatus(video, token, ['processing'], 60_000);
+  it(
+    'a clip whose probe outlives its limit ends VIDEO_TOO_COMPLEX on its first attempt, and a photo uploaded meanwhile is ready first',
+    async () => {
+      const clip = await phoneClipWith(dir, ['-metadata', `comment=${STALL}`]);
+      const video = await upload(clip, 'video/mp4', 'poison.mp4');
+      await stack.waitForStatus(video, token, ['processing'], 60_000);
 
-    const photo = await upload(await makePhoto({ width: 800, height: 600 }), 'image/jpeg', 'photo.jpg');
-    expect((await settled(photo)).status).toBe('ready');
-    expect((await row(video)).status, 'the photo did not wait behind the video').toBe('processing');
+      const photo = await upload(await makePhoto({ width: 800, height: 600 }), 'image/jpeg', 'photo.jpg');
+      expect((await settled(photo)).status).toBe('ready');
+      expect((await row(video)).status, 'the photo did not wait behind the video').toBe('processing');
 
-    const record = await settled(video);
-    expect(record.rejection?.code).toBe('VIDEO_TOO_COMPLEX');
-    await expectRefusedAndGone(record, 'poison.mp4');
-    const announced = await events.eventsFor(video);
-    expect(announced.map((e) => e.type)).toEqual(['media.rejected']);
-  }, TEST_CEILING_MS);
+      const record = await settled(video);
+      expect(record.rejection?.code).toBe('VIDEO_TOO_COMPLEX');
+      await expectRefusedAndGone(record, 'poison.mp4');
+      const announced = await events.eventsFor(video);
+      expect(announced.map((e) => e.type)).toEqual(['media.rejected']);
+    },
+    TEST_CEILING_MS,
+  );
 
-  it('the sweeper forwards a stalled video to its queue instead of running the tools, and an erasure advances in the same run', async () => {
-    await stack.videoPump.stop();
-    const clip = await phoneClipWith(dir, ['-metadata', `comment=${STALL}`]);
-    const video = await upload(clip, 'video/mp4', 'late.mp4');
-    // Its notification came and went (forwarded to the stopped video queue): it looks lost.
-    await stack.deps.db.updateTable('media').set({ uploadExpiresAt: new Date(Date.now() - 3_600_000) }).where('id', '=', video).execute();
-    const erasure = await stack.api<{ erasureId: string }>('POST', '/v1/subjects/child-h1/erasure', { token: admin });
-    expect(erasure.status).toBe(202);
+  it(
+    'the sweeper forwards a stalled video to its queue instead of running the tools, and an erasure advances in the same run',
+    async () => {
+      await stack.videoPump.stop();
+      const clip = await phoneClipWith(dir, ['-metadata', `comment=${STALL}`]);
+      const video = await upload(clip, 'video/mp4', 'late.mp4');
+      // Its notification came and went (forwarded to the stopped video queue): it looks lost.
+      await stack.deps.db
+        .updateTable('media')
+        .set({ uploadExpiresAt: new Date(Date.now() - 3_600_000) })
+        .where('id', '=', video)
+        .execute();
+      const erasure = await stack.api<{ erasureId: string }>('POST', '/v1/subjects/child-h1/erasure', { token: admin });
+      expect(erasure.status).toBe(202);
 
-    const report = await stack.sweep();
-    expect(report).toMatchObject({ forwarded: 1, processed: 0, rightsJobs: 1 });
-    expect((await row(video)).status, 'the sweeper ran no tool on it').toBe('pending');
-    const done = await stack.api<{ status: string }>('GET', `/v1/erasures/${erasure.json.erasureId}`, { token: admin });
-    expect(done.json.status).toBe('done');
+      const report = await stack.sweep();
+      expect(report).toMatchObject({ forwarded: 1, processed: 0, rightsJobs: 1 });
+      expect((await row(video)).status, 'the sweeper ran no tool on it').toBe('pending');
+      const done = await stack.api<{ status: string }>('GET', `/v1/erasures/${erasure.json.erasureId}`, { token: admin });
+      expect(done.json.status).toBe('done');
 
-    stack.videoPump.start();
-    expect((await settled(video)).rejection?.code).toBe('VIDEO_TOO_COMPLEX');
-  }, TEST_CEILING_MS);
+      stack.videoPump.start();
+      expect((await settled(video)).rejection?.code).toBe('VIDEO_TOO_COMPLEX');
+    },
+    TEST_CEILING_MS,
+  );
 
-  it('an item claimed more than MEDIA_PROCESSING_MAX_ATTEMPTS times is rejected and announced without another try', async () => {
-    await stack.videoPump.stop();
-    const clip = await phoneClip(dir, 'mp4', 1, '160x120');
-    const video = await upload(clip, 'video/mp4', 'crashes-the-worker.mp4');
-    // Eight earlier workers claimed it and died (out of memory, out of time) without a word.
-    await stack.deps.db.updateTable('media').set({ attempts: stack.config.processing.maxAttempts }).where('id', '=', video).execute();
-    stack.videoPump.start();
+  it(
+    'an item claimed more than MEDIA_PROCESSING_MAX_ATTEMPTS times is rejected and announced without another try',
+    async () => {
+      await stack.videoPump.stop();
+      const clip = await phoneClip(dir, 'mp4', 1, '160x120');
+      const video = await upload(clip, 'video/mp4', 'crashes-the-worker.mp4');
+      // Eight earlier workers claimed it and died (out of memory, out of time) without a word.
+      await stack.deps.db.updateTable('media').set({ attempts: stack.config.processing.maxAttempts }).where('id', '=', video).execute();
+      stack.videoPump.start();
 
-    const record = await settled(video);
-    expect(record.rejection).toEqual({ code: 'VIDEO_TOO_COMPLEX', detail: `The file could not be processed in ${stack.config.processing.maxAttempts} attempts.` });
-    expect(await objectsOf(stack, tenant, video)).toEqual([]);
-    expect((await events.eventsFor(video)).map((e) => e.type)).toEqual(['media.rejected']);
-  }, TEST_CEILING_MS);
+      const record = await settled(video);
+      expect(record.rejection).toEqual({
+        code: 'VIDEO_TOO_COMPLEX',
+        detail: `The file could not be processed in ${stack.config.processing.maxAttempts} attempts.`,
+      });
+      expect(await objectsOf(stack, tenant, video)).toEqual([]);
+      expect((await events.eventsFor(video)).map((e) => e.type)).toEqual(['media.rejected']);
+    },
+    TEST_CEILING_MS,
+  );
 
-  it('an HLS playlist declared as MP4 is rejected without being followed, nothing stored', async () => {
-    const secret = join(dir, 'secret.ts');
-    await writeFile(secret, 'the processor must never open this file');
-    const playlist = Buffer.from(`#EXTM3U\n#EXT-X-TARGETDURATION:10\n#EXTINF:10,\nfile://${secret}\n#EXT-X-ENDLIST\n`);
-    const record = await settled(await upload(playlist, 'video/mp4', 'playlist.mp4'));
-    expect(record.rejection?.code).toBe('CORRUPT_VIDEO');
-    await expectRefusedAndGone(record, 'playlist.mp4');
-  }, TEST_CEILING_MS);
+  it(
+    'an HLS playlist declared as MP4 is rejected without being followed, nothing stored',
+    async () => {
+      const secret = join(dir, 'secret.ts');
+      await writeFile(secret, 'the processor must never open this file');
+      const playlist = Buffer.from(`#EXTM3U\n#EXT-X-TARGETDURATION:10\n#EXTINF:10,\nfile://${secret}\n#EXT-X-ENDLIST\n`);
+      const record = await settled(await upload(playlist, 'video/mp4', 'playlist.mp4'));
+      expect(record.rejection?.code).toBe('CORRUPT_VIDEO');
+      await expectRefusedAndGone(record, 'playlist.mp4');
+    },
+    TEST_CEILING_MS,
+  );
 
-  it('a MOV whose first video track is MJPEG (GPS in its metadata) is refused as UNSUPPORTED_CODEC, not stored with its other track', async () => {
-    const mjpeg = join(dir, 'mjpeg.mov');
-    const h264 = join(dir, 'h264.mov');
-    const both = join(dir, 'mjpeg-first.mov');
-    const lavfi = ['-v', 'error', '-y', '-f', 'lavfi', '-i', 'testsrc2=size=320x240:rate=25', '-t', '1'];
-    await exec('ffmpeg', [...lavfi, '-c:v', 'mjpeg', mjpeg]);
-    await exec('ffmpeg', [...lavfi, '-c:v', 'libx264', '-preset', 'ultrafast', '-pix_fmt', 'yuv420p', h264]);
-    await exec('ffmpeg', [
-      '-v', 'error', '-y', '-i', mjpeg, '-i', h264, '-map', '0:v', '-map', '1:v', '-c', 'copy',
-      '-metadata', `location=${LOCATION}`, '-metadata:s:v:0', `location=${LOCATION}`, '-movflags', 'use_metadata_tags',
-      both,
-    ]);
-    const bytes = await readFile(both);
-    expect(bytes.includes(LOCATION), 'the upload carries the location').toBe(true);
-    const record = await settled(await upload(bytes, 'video/quicktime', 'two-tracks.mov'));
-    expect(record.rejection?.code).toBe('UNSUPPORTED_CODEC');
-    await expectRefusedAndGone(record, 'two-tracks.mov');
-  }, TEST_CEILING_MS);
+  it(
+    'a MOV whose first video track is MJPEG (GPS in its metadata) is refused as UNSUPPORTED_CODEC, not stored with its other track',
+    async () => {
+      const mjpeg = join(dir, 'mjpeg.mov');
+      const h264 = join(dir, 'h264.mov');
+      const both = join(dir, 'mjpeg-first.mov');
+      const lavfi = ['-v', 'error', '-y', '-f', 'lavfi', '-i', 'testsrc2=size=320x240:rate=25', '-t', '1'];
+      await exec('ffmpeg', [...lavfi, '-c:v', 'mjpeg', mjpeg]);
+      await exec('ffmpeg', [...lavfi, '-c:v', 'libx264', '-preset', 'ultrafast', '-pix_fmt', 'yuv420p', h264]);
+      await exec('ffmpeg', [
+        '-v',
+        'error',
+        '-y',
+        '-i',
+        mjpeg,
+        '-i',
+        h264,
+        '-map',
+        '0:v',
+        '-map',
+        '1:v',
+        '-c',
+        'copy',
+        '-metadata',
+        `location=${LOCATION}`,
+        '-metadata:s:v:0',
+        `location=${LOCATION}`,
+        '-movflags',
+        'use_metadata_tags',
+        both,
+      ]);
+      const bytes = await readFile(both);
+      expect(bytes.includes(LOCATION), 'the upload carries the location').toBe(true);
+      const record = await settled(await upload(bytes, 'video/quicktime', 'two-tracks.mov'));
+      expect(record.rejection?.code).toBe('UNSUPPORTED_CODEC');
+      await expectRefusedAndGone(record, 'two-tracks.mov');
+    },
+    TEST_CEILING_MS,
+  );
 
-  it('a memory bomb (a 3 MB MOV whose one frame is a 16000 × 16000 PNG) is refused within the tools\' memory, nothing stored', async () => {
-    const bomb = join(dir, 'bomb.mov');
-    await exec('ffmpeg', [
-      '-v', 'error', '-y', '-f', 'lavfi', '-i', 'color=c=gray:s=16000x16000:r=1', '-frames:v', '1',
-      '-c:v', 'png', '-pred', 'none', '-compression_level', '1', '-pix_fmt', 'rgb24', '-metadata', `location=${LOCATION}`, bomb,
-    ]);
-    const record = await settled(await upload(await readFile(bomb), 'video/quicktime', 'bomb.mov'));
-    // Decoding it takes 768 MB for the frame alone: no decoder may allocate a picture beyond 8K and
-    // the tools' address space is capped, so the frame is never decoded and the PNG track is refused
-    // (or, should an allocation fail some other way, the file is too complex).
-    expect(['UNSUPPORTED_CODEC', 'VIDEO_TOO_COMPLEX']).toContain(record.rejection?.code);
-    await expectRefusedAndGone(record, 'bomb.mov');
-  }, TEST_CEILING_MS);
+  it(
+    "a memory bomb (a 3 MB MOV whose one frame is a 16000 × 16000 PNG) is refused within the tools' memory, nothing stored",
+    async () => {
+      const bomb = join(dir, 'bomb.mov');
+      await exec('ffmpeg', [
+        '-v',
+        'error',
+        '-y',
+        '-f',
+        'lavfi',
+        '-i',
+        'color=c=gray:s=16000x16000:r=1',
+        '-frames:v',
+        '1',
+        '-c:v',
+        'png',
+        '-pred',
+        'none',
+        '-compression_level',
+        '1',
+        '-pix_fmt',
+        'rgb24',
+        '-metadata',
+        `location=${LOCATION}`,
+        bomb,
+      ]);
+      const record = await settled(await upload(await readFile(bomb), 'video/quicktime', 'bomb.mov'));
+      // Decoding it takes 768 MB for the frame alone: no decoder may allocate a picture beyond 8K and
+      // the tools' address space is capped, so the frame is never decoded and the PNG track is refused
+      // (or, should an allocation fail some other way, the file is too complex).
+      expect(['UNSUPPORTED_CODEC', 'VIDEO_TOO_COMPLEX']).toContain(record.rejection?.code);
+      await expectRefusedAndGone(record, 'bomb.mov');
+    },
+    TEST_CEILING_MS,
+  );
 });
 
 /** A short phone-like clip with extra metadata options (copied as they are, no re-encoding). */

@@ -28,10 +28,16 @@ describe('multipart uploads', () => {
     database = await isolatedDatabase();
     stack = await startTestStack({
       databaseUrl: database.url,
-      env: { MEDIA_MULTIPART_PART_BYTES: String(PART), MEDIA_MULTIPART_THRESHOLD_BYTES: String(10 * MiB), MEDIA_PENDING_GRACE_SECONDS: '0' },
+      env: {
+        MEDIA_MULTIPART_PART_BYTES: String(PART),
+        MEDIA_MULTIPART_THRESHOLD_BYTES: String(10 * MiB),
+        MEDIA_PENDING_GRACE_SECONDS: '0',
+      },
     });
     // Noise does not compress: a PNG of 1800 × 1200 pixels is about 6.5 MB, two parts of 5 MiB.
-    photo = await sharp(randomBytes(1800 * 1200 * 3), { raw: { width: 1800, height: 1200, channels: 3 } }).png({ compressionLevel: 0 }).toBuffer();
+    photo = await sharp(randomBytes(1800 * 1200 * 3), { raw: { width: 1800, height: 1200, channels: 3 } })
+      .png({ compressionLevel: 0 })
+      .toBuffer();
   });
   afterAll(async () => {
     await stack?.close();
@@ -130,7 +136,9 @@ describe('multipart uploads', () => {
     const uneven = await sendParts(token, shortFirst.mediaId, [1, 2], (n) => (n === 1 ? slice(1).subarray(1) : slice(2)));
     const refused = await stack.api<Problem>('POST', `/v1/uploads/${shortFirst.mediaId}/complete`, { token, body: { parts: uneven } });
     expect(refused.json.code).toBe('UPLOAD_MISMATCH');
-    expect((await stack.api<MediaRecord>('GET', `/v1/media/${shortFirst.mediaId}`, { token })).json.status, 'still open to fix').toBe('pending');
+    expect((await stack.api<MediaRecord>('GET', `/v1/media/${shortFirst.mediaId}`, { token })).json.status, 'still open to fix').toBe(
+      'pending',
+    );
   });
 
   it('signs each part URL for its planned length only: every part but the last is partSize, the last the rest', async () => {
@@ -138,7 +146,10 @@ describe('multipart uploads', () => {
     const ticket = await start(token);
     const signed = await stack.api<PartUrlsAnswer>('POST', `/v1/uploads/${ticket.mediaId}/parts`, { token, body: { partNumbers: [1, 2] } });
     expect(signed.status, JSON.stringify(signed.json)).toBe(200);
-    const planned = new Map([[1, PART], [2, photo.length - PART]]);
+    const planned = new Map([
+      [1, PART],
+      [2, photo.length - PART],
+    ]);
     for (const part of signed.json.parts) {
       const url = new URL(part.url);
       expect(url.searchParams.get('X-Amz-SignedHeaders')!.split(';'), `part ${part.partNumber}`).toContain('content-length');
@@ -183,7 +194,9 @@ describe('multipart uploads', () => {
     expect((await listed(token, ticket.mediaId)).status).toBe(409);
     const s3 = new S3Client({ region: 'us-east-1', endpoint: stack.s3Endpoint, forcePathStyle: true, credentials: LOCAL_S3_CREDENTIALS });
     await expect(
-      s3.send(new ListPartsCommand({ Bucket: stack.bucket, Key: incomingKey(tenant, ticket.mediaId), UploadId: ticket.multipart.uploadId })),
+      s3.send(
+        new ListPartsCommand({ Bucket: stack.bucket, Key: incomingKey(tenant, ticket.mediaId), UploadId: ticket.multipart.uploadId }),
+      ),
     ).rejects.toMatchObject({ name: 'NoSuchUpload' });
     expect((await stack.api('DELETE', `/v1/uploads/${ticket.mediaId}`, { token })).status, 'aborted once').toBe(409);
   });
@@ -195,7 +208,11 @@ describe('multipart uploads', () => {
     await sweep(stack.deps);
     expect((await listed(token, ticket.mediaId)).status, 'not yet expired').toBe(200);
 
-    await stack.deps.db.updateTable('media').set({ uploadExpiresAt: new Date(Date.now() - 1000) }).where('id', '=', ticket.mediaId).execute();
+    await stack.deps.db
+      .updateTable('media')
+      .set({ uploadExpiresAt: new Date(Date.now() - 1000) })
+      .where('id', '=', ticket.mediaId)
+      .execute();
     expect((await sweep(stack.deps)).expired).toBe(1);
     expect((await stack.api<MediaRecord>('GET', `/v1/media/${ticket.mediaId}`, { token })).json.status).toBe('expired');
     expect(await stack.deps.storage.listParts(incomingKey(tenant, ticket.mediaId), ticket.multipart.uploadId)).toBeNull();

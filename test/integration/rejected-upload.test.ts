@@ -17,7 +17,10 @@ describe('an upload whose bytes are not what was declared', () => {
     const tenant = uniqueTenant();
     const token = await stack.token({ role: 'student', tenant, sub: 's-1' });
     const png = await makePhoto({ width: 300, height: 200, format: 'png' });
-    const { json } = await stack.api<UploadTicket>('POST', '/v1/uploads', { token, body: { purpose: 'profile', contentType: 'image/jpeg', size: png.length } });
+    const { json } = await stack.api<UploadTicket>('POST', '/v1/uploads', {
+      token,
+      body: { purpose: 'profile', contentType: 'image/jpeg', size: png.length },
+    });
     // The local S3 server does not enforce the policy's Content-Type: the processor must catch it.
     await stack.postToS3(json.upload, png, 'image/jpeg');
     const rejected = await stack.waitForStatus(json.mediaId, token);
@@ -34,7 +37,10 @@ describe('an upload whose bytes are not what was declared', () => {
     const tenant = uniqueTenant();
     const token = await stack.token({ role: 'student', tenant, sub: 's-1' });
     const photo = await makePhoto({ width: 300, height: 200 });
-    const { json } = await stack.api<UploadTicket>('POST', '/v1/uploads', { token, body: { purpose: 'profile', contentType: 'image/jpeg', size: 100 } });
+    const { json } = await stack.api<UploadTicket>('POST', '/v1/uploads', {
+      token,
+      body: { purpose: 'profile', contentType: 'image/jpeg', size: 100 },
+    });
     await stack.postToS3(json.upload, photo, 'image/jpeg');
     const rejected = await stack.waitForStatus(json.mediaId, token);
     expect(rejected.rejection?.code).toBe('SIZE_MISMATCH');

@@ -28,7 +28,12 @@ describe("npm start's upload log (MEDIA_LOG_LEVEL=info)", () => {
   it('prints one line per state change of an upload: pending, ready, deleted', async () => {
     const token = await stack.token({ role: 'teacher', tenant, sub: 't-1', classrooms: ['c-1'] });
     const photo = await makePhoto({ width: 800, height: 600 });
-    const ticket = (await stack.api<UploadTicket>('POST', '/v1/uploads', { token, body: { purpose: 'general', contentType: 'image/jpeg', size: photo.length } })).json;
+    const ticket = (
+      await stack.api<UploadTicket>('POST', '/v1/uploads', {
+        token,
+        body: { purpose: 'general', contentType: 'image/jpeg', size: photo.length },
+      })
+    ).json;
     await stack.postToS3(ticket.upload, photo, 'image/jpeg');
     await stack.waitForStatus(ticket.mediaId, token, ['ready']);
     expect((await stack.api('DELETE', `/v1/media/${ticket.mediaId}`, { token })).status).toBe(204);
@@ -42,7 +47,12 @@ describe("npm start's upload log (MEDIA_LOG_LEVEL=info)", () => {
   it('names the code and the reason of a rejection', async () => {
     const token = await stack.token({ role: 'teacher', tenant, sub: 't-1', classrooms: ['c-1'] });
     const notAPhoto = Buffer.from('this is not a JPEG at all, only text pretending to be one');
-    const ticket = (await stack.api<UploadTicket>('POST', '/v1/uploads', { token, body: { purpose: 'general', contentType: 'image/jpeg', size: notAPhoto.length } })).json;
+    const ticket = (
+      await stack.api<UploadTicket>('POST', '/v1/uploads', {
+        token,
+        body: { purpose: 'general', contentType: 'image/jpeg', size: notAPhoto.length },
+      })
+    ).json;
     await stack.postToS3(ticket.upload, notAPhoto, 'image/jpeg');
     const about = await linesAbout(ticket.mediaId, 2);
     expect(about[1]).toMatch(new RegExp(`upload ${ticket.mediaId} rejected \\(${tenant}, general\\) [A-Z_]+: .+`));

@@ -87,7 +87,9 @@ describe('upload to derivative, end to end', () => {
     expect(mediumBytes.includes(Buffer.from('GPS'))).toBe(false);
     // Upright: the red block stored at the top-left of a landscape frame (orientation 6) shows at the top-right.
     const { data, info } = await sharp(mediumBytes).raw().toBuffer({ resolveWithObject: true });
-    const pixel = (x: number, y: number) => [...data.subarray((y * info.width + x) * info.channels, (y * info.width + x) * info.channels + 3)];
+    const pixel = (x: number, y: number) => [
+      ...data.subarray((y * info.width + x) * info.channels, (y * info.width + x) * info.channels + 3),
+    ];
     const [r, g, b] = pixel(info.width - 40, 40);
     expect(r).toBeGreaterThan(180);
     expect(g).toBeLessThan(90);

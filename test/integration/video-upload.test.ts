@@ -13,7 +13,14 @@ import { startTestStack, type TestStack } from '../support/test-stack';
 const exec = promisify(execFile);
 interface Probe {
   format: { format_name: string; duration: string; tags?: Record<string, string> };
-  streams: { codec_type: string; codec_name: string; width?: number; height?: number; tags?: Record<string, string>; side_data_list?: { rotation?: number }[] }[];
+  streams: {
+    codec_type: string;
+    codec_name: string;
+    width?: number;
+    height?: number;
+    tags?: Record<string, string>;
+    side_data_list?: { rotation?: number }[];
+  }[];
 }
 
 /**
@@ -61,52 +68,99 @@ describe('video uploads', () => {
   it.each([
     ['mp4', 'video/mp4'],
     ['mov', 'video/quicktime'],
-  ] as const)('a phone-like %s with location metadata ends ready: a clean remuxed original, rotation kept, poster variants', async (container, contentType) => {
-    const clip = await phoneClip(dir, container, 3);
-    expect(clip.includes(LOCATION), 'the upload carries the location').toBe(true);
+  ] as const)(
+    'a phone-like %s with location metadata ends ready: a clean remuxed original, rotation kept, poster variants',
+    async (container, contentType) => {
+      const clip = await phoneClip(dir, container, 3);
+      expect(clip.includes(LOCATION), 'the upload carries the location').toBe(true);
 
-    const record = await upload(clip, contentType, `clip.${container}`);
-    expect(record).toMatchObject({ status: 'ready', kind: 'video', contentType, width: 360, height: 640 });
-    expect(record.durationSeconds).toBeCloseTo(3, 0);
-    expect(record.variants.map((v) => v.name)).toEqual(['original', 'thumb', 'small', 'medium', 'large']);
+      const record = await upload(clip, contentType, `clip.${container}`);
+      expect(record).toMatchObject({ status: 'ready', kind: 'video', contentType, width: 360, height: 640 });
+      expect(record.durationSeconds).toBeCloseTo(3, 0);
+      expect(record.variants.map((v) => v.name)).toEqual(['original', 'thumb', 'small', 'medium', 'large']);
 
-    const original = await download(record.id, 'original');
-    expect(original.length).toBe(record.size);
-    for (const secret of [LOCATION, 'iPhone', 'Apple', 'school gate', 'Lavf']) {
-      expect(original.includes(secret), `the original contains "${secret}"`).toBe(false);
-    }
-    const probed = await probe(original, `original.${container}`);
-    const structural = ['major_brand', 'minor_version', 'compatible_brands'];
-    expect(Object.keys(probed.format.tags ?? {}).filter((tag) => !structural.includes(tag)), 'container tags').toEqual([]);
-    expect(probed.streams.map((s) => s.codec_name)).toEqual(['h264', 'aac']);
-    for (const stream of probed.streams) {
-      expect(Object.keys(stream.tags ?? {}).filter((tag) => !['handler_name', 'vendor_id', 'language'].includes(tag)), `${stream.codec_type} tags`).toEqual([]);
-    }
-    expect(Math.abs(probed.streams[0]!.side_data_list?.[0]?.rotation ?? 0), 'rotation kept').toBe(90);
-    // faststart: the index comes before the media data.
-    expect(original.indexOf('moov')).toBeLessThan(original.indexOf('mdat'));
-    // Not re-encoded: the stored video and audio packets are those uploaded, bit for bit.
-    const packets = async (bytes: Buffer, name: string) => {
-      const file = join(dir, name);
-      await writeFile(file, bytes);
-      return (await exec('ffmpeg', ['-v', 'error', '-i', file, '-map', '0:v:0', '-map', '0:a:0', '-c', 'copy', '-f', 'streamhash', '-hash', 'md5', '-'])).stdout;
-    };
-    expect(await packets(original, `stored.${container}`)).toBe(await packets(clip, `uploaded.${container}`));
+      const original = await download(record.id, 'original');
+      expect(original.length).toBe(record.size);
+      for (const secret of [LOCATION, 'iPhone', 'Apple', 'school gate', 'Lavf']) {
+        expect(original.includes(secret), `the original contains "${secret}"`).toBe(false);
+      }
+      const probed = await probe(original, `original.${container}`);
+      const structural = ['major_brand', 'minor_version', 'compatible_brands'];
+      expect(
+        Object.keys(probed.format.tags ?? {}).filter((tag) => !structural.includes(tag)),
+        'container tags',
+      ).toEqual([]);
+      expect(probed.streams.map((s) => s.codec_name)).toEqual(['h264', 'aac']);
+      for (const stream of probed.streams) {
+        expect(
+          Object.keys(stream.tags ?? {}).filter((tag) => !['handler_name', 'vendor_id', 'language'].includes(tag)),
+          `${stream.codec_type} tags`,
+        ).toEqual([]);
+      }
+      expect(Math.abs(probed.streams[0]!.side_data_list?.[0]?.rotation ?? 0), 'rotation kept').toBe(90);
+      // faststart: the index comes before the media data.
+      expect(original.indexOf('moov')).toBeLessThan(original.indexOf('mdat'));
+      // Not re-encoded: the stored video and audio packets are those uploaded, bit for bit.
+      const packets = async (bytes: Buffer, name: string) => {
+        const file = join(dir, name);
+        await writeFile(file, bytes);
+        return (
+          await exec('ffmpeg', [
+            '-v',
+            'error',
+            '-i',
+            file,
+            '-map',
+            '0:v:0',
+            '-map',
+            '0:a:0',
+            '-c',
+            'copy',
+            '-f',
+            'streamhash',
+            '-hash',
+            'md5',
+            '-',
+          ])
+        ).stdout;
+      };
+      expect(await packets(original, `stored.${container}`)).toBe(await packets(clip, `uploaded.${container}`));
 
-    const thumb = await sharp(await download(record.id, 'thumb')).metadata();
-    expect({ format: thumb.format, width: thumb.width, height: thumb.height }).toEqual({ format: 'webp', width: 256, height: 256 });
-    const medium = await sharp(await download(record.id, 'medium')).metadata();
-    expect({ width: medium.width, height: medium.height }, 'the poster is upright').toEqual({ width: 360, height: 640 });
-  });
+      const thumb = await sharp(await download(record.id, 'thumb')).metadata();
+      expect({ format: thumb.format, width: thumb.width, height: thumb.height }).toEqual({ format: 'webp', width: 256, height: 256 });
+      const medium = await sharp(await download(record.id, 'medium')).metadata();
+      expect({ width: medium.width, height: medium.height }, 'the poster is upright').toEqual({ width: 360, height: 640 });
+    },
+  );
 
   it('a WebM clip (VP9 and Opus) with a title and a location ends ready, its original without them', async () => {
     const file = join(dir, 'screen.webm');
     await exec('ffmpeg', [
-      '-v', 'error', '-y',
-      '-f', 'lavfi', '-i', 'testsrc2=size=320x240:rate=25',
-      '-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=48000',
-      '-t', '2', '-c:v', 'libvpx-vp9', '-deadline', 'realtime', '-cpu-used', '8', '-c:a', 'libopus',
-      '-metadata', 'title=Lea and Tom, class 3b', '-metadata', `location=${LOCATION}`,
+      '-v',
+      'error',
+      '-y',
+      '-f',
+      'lavfi',
+      '-i',
+      'testsrc2=size=320x240:rate=25',
+      '-f',
+      'lavfi',
+      '-i',
+      'sine=frequency=440:sample_rate=48000',
+      '-t',
+      '2',
+      '-c:v',
+      'libvpx-vp9',
+      '-deadline',
+      'realtime',
+      '-cpu-used',
+      '8',
+      '-c:a',
+      'libopus',
+      '-metadata',
+      'title=Lea and Tom, class 3b',
+      '-metadata',
+      `location=${LOCATION}`,
       file,
     ]);
     const clip = await readFile(file);
@@ -120,7 +174,9 @@ describe('video uploads', () => {
   });
 
   it('rejects a file that is not a video, renamed .mp4', async () => {
-    const photo = await sharp({ create: { width: 64, height: 64, channels: 3, background: '#f00' } }).jpeg().toBuffer();
+    const photo = await sharp({ create: { width: 64, height: 64, channels: 3, background: '#f00' } })
+      .jpeg()
+      .toBuffer();
     const notes = Buffer.from('These are not the frames you are looking for.\n'.repeat(100));
     for (const bytes of [photo, notes]) {
       const record = await upload(bytes, 'video/mp4', 'holiday.mp4');

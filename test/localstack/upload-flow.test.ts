@@ -61,7 +61,11 @@ describe.skipIf(!!skipReason)(`upload flow on LocalStack${skipReason ? ` (skippe
     const token = await mintDevToken({ role: 'teacher', tenant, sub: 't-1', classrooms: ['c-1'] });
     const photo = await makePhoto({ width: 1600, height: 1200, orientation: 6, gps: true });
 
-    const requested = await call(api.upload, 'POST', '/v1/uploads', token, { purpose: 'profile', contentType: 'image/jpeg', size: photo.length });
+    const requested = await call(api.upload, 'POST', '/v1/uploads', token, {
+      purpose: 'profile',
+      contentType: 'image/jpeg',
+      size: photo.length,
+    });
     expect(requested.status).toBe(201);
     const { mediaId, upload } = requested.json;
     expect(new URL(upload.url).host).toBe('localhost:4566');
@@ -84,7 +88,11 @@ describe.skipIf(!!skipReason)(`upload flow on LocalStack${skipReason ? ` (skippe
   it('rejects a PNG declared as JPEG once S3 has it', { timeout: 300_000 }, async () => {
     const token = await mintDevToken({ role: 'teacher', tenant, sub: 't-1', classrooms: ['c-1'] });
     const png = await makePhoto({ width: 800, height: 600, format: 'png' });
-    const { json } = await call(api.upload, 'POST', '/v1/uploads', token, { purpose: 'profile', contentType: 'image/jpeg', size: png.length });
+    const { json } = await call(api.upload, 'POST', '/v1/uploads', token, {
+      purpose: 'profile',
+      contentType: 'image/jpeg',
+      size: png.length,
+    });
     expect((await postToS3(json.upload, png, 'image/jpeg')).status).toBeLessThan(300);
     expect(await waitForStatus(json.mediaId, token)).toMatchObject({ status: 'rejected' });
   });

@@ -24,7 +24,9 @@ describe('the local stack killed mid-batch and restarted', () => {
   });
 
   // A ceiling above the sum of what it holds: two stack starts and waits of up to 60, 90 and 30 s.
-  it('finishes every upload after a SIGKILL: ready or rejected, nothing left processing, every result announced', { timeout: 400_000 }, async () => {
+  it('finishes every upload after a SIGKILL: ready or rejected, nothing left processing, every result announced', {
+    timeout: 400_000,
+  }, async () => {
     const database = await isolatedDatabase();
     cleanup.push(() => database.drop());
     const dataDir = await mkdtemp(join(tmpdir(), 'media-crash-'));
@@ -108,16 +110,26 @@ describe('the local stack killed mid-batch and restarted', () => {
       cleanup.push(() => db.destroy());
       const unannounced = async () =>
         (await db.selectFrom('media').select('id').where('id', 'in', ids).where('eventPublishedAt', 'is', null).execute()).length;
-      for (const deadline = Date.now() + 30_000; (await unannounced()) > 0 && Date.now() < deadline; ) await new Promise((r) => setTimeout(r, 250));
+      for (const deadline = Date.now() + 30_000; (await unannounced()) > 0 && Date.now() < deadline; )
+        await new Promise((r) => setTimeout(r, 250));
       expect(await unannounced()).toBe(0);
     }
     // Every ready item has exactly the objects its record lists; nothing is left in incoming/ (an
     // item killed between its commit and its clean-up is cleaned up with its late announcement).
-    const storage = new MediaStorage({ bucket: 'media-local', region: 'us-east-1', endpoint: `http://127.0.0.1:${s3Port}`, forcePathStyle: true, credentials: LOCAL_S3_CREDENTIALS });
+    const storage = new MediaStorage({
+      bucket: 'media-local',
+      region: 'us-east-1',
+      endpoint: `http://127.0.0.1:${s3Port}`,
+      forcePathStyle: true,
+      credentials: LOCAL_S3_CREDENTIALS,
+    });
     expect(await storage.listKeys(`incoming/${tenant}/`)).toEqual([]);
     for (const id of ids.slice(0, photos.length)) {
       const record = (await call<MediaRecord>('GET', `/v1/media/${id}`)).json;
-      const stored = [...(await storage.listKeys(`originals/${tenant}/${id}`)), ...(await storage.listKeys(`derivatives/${tenant}/${id}/`))];
+      const stored = [
+        ...(await storage.listKeys(`originals/${tenant}/${id}`)),
+        ...(await storage.listKeys(`derivatives/${tenant}/${id}/`)),
+      ];
       expect(stored).toHaveLength(record.variants.length);
     }
     storage.client.destroy();

@@ -58,7 +58,13 @@ describe('the database goes away for a while', () => {
 
   /** The event source mapping, with its back-off: a failed record is received again after `retryBaseSeconds · 2^(n-1)`. */
   const startProcessor = (handler: BatchHandler, retryBaseSeconds: number) => {
-    pump = new EventPump({ sqs: stack.sqs, queueUrl: stack.queues.ingest, queueArn: 'arn:aws:sqs:us-east-1:000000000000:media-ingest', handler, retryBaseSeconds });
+    pump = new EventPump({
+      sqs: stack.sqs,
+      queueUrl: stack.queues.ingest,
+      queueArn: 'arn:aws:sqs:us-east-1:000000000000:media-ingest',
+      handler,
+      retryBaseSeconds,
+    });
     pump.start();
   };
 
@@ -69,7 +75,10 @@ describe('the database goes away for a while', () => {
     const viaProxy = new URL(databaseUrl);
     viaProxy.host = `127.0.0.1:${proxy.port}`;
     // A function's own dependency bag: its pool reaches PostgreSQL through the proxy.
-    processorDeps = await createDependencies({ ...stack.config, database: { ...stack.config.database, url: viaProxy.toString() } }, { storage: stack.deps.storage, events: stack.deps.events });
+    processorDeps = await createDependencies(
+      { ...stack.config, database: { ...stack.config.database, url: viaProxy.toString() } },
+      { storage: stack.deps.storage, events: stack.deps.events },
+    );
     const { handler, failuresFor } = countingHandler(processorDeps);
     startProcessor(handler, 1);
 
@@ -113,7 +122,12 @@ describe('the database goes away for a while', () => {
     const { mediaId, key } = await upload(stack, token, photo);
     await until('the record is in the DLQ', async () => (await queueDepth(stack.sqs, stack.queues.ingestDlq)) === 1);
     expect(failuresFor(key)).toBe(5);
-    expect(await stack.deps.media.findById(mediaId)).toMatchObject({ status: 'pending', leaseExpiresAt: null, leaseOwner: null, attempts: 5 });
+    expect(await stack.deps.media.findById(mediaId)).toMatchObject({
+      status: 'pending',
+      leaseExpiresAt: null,
+      leaseOwner: null,
+      attempts: 5,
+    });
     expect(await objectsOf(stack, tenant, mediaId)).toEqual([key]);
     expect(await stack.deps.storage.getBytes(key)).toEqual(photo);
     expect(await events.eventsFor(mediaId)).toEqual([]);
@@ -130,7 +144,10 @@ describe('the database goes away for a while', () => {
 /** `npm run redrive` as an operator runs it, against the given environment; its standard output. */
 function runRedrive(env: Record<string, string>): Promise<string> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'packages/local/src/bin/redrive.ts'], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, ['--import', 'tsx', 'packages/local/src/bin/redrive.ts'], {
+      env: { ...process.env, ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let out = '';
     let err = '';
     child.stdout.on('data', (d) => (out += d));

@@ -85,7 +85,8 @@ describe('a DELETE at any point of processing', () => {
     const plan = interleaving(point, mode, () => deleteMedia(stack.deps, item.principal, item.mediaId));
     await deliver(processUpload.withDependencies(workerDeps(plan)), [record]);
     expect(plan.fired(), `${mode} at ${point.phase} ${point.label}`).toBe(true);
-    if (redeliver) await deliverUntilAcknowledged(() => processUpload.withDependencies(workerDeps(noFaults)), record, { backoffMs: () => 100 });
+    if (redeliver)
+      await deliverUntilAcknowledged(() => processUpload.withDependencies(workerDeps(noFaults)), record, { backoffMs: () => 100 });
     await sweepAlone();
     const row = (await stack.deps.media.findById(item.mediaId))!;
     return { ...item, row, objects: await objectsOf(stack, item.tenant, item.mediaId) };
@@ -111,8 +112,10 @@ describe('a DELETE at any point of processing', () => {
     await database?.drop();
   });
 
-  it('covers every call of a clean run, the original\'s write among them', () => {
-    expect(points.map((p) => `${p.phase} ${p.label}`)).toEqual(expect.arrayContaining(['before storage.put original', 'after media.claim', 'before media.markReady']));
+  it("covers every call of a clean run, the original's write among them", () => {
+    expect(points.map((p) => `${p.phase} ${p.label}`)).toEqual(
+      expect.arrayContaining(['before storage.put original', 'after media.claim', 'before media.markReady']),
+    );
   });
 
   it('leaves nothing when the DELETE lands while the original is written and the worker then fails (the redelivery meets a deleted row)', async () => {
@@ -122,12 +125,16 @@ describe('a DELETE at any point of processing', () => {
   });
 
   it('leaves nothing in that case even when no redelivery ever comes: one sweeper run is enough', async () => {
-    const { objects } = await run({ label: 'storage.put original', phase: 'before' }, 'writes the original, then dies', { redeliver: false });
+    const { objects } = await run({ label: 'storage.put original', phase: 'before' }, 'writes the original, then dies', {
+      redeliver: false,
+    });
     expect(objects).toEqual([]);
   });
 
-  it('records the purge only once the worker\'s lease is over, and purges until then', async () => {
-    const { row, mediaId, tenant } = await run({ label: 'storage.put original', phase: 'before' }, 'writes the original, then dies', { redeliver: false });
+  it("records the purge only once the worker's lease is over, and purges until then", async () => {
+    const { row, mediaId, tenant } = await run({ label: 'storage.put original', phase: 'before' }, 'writes the original, then dies', {
+      redeliver: false,
+    });
     expect(row.purgeAfter).toBeInstanceOf(Date);
     if (row.purgedAt === null) {
       await new Promise((resolve) => setTimeout(resolve, Math.max(0, row.purgeAfter!.getTime() - Date.now()) + 200));
@@ -142,12 +149,16 @@ describe('a DELETE at any point of processing', () => {
   it('leaves nothing in the bucket whatever the moment and whatever the worker does next', async () => {
     const originalAt = points.findIndex((p) => p.label === 'storage.put original' && p.phase === 'after');
     const cases = points.flatMap((point, index) =>
-      (['goes on', 'fails there', 'dies there', ...(index < originalAt ? (['writes the original, then dies'] as const) : [])] as Mode[]).map((mode) => ({ point, mode })),
+      (
+        ['goes on', 'fails there', 'dies there', ...(index < originalAt ? (['writes the original, then dies'] as const) : [])] as Mode[]
+      ).map((mode) => ({ point, mode })),
     );
     // Each case is an upload of its own: three at a time, since most of a case is a lease running out.
     const outcomes = await inParallel(cases, 3, async ({ point, mode }) => {
       const { objects, row } = await run(point, mode);
-      return objects.length > 0 || row.status !== 'deleted' ? `${mode} at ${point.phase} ${point.label}: ${row.status}, ${objects.join(', ')}` : undefined;
+      return objects.length > 0 || row.status !== 'deleted'
+        ? `${mode} at ${point.phase} ${point.label}: ${row.status}, ${objects.join(', ')}`
+        : undefined;
     });
     expect(outcomes.filter(Boolean)).toEqual([]);
     expect(cases.length).toBeGreaterThan(40);

@@ -37,7 +37,9 @@ describe('duplicate and concurrent deliveries', () => {
     const failed = (await Promise.all(records.map((record) => deliver(handler, [record])))).flat();
     // Those that found it claimed come back later, as SQS redelivers them, and are then acknowledged.
     const backoffMs = (receive: number) => 1000 * 2 ** (receive - 1);
-    await Promise.all(records.filter((r) => failed.includes(r.messageId)).map((r) => deliverUntilAcknowledged(() => handler, r, { backoffMs })));
+    await Promise.all(
+      records.filter((r) => failed.includes(r.messageId)).map((r) => deliverUntilAcknowledged(() => handler, r, { backoffMs })),
+    );
 
     const row = await stack.deps.media.findById(mediaId);
     expect(row).toMatchObject({ status: 'ready', attempts: 1, leaseExpiresAt: null });
@@ -107,22 +109,47 @@ describe('messages that are not uploads of ours', () => {
   };
 
   const s3Body = (eventName: string, bucket: string, key: string) =>
-    JSON.stringify({ Records: [{ eventName, s3: { bucket: { name: bucket }, object: { key: encodeURIComponent(key).replace(/%2F/g, '/'), size: 1 } } }] });
+    JSON.stringify({
+      Records: [{ eventName, s3: { bucket: { name: bucket }, object: { key: encodeURIComponent(key).replace(/%2F/g, '/'), size: 1 } } }],
+    });
 
   const cases: [string, string, (u: Awaited<ReturnType<typeof pendingUpload>>, bucket: string) => Promise<string>][] = [
-    ['an unknown key', 'unknown-media', async (u, bucket) => {
-      const stray = incomingKey(u.tenant, newMediaId());
-      await stack.deps.storage.put(stray, photo, 'image/jpeg');
-      return s3Body('ObjectCreated:Put', bucket, stray);
-    }],
-    ['a key outside incoming/', 'not-an-incoming-key', async (u, bucket) => s3Body('ObjectCreated:Put', bucket, originalKey(u.tenant, u.mediaId))],
-    ['a key whose tenant is not its row\'s', 'tenant-mismatch', async (u, bucket) => {
-      const other = incomingKey(uniqueTenant('intruder'), u.mediaId);
-      await stack.deps.storage.put(other, photo, 'image/jpeg');
-      return s3Body('ObjectCreated:Put', bucket, other);
-    }],
-    ['an s3:TestEvent', 'test-event', async (_u, bucket) =>
-      JSON.stringify({ Service: 'Amazon S3', Event: 's3:TestEvent', Time: new Date().toISOString(), Bucket: bucket, RequestId: 'r', HostId: 'h' })],
+    [
+      'an unknown key',
+      'unknown-media',
+      async (u, bucket) => {
+        const stray = incomingKey(u.tenant, newMediaId());
+        await stack.deps.storage.put(stray, photo, 'image/jpeg');
+        return s3Body('ObjectCreated:Put', bucket, stray);
+      },
+    ],
+    [
+      'a key outside incoming/',
+      'not-an-incoming-key',
+      async (u, bucket) => s3Body('ObjectCreated:Put', bucket, originalKey(u.tenant, u.mediaId)),
+    ],
+    [
+      "a key whose tenant is not its row's",
+      'tenant-mismatch',
+      async (u, bucket) => {
+        const other = incomingKey(uniqueTenant('intruder'), u.mediaId);
+        await stack.deps.storage.put(other, photo, 'image/jpeg');
+        return s3Body('ObjectCreated:Put', bucket, other);
+      },
+    ],
+    [
+      'an s3:TestEvent',
+      'test-event',
+      async (_u, bucket) =>
+        JSON.stringify({
+          Service: 'Amazon S3',
+          Event: 's3:TestEvent',
+          Time: new Date().toISOString(),
+          Bucket: bucket,
+          RequestId: 'r',
+          HostId: 'h',
+        }),
+    ],
     ['an event that is not ObjectCreated', 'not-object-created', async (u, bucket) => s3Body('ObjectRemoved:Delete', bucket, u.key)],
     ['a malformed body', 'malformed-body', async () => '{"Records": [ {"eventName": '],
     ['a body that is no S3 notification', 'not-an-s3-notification', async () => JSON.stringify({ hello: 'world' })],

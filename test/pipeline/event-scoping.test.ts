@@ -62,13 +62,18 @@ describe('events, per consumer', () => {
       }
       return mediaId;
     };
-    const received = async (consumer: Service, mediaId: string) => (await logs[consumer].eventsFor(mediaId)) as unknown as Record<string, unknown>[];
+    const received = async (consumer: Service, mediaId: string) =>
+      (await logs[consumer].eventsFor(mediaId)) as unknown as Record<string, unknown>[];
 
     it('has one queue per consumer that may receive events, each with a dead-letter queue after five receives', async () => {
       expect(Object.keys(stack.queues.consumers).sort()).toEqual(['ai-service', 'analytics-service', 'attendance-service', 'user-service']);
       for (const [consumer, queue] of Object.entries(stack.queues.consumers)) {
-        const { Attributes } = await stack.sqs.send(new GetQueueAttributesCommand({ QueueUrl: queue!.url, AttributeNames: ['RedrivePolicy'] }));
-        expect(JSON.parse(Attributes?.RedrivePolicy ?? '{}'), consumer).toMatchObject({ deadLetterTargetArn: expect.stringMatching(/-dlq$/) });
+        const { Attributes } = await stack.sqs.send(
+          new GetQueueAttributesCommand({ QueueUrl: queue!.url, AttributeNames: ['RedrivePolicy'] }),
+        );
+        expect(JSON.parse(Attributes?.RedrivePolicy ?? '{}'), consumer).toMatchObject({
+          deadLetterTargetArn: expect.stringMatching(/-dlq$/),
+        });
         expect(String(JSON.parse(Attributes!.RedrivePolicy!).maxReceiveCount), consumer).toBe('5');
       }
     });
@@ -80,7 +85,10 @@ describe('events, per consumer', () => {
       );
       for (const consumer of ['attendance-service', 'ai-service'] as const) {
         const events = await received(consumer, mediaId);
-        expect(events.map((e) => e.type), consumer).toEqual(['media.ready']);
+        expect(
+          events.map((e) => e.type),
+          consumer,
+        ).toEqual(['media.ready']);
         expect(MediaEventSchema.safeParse(events[0]).error).toBeUndefined();
         expect(events[0], consumer).toMatchObject({ subjectId: 'pupil-7', classroomId: 'room-1', purpose: 'attendance' });
       }
@@ -97,7 +105,10 @@ describe('events, per consumer', () => {
     it('sends a profile photo to user-service and ai-service, not to attendance-service', async () => {
       const mediaId = await uploadAs({ role: 'student', tenant, sub: 'pupil-8' }, { purpose: 'profile', subjectId: 'pupil-8' });
       for (const consumer of ['user-service', 'ai-service'] as const) {
-        expect((await received(consumer, mediaId)).map((e) => [e.type, e.subjectId]), consumer).toEqual([['media.ready', 'pupil-8']]);
+        expect(
+          (await received(consumer, mediaId)).map((e) => [e.type, e.subjectId]),
+          consumer,
+        ).toEqual([['media.ready', 'pupil-8']]);
       }
       expect(await received('attendance-service', mediaId)).toEqual([]);
       expect((await received('analytics-service', mediaId)).map((e) => e.subjectId)).toEqual([undefined]);

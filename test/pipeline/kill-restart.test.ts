@@ -141,113 +141,112 @@ describe('acknowledged uploads survive the local stack being killed', () => {
     await killProcessGroup(stack);
   }
 
-  it(
-    'on the embedded database: killed at a random instant under load, or right after the 201s, every acknowledged upload ends ready',
-    { timeout: 600_000 },
-    async () => {
-      // The embedded database is the point here: no DATABASE_URL.
-      const { env, api, secret } = await portsAndEnv({ DATABASE_URL: '' });
-      let running: ChildProcess | undefined;
-      cleanup.push(async () => running && killProcessGroup(running));
-      const start = async () => {
-        const started = await startStackProcess(env, { ownProcessGroup: true, startBudgetMs: 240_000 });
-        running = started.child;
-        return started;
-      };
+  it('on the embedded database: killed at a random instant under load, or right after the 201s, every acknowledged upload ends ready', {
+    timeout: 600_000,
+  }, async () => {
+    // The embedded database is the point here: no DATABASE_URL.
+    const { env, api, secret } = await portsAndEnv({ DATABASE_URL: '' });
+    let running: ChildProcess | undefined;
+    cleanup.push(async () => running && killProcessGroup(running));
+    const start = async () => {
+      const started = await startStackProcess(env, { ownProcessGroup: true, startBudgetMs: 240_000 });
+      running = started.child;
+      return started;
+    };
 
-      let stack = await start();
-      const client = await uploader(api, secret);
-      const rounds: { kind: 'under way' | 'reserved, bytes after the restart' }[] = [
-        { kind: 'under way' },
-        { kind: 'reserved, bytes after the restart' },
-        { kind: 'under way' },
-      ];
-      for (const [n, round] of rounds.entries()) {
-        const acknowledged: Acknowledged = new Map();
-        let detail: string;
-        if (round.kind === 'under way') {
-          const killedAfterMs = randomBetween(0, 2500);
-          const kill = killAfterFirstReservation(stack.child, acknowledged, killedAfterMs);
-          await load(client, acknowledged, kill);
-          await kill;
-          const posted = [...acknowledged.values()].filter((e) => e.posted).length;
-          detail = `killed ${killedAfterMs} ms after the first 201: ${acknowledged.size} reserved (201), ${posted} posted (204) before the kill`;
-        } else {
-          const answers = await Promise.all(Array.from({ length: 6 }, () => client.reserve()));
-          for (const { ticket } of answers) if (ticket) acknowledged.set(ticket.mediaId, { ticket, posted: false });
-          await killProcessGroup(stack.child);
-          detail = `killed right after ${acknowledged.size} reservations (201), no bytes yet`;
-        }
-        const restarting = Date.now();
-        stack = await start();
-        const restartS = ((Date.now() - restarting) / 1000).toFixed(1);
-        const { postedLate, ready } = await everyAcknowledgedEndsReady(client, acknowledged, stack.output);
-        console.log(
-          `kill round ${n + 1} (embedded database, ${round.kind}): ${detail}; back up in ${restartS} s; ${postedLate} posted after the restart; ${ready}/${acknowledged.size} ready`,
-        );
-        expect(acknowledged.size, 'the round acknowledged nothing: it proves nothing').toBeGreaterThan(0);
-      }
-      await stopProcess(stack.child, 'SIGTERM');
-    },
-  );
-
-  it(
-    'on PostgreSQL: the service’s connections terminated mid-load, then the stack killed, every acknowledged upload ends ready',
-    { timeout: 400_000 },
-    async () => {
-      const database = await isolatedDatabase();
-      cleanup.push(() => database.drop());
-      expect(database.url, 'needs a PostgreSQL server (DATABASE_URL, or one on 127.0.0.1:5432)').toBeTruthy();
-      const { env, api, secret } = await portsAndEnv({ DATABASE_URL: database.url });
-      let running: ChildProcess | undefined;
-      cleanup.push(async () => running && killProcessGroup(running));
-      const start = async () => {
-        const started = await startStackProcess(env, { ownProcessGroup: true, startBudgetMs: 120_000 });
-        running = started.child;
-        return started;
-      };
-      const admin = new pg.Client({ connectionString: database.url });
-      await admin.connect();
-      cleanup.push(() => admin.end());
-
-      let stack = await start();
-      const client = await uploader(api, secret);
-
-      // 1. Under load, every connection of the service to its database is cut, five times.
+    let stack = await start();
+    const client = await uploader(api, secret);
+    const rounds: { kind: 'under way' | 'reserved, bytes after the restart' }[] = [
+      { kind: 'under way' },
+      { kind: 'reserved, bytes after the restart' },
+      { kind: 'under way' },
+    ];
+    for (const [n, round] of rounds.entries()) {
       const acknowledged: Acknowledged = new Map();
-      let terminated = 0;
-      const terminations = (async () => {
-        for (let i = 0; i < 5; i++) {
-          await new Promise((r) => setTimeout(r, randomBetween(300, 900)));
-          const { rowCount } = await admin.query(
-            'select pg_terminate_backend(pid) from pg_stat_activity where datname = current_database() and pid <> pg_backend_pid()',
-          );
-          terminated += rowCount ?? 0;
-        }
-      })();
-      const refused = await load(client, acknowledged, terminations);
-      expect(terminated, 'no connection of the service was terminated').toBeGreaterThan(0);
-      // A request whose connection was cut is told to try again (503), never answered 500.
-      expect(Object.keys(refused).filter((status) => status !== '503'), stack.output().slice(-4000)).toEqual([]);
-      const first = await everyAcknowledgedEndsReady(client, acknowledged, stack.output);
-      console.log(
-        `PostgreSQL, ${terminated} connections terminated mid-load: ${acknowledged.size} reserved (201), other answers ${JSON.stringify(refused)}, ${first.ready}/${acknowledged.size} ready`,
-      );
-
-      // 2. The whole stack killed at a random instant under load, started again on the same database.
-      const second: Acknowledged = new Map();
-      const killedAfterMs = randomBetween(0, 2500);
-      const kill = killAfterFirstReservation(stack.child, second, killedAfterMs);
-      await load(client, second, kill);
-      await kill;
-      const postedBeforeKill = [...second.values()].filter((e) => e.posted).length;
+      let detail: string;
+      if (round.kind === 'under way') {
+        const killedAfterMs = randomBetween(0, 2500);
+        const kill = killAfterFirstReservation(stack.child, acknowledged, killedAfterMs);
+        await load(client, acknowledged, kill);
+        await kill;
+        const posted = [...acknowledged.values()].filter((e) => e.posted).length;
+        detail = `killed ${killedAfterMs} ms after the first 201: ${acknowledged.size} reserved (201), ${posted} posted (204) before the kill`;
+      } else {
+        const answers = await Promise.all(Array.from({ length: 6 }, () => client.reserve()));
+        for (const { ticket } of answers) if (ticket) acknowledged.set(ticket.mediaId, { ticket, posted: false });
+        await killProcessGroup(stack.child);
+        detail = `killed right after ${acknowledged.size} reservations (201), no bytes yet`;
+      }
+      const restarting = Date.now();
       stack = await start();
-      const after = await everyAcknowledgedEndsReady(client, second, stack.output);
+      const restartS = ((Date.now() - restarting) / 1000).toFixed(1);
+      const { postedLate, ready } = await everyAcknowledgedEndsReady(client, acknowledged, stack.output);
       console.log(
-        `PostgreSQL, killed ${killedAfterMs} ms after the first 201: ${second.size} reserved (201), ${postedBeforeKill} posted (204) before the kill, ${after.postedLate} after the restart; ${after.ready}/${second.size} ready`,
+        `kill round ${n + 1} (embedded database, ${round.kind}): ${detail}; back up in ${restartS} s; ${postedLate} posted after the restart; ${ready}/${acknowledged.size} ready`,
       );
-      expect(second.size, 'the round acknowledged nothing: it proves nothing').toBeGreaterThan(0);
-      await stopProcess(stack.child, 'SIGTERM');
-    },
-  );
+      expect(acknowledged.size, 'the round acknowledged nothing: it proves nothing').toBeGreaterThan(0);
+    }
+    await stopProcess(stack.child, 'SIGTERM');
+  });
+
+  it('on PostgreSQL: the service’s connections terminated mid-load, then the stack killed, every acknowledged upload ends ready', {
+    timeout: 400_000,
+  }, async () => {
+    const database = await isolatedDatabase();
+    cleanup.push(() => database.drop());
+    expect(database.url, 'needs a PostgreSQL server (DATABASE_URL, or one on 127.0.0.1:5432)').toBeTruthy();
+    const { env, api, secret } = await portsAndEnv({ DATABASE_URL: database.url });
+    let running: ChildProcess | undefined;
+    cleanup.push(async () => running && killProcessGroup(running));
+    const start = async () => {
+      const started = await startStackProcess(env, { ownProcessGroup: true, startBudgetMs: 120_000 });
+      running = started.child;
+      return started;
+    };
+    const admin = new pg.Client({ connectionString: database.url });
+    await admin.connect();
+    cleanup.push(() => admin.end());
+
+    let stack = await start();
+    const client = await uploader(api, secret);
+
+    // 1. Under load, every connection of the service to its database is cut, five times.
+    const acknowledged: Acknowledged = new Map();
+    let terminated = 0;
+    const terminations = (async () => {
+      for (let i = 0; i < 5; i++) {
+        await new Promise((r) => setTimeout(r, randomBetween(300, 900)));
+        const { rowCount } = await admin.query(
+          'select pg_terminate_backend(pid) from pg_stat_activity where datname = current_database() and pid <> pg_backend_pid()',
+        );
+        terminated += rowCount ?? 0;
+      }
+    })();
+    const refused = await load(client, acknowledged, terminations);
+    expect(terminated, 'no connection of the service was terminated').toBeGreaterThan(0);
+    // A request whose connection was cut is told to try again (503), never answered 500.
+    expect(
+      Object.keys(refused).filter((status) => status !== '503'),
+      stack.output().slice(-4000),
+    ).toEqual([]);
+    const first = await everyAcknowledgedEndsReady(client, acknowledged, stack.output);
+    console.log(
+      `PostgreSQL, ${terminated} connections terminated mid-load: ${acknowledged.size} reserved (201), other answers ${JSON.stringify(refused)}, ${first.ready}/${acknowledged.size} ready`,
+    );
+
+    // 2. The whole stack killed at a random instant under load, started again on the same database.
+    const second: Acknowledged = new Map();
+    const killedAfterMs = randomBetween(0, 2500);
+    const kill = killAfterFirstReservation(stack.child, second, killedAfterMs);
+    await load(client, second, kill);
+    await kill;
+    const postedBeforeKill = [...second.values()].filter((e) => e.posted).length;
+    stack = await start();
+    const after = await everyAcknowledgedEndsReady(client, second, stack.output);
+    console.log(
+      `PostgreSQL, killed ${killedAfterMs} ms after the first 201: ${second.size} reserved (201), ${postedBeforeKill} posted (204) before the kill, ${after.postedLate} after the restart; ${after.ready}/${second.size} ready`,
+    );
+    expect(second.size, 'the round acknowledged nothing: it proves nothing').toBeGreaterThan(0);
+    await stopProcess(stack.child, 'SIGTERM');
+  });
 });

@@ -116,11 +116,14 @@ describe(`soak: ${UPLOADS} uploads from ${CLIENTS} clients with ${FAILURE_RATE *
             .executeTakeFirstOrThrow()
         ).n,
       );
-    for (const deadline = Date.now() + 540_000; (await terminal()) < UPLOADS && Date.now() < deadline; ) await new Promise((r) => setTimeout(r, 250));
+    for (const deadline = Date.now() + 540_000; (await terminal()) < UPLOADS && Date.now() < deadline; )
+      await new Promise((r) => setTimeout(r, 250));
     const finished = performance.now();
 
     const rows = await stack.deps.db.selectFrom('media').selectAll().where('tenant', '=', tenant).execute();
-    const events = (await new QueueLog(stack.sqs, stack.queues.events).drain()).messages.map((m) => m.event).filter((e) => e.tenant === tenant);
+    const events = (await new QueueLog(stack.sqs, stack.queues.events).drain()).messages
+      .map((m) => m.event)
+      .filter((e) => e.tenant === tenant);
     const eventIds = new Set(events.map((e) => e.eventId));
     const expectedKeys = new Set(rows.flatMap((r) => r.variants.map((v) => v.key)));
     // Listed item by item: the S3 emulator cannot page through more than 1000 keys on Node 24.

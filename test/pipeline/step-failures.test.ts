@@ -87,7 +87,12 @@ describe('a failure at each step of processing, then redelivery', () => {
 
   /** The one window that sends twice: the event is out, and the worker cannot record it. */
   const sendsTwice: [string, FaultPlan & { fired: () => boolean }, string, 'before' | 'after'][] = [
-    ['after SQS accepted the event but its answer was lost', failOnce((c) => c.label === 'events.publish', 'after'), 'events.publish', 'after'],
+    [
+      'after SQS accepted the event but its answer was lost',
+      failOnce((c) => c.label === 'events.publish', 'after'),
+      'events.publish',
+      'after',
+    ],
     [
       'when the database stays away for every try at recording the sent event',
       failTimes(3, (c) => c.label === 'media.markAnnounced', 'before'),
@@ -107,7 +112,11 @@ describe('a failure at each step of processing, then redelivery', () => {
   });
 
   it('ends as a clean run whichever call of a clean run fails, before or after it', async () => {
-    const covered = new Set(named.map(([, matches, phase]) => reference.calls.filter((label) => matches({ label, mediaId: undefined })).map((l) => `${phase} ${l}`)).flat());
+    const covered = new Set(
+      named.flatMap(([, matches, phase]) =>
+        reference.calls.filter((label) => matches({ label, mediaId: undefined })).map((l) => `${phase} ${l}`),
+      ),
+    );
     const remaining = reference.calls
       .flatMap((label) => (['before', 'after'] as const).map((phase) => ({ label, phase })))
       // Between sending the event and recording it is the one window that sends twice: see below.
@@ -115,7 +124,12 @@ describe('a failure at each step of processing, then redelivery', () => {
     expect(remaining.length).toBeGreaterThan(5);
     for (const { label, phase } of remaining) {
       const { row, sent, objects } = await failThenRedeliver(failOnce((c) => c.label === label, phase));
-      expect({ step: `${phase} ${label}`, outcome: outcomeOf(row), orphans: objects.filter((k) => !variantKeys(row).includes(k)), events: sent.length }).toEqual({
+      expect({
+        step: `${phase} ${label}`,
+        outcome: outcomeOf(row),
+        orphans: objects.filter((k) => !variantKeys(row).includes(k)),
+        events: sent.length,
+      }).toEqual({
         step: `${phase} ${label}`,
         outcome: reference.outcome,
         orphans: [],
@@ -167,7 +181,9 @@ describe('a failure at each step of processing, then redelivery', () => {
     const { mediaId, key } = await upload(stack, token, png, { contentType: 'image/jpeg' });
     const record = s3Record(stack.bucket, key);
 
-    expect(await deliver(processUpload.withDependencies(depsWith(failOnce((c) => c.label === 'events.publish', 'before'))), [record])).toEqual([record.messageId]);
+    expect(
+      await deliver(processUpload.withDependencies(depsWith(failOnce((c) => c.label === 'events.publish', 'before'))), [record]),
+    ).toEqual([record.messageId]);
     expect(await deliverUntilAcknowledged(() => processUpload.withDependencies(depsWith(noFaults)), record, { backoffMs })).toBe(1);
 
     expect(await stack.deps.media.findById(mediaId)).toMatchObject({ status: 'rejected', rejectionCode: 'TYPE_MISMATCH', attempts: 1 });

@@ -56,11 +56,16 @@ describe('the sweeper', () => {
     return { ...t, ...u };
   };
   const s3Failing = (label: string) =>
-    withFaults<Dependencies>(stack.deps, (call, phase) => (phase === 'before' && call.label.startsWith(label) ? transientError(call) : undefined));
+    withFaults<Dependencies>(stack.deps, (call, phase) =>
+      phase === 'before' && call.label.startsWith(label) ? transientError(call) : undefined,
+    );
 
   it('expires an upload that never arrived once its POST expiry and grace have passed, and deletes what arrives after', async () => {
     const t = await newTenant();
-    const requested = await stack.api<UploadTicket>('POST', '/v1/uploads', { token: t.token, body: { purpose: 'profile', contentType: 'image/jpeg', size: photo.length } });
+    const requested = await stack.api<UploadTicket>('POST', '/v1/uploads', {
+      token: t.token,
+      body: { purpose: 'profile', contentType: 'image/jpeg', size: photo.length },
+    });
     const id = requested.json.mediaId;
     await sweep(stack.deps);
     expect((await row(id)).status).toBe('pending');
@@ -105,7 +110,10 @@ describe('the sweeper', () => {
 
   it('hands back a lapsed lease whose object is not there, so the upload can still arrive', async () => {
     const t = await newTenant();
-    const requested = await stack.api<UploadTicket>('POST', '/v1/uploads', { token: t.token, body: { purpose: 'profile', contentType: 'image/jpeg', size: photo.length } });
+    const requested = await stack.api<UploadTicket>('POST', '/v1/uploads', {
+      token: t.token,
+      body: { purpose: 'profile', contentType: 'image/jpeg', size: photo.length },
+    });
     const id = requested.json.mediaId;
     await stack.deps.media.claim(id, 300);
     await travel(id, { leaseExpiresAt: hourAgo() });

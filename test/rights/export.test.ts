@@ -86,14 +86,19 @@ describe('the export of everything about a person (the right of access)', () => 
     for (const id of about) {
       expect(files.get(`media/${id}.jpeg`)!.equals((await stack.deps.storage.getBytes(originalKey(tenant, id)))!)).toBe(true);
     }
-    const manifest = JSON.parse(files.get('manifest.json')!.toString('utf8')) as { subjectId: string; items: (MediaRecord & { file: string })[] };
+    const manifest = JSON.parse(files.get('manifest.json')!.toString('utf8')) as {
+      subjectId: string;
+      items: (MediaRecord & { file: string })[];
+    };
     expect(manifest.subjectId).toBe('child-1');
     expect(manifest.items.map((item) => [item.id, item.file, item.subjectId, item.status])).toEqual(
       about.map((id) => [id, `media/${id}.jpeg`, 'child-1', 'ready']),
     );
 
     // Asking for the URL is a download like any other: audited.
-    const audit = await stack.api<{ items: { action: string; subjectId: string }[] }>('GET', '/v1/audit?subjectId=child-1', { token: admin });
+    const audit = await stack.api<{ items: { action: string; subjectId: string }[] }>('GET', '/v1/audit?subjectId=child-1', {
+      token: admin,
+    });
     expect(audit.json.items.map((e) => e.action)).toEqual(['download', 'export']);
   });
 
@@ -106,13 +111,19 @@ describe('the export of everything about a person (the right of access)', () => 
     ]);
     const started = await stack.api<{ exportId: string }>('POST', '/v1/subjects/child-3/export', { token: admin });
     // Storage fails while the second photo is read: the file is never completed.
-    const failing = withFaults(app, (call, phase) => (phase === 'before' && call.label.startsWith('storage.getStream') && call.mediaId === ids[1] ? transientError(call) : undefined));
+    const failing = withFaults(app, (call, phase) =>
+      phase === 'before' && call.label.startsWith('storage.getStream') && call.mediaId === ids[1] ? transientError(call) : undefined,
+    );
     await expect(runExport(failing, started.json.exportId)).rejects.toThrow();
     expect((await stack.api<ExportRecord>('GET', `/v1/exports/${started.json.exportId}`, { token: admin })).json.status).toBe('running');
     expect(await stack.deps.storage.listKeys(`exports/${tenant}/`)).toEqual([]);
     // Another worker cannot take it while the lease runs; once it has run out, one can.
     expect(await runExport(app, started.json.exportId)).toBeUndefined();
-    await stack.deps.db.updateTable('rightsJob').set({ leaseExpiresAt: new Date(Date.now() - 1000) }).where('id', '=', started.json.exportId).execute();
+    await stack.deps.db
+      .updateTable('rightsJob')
+      .set({ leaseExpiresAt: new Date(Date.now() - 1000) })
+      .where('id', '=', started.json.exportId)
+      .execute();
     expect((await runExport(app, started.json.exportId))?.items).toBe(2);
     const done = await stack.api<ExportRecord>('GET', `/v1/exports/${started.json.exportId}`, { token: admin });
     const files = await unzip(Buffer.from(await (await fetch(done.json.url!)).arrayBuffer()));

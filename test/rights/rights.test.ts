@@ -65,7 +65,11 @@ describe('the rights of the child', () => {
     const items: AuditEntry[] = [];
     let cursor: string | null = null;
     do {
-      const page: { status: number; json: { items: AuditEntry[]; nextCursor: string | null } } = await stack.api('GET', `/v1/audit?limit=7${query}${cursor ? `&cursor=${cursor}` : ''}`, { token });
+      const page: { status: number; json: { items: AuditEntry[]; nextCursor: string | null } } = await stack.api(
+        'GET',
+        `/v1/audit?limit=7${query}${cursor ? `&cursor=${cursor}` : ''}`,
+        { token },
+      );
       expect(page.status).toBe(200);
       items.push(...page.json.items);
       cursor = page.json.nextCursor;
@@ -105,10 +109,14 @@ describe('the rights of the child', () => {
         { tenant: s.tenant, subjectId: 'child-12', purpose: 'profile' },
       ]);
       await putConsent(s.admin, 'child-11', { recognition: true, training: false });
-      const batch = await stack.api<{ items: { id: string; url?: string; error?: { code: string } }[] }>('POST', '/v1/media/download-urls', {
-        token: s.ai,
-        body: { ids: [consented, refused], variant: 'ml' },
-      });
+      const batch = await stack.api<{ items: { id: string; url?: string; error?: { code: string } }[] }>(
+        'POST',
+        '/v1/media/download-urls',
+        {
+          token: s.ai,
+          body: { ids: [consented, refused], variant: 'ml' },
+        },
+      );
       expect(batch.status).toBe(200);
       expect(batch.json.items.map((item) => item.error?.code ?? 'url')).toEqual(['url', 'CONSENT_REQUIRED']);
       minted.set(s.tenant, (minted.get(s.tenant) ?? 0) + 1);
@@ -151,7 +159,10 @@ describe('the rights of the child', () => {
       expect((await putConsent(s.teacher, 'child-3', { recognition: true, training: true })).status).toBe(403);
       expect((await putConsent(s.ai, 'child-3', { recognition: true, training: true })).status).toBe(403);
       // A partial change keeps the field left out; a change naming neither field, or another one, is refused.
-      expect((await putConsent(s.admin, 'child-3', { recognition: true } as never)).json).toMatchObject({ recognition: true, training: false });
+      expect((await putConsent(s.admin, 'child-3', { recognition: true } as never)).json).toMatchObject({
+        recognition: true,
+        training: false,
+      });
       expect((await putConsent(s.admin, 'child-3', { training: true } as never)).json).toMatchObject({ recognition: true, training: true });
       expect((await putConsent(s.admin, 'child-3', {} as never)).status).toBe(400);
       expect((await putConsent(s.admin, 'child-3', { recognition: true, faces: true } as never)).status).toBe(400);
@@ -229,7 +240,9 @@ describe('the rights of the child', () => {
         }
       };
       try {
-        expect(await outcome(`insert into access_audit (tenant, actor, actor_role, action) values ($1, 'x', 'admin', 'consent')`, [s.tenant])).toBe('ok');
+        expect(
+          await outcome(`insert into access_audit (tenant, actor, actor_role, action) values ($1, 'x', 'admin', 'consent')`, [s.tenant]),
+        ).toBe('ok');
         expect(await outcome(`select * from access_audit where tenant = $1`, [s.tenant])).toBe('ok');
         expect(await outcome(`update access_audit set actor = 'someone-else' where tenant = $1`, [s.tenant])).toBe(PERMISSION_DENIED);
         expect(await outcome(`delete from access_audit where tenant = $1`, [s.tenant])).toBe(PERMISSION_DENIED);
@@ -242,7 +255,17 @@ describe('the rights of the child', () => {
       // A row from three years ago (written as the owner), and today's: pruning at 730 days takes the old one only.
       await stack.deps.db
         .insertInto('accessAudit')
-        .values({ tenant: s.tenant, actor: 'old', actorRole: 'admin', action: 'consent', mediaId: null, subjectId: null, variant: null, requestId: null, at: new Date(Date.now() - 3 * 365 * DAY) })
+        .values({
+          tenant: s.tenant,
+          actor: 'old',
+          actorRole: 'admin',
+          action: 'consent',
+          mediaId: null,
+          subjectId: null,
+          variant: null,
+          requestId: null,
+          at: new Date(Date.now() - 3 * 365 * DAY),
+        })
         .execute();
       expect(await app.audit.prune(730)).toBeGreaterThanOrEqual(1);
       const left = await stack.deps.db.selectFrom('accessAudit').select('actor').where('tenant', '=', s.tenant).execute();
@@ -261,8 +284,14 @@ describe('the rights of the child', () => {
         { tenant: s.tenant, subjectId: 'child-7', purpose: 'general', createdAt: old },
         { tenant: s.tenant, subjectId: 'child-7', purpose: 'attendance' },
       ]);
-      const preview = await stack.api<{ items: { purpose: string; count: number; bytes: number; firstExpiry: string }[] }>('GET', '/v1/retention/preview?withinDays=30', { token: s.admin });
-      expect(preview.json.items).toEqual([{ purpose: 'attendance', count: 1, bytes: 100, firstExpiry: new Date(old.getTime() + 400 * DAY).toISOString() }]);
+      const preview = await stack.api<{ items: { purpose: string; count: number; bytes: number; firstExpiry: string }[] }>(
+        'GET',
+        '/v1/retention/preview?withinDays=30',
+        { token: s.admin },
+      );
+      expect(preview.json.items).toEqual([
+        { purpose: 'attendance', count: 1, bytes: 100, firstExpiry: new Date(old.getTime() + 400 * DAY).toISOString() },
+      ]);
       expect((await stack.api('GET', '/v1/retention/preview', { token: s.teacher })).status).toBe(403);
 
       // Today nothing is due; twenty days on, the 390-day-old attendance photo is.
@@ -290,7 +319,13 @@ describe('the rights of the child', () => {
       const purposes = ['profile', 'attendance', 'training', 'general'] as const;
       const ids = await readyRows(
         stack,
-        Array.from({ length: 200 }, (_, n) => ({ tenant: s.tenant, subjectId: 'child-8', purpose: purposes[n % 4]!, legalHold: n % 40 === 0, withObject: n % 20 === 1 })),
+        Array.from({ length: 200 }, (_, n) => ({
+          tenant: s.tenant,
+          subjectId: 'child-8',
+          purpose: purposes[n % 4]!,
+          legalHold: n % 40 === 0,
+          withObject: n % 20 === 1,
+        })),
       );
       const [other] = await readyRows(stack, [{ tenant: s.tenant, subjectId: 'child-9', purpose: 'profile' }]);
       await putConsent(s.admin, 'child-8', { recognition: true, training: true });
@@ -299,7 +334,9 @@ describe('the rights of the child', () => {
       expect(started.status).toBe(202);
       expect(started.json.status).toBe('queued');
       // Asking again while it runs starts nothing new.
-      expect((await stack.api<{ erasureId: string }>('POST', '/v1/subjects/child-8/erasure', { token: s.admin })).json.erasureId).toBe(started.json.erasureId);
+      expect((await stack.api<{ erasureId: string }>('POST', '/v1/subjects/child-8/erasure', { token: s.admin })).json.erasureId).toBe(
+        started.json.erasureId,
+      );
       expect((await stack.api('POST', '/v1/subjects/child-8/erasure', { token: s.teacher })).status).toBe(403);
       // The consent goes at once.
       expect((await stack.api<ConsentRecord>('GET', '/v1/subjects/child-8/consent', { token: s.admin })).json.recognition).toBe(false);
@@ -320,14 +357,27 @@ describe('the rights of the child', () => {
       // The next sweeps, once it is idle long enough, pick it up where the database says it stopped.
       for (let run = 0; run < 5; run++) await sweep(app, RESUME_IDLE_JOBS_NOW);
       const done = await stack.api<ErasureRecord>('GET', `/v1/erasures/${started.json.erasureId}`, { token: s.users });
-      expect(done.json).toEqual({ erasureId: started.json.erasureId, subjectId: 'child-8', status: 'done', total: 200, deleted: 195, untagged: 0, heldBack: 5 });
+      expect(done.json).toEqual({
+        erasureId: started.json.erasureId,
+        subjectId: 'child-8',
+        status: 'done',
+        total: 200,
+        deleted: 195,
+        untagged: 0,
+        heldBack: 5,
+      });
 
-      const rows = await stack.deps.db.selectFrom('media').select(['id', 'status', 'legalHold', 'purgedAt']).where('id', 'in', ids).execute();
+      const rows = await stack.deps.db
+        .selectFrom('media')
+        .select(['id', 'status', 'legalHold', 'purgedAt'])
+        .where('id', 'in', ids)
+        .execute();
       expect(rows.filter((r) => r.status === 'deleted').length).toBe(195);
       expect(rows.filter((r) => r.status !== 'deleted').every((r) => r.legalHold)).toBe(true);
       expect(rows.filter((r) => r.status === 'deleted').every((r) => r.purgedAt !== null)).toBe(true);
       expect((await stack.deps.media.findById(other!))?.status).toBe('ready');
-      for (const id of ids.filter((_, n) => n % 20 === 1)) expect(await stack.deps.storage.listKeys(`originals/${s.tenant}/${id}`)).toEqual([]);
+      for (const id of ids.filter((_, n) => n % 20 === 1))
+        expect(await stack.deps.storage.listKeys(`originals/${s.tenant}/${id}`)).toEqual([]);
 
       // Each delete audited once, whatever the crash; the erasure itself once.
       const audit = await auditOf(s.admin, '&subjectId=child-8');
@@ -336,28 +386,45 @@ describe('the rights of the child', () => {
       expect(audit.filter((e) => e.action === 'erasure').map((e) => e.actor)).toEqual(['admin-1']);
 
       await aiEvents.drain();
-      const erased = aiEvents.messages.map((m) => m.event as unknown as { type: string; tenant: string; subjectId: string }).filter((e) => e.tenant === s.tenant && e.type === 'subject.erased');
+      const erased = aiEvents.messages
+        .map((m) => m.event as unknown as { type: string; tenant: string; subjectId: string })
+        .filter((e) => e.tenant === s.tenant && e.type === 'subject.erased');
       expect(erased.map((e) => e.subjectId)).toEqual(['child-8']);
       // Done is done: a second run changes nothing, a new request finds only the held items.
       const again = await stack.api<{ erasureId: string }>('POST', '/v1/subjects/child-8/erasure', { token: s.admin });
       expect(again.json.erasureId).not.toBe(started.json.erasureId);
       await sweep(app, RESUME_IDLE_JOBS_NOW);
-      expect((await stack.api<ErasureRecord>('GET', `/v1/erasures/${again.json.erasureId}`, { token: s.admin })).json).toMatchObject({ status: 'done', total: 5, deleted: 0, heldBack: 5 });
+      expect((await stack.api<ErasureRecord>('GET', `/v1/erasures/${again.json.erasureId}`, { token: s.admin })).json).toMatchObject({
+        status: 'done',
+        total: 5,
+        deleted: 0,
+        heldBack: 5,
+      });
     });
 
     it('sends subject.erased once, even when the queue was down as the erasure finished', async () => {
       const s = await school();
-      await readyRows(stack, [1, 2, 3].map(() => ({ tenant: s.tenant, subjectId: 'child-13', purpose: 'general' as const })));
+      await readyRows(
+        stack,
+        [1, 2, 3].map(() => ({ tenant: s.tenant, subjectId: 'child-13', purpose: 'general' as const })),
+      );
       const started = await stack.api<{ erasureId: string }>('POST', '/v1/subjects/child-13/erasure', { token: s.admin });
       // Events about a person carry no media id: those are the ones that fail.
-      const queueDown = withFaults(app, (call, phase) => (phase === 'before' && call.label === 'events.publish' && !call.mediaId ? new Error('queue down') : undefined));
+      const queueDown = withFaults(app, (call, phase) =>
+        phase === 'before' && call.label === 'events.publish' && !call.mediaId ? new Error('queue down') : undefined,
+      );
       await expect(runErasure(queueDown, started.json.erasureId)).rejects.toThrow('queue down');
-      expect((await stack.api<ErasureRecord>('GET', `/v1/erasures/${started.json.erasureId}`, { token: s.admin })).json).toMatchObject({ status: 'done', deleted: 3 });
+      expect((await stack.api<ErasureRecord>('GET', `/v1/erasures/${started.json.erasureId}`, { token: s.admin })).json).toMatchObject({
+        status: 'done',
+        deleted: 3,
+      });
 
       await sweep(app, RESUME_IDLE_JOBS_NOW);
       await sweep(app, RESUME_IDLE_JOBS_NOW);
       await aiEvents.drain();
-      const erased = aiEvents.messages.map((m) => m.event as unknown as { type: string; tenant: string }).filter((e) => e.tenant === s.tenant && e.type === 'subject.erased');
+      const erased = aiEvents.messages
+        .map((m) => m.event as unknown as { type: string; tenant: string })
+        .filter((e) => e.tenant === s.tenant && e.type === 'subject.erased');
       expect(erased.length).toBe(1);
     });
 
@@ -373,7 +440,12 @@ describe('the rights of the child', () => {
   it('has every download URL this file was given in the audit log exactly once', async () => {
     expect(minted.size).toBeGreaterThan(0);
     for (const [tenant, count] of minted) {
-      const rows = await stack.deps.db.selectFrom('accessAudit').select('id').where('tenant', '=', tenant).where('action', '=', 'download').execute();
+      const rows = await stack.deps.db
+        .selectFrom('accessAudit')
+        .select('id')
+        .where('tenant', '=', tenant)
+        .where('action', '=', 'download')
+        .execute();
       expect(rows.length, tenant).toBe(count);
     }
   });

@@ -3,7 +3,16 @@ import pg from 'pg';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import yauzl from 'yauzl';
-import type { DownloadAnswer, DownloadUrlsAnswer, ErasureRecord, ExportRecord, MediaRecord, Principal, Problem, UploadTicket } from '@media/core';
+import type {
+  DownloadAnswer,
+  DownloadUrlsAnswer,
+  ErasureRecord,
+  ExportRecord,
+  MediaRecord,
+  Principal,
+  Problem,
+  UploadTicket,
+} from '@media/core';
 import { recordAuditRetention } from '@media/db';
 import { runErasure, type Dependencies } from '@media/service';
 import { runExport, sweep } from '@media/service/processing';
@@ -71,7 +80,8 @@ describe('subjects are the people in a photo', () => {
     await database?.drop();
   });
 
-  const tokenOf = (role: Principal['role'], tenant: string, sub: string, classrooms: string[] = []) => stack.token({ role, tenant, sub, classrooms });
+  const tokenOf = (role: Principal['role'], tenant: string, sub: string, classrooms: string[] = []) =>
+    stack.token({ role, tenant, sub, classrooms });
   const school = async () => {
     const tenant = uniqueTenant();
     return {
@@ -139,7 +149,13 @@ describe('subjects are the people in a photo', () => {
       const s = await school();
       const upload = await stack.api<Problem>('POST', '/v1/uploads', {
         token: s.attendance,
-        body: { purpose: 'attendance', contentType: 'image/jpeg', size: 100, classroomId: 'c-1', subjectIds: ['child-1', 'attendance-service'] },
+        body: {
+          purpose: 'attendance',
+          contentType: 'image/jpeg',
+          size: 100,
+          classroomId: 'c-1',
+          subjectIds: ['child-1', 'attendance-service'],
+        },
       });
       expect([upload.status, upload.json.code]).toEqual([400, 'INVALID_SUBJECT']);
       for (const path of ['erasure', 'export']) {
@@ -186,7 +202,11 @@ describe('subjects are the people in a photo', () => {
   describe('erasure', () => {
     it('untags the child from a shared class photo (kept for the others) and deletes the photos naming them alone', async () => {
       const s = await school();
-      const shared = await uploadReady(s.admin, { purpose: 'attendance', classroomId: 'c-1', subjectIds: ['child-1', 'child-2', 'child-3'] });
+      const shared = await uploadReady(s.admin, {
+        purpose: 'attendance',
+        classroomId: 'c-1',
+        subjectIds: ['child-1', 'child-2', 'child-3'],
+      });
       const alone = await uploadReady(s.admin, { purpose: 'general', subjectIds: ['child-2'] });
 
       expect(await erase(s.admin, 'child-2')).toMatchObject({ status: 'done', total: 2, deleted: 1, untagged: 1, heldBack: 0 });
@@ -195,11 +215,19 @@ describe('subjects are the people in a photo', () => {
       expect(kept.json).toMatchObject({ status: 'ready', subjectId: 'child-1', subjectIds: ['child-1', 'child-3'] });
       expect((await stack.api('GET', `/v1/media/${shared.id}`, { token: await s.pupil('child-2') })).status).toBe(404);
       expect((await stack.api('GET', `/v1/media/${alone.id}`, { token: s.admin })).status).toBe(404);
-      const named = await stack.deps.db.selectFrom('mediaSubjects').select('mediaId').where('tenant', '=', s.tenant).where('subjectId', '=', 'child-2').execute();
+      const named = await stack.deps.db
+        .selectFrom('mediaSubjects')
+        .select('mediaId')
+        .where('tenant', '=', s.tenant)
+        .where('subjectId', '=', 'child-2')
+        .execute();
       expect(named).toEqual([]);
       // The first named child going moves the first subject on.
       expect(await erase(s.admin, 'child-1')).toMatchObject({ deleted: 0, untagged: 1 });
-      expect((await stack.api<MediaRecord>('GET', `/v1/media/${shared.id}`, { token: s.admin })).json).toMatchObject({ subjectId: 'child-3', subjectIds: ['child-3'] });
+      expect((await stack.api<MediaRecord>('GET', `/v1/media/${shared.id}`, { token: s.admin })).json).toMatchObject({
+        subjectId: 'child-3',
+        subjectIds: ['child-3'],
+      });
     });
 
     it("limits user-service's erasure to profile photos: attendance and training photos naming the person stay", async () => {
@@ -210,7 +238,9 @@ describe('subjects are the people in a photo', () => {
         { tenant: s.tenant, subjectId: 'child-6', purpose: 'training' },
       ]);
       expect(await erase(s.users, 'child-6')).toMatchObject({ status: 'done', total: 1, deleted: 1 });
-      const statuses = await Promise.all([profile!, attendance!, training!].map(async (id) => (await stack.deps.media.findById(id))?.status));
+      const statuses = await Promise.all(
+        [profile!, attendance!, training!].map(async (id) => (await stack.deps.media.findById(id))?.status),
+      );
       expect(statuses).toEqual(['deleted', 'ready', 'ready']);
     });
 
@@ -253,7 +283,14 @@ describe('subjects are the people in a photo', () => {
       // Who deleted it and when stay: the tombstone.
       expect([row.deletedBy, row.deletedAt !== null]).toEqual(['erasure', true]);
       expect(await stack.deps.db.selectFrom('mediaSubjects').selectAll().where('mediaId', '=', record.id).execute()).toEqual([]);
-      expect(await stack.deps.db.selectFrom('subjectConsent').selectAll().where('tenant', '=', s.tenant).where('subjectId', '=', 'child-7').execute()).toEqual([]);
+      expect(
+        await stack.deps.db
+          .selectFrom('subjectConsent')
+          .selectAll()
+          .where('tenant', '=', s.tenant)
+          .where('subjectId', '=', 'child-7')
+          .execute(),
+      ).toEqual([]);
     });
 
     it('scrubs a photo deleted by DELETE too, once purged and announced', async () => {
@@ -280,7 +317,10 @@ describe('subjects are the people in a photo', () => {
       const single = await stack.api<Problem>('GET', `/v1/media/${named}/download?variant=ml`, { token: s.ai });
       expect([single.status, single.json.code]).toEqual([403, 'CONSENT_REQUIRED']);
       expect((await stack.api<DownloadAnswer>('GET', `/v1/media/${nobody}/download?variant=ml`, { token: s.ai })).status).toBe(200);
-      const batch = await stack.api<DownloadUrlsAnswer>('POST', '/v1/media/download-urls', { token: s.ai, body: { ids: [named, nobody], variant: 'ml' } });
+      const batch = await stack.api<DownloadUrlsAnswer>('POST', '/v1/media/download-urls', {
+        token: s.ai,
+        body: { ids: [named, nobody], variant: 'ml' },
+      });
       expect(batch.json.items.map((item) => ('error' in item ? item.error.code : 'url'))).toEqual(['CONSENT_REQUIRED', 'url']);
       // attendance-service's own use of the photo is not recognition by ai-service: unaffected.
       expect((await stack.api('GET', `/v1/media/${named}/download?variant=ml`, { token: s.attendance })).status).toBe(200);
@@ -306,7 +346,9 @@ describe('subjects are the people in a photo', () => {
       await readyRows(stack, [{ tenant: s.tenant, subjectId: 'child-12', purpose: 'general' }]);
       const perSubject = await stack.api<Problem>('GET', '/v1/usage?groupBy=subject', { token: s.analytics });
       expect([perSubject.status, perSubject.json.code]).toEqual([403, 'COUNTS_ONLY']);
-      const perPurpose = await stack.api<{ items: { key: string; count: number }[] }>('GET', '/v1/usage?groupBy=purpose', { token: s.analytics });
+      const perPurpose = await stack.api<{ items: { key: string; count: number }[] }>('GET', '/v1/usage?groupBy=purpose', {
+        token: s.analytics,
+      });
       expect(perPurpose.json.items).toEqual([{ key: 'general', count: 1, bytes: 100 }]);
       expect((await stack.api('GET', '/v1/usage?groupBy=subject', { token: s.admin })).status).toBe(200);
     });
@@ -320,7 +362,12 @@ describe('subjects are the people in a photo', () => {
       });
       expect(batch.json.items).toHaveLength(100);
       expect(batch.json.items.every((item) => item.id === id && 'url' in item)).toBe(true);
-      const rows = await stack.deps.db.selectFrom('accessAudit').select(['mediaId', 'action']).where('tenant', '=', s.tenant).where('action', '=', 'download').execute();
+      const rows = await stack.deps.db
+        .selectFrom('accessAudit')
+        .select(['mediaId', 'action'])
+        .where('tenant', '=', s.tenant)
+        .where('action', '=', 'download')
+        .execute();
       expect(rows).toEqual([{ mediaId: id, action: 'download' }]);
     });
 
@@ -330,10 +377,19 @@ describe('subjects are the people in a photo', () => {
       await client.connect();
       try {
         const backDated = await client
-          .query(`insert into access_audit (tenant, actor, actor_role, action, at) values ($1, 'x', 'admin', 'consent', now() - interval '3 years')`, [s.tenant])
-          .then(() => 'ok', (error: { code?: string }) => error.code);
+          .query(
+            `insert into access_audit (tenant, actor, actor_role, action, at) values ($1, 'x', 'admin', 'consent', now() - interval '3 years')`,
+            [s.tenant],
+          )
+          .then(
+            () => 'ok',
+            (error: { code?: string }) => error.code,
+          );
         expect(backDated).toBe(PERMISSION_DENIED);
-        const plain = await client.query(`insert into access_audit (tenant, actor, actor_role, action) values ($1, 'x', 'admin', 'consent') returning at`, [s.tenant]);
+        const plain = await client.query(
+          `insert into access_audit (tenant, actor, actor_role, action) values ($1, 'x', 'admin', 'consent') returning at`,
+          [s.tenant],
+        );
         expect(Math.abs(new Date(plain.rows[0].at as string).getTime() - Date.now())).toBeLessThan(10 * 60_000);
       } finally {
         await client.end();
@@ -342,10 +398,23 @@ describe('subjects are the people in a photo', () => {
       await recordAuditRetention(stack.deps.db, 100);
       try {
         // Written as the owner, who may: one row 50 days old, one 120 days old.
-        for (const [actor, days] of [['fifty-days', 50], ['hundred-twenty-days', 120]] as const) {
+        for (const [actor, days] of [
+          ['fifty-days', 50],
+          ['hundred-twenty-days', 120],
+        ] as const) {
           await stack.deps.db
             .insertInto('accessAudit')
-            .values({ tenant: s.tenant, actor, actorRole: 'admin', action: 'consent', mediaId: null, subjectId: null, variant: null, requestId: null, at: new Date(Date.now() - days * DAY) })
+            .values({
+              tenant: s.tenant,
+              actor,
+              actorRole: 'admin',
+              action: 'consent',
+              mediaId: null,
+              subjectId: null,
+              variant: null,
+              requestId: null,
+              at: new Date(Date.now() - days * DAY),
+            })
             .execute();
         }
         // A compromised caller asking for the 30-day floor still cannot go under the recorded 100.

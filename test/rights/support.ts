@@ -26,22 +26,25 @@ export async function readyRows(
   items: { tenant: string; subjectId: string; purpose: Purpose; legalHold?: boolean; withObject?: boolean; createdAt?: Date }[],
 ): Promise<string[]> {
   const ids = items.map(() => newMediaId());
-  await stack.deps.db.insertInto('media').values(
-    items.map((item, n) => ({
-      status: 'pending' as const,
-      variants: '[]',
-      id: ids[n]!,
-      tenant: item.tenant,
-      purpose: item.purpose,
-      subjectId: item.subjectId,
-      classroomId: item.purpose === 'attendance' ? 'c-1' : null,
-      uploadedBy: 'admin-1',
-      contentType: 'image/jpeg',
-      declaredSize: 100,
-      filename: null,
-      uploadExpiresAt: new Date(Date.now() + 600_000),
-    })),
-  ).execute();
+  await stack.deps.db
+    .insertInto('media')
+    .values(
+      items.map((item, n) => ({
+        status: 'pending' as const,
+        variants: '[]',
+        id: ids[n]!,
+        tenant: item.tenant,
+        purpose: item.purpose,
+        subjectId: item.subjectId,
+        classroomId: item.purpose === 'attendance' ? 'c-1' : null,
+        uploadedBy: 'admin-1',
+        contentType: 'image/jpeg',
+        declaredSize: 100,
+        filename: null,
+        uploadExpiresAt: new Date(Date.now() + 600_000),
+      })),
+    )
+    .execute();
   for (const [n, item] of items.entries()) {
     const id = ids[n]!;
     const key = originalKey(item.tenant, id);
@@ -56,7 +59,15 @@ export async function readyRows(
         legalHold: item.legalHold ?? false,
         variants: JSON.stringify([
           { name: 'original', key, format: 'jpeg', contentType: 'image/jpeg', width: 10, height: 10, size: 100 },
-          { name: 'ml', key: derivativeKey(item.tenant, id, 'ml', 'jpg'), format: 'jpeg', contentType: 'image/jpeg', width: 10, height: 10, size: 100 },
+          {
+            name: 'ml',
+            key: derivativeKey(item.tenant, id, 'ml', 'jpg'),
+            format: 'jpeg',
+            contentType: 'image/jpeg',
+            width: 10,
+            height: 10,
+            size: 100,
+          },
         ]),
         ...(item.createdAt ? { createdAt: item.createdAt } : {}),
       })

@@ -57,7 +57,9 @@ describe.skipIf(!inject('databaseUrl'))('overload', () => {
   describe('an exhausted connection pool', () => {
     let stack: TestStack;
     beforeAll(async () => {
-      stack = await startTestStack({ env: { MEDIA_DB_POOL_SIZE: '1', MEDIA_DB_CONNECT_TIMEOUT_MS: '300', MEDIA_DB_LOCK_TIMEOUT_MS: '5000' } });
+      stack = await startTestStack({
+        env: { MEDIA_DB_POOL_SIZE: '1', MEDIA_DB_CONNECT_TIMEOUT_MS: '300', MEDIA_DB_LOCK_TIMEOUT_MS: '5000' },
+      });
     });
     afterAll(() => stack?.close());
 

@@ -19,7 +19,12 @@ describe('npm run seed progress', () => {
 
   it('tells after each chunk how many rows are written of the total, ending at the total', async () => {
     const seen: [number, number][] = [];
-    const result = await seedMedia(db, { rows: 1000, schools: 3, chunkRows: 300, onProgress: (written, total) => seen.push([written, total]) });
+    const result = await seedMedia(db, {
+      rows: 1000,
+      schools: 3,
+      chunkRows: 300,
+      onProgress: (written, total) => seen.push([written, total]),
+    });
     expect(result.rows).toBe(1000);
     expect(seen).toEqual([
       [250, 1000],

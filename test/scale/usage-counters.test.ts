@@ -77,25 +77,28 @@ describe('usage counters', () => {
   });
 
   // The command opens the database itself: the machine's PostgreSQL (PGlite is the stack's alone).
-  it.skipIf(!inject('databaseUrl'))('finds counters that disagree with the rows (npm run db:recount), and repairs them with --fix', async () => {
-    const tenant = uniqueTenant();
-    const admin = await stack.token({ role: 'admin', tenant, sub: 'a-1' });
-    await ask(admin, { purpose: 'general', contentType: 'image/jpeg', size: 4000 });
-    expect((await recountCommand(tenant)).code).toBe(0);
+  it.skipIf(!inject('databaseUrl'))(
+    'finds counters that disagree with the rows (npm run db:recount), and repairs them with --fix',
+    async () => {
+      const tenant = uniqueTenant();
+      const admin = await stack.token({ role: 'admin', tenant, sub: 'a-1' });
+      await ask(admin, { purpose: 'general', contentType: 'image/jpeg', size: 4000 });
+      expect((await recountCommand(tenant)).code).toBe(0);
 
-    await stack.deps.db
-      .updateTable('mediaUsage')
-      .set({ reservedBytes: 1 })
-      .where('tenant', '=', tenant)
-      .where('scope', '=', 'purpose')
-      .execute();
-    const broken = await recountCommand(tenant);
-    expect(broken.code).toBe(1);
-    expect(broken.out).toContain(`${tenant} purpose "general": counted {"count":1,"storedBytes":0,"reservedBytes":1}`);
-    expect((await recountCommand(tenant, '--fix')).code).toBe(1);
-    expect((await recountCommand(tenant)).code).toBe(0);
-    expect(await usageOf(admin, 'purpose')).toEqual([{ key: 'general', count: 1, bytes: 4000 }]);
-  });
+      await stack.deps.db
+        .updateTable('mediaUsage')
+        .set({ reservedBytes: 1 })
+        .where('tenant', '=', tenant)
+        .where('scope', '=', 'purpose')
+        .execute();
+      const broken = await recountCommand(tenant);
+      expect(broken.code).toBe(1);
+      expect(broken.out).toContain(`${tenant} purpose "general": counted {"count":1,"storedBytes":0,"reservedBytes":1}`);
+      expect((await recountCommand(tenant, '--fix')).code).toBe(1);
+      expect((await recountCommand(tenant)).code).toBe(0);
+      expect(await usageOf(admin, 'purpose')).toEqual([{ key: 'general', count: 1, bytes: 4000 }]);
+    },
+  );
 
   describe('the per-person cap', () => {
     it('stops a student at their own limit, saying so, while the school still has room', async () => {

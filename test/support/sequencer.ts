@@ -25,7 +25,9 @@ function weightOf(spec: TestSpecification): number {
  */
 export default class LongFilesFirst extends BaseSequencer {
   override async sort(files: TestSpecification[]): Promise<TestSpecification[]> {
-    const known = files.every((spec) => this.ctx.cache.getFileTestResults(`${spec.project.name}:${relativeTo(this.ctx.config.root, spec.moduleId)}`));
+    const known = files.every((spec) =>
+      this.ctx.cache.getFileTestResults(`${spec.project.name}:${relativeTo(this.ctx.config.root, spec.moduleId)}`),
+    );
     if (known) return super.sort(files);
 
     const sorted = await super.sort(files);

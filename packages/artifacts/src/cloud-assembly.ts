@@ -26,6 +26,7 @@ interface Manifest {
 }
 
 // CloudFormation JSON: the shapes vary by resource type.
+// biome-ignore lint/suspicious/noExplicitAny: a CloudFormation template is whatever JSON the synth wrote; read by shape below
 type Json = any;
 
 /**
@@ -55,7 +56,9 @@ export function synthesizedFunctions(cloudAssemblyDir: string): SynthesizedFunct
         architecture: props.Architectures?.[0] === 'arm64' ? 'arm64' : 'x86_64',
         memorySize: props.MemorySize ?? 128,
         timeoutSeconds: props.Timeout ?? 3,
-        environment: Object.fromEntries(Object.entries(variables).map(([key, value]) => [key, typeof value === 'string' ? value : undefined])),
+        environment: Object.fromEntries(
+          Object.entries(variables).map(([key, value]) => [key, typeof value === 'string' ? value : undefined]),
+        ),
       });
     }
   }

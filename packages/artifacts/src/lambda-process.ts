@@ -85,7 +85,13 @@ export async function startFunction(options: StartOptions): Promise<StartedFunct
   const pending = new Map<number, { resolve: (value: unknown) => void; reject: (error: Error) => void }>();
   let exited: Error | undefined;
   const ready = new Promise<number>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`${env.AWS_LAMBDA_FUNCTION_NAME}: module init did not finish in ${options.initTimeoutMs ?? 60_000} ms\n${output}`)), options.initTimeoutMs ?? 60_000);
+    const timer = setTimeout(
+      () =>
+        reject(
+          new Error(`${env.AWS_LAMBDA_FUNCTION_NAME}: module init did not finish in ${options.initTimeoutMs ?? 60_000} ms\n${output}`),
+        ),
+      options.initTimeoutMs ?? 60_000,
+    );
     child.on('message', (message: FromRunner) => {
       if (message.type === 'ready') {
         clearTimeout(timer);

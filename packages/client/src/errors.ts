@@ -28,7 +28,14 @@ export class MediaApiError extends Error {
   /** From Retry-After, when the answer had one (429, 503). */
   readonly retryAfterSeconds: number | undefined;
 
-  constructor(init: { code: MediaApiErrorCode; status: number; title?: string; detail: string; issues?: ProblemDetails['issues']; retryAfterSeconds?: number }) {
+  constructor(init: {
+    code: MediaApiErrorCode;
+    status: number;
+    title?: string;
+    detail: string;
+    issues?: ProblemDetails['issues'];
+    retryAfterSeconds?: number;
+  }) {
     super(init.detail);
     this.code = init.code;
     this.status = init.status;
@@ -80,7 +87,7 @@ export async function errorFromResponse(response: Response): Promise<MediaApiErr
     return new MediaApiError({
       code: 'UNEXPECTED_RESPONSE',
       status: response.status,
-      detail: `The service answered ${response.status} ${response.statusText || ''}`.trim() + ' without problem details.',
+      detail: `${`The service answered ${response.status} ${response.statusText || ''}`.trim()} without problem details.`,
       retryAfterSeconds,
     });
   }

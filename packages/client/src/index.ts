@@ -22,4 +22,14 @@ export { isMediaApiError, MediaApiError, MediaRejectedError } from './errors';
 export type { MediaApiErrorCode, MediaRejectionCode, ProblemDetails } from './errors';
 export type { UploadProgress } from './storage-post';
 export type { AuditEntry, ConsentBody, ConsentRecord, ErasureRecord, ExportRecord, RetentionPreviewAnswer } from './contract-types';
-export type { DownloadUrlItem, ErrorCode, MediaRecord, MediaStatus, Purpose, RejectionCode, UploadRequest, UploadTicket, VariantName } from './contract-types';
+export type {
+  DownloadUrlItem,
+  ErrorCode,
+  MediaRecord,
+  MediaStatus,
+  Purpose,
+  RejectionCode,
+  UploadRequest,
+  UploadTicket,
+  VariantName,
+} from './contract-types';

@@ -218,7 +218,8 @@ const isBlob = (body: UploadBody): body is Blob => typeof Blob !== 'undefined' &
 
 /** Turns whatever the caller has into a file part of known size and type. */
 async function filePartOf(body: UploadBody, options: UploadOptions): Promise<FilePart> {
-  const missingType = () => new MediaApiError({ code: 'VALIDATION_FAILED', status: 0, detail: 'contentType is required for bytes and streams.' });
+  const missingType = () =>
+    new MediaApiError({ code: 'VALIDATION_FAILED', status: 0, detail: 'contentType is required for bytes and streams.' });
   if (isBlob(body)) {
     const filename = options.filename ?? ((body as File).name || 'file');
     const contentType = options.contentType || body.type || contentTypeByName(filename);
@@ -230,7 +231,13 @@ async function filePartOf(body: UploadBody, options: UploadOptions): Promise<Fil
   if (body instanceof ArrayBuffer || ArrayBuffer.isView(body)) {
     const bytes = bytesOf(body);
     if (typeof XMLHttpRequest !== 'undefined') {
-      return { kind: 'blob', blob: new Blob([bytes as Uint8Array<ArrayBuffer>], { type: options.contentType }), size: bytes.byteLength, contentType: options.contentType, filename };
+      return {
+        kind: 'blob',
+        blob: new Blob([bytes as Uint8Array<ArrayBuffer>], { type: options.contentType }),
+        size: bytes.byteLength,
+        contentType: options.contentType,
+        filename,
+      };
     }
     return { kind: 'stream', stream: chunked(bytes), size: bytes.byteLength, contentType: options.contentType, filename };
   }
@@ -266,7 +273,11 @@ const sleep = (ms: number, signal?: AbortSignal) =>
   });
 
 /** Polls `read` until its answer is done, asking soon and then less often. */
-async function pollUntilDone<T extends { status: ExportRecord['status'] }>(read: () => Promise<T>, what: string, { timeoutMs = 300_000, signal, onStatus }: JobWaitOptions<T>): Promise<T> {
+async function pollUntilDone<T extends { status: ExportRecord['status'] }>(
+  read: () => Promise<T>,
+  what: string,
+  { timeoutMs = 300_000, signal, onStatus }: JobWaitOptions<T>,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let delay = 200;
   for (;;) {
@@ -292,7 +303,11 @@ export function createMediaClient(options: MediaClientOptions): MediaClient {
     try {
       response = await doFetch(baseUrl + path, {
         method,
-        headers: { authorization: `Bearer ${token}`, accept: 'application/json', ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+        headers: {
+          authorization: `Bearer ${token}`,
+          accept: 'application/json',
+          ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+        },
         body: body === undefined ? undefined : JSON.stringify(body),
         signal,
       });
@@ -319,11 +334,19 @@ export function createMediaClient(options: MediaClientOptions): MediaClient {
       const request: UploadRequest = { ...rest, contentType: file.contentType, size: file.size, filename: file.filename };
       const inParts = async () => {
         if (file.kind !== 'blob') {
-          throw new MediaApiError({ code: 'VALIDATION_FAILED', status: 0, detail: `A file of ${file.size} bytes goes in parts: pass it as a Blob or File (Node: fs.openAsBlob).` });
+          throw new MediaApiError({
+            code: 'VALIDATION_FAILED',
+            status: 0,
+            detail: `A file of ${file.size} bytes goes in parts: pass it as a Blob or File (Node: fs.openAsBlob).`,
+          });
         }
         const ticket = await startMultipart(call, request, transfer.signal);
         transfer.onMultipartStarted?.(ticket.mediaId);
-        await sendParts(call, ticket.mediaId, file.blob, ticket.multipart, [], { onProgress: transfer.onProgress, signal: transfer.signal, fetch: doFetch });
+        await sendParts(call, ticket.mediaId, file.blob, ticket.multipart, [], {
+          onProgress: transfer.onProgress,
+          signal: transfer.signal,
+          fetch: doFetch,
+        });
         return { mediaId: ticket.mediaId, size: file.size, contentType: file.contentType };
       };
       if (file.size >= (options.multipartThresholdBytes ?? DEFAULT_MULTIPART_THRESHOLD)) return inParts();
@@ -332,7 +355,11 @@ export function createMediaClient(options: MediaClientOptions): MediaClient {
         ticket = await call<UploadTicket>('POST', '/v1/uploads', request, transfer.signal);
       } catch (error) {
         // The service's threshold is lower than the one configured here: it says so, and parts it is.
-        if (error instanceof MediaApiError && error.code === 'VALIDATION_FAILED' && error.issues.some((issue) => issue.path === 'body.multipart')) {
+        if (
+          error instanceof MediaApiError &&
+          error.code === 'VALIDATION_FAILED' &&
+          error.issues.some((issue) => issue.path === 'body.multipart')
+        ) {
           return inParts();
         }
         throw error;
@@ -344,7 +371,11 @@ export function createMediaClient(options: MediaClientOptions): MediaClient {
 
     async resumeUpload(mediaId, file, transfer = {}) {
       const held = await heldParts(call, mediaId, transfer.signal);
-      const record = await sendParts(call, mediaId, file, held, held.parts, { onProgress: transfer.onProgress, signal: transfer.signal, fetch: doFetch });
+      const record = await sendParts(call, mediaId, file, held, held.parts, {
+        onProgress: transfer.onProgress,
+        signal: transfer.signal,
+        fetch: doFetch,
+      });
       return { mediaId, size: file.size, contentType: record.contentType };
     },
 
@@ -390,7 +421,9 @@ export function createMediaClient(options: MediaClientOptions): MediaClient {
     async downloadUrls(ids, variant = 'medium') {
       const batches: string[][] = [];
       for (let at = 0; at < ids.length; at += DOWNLOAD_URLS_PER_REQUEST) batches.push(ids.slice(at, at + DOWNLOAD_URLS_PER_REQUEST));
-      const answers = await Promise.all(batches.map((batch) => call<{ items: DownloadUrlItem[] }>('POST', '/v1/media/download-urls', { ids: batch, variant })));
+      const answers = await Promise.all(
+        batches.map((batch) => call<{ items: DownloadUrlItem[] }>('POST', '/v1/media/download-urls', { ids: batch, variant })),
+      );
       return answers.flatMap((answer) => answer.items);
     },
 
@@ -413,17 +446,26 @@ export function createMediaClient(options: MediaClientOptions): MediaClient {
       } while (cursor);
     },
 
-    retentionPreview: async (withinDays = 30) => (await call<RetentionPreviewAnswer>('GET', `/v1/retention/preview?withinDays=${withinDays}`)).items,
+    retentionPreview: async (withinDays = 30) =>
+      (await call<RetentionPreviewAnswer>('GET', `/v1/retention/preview?withinDays=${withinDays}`)).items,
 
     exportSubject: (subjectId) => call('POST', `${subjectPath(subjectId)}/export`),
 
     waitForExport: (exportId, waitOptions = {}) =>
-      pollUntilDone(() => call<ExportRecord>('GET', `/v1/exports/${encodeURIComponent(exportId)}`, undefined, waitOptions.signal), `Export ${exportId}`, waitOptions),
+      pollUntilDone(
+        () => call<ExportRecord>('GET', `/v1/exports/${encodeURIComponent(exportId)}`, undefined, waitOptions.signal),
+        `Export ${exportId}`,
+        waitOptions,
+      ),
 
     eraseSubject: (subjectId) => call('POST', `${subjectPath(subjectId)}/erasure`),
 
     waitForErasure: (erasureId, waitOptions = {}) =>
-      pollUntilDone(() => call<ErasureRecord>('GET', `/v1/erasures/${encodeURIComponent(erasureId)}`, undefined, waitOptions.signal), `Erasure ${erasureId}`, waitOptions),
+      pollUntilDone(
+        () => call<ErasureRecord>('GET', `/v1/erasures/${encodeURIComponent(erasureId)}`, undefined, waitOptions.signal),
+        `Erasure ${erasureId}`,
+        waitOptions,
+      ),
   };
   return client;
 }

@@ -69,7 +69,11 @@ export async function sendParts(
         urls.delete(n); // an expired signature is signed again
         if (options.signal?.aborted) throw options.signal.reason;
         if (attempt >= PART_ATTEMPTS) {
-          throw new MediaApiError({ code: 'STORAGE_REFUSED', status: 0, detail: `Part ${n} could not be sent: ${(error as Error).message}` });
+          throw new MediaApiError({
+            code: 'STORAGE_REFUSED',
+            status: 0,
+            detail: `Part ${n} could not be sent: ${(error as Error).message}`,
+          });
         }
       }
     }

@@ -41,7 +41,12 @@ function storageError(status: number, body: string): MediaApiError {
   const code = /<Code>([^<]*)<\/Code>/.exec(body)?.[1];
   const message = /<Message>([^<]*)<\/Message>/.exec(body)?.[1];
   const reason = [message, code && `(${code})`].filter(Boolean).join(' ') || `status ${status}`;
-  return new MediaApiError({ code: 'STORAGE_REFUSED', status, title: 'Storage refused the upload', detail: `Storage refused the upload: ${reason}` });
+  return new MediaApiError({
+    code: 'STORAGE_REFUSED',
+    status,
+    title: 'Storage refused the upload',
+    detail: `Storage refused the upload: ${reason}`,
+  });
 }
 
 const abortError = (signal: AbortSignal): unknown => signal.reason ?? new DOMException('The upload was aborted.', 'AbortError');
@@ -168,13 +173,16 @@ async function postWithFetch(target: PresignedPost, file: FilePart, options: Pos
 
 /** S3 asks clients to retry these (InternalError, SlowDown, …); a network failure too. */
 const isRetryable = (error: unknown) =>
-  error instanceof MediaApiError && (error.status === 0 || error.status === 500 || error.status === 502 || error.status === 503 || error.status === 504);
+  error instanceof MediaApiError &&
+  (error.status === 0 || error.status === 500 || error.status === 502 || error.status === 503 || error.status === 504);
 
 const RETRY_DELAYS_MS = [250, 1000];
 
 export async function postToStorage(target: PresignedPost, file: FilePart, options: PostOptions): Promise<void> {
   const post = () =>
-    file.kind === 'blob' && typeof XMLHttpRequest !== 'undefined' ? postWithXhr(target, file, options) : postWithFetch(target, file, options);
+    file.kind === 'blob' && typeof XMLHttpRequest !== 'undefined'
+      ? postWithXhr(target, file, options)
+      : postWithFetch(target, file, options);
   // A Blob can be read again, so a transient storage failure is retried; a one-shot stream cannot.
   for (let attempt = 0; ; attempt++) {
     try {

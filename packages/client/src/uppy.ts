@@ -86,7 +86,11 @@ const notOurs = (detail: string) => new MediaApiError({ code: 'VALIDATION_FAILED
  * It also registers, on `uppy`, a pre-processor that reserves each file going in parts and a
  * listener that keeps the ETags Uppy got for them.
  */
-export function uppyS3Options<M extends Meta, B extends Body>(media: MediaClient, uppy: Uppy<M, B>, options: UppyUploadOptions): UppyS3SignerOptions {
+export function uppyS3Options<M extends Meta, B extends Body>(
+  media: MediaClient,
+  uppy: Uppy<M, B>,
+  options: UppyUploadOptions,
+): UppyS3SignerOptions {
   const threshold = options.multipartThresholdBytes ?? DEFAULT_MULTIPART_THRESHOLD;
   /** Why the service refused to reserve a file: thrown when Uppy asks to send it, so it reaches `upload-error`. */
   const refusals = new Map<string, unknown>();
@@ -192,7 +196,8 @@ export function uppyS3Options<M extends Meta, B extends Body>(media: MediaClient
   async function list(mediaId: string): Promise<Presigned> {
     const held = await media.listParts(mediaId);
     const size = fileByMediaId(mediaId)?.size ?? undefined;
-    const expected = (n: number) => (n < held.partCount || size === undefined ? held.partSize : size - held.partSize * (held.partCount - 1));
+    const expected = (n: number) =>
+      n < held.partCount || size === undefined ? held.partSize : size - held.partSize * (held.partCount - 1);
     const whole = held.parts.filter((part) => part.size === expected(part.partNumber));
     const known = etagsOf(mediaId);
     for (const part of whole) known.set(part.partNumber, unquoted(part.etag));
@@ -220,7 +225,11 @@ export function uppyS3Options<M extends Meta, B extends Body>(media: MediaClient
     shouldUseMultipart: (file) => planOf(fileById(file.id)) !== undefined,
     // Uppy asks with the size only. Files of one size get one plan from the service, so any
     // reserved file of that size tells it.
-    getChunkSize: ({ size }) => uppy.getFiles().map((file) => (file.size === size ? planOf(file) : undefined)).find(Boolean)?.partSize ?? size,
+    getChunkSize: ({ size }) =>
+      uppy
+        .getFiles()
+        .map((file) => (file.size === size ? planOf(file) : undefined))
+        .find(Boolean)?.partSize ?? size,
     async signRequest(request) {
       if ('partNumber' in request) return partUrl(request.key, request.partNumber);
       if ('uploadId' in request) {

@@ -155,13 +155,17 @@ export function relationsOf(principal: Principal, item: Subject): Relation[] | '
   return relations;
 }
 
-const grantApplies = (grant: { purposes: readonly Purpose[]; relations: readonly Relation[] }, item: Subject, relations: readonly Relation[]) =>
-  grant.purposes.includes(item.purpose) && grant.relations.some((r) => relations.includes(r));
+const grantApplies = (
+  grant: { purposes: readonly Purpose[]; relations: readonly Relation[] },
+  item: Subject,
+  relations: readonly Relation[],
+) => grant.purposes.includes(item.purpose) && grant.relations.some((r) => relations.includes(r));
 
 const variantsFor = (rules: Rules, item: Subject, relations: readonly Relation[]): Set<VariantName> => {
   const variants = new Set<VariantName>();
   for (const grant of rules.read) {
-    if (grantApplies(grant, item, relations)) grant.variants.forEach((v) => variants.add(v));
+    if (!grantApplies(grant, item, relations)) continue;
+    for (const v of grant.variants) variants.add(v);
   }
   return variants;
 };
@@ -172,11 +176,7 @@ export function readableVariants(principal: Principal, item: Subject): Set<Varia
   return relations === 'foreign' ? new Set() : variantsFor(rulesOf(principal), item, relations);
 }
 
-export type Action =
-  | { kind: 'read' }
-  | { kind: 'download'; variant: VariantName }
-  | { kind: 'delete' }
-  | { kind: 'legal-hold' };
+export type Action = { kind: 'read' } | { kind: 'download'; variant: VariantName } | { kind: 'delete' } | { kind: 'legal-hold' };
 
 /**
  * The one decision point for actions on an existing item. Items the caller may not read are 404
@@ -254,10 +254,15 @@ export const uploadersOf = (purpose: Purpose): PolicySubject[] =>
 function uploadRefusal(principal: Principal, target: UploadTarget): MediaError {
   const role = policySubjectOf(principal);
   if (!rulesOf(principal).upload.some((grant) => grant.purposes.includes(target.purpose))) {
-    const who = uploadersOf(target.purpose).map((w) => (w === 'admin' ? 'administrators' : w === 'student' || w === 'teacher' ? `${w}s` : w));
+    const who = uploadersOf(target.purpose).map((w) =>
+      w === 'admin' ? 'administrators' : w === 'student' || w === 'teacher' ? `${w}s` : w,
+    );
     return new MediaError('FORBIDDEN', `A ${role} may not upload ${target.purpose} media: only ${who.join(', ')} may.`);
   }
-  return new MediaError('FORBIDDEN', `You may not upload ${target.purpose} media for classroom ${target.classroomId}: it is not one of your classrooms.`);
+  return new MediaError(
+    'FORBIDDEN',
+    `You may not upload ${target.purpose} media for classroom ${target.classroomId}: it is not one of your classrooms.`,
+  );
 }
 
 /**
@@ -267,7 +272,10 @@ function uploadRefusal(principal: Principal, target: UploadTarget): MediaError {
 export function authorizeUsage(principal: Principal, groupBy: 'purpose' | 'subject' = 'purpose'): void {
   if (!rulesOf(principal).usage) throw new MediaError('FORBIDDEN', 'You may not read usage figures.');
   if (groupBy === 'subject' && principal.role === 'service') {
-    throw new MediaError('COUNTS_ONLY', 'Services get counts only: usage per subject is for the school\'s administrators; ask with groupBy=purpose.');
+    throw new MediaError(
+      'COUNTS_ONLY',
+      "Services get counts only: usage per subject is for the school's administrators; ask with groupBy=purpose.",
+    );
   }
 }
 

@@ -34,7 +34,11 @@ export const THROTTLE_DEFAULTS = {
 const requestRate = z.coerce.number().positive().max(100_000);
 const requestBurst = z.coerce.number().int().min(1).max(100_000);
 
-const optionalUrl = z.string().url().optional().or(z.literal('').transform(() => undefined));
+const optionalUrl = z
+  .string()
+  .url()
+  .optional()
+  .or(z.literal('').transform(() => undefined));
 
 /**
  * Everything the service reads from its environment, validated once at cold start. Nothing below
@@ -65,7 +69,12 @@ export const ConfigSchema = z
     MEDIA_JWT_ISSUER: z.string().min(1).optional(),
     MEDIA_JWT_AUDIENCE: z.string().min(1).optional(),
     /** The longest life a token may declare (`exp - iat`); longer-lived tokens are refused. */
-    MEDIA_JWT_MAX_TTL_SECONDS: z.coerce.number().int().min(60).max(30 * 86_400).default(86_400),
+    MEDIA_JWT_MAX_TTL_SECONDS: z.coerce
+      .number()
+      .int()
+      .min(60)
+      .max(30 * 86_400)
+      .default(86_400),
     MEDIA_ALLOWED_ORIGINS: z.string().optional(),
     MEDIA_PROCESSING_LEASE_SECONDS: z.coerce.number().int().min(10).max(3600).default(300),
     MEDIA_PENDING_GRACE_SECONDS: z.coerce.number().int().min(0).max(86_400).default(900),
@@ -75,17 +84,43 @@ export const ConfigSchema = z
     MEDIA_MAX_PENDING_UPLOADS_ATTENDANCE: pendingLimit.optional(),
     MEDIA_MAX_PENDING_UPLOADS_TRAINING: pendingLimit.optional(),
     MEDIA_MAX_PENDING_UPLOADS_GENERAL: pendingLimit.optional(),
-    MEDIA_TENANT_QUOTA_BYTES: z.coerce.number().int().min(1).default(500 * 1024 ** 3),
+    MEDIA_TENANT_QUOTA_BYTES: z.coerce
+      .number()
+      .int()
+      .min(1)
+      .default(500 * 1024 ** 3),
     /** Each student's and teacher's cap on what they uploaded (stored and reserved); admins and services have none. */
-    MEDIA_PERSON_QUOTA_BYTES: z.coerce.number().int().min(1).default(2 * 1024 ** 3),
+    MEDIA_PERSON_QUOTA_BYTES: z.coerce
+      .number()
+      .int()
+      .min(1)
+      .default(2 * 1024 ** 3),
     /** At or above this declared size an upload must be multipart. */
-    MEDIA_MULTIPART_THRESHOLD_BYTES: z.coerce.number().int().min(5 * 1024 ** 2 + 1).default(100 * 1024 ** 2),
+    MEDIA_MULTIPART_THRESHOLD_BYTES: z.coerce
+      .number()
+      .int()
+      .min(5 * 1024 ** 2 + 1)
+      .default(100 * 1024 ** 2),
     /** Bytes of each part (but the last) of a multipart upload; S3 wants 5 MiB at least. */
-    MEDIA_MULTIPART_PART_BYTES: z.coerce.number().int().min(5 * 1024 ** 2).max(5 * 1024 ** 3).default(16 * 1024 ** 2),
+    MEDIA_MULTIPART_PART_BYTES: z.coerce
+      .number()
+      .int()
+      .min(5 * 1024 ** 2)
+      .max(5 * 1024 ** 3)
+      .default(16 * 1024 ** 2),
     /** How long a multipart upload may take; then the sweeper aborts it and its reservation ends. */
-    MEDIA_MULTIPART_UPLOAD_SECONDS: z.coerce.number().int().min(60).max(7 * 86_400).default(86_400),
+    MEDIA_MULTIPART_UPLOAD_SECONDS: z.coerce
+      .number()
+      .int()
+      .min(60)
+      .max(7 * 86_400)
+      .default(86_400),
     /** The largest video and its longest running time. */
-    MEDIA_VIDEO_MAX_BYTES: z.coerce.number().int().min(1).default(2 * 1024 ** 3),
+    MEDIA_VIDEO_MAX_BYTES: z.coerce
+      .number()
+      .int()
+      .min(1)
+      .default(2 * 1024 ** 3),
     MEDIA_VIDEO_MAX_SECONDS: z.coerce.number().min(1).default(600),
     /** Where the processor finds ffprobe and ffmpeg (a layer's path in Lambda; PATH locally). */
     MEDIA_FFPROBE_PATH: z.string().min(1).default('ffprobe'),
@@ -119,13 +154,22 @@ export const ConfigSchema = z
     MEDIA_UNAUTHENTICATED_REQUESTS_PER_SECOND: requestRate.default(THROTTLE_DEFAULTS.unauthenticated.perSecond),
     MEDIA_UNAUTHENTICATED_REQUEST_BURST: requestBurst.default(THROTTLE_DEFAULTS.unauthenticated.burst),
     /** CloudFront in front of the derivatives (docs/operations.md § CDN): its host name, no scheme. */
-    MEDIA_CDN_DOMAIN: z.string().regex(/^[a-z0-9.-]+$/i, 'a host name, no scheme or path').optional(),
+    MEDIA_CDN_DOMAIN: z
+      .string()
+      .regex(/^[a-z0-9.-]+$/i, 'a host name, no scheme or path')
+      .optional(),
     /** The id of the public key in the distribution's key group. */
-    MEDIA_CDN_KEY_PAIR_ID: z.string().regex(/^[A-Z0-9]+$/, 'a CloudFront public key id').optional(),
+    MEDIA_CDN_KEY_PAIR_ID: z
+      .string()
+      .regex(/^[A-Z0-9]+$/, 'a CloudFront public key id')
+      .optional(),
     /** Where the matching private key is kept (Secrets Manager), read once at cold start: never the key itself. */
     MEDIA_CDN_PRIVATE_KEY_SECRET_ARN: z.string().startsWith('arn:').optional(),
     /** The distribution whose edge caches a delete invalidates. */
-    MEDIA_CDN_DISTRIBUTION_ID: z.string().regex(/^[A-Z0-9]+$/, 'a CloudFront distribution id').optional(),
+    MEDIA_CDN_DISTRIBUTION_ID: z
+      .string()
+      .regex(/^[A-Z0-9]+$/, 'a CloudFront distribution id')
+      .optional(),
   })
   .refine((env) => env.MEDIA_JWT_SECRET || env.MEDIA_JWT_JWKS_URL, {
     message: 'set MEDIA_JWT_JWKS_URL (AWS) or MEDIA_JWT_SECRET (local and tests)',
@@ -249,7 +293,10 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
           : undefined,
       distributionId: e.MEDIA_CDN_DISTRIBUTION_ID,
     },
-    allowedOrigins: (e.MEDIA_ALLOWED_ORIGINS ?? '').split(',').map((s) => s.trim()).filter(Boolean),
+    allowedOrigins: (e.MEDIA_ALLOWED_ORIGINS ?? '')
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean),
     processing: {
       leaseSeconds: e.MEDIA_PROCESSING_LEASE_SECONDS,
       pendingGraceSeconds: e.MEDIA_PENDING_GRACE_SECONDS,

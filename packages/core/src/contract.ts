@@ -5,17 +5,27 @@ import { MEDIA_STATUSES, VARIANT_NAMES } from './media';
 import { PURPOSES } from './purposes';
 
 /** The HTTP contract (docs/architecture.md § Contract) as zod schemas: the one source of its types. */
-const identifier = z.string().min(1).max(128).regex(/^[A-Za-z0-9._:@-]+$/, 'letters, digits and . _ : @ - only');
+const identifier = z
+  .string()
+  .min(1)
+  .max(128)
+  .regex(/^[A-Za-z0-9._:@-]+$/, 'letters, digits and . _ : @ - only');
 
 /** The most people one item may name (a class photo). */
 export const MAX_SUBJECTS = 100;
 
 export const UploadRequest = z.strictObject({
   purpose: z.enum(PURPOSES),
-  contentType: z.string().min(3).max(100).regex(/^[a-z0-9.+-]+\/[a-z0-9.+-]+$/i, 'a MIME type such as image/jpeg'),
+  contentType: z
+    .string()
+    .min(3)
+    .max(100)
+    .regex(/^[a-z0-9.+-]+\/[a-z0-9.+-]+$/i, 'a MIME type such as image/jpeg'),
   size: z.number().int().positive(),
   filename: z.string().min(1).max(255).optional(),
-  subjectId: identifier.optional().meta({ description: 'The first person the item names (the same as `subjectIds[0]` when both are sent).' }),
+  subjectId: identifier
+    .optional()
+    .meta({ description: 'The first person the item names (the same as `subjectIds[0]` when both are sent).' }),
   subjectIds: z
     .array(identifier)
     .max(MAX_SUBJECTS)
@@ -71,7 +81,10 @@ export const UploadedPartsAnswer = z.object({
 export type UploadedPartsAnswer = z.infer<typeof UploadedPartsAnswer>;
 
 export const CompleteUploadRequest = z.strictObject({
-  parts: z.array(z.strictObject({ partNumber, etag: z.string().min(1).max(200) })).min(1).max(10_000),
+  parts: z
+    .array(z.strictObject({ partNumber, etag: z.string().min(1).max(200) }))
+    .min(1)
+    .max(10_000),
 });
 export type CompleteUploadRequest = z.infer<typeof CompleteUploadRequest>;
 
@@ -86,10 +99,17 @@ export const ListQuery = z.strictObject({
   status: z.enum(MEDIA_STATUSES).optional(),
   createdAfter: isoDate.optional(),
   createdBefore: isoDate.optional(),
-  sha256: z.string().regex(/^[a-f0-9]{64}$/, 'a lowercase hex SHA-256').optional(),
+  sha256: z
+    .string()
+    .regex(/^[a-f0-9]{64}$/, 'a lowercase hex SHA-256')
+    .optional(),
   duplicateOf: z.string().uuid().optional(),
   limit: z.coerce.number().int().min(1).max(100).default(50),
-  cursor: z.string().max(200).regex(/^[A-Za-z0-9_-]+$/, 'an opaque cursor from nextCursor').optional(),
+  cursor: z
+    .string()
+    .max(200)
+    .regex(/^[A-Za-z0-9_-]+$/, 'an opaque cursor from nextCursor')
+    .optional(),
 });
 export type ListQuery = z.infer<typeof ListQuery>;
 
@@ -133,13 +153,10 @@ export const MediaRecord = z.object({
   width: z.number().int().nullable(),
   height: z.number().int().nullable(),
   sha256: z.string().nullable(),
-  capturedAt: z.iso
-    .datetime({ offset: true, local: true })
-    .nullable()
-    .meta({
-      description:
-        "When the photo was taken, from its EXIF DateTimeOriginal: with the camera's UTC offset when the file gives one (2024-03-02T08:15:04+01:00), else the camera's local time (2024-03-02T08:15:04). The only metadata kept from the upload; null when it has none.",
-    }),
+  capturedAt: z.iso.datetime({ offset: true, local: true }).nullable().meta({
+    description:
+      "When the photo was taken, from its EXIF DateTimeOriginal: with the camera's UTC offset when the file gives one (2024-03-02T08:15:04+01:00), else the camera's local time (2024-03-02T08:15:04). The only metadata kept from the upload; null when it has none.",
+  }),
   filename: z.string().nullable(),
   kind: z.enum(['image', 'video']),
   durationSeconds: z.number().nullable().meta({ description: 'Length of a video in seconds (from its bytes); null for images.' }),

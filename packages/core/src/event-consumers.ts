@@ -25,7 +25,9 @@ export interface EventSubscription {
  */
 export function eventSubscriptionOf(consumer: Service): EventSubscription | null {
   const rules = POLICY[consumer];
-  const purposes = PURPOSES.filter((purpose) => rules.read.some((grant) => grant.purposes.includes(purpose) && grant.relations.includes('tenant')));
+  const purposes = PURPOSES.filter((purpose) =>
+    rules.read.some((grant) => grant.purposes.includes(purpose) && grant.relations.includes('tenant')),
+  );
   if (purposes.length > 0) return { consumer, audience: 'full', purposes };
   if (rules.usage) return { consumer, audience: 'counts', purposes: PURPOSES };
   return null;

@@ -21,17 +21,24 @@ export const ProblemDocument = z
     detail: z.string(),
     code: z.enum(ERROR_CODES).meta({ description: 'Stable machine-readable error code; branch on this, not on the status.' }),
     instance: z.string().optional(),
-    issues: z.array(z.object({ path: z.string(), message: z.string() })).optional().meta({ description: 'Which fields were invalid (400 only).' }),
+    issues: z
+      .array(z.object({ path: z.string(), message: z.string() }))
+      .optional()
+      .meta({ description: 'Which fields were invalid (400 only).' }),
   })
   .meta({ description: 'RFC 9457 problem details with a stable `code`.' });
 
 function pathParams(path: string): z.ZodObject | undefined {
   const names = [...path.matchAll(/\{(\w+)\}/g)].map(([, name]) => name as string);
   if (names.length === 0) return undefined;
-  return z.object(Object.fromEntries(names.map((name) => {
-    const parameter = PATH_PARAMETERS[name as keyof typeof PATH_PARAMETERS];
-    return [name, parameter.schema.meta({ description: parameter.description })];
-  })));
+  return z.object(
+    Object.fromEntries(
+      names.map((name) => {
+        const parameter = PATH_PARAMETERS[name as keyof typeof PATH_PARAMETERS];
+        return [name, parameter.schema.meta({ description: parameter.description })];
+      }),
+    ),
+  );
 }
 
 const json = (schema: z.ZodType, description: string) => ({ description, content: { 'application/json': { schema } } });
@@ -83,40 +90,43 @@ function operationObject(route: ApiRouteSpec): ZodOpenApiOperationObject {
 function buildDocument() {
   const paths: ZodOpenApiPathsObject = {};
   for (const route of API_ROUTES) paths[route.path] = { ...paths[route.path], [route.method.toLowerCase()]: operationObject(route) };
-  return createDocument({
-    openapi: '3.1.0',
-    info: {
-      title: 'Media service',
-      version: '1.0.0',
-      // The service is the school platform's own, not published under an open licence.
-      license: { name: 'Proprietary', identifier: 'LicenseRef-Proprietary' },
-      description:
-        'Direct-to-storage media uploads for the school platform. Ask for an upload, POST the file to the ' +
-        'presigned URL, wait for the record to become `ready`, then ask for short-lived download URLs.',
-    },
-    servers: [
-      { url: '/', description: 'The host that serves this document: a deployment at its `ApiUrl`, or the local stack (`npm start`).' },
-    ],
-    security: [{ bearer: [] }],
-    paths,
-    components: {
-      securitySchemes: { bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } },
-      schemas: {
-        UploadRequest,
-        UploadTicket,
-        MediaRecord,
-        Problem: ProblemDocument,
+  return createDocument(
+    {
+      openapi: '3.1.0',
+      info: {
+        title: 'Media service',
+        version: '1.0.0',
+        // The service is the school platform's own, not published under an open licence.
+        license: { name: 'Proprietary', identifier: 'LicenseRef-Proprietary' },
+        description:
+          'Direct-to-storage media uploads for the school platform. Ask for an upload, POST the file to the ' +
+          'presigned URL, wait for the record to become `ready`, then ask for short-lived download URLs.',
+      },
+      servers: [
+        { url: '/', description: 'The host that serves this document: a deployment at its `ApiUrl`, or the local stack (`npm start`).' },
+      ],
+      security: [{ bearer: [] }],
+      paths,
+      components: {
+        securitySchemes: { bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } },
+        schemas: {
+          UploadRequest,
+          UploadTicket,
+          MediaRecord,
+          Problem: ProblemDocument,
+        },
       },
     },
-  }, {
-    // zod closes output objects (additionalProperties: false); answers may gain fields over time,
-    // so clients must not be told to refuse them. Request bodies stay strict.
-    override: ({ jsonSchema, io }) => {
-      if (io === 'output' && jsonSchema.type === 'object' && jsonSchema.additionalProperties === false) {
-        delete jsonSchema.additionalProperties;
-      }
+    {
+      // zod closes output objects (additionalProperties: false); answers may gain fields over time,
+      // so clients must not be told to refuse them. Request bodies stay strict.
+      override: ({ jsonSchema, io }) => {
+        if (io === 'output' && jsonSchema.type === 'object' && jsonSchema.additionalProperties === false) {
+          delete jsonSchema.additionalProperties;
+        }
+      },
     },
-  });
+  );
 }
 
 let cached: ReturnType<typeof buildDocument> | undefined;

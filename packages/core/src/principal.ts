@@ -5,7 +5,11 @@ export const HUMAN_ROLES = ['student', 'teacher', 'admin'] as const;
 export const SERVICES = ['ai-service', 'attendance-service', 'user-service', 'analytics-service'] as const;
 export type Service = (typeof SERVICES)[number];
 
-const identifier = z.string().min(1).max(128).regex(/^[A-Za-z0-9._:@-]+$/, 'unexpected characters');
+const identifier = z
+  .string()
+  .min(1)
+  .max(128)
+  .regex(/^[A-Za-z0-9._:@-]+$/, 'unexpected characters');
 
 /**
  * The one rule for a tenant (school) identifier: it becomes a storage key segment and a lock name,
@@ -41,8 +45,7 @@ export type Principal = z.infer<typeof PrincipalClaims>;
 /** Who a principal is for the policy: its role, or for services the service's name. */
 export type PolicySubject = (typeof HUMAN_ROLES)[number] | Service;
 
-export const policySubjectOf = (principal: Principal): PolicySubject =>
-  principal.role === 'service' ? principal.sub : principal.role;
+export const policySubjectOf = (principal: Principal): PolicySubject => (principal.role === 'service' ? principal.sub : principal.role);
 
 /** Humans act for themselves; services act for the platform. Relations never cross the two. */
 export type PrincipalKind = 'human' | 'service';

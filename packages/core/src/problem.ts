@@ -43,7 +43,8 @@ const OVERLOAD_SQLSTATES = new Set(['55P03', '57014', '40P01', '40001', '53300',
  * node-postgres gives up waiting for a free connection, or finds its connection cut while a query
  * was on it, with these messages.
  */
-const POOL_TIMEOUT = /timeout exceeded when trying to connect|connection timeout|Connection terminated|connection error and is not queryable/i;
+const POOL_TIMEOUT =
+  /timeout exceeded when trying to connect|connection timeout|Connection terminated|connection error and is not queryable/i;
 const OVERLOAD_RETRY_AFTER_SECONDS = 1;
 
 /** The socket to the database reset under a query (the server ended the connection as it was read). */

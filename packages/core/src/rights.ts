@@ -11,7 +11,11 @@ import { policySubjectOf, type PolicySubject, type Principal } from './principal
  * to model training, the access audit, retention, erasure and export. The contract's schemas and
  * who may use each right live here, as data.
  */
-const identifier = z.string().min(1).max(128).regex(/^[A-Za-z0-9._:@-]+$/, 'letters, digits and . _ : @ - only');
+const identifier = z
+  .string()
+  .min(1)
+  .max(128)
+  .regex(/^[A-Za-z0-9._:@-]+$/, 'letters, digits and . _ : @ - only');
 const isoDate = z.string().datetime({ offset: true, message: 'an ISO 8601 date-time' });
 
 export const SubjectIdParam = identifier;
@@ -46,7 +50,11 @@ export const AuditQuery = z.strictObject({
   after: isoDate.optional(),
   before: isoDate.optional(),
   limit: z.coerce.number().int().min(1).max(200).default(50),
-  cursor: z.string().max(200).regex(/^[A-Za-z0-9_-]+$/, 'an opaque cursor from nextCursor').optional(),
+  cursor: z
+    .string()
+    .max(200)
+    .regex(/^[A-Za-z0-9_-]+$/, 'an opaque cursor from nextCursor')
+    .optional(),
 });
 export type AuditQuery = z.infer<typeof AuditQuery>;
 
@@ -131,6 +139,10 @@ export function authorizeRight(principal: Principal, right: Right, subjectId?: s
  * profiles). Nobody erases or receives through a right what they could not read item by item.
  */
 export function rightsScopeOf(principal: Principal): Purpose[] {
-  const schoolWide = new Set(rulesOf(principal).read.filter((grant) => grant.relations.includes('tenant')).flatMap((grant) => grant.purposes));
+  const schoolWide = new Set(
+    rulesOf(principal)
+      .read.filter((grant) => grant.relations.includes('tenant'))
+      .flatMap((grant) => grant.purposes),
+  );
   return PURPOSES.filter((purpose) => schoolWide.has(purpose));
 }

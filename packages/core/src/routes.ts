@@ -68,11 +68,18 @@ export interface ApiRouteSpec {
  * is a bad request.
  */
 export const PATH_PARAMETERS = {
-  id: { schema: MediaIdParam, description: 'Media id (UUIDv7).', refused: (path: string) => notFound(path.startsWith('/v1/uploads') ? 'upload' : 'media') },
+  id: {
+    schema: MediaIdParam,
+    description: 'Media id (UUIDv7).',
+    refused: (path: string) => notFound(path.startsWith('/v1/uploads') ? 'upload' : 'media'),
+  },
   subjectId: { schema: SubjectIdParam, description: "The person's id on the platform.", refused: undefined },
   erasureId: { schema: JobIdParam, description: 'Erasure id, as answered by the erasure request.', refused: () => notFound('erasure') },
   exportId: { schema: JobIdParam, description: 'Export id, as answered by the export request.', refused: () => notFound('export') },
-} as const satisfies Record<string, { schema: z.ZodType<string>; description: string; refused: ((path: string) => MediaError) | undefined }>;
+} as const satisfies Record<
+  string,
+  { schema: z.ZodType<string>; description: string; refused: ((path: string) => MediaError) | undefined }
+>;
 
 type PathParameterName = keyof typeof PATH_PARAMETERS;
 /** The names in a path's `{…}` segments, as a type: `'/v1/media/{id}'` → `'id'`. */
@@ -118,7 +125,11 @@ export const API_ROUTES = [
     operationId: 'signUploadParts',
     summary: 'Presigned PUT URLs for parts of a multipart upload (the uploader only; up to 100 per call)',
     body: PartUrlsRequest,
-    answer: { status: 200, schema: PartUrlsAnswer, description: 'One URL per part number, in order; PUT the part to it and keep the ETag.' },
+    answer: {
+      status: 200,
+      schema: PartUrlsAnswer,
+      description: 'One URL per part number, in order; PUT the part to it and keep the ETag.',
+    },
     errors: MULTIPART_ERRORS,
   },
   {
@@ -275,8 +286,13 @@ export const API_ROUTES = [
     path: '/v1/subjects/{subjectId}/erasure',
     fn: 'media-api',
     operationId: 'requestErasure',
-    summary: 'Erase every media item naming a person (of the purposes the caller may read), and their consent (administrators, user-service)',
-    answer: { status: 202, schema: ErasureAccepted, description: 'The erasure runs in the background; follow it at /v1/erasures/{erasureId}.' },
+    summary:
+      'Erase every media item naming a person (of the purposes the caller may read), and their consent (administrators, user-service)',
+    answer: {
+      status: 202,
+      schema: ErasureAccepted,
+      description: 'The erasure runs in the background; follow it at /v1/erasures/{erasureId}.',
+    },
     errors: ['VALIDATION_FAILED', ...AUTH, 'FORBIDDEN', 'INVALID_SUBJECT'],
   },
   {
@@ -293,7 +309,8 @@ export const API_ROUTES = [
     path: '/v1/subjects/{subjectId}/export',
     fn: 'media-api',
     operationId: 'requestExport',
-    summary: 'Gather every ready item naming a person (of the purposes the caller may read) into one ZIP file (administrators, user-service)',
+    summary:
+      'Gather every ready item naming a person (of the purposes the caller may read) into one ZIP file (administrators, user-service)',
     answer: { status: 202, schema: ExportAccepted, description: 'The export runs in the background; follow it at /v1/exports/{exportId}.' },
     errors: ['VALIDATION_FAILED', ...AUTH, 'FORBIDDEN', 'INVALID_SUBJECT'],
   },

@@ -26,6 +26,7 @@ function cleanFilename(filename: string | undefined): string | null {
     // A lone surrogate (JSON `\ud800`) is not text: it would break encoding it later.
     .replace(/[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g, '\uFFFD')
     .normalize('NFC')
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: control and direction characters are what this removes
     .replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g, '')
     .split(/[\\/]/)
     .pop()!
@@ -56,12 +57,19 @@ export const DEFAULT_UPLOAD_SIZE_LIMITS: UploadSizeLimits = {
  * and whether it goes in parts (required above the threshold, allowed above 5 MiB).
  * The real bytes are checked again after upload; this only refuses what is wrong on its face.
  */
-export function planUpload(principal: Principal, request: UploadRequest, limits: UploadSizeLimits = DEFAULT_UPLOAD_SIZE_LIMITS): UploadPlan {
+export function planUpload(
+  _principal: Principal,
+  request: UploadRequest,
+  limits: UploadSizeLimits = DEFAULT_UPLOAD_SIZE_LIMITS,
+): UploadPlan {
   const policy = purposePolicy(request.purpose);
   const contentType = TYPE_ALIASES[request.contentType.toLowerCase()] ?? request.contentType.toLowerCase();
   const accepted = [...policy.allowedTypes, ...policy.videoTypes];
   if (!accepted.includes(contentType)) {
-    throw new MediaError('UNSUPPORTED_MEDIA_TYPE', `${contentType} is not accepted for ${request.purpose} media; accepted: ${accepted.join(', ')}.`);
+    throw new MediaError(
+      'UNSUPPORTED_MEDIA_TYPE',
+      `${contentType} is not accepted for ${request.purpose} media; accepted: ${accepted.join(', ')}.`,
+    );
   }
   const kind = isVideoType(contentType) ? 'video' : 'image';
   const maxBytes = kind === 'video' ? limits.videoMaxBytes : policy.maxBytes;

@@ -8,7 +8,14 @@ describe('problem+json', () => {
     const res = problemResponse(new MediaError('LEGAL_HOLD', 'held'), '/v1/media/x');
     expect(res.statusCode).toBe(423);
     expect(res.headers['content-type']).toBe('application/problem+json');
-    expect(JSON.parse(res.body)).toMatchObject({ status: 423, code: 'LEGAL_HOLD', detail: 'held', title: expect.any(String), type: expect.any(String), instance: '/v1/media/x' });
+    expect(JSON.parse(res.body)).toMatchObject({
+      status: 423,
+      code: 'LEGAL_HOLD',
+      detail: 'held',
+      title: expect.any(String),
+      type: expect.any(String),
+      instance: '/v1/media/x',
+    });
   });
 
   it('never leaks the message or stack of an unexpected error', () => {
@@ -19,7 +26,9 @@ describe('problem+json', () => {
   });
 
   it('answers an internal MediaError with the generic sentence, not its own (which names keys and settings)', () => {
-    const res = problemResponse(new MediaError('INTERNAL', 'invalid configuration: MEDIA_JWT_SECRET: too short; media m-1 names a key outside originals/school-1/'));
+    const res = problemResponse(
+      new MediaError('INTERNAL', 'invalid configuration: MEDIA_JWT_SECRET: too short; media m-1 names a key outside originals/school-1/'),
+    );
     expect(res.statusCode).toBe(500);
     expect(JSON.parse(res.body)).toMatchObject({ code: 'INTERNAL', detail: 'An unexpected error occurred.' });
     expect(res.body).not.toContain('MEDIA_JWT_SECRET');

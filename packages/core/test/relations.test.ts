@@ -1,5 +1,14 @@
 import { describe, expect, it } from 'vitest';
-import { authorizeUpload, authorizeUsage, MediaError, readScopeOf, relationsOf, rightsScopeOf, type Principal, type Subject } from '@media/core';
+import {
+  authorizeUpload,
+  authorizeUsage,
+  type MediaError,
+  readScopeOf,
+  relationsOf,
+  rightsScopeOf,
+  type Principal,
+  type Subject,
+} from '@media/core';
 
 /**
  * Relations below the token check: even a principal the token verifier would refuse (a person
@@ -53,7 +62,11 @@ describe('relations compare the kind of principal as well as its id', () => {
 
 describe('subjects on attendance uploads', () => {
   const teacher: Principal = { role: 'teacher', sub: 't-1', tenant: 'school-1', classrooms: ['room-1'] };
-  const attendance = (subjectId: string | null) => ({ purpose: 'attendance' as const, subjectIds: subjectId ? [subjectId] : [], classroomId: 'room-1' });
+  const attendance = (subjectId: string | null) => ({
+    purpose: 'attendance' as const,
+    subjectIds: subjectId ? [subjectId] : [],
+    classroomId: 'room-1',
+  });
 
   it('lets a teacher photograph their classroom without naming anyone', () => {
     expect(refusal(() => authorizeUpload(teacher, attendance(null)))).toBeNull();
@@ -77,7 +90,8 @@ describe('several subjects on one item', () => {
   const classPhoto = item({ purpose: 'general', subjectIds: ['pupil-1', 'pupil-2', 'pupil-3'], uploadedBy: 'admin-1' });
 
   it('relates each person the item names to it as themself, and no one else', () => {
-    for (const pupil of ['pupil-1', 'pupil-2', 'pupil-3']) expect(relationsOf(person('student', pupil), classPhoto)).toEqual(['tenant', 'self']);
+    for (const pupil of ['pupil-1', 'pupil-2', 'pupil-3'])
+      expect(relationsOf(person('student', pupil), classPhoto)).toEqual(['tenant', 'self']);
     expect(relationsOf(person('student', 'pupil-4'), classPhoto)).toEqual(['tenant']);
   });
 

@@ -23,6 +23,8 @@ describe('request throttle configuration', () => {
     expect(() => loadConfig({ ...BASE, MEDIA_SCHOOL_REQUESTS_PER_SECOND: '0' })).toThrow(/MEDIA_SCHOOL_REQUESTS_PER_SECOND/);
     expect(() => loadConfig({ ...BASE, MEDIA_SCHOOL_REQUEST_BURST: '2.5' })).toThrow(/MEDIA_SCHOOL_REQUEST_BURST/);
     expect(() => loadConfig({ ...BASE, MEDIA_SCHOOL_REQUESTS_PER_SECOND: '300' })).toThrow(/MEDIA_SCHOOL_REQUEST_BURST must be at least/);
-    expect(() => loadConfig({ ...BASE, MEDIA_UNAUTHENTICATED_REQUESTS_PER_SECOND: '500' })).toThrow(/MEDIA_UNAUTHENTICATED_REQUEST_BURST must be at least/);
+    expect(() => loadConfig({ ...BASE, MEDIA_UNAUTHENTICATED_REQUESTS_PER_SECOND: '500' })).toThrow(
+      /MEDIA_UNAUTHENTICATED_REQUEST_BURST must be at least/,
+    );
   });
 });

@@ -2,7 +2,7 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { generateKeyPair, SignJWT, type JWTPayload } from 'jose';
 import { describe, expect, it } from 'vitest';
-import { createTokenVerifier, loadConfig, MediaError } from '@media/core';
+import { createTokenVerifier, loadConfig, type MediaError } from '@media/core';
 
 const codeOf = async (promise: Promise<unknown>) => {
   try {
@@ -55,11 +55,16 @@ describe('token configuration', () => {
 
   it('refuses a JWKS URL without issuer and audience at cold start', () => {
     expect(() => loadConfig({ ...base, MEDIA_JWT_JWKS_URL: 'https://id.example/jwks.json' })).toThrow(/MEDIA_JWT_ISSUER/);
-    expect(() => loadConfig({ ...base, MEDIA_JWT_JWKS_URL: 'https://id.example/jwks.json', MEDIA_JWT_ISSUER: 'https://id.example/' })).toThrow(
-      /MEDIA_JWT_AUDIENCE/,
-    );
+    expect(() =>
+      loadConfig({ ...base, MEDIA_JWT_JWKS_URL: 'https://id.example/jwks.json', MEDIA_JWT_ISSUER: 'https://id.example/' }),
+    ).toThrow(/MEDIA_JWT_AUDIENCE/);
     expect(
-      loadConfig({ ...base, MEDIA_JWT_JWKS_URL: 'https://id.example/jwks.json', MEDIA_JWT_ISSUER: 'https://id.example/', MEDIA_JWT_AUDIENCE: 'media' }).jwt,
+      loadConfig({
+        ...base,
+        MEDIA_JWT_JWKS_URL: 'https://id.example/jwks.json',
+        MEDIA_JWT_ISSUER: 'https://id.example/',
+        MEDIA_JWT_AUDIENCE: 'media',
+      }).jwt,
     ).toMatchObject({ issuer: 'https://id.example/', audience: 'media' });
   });
 });
@@ -77,9 +82,15 @@ describe('pending-upload limits', () => {
 describe('token lifetime, issue time and tenant', () => {
   const secret = 'a-secret-of-sixteen+';
   const now = () => Math.floor(Date.now() / 1000);
-  const sign = (claims: JWTPayload) =>
-    new SignJWT(claims).setProtectedHeader({ alg: 'HS256' }).sign(new TextEncoder().encode(secret));
-  const claims = (extra: JWTPayload = {}): JWTPayload => ({ sub: 't-1', tenant: 'school-1', role: 'teacher', iat: now(), exp: now() + 600, ...extra });
+  const sign = (claims: JWTPayload) => new SignJWT(claims).setProtectedHeader({ alg: 'HS256' }).sign(new TextEncoder().encode(secret));
+  const claims = (extra: JWTPayload = {}): JWTPayload => ({
+    sub: 't-1',
+    tenant: 'school-1',
+    role: 'teacher',
+    iat: now(),
+    exp: now() + 600,
+    ...extra,
+  });
   const verify = createTokenVerifier({ secret });
   const outcome = async (payload: JWTPayload, verifier = verify) => {
     try {
@@ -126,7 +137,7 @@ describe('token lifetime, issue time and tenant', () => {
   });
 
   it.each(['ai-service', 'attendance-service', 'user-service', 'analytics-service'])(
-    'refuses a person\'s token whose subject is the service name %s',
+    "refuses a person's token whose subject is the service name %s",
     async (sub) => {
       for (const role of ['student', 'teacher', 'admin']) expect(await outcome(claims({ sub, role }))).toBe('UNAUTHENTICATED');
       expect(await outcome(claims({ sub, role: 'service' }))).toBe('ok:school-1');

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { MediaError, planUpload, type Principal, type Purpose } from '@media/core';
+import { type MediaError, planUpload, type Principal, type Purpose } from '@media/core';
 
 const teacher: Principal = { role: 'teacher', sub: 't-1', tenant: 'school-1', classrooms: ['c-1'] };
 
@@ -29,18 +29,34 @@ describe('planUpload', () => {
 
   it('accepts videos for general and attendance media only, up to the video limit, and in parts above the threshold', () => {
     const limits = { multipartThresholdBytes: 100 * 1024 * 1024, videoMaxBytes: 2 * 1024 ** 3 };
-    expect(planUpload(teacher, { purpose: 'general', contentType: 'video/mp4', size: 1000 }, limits)).toMatchObject({ kind: 'video', multipart: false });
-    expect(codeOf(() => planUpload(teacher, { purpose: 'profile', contentType: 'video/mp4', size: 1000 }, limits))).toBe('UNSUPPORTED_MEDIA_TYPE');
-    expect(codeOf(() => planUpload(teacher, { purpose: 'general', contentType: 'video/webm', size: 200 * 1024 * 1024 }, limits))).toBe('VALIDATION_FAILED');
-    expect(planUpload(teacher, { purpose: 'general', contentType: 'video/webm', size: 200 * 1024 * 1024, multipart: true }, limits).multipart).toBe(true);
-    expect(codeOf(() => planUpload(teacher, { purpose: 'general', contentType: 'video/quicktime', size: 2 * 1024 ** 3 + 1, multipart: true }, limits))).toBe(
-      'PAYLOAD_TOO_LARGE',
+    expect(planUpload(teacher, { purpose: 'general', contentType: 'video/mp4', size: 1000 }, limits)).toMatchObject({
+      kind: 'video',
+      multipart: false,
+    });
+    expect(codeOf(() => planUpload(teacher, { purpose: 'profile', contentType: 'video/mp4', size: 1000 }, limits))).toBe(
+      'UNSUPPORTED_MEDIA_TYPE',
     );
+    expect(codeOf(() => planUpload(teacher, { purpose: 'general', contentType: 'video/webm', size: 200 * 1024 * 1024 }, limits))).toBe(
+      'VALIDATION_FAILED',
+    );
+    expect(
+      planUpload(teacher, { purpose: 'general', contentType: 'video/webm', size: 200 * 1024 * 1024, multipart: true }, limits).multipart,
+    ).toBe(true);
+    expect(
+      codeOf(() =>
+        planUpload(teacher, { purpose: 'general', contentType: 'video/quicktime', size: 2 * 1024 ** 3 + 1, multipart: true }, limits),
+      ),
+    ).toBe('PAYLOAD_TOO_LARGE');
   });
 
   it('accepts iPhone photos, image/heic and image/heif, for every purpose, as it accepts image/jpeg', () => {
     // By hand: every purpose takes JPEG, so every purpose takes HEIC and HEIF, each pinned as declared.
-    const accepting: [Purpose, { classroomId?: string }][] = [['profile', {}], ['attendance', { classroomId: 'c-1' }], ['training', {}], ['general', {}]];
+    const accepting: [Purpose, { classroomId?: string }][] = [
+      ['profile', {}],
+      ['attendance', { classroomId: 'c-1' }],
+      ['training', {}],
+      ['general', {}],
+    ];
     for (const [purpose, extra] of accepting) {
       for (const contentType of ['image/jpeg', 'image/heic', 'image/heif']) {
         const plan = planUpload(teacher, { purpose, contentType, size: 1000, ...extra });
@@ -50,12 +66,16 @@ describe('planUpload', () => {
   });
 
   it('refuses a type the purpose does not accept with 415', () => {
-    expect(codeOf(() => planUpload(teacher, { purpose: 'profile', contentType: 'image/svg+xml', size: 10 }))).toBe('UNSUPPORTED_MEDIA_TYPE');
+    expect(codeOf(() => planUpload(teacher, { purpose: 'profile', contentType: 'image/svg+xml', size: 10 }))).toBe(
+      'UNSUPPORTED_MEDIA_TYPE',
+    );
     expect(codeOf(() => planUpload(teacher, { purpose: 'profile', contentType: 'image/tiff', size: 10 }))).toBe('UNSUPPORTED_MEDIA_TYPE');
   });
 
   it('refuses a declared size over the purpose limit with 413', () => {
-    expect(codeOf(() => planUpload(teacher, { purpose: 'profile', contentType: 'image/jpeg', size: 16 * 1024 * 1024 }))).toBe('PAYLOAD_TOO_LARGE');
+    expect(codeOf(() => planUpload(teacher, { purpose: 'profile', contentType: 'image/jpeg', size: 16 * 1024 * 1024 }))).toBe(
+      'PAYLOAD_TOO_LARGE',
+    );
   });
 
   it('requires a classroom for attendance photos', () => {
@@ -78,8 +98,14 @@ describe('planUpload', () => {
 
     it('refuses a service, or a name the service acts under, as a subject (400 INVALID_SUBJECT)', () => {
       for (const id of ['attendance-service', 'ai-service', 'user-service', 'analytics-service', 'retention', 'system']) {
-        expect(codeOf(() => planUpload(teacher, { ...photo, subjectId: id })), id).toBe('INVALID_SUBJECT');
-        expect(codeOf(() => planUpload(teacher, { ...photo, subjectIds: ['p-1', id] })), id).toBe('INVALID_SUBJECT');
+        expect(
+          codeOf(() => planUpload(teacher, { ...photo, subjectId: id })),
+          id,
+        ).toBe('INVALID_SUBJECT');
+        expect(
+          codeOf(() => planUpload(teacher, { ...photo, subjectIds: ['p-1', id] })),
+          id,
+        ).toBe('INVALID_SUBJECT');
       }
     });
   });

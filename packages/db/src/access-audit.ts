@@ -21,7 +21,8 @@ export interface AuditFilter {
   before?: string;
 }
 
-const encodeCursor = (row: Pick<AccessAuditRow, 'at' | 'id'>) => Buffer.from(`${new Date(row.at).toISOString()}|${row.id}`, 'utf8').toString('base64url');
+const encodeCursor = (row: Pick<AccessAuditRow, 'at' | 'id'>) =>
+  Buffer.from(`${new Date(row.at).toISOString()}|${row.id}`, 'utf8').toString('base64url');
 const decodeCursor = (cursor: string): { at: Date; id: number } | null => {
   const [at, id] = Buffer.from(cursor, 'base64url').toString('utf8').split('|');
   const date = new Date(at ?? '');
@@ -48,7 +49,12 @@ export class AccessAuditLog {
    * A page of the school's log, newest first. Times are stored to the millisecond, so the cursor
    * (time and id) is exact; every filter has an index ending in (at, id).
    */
-  async list(tenant: string, filter: AuditFilter, limit: number, cursor?: string): Promise<{ items: AccessAuditRow[]; nextCursor: string | null }> {
+  async list(
+    tenant: string,
+    filter: AuditFilter,
+    limit: number,
+    cursor?: string,
+  ): Promise<{ items: AccessAuditRow[]; nextCursor: string | null }> {
     let query = this.db.selectFrom('accessAudit').selectAll().where('tenant', '=', tenant);
     if (filter.mediaId) query = query.where('mediaId', '=', filter.mediaId);
     if (filter.subjectId) query = query.where('subjectId', '=', filter.subjectId);
@@ -61,7 +67,11 @@ export class AccessAuditLog {
       if (!position) return { items: [], nextCursor: null };
       query = query.where(sql<boolean>`(at, id) < (${position.at}, ${position.id})`);
     }
-    const rows = await query.orderBy('at', 'desc').orderBy('id', 'desc').limit(limit + 1).execute();
+    const rows = await query
+      .orderBy('at', 'desc')
+      .orderBy('id', 'desc')
+      .limit(limit + 1)
+      .execute();
     const items = rows.slice(0, limit);
     return { items, nextCursor: rows.length > limit ? encodeCursor(items[items.length - 1]!) : null };
   }
@@ -72,7 +82,9 @@ export class AccessAuditLog {
    * days and never deletes rows younger than the retention the deploy recorded.
    */
   async prune(retentionDays: number, batch = 1000): Promise<number> {
-    const { rows } = await sql<{ removed: number }>`select prune_access_audit(${retentionDays}::integer, ${batch}::integer) as removed`.execute(this.db);
+    const { rows } = await sql<{
+      removed: number;
+    }>`select prune_access_audit(${retentionDays}::integer, ${batch}::integer) as removed`.execute(this.db);
     return Number(rows[0]?.removed ?? 0);
   }
 }

@@ -14,6 +14,8 @@ export const APP_ROLE = 'media_app';
  */
 export async function setAppRolePassword(db: Kysely<Database>, password: string, role: string = APP_ROLE): Promise<void> {
   if (!password) throw new Error(`no password to set for the ${role} role`);
-  const { rows } = await sql<{ statement: string }>`select format('ALTER ROLE %I WITH LOGIN PASSWORD %L', ${role}::text, ${password}::text) as statement`.execute(db);
+  const { rows } = await sql<{
+    statement: string;
+  }>`select format('ALTER ROLE %I WITH LOGIN PASSWORD %L', ${role}::text, ${password}::text) as statement`.execute(db);
   await sql.raw(rows[0]!.statement).execute(db);
 }

@@ -143,11 +143,15 @@ function visibleTo(eb: Eb, scope: ReadScope): Expression<SqlBool> {
         case 'self':
           // As relationsOf: a person is the subject or the uploader; a service only the uploader.
           return scope.kind === 'human'
-            ? eb.or([sql<SqlBool>`${scope.sub} = any(subject_ids)`, eb.and([eb('uploadedBy', '=', scope.sub), eb('uploadedBy', 'not in', [...SERVICES])])])
+            ? eb.or([
+                sql<SqlBool>`${scope.sub} = any(subject_ids)`,
+                eb.and([eb('uploadedBy', '=', scope.sub), eb('uploadedBy', 'not in', [...SERVICES])]),
+              ])
             : eb('uploadedBy', '=', scope.sub);
         case 'classroom':
           return scope.classrooms.length > 0 ? eb('classroomId', 'in', [...scope.classrooms]) : eb.lit(false);
-        case 'tenant':
+        default:
+          // 'tenant': the whole school.
           return eb.lit(true);
       }
     });
@@ -307,10 +311,7 @@ export class MediaRepository {
       }))
       .where('id', '=', id)
       .where((eb) =>
-        eb.or([
-          eb('status', '=', 'pending'),
-          eb.and([eb('status', '=', 'processing'), eb('leaseExpiresAt', '<', sql<Date>`now()`)]),
-        ]),
+        eb.or([eb('status', '=', 'pending'), eb.and([eb('status', '=', 'processing'), eb('leaseExpiresAt', '<', sql<Date>`now()`)])]),
       )
       .returningAll()
       .executeTakeFirst();
@@ -523,7 +524,13 @@ export class MediaRepository {
   async completeMultipart(tenant: string, id: string, uploadedBy: string, uploadId: string): Promise<MediaRow | undefined> {
     return this.db
       .updateTable('media')
-      .set({ status: 'processing', leaseExpiresAt: sql<Date>`now()`, leaseOwner: null, multipartUploadId: null, updatedAt: sql<Date>`now()` })
+      .set({
+        status: 'processing',
+        leaseExpiresAt: sql<Date>`now()`,
+        leaseOwner: null,
+        multipartUploadId: null,
+        updatedAt: sql<Date>`now()`,
+      })
       .where('id', '=', id)
       .where('tenant', '=', tenant)
       .where('uploadedBy', '=', uploadedBy)
@@ -630,7 +637,10 @@ export class MediaRepository {
         ]),
       );
     if (options.after) query = query.where('id', '>', options.after);
-    return query.orderBy('id').limit(options.limit ?? 500).execute();
+    return query
+      .orderBy('id')
+      .limit(options.limit ?? 500)
+      .execute();
   }
 
   async listVisible(scope: ReadScope, filter: ListFilter, limit: number, cursor?: string): Promise<Page<MediaRow>> {
@@ -684,7 +694,9 @@ export class MediaRepository {
       };
       if (branches.length > 1) {
         const ids = branches.map((branch) =>
-          branchQuery(this.db.selectFrom('media').select('id'), branch).orderBy('id', 'desc').limit(limit + 1),
+          branchQuery(this.db.selectFrom('media').select('id'), branch)
+            .orderBy('id', 'desc')
+            .limit(limit + 1),
         );
         const rows = await this.db
           .selectFrom('media')
@@ -699,7 +711,13 @@ export class MediaRepository {
       query = branchQuery(this.db.selectFrom('media').selectAll(), branches[0]!);
     }
     // Newest first; ids are UUIDv7, so id order is creation order and a unique, stable key.
-    return pageOf(await query.orderBy('id', 'desc').limit(limit + 1).execute(), limit);
+    return pageOf(
+      await query
+        .orderBy('id', 'desc')
+        .limit(limit + 1)
+        .execute(),
+      limit,
+    );
   }
 
   /** Usage figures from the counters: one row per purpose or subject ('' for none) holding space. */

@@ -30,8 +30,6 @@ export interface ErasureBatch {
   deleted: MediaRow[];
 }
 
-
-
 /** The rows of the rights: consent, erasure and export jobs, retention. */
 export class RightsRepository {
   constructor(private readonly db: Kysely<Database>) {}
@@ -137,7 +135,13 @@ export class RightsRepository {
   }
 
   async findJob(tenant: string, kind: 'erasure' | 'export', id: string): Promise<RightsJobRow | undefined> {
-    return this.db.selectFrom('rightsJob').selectAll().where('id', '=', id).where('tenant', '=', tenant).where('kind', '=', kind).executeTakeFirst();
+    return this.db
+      .selectFrom('rightsJob')
+      .selectAll()
+      .where('id', '=', id)
+      .where('tenant', '=', tenant)
+      .where('kind', '=', kind)
+      .executeTakeFirst();
   }
 
   /**
@@ -168,7 +172,14 @@ export class RightsRepository {
    */
   async eraseBatch(jobId: string, batch: number): Promise<ErasureBatch | undefined> {
     return this.db.transaction().execute(async (trx) => {
-      const job = await trx.selectFrom('rightsJob').selectAll().where('id', '=', jobId).where('status', '=', 'running').forUpdate().skipLocked().executeTakeFirst();
+      const job = await trx
+        .selectFrom('rightsJob')
+        .selectAll()
+        .where('id', '=', jobId)
+        .where('status', '=', 'running')
+        .forUpdate()
+        .skipLocked()
+        .executeTakeFirst();
       if (!job) return undefined;
       let query = trx
         .selectFrom('media')
@@ -191,7 +202,13 @@ export class RightsRepository {
           .execute();
       }
       const deleted = alone.length
-        ? await trx.updateTable('media').set(tombstone('erasure')).where('id', 'in', alone).where('status', '<>', 'deleted').returningAll().execute()
+        ? await trx
+            .updateTable('media')
+            .set(tombstone('erasure'))
+            .where('id', 'in', alone)
+            .where('status', '<>', 'deleted')
+            .returningAll()
+            .execute()
         : [];
       const audit = (action: 'delete' | 'erasure', mediaId: string) => ({
         tenant: job.tenant,
@@ -312,14 +329,27 @@ export class RightsRepository {
         .execute();
       await appendAudit(
         trx,
-        expired.map((row) => ({ tenant: row.tenant, actor: 'retention', actorRole: 'system', action: 'delete' as const, mediaId: row.id, subjectId: row.subjectId, variant: null, requestId: null })),
+        expired.map((row) => ({
+          tenant: row.tenant,
+          actor: 'retention',
+          actorRole: 'system',
+          action: 'delete' as const,
+          mediaId: row.id,
+          subjectId: row.subjectId,
+          variant: null,
+          requestId: null,
+        })),
       );
       return expired;
     });
   }
 
   /** What a school holds of a purpose that was uploaded before `cutoff` (not deleted, not on hold). */
-  async expiringSummary(tenant: string, purpose: Purpose, cutoff: Date): Promise<{ count: number; bytes: number; firstCreatedAt: Date | null }> {
+  async expiringSummary(
+    tenant: string,
+    purpose: Purpose,
+    cutoff: Date,
+  ): Promise<{ count: number; bytes: number; firstCreatedAt: Date | null }> {
     const row = await this.db
       .selectFrom('media')
       .select([

@@ -80,7 +80,9 @@ export async function seedMedia(db: Kysely<Database>, options: SeedOptions): Pro
   await db.connection().execute(async (conn) => {
     // One session: setseed makes random() repeat for the same seed.
     await sql`select setseed(${(seed % 1000) / 1000})`.execute(conn);
-    await sql`create temporary table seed_schools (tenant text, rows int, students int, classrooms int) on commit preserve rows`.execute(conn);
+    await sql`create temporary table seed_schools (tenant text, rows int, students int, classrooms int) on commit preserve rows`.execute(
+      conn,
+    );
     await sql`insert into seed_schools select * from jsonb_to_recordset(${JSON.stringify(schools)}::jsonb)
               as x(tenant text, rows int, students int, classrooms int)`.execute(conn);
     for (let k = 0; k < chunks; k++) {

@@ -74,7 +74,10 @@ export async function recountUsage(db: Kysely<Database>, options: { fix?: boolea
     if (options.fix && differences.length > 0) {
       for (const d of differences) {
         await trx.deleteFrom('mediaUsage').where('tenant', '=', d.tenant).where('scope', '=', d.scope).where('key', '=', d.key).execute();
-        await trx.insertInto('mediaUsage').values({ tenant: d.tenant, scope: d.scope, key: d.key, shard: 0, ...d.actual }).execute();
+        await trx
+          .insertInto('mediaUsage')
+          .values({ tenant: d.tenant, scope: d.scope, key: d.key, shard: 0, ...d.actual })
+          .execute();
       }
     }
     return { checked: rows.length, differences, fixed: Boolean(options.fix) && differences.length > 0 };

@@ -45,7 +45,9 @@ describe.skipIf(!serverUrl)('the app role (media_app)', () => {
   });
 
   it('signs in as media_app, a role without superuser, CREATEROLE or CREATEDB', async () => {
-    const { rows } = await app.query(`select current_user, rolsuper, rolcreaterole, rolcreatedb from pg_roles where rolname = current_user`);
+    const { rows } = await app.query(
+      `select current_user, rolsuper, rolcreaterole, rolcreatedb from pg_roles where rolname = current_user`,
+    );
     expect(rows[0]).toEqual({ current_user: 'media_app', rolsuper: false, rolcreaterole: false, rolcreatedb: false });
   });
 
@@ -76,7 +78,7 @@ describe.skipIf(!serverUrl)('the app role (media_app)', () => {
     expect(await outcome(app, `create view sneaky as select 1`)).toBe(PERMISSION_DENIED);
   });
 
-  it('may not read or change the migrator\'s bookkeeping', async () => {
+  it("may not read or change the migrator's bookkeeping", async () => {
     expect(await outcome(app, `select * from kysely_migration`)).toBe(PERMISSION_DENIED);
     expect(await outcome(app, `insert into kysely_migration (name, timestamp) values ('9999-sneaky', 'now')`)).toBe(PERMISSION_DENIED);
     expect(await outcome(app, `update kysely_migration_lock set is_locked = 1`)).toBe(PERMISSION_DENIED);
@@ -118,7 +120,7 @@ describe.skipIf(!serverUrl)('the app role (media_app)', () => {
   });
 });
 
-describe.skipIf(!serverUrl)('setting the app role\'s password (what the migrate function does in AWS)', () => {
+describe.skipIf(!serverUrl)("setting the app role's password (what the migrate function does in AWS)", () => {
   // A role of the test's own: the server's media_app is shared with other runs.
   const role = `media_app_pw_${randomBytes(4).toString('hex')}`;
   const superuser = (statement: string, values: unknown[] = []) => withClient(serverUrl, (c) => c.query(statement, values));
@@ -154,28 +156,43 @@ describe.skipIf(!serverUrl)('setting the app role\'s password (what the migrate 
 /** What the app role may do in a database, object by object, and which migrations it records. */
 async function appRoleView(url: string) {
   return withClient(url, async (c) => {
-    const relations = await c.query(`
+    const relations = await c.query(
+      `
       select c.relname as name, c.relkind as kind,
              array(select p from unnest(array['SELECT','INSERT','UPDATE','DELETE','TRUNCATE','REFERENCES','TRIGGER']) p
                    where has_table_privilege($1, c.oid, p)) as privileges
       from pg_class c join pg_namespace n on n.oid = c.relnamespace
       where n.nspname = 'public' and c.relkind in ('r', 'p', 'v', 'm', 'S')
-      order by c.relname`, [APP_ROLE]);
-    const functions = await c.query(`
+      order by c.relname`,
+      [APP_ROLE],
+    );
+    const functions = await c.query(
+      `
       select p.oid::regprocedure::text as name, has_function_privilege($1, p.oid, 'EXECUTE') as execute
       from pg_proc p join pg_namespace n on n.oid = p.pronamespace
-      where n.nspname = 'public' order by 1`, [APP_ROLE]);
-    const schema = await c.query(`select has_schema_privilege($1, 'public', 'USAGE') as usage, has_schema_privilege($1, 'public', 'CREATE') as create,
-                                         has_database_privilege($1, current_database(), 'CONNECT') as connect`, [APP_ROLE]);
+      where n.nspname = 'public' order by 1`,
+      [APP_ROLE],
+    );
+    const schema = await c.query(
+      `select has_schema_privilege($1, 'public', 'USAGE') as usage, has_schema_privilege($1, 'public', 'CREATE') as create,
+                                         has_database_privilege($1, current_database(), 'CONNECT') as connect`,
+      [APP_ROLE],
+    );
     const defaults = await c.query(`select defaclobjtype as kind, defaclacl::text as acl from pg_default_acl order by 1`);
     const migrations = await c.query(`select name from kysely_migration order by name`);
-    return { relations: relations.rows, functions: functions.rows, schema: schema.rows, defaults: defaults.rows, migrations: migrations.rows };
+    return {
+      relations: relations.rows,
+      functions: functions.rows,
+      schema: schema.rows,
+      defaults: defaults.rows,
+      migrations: migrations.rows,
+    };
   });
 }
 
 // The suite migrates once per run and copies the result (test/support/global-setup.ts): the copies
 // must be what a migration gives, app role included, although roles are server-wide.
-describe.skipIf(!serverUrl)('a copy of the run\'s migrated template', () => {
+describe.skipIf(!serverUrl)("a copy of the run's migrated template", () => {
   it('grants the app role exactly what a migration from nothing grants, and records the same migrations', async () => {
     const migrated = await scratchDatabase('app_role_migrated');
     const copied = await scratchDatabase('app_role_copied', { migrated: true });

@@ -27,7 +27,16 @@ const pending = (tenant: string, over: Partial<NewPendingMedia> = {}): NewPendin
   ...over,
 });
 
-const processed = { size: 900, width: 10, height: 10, sha256: 'a'.repeat(64), phash: '0'.repeat(16), placeholder: null, originalKey: 'k', variants: [] };
+const processed = {
+  size: 900,
+  width: 10,
+  height: 10,
+  sha256: 'a'.repeat(64),
+  phash: '0'.repeat(16),
+  placeholder: null,
+  originalKey: 'k',
+  variants: [],
+};
 
 describe('media state transitions', () => {
   it('lets exactly one of many concurrent claims win', async () => {
@@ -41,7 +50,11 @@ describe('media state transitions', () => {
     const row = await repo.createPending(pending(uniqueTenant()));
     expect(await repo.claim(row.id, 60)).toBeTruthy();
     expect(await repo.claim(row.id, 60)).toBeUndefined();
-    await db.updateTable('media').set({ leaseExpiresAt: new Date(Date.now() - 1000) }).where('id', '=', row.id).execute();
+    await db
+      .updateTable('media')
+      .set({ leaseExpiresAt: new Date(Date.now() - 1000) })
+      .where('id', '=', row.id)
+      .execute();
     expect((await repo.claim(row.id, 60))?.attempts).toBe(2);
   });
 

@@ -60,7 +60,7 @@ describe.runIf(serverUrl)('query plans at 100k rows', () => {
     'user-service': { role: 'service', tenant, sub: 'user-service', classrooms: [] },
   });
 
-  it('lists every role\'s scope from indexes, first page and deep cursor alike', async () => {
+  it("lists every role's scope from indexes, first page and deep cursor alike", async () => {
     for (const [who, principal] of Object.entries(principals(largest.tenant))) {
       const scope = readScopeOf(principal);
       const first = await repo.listVisible(scope, {}, 50);
@@ -104,7 +104,7 @@ describe.runIf(serverUrl)('query plans at 100k rows', () => {
     expectIndexBacked(await plansOf(() => repo.findInTenant(largest.tenant, reference.id)));
   });
 
-  it('reads a gallery\'s batch of 100 ids by primary key, whatever the school\'s size', async () => {
+  it("reads a gallery's batch of 100 ids by primary key, whatever the school's size", async () => {
     const ids = (
       await db.selectFrom('media').select('id').where('tenant', '=', largest.tenant).where('status', '=', 'ready').limit(100).execute()
     ).map((row) => row.id);
@@ -139,4 +139,3 @@ describe.runIf(serverUrl)('query plans at 100k rows', () => {
     expectIndexBacked(await plansOf(() => repo.listUnfinished({ graceSeconds: 900, limit: 500 })));
   });
 });
-

@@ -46,7 +46,7 @@ async function openReservation(db: Kysely<Database>, work: (repo: MediaRepositor
 }
 
 // Lock waits need two connections to one server: PostgreSQL, not the single-connection PGlite.
-describe.runIf(inject('databaseUrl'))('a school\'s counters in shards', () => {
+describe.runIf(inject('databaseUrl'))("a school's counters in shards", () => {
   let db: Kysely<Database>;
   let impatient: Kysely<Database>;
   beforeAll(async () => {
@@ -60,13 +60,15 @@ describe.runIf(inject('databaseUrl'))('a school\'s counters in shards', () => {
     await db?.destroy();
   });
 
-  it('lets a school\'s uploads in other shards go on while one shard is held, and makes the same shard wait', async () => {
+  it("lets a school's uploads in other shards go on while one shard is held, and makes the same shard wait", async () => {
     const tenant = uniqueTenant();
     const held = await openReservation(db, (repo) => repo.reserveUploads([pending(tenant, 't-1', { id: idInShard(3) })], noLimits));
     try {
       const elsewhere = new MediaRepository(impatient);
       expect(await elsewhere.reserveUploads([pending(tenant, 't-2', { id: idInShard(4) })], noLimits)).toBeNull();
-      await expect(elsewhere.reserveUploads([pending(tenant, 't-3', { id: idInShard(3) })], noLimits)).rejects.toMatchObject({ code: '55P03' });
+      await expect(elsewhere.reserveUploads([pending(tenant, 't-3', { id: idInShard(3) })], noLimits)).rejects.toMatchObject({
+        code: '55P03',
+      });
     } finally {
       await held.commit();
     }
@@ -78,7 +80,9 @@ describe.runIf(inject('databaseUrl'))('a school\'s counters in shards', () => {
     const repo = new MediaRepository(db);
     const quota = { schoolQuotaBytes: 10_000, personQuotaBytes: null, maxPending: 50 };
     // In flight in shard 1 and unseen by shard 2's check: both fit on their own, so both are accepted.
-    const first = await openReservation(db, (inFlight) => inFlight.reserveUploads([pending(tenant, 't-1', { id: idInShard(1), declaredSize: 6000 })], quota));
+    const first = await openReservation(db, (inFlight) =>
+      inFlight.reserveUploads([pending(tenant, 't-1', { id: idInShard(1), declaredSize: 6000 })], quota),
+    );
     expect(first.outcome).toBeNull();
     expect(await repo.reserveUploads([pending(tenant, 't-2', { id: idInShard(2), declaredSize: 6000 })], quota)).toBeNull();
     await first.commit();
@@ -91,17 +95,41 @@ describe.runIf(inject('databaseUrl'))('a school\'s counters in shards', () => {
     }
   });
 
-  it('spreads a school\'s figures over its shards and keeps their sums equal to the rows through every change', async () => {
+  it("spreads a school's figures over its shards and keeps their sums equal to the rows through every change", async () => {
     const tenant = uniqueTenant();
     const repo = new MediaRepository(db);
-    const items = Array.from({ length: 40 }, (_, i) => pending(tenant, `t-${i % 4}`, { declaredSize: 1000 + i, subjectIds: i % 2 ? [`s-${i % 5}`] : [] }));
+    const items = Array.from({ length: 40 }, (_, i) =>
+      pending(tenant, `t-${i % 4}`, { declaredSize: 1000 + i, subjectIds: i % 2 ? [`s-${i % 5}`] : [] }),
+    );
     for (const item of items) expect(await repo.reserveUploads([item], noLimits)).toBeNull();
-    const shards = await db.selectFrom('mediaUsage').select('shard').distinct().where('tenant', '=', tenant).where('scope', '=', 'school').execute();
+    const shards = await db
+      .selectFrom('mediaUsage')
+      .select('shard')
+      .distinct()
+      .where('tenant', '=', tenant)
+      .where('scope', '=', 'school')
+      .execute();
     expect(shards.length).toBeGreaterThan(1);
 
     // Processed, deleted and expired rows leave their shards as they entered them.
-    await db.updateTable('media').set({ status: 'ready', size: 500 }).where('id', 'in', items.slice(0, 10).map((i) => i.id)).execute();
-    await db.updateTable('media').set({ status: 'deleted' }).where('id', 'in', items.slice(10, 20).map((i) => i.id)).execute();
+    await db
+      .updateTable('media')
+      .set({ status: 'ready', size: 500 })
+      .where(
+        'id',
+        'in',
+        items.slice(0, 10).map((i) => i.id),
+      )
+      .execute();
+    await db
+      .updateTable('media')
+      .set({ status: 'deleted' })
+      .where(
+        'id',
+        'in',
+        items.slice(10, 20).map((i) => i.id),
+      )
+      .execute();
     await db.updateTable('media').set({ status: 'expired' }).where('id', '=', items[20]!.id).execute();
     expect(await recountUsage(db, { tenant })).toMatchObject({ differences: [] });
     expect(await repo.tenantBytes(tenant)).toBe(10 * 500 + items.slice(21).reduce((sum, item) => sum + item.declaredSize, 0));

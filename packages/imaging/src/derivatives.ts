@@ -79,7 +79,10 @@ export async function processImage(input: Buffer, options: ProcessOptions): Prom
   const sha256 = sha256Hex(input);
   const base = await decoding;
 
-  const ladder = new PixelLadder(base, options.derivatives.filter((d) => d.fit === 'inside').map((d) => d.size));
+  const ladder = new PixelLadder(
+    base,
+    options.derivatives.filter((d) => d.fit === 'inside').map((d) => d.size),
+  );
   const variantJobs = options.derivatives.map((spec): Job<Derivative> => {
     const [width, height] = outputSize(base.raw, spec);
     const source = spec.fit === 'cover' ? ladder.covering(spec.size) : ladder.fitting(spec.size);
@@ -141,15 +144,19 @@ async function decodeOnce(image: Buffer, inspection: Inspection, target: number,
   // Outside the try: a decoder that fails to load is the service's fault (retried), not the file's.
   const heic = inspection.hevc ? await heicDecoder() : null;
   try {
-    const input = heic && inspection.hevc
-      ? await decodeHeic(heic, image, inspection.hevc, target, maxPixels)
-      : sharp(image, { failOn: 'error', limitInputPixels: maxPixels, animated: false });
+    const input =
+      heic && inspection.hevc
+        ? await decodeHeic(heic, image, inspection.hevc, target, maxPixels)
+        : sharp(image, { failOn: 'error', limitInputPixels: maxPixels, animated: false });
     const stored = await input
       .resize({ width: target, height: target, fit: 'inside', withoutEnlargement: true })
       .toColourspace('srgb')
       .raw({ depth: 'uchar' })
       .toBuffer({ resolveWithObject: true });
-    const pixels: Pixels = { data: stored.data, raw: { width: stored.info.width, height: stored.info.height, channels: stored.info.channels } };
+    const pixels: Pixels = {
+      data: stored.data,
+      raw: { width: stored.info.width, height: stored.info.height, channels: stored.info.channels },
+    };
     return orientation === 1 ? pixels : await toPixels(orient(fromPixels(pixels), orientation));
   } catch (error) {
     if (error instanceof UploadRejected) throw error;
@@ -202,7 +209,14 @@ export function variantGeometry(image: Sharp, spec: DerivativeSpec): Sharp {
 async function encodeVariant(source: Pixels, spec: DerivativeSpec): Promise<Derivative> {
   const image = variantGeometry(fromPixels(source), spec);
   const { data, info } = await ENCODERS[spec.format](image).toBuffer({ resolveWithObject: true });
-  return { name: spec.name, format: spec.format, contentType: FORMAT_CONTENT_TYPES[spec.format], width: info.width, height: info.height, data };
+  return {
+    name: spec.name,
+    format: spec.format,
+    contentType: FORMAT_CONTENT_TYPES[spec.format],
+    width: info.width,
+    height: info.height,
+    data,
+  };
 }
 
 async function perceptualHashes(pixels: Pixels): Promise<{ phash: string; placeholder: string }> {

@@ -80,8 +80,13 @@ export function captureTime(exif: Uint8Array | undefined): string | null {
   const [year, month, day, hour, minute, second] = taken.slice(1).map(Number) as [number, number, number, number, number, number];
   const date = new Date(Date.UTC(year, month - 1, day, hour, minute, second));
   const real =
-    year >= 1800 && date.getUTCFullYear() === year && date.getUTCMonth() === month - 1 && date.getUTCDate() === day &&
-    hour < 24 && minute < 60 && second < 60;
+    year >= 1800 &&
+    date.getUTCFullYear() === year &&
+    date.getUTCMonth() === month - 1 &&
+    date.getUTCDate() === day &&
+    hour < 24 &&
+    minute < 60 &&
+    second < 60;
   if (!real) return null;
   const subsec = /^\d+$/.exec(ascii(tiff, found.get(TAG_SUBSEC_TIME_ORIGINAL)) ?? '')?.[0];
   const fraction = subsec ? `.${subsec.slice(0, 3).padEnd(3, '0')}` : '';

@@ -18,7 +18,10 @@ export const isHevc = (meta: Pick<Metadata, 'format' | 'compression'>): boolean 
  */
 export function refuseHeifSequence(heif: Uint8Array, meta: Pick<Metadata, 'pages'>): void {
   if ((meta.pages ?? 1) > 1 || topLevelBoxes(heif).includes('moov')) {
-    throw new UploadRejected('IMAGE_SEQUENCE', 'The file holds several images (a burst, an animation or a sequence); upload a single photo.');
+    throw new UploadRejected(
+      'IMAGE_SEQUENCE',
+      'The file holds several images (a burst, an animation or a sequence); upload a single photo.',
+    );
   }
 }
 
@@ -125,7 +128,10 @@ export function rgbaTiff(width: number, height: number, rgba: Uint8Array | Uint8
     const where = { bits: bitsAt, offsets: offsetsAt, counts: countsAt, icc: iccAt };
     if (typeof value !== 'number') {
       // A single strip's offset or count fits in the entry itself; an array lies elsewhere.
-      head.writeUInt32LE(strips === 1 && value === 'offsets' ? pixelsAt : strips === 1 && value === 'counts' ? stripBytes(0) : where[value], at + 8);
+      head.writeUInt32LE(
+        strips === 1 && value === 'offsets' ? pixelsAt : strips === 1 && value === 'counts' ? stripBytes(0) : where[value],
+        at + 8,
+      );
     } else if (type === 3) head.writeUInt16LE(value, at + 8);
     else head.writeUInt32LE(value, at + 8);
   });

@@ -20,8 +20,27 @@
 const IMAGE_ITEMS = new Set(['av01', 'grid', 'iovl', 'iden', 'tmap', 'hvc1', 'mski', 'unci', 'jpeg']);
 /** Properties that say how to decode or show the image; any other is blanked. */
 const IMAGE_PROPERTIES = new Set([
-  'av1C', 'colr', 'ispe', 'pixi', 'irot', 'imir', 'clap', 'pasp', 'auxC', 'clli', 'mdcv', 'cclv', 'amve',
-  'a1op', 'a1lx', 'lsel', 'rloc', 'hvcC', 'uncC', 'cmpd', 'free',
+  'av1C',
+  'colr',
+  'ispe',
+  'pixi',
+  'irot',
+  'imir',
+  'clap',
+  'pasp',
+  'auxC',
+  'clli',
+  'mdcv',
+  'cclv',
+  'amve',
+  'a1op',
+  'a1lx',
+  'lsel',
+  'rloc',
+  'hvcC',
+  'uncC',
+  'cmpd',
+  'free',
 ]);
 const KEPT_TOP_LEVEL = new Set(['ftyp', 'mdat']);
 
@@ -158,7 +177,7 @@ function rewriteIref(b: Buffer, x: Box, dropped: Set<number>): Buffer | null {
     const put = (value: number, at: number) => (idSize === 2 ? body.writeUInt16BE(value, at) : body.writeUInt32BE(value, at));
     put(from, 0);
     body.writeUInt16BE(left.length, idSize);
-    left.forEach((id, n) => put(id, idSize + 2 + n * idSize));
+    for (const [n, id] of left.entries()) put(id, idSize + 2 + n * idSize);
     kept.push(box(ref.type, body));
   }
   return kept.length ? box('iref', b.subarray(x.body, x.body + 4), ...kept) : null;

@@ -83,7 +83,10 @@ export async function inspectHeader(input: Uint8Array, options: InspectOptions):
     throw new UploadRejected('SIZE_MISMATCH', `The file is ${input.length} bytes, more than the ${options.declaredSize} bytes declared.`);
   }
   if (options.maxBytes !== undefined && input.length > options.maxBytes) {
-    throw new UploadRejected('FILE_TOO_LARGE', `The file is ${input.length} bytes; the limit for this purpose is ${options.maxBytes} bytes.`);
+    throw new UploadRejected(
+      'FILE_TOO_LARGE',
+      `The file is ${input.length} bytes; the limit for this purpose is ${options.maxBytes} bytes.`,
+    );
   }
 
   const type = acceptedType(input, options);
@@ -134,11 +137,17 @@ function acceptedType(input: Uint8Array, options: InspectOptions): AcceptedType 
   const sniffed = sniffImageType(input);
   const declared = canonicalType(options.declaredType);
   if (sniffed === 'image/svg+xml') {
-    throw new UploadRejected('UNSUPPORTED_MEDIA_TYPE', 'SVG images are never accepted: they can carry scripts. Upload a JPEG, PNG or WebP instead.');
+    throw new UploadRejected(
+      'UNSUPPORTED_MEDIA_TYPE',
+      'SVG images are never accepted: they can carry scripts. Upload a JPEG, PNG or WebP instead.',
+    );
   }
   if (sniffed === null) {
     const foreign = foreignFormat(input);
-    throw new UploadRejected('UNSUPPORTED_MEDIA_TYPE', foreign ? `The file is ${foreign}, not an image.` : 'The file is not an image type we accept.');
+    throw new UploadRejected(
+      'UNSUPPORTED_MEDIA_TYPE',
+      foreign ? `The file is ${foreign}, not an image.` : 'The file is not an image type we accept.',
+    );
   }
   if (sniffed !== declared) {
     throw new UploadRejected('TYPE_MISMATCH', `The file was declared as ${declared} but its content is ${sniffed}.`);

@@ -18,7 +18,19 @@ const APP14 = 0xee;
 
 /** Frame headers SOF0–SOF15 (0xC4 DHT, 0xC8 JPG and 0xCC DAC are not frames), then the tables. */
 const DECODER_SEGMENTS = new Set([
-  0xc0, 0xc1, 0xc2, 0xc3, 0xc5, 0xc6, 0xc7, 0xc9, 0xca, 0xcb, 0xcd, 0xce, 0xcf, // SOFn
+  0xc0,
+  0xc1,
+  0xc2,
+  0xc3,
+  0xc5,
+  0xc6,
+  0xc7,
+  0xc9,
+  0xca,
+  0xcb,
+  0xcd,
+  0xce,
+  0xcf, // SOFn
   0xc4, // DHT
   0xcc, // DAC
   0xdb, // DQT
@@ -28,7 +40,8 @@ const DECODER_SEGMENTS = new Set([
   0xdf, // EXP
 ]);
 
-const startsWith = (b: Uint8Array, at: number, text: string) => Buffer.from(b.buffer, b.byteOffset + at, Math.min(text.length, Math.max(0, b.length - at))).toString('latin1') === text;
+const startsWith = (b: Uint8Array, at: number, text: string) =>
+  Buffer.from(b.buffer, b.byteOffset + at, Math.min(text.length, Math.max(0, b.length - at))).toString('latin1') === text;
 
 function segment(marker: number, payload: Uint8Array): Buffer {
   const head = Buffer.from([0xff, marker, 0, 0]);

@@ -45,7 +45,11 @@ export async function removeMetadata(image: Buffer, type: AcceptedType, orientat
     case 'image/heic': {
       // No HEVC encoder ships here, so a HEIC the rewrite does not cover cannot be written anew.
       const data = removeHeifMetadata(image);
-      if (!data) throw new UploadRejected('UNSUPPORTED_CONTAINER', 'This HEIC file is built in a way the service cannot clean of its metadata; export it as JPEG and upload that.');
+      if (!data)
+        throw new UploadRejected(
+          'UNSUPPORTED_CONTAINER',
+          'This HEIC file is built in a way the service cannot clean of its metadata; export it as JPEG and upload that.',
+        );
       return { data, method: 'container' };
     }
     case 'image/tiff':

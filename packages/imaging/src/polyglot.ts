@@ -5,7 +5,8 @@
  * as a page, an archive or a document. We refuse those, and cut off only trailers a camera writes.
  */
 
-const latin1 = (b: Uint8Array, start: number, end: number) => Buffer.from(b.buffer, b.byteOffset + start, Math.max(0, Math.min(end, b.length) - start)).toString('latin1');
+const latin1 = (b: Uint8Array, start: number, end: number) =>
+  Buffer.from(b.buffer, b.byteOffset + start, Math.max(0, Math.min(end, b.length) - start)).toString('latin1');
 
 /** Signatures of formats we never hold as an image, by what a person would call them. */
 const FOREIGN_SIGNATURES: readonly (readonly [prefix: string, name: string])[] = [
@@ -25,7 +26,8 @@ const FOREIGN_SIGNATURES: readonly (readonly [prefix: string, name: string])[] =
 const MARKUP_TAGS = ['script', 'html', 'body', 'head', 'iframe', 'svg', 'object', 'embed', 'form', '!doctype html', '?php'];
 const LONGEST_TAG = Math.max(...MARKUP_TAGS.map((t) => t.length));
 // What ends a tag name for a browser's tokenizer: `>`, `/` or whitespace, form feed included.
-const isTagEnd = (c: number | undefined) => c === undefined || c === 0x3e || c === 0x2f || c === 0x20 || c === 0x09 || c === 0x0a || c === 0x0c || c === 0x0d;
+const isTagEnd = (c: number | undefined) =>
+  c === undefined || c === 0x3e || c === 0x2f || c === 0x20 || c === 0x09 || c === 0x0a || c === 0x0c || c === 0x0d;
 
 /** What a non-image file is, from its first bytes (for the rejection's sentence), or null. */
 export function foreignFormat(bytes: Uint8Array): string | null {
@@ -36,7 +38,9 @@ export function foreignFormat(bytes: Uint8Array): string | null {
 }
 
 function startsWithMarkup(bytes: Uint8Array): boolean {
-  const text = latin1(bytes, 0, 64).replace(/^\ufeff|^\xef\xbb\xbf/, '').trimStart();
+  const text = latin1(bytes, 0, 64)
+    .replace(/^\ufeff|^\xef\xbb\xbf/, '')
+    .trimStart();
   return text.startsWith('<');
 }
 
@@ -67,10 +71,15 @@ export function embeddedZipDirectory(bytes: Uint8Array): boolean {
   const buffer = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length);
   if (buffer.length < 22) return false;
   const floor = Math.max(0, buffer.length - (22 + 0xffff));
-  for (let p = buffer.lastIndexOf('PK\x05\x06', buffer.length - 22, 'latin1'); p >= floor; p = buffer.lastIndexOf('PK\x05\x06', p - 1, 'latin1')) {
+  for (
+    let p = buffer.lastIndexOf('PK\x05\x06', buffer.length - 22, 'latin1');
+    p >= floor;
+    p = buffer.lastIndexOf('PK\x05\x06', p - 1, 'latin1')
+  ) {
     const directorySize = buffer.readUInt32LE(p + 12);
     const directoryStart = p - directorySize;
-    if (directorySize > 0 && directoryStart >= 0 && buffer.toString('latin1', directoryStart, directoryStart + 4) === 'PK\x01\x02') return true;
+    if (directorySize > 0 && directoryStart >= 0 && buffer.toString('latin1', directoryStart, directoryStart + 4) === 'PK\x01\x02')
+      return true;
     if (p === 0) break;
   }
   return false;
@@ -87,7 +96,8 @@ export function judgeTrailer(trailer: Uint8Array): TrailerVerdict {
   if (trailer.every((b) => b === 0x00 || b === 0xff)) return { harmless: true, kind: 'padding' };
   const foreign = foreignFormat(trailer);
   if (foreign) return { harmless: false, kind: foreign };
-  if (trailer[0] === 0xff && trailer[1] === 0xd8 && trailer[2] === 0xff) return { harmless: true, kind: 'a second JPEG (multi-picture or gain map)' };
+  if (trailer[0] === 0xff && trailer[1] === 0xd8 && trailer[2] === 0xff)
+    return { harmless: true, kind: 'a second JPEG (multi-picture or gain map)' };
   if (latin1(trailer, 4, 8) === 'ftyp') return { harmless: true, kind: 'a video (motion photo)' };
   const sample = trailer.subarray(0, 1024);
   const printable = sample.reduce((n, b) => n + (b === 0x09 || b === 0x0a || b === 0x0d || (b >= 0x20 && b < 0x7f) ? 1 : 0), 0);

@@ -33,15 +33,35 @@ const NOT_WHITELISTED = /Codec \(([a-z0-9_]+)\) not on whitelist/i;
  */
 export function runVideoTool(tools: VideoTools, tool: string, args: string[], run: ToolRun & { encoding: 'buffer' }): Promise<Buffer>;
 export function runVideoTool(tools: VideoTools, tool: string, args: string[], run: ToolRun & { encoding: 'utf8' }): Promise<string>;
-export function runVideoTool(tools: VideoTools, tool: string, args: string[], run: ToolRun & { encoding: 'buffer' | 'utf8' }): Promise<Buffer | string> {
+export function runVideoTool(
+  tools: VideoTools,
+  tool: string,
+  args: string[],
+  run: ToolRun & { encoding: 'buffer' | 'utf8' },
+): Promise<Buffer | string> {
   const memoryKiB = tools.toolMemoryMiB * 1024;
   // CPU seconds: twice the wall-clock ceiling, as a backstop should the timer not fire (two threads at most).
   const cpuSeconds = Math.max(1, 2 * run.timeoutSeconds);
   return new Promise((resolve, reject) => {
     execFile(
       '/bin/sh',
-      ['-c', 'ulimit -v "$1" && ulimit -t "$2" && shift 2 && exec "$@"', 'video-tool', String(memoryKiB), String(cpuSeconds), tool, ...args],
-      { env: {}, timeout: run.timeoutSeconds * 1000, killSignal: 'SIGKILL', maxBuffer: run.maxBuffer, encoding: run.encoding, windowsHide: true },
+      [
+        '-c',
+        'ulimit -v "$1" && ulimit -t "$2" && shift 2 && exec "$@"',
+        'video-tool',
+        String(memoryKiB),
+        String(cpuSeconds),
+        tool,
+        ...args,
+      ],
+      {
+        env: {},
+        timeout: run.timeoutSeconds * 1000,
+        killSignal: 'SIGKILL',
+        maxBuffer: run.maxBuffer,
+        encoding: run.encoding,
+        windowsHide: true,
+      },
       (error, stdout, stderr) => {
         if (!error) return resolve(stdout);
         reject(classify(error, String(stderr), run.step));
@@ -54,7 +74,8 @@ function classify(error: Error, stderr: string, step: string): Error {
   // An exit status is a number in `code`, a spawn failure a string such as ENOENT.
   const e = error as Error & { killed?: boolean; signal?: NodeJS.Signals | null; code?: string | number };
   // 126/127: the shell could not run the tool (missing, not executable): ours to fix, so retried.
-  if (e.code === 127 || e.code === 126 || e.code === 'ENOENT') return new Error(`the video tool for ${step} cannot be started`, { cause: error });
+  if (e.code === 127 || e.code === 126 || e.code === 'ENOENT')
+    return new Error(`the video tool for ${step} cannot be started`, { cause: error });
   if (e.killed || e.signal) {
     return new UploadRejected('VIDEO_TOO_COMPLEX', `The video takes too much work to check (${step} stopped at its limit).`);
   }
@@ -62,6 +83,7 @@ function classify(error: Error, stderr: string, step: string): Error {
     return new UploadRejected('VIDEO_TOO_COMPLEX', `The video takes too much memory to check (${step}).`);
   }
   const codec = NOT_WHITELISTED.exec(stderr)?.[1];
-  if (codec) return new UploadRejected('UNSUPPORTED_CODEC', `The file holds a stream coded as ${codec}, which the service does not accept.`);
+  if (codec)
+    return new UploadRejected('UNSUPPORTED_CODEC', `The file holds a stream coded as ${codec}, which the service does not accept.`);
   return new UploadRejected('CORRUPT_VIDEO', `The video cannot be read (${step} failed).`);
 }

@@ -65,15 +65,23 @@ const CONTAINERS: Record<string, ProbedVideo['container']> = { 'video/mp4': 'mp4
 function inputOptions(container: ProbedVideo['container'], codecs: string[]): string[] {
   const demuxer = container === 'webm' ? 'matroska' : 'mov';
   return [
-    '-protocol_whitelist', 'file',
-    '-format_whitelist', demuxer,
-    '-codec_whitelist', codecs.join(','),
-    '-probesize', String(10 * 1024 * 1024),
-    '-analyzeduration', String(10_000_000),
-    '-max_streams', String(MAX_STREAMS),
+    '-protocol_whitelist',
+    'file',
+    '-format_whitelist',
+    demuxer,
+    '-codec_whitelist',
+    codecs.join(','),
+    '-probesize',
+    String(10 * 1024 * 1024),
+    '-analyzeduration',
+    String(10_000_000),
+    '-max_streams',
+    String(MAX_STREAMS),
     // No decoder allocates a picture larger than 8K: a tiny file declaring a huge frame fails here.
-    '-max_pixels', String(MAX_PIXELS),
-    '-f', demuxer,
+    '-max_pixels',
+    String(MAX_PIXELS),
+    '-f',
+    demuxer,
   ];
 }
 
@@ -99,7 +107,13 @@ interface ProbeJson {
   streams?: ProbeStream[];
 }
 
-async function ffprobe(path: string, container: ProbedVideo['container'], tools: VideoTools, codecs: string[], step: string): Promise<ProbeJson> {
+async function ffprobe(
+  path: string,
+  container: ProbedVideo['container'],
+  tools: VideoTools,
+  codecs: string[],
+  step: string,
+): Promise<ProbeJson> {
   const stdout = await runVideoTool(
     tools,
     tools.ffprobePath,
@@ -134,7 +148,12 @@ export async function probeVideo(path: string, declaredType: string, tools: Vide
   // The demuxer is forced from the declared type: a file of another container fails to open here.
   const probe = await ffprobe(path, declared, tools, PROBE_CODECS, 'probe');
   const formats = (probe.format?.format_name ?? '').split(',');
-  const found = formats.includes('mov') || formats.includes('mp4') ? 'mov-family' : formats.includes('webm') || formats.includes('matroska') ? 'webm' : null;
+  const found =
+    formats.includes('mov') || formats.includes('mp4')
+      ? 'mov-family'
+      : formats.includes('webm') || formats.includes('matroska')
+        ? 'webm'
+        : null;
   if (!found || (found === 'webm') !== (declared === 'webm')) {
     throw new UploadRejected('TYPE_MISMATCH', `The file is not ${declared === 'webm' ? 'a WebM' : 'an MP4/QuickTime'} video as declared.`);
   }
@@ -145,11 +164,15 @@ export async function probeVideo(path: string, declaredType: string, tools: Vide
   const stills = tracks.filter((s) => s.codec_name === 'mjpeg' || s.codec_name === 'png');
   if (stills.length > 0) {
     // A track of JPEG or PNG frames carries each frame's own metadata (EXIF GPS, owner) through a copy.
-    throw new UploadRejected('UNSUPPORTED_CODEC', `The video holds a track coded as ${stills[0]!.codec_name}; accepted: ${VIDEO_CODECS.join(', ')}.`);
+    throw new UploadRejected(
+      'UNSUPPORTED_CODEC',
+      `The video holds a track coded as ${stills[0]!.codec_name}; accepted: ${VIDEO_CODECS.join(', ')}.`,
+    );
   }
   const video = tracks[0];
-  if (!video || !video.width || !video.height) throw new UploadRejected('CORRUPT_VIDEO', 'The file has no video stream.');
-  if (tracks.length > 1) throw new UploadRejected('UNSUPPORTED_CONTAINER', `The file holds ${tracks.length} video tracks; one is accepted.`);
+  if (!video?.width || !video.height) throw new UploadRejected('CORRUPT_VIDEO', 'The file has no video stream.');
+  if (tracks.length > 1)
+    throw new UploadRejected('UNSUPPORTED_CONTAINER', `The file holds ${tracks.length} video tracks; one is accepted.`);
   if (!VIDEO_CODECS.includes(video.codec_name ?? '')) {
     throw new UploadRejected('UNSUPPORTED_CODEC', `Video coded as ${video.codec_name}; accepted: ${VIDEO_CODECS.join(', ')}.`);
   }
@@ -170,7 +193,9 @@ export async function probeVideo(path: string, declaredType: string, tools: Vide
   }
   checkWorkload(video, sound, durationSeconds, size);
 
-  const rotation = Math.round(video.side_data_list?.find((d) => typeof d.rotation === 'number')?.rotation ?? Number(video.tags?.rotate ?? 0));
+  const rotation = Math.round(
+    video.side_data_list?.find((d) => typeof d.rotation === 'number')?.rotation ?? Number(video.tags?.rotate ?? 0),
+  );
   const quarter = Math.abs(rotation) % 180 === 90;
   return {
     container: declared,
@@ -231,12 +256,32 @@ export async function remuxVideo(input: string, output: string, probed: ProbedVi
     tools,
     tools.ffmpegPath,
     [
-      '-v', 'error', '-nostdin', '-y',
-      ...inputOptions(probed.container, codecs), '-i', `file:${input}`,
-      '-map', `0:${probed.videoIndex}`, ...(probed.audioIndex === null ? [] : ['-map', `0:${probed.audioIndex}`]),
-      '-c', 'copy',
-      '-map_metadata', '-1', '-map_metadata:s:v', '-1', '-map_metadata:s:a', '-1', '-map_chapters', '-1',
-      '-fflags', '+bitexact', '-flags:v', '+bitexact', '-flags:a', '+bitexact',
+      '-v',
+      'error',
+      '-nostdin',
+      '-y',
+      ...inputOptions(probed.container, codecs),
+      '-i',
+      `file:${input}`,
+      '-map',
+      `0:${probed.videoIndex}`,
+      ...(probed.audioIndex === null ? [] : ['-map', `0:${probed.audioIndex}`]),
+      '-c',
+      'copy',
+      '-map_metadata',
+      '-1',
+      '-map_metadata:s:v',
+      '-1',
+      '-map_metadata:s:a',
+      '-1',
+      '-map_chapters',
+      '-1',
+      '-fflags',
+      '+bitexact',
+      '-flags:v',
+      '+bitexact',
+      '-flags:a',
+      '+bitexact',
       ...MUXERS[probed.container],
       `file:${output}`,
     ],
@@ -285,11 +330,27 @@ export async function posterFrame(input: string, probed: ProbedVideo, tools: Vid
     tools,
     tools.ffmpegPath,
     [
-      '-v', 'error', '-nostdin',
-      '-threads', '1', '-skip_frame', 'nokey',
-      ...inputOptions(probed.container, [probed.videoCodec]), '-i', `file:${input}`,
-      '-map', '0:v:0', '-frames:v', '1', '-map_metadata', '-1',
-      '-f', 'image2pipe', '-c:v', 'png', 'pipe:1',
+      '-v',
+      'error',
+      '-nostdin',
+      '-threads',
+      '1',
+      '-skip_frame',
+      'nokey',
+      ...inputOptions(probed.container, [probed.videoCodec]),
+      '-i',
+      `file:${input}`,
+      '-map',
+      '0:v:0',
+      '-frames:v',
+      '1',
+      '-map_metadata',
+      '-1',
+      '-f',
+      'image2pipe',
+      '-c:v',
+      'png',
+      'pipe:1',
     ],
     // A PNG of an 8K frame fits easily; more is not a frame.
     { step: 'poster frame', encoding: 'buffer', timeoutSeconds: Math.min(60, tools.toolSeconds), maxBuffer: 256 * 1024 * 1024 },

@@ -61,7 +61,9 @@ describe('unusual colour arrives as plain sRGB', () => {
     expect(near(storedNumbers, srgb, 8), 'the P3 numbers differ from the sRGB ones').toBe(false);
     const result = await processImage(p3, optionsFor('general', 'image/jpeg'));
     await expectPlainSrgb(result.derivatives);
-    expect((await pixelAt(result.derivatives.find((d) => d.name === 'small')!.data, 10, 10)).rgb).toSatisfy((rgb: number[]) => near(rgb, srgb, 6));
+    expect((await pixelAt(result.derivatives.find((d) => d.name === 'small')!.data, 10, 10)).rgb).toSatisfy((rgb: number[]) =>
+      near(rgb, srgb, 6),
+    );
   });
 });
 

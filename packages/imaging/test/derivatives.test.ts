@@ -35,19 +35,32 @@ describe('the derivative set', () => {
   it('never enlarges small, medium or large beyond the original', async () => {
     const photo = await markedPicture(1000, 700).jpeg().toBuffer();
     const result = await processImage(photo, optionsFor('attendance', 'image/jpeg'));
-    expect(sizes(result)).toEqual({ thumb: 'webp 256×256', small: 'webp 480×336', medium: 'webp 1000×700', large: 'webp 1000×700', ml: 'jpeg 640×448' });
+    expect(sizes(result)).toEqual({
+      thumb: 'webp 256×256',
+      small: 'webp 480×336',
+      medium: 'webp 1000×700',
+      large: 'webp 1000×700',
+      ml: 'jpeg 640×448',
+    });
   });
 
   it('encodes ml as a quality-90 baseline JPEG with full-resolution chroma', async () => {
     const result = await processImage(await markedPicture(800, 600).jpeg().toBuffer(), optionsFor('training', 'image/jpeg'));
     const ml = result.derivatives.find((d) => d.name === 'ml')!;
     expect(firstQuantisationRow(ml.data)).toEqual(Q90_LUMINANCE_FIRST_ROW);
-    expect(await sharp(ml.data).metadata()).toMatchObject({ format: 'jpeg', chromaSubsampling: '4:4:4', isProgressive: false, space: 'srgb' });
+    expect(await sharp(ml.data).metadata()).toMatchObject({
+      format: 'jpeg',
+      chromaSubsampling: '4:4:4',
+      isProgressive: false,
+      space: 'srgb',
+    });
   });
 
   it('crops the thumb to what draws the eye, not to the middle', async () => {
     // A wide grey frame with a face-coloured, detailed subject near the right edge: a centre crop misses it.
-    const subject = await sharp({ create: { width: 220, height: 300, channels: 3, background: '#000', noise: { type: 'gaussian', mean: 128, sigma: 60 } } })
+    const subject = await sharp({
+      create: { width: 220, height: 300, channels: 3, background: '#000', noise: { type: 'gaussian', mean: 128, sigma: 60 } },
+    })
       .tint({ r: 224, g: 172, b: 140 })
       .png()
       .toBuffer();
@@ -66,7 +79,13 @@ describe('the derivative set', () => {
 
   it('enlarges only the thumb of a tiny image, to keep grids square', async () => {
     const result = await processImage(await markedPicture(120, 90).png().toBuffer(), optionsFor('attendance', 'image/png'));
-    expect(sizes(result)).toEqual({ thumb: 'webp 256×256', small: 'webp 120×90', medium: 'webp 120×90', large: 'webp 120×90', ml: 'jpeg 120×90' });
+    expect(sizes(result)).toEqual({
+      thumb: 'webp 256×256',
+      small: 'webp 120×90',
+      medium: 'webp 120×90',
+      large: 'webp 120×90',
+      ml: 'jpeg 120×90',
+    });
   });
 });
 
@@ -77,7 +96,11 @@ describe('animated and multi-page inputs use their first frame', () => {
     const result = await processImage(animation, optionsFor('general', `image/${format}`));
     expect(result).toMatchObject({ width: 90, height: 60 });
     const small = result.derivatives.find((d) => d.name === 'small')!;
-    expect({ width: small.width, height: small.height, pages: (await sharp(small.data).metadata()).pages }).toEqual({ width: 90, height: 60, pages: undefined });
+    expect({ width: small.width, height: small.height, pages: (await sharp(small.data).metadata()).pages }).toEqual({
+      width: 90,
+      height: 60,
+      pages: undefined,
+    });
     expect(near((await pixelAt(small.data, 45, 30)).rgb, RED)).toBe(true);
   });
 
@@ -94,7 +117,9 @@ describe('hashes for finding the same photo again', () => {
   it('gives a re-encoded, resized copy a dHash within 6 bits, and a different photo one far away', async () => {
     const photo = await makePhoto({ width: 800, height: 600 });
     const copy = await sharp(photo).resize(640).jpeg({ quality: 60 }).toBuffer();
-    const other = await sharp(await markedPicture(800, 600).png().toBuffer()).jpeg().toBuffer();
+    const other = await sharp(await markedPicture(800, 600).png().toBuffer())
+      .jpeg()
+      .toBuffer();
     const [a, b, c] = await Promise.all([photo, copy, other].map((bytes) => processImage(bytes, optionsFor('general', 'image/jpeg'))));
     expect(hammingDistance(a!.phash, b!.phash)).toBeLessThanOrEqual(6);
     expect(hammingDistance(a!.phash, c!.phash)).toBeGreaterThan(12);
@@ -102,7 +127,10 @@ describe('hashes for finding the same photo again', () => {
   });
 
   it('gives a placeholder that decodes to the upright aspect ratio', async () => {
-    const portrait = await sharp(await markedPicture(300, 200).png().toBuffer()).withMetadata({ orientation: 6 }).jpeg().toBuffer();
+    const portrait = await sharp(await markedPicture(300, 200).png().toBuffer())
+      .withMetadata({ orientation: 6 })
+      .jpeg()
+      .toBuffer();
     const result = await processImage(portrait, optionsFor('general', 'image/jpeg'));
     const ratio = thumbHashToApproximateAspectRatio(Buffer.from(result.placeholder, 'base64'));
     expect(ratio).toBeCloseTo(200 / 300, 1);

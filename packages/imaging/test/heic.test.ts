@@ -89,7 +89,9 @@ describe('HEIC and HEIF, as declared and as named', () => {
   it('takes image/heic and image/heif for every purpose that takes JPEG', async () => {
     for (const purpose of ['profile', 'attendance', 'training', 'general'] as const) {
       for (const declared of ['image/heic', 'image/heif']) {
-        expect((await outcomeOf(heic, optionsFor(purpose, declared, { filename: 'photo.heic' }))).code, `${purpose} ${declared}`).toBe('accepted');
+        expect((await outcomeOf(heic, optionsFor(purpose, declared, { filename: 'photo.heic' }))).code, `${purpose} ${declared}`).toBe(
+          'accepted',
+        );
       }
     }
   });
@@ -111,7 +113,13 @@ describe('HEIC and HEIF, as declared and as named', () => {
 
 describe('HEIC sequences and floods are refused before decoding', () => {
   it('refuses a burst (two images in one file) as IMAGE_SEQUENCE', async () => {
-    const frames = await Promise.all([RED, BLUE].map((c) => sharp({ create: { width: 64, height: 48, channels: 3, background: { r: c[0], g: c[1], b: c[2] } } }).jpeg().toBuffer()));
+    const frames = await Promise.all(
+      [RED, BLUE].map((c) =>
+        sharp({ create: { width: 64, height: 48, channels: 3, background: { r: c[0], g: c[1], b: c[2] } } })
+          .jpeg()
+          .toBuffer(),
+      ),
+    );
     const burst = await heifEnc(frames);
     expect((await sharp(burst).metadata()).pages).toBe(2);
     const outcome = await outcomeOf(burst, optionsFor('general', 'image/heic'));

@@ -46,27 +46,48 @@ describe('no metadata block reaches a derivative', () => {
     expect(result.derivatives.map((d) => d.name)).toEqual(['thumb', 'small', 'medium', 'large', 'ml']);
     for (const d of result.derivatives) {
       const out = await sharp(d.data).metadata();
-      expect({ exif: out.exif, xmp: out.xmp, iptc: out.iptc, icc: out.icc, orientation: out.orientation, comments: out.comments }, d.name).toEqual({
-        exif: undefined, xmp: undefined, iptc: undefined, icc: undefined, orientation: undefined, comments: undefined,
+      expect(
+        { exif: out.exif, xmp: out.xmp, iptc: out.iptc, icc: out.icc, orientation: out.orientation, comments: out.comments },
+        d.name,
+      ).toEqual({
+        exif: undefined,
+        xmp: undefined,
+        iptc: undefined,
+        icc: undefined,
+        orientation: undefined,
+        comments: undefined,
       });
       for (const secret of SECRETS) expect(d.data.includes(secret), `${d.name} contains ${secret}`).toBe(false);
     }
     // The original loses them too, all but its colour profile (original-metadata.test.ts has the detail).
-    for (const secret of SECRETS.filter((s) => s !== 'Display P3')) expect(result.original.includes(secret), `the original contains ${secret}`).toBe(false);
+    for (const secret of SECRETS.filter((s) => s !== 'Display P3'))
+      expect(result.original.includes(secret), `the original contains ${secret}`).toBe(false);
     expect((await sharp(result.original).metadata()).icc).toBeDefined();
   });
 
   it('strips PNG text, XMP and EXIF chunks', async () => {
-    const png = await markedPicture(300, 200).withExif({ IFD0: { Artist: 'EXIF-SECRET-ARTIST' } }).withXmp(XMP).png().toBuffer();
-    const withText = withPngChunk(withPngChunk(png, 'tEXt', Buffer.from('Comment\0COMMENT-SECRET', 'latin1')), 'iTXt', Buffer.from('Author\0\0\0\0\0IPTC-SECRET-BYLINE', 'latin1'));
+    const png = await markedPicture(300, 200)
+      .withExif({ IFD0: { Artist: 'EXIF-SECRET-ARTIST' } })
+      .withXmp(XMP)
+      .png()
+      .toBuffer();
+    const withText = withPngChunk(
+      withPngChunk(png, 'tEXt', Buffer.from('Comment\0COMMENT-SECRET', 'latin1')),
+      'iTXt',
+      Buffer.from('Author\0\0\0\0\0IPTC-SECRET-BYLINE', 'latin1'),
+    );
     const result = await processImage(withText, optionsFor('general', 'image/png'));
-    for (const d of result.derivatives) for (const secret of SECRETS) expect(d.data.includes(secret), `${d.name} contains ${secret}`).toBe(false);
+    for (const d of result.derivatives)
+      for (const secret of SECRETS) expect(d.data.includes(secret), `${d.name} contains ${secret}`).toBe(false);
   });
 });
 
 describe('metadata abuse', () => {
   it('processes a JPEG with a maximal EXIF block and 1.5 MB of junk APP segments, and drops them all', async () => {
-    const hugeExif = await markedPicture(400, 300).withExif({ IFD0: { ImageDescription: 'D'.repeat(60_000) } }).jpeg().toBuffer();
+    const hugeExif = await markedPicture(400, 300)
+      .withExif({ IFD0: { ImageDescription: 'D'.repeat(60_000) } })
+      .jpeg()
+      .toBuffer();
     let input: Buffer = hugeExif;
     for (let i = 0; i < 24; i++) input = withJpegSegment(input, 0xe2 + (i % 12), Buffer.alloc(65_000, 0x41 + (i % 26)));
     expect(input.length).toBeGreaterThan(1_500_000);

@@ -39,7 +39,9 @@ describe.each(['jpeg', 'png', 'webp'] as const)('a camera %s keeps its pixels an
     const upload = await cameraPhoto(format);
     for (const secret of SECRETS) expect(upload.includes(secret), `the fixture carries "${secret}"`).toBe(true);
     const before = await sharp(upload).metadata();
-    expect(before.exif && before.xmp && before.icc && before.orientation === 6, 'the fixture carries EXIF, XMP, ICC and orientation').toBe(true);
+    expect(before.exif && before.xmp && before.icc && before.orientation === 6, 'the fixture carries EXIF, XMP, ICC and orientation').toBe(
+      true,
+    );
 
     const result = await processImage(upload, optionsFor('attendance', `image/${format}`));
 
@@ -48,7 +50,9 @@ describe.each(['jpeg', 'png', 'webp'] as const)('a camera %s keeps its pixels an
     await expectOnlyProfileAndOrientation(result.original, 6);
     expect((await uprightPixels(result.original)).equals(await uprightPixels(upload)), 'same pixels, upright').toBe(true);
     expect(result.capturedAt).toBe(CAPTURED_AT);
-    expect(result.sha256, 'the hash is of the bytes as uploaded').toBe((await import('node:crypto')).createHash('sha256').update(upload).digest('hex'));
+    expect(result.sha256, 'the hash is of the bytes as uploaded').toBe(
+      (await import('node:crypto')).createHash('sha256').update(upload).digest('hex'),
+    );
     for (const d of result.derivatives) expectNoSecrets(d.data, d.name);
   });
 
@@ -78,7 +82,10 @@ describe('JPEG', () => {
   it("drops the JFIF header's thumbnail and keeps its density", async () => {
     const jpeg = await markedPicture(300, 200).withMetadata({ density: 300 }).jpeg().toBuffer();
     // A JFIF header with a 2×2 thumbnail whose 12 bytes of pixels spell a secret.
-    const jfif = Buffer.concat([Buffer.from('JFIF\0\x01\x02\x01\x01\x2c\x01\x2c\x02\x02', 'latin1'), Buffer.from('THUMB-SECRET', 'latin1')]);
+    const jfif = Buffer.concat([
+      Buffer.from('JFIF\0\x01\x02\x01\x01\x2c\x01\x2c\x02\x02', 'latin1'),
+      Buffer.from('THUMB-SECRET', 'latin1'),
+    ]);
     const upload = withJpegSegment(jpeg, APP0, jfif);
     const { data } = await removeMetadata(upload, 'image/jpeg', 1, 50e6);
     expect(data.includes('THUMB-SECRET')).toBe(false);
@@ -92,11 +99,16 @@ describe('JPEG', () => {
     const { data } = await removeMetadata(upload, 'image/jpeg', 1, 50e6);
     expect(data.includes('Adobe')).toBe(true);
     expect(data.includes('COMMENT-TEXT')).toBe(false);
-    expect((await sharp(data).toColourspace('srgb').raw().toBuffer()).equals(await sharp(upload).toColourspace('srgb').raw().toBuffer())).toBe(true);
+    expect(
+      (await sharp(data).toColourspace('srgb').raw().toBuffer()).equals(await sharp(upload).toColourspace('srgb').raw().toBuffer()),
+    ).toBe(true);
   });
 
   it('writes no EXIF at all for an upright photo', async () => {
-    const upload = await markedPicture(300, 200).withExif({ IFD0: { Make: 'CameraMaker' } }).jpeg().toBuffer();
+    const upload = await markedPicture(300, 200)
+      .withExif({ IFD0: { Make: 'CameraMaker' } })
+      .jpeg()
+      .toBuffer();
     const { data } = await removeMetadata(upload, 'image/jpeg', 1, 50e6);
     expect((await sharp(data).metadata()).exif).toBeUndefined();
   });
@@ -114,7 +126,11 @@ describe('PNG', () => {
   });
 
   it('drops a compressed text chunk after the image data, keeping alpha', async () => {
-    const png = withPngChunk(await markedPicture(64, 48, { alpha: true }).png().toBuffer(), 'zTXt', Buffer.from('Comment\0\0COMMENT-TEXT', 'latin1'));
+    const png = withPngChunk(
+      await markedPicture(64, 48, { alpha: true }).png().toBuffer(),
+      'zTXt',
+      Buffer.from('Comment\0\0COMMENT-TEXT', 'latin1'),
+    );
     const { data } = await removeMetadata(png, 'image/png', 1, 50e6);
     expect(data.includes('zTXt')).toBe(false);
     expect((await sharp(data).raw().toBuffer()).equals(await sharp(png).raw().toBuffer())).toBe(true);
@@ -123,7 +139,11 @@ describe('PNG', () => {
 
 describe('WebP', () => {
   it('clears the EXIF and XMP flags, drops the chunks and fixes the RIFF size', async () => {
-    const webp = await markedPicture(200, 100).withExif({ IFD0: { Make: 'CameraMaker' } }).withXmp('<x:xmpmeta xmlns:x="adobe:ns:meta/">child-name</x:xmpmeta>').webp().toBuffer();
+    const webp = await markedPicture(200, 100)
+      .withExif({ IFD0: { Make: 'CameraMaker' } })
+      .withXmp('<x:xmpmeta xmlns:x="adobe:ns:meta/">child-name</x:xmpmeta>')
+      .webp()
+      .toBuffer();
     const upload = withWebpChunk(webp, 'NOTE', Buffer.from('COMMENT-TEXT', 'latin1'));
     const { data } = await removeMetadata(upload, 'image/webp', 1, 50e6);
     expect(data.readUInt32LE(4) + 8).toBe(data.length);
@@ -136,7 +156,15 @@ describe('WebP', () => {
   });
 
   it('keeps every frame of an animated WebP', async () => {
-    const animated = withWebpChunk(await multiFrame('webp', [[200, 0, 0], [0, 200, 0], [0, 0, 200]]), 'XMP ', Buffer.from('child-name', 'latin1'));
+    const animated = withWebpChunk(
+      await multiFrame('webp', [
+        [200, 0, 0],
+        [0, 200, 0],
+        [0, 0, 200],
+      ]),
+      'XMP ',
+      Buffer.from('child-name', 'latin1'),
+    );
     const { data } = await removeMetadata(animated, 'image/webp', 1, 50e6);
     expect(data.includes('child-name')).toBe(false);
     expect((await sharp(data).metadata()).pages).toBe(3);
@@ -146,9 +174,15 @@ describe('WebP', () => {
 
 describe('GIF', () => {
   it('drops comments and XMP, keeps looping and every frame', async () => {
-    const gif = await multiFrame('gif', [[200, 0, 0], [0, 200, 0]]);
+    const gif = await multiFrame('gif', [
+      [200, 0, 0],
+      [0, 200, 0],
+    ]);
     const commented = withGifExtension(gif, 0xfe, [Buffer.from('COMMENT-TEXT', 'latin1')]);
-    const upload = withGifExtension(commented, 0xff, [Buffer.from('XMP DataXMP', 'latin1'), Buffer.from('<x:xmpmeta>child-name</x:xmpmeta>', 'latin1')]);
+    const upload = withGifExtension(commented, 0xff, [
+      Buffer.from('XMP DataXMP', 'latin1'),
+      Buffer.from('<x:xmpmeta>child-name</x:xmpmeta>', 'latin1'),
+    ]);
     expect(upload.includes('COMMENT-TEXT') && upload.includes('child-name')).toBe(true);
     const { data, method } = await removeMetadata(upload, 'image/gif', 1, 50e6);
     expect(method).toBe('container');
@@ -173,9 +207,15 @@ describe('AVIF', () => {
     const { data, method } = await removeMetadata(avif, 'image/avif', 1, 50e6);
     expect(method).toBe('container');
     expect(data.length, 'the metadata bytes are zeros now, and meta is padded with a free box').toBe(avif.length);
-    for (const secret of ['CameraMaker', 'child-name', 'Exif', 'application/rdf+xml', '2024:03:02']) expect(data.includes(secret), secret).toBe(false);
+    for (const secret of ['CameraMaker', 'child-name', 'Exif', 'application/rdf+xml', '2024:03:02'])
+      expect(data.includes(secret), secret).toBe(false);
     const meta = await sharp(data).metadata();
-    expect({ exif: meta.exif, xmp: meta.xmp, hasAlpha: meta.hasAlpha, icc: Boolean(meta.icc) }).toEqual({ exif: undefined, xmp: undefined, hasAlpha: true, icc: true });
+    expect({ exif: meta.exif, xmp: meta.xmp, hasAlpha: meta.hasAlpha, icc: Boolean(meta.icc) }).toEqual({
+      exif: undefined,
+      xmp: undefined,
+      hasAlpha: true,
+      icc: true,
+    });
     expect((await sharp(data).raw().toBuffer()).equals(await sharp(avif).raw().toBuffer())).toBe(true);
   });
 
@@ -229,12 +269,19 @@ describe('TIFF is written anew', () => {
 
 describe('the capture time', () => {
   const exifOf = async (tags: Record<string, string>) =>
-    (await sharp(await markedPicture(40, 30).withExif({ IFD0: { Make: 'X' }, IFD2: tags }).jpeg().toBuffer()).metadata()).exif;
+    (
+      await sharp(
+        await markedPicture(40, 30)
+          .withExif({ IFD0: { Make: 'X' }, IFD2: tags })
+          .jpeg()
+          .toBuffer(),
+      ).metadata()
+    ).exif;
 
   it('is the EXIF DateTimeOriginal with its UTC offset and fraction of a second', async () => {
-    expect(captureTime(await exifOf({ DateTimeOriginal: '2024:03:02 08:15:04', OffsetTimeOriginal: '-05:00', SubSecTimeOriginal: '27' }))).toBe(
-      '2024-03-02T08:15:04.270-05:00',
-    );
+    expect(
+      captureTime(await exifOf({ DateTimeOriginal: '2024:03:02 08:15:04', OffsetTimeOriginal: '-05:00', SubSecTimeOriginal: '27' })),
+    ).toBe('2024-03-02T08:15:04.270-05:00');
   });
 
   it("is the camera's local time when the file names no offset", async () => {
@@ -265,13 +312,21 @@ describe('damaged containers', () => {
   ];
 
   it.each(walkers)('the %s walker never throws on overwritten or cut bytes', async (_name, walk, encode) => {
-    const file = await encode(markedPicture(64, 48).withExif({ IFD0: { Make: 'CameraMaker' } }).withXmp('<x:xmpmeta xmlns:x="adobe:ns:meta/">a</x:xmpmeta>')).toBuffer();
+    const file = await encode(
+      markedPicture(64, 48)
+        .withExif({ IFD0: { Make: 'CameraMaker' } })
+        .withXmp('<x:xmpmeta xmlns:x="adobe:ns:meta/">a</x:xmpmeta>'),
+    ).toBuffer();
     fc.assert(
-      fc.property(fc.array(fc.tuple(fc.nat(file.length - 1), fc.integer({ min: 0, max: 255 })), { maxLength: 6 }), fc.nat(file.length), (edits, cut) => {
-        const damaged = Buffer.from(file);
-        for (const [at, value] of edits) damaged[at] = value;
-        walk(damaged.subarray(0, Math.max(12, cut)));
-      }),
+      fc.property(
+        fc.array(fc.tuple(fc.nat(file.length - 1), fc.integer({ min: 0, max: 255 })), { maxLength: 6 }),
+        fc.nat(file.length),
+        (edits, cut) => {
+          const damaged = Buffer.from(file);
+          for (const [at, value] of edits) damaged[at] = value;
+          walk(damaged.subarray(0, Math.max(12, cut)));
+        },
+      ),
       { numRuns: 500 },
     );
   });

@@ -72,7 +72,10 @@ describe('an image that is also something else is rejected as POLYGLOT', () => {
 
   it('a file that starts as a PDF and carries a JPEG further on is not an image at all', async () => {
     const pdfFirst = Buffer.concat([Buffer.from('%PDF-1.4\n'), await jpeg()]);
-    expect(await outcomeOf(pdfFirst, optionsFor('general', 'image/jpeg'))).toEqual({ code: 'UNSUPPORTED_MEDIA_TYPE', detail: 'The file is a PDF document, not an image.' });
+    expect(await outcomeOf(pdfFirst, optionsFor('general', 'image/jpeg'))).toEqual({
+      code: 'UNSUPPORTED_MEDIA_TYPE',
+      detail: 'The file is a PDF document, not an image.',
+    });
   });
 });
 
@@ -88,7 +91,9 @@ describe('a camera trailer after the image is cut off, not rejected', () => {
 
   it('cuts off the second JPEG of a multi-picture or gain-map photo', async () => {
     const photo = await jpeg();
-    const second = await sharp({ create: { width: 50, height: 40, channels: 3, background: '#777' } }).jpeg().toBuffer();
+    const second = await sharp({ create: { width: 50, height: 40, channels: 3, background: '#777' } })
+      .jpeg()
+      .toBuffer();
     const result = await processImage(Buffer.concat([photo, second]), optionsFor('general', 'image/jpeg'));
     expect(result.trailer?.kind).toMatch(/second JPEG/);
     expect(result.original.length).toBe(photo.length);

@@ -85,7 +85,9 @@ describe('file names', () => {
 
 describe('what an accepted image reports', () => {
   it('gives the real type, upright size, sha256 of the bytes, a 64-bit dHash and a placeholder', async () => {
-    const jpeg = await sharp({ create: { width: 300, height: 200, channels: 3, background: '#3a6' } }).jpeg().toBuffer();
+    const jpeg = await sharp({ create: { width: 300, height: 200, channels: 3, background: '#3a6' } })
+      .jpeg()
+      .toBuffer();
     const result = await processImage(jpeg, optionsFor('profile', 'image/jpeg'));
     expect(result).toMatchObject({ contentType: 'image/jpeg', width: 300, height: 200, trailer: null });
     expect(result.sha256).toMatch(/^[0-9a-f]{64}$/);

@@ -33,7 +33,9 @@ export async function signingKeyOf(pem: string, kid?: string): Promise<SigningKe
   } else if (key.asymmetricKeyType === 'ec' && key.asymmetricKeyDetails?.namedCurve === 'prime256v1') {
     alg = 'ES256';
   } else {
-    throw new SigningKeyError(`the service verifies RS256 and ES256 only: an RSA key or an EC key on P-256, not ${key.asymmetricKeyType}${key.asymmetricKeyDetails?.namedCurve ? ` ${key.asymmetricKeyDetails.namedCurve}` : ''}`);
+    throw new SigningKeyError(
+      `the service verifies RS256 and ES256 only: an RSA key or an EC key on P-256, not ${key.asymmetricKeyType}${key.asymmetricKeyDetails?.namedCurve ? ` ${key.asymmetricKeyDetails.namedCurve}` : ''}`,
+    );
   }
   const publicJwk = createPublicKey(key).export({ format: 'jwk' }) as JWK;
   return { key, alg, kid: kid ?? (await calculateJwkThumbprint(publicJwk)), publicJwk };

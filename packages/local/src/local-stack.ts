@@ -103,10 +103,18 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   phase('starting the S3 server (s3rver)');
   const s3 = await startS3Server({ directory: join(dataDir, 's3'), host, port: options.s3Port ?? 0, bucket, allowedOrigins });
   phase('starting the SQS server (fauxqs)');
-  const sqsServer = await startSqsServer({ host, port: options.sqsPort ?? 0, region: 'us-east-1', tapEvents: options.tapEvents, logEvents: !!options.logUploads });
+  const sqsServer = await startSqsServer({
+    host,
+    port: options.sqsPort ?? 0,
+    region: 'us-east-1',
+    tapEvents: options.tapEvents,
+    logEvents: !!options.logUploads,
+  });
 
   if (options.artifacts && !options.databaseUrl) {
-    throw new Error('the local stack runs the synthesized bundles only against a PostgreSQL server: set DATABASE_URL (bundles carry no PGlite)');
+    throw new Error(
+      'the local stack runs the synthesized bundles only against a PostgreSQL server: set DATABASE_URL (bundles carry no PGlite)',
+    );
   }
   const environment: Record<string, string | undefined> = {
     MEDIA_BUCKET: bucket,
@@ -220,7 +228,12 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   if (options.runRightsJobs ?? true) rightsPump.start();
   const logPump =
     options.logUploads && sqsServer.queues.eventsLog
-      ? new EventPump({ sqs, queueUrl: sqsServer.queues.eventsLog, queueArn: 'arn:aws:sqs:us-east-1:000000000000:media-events-log', handler: eventLogger(options.logUploads) })
+      ? new EventPump({
+          sqs,
+          queueUrl: sqsServer.queues.eventsLog,
+          queueArn: 'arn:aws:sqs:us-east-1:000000000000:media-events-log',
+          handler: eventLogger(options.logUploads),
+        })
       : undefined;
   logPump?.start();
 
@@ -257,7 +270,9 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   const http = await startHttpServer({
     host,
     port,
-    functions: options.logUploads ? { ...functions.api, 'request-upload': loggingPending(functions.api['request-upload'], options.logUploads) } : functions.api,
+    functions: options.logUploads
+      ? { ...functions.api, 'request-upload': loggingPending(functions.api['request-upload'], options.logUploads) }
+      : functions.api,
     isAllowedOrigin,
     staticRoutes: {
       '/': () => ({ contentType: 'text/html; charset=utf-8', body: uploadPage({ token: demoToken }) }),

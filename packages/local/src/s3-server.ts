@@ -87,10 +87,16 @@ function multipartExtras(directory: string): S3rver['middleware'][number] {
       ctx.status = 204;
       return;
     }
-    const numbers = (await readdir(dir)).filter((name) => /^\d+$/.test(name)).map(Number).sort((a, b) => a - b);
+    const numbers = (await readdir(dir))
+      .filter((name) => /^\d+$/.test(name))
+      .map(Number)
+      .sort((a, b) => a - b);
     const parts = await Promise.all(
       numbers.map(async (n) => {
-        const [found, md5] = await Promise.all([stat(join(dir, String(n))).catch(() => null), readFile(join(dir, `${n}.md5`), 'utf8').catch(() => null)]);
+        const [found, md5] = await Promise.all([
+          stat(join(dir, String(n))).catch(() => null),
+          readFile(join(dir, `${n}.md5`), 'utf8').catch(() => null),
+        ]);
         // A part still arriving (its checksum is written last) is not a part yet.
         if (!found || md5 === null) return '';
         return `<Part><PartNumber>${n}</PartNumber><ETag>"${escapeXml(md5.trim())}"</ETag><Size>${found.size}</Size></Part>`;

@@ -46,7 +46,13 @@ const arn = (name: string) => `arn:aws:sqs:us-east-1:000000000000:${name}`;
  * events topic with one queue per consumer, each with its DLQ, subscribed with raw delivery and the
  * consumer's filter policy (the same subscriptions as in AWS, from `EVENT_SUBSCRIPTIONS`).
  */
-export async function startSqsServer(options: { host: string; port: number; region: string; tapEvents?: boolean; logEvents?: boolean }): Promise<SqsServer> {
+export async function startSqsServer(options: {
+  host: string;
+  port: number;
+  region: string;
+  tapEvents?: boolean;
+  logEvents?: boolean;
+}): Promise<SqsServer> {
   const server = await startFauxqs({ port: options.port, logger: false, defaultRegion: options.region });
   const redrive = (dlq: string) => JSON.stringify({ deadLetterTargetArn: arn(dlq), maxReceiveCount: String(MAX_RECEIVE_COUNT) });
   const withDlq = (name: string, attributes: Record<string, string> = {}) => {
@@ -72,16 +78,33 @@ export async function startSqsServer(options: { host: string; port: number; regi
   let eventsTap: string | undefined;
   if (options.tapEvents) {
     eventsTap = server.createQueue('media-events-tap').queueUrl;
-    server.subscribe({ topic: EVENTS_TOPIC_NAME, queue: 'media-events-tap', attributes: { RawMessageDelivery: 'true', FilterPolicy: '{"audience":["full"]}' } });
+    server.subscribe({
+      topic: EVENTS_TOPIC_NAME,
+      queue: 'media-events-tap',
+      attributes: { RawMessageDelivery: 'true', FilterPolicy: '{"audience":["full"]}' },
+    });
   }
   let eventsLog: string | undefined;
   if (options.logEvents) {
     eventsLog = server.createQueue('media-events-log').queueUrl;
-    server.subscribe({ topic: EVENTS_TOPIC_NAME, queue: 'media-events-log', attributes: { RawMessageDelivery: 'true', FilterPolicy: '{"audience":["full"]}' } });
+    server.subscribe({
+      topic: EVENTS_TOPIC_NAME,
+      queue: 'media-events-log',
+      attributes: { RawMessageDelivery: 'true', FilterPolicy: '{"audience":["full"]}' },
+    });
   }
   return {
     endpoint: server.address,
-    queues: { ingest: ingest.url, ingestDlq: ingest.dlq, video: video.url, videoDlq: video.dlq, rightsJobs, consumers, eventsTap, eventsLog },
+    queues: {
+      ingest: ingest.url,
+      ingestDlq: ingest.dlq,
+      video: video.url,
+      videoDlq: video.dlq,
+      rightsJobs,
+      consumers,
+      eventsTap,
+      eventsLog,
+    },
     eventsTopicArn: topicArn,
     stop: () => server.stop(),
   };

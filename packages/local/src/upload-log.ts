@@ -10,7 +10,9 @@ export type LogLevel = (typeof LOG_LEVELS)[number];
 const at = () => new Date().toISOString().slice(11, 23);
 
 /** One line per state change of an upload, as the local stack prints them at `info`. */
-export function uploadStateLine(event: Pick<MediaEvent, 'type' | 'mediaId' | 'purpose' | 'tenant' | 'width' | 'height' | 'variants' | 'rejection' | 'contentType'>): string {
+export function uploadStateLine(
+  event: Pick<MediaEvent, 'type' | 'mediaId' | 'purpose' | 'tenant' | 'width' | 'height' | 'variants' | 'rejection' | 'contentType'>,
+): string {
   const state = event.type.replace('media.', '');
   const details =
     event.type === 'media.ready'

@@ -11,7 +11,9 @@ type Deps = Pick<Dependencies, 'media' | 'storage' | 'events' | 'config'>;
 
 const base = {
   eventId: z.string().meta({ description: '`{type}:{mediaId}`: the same for every delivery of one state change; de-duplicate on it.' }),
-  occurredAt: z.iso.datetime().meta({ description: 'When the state changed (processedAt or deletedAt of the record), not when this copy was sent.' }),
+  occurredAt: z.iso
+    .datetime()
+    .meta({ description: 'When the state changed (processedAt or deletedAt of the record), not when this copy was sent.' }),
   tenant: z.string().meta({ description: 'The school.' }),
   mediaId: z.uuid(),
   purpose: z.enum(PURPOSES),

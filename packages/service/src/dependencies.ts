@@ -71,7 +71,10 @@ export async function createDependencies(config: Config, overrides: DependencyOv
   const events =
     overrides.events ??
     (config.sns.eventsTopicArn
-      ? new SnsEventPublisher({ region: config.region, endpoint: config.sns.endpoint, credentials: overrides.credentials }, config.sns.eventsTopicArn)
+      ? new SnsEventPublisher(
+          { region: config.region, endpoint: config.sns.endpoint, credentials: overrides.credentials },
+          config.sns.eventsTopicArn,
+        )
       : discardEvents);
   const sqsClientConfig = { region: config.region, endpoint: config.sqs.endpoint, credentials: overrides.credentials };
   const rightsJobs =

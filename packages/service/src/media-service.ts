@@ -13,7 +13,9 @@ import {
   type Principal,
   isPersonId,
   type AuditAction,
-  type VariantName, notFound } from '@media/core';
+  type VariantName,
+  notFound,
+} from '@media/core';
 import type { MediaRow, NewAuditEntry } from '@media/db';
 import { contentDisposition, derivativePrefix, incomingKey, originalKey, type EdgeInvalidation } from '@media/storage';
 import { announce, giveBack } from './announcements';
@@ -53,7 +55,13 @@ export async function listMedia(
 }
 
 /** Who acts, for the audit log: the principal and the request it came with. */
-export const auditEntryOf = (principal: Principal, requestId: string | undefined, action: AuditAction, row: Pick<MediaRow, 'id' | 'subjectId'>, variant: VariantName | null = null): NewAuditEntry => ({
+export const auditEntryOf = (
+  principal: Principal,
+  requestId: string | undefined,
+  action: AuditAction,
+  row: Pick<MediaRow, 'id' | 'subjectId'>,
+  variant: VariantName | null = null,
+): NewAuditEntry => ({
   tenant: principal.tenant,
   actor: principal.sub,
   actorRole: principal.role === 'service' ? 'service' : principal.role,
@@ -208,7 +216,13 @@ export async function objectKeysOf(deps: { storage: Pick<MediaObjects, 'listKeys
 export async function deleteMedia(deps: Deps, principal: Principal, id: string, requestId?: string): Promise<{ purged: boolean }> {
   const row = await visibleRow(deps, principal, id);
   authorize(principal, { kind: 'delete' }, row);
-  const deleted = await deps.media.markDeleted(principal.tenant, id, principal.sub, deps.config.processing.leaseSeconds, auditEntryOf(principal, requestId, 'delete', row));
+  const deleted = await deps.media.markDeleted(
+    principal.tenant,
+    id,
+    principal.sub,
+    deps.config.processing.leaseSeconds,
+    auditEntryOf(principal, requestId, 'delete', row),
+  );
   if (!deleted) {
     const now = await deps.media.findInTenant(principal.tenant, id);
     if (now?.legalHold) throw new MediaError('LEGAL_HOLD', 'This media is under legal hold and cannot be deleted.');
@@ -229,7 +243,9 @@ export async function deleteMedia(deps: Deps, principal: Principal, id: string, 
 /** What the bucket still holds of an item, found by listing its places (not by trusting the row). */
 async function remainingKeysOf(deps: { storage: Pick<MediaObjects, 'listKeys'> }, row: Pick<MediaRow, 'tenant' | 'id'>): Promise<string[]> {
   const found = await Promise.all(
-    [incomingKey(row.tenant, row.id), originalKey(row.tenant, row.id), derivativePrefix(row.tenant, row.id)].map((prefix) => deps.storage.listKeys(prefix)),
+    [incomingKey(row.tenant, row.id), originalKey(row.tenant, row.id), derivativePrefix(row.tenant, row.id)].map((prefix) =>
+      deps.storage.listKeys(prefix),
+    ),
   );
   return found.flat();
 }
@@ -251,7 +267,10 @@ export async function purgeObjects(
   // max-age: invalidated here, before the purge is recorded, so a failed invalidation is retried by
   // the sweeper with the rest of the purge.
   const prefix = derivativePrefix(row.tenant, row.id);
-  await deps.edge?.invalidate(keys.filter((key) => key.startsWith(prefix)), row.id);
+  await deps.edge?.invalidate(
+    keys.filter((key) => key.startsWith(prefix)),
+    row.id,
+  );
   if ((await remainingKeysOf(deps, row)).length > 0) return false;
   return deps.media.markPurged(row.id);
 }

@@ -5,7 +5,9 @@ import {
   type MediaRecord,
   type PartUrlsAnswer,
   type Principal,
-  type UploadedPartsAnswer, notFound } from '@media/core';
+  type UploadedPartsAnswer,
+  notFound,
+} from '@media/core';
 import type { MediaRow } from '@media/db';
 import { incomingKey } from '@media/storage';
 import { toMediaRecord } from './media-record';
@@ -62,7 +64,13 @@ export async function signUploadParts(deps: Deps, principal: Principal, mediaId:
     [...new Set(partNumbers)].map(async (partNumber) => {
       // The plan comes from the row, so a part URL admits exactly the bytes the plan gives that part.
       const partBytes = partLength({ partSize: row.partSize!, partCount: row.partCount!, size: row.declaredSize }, partNumber);
-      const signed = await deps.storage.presignUploadPart({ key, uploadId: row.multipartUploadId, partNumber, partBytes, expiresInSeconds });
+      const signed = await deps.storage.presignUploadPart({
+        key,
+        uploadId: row.multipartUploadId,
+        partNumber,
+        partBytes,
+        expiresInSeconds,
+      });
       return { partNumber, ...signed };
     }),
   );
@@ -86,7 +94,12 @@ const unquoted = (etag: string) => etag.replace(/"/g, '');
  * refuses the completion (UPLOAD_MISMATCH) and leaves the upload open to fix. Processing then
  * starts from the S3 event, as for any upload.
  */
-export async function completeUpload(deps: Deps, principal: Principal, mediaId: string, request: CompleteUploadRequest): Promise<MediaRecord> {
+export async function completeUpload(
+  deps: Deps,
+  principal: Principal,
+  mediaId: string,
+  request: CompleteUploadRequest,
+): Promise<MediaRecord> {
   const row = await openUpload(deps, principal, mediaId);
   const key = incomingKey(row.tenant, row.id);
   const mismatch = (detail: string) => new MediaError('UPLOAD_MISMATCH', detail);
@@ -101,7 +114,8 @@ export async function completeUpload(deps: Deps, principal: Principal, mediaId: 
   for (const part of named) {
     const stored = byNumber.get(part.partNumber);
     if (!stored) throw mismatch(`Part ${part.partNumber} has not arrived.`);
-    if (unquoted(stored.etag) !== unquoted(part.etag)) throw mismatch(`Part ${part.partNumber} is not the part storage holds (ETag differs).`);
+    if (unquoted(stored.etag) !== unquoted(part.etag))
+      throw mismatch(`Part ${part.partNumber} is not the part storage holds (ETag differs).`);
     if (part.partNumber < row.partCount! && stored.size !== row.partSize) {
       throw mismatch(`Part ${part.partNumber} is ${stored.size} bytes; every part but the last must be ${row.partSize}.`);
     }
@@ -111,7 +125,11 @@ export async function completeUpload(deps: Deps, principal: Principal, mediaId: 
     throw mismatch(`The parts hold ${total} bytes; ${row.declaredSize} were declared.`);
   }
 
-  await deps.storage.completeMultipartUpload(key, row.multipartUploadId, named.map((part) => ({ partNumber: part.partNumber, etag: byNumber.get(part.partNumber)!.etag })));
+  await deps.storage.completeMultipartUpload(
+    key,
+    row.multipartUploadId,
+    named.map((part) => ({ partNumber: part.partNumber, etag: byNumber.get(part.partNumber)!.etag })),
+  );
   const done = await deps.media.completeMultipart(row.tenant, row.id, row.uploadedBy, row.multipartUploadId);
   // The S3 event may have reached the processor first; then the record has moved on already.
   const now = done ?? (await deps.media.findInTenant(row.tenant, row.id));

@@ -21,17 +21,22 @@ export type MultipartRows = Pick<MediaRepository, 'findInTenant' | 'completeMult
 /** The rows the media operations (read, list, download, delete, hold, usage) touch. */
 export type MediaRows = Pick<
   MediaRepository,
-  'findInTenant' | 'findManyInTenant' | 'listVisible' | 'markDeleted' | 'markPurged' | 'setLegalHold' | 'usage' | 'releaseLease' | 'markAnnounced'
+  | 'findInTenant'
+  | 'findManyInTenant'
+  | 'listVisible'
+  | 'markDeleted'
+  | 'markPurged'
+  | 'setLegalHold'
+  | 'usage'
+  | 'releaseLease'
+  | 'markAnnounced'
 >;
 
 /** Objects: presigned POSTs for uploads. */
 export type UploadStorage = Pick<MediaStorage, 'presignUpload' | 'createMultipartUpload' | 'abortMultipartUpload'>;
 
 /** Objects: the parts of multipart uploads. */
-export type MultipartObjects = Pick<
-  MediaStorage,
-  'presignUploadPart' | 'listParts' | 'completeMultipartUpload' | 'abortMultipartUpload'
->;
+export type MultipartObjects = Pick<MediaStorage, 'presignUploadPart' | 'listParts' | 'completeMultipartUpload' | 'abortMultipartUpload'>;
 
 /** Objects: presigned GETs, listing and removal. */
 export type MediaObjects = Pick<MediaStorage, 'presignDownload' | 'listKeys' | 'deleteMany'>;

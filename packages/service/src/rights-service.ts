@@ -1,6 +1,5 @@
 import {
   authorizeRight,
-  MediaError,
   newMediaId,
   PURPOSES,
   requirePerson,
@@ -14,7 +13,9 @@ import {
   type JobStatus,
   type Principal,
   type RetentionPreviewAnswer,
-  type SubjectEvent, notFound } from '@media/core';
+  type SubjectEvent,
+  notFound,
+} from '@media/core';
 import type { AccessAuditRow, Consent, MediaRow, NewAuditEntry, RightsJobRow } from '@media/db';
 import { announce, announceLate, giveBack } from './announcements';
 import type { Dependencies } from './dependencies';
@@ -37,7 +38,12 @@ const consentRecordOf = (subjectId: string, consent: Consent): ConsentRecord => 
   updatedBy: consent.updatedBy,
 });
 
-const subjectAudit = (principal: Principal, requestId: string | undefined, action: NewAuditEntry['action'], subjectId: string): NewAuditEntry => ({
+const subjectAudit = (
+  principal: Principal,
+  requestId: string | undefined,
+  action: NewAuditEntry['action'],
+  subjectId: string,
+): NewAuditEntry => ({
   tenant: principal.tenant,
   actor: principal.sub,
   actorRole: principal.role,
@@ -59,10 +65,22 @@ export async function getConsent(deps: Pick<Deps, 'rights'>, principal: Principa
  * applies to the next URL asked for, since downloads read consent every time; withdrawing training
  * deletes the person's training photos as DELETE would (tombstones), except those under legal hold.
  */
-export async function setConsent(deps: Deps, principal: Principal, subjectId: string, body: ConsentBody, requestId?: string): Promise<ConsentRecord> {
+export async function setConsent(
+  deps: Deps,
+  principal: Principal,
+  subjectId: string,
+  body: ConsentBody,
+  requestId?: string,
+): Promise<ConsentRecord> {
   requirePerson(subjectId);
   authorizeRight(principal, 'consent:write', subjectId);
-  const { before, after } = await deps.rights.setConsent(principal.tenant, subjectId, body, principal.sub, subjectAudit(principal, requestId, 'consent', subjectId));
+  const { before, after } = await deps.rights.setConsent(
+    principal.tenant,
+    subjectId,
+    body,
+    principal.sub,
+    subjectAudit(principal, requestId, 'consent', subjectId),
+  );
   const updatedAt = new Date(after.updatedAt!).toISOString();
   const event: SubjectEvent = {
     eventId: `subject.consent-changed:${principal.tenant}:${subjectId}:${updatedAt}`,
@@ -87,7 +105,13 @@ async function deleteTrainingPhotosOf(deps: Deps, principal: Principal, subjectI
     if (page.length === 0) return count;
     after = page[page.length - 1]!.id;
     for (const row of page.filter((r) => !r.legalHold)) {
-      const deleted = await deps.media.markDeleted(principal.tenant, row.id, principal.sub, deps.config.processing.leaseSeconds, auditEntryOf(principal, requestId, 'delete', row));
+      const deleted = await deps.media.markDeleted(
+        principal.tenant,
+        row.id,
+        principal.sub,
+        deps.config.processing.leaseSeconds,
+        auditEntryOf(principal, requestId, 'delete', row),
+      );
       if (!deleted) continue;
       count += 1;
       await finishDeletion(deps, deleted);
@@ -116,7 +140,11 @@ const auditEntryFrom = (row: AccessAuditRow): AuditEntry => ({
   requestId: row.requestId,
 });
 
-export async function listAudit(deps: Pick<Deps, 'audit'>, principal: Principal, query: AuditQuery): Promise<{ items: AuditEntry[]; nextCursor: string | null }> {
+export async function listAudit(
+  deps: Pick<Deps, 'audit'>,
+  principal: Principal,
+  query: AuditQuery,
+): Promise<{ items: AuditEntry[]; nextCursor: string | null }> {
   authorizeRight(principal, 'audit');
   const { limit, cursor, ...filter } = query;
   const page = await deps.audit.list(principal.tenant, filter, limit, cursor);
@@ -183,7 +211,12 @@ async function handOver(deps: Pick<Dependencies, 'rightsJobs'>, started: { job: 
  * Starts erasing a person from the items naming them, of the purposes the caller may read (or
  * gives back the erasure already running for them with that scope).
  */
-export async function requestErasure(deps: Pick<Dependencies, 'rights' | 'rightsJobs'>, principal: Principal, subjectId: string, requestId?: string): Promise<{ erasureId: string; status: JobStatus }> {
+export async function requestErasure(
+  deps: Pick<Dependencies, 'rights' | 'rightsJobs'>,
+  principal: Principal,
+  subjectId: string,
+  requestId?: string,
+): Promise<{ erasureId: string; status: JobStatus }> {
   requirePerson(subjectId);
   authorizeRight(principal, 'erasure', subjectId);
   const started = await deps.rights.startJob(
@@ -202,7 +235,12 @@ export async function getErasure(deps: Pick<Deps, 'rights'>, principal: Principa
 }
 
 /** Starts gathering the items naming a person that the caller may read into one ZIP file (or gives back the export already running). */
-export async function requestExport(deps: Pick<Dependencies, 'rights' | 'rightsJobs'>, principal: Principal, subjectId: string, requestId?: string): Promise<{ exportId: string; status: JobStatus }> {
+export async function requestExport(
+  deps: Pick<Dependencies, 'rights' | 'rightsJobs'>,
+  principal: Principal,
+  subjectId: string,
+  requestId?: string,
+): Promise<{ exportId: string; status: JobStatus }> {
   requirePerson(subjectId);
   authorizeRight(principal, 'export', subjectId);
   const started = await deps.rights.startJob(
@@ -214,7 +252,12 @@ export async function requestExport(deps: Pick<Dependencies, 'rights' | 'rightsJ
 }
 
 /** An export's state; once done, a short-lived URL of its ZIP file (minted like any download: audited). */
-export async function getExport(deps: Pick<Deps, 'rights' | 'storage' | 'audit'>, principal: Principal, exportId: string, requestId?: string): Promise<ExportRecord> {
+export async function getExport(
+  deps: Pick<Deps, 'rights' | 'storage' | 'audit'>,
+  principal: Principal,
+  exportId: string,
+  requestId?: string,
+): Promise<ExportRecord> {
   authorizeRight(principal, 'export');
   const job = await deps.rights.findJob(principal.tenant, 'export', exportId);
   if (!job) throw notFound('export');
@@ -236,7 +279,11 @@ export async function getExport(deps: Pick<Deps, 'rights' | 'storage' | 'audit'>
  * `maxBatches` is reached; a crash loses at most the batch in flight, which the next run repeats.
  * Once done, `subject.erased` goes out and is recorded as sent (again by the next run if that fails).
  */
-export async function runErasure(deps: Deps, jobId: string, options: { batch?: number; maxBatches?: number } = {}): Promise<RightsJobRow | undefined> {
+export async function runErasure(
+  deps: Deps,
+  jobId: string,
+  options: { batch?: number; maxBatches?: number } = {},
+): Promise<RightsJobRow | undefined> {
   const batch = options.batch ?? 100;
   let last: RightsJobRow | undefined;
   for (let n = 0; n < (options.maxBatches ?? Number.POSITIVE_INFINITY); n++) {

@@ -12,7 +12,8 @@ type Deps = Pick<Dependencies, 'config' | 'rights' | 'storage'>;
 const PAGE = 50;
 
 /** The file name of an item's original inside the ZIP: its id and the extension of its stored type. */
-const entryNameOf = (id: string, contentType: string) => `media/${id}.${(contentType.split('/')[1] ?? 'bin').replace(/[^a-z0-9]/g, '') || 'bin'}`;
+const entryNameOf = (id: string, contentType: string) =>
+  `media/${id}.${(contentType.split('/')[1] ?? 'bin').replace(/[^a-z0-9]/g, '') || 'bin'}`;
 
 /** Adds one entry and waits until the archive has taken it in, so only one source stream is open at a time. */
 async function addEntry(archive: archiver.Archiver, source: Readable | string, name: string): Promise<void> {

@@ -7,7 +7,8 @@ import { runErasure } from './rights-service';
 import { runExport } from './subject-export';
 import { processUploadedObject, RetryLater } from './upload-processor';
 
-type Deps = Pick<Dependencies, 'media' | 'storage' | 'events' | 'config' | 'rights' | 'audit'> & Partial<Pick<Dependencies, 'edge' | 'videoQueue'>>;
+type Deps = Pick<Dependencies, 'media' | 'storage' | 'events' | 'config' | 'rights' | 'audit'> &
+  Partial<Pick<Dependencies, 'edge' | 'videoQueue'>>;
 
 export interface SweepReport {
   /** Pending uploads that never arrived, now `expired`. */
@@ -129,7 +130,11 @@ export async function sweep(deps: Deps, options: SweepOptions = {}): Promise<Swe
  * One erasure or export, as its worker runs it when the request's message arrives (or the sweeper
  * when it resumes one). Undefined: no such job, or someone else holds it.
  */
-export async function runRightsJob(deps: Deps, job: string | RightsJobRow, options: { maxBatches?: number } = {}): Promise<RightsJobRow | undefined> {
+export async function runRightsJob(
+  deps: Deps,
+  job: string | RightsJobRow,
+  options: { maxBatches?: number } = {},
+): Promise<RightsJobRow | undefined> {
   const row = typeof job === 'string' ? await deps.rights.findJobById(job) : job;
   if (!row) return undefined;
   return row.kind === 'erasure' ? runErasure(deps, row.id, options) : runExport(deps, row.id);

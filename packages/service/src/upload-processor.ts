@@ -191,10 +191,16 @@ async function processClaimed(deps: Deps, row: MediaRow, lease: Lease): Promise<
   // without their metadata (GPS, camera, XMP, IPTC, comments: only the ICC profile and the
   // orientation stay) and less a harmless trailer such as a motion photo's video. The purpose tag
   // lets lifecycle rules treat originals by purpose (attendance: infrequent access).
-  await deps.storage.put(original, image.original, image.contentType, { purpose: row.purpose }, {
-    [UPLOAD_SHA256]: upload.sha256,
-    ...(upload.capturedAt ? { [CAPTURED_AT]: upload.capturedAt } : {}),
-  });
+  await deps.storage.put(
+    original,
+    image.original,
+    image.contentType,
+    { purpose: row.purpose },
+    {
+      [UPLOAD_SHA256]: upload.sha256,
+      ...(upload.capturedAt ? { [CAPTURED_AT]: upload.capturedAt } : {}),
+    },
+  );
   variants.unshift({
     name: 'original',
     format: image.contentType.split('/')[1]!,

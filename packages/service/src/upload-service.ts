@@ -25,7 +25,11 @@ type Deps = UploadPorts;
  * what other shards of its counters reserve at the same moment. The POSTs are signed before, to
  * keep the locks short.
  */
-export async function requestUploads(deps: Deps, principal: Principal, requests: UploadRequest[]): Promise<(UploadTicket | MultipartTicket)[]> {
+export async function requestUploads(
+  deps: Deps,
+  principal: Principal,
+  requests: UploadRequest[],
+): Promise<(UploadTicket | MultipartTicket)[]> {
   const plans = requests.map((request) => {
     const plan = planUpload(principal, request, deps.config.limits);
     // Each person named is judged on its own: the caller must be allowed to tag every one of them.
@@ -69,7 +73,9 @@ export async function requestUploads(deps: Deps, principal: Principal, requests:
   } catch (error) {
     // Refused: the multipart uploads started for it would otherwise wait for the lifecycle rule.
     await Promise.allSettled(
-      signed.flatMap(({ id, multipart }) => (multipart ? [deps.storage.abortMultipartUpload(incomingKey(principal.tenant, id), multipart.uploadId)] : [])),
+      signed.flatMap(({ id, multipart }) =>
+        multipart ? [deps.storage.abortMultipartUpload(incomingKey(principal.tenant, id), multipart.uploadId)] : [],
+      ),
     );
     throw error;
   }
@@ -102,7 +108,8 @@ async function prepare(deps: Deps, principal: Principal, plan: UploadPlan) {
  * A principal may hold at most `limit(purpose)` unfinished uploads, counting every item of a batch.
  * Uploads whose POST has expired no longer count; Retry-After says when enough of them will have.
  */
-const pendingLimitOf = (deps: Deps, plans: UploadPlan[]) => Math.min(...plans.map((plan) => deps.config.limits.maxPendingUploads[plan.purpose]));
+const pendingLimitOf = (deps: Deps, plans: UploadPlan[]) =>
+  Math.min(...plans.map((plan) => deps.config.limits.maxPendingUploads[plan.purpose]));
 
 function checkPendingLimit(deps: Deps, expiries: Date[], plans: UploadPlan[]): void {
   const limit = pendingLimitOf(deps, plans);

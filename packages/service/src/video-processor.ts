@@ -58,7 +58,10 @@ export async function processClaimedVideo(deps: Deps, row: MediaRow, lease: Leas
     }
     const { size } = await stat(input);
     if (size > row.declaredSize) {
-      return { outcome: 'rejected', error: { code: 'SIZE_MISMATCH', message: `The file is ${size} bytes, more than the ${row.declaredSize} bytes declared.` } };
+      return {
+        outcome: 'rejected',
+        error: { code: 'SIZE_MISMATCH', message: `The file is ${size} bytes, more than the ${row.declaredSize} bytes declared.` },
+      };
     }
     const tools = deps.config.video;
     const limits = { maxBytes: deps.config.limits.videoMaxBytes, maxSeconds: deps.config.limits.videoMaxSeconds };
@@ -90,7 +93,15 @@ export async function processClaimedVideo(deps: Deps, row: MediaRow, lease: Leas
     );
     const cleanSize = (await stat(clean)).size;
     await deps.storage.putFile(original, clean, row.contentType, { purpose: row.purpose }, { [UPLOAD_SHA256]: uploadSha256 });
-    variants.unshift({ name: 'original', format: probed.container, width: probed.width, height: probed.height, size: cleanSize, key: original, contentType: row.contentType });
+    variants.unshift({
+      name: 'original',
+      format: probed.container,
+      width: probed.width,
+      height: probed.height,
+      size: cleanSize,
+      key: original,
+      contentType: row.contentType,
+    });
 
     const ready = await deps.media.markReady(
       mediaId,

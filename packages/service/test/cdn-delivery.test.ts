@@ -21,22 +21,30 @@ const fakeCdn = {
   signed: [] as { key: string; expiresInSeconds: number }[],
   signDownload(input: { key: string; expiresInSeconds: number }) {
     this.signed.push(input);
-    return { url: `https://cdn.test/${input.key}?Signature=x`, expiresAt: new Date(Date.now() + input.expiresInSeconds * 1000).toISOString() };
+    return {
+      url: `https://cdn.test/${input.key}?Signature=x`,
+      expiresAt: new Date(Date.now() + input.expiresInSeconds * 1000).toISOString(),
+    };
   },
 };
 
 describe('delivery through a CDN (unit, in-memory ports)', () => {
-  it('signs derivatives for the CDN with the purpose\'s lifetime, and keeps the original on S3', async () => {
+  it("signs derivatives for the CDN with the purpose's lifetime, and keeps the original on S3", async () => {
     const ports = fakePorts();
     const row = readyRow(ports, { tenant: 'school-1', purpose: 'attendance', classroomId: 'c-1' });
     const deps = { ...ports.mediaPorts, cdn: fakeCdn };
 
-    expect((await downloadUrl(deps, admin, row.id, 'thumb')).url).toBe(`https://cdn.test/derivatives/school-1/${row.id}/thumb.webp?Signature=x`);
-    expect(fakeCdn.signed.at(-1)).toEqual({ key: `derivatives/school-1/${row.id}/thumb.webp`, expiresInSeconds: purposePolicy('attendance').downloadTtlSeconds });
+    expect((await downloadUrl(deps, admin, row.id, 'thumb')).url).toBe(
+      `https://cdn.test/derivatives/school-1/${row.id}/thumb.webp?Signature=x`,
+    );
+    expect(fakeCdn.signed.at(-1)).toEqual({
+      key: `derivatives/school-1/${row.id}/thumb.webp`,
+      expiresInSeconds: purposePolicy('attendance').downloadTtlSeconds,
+    });
     expect((await downloadUrl(deps, admin, row.id, 'original')).url).toBe(`https://storage.test/media/originals/school-1/${row.id}`);
   });
 
-  it('invalidates the deleted item\'s derivative paths, and only those, before recording the purge', async () => {
+  it("invalidates the deleted item's derivative paths, and only those, before recording the purge", async () => {
     const ports = fakePorts();
     const edge = new FakeEdge();
     const row = readyRow(ports, { tenant: 'school-1' });
@@ -45,7 +53,7 @@ describe('delivery through a CDN (unit, in-memory ports)', () => {
     expect(edge.invalidated).toEqual([[`derivatives/school-1/${row.id}/medium.webp`, `derivatives/school-1/${row.id}/thumb.webp`]]);
   });
 
-  it('leaves the purge unrecorded when the invalidation is refused, so the sweeper\'s next purge invalidates again', async () => {
+  it("leaves the purge unrecorded when the invalidation is refused, so the sweeper's next purge invalidates again", async () => {
     const ports = fakePorts();
     const edge = new FakeEdge();
     edge.fail = new Error('TooManyInvalidationsInProgress');

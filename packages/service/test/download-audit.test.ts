@@ -14,7 +14,16 @@ describe('download URLs and the audit log (unit, in-memory ports)', () => {
     await downloadUrl(ports.mediaPorts, admin, row.id, 'thumb', 'req-1');
 
     expect(ports.audit.entries).toEqual([
-      { tenant: 'school-1', actor: 'a-1', actorRole: 'admin', action: 'download', mediaId: row.id, subjectId: 'child-1', variant: 'thumb', requestId: 'req-1' },
+      {
+        tenant: 'school-1',
+        actor: 'a-1',
+        actorRole: 'admin',
+        action: 'download',
+        mediaId: row.id,
+        subjectId: 'child-1',
+        variant: 'thumb',
+        requestId: 'req-1',
+      },
     ]);
   });
 

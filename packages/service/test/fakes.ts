@@ -91,11 +91,16 @@ export class FakeMediaRows implements UploadRepository, MediaRows {
         status: 'pending',
       });
     }
-    const holding = [...this.rows.values()].filter((r) => r.tenant === first.tenant && ['pending', 'processing', 'ready'].includes(r.status));
+    const holding = [...this.rows.values()].filter(
+      (r) => r.tenant === first.tenant && ['pending', 'processing', 'ready'].includes(r.status),
+    );
     const held = (rows: MediaRow[]) => rows.reduce((sum, r) => sum + (r.size ?? r.declaredSize), 0);
     const pending = holding.filter((r) => r.uploadedBy === first.uploadedBy && r.status === 'pending' && r.uploadExpiresAt > now());
     const state: UploadCheckState = {
-      pendingExpiries: pending.filter((r) => !ours.has(r.id)).map((r) => r.uploadExpiresAt).sort((a, b) => a.getTime() - b.getTime()),
+      pendingExpiries: pending
+        .filter((r) => !ours.has(r.id))
+        .map((r) => r.uploadExpiresAt)
+        .sort((a, b) => a.getTime() - b.getTime()),
       held: { school: held(holding), person: held(holding.filter((r) => r.uploadedBy === first.uploadedBy)) },
     };
     const over =
@@ -207,7 +212,10 @@ export class FakeObjects implements UploadStorage, MediaObjects {
 
   async presignDownload(input: { key: string; expiresInSeconds: number; contentType: string; contentDisposition: string }) {
     this.signed.push(input);
-    return { url: `https://storage.test/media/${input.key}`, expiresAt: new Date(Date.now() + input.expiresInSeconds * 1000).toISOString() };
+    return {
+      url: `https://storage.test/media/${input.key}`,
+      expiresAt: new Date(Date.now() + input.expiresInSeconds * 1000).toISOString(),
+    };
   }
 
   async listKeys(prefix: string): Promise<string[]> {
@@ -280,7 +288,18 @@ export function readyRow(ports: ReturnType<typeof fakePorts>, fields: Partial<Me
     key: `derivatives/${fields.tenant}/${id}/${name}.webp`,
     contentType: 'image/webp',
   }));
-  const row = ports.media.add({ id, status: 'ready', size: 5000, width: 800, height: 600, sha256: 'a'.repeat(64), originalKey: original, variants, processedAt: now(), ...fields });
+  const row = ports.media.add({
+    id,
+    status: 'ready',
+    size: 5000,
+    width: 800,
+    height: 600,
+    sha256: 'a'.repeat(64),
+    originalKey: original,
+    variants,
+    processedAt: now(),
+    ...fields,
+  });
   for (const key of [original, ...variants.map((v) => v.key)]) ports.storage.keys.add(key);
   return row;
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { MediaError } from '@media/core';
+import type { MediaError } from '@media/core';
 import { RequestThrottle } from '../src/request-throttle';
 
 const limits = { school: { perSecond: 2, burst: 4 }, unauthenticated: { perSecond: 1, burst: 2 } };
@@ -48,7 +48,11 @@ describe('request throttle', () => {
     for (let i = 0; i < 2; i++) throttle.admitUnauthenticated();
     expect(refusal(() => throttle.admitSchool('school-1'))?.code).toBe('RATE_LIMITED');
     expect(refusal(() => throttle.admitUnauthenticated())?.code).toBe('RATE_LIMITED');
-    for (let i = 0; i < 4; i++) expect(refusal(() => throttle.admitSchool('school-2')), 'school-2 untouched').toBeUndefined();
+    for (let i = 0; i < 4; i++)
+      expect(
+        refusal(() => throttle.admitSchool('school-2')),
+        'school-2 untouched',
+      ).toBeUndefined();
   });
 
   it('asks a caller to wait as long as the slow unauthenticated refill takes', () => {

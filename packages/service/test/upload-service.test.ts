@@ -24,8 +24,19 @@ describe('requestUploads (unit, in-memory ports)', () => {
     expect(tickets).toHaveLength(2);
     for (const [i, ticket] of tickets.entries()) {
       const row = ports.media.rows.get(ticket.mediaId)!;
-      expect(row).toMatchObject({ status: 'pending', tenant: 'school-1', uploadedBy: 't-1', purpose: 'general', declaredSize: [1000, 2000][i], filename: 'photo.jpg' });
-      expect(ports.storage.signed[i]).toMatchObject({ key: `incoming/school-1/${ticket.mediaId}`, contentType: 'image/jpeg', maxBytes: [1000, 2000][i] });
+      expect(row).toMatchObject({
+        status: 'pending',
+        tenant: 'school-1',
+        uploadedBy: 't-1',
+        purpose: 'general',
+        declaredSize: [1000, 2000][i],
+        filename: 'photo.jpg',
+      });
+      expect(ports.storage.signed[i]).toMatchObject({
+        key: `incoming/school-1/${ticket.mediaId}`,
+        contentType: 'image/jpeg',
+        maxBytes: [1000, 2000][i],
+      });
       expect(row.uploadExpiresAt.toISOString()).toBe(ticket.expiresAt);
       expect(ticket.maxBytes).toBe([1000, 2000][i]);
     }
@@ -77,7 +88,7 @@ describe('requestUploads (unit, in-memory ports)', () => {
     expect(await requestUploads(ports.uploadPorts, teacher, [photo(1000)])).toHaveLength(1);
   });
 
-  it("refuses what would take a teacher over their own cap, naming whose limit it is", async () => {
+  it('refuses what would take a teacher over their own cap, naming whose limit it is', async () => {
     const ports = fakePorts({ MEDIA_PERSON_QUOTA_BYTES: '5000' });
     ports.media.add({ tenant: 'school-1', status: 'ready', size: 4500, uploadedBy: 't-1' });
 

@@ -12,10 +12,13 @@ export function contentDisposition(filename: string | null, fallback: string, ty
   const cleaned = (filename ?? '')
     .replace(LONE_SURROGATE, '\uFFFD')
     .normalize('NFC')
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what this removes from a header
     .replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, '')
     .trim();
   // Cut by code point, so an emoji at the limit is kept or dropped whole, never split.
-  const name = Array.from(cleaned || fallback).slice(0, MAX_NAME_CHARACTERS).join('');
+  const name = Array.from(cleaned || fallback)
+    .slice(0, MAX_NAME_CHARACTERS)
+    .join('');
   const ascii = name.replace(/[^A-Za-z0-9._ -]/g, '_');
   const encoded = encodeURIComponent(name).replace(/['()*!]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
   return `${type}; filename="${ascii}"; filename*=UTF-8''${encoded}`;

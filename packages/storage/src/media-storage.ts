@@ -222,7 +222,13 @@ export class MediaStorage {
   }
 
   /** Writes a file as an object, streamed (multipart by the SDK's rules is not needed: one PUT holds 5 GB). */
-  async putFile(key: string, path: string, contentType: string, tags?: Record<string, string>, metadata?: Record<string, string>): Promise<void> {
+  async putFile(
+    key: string,
+    path: string,
+    contentType: string,
+    tags?: Record<string, string>,
+    metadata?: Record<string, string>,
+  ): Promise<void> {
     const { size } = await stat(path);
     await this.client.send(
       new PutObjectCommand({
@@ -365,9 +371,7 @@ export class MediaStorage {
     const keys: string[] = [];
     let token: string | undefined;
     do {
-      const page = await this.client.send(
-        new ListObjectsV2Command({ Bucket: this.bucket, Prefix: prefix, ContinuationToken: token }),
-      );
+      const page = await this.client.send(new ListObjectsV2Command({ Bucket: this.bucket, Prefix: prefix, ContinuationToken: token }));
       for (const object of page.Contents ?? []) if (object.Key) keys.push(object.Key);
       token = page.IsTruncated ? page.NextContinuationToken : undefined;
     } while (token);

@@ -29,13 +29,13 @@ function acceptedByCloudFront(signedUrl: string, resource = signedUrl.split('?')
 }
 
 describe('CloudFront signed URLs for derivatives', () => {
-  it('signs the exact path under the distribution, verifiable with the key group\'s public key', () => {
+  it("signs the exact path under the distribution, verifiable with the key group's public key", () => {
     const { url } = cdn.signDownload({ key, expiresInSeconds: 300, now });
     expect(url.split('?')[0]).toBe(`https://d111111abcdef8.cloudfront.net/${key}`);
     expect(acceptedByCloudFront(url)).toBe(true);
   });
 
-  it('expires after the purpose\'s lifetime, in whole seconds, and says when', () => {
+  it("expires after the purpose's lifetime, in whole seconds, and says when", () => {
     const { url, expiresAt } = cdn.signDownload({ key, expiresInSeconds: 300, now });
     const expires = Number(new URL(url).searchParams.get('Expires'));
     expect(expires).toBe(Math.floor(now.getTime() / 1000) + 300);
@@ -47,10 +47,14 @@ describe('CloudFront signed URLs for derivatives', () => {
     expect(Number(new URL(url).searchParams.get('Expires'))).toBe(Math.floor(now.getTime() / 1000) + MAX_DOWNLOAD_URL_SECONDS);
   });
 
-  it('cannot be reused for another path: not another variant, not another child\'s photo', () => {
+  it("cannot be reused for another path: not another variant, not another child's photo", () => {
     const { url } = cdn.signDownload({ key, expiresInSeconds: 300, now });
     const query = url.split('?')[1];
-    for (const other of [key.replace('thumb', 'large'), key.replace('school-1', 'school-2'), 'originals/school-1/0196b2a4-7c1e-7d3a-9f00-123456789abc']) {
+    for (const other of [
+      key.replace('thumb', 'large'),
+      key.replace('school-1', 'school-2'),
+      'originals/school-1/0196b2a4-7c1e-7d3a-9f00-123456789abc',
+    ]) {
       const forged = `https://d111111abcdef8.cloudfront.net/${other}?${query}`;
       expect(acceptedByCloudFront(forged), other).toBe(false);
     }
@@ -63,7 +67,11 @@ describe('CloudFront signed URLs for derivatives', () => {
   });
 
   it('is not accepted under a key the distribution does not trust', () => {
-    const stranger = generateKeyPairSync('rsa', { modulusLength: 2048, privateKeyEncoding: { type: 'pkcs8', format: 'pem' }, publicKeyEncoding: { type: 'spki', format: 'pem' } });
+    const stranger = generateKeyPairSync('rsa', {
+      modulusLength: 2048,
+      privateKeyEncoding: { type: 'pkcs8', format: 'pem' },
+      publicKeyEncoding: { type: 'spki', format: 'pem' },
+    });
     const forger = new CdnUrls({ domain: 'd111111abcdef8.cloudfront.net', keyPairId: 'K2JCJMDEHXQW5F', privateKey: stranger.privateKey });
     expect(acceptedByCloudFront(forger.signDownload({ key, expiresInSeconds: 300, now }).url)).toBe(false);
   });

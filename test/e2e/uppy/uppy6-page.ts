@@ -40,7 +40,11 @@ uppy.on('upload-success', (file, response) => {
   state.done.push({ name: file.name, mediaId: String(mediaId), key: String(response.body?.key) });
 });
 uppy.on('upload-error', (file, error) => {
-  state.errors.push({ name: file?.name ?? '', code: isMediaApiError(error) ? error.code : error.name, detail: isMediaApiError(error) ? error.detail : error.message });
+  state.errors.push({
+    name: file?.name ?? '',
+    code: isMediaApiError(error) ? error.code : error.name,
+    detail: isMediaApiError(error) ? error.detail : error.message,
+  });
 });
 
 // Golden Retriever keeps a file's bytes in IndexedDB only up to 10 MiB: a larger file comes back

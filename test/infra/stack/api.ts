@@ -62,7 +62,7 @@ describe('the HTTP API', () => {
     expect(stage.AccessLogSettings.Format).not.toMatch(/header|authorizer|body/i);
   });
 
-  it('keeps paths, which hold media and children\'s ids, out of the access log: the route key names the operation', () => {
+  it("keeps paths, which hold media and children's ids, out of the access log: the route key names the operation", () => {
     const fields = Object.values(JSON.parse(stage.AccessLogSettings.Format) as Record<string, string>);
     expect(fields).toContain('$context.routeKey');
     expect(fields.filter((f) => /path|uri|querystring/i.test(f))).toEqual([]);

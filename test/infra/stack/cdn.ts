@@ -26,7 +26,9 @@ function access(name: string): string[] {
   const role = functions[name]!.props.Role['Fn::GetAtt'][0] as string;
   return statementsOfRole(template, role).flatMap((s) =>
     asArray(s.Action as string | string[]).flatMap((action) =>
-      asArray(readable(s.Resource, names) as string | string[]).map((resource) => `${action} on ${typeof resource === 'string' ? resource : JSON.stringify(resource)}`),
+      asArray(readable(s.Resource, names) as string | string[]).map(
+        (resource) => `${action} on ${typeof resource === 'string' ? resource : JSON.stringify(resource)}`,
+      ),
     ),
   );
 }
@@ -40,17 +42,22 @@ describe('without media:cdn (the default)', () => {
       expect(Object.keys(resourcesOf(plain, type)), type).toEqual([]);
     }
     for (const [name, fn] of Object.entries(serviceFunctions(plain))) {
-      expect(Object.keys(fn.props.Environment.Variables).filter((k) => k.startsWith('MEDIA_CDN_')), name).toEqual([]);
+      expect(
+        Object.keys(fn.props.Environment.Variables).filter((k) => k.startsWith('MEDIA_CDN_')),
+        name,
+      ).toEqual([]);
     }
   });
 
   it('keeps ACLs off the access-log bucket', () => {
-    expect(resourcesOf(plain, 'AWS::S3::Bucket')[accessLogsId].Properties.OwnershipControls.Rules).toEqual([{ ObjectOwnership: 'BucketOwnerEnforced' }]);
+    expect(resourcesOf(plain, 'AWS::S3::Bucket')[accessLogsId].Properties.OwnershipControls.Rules).toEqual([
+      { ObjectOwnership: 'BucketOwnerEnforced' },
+    ]);
   });
 });
 
 describe('the CDN distribution (media:cdn=true)', () => {
-  it('answers on the school\'s own name with TLS 1.2 or later only, over HTTP/2 and HTTP/3', () => {
+  it("answers on the school's own name with TLS 1.2 or later only, over HTTP/2 and HTTP/3", () => {
     expect(distribution.Aliases).toEqual(['media-cdn.school.example']);
     expect(distribution.ViewerCertificate).toEqual({
       AcmCertificateArn: CDN['media:cdnCertificateArn'],
@@ -72,7 +79,12 @@ describe('the CDN distribution (media:cdn=true)', () => {
     const logs = resourcesOf(template, 'AWS::S3::Bucket')[accessLogsId].Properties;
     // CloudFront delivers its logs with an ACL; the bucket still owns them and nothing can be public.
     expect(logs.OwnershipControls.Rules).toEqual([{ ObjectOwnership: 'BucketOwnerPreferred' }]);
-    expect(logs.PublicAccessBlockConfiguration).toEqual({ BlockPublicAcls: true, BlockPublicPolicy: true, IgnorePublicAcls: true, RestrictPublicBuckets: true });
+    expect(logs.PublicAccessBlockConfiguration).toEqual({
+      BlockPublicAcls: true,
+      BlockPublicPolicy: true,
+      IgnorePublicAcls: true,
+      RestrictPublicBuckets: true,
+    });
   });
 
   it('does not remember refusals: a photo that becomes ready is served at once', () => {
@@ -99,7 +111,9 @@ describe('origin access (OAC) and the bucket policy', () => {
 
   it('lets only this distribution read, and only derivatives/ (never originals or uploads)', () => {
     const policy = Object.values(resourcesOf(template, 'AWS::S3::BucketPolicy')).find((p) => p.Properties.Bucket.Ref === bucketId)!;
-    const toCloudFront = (policy.Properties.PolicyDocument.Statement as PolicyStatement[]).filter((s) => JSON.stringify(s.Principal).includes('cloudfront'));
+    const toCloudFront = (policy.Properties.PolicyDocument.Statement as PolicyStatement[]).filter((s) =>
+      JSON.stringify(s.Principal).includes('cloudfront'),
+    );
     expect(toCloudFront.map((s) => readable(s, names))).toEqual([
       {
         Sid: 'CdnReadsDerivativesOnly',
@@ -123,12 +137,14 @@ describe('origin access (OAC) and the bucket policy', () => {
     });
   });
 
-  it('lets CloudFront decrypt with the bucket key (KMS) for this account\'s distributions until the first deploy names this one', () => {
+  it("lets CloudFront decrypt with the bucket key (KMS) for this account's distributions until the first deploy names this one", () => {
     const key = one('AWS::KMS::Key');
     const cdn = (key.KeyPolicy.Statement as PolicyStatement[]).filter((s) => JSON.stringify(s.Principal).includes('cloudfront'));
     expect(cdn).toHaveLength(1);
     expect(cdn[0]!.Action).toBe('kms:Decrypt');
-    expect(readable(cdn[0]!.Condition, names)).toEqual({ ArnLike: { 'AWS:SourceArn': 'arn:AWS::Partition:cloudfront::AWS::AccountId:distribution/*' } });
+    expect(readable(cdn[0]!.Condition, names)).toEqual({
+      ArnLike: { 'AWS:SourceArn': 'arn:AWS::Partition:cloudfront::AWS::AccountId:distribution/*' },
+    });
     expect(template.toJSON().Outputs.CdnDistributionId.Value).toEqual({ Ref: distributionId });
   });
 
@@ -139,7 +155,9 @@ describe('origin access (OAC) and the bucket policy', () => {
     expect(cdn.map((s) => readable(s.Condition, names))).toEqual([
       { StringEquals: { 'AWS:SourceArn': 'arn:AWS::Partition:cloudfront::AWS::AccountId:distribution/E2EXAMPLE123' } },
     ]);
-    expect(() => synthesize({ ...CDN, 'media:cdnDistributionId': 'arn:aws:cloudfront::1:distribution/E2' })).toThrow(/media:cdnDistributionId/);
+    expect(() => synthesize({ ...CDN, 'media:cdnDistributionId': 'arn:aws:cloudfront::1:distribution/E2' })).toThrow(
+      /media:cdnDistributionId/,
+    );
   });
 });
 
@@ -151,7 +169,11 @@ describe('signed viewer access: the key group', () => {
   });
 
   it('trusts the retiring key too during a rotation, while get-download signs with the new one', () => {
-    const previous = generateKeyPairSync('rsa', { modulusLength: 2048, publicKeyEncoding: { type: 'spki', format: 'pem' }, privateKeyEncoding: { type: 'pkcs8', format: 'pem' } });
+    const previous = generateKeyPairSync('rsa', {
+      modulusLength: 2048,
+      publicKeyEncoding: { type: 'spki', format: 'pem' },
+      privateKeyEncoding: { type: 'pkcs8', format: 'pem' },
+    });
     const rotating = synthesize({ ...CDN, 'media:cdnPreviousPublicKeyPem': previous.publicKey });
     const keyGroup = Object.values(resourcesOf(rotating.template, 'AWS::CloudFront::KeyGroup'))[0].Properties.KeyGroupConfig;
     expect(keyGroup.Items).toHaveLength(2);
@@ -162,7 +184,9 @@ describe('signed viewer access: the key group', () => {
   it('refuses a CDN without its key, secret, name and certificate, and a public key that is not PEM', () => {
     expect(() => synthesize({ 'media:cdn': 'true' })).toThrow(/media:cdn: a CDN needs/);
     expect(() => synthesize({ ...CDN, 'media:cdnPublicKeyPem': 'ssh-rsa AAAA' })).toThrow(/media:cdnPublicKeyPem/);
-    expect(() => synthesize({ ...CDN, 'media:cdnCertificateArn': 'arn:aws:acm:eu-west-1:123456789012:certificate/x' })).toThrow(/media:cdnCertificateArn/);
+    expect(() => synthesize({ ...CDN, 'media:cdnCertificateArn': 'arn:aws:acm:eu-west-1:123456789012:certificate/x' })).toThrow(
+      /media:cdnCertificateArn/,
+    );
   });
 });
 
@@ -179,7 +203,7 @@ describe('caching and response headers', () => {
     expect(behavior.OriginRequestPolicyId).toBeUndefined();
   });
 
-  it('keeps an object at the edge longer than any URL to it lives (the objects\' private max-age is for other caches)', () => {
+  it("keeps an object at the edge longer than any URL to it lives (the objects' private max-age is for other caches)", () => {
     expect(cache.MinTTL).toBeGreaterThanOrEqual(15 * 60);
     expect(cache.DefaultTTL).toBeGreaterThanOrEqual(cache.MinTTL);
   });
@@ -214,24 +238,26 @@ describe('the functions and the CDN', () => {
     expect(JSON.stringify(template.toJSON())).not.toContain('PRIVATE KEY');
   });
 
-  it('only get-download may read the private key\'s secret, and no other secret of the stack', () => {
+  it("only get-download may read the private key's secret, and no other secret of the stack", () => {
     const reads = Object.keys(functions).filter((name) => access(name).some((line) => line.includes('cdn-private-key')));
     expect(reads).toEqual(['get-download']);
     // The name, then the six characters Secrets Manager appends: this one secret, whatever its suffix.
     const secret = 'arn:AWS::Partition:secretsmanager:AWS::Region:AWS::AccountId:secret:media/dev/cdn-private-key-??????';
-    expect(access('get-download').filter((line) => line.startsWith('secretsmanager:')).sort()).toEqual([
-      `secretsmanager:DescribeSecret on ${secret}`,
-      `secretsmanager:GetSecretValue on ${secret}`,
-    ]);
+    expect(
+      access('get-download')
+        .filter((line) => line.startsWith('secretsmanager:'))
+        .sort(),
+    ).toEqual([`secretsmanager:DescribeSecret on ${secret}`, `secretsmanager:GetSecretValue on ${secret}`]);
   });
 
   it('media-api (delete) and the sweeper (purge retries) may invalidate this distribution, nothing else may', () => {
     const invalidators = Object.keys(functions).filter((name) => access(name).some((line) => line.startsWith('cloudfront:')));
     expect(invalidators.sort()).toEqual(['media-api', 'sweeper']);
     for (const name of invalidators) {
-      expect(access(name).filter((line) => line.startsWith('cloudfront:')), name).toEqual([
-        'cloudfront:CreateInvalidation on arn:AWS::Partition:cloudfront::AWS::AccountId:distribution/distribution',
-      ]);
+      expect(
+        access(name).filter((line) => line.startsWith('cloudfront:')),
+        name,
+      ).toEqual(['cloudfront:CreateInvalidation on arn:AWS::Partition:cloudfront::AWS::AccountId:distribution/distribution']);
       expect(envOf(name).MEDIA_CDN_DISTRIBUTION_ID, name).toEqual({ Ref: distributionId });
     }
   });

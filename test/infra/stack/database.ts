@@ -13,8 +13,9 @@ const cluster = Object.values(resourcesOf(template, 'AWS::RDS::DBCluster'))[0].P
 const proxy = Object.values(resourcesOf(template, 'AWS::RDS::DBProxy'))[0].Properties;
 
 /** `Public`, `Private` or `Isolated`: the kind of subnet each reference names. */
-const kindsOf = (refs: { Ref: string }[]) =>
-  [...new Set(refs.map((r) => subnets[r.Ref]!.Properties.Tags.find((t: { Key: string }) => t.Key === 'aws-cdk:subnet-type').Value))];
+const kindsOf = (refs: { Ref: string }[]) => [
+  ...new Set(refs.map((r) => subnets[r.Ref]!.Properties.Tags.find((t: { Key: string }) => t.Key === 'aws-cdk:subnet-type').Value)),
+];
 
 describe('the database', () => {
   it('is Aurora PostgreSQL Serverless v2', () => {
@@ -37,7 +38,9 @@ describe('the database', () => {
   });
 
   it('has a generated admin password that stays in Secrets Manager and rotates every 30 days', () => {
-    expect(cluster.MasterUserPassword).toEqual({ 'Fn::Join': ['', expect.arrayContaining([expect.stringContaining('{{resolve:secretsmanager:')])] });
+    expect(cluster.MasterUserPassword).toEqual({
+      'Fn::Join': ['', expect.arrayContaining([expect.stringContaining('{{resolve:secretsmanager:')])],
+    });
     template.hasResourceProperties('AWS::SecretsManager::Secret', {
       GenerateSecretString: Match.objectLike({ GenerateStringKey: 'password', SecretStringTemplate: '{"username":"media_admin"}' }),
     });
@@ -60,7 +63,7 @@ describe('the database proxy', () => {
     ]);
   });
 
-  it('admits only the functions\' security group, on 5432', () => {
+  it("admits only the functions' security group, on 5432", () => {
     const proxySg = proxy.VpcSecurityGroupIds[0]['Fn::GetAtt'][0] as string;
     const ingress = Object.values(resourcesOf(template, 'AWS::EC2::SecurityGroupIngress')).filter(
       (rule) => rule.Properties.GroupId['Fn::GetAtt']?.[0] === proxySg,
@@ -86,7 +89,7 @@ describe('the database proxy', () => {
   });
 });
 
-describe('the app role\'s secret', () => {
+describe("the app role's secret", () => {
   const appSecretId = idOf(database.appSecret!);
   const rotationOf = (secretRef: string) =>
     Object.values(resourcesOf(template, 'AWS::SecretsManager::RotationSchedule')).find((r) => r.Properties.SecretId.Ref === secretRef);
@@ -100,7 +103,7 @@ describe('the app role\'s secret', () => {
     expect(secret.SecretString).toBeUndefined();
   });
 
-  it('rotates every 30 days, one user, from the functions\' subnets', () => {
+  it("rotates every 30 days, one user, from the functions' subnets", () => {
     const schedule = rotationOf(appSecretId);
     expect(schedule?.Properties.RotationRules).toEqual({ ScheduleExpression: 'rate(30 days)' });
     const application = resourcesOf(template, 'AWS::Serverless::Application')[schedule!.Properties.RotationLambdaARN['Fn::GetAtt'][0]]!;
@@ -128,7 +131,7 @@ describe('the app role\'s secret', () => {
 });
 
 describe('the network', () => {
-  it('puts every service function in private subnets, behind the functions\' security group', () => {
+  it("puts every service function in private subnets, behind the functions' security group", () => {
     const sg = idOf(stack.network!.functionSecurityGroup);
     for (const [name, fn] of Object.entries(functions)) {
       expect(kindsOf(fn.props.VpcConfig.SubnetIds), name).toEqual(['Private']);
@@ -138,8 +141,14 @@ describe('the network', () => {
 
   it('lets the functions out only on HTTPS, and to the proxy', () => {
     const sg = resourcesOf(template, 'AWS::EC2::SecurityGroup')[idOf(stack.network!.functionSecurityGroup)].Properties;
-    expect(sg.SecurityGroupEgress).toEqual([expect.objectContaining({ CidrIp: '0.0.0.0/0', IpProtocol: 'tcp', FromPort: 443, ToPort: 443 })]);
-    template.hasResourceProperties('AWS::EC2::SecurityGroupEgress', { FromPort: 5432, ToPort: 5432, GroupId: { 'Fn::GetAtt': [idOf(stack.network!.functionSecurityGroup), 'GroupId'] } });
+    expect(sg.SecurityGroupEgress).toEqual([
+      expect.objectContaining({ CidrIp: '0.0.0.0/0', IpProtocol: 'tcp', FromPort: 443, ToPort: 443 }),
+    ]);
+    template.hasResourceProperties('AWS::EC2::SecurityGroupEgress', {
+      FromPort: 5432,
+      ToPort: 5432,
+      GroupId: { 'Fn::GetAtt': [idOf(stack.network!.functionSecurityGroup), 'GroupId'] },
+    });
   });
 
   it('reaches S3 through a gateway endpoint, SQS and SNS through interface endpoints', () => {
@@ -152,7 +161,11 @@ describe('the network', () => {
   });
 
   it('logs its traffic', () => {
-    template.hasResourceProperties('AWS::EC2::FlowLog', { ResourceType: 'VPC', TrafficType: 'ALL', LogDestinationType: 'cloud-watch-logs' });
+    template.hasResourceProperties('AWS::EC2::FlowLog', {
+      ResourceType: 'VPC',
+      TrafficType: 'ALL',
+      LogDestinationType: 'cloud-watch-logs',
+    });
   });
 });
 
@@ -186,7 +199,12 @@ describe('reusing an existing VPC and database', () => {
   process.env.CDK_DEFAULT_ACCOUNT = '123456789012';
   process.env.CDK_DEFAULT_REGION = 'eu-west-1';
   const appSecretArn = 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:school-db-media-app-AbCdEf';
-  const subnet = (id: string, az: string) => ({ subnetId: id, cidr: '10.1.0.0/24', availabilityZone: az, routeTableId: id.replace('subnet-', 'rtb-') });
+  const subnet = (id: string, az: string) => ({
+    subnetId: id,
+    cidr: '10.1.0.0/24',
+    availabilityZone: az,
+    routeTableId: id.replace('subnet-', 'rtb-'),
+  });
   const reused = synthesize({
     'media:vpcId': 'vpc-0123456789abcdef0',
     'vpc-provider:account=123456789012:filter.vpc-id=vpc-0123456789abcdef0:region=eu-west-1:returnAsymmetricSubnets=true': {
@@ -194,8 +212,16 @@ describe('reusing an existing VPC and database', () => {
       vpcCidrBlock: '10.1.0.0/16',
       availabilityZones: [],
       subnetGroups: [
-        { name: 'private', type: 'Private', subnets: [subnet('subnet-0a1b2c3d4e5f60001', 'eu-west-1a'), subnet('subnet-0a1b2c3d4e5f60002', 'eu-west-1b')] },
-        { name: 'data', type: 'Isolated', subnets: [subnet('subnet-0a1b2c3d4e5f60003', 'eu-west-1a'), subnet('subnet-0a1b2c3d4e5f60004', 'eu-west-1b')] },
+        {
+          name: 'private',
+          type: 'Private',
+          subnets: [subnet('subnet-0a1b2c3d4e5f60001', 'eu-west-1a'), subnet('subnet-0a1b2c3d4e5f60002', 'eu-west-1b')],
+        },
+        {
+          name: 'data',
+          type: 'Isolated',
+          subnets: [subnet('subnet-0a1b2c3d4e5f60003', 'eu-west-1a'), subnet('subnet-0a1b2c3d4e5f60004', 'eu-west-1b')],
+        },
       ],
     },
     'media:existingDatabase': JSON.stringify({
@@ -207,7 +233,10 @@ describe('reusing an existing VPC and database', () => {
     }),
   });
   // The synth above ran at collection; later synths (the localstack profile's) must not see this account.
-  for (const [key, value] of [['CDK_DEFAULT_ACCOUNT', saved.account], ['CDK_DEFAULT_REGION', saved.region]] as const) {
+  for (const [key, value] of [
+    ['CDK_DEFAULT_ACCOUNT', saved.account],
+    ['CDK_DEFAULT_REGION', saved.region],
+  ] as const) {
     if (value === undefined) delete process.env[key];
     else process.env[key] = value;
   }
@@ -217,35 +246,54 @@ describe('reusing an existing VPC and database', () => {
     .filter((st) => st.Action === 'rds-db:connect');
 
   it('creates no VPC, cluster, proxy or secret of its own', () => {
-    for (const type of ['AWS::EC2::VPC', 'AWS::RDS::DBCluster', 'AWS::RDS::DBProxy', 'AWS::EC2::VPCEndpoint', 'AWS::SecretsManager::Secret']) {
+    for (const type of [
+      'AWS::EC2::VPC',
+      'AWS::RDS::DBCluster',
+      'AWS::RDS::DBProxy',
+      'AWS::EC2::VPCEndpoint',
+      'AWS::SecretsManager::Secret',
+    ]) {
       expect(Object.keys(resourcesOf(reused.template, type)), type).toEqual([]);
     }
   });
 
-  it('puts the functions in that VPC\'s private subnets and signs them in to that proxy: as media_app, the migrate function as media_admin', () => {
+  it("puts the functions in that VPC's private subnets and signs them in to that proxy: as media_app, the migrate function as media_admin", () => {
     for (const [name, fn] of Object.entries(fns)) {
       expect(fn.props.VpcConfig.SubnetIds, name).toEqual(['subnet-0a1b2c3d4e5f60001', 'subnet-0a1b2c3d4e5f60002']);
       const user = name === 'migrate' ? 'media_admin' : 'media_app';
-      expect(fn.props.Environment.Variables.DATABASE_URL, name).toBe(`postgres://${user}@school-db.proxy-abc.eu-west-1.rds.amazonaws.com:5432/media`);
+      expect(fn.props.Environment.Variables.DATABASE_URL, name).toBe(
+        `postgres://${user}@school-db.proxy-abc.eu-west-1.rds.amazonaws.com:5432/media`,
+      );
     }
     const users = connects.map((st) => JSON.stringify(st.Resource).match(/:dbuser:prx-0school\/(\w+)"/)?.[1]).sort();
     expect(users).toEqual(['media_admin', ...Array(6).fill('media_app')]);
   });
 
-  it('has the migrate function set the app role\'s password from the operator\'s secret, which only it may read', () => {
+  it("has the migrate function set the app role's password from the operator's secret, which only it may read", () => {
     expect(fns.migrate!.props.Environment.Variables.MEDIA_APP_DB_SECRET_ARN).toBe(appSecretArn);
     const reads = Object.values(resourcesOf(reused.template, 'AWS::IAM::Policy'))
       .flatMap((p) => p.Properties.PolicyDocument.Statement.map((st: { Action: unknown }) => ({ roles: p.Properties.Roles, ...st })))
       .filter((st) => JSON.stringify(st.Action).includes('secretsmanager:'));
-    expect(reads).toEqual([expect.objectContaining({ roles: [{ Ref: fns.migrate!.props.Role['Fn::GetAtt'][0] }], Resource: appSecretArn })]);
+    expect(reads).toEqual([
+      expect.objectContaining({ roles: [{ Ref: fns.migrate!.props.Role['Fn::GetAtt'][0] }], Resource: appSecretArn }),
+    ]);
   });
 
-  it('lets the functions into the existing proxy\'s security group on 5432', () => {
-    reused.template.hasResourceProperties('AWS::EC2::SecurityGroupIngress', { GroupId: 'sg-0123456789abcdef0', FromPort: 5432, ToPort: 5432 });
+  it("lets the functions into the existing proxy's security group on 5432", () => {
+    reused.template.hasResourceProperties('AWS::EC2::SecurityGroupIngress', {
+      GroupId: 'sg-0123456789abcdef0',
+      FromPort: 5432,
+      ToPort: 5432,
+    });
   });
 
   it('defaults the app role to media_app and sets no password without a secret to set it from', () => {
-    const base = { proxyName: 'p', proxyArn: 'arn:aws:rds:eu-west-1:123456789012:db-proxy:prx-0p', proxyEndpoint: 'p.example', securityGroupId: 'sg-0123' };
+    const base = {
+      proxyName: 'p',
+      proxyArn: 'arn:aws:rds:eu-west-1:123456789012:db-proxy:prx-0p',
+      proxyEndpoint: 'p.example',
+      securityGroupId: 'sg-0123',
+    };
     const settings = (value: object) =>
       settingsFromContext((key) => ({ 'media:vpcId': 'vpc-0123', 'media:existingDatabase': JSON.stringify(value) })[key]).existingDatabase;
     expect(settings(base)).toMatchObject({ username: 'media_admin', appUsername: 'media_app' });

@@ -66,8 +66,8 @@ describe('the service functions', () => {
     }
   });
 
-  it('keep the service\'s own retention and quotas when the operator sets none', () => {
-    const config = loadConfig(resolvedEnvironment(functions['sweeper']!.props.Environment.Variables));
+  it("keep the service's own retention and quotas when the operator sets none", () => {
+    const config = loadConfig(resolvedEnvironment(functions.sweeper!.props.Environment.Variables));
     expect(config.retention).toEqual({ mediaDays: { attendance: 400 }, auditDays: 730 });
     for (const name of NAMES) {
       const set = Object.keys(functions[name]!.props.Environment.Variables).filter((k) => /RETENTION|QUOTA/.test(k));
@@ -91,7 +91,10 @@ describe('the service functions', () => {
     for (const name of NAMES.filter((n) => n !== 'migrate')) {
       const config = loadConfig(resolvedEnvironment(custom[name]!.props.Environment.Variables));
       expect(config.retention, name).toEqual({ mediaDays: { general: 1095, training: 30 }, auditDays: 3650 });
-      expect({ school: config.limits.tenantQuotaBytes, person: config.limits.personQuotaBytes }, name).toEqual({ school: 200 * 1024 ** 3, person: 512 * 1024 ** 2 });
+      expect({ school: config.limits.tenantQuotaBytes, person: config.limits.personQuotaBytes }, name).toEqual({
+        school: 200 * 1024 ** 3,
+        person: 512 * 1024 ** 2,
+      });
       expect(config.throttle, name).toEqual({ school: { perSecond: 20, burst: 60 }, unauthenticated: { perSecond: 5, burst: 10 } });
     }
   });
@@ -103,7 +106,9 @@ describe('the service functions', () => {
     expect(() => synthesize({ 'media:auditRetentionDays': '7' })).toThrow(/media:auditRetentionDays/);
     expect(() => synthesize({ 'media:schoolQuotaGiB': '-1' })).toThrow(/media:schoolQuotaGiB/);
     expect(() => synthesize({ 'media:schoolRequestsPerSecond': '0' })).toThrow(/media:schoolRequestsPerSecond/);
-    expect(() => synthesize({ 'media:schoolRequestsPerSecond': '500' })).toThrow(/media:schoolRequestBurst: a request burst must be at least its rate/);
+    expect(() => synthesize({ 'media:schoolRequestsPerSecond': '500' })).toThrow(
+      /media:schoolRequestBurst: a request burst must be at least its rate/,
+    );
   });
 
   it('tell the functions that publish events where the outbound topic is, and no other', () => {
@@ -136,13 +141,16 @@ describe('the service functions', () => {
     for (const name of ['process-upload', 'sweeper']) {
       expect(functions[name]!.props.Environment.Variables.MEDIA_VIDEO_QUEUE_URL, `${name} forwards videos`).toEqual(videoQueue);
     }
-    expect(functions['process-video']!.props.Environment.Variables.MEDIA_VIDEO_QUEUE_URL, 'the video function processes them').toBeUndefined();
+    expect(
+      functions['process-video']!.props.Environment.Variables.MEDIA_VIDEO_QUEUE_URL,
+      'the video function processes them',
+    ).toBeUndefined();
     const mappings = Object.values(resourcesOf(template, 'AWS::Lambda::EventSourceMapping')).map((m) => m.Properties);
     const video = mappings.find((m) => JSON.stringify(m.FunctionName).includes(functions['process-video']!.id));
     expect(video).toMatchObject({ BatchSize: 1, EventSourceArn: { 'Fn::GetAtt': [idOf(stack.queues.videos), 'Arn'] } });
   });
 
-  it('let request-upload wait for S3 to assemble a large multipart upload, up to the HTTP API\'s limit', () => {
+  it("let request-upload wait for S3 to assemble a large multipart upload, up to the HTTP API's limit", () => {
     expect(functions['request-upload']!.props.Timeout).toBe(29);
   });
 
@@ -162,7 +170,9 @@ describe('the service functions', () => {
 
 describe('the sweeper', () => {
   it('runs every five minutes on an EventBridge schedule', () => {
-    const rules = Object.values(resourcesOf(template, 'AWS::Events::Rule')).filter((r) => r.Properties.ScheduleExpression.startsWith('rate'));
+    const rules = Object.values(resourcesOf(template, 'AWS::Events::Rule')).filter((r) =>
+      r.Properties.ScheduleExpression.startsWith('rate'),
+    );
     expect(rules).toHaveLength(1);
     expect(rules[0].Properties.ScheduleExpression).toBe('rate(5 minutes)');
     expect(rules[0].Properties.State).toBe('ENABLED');
@@ -200,7 +210,9 @@ describe('the processor bundle', () => {
     expect(commands).toContain('"@ffmpeg-installer/linux-arm64":"4.1.4"');
     expect(commands).toContain('"@ffprobe-installer/linux-arm64":"5.2.0"');
     expect(commands).toContain('"optionalDependencies"');
-    expect(commands).toMatch(/--cpu=arm64 --libc=glibc && chmod 755 node_modules\/@ffmpeg-installer\/\*\/ffmpeg node_modules\/@ffprobe-installer\/\*\/ffprobe$/);
+    expect(commands).toMatch(
+      /--cpu=arm64 --libc=glibc && chmod 755 node_modules\/@ffmpeg-installer\/\*\/ffmpeg node_modules\/@ffprobe-installer\/\*\/ffprobe$/,
+    );
   });
 
   it('installs the x64 build when the functions run on x86_64 (LocalStack on an Intel machine)', () => {

@@ -32,7 +32,13 @@ describe('the localstack profile', () => {
   });
 
   it('has no API Gateway, no RDS, no VPC and no secret (LocalStack community has none of them)', () => {
-    for (const type of ['AWS::ApiGatewayV2::Api', 'AWS::RDS::DBCluster', 'AWS::RDS::DBProxy', 'AWS::EC2::VPC', 'AWS::SecretsManager::Secret']) {
+    for (const type of [
+      'AWS::ApiGatewayV2::Api',
+      'AWS::RDS::DBCluster',
+      'AWS::RDS::DBProxy',
+      'AWS::EC2::VPC',
+      'AWS::SecretsManager::Secret',
+    ]) {
       expect(countOf(local.template, type), type).toBe(0);
     }
   });
@@ -62,7 +68,7 @@ describe('the localstack profile', () => {
     }
   });
 
-  it('verifies the local stack\'s HS256 development tokens, with the well-known development secret', () => {
+  it("verifies the local stack's HS256 development tokens, with the well-known development secret", () => {
     expect(DEFAULT_LOCAL_SECRET).toBe('local-dev-secret');
     for (const [name, fn] of Object.entries(localFunctions)) {
       expect(fn.props.Environment.Variables.MEDIA_JWT_SECRET, name).toBe('local-dev-secret');
@@ -75,10 +81,19 @@ describe('the localstack profile', () => {
   });
 
   it('keeps the bucket, queues and notifications exactly as in AWS', () => {
-    for (const type of ['AWS::S3::Bucket', 'AWS::S3::BucketPolicy', 'AWS::SQS::Queue', 'AWS::SQS::QueuePolicy', 'Custom::S3BucketNotifications', 'AWS::Lambda::EventSourceMapping']) {
+    for (const type of [
+      'AWS::S3::Bucket',
+      'AWS::S3::BucketPolicy',
+      'AWS::SQS::Queue',
+      'AWS::SQS::QueuePolicy',
+      'Custom::S3BucketNotifications',
+      'AWS::Lambda::EventSourceMapping',
+    ]) {
       // The one allowed difference: the localstack stack names its (pinned) account where the other refers to it.
       const props = (side: typeof local) =>
-        Object.values(resourcesOf(side.template, type)).map((r) => JSON.stringify(r.Properties).replaceAll('"000000000000"', '{"Ref":"AWS::AccountId"}'));
+        Object.values(resourcesOf(side.template, type)).map((r) =>
+          JSON.stringify(r.Properties).replaceAll('"000000000000"', '{"Ref":"AWS::AccountId"}'),
+        );
       expect(props(local), type).toEqual(props(aws));
     }
   });
@@ -88,16 +103,22 @@ describe('the localstack profile', () => {
     for (const name of Object.keys(awsFunctions)) expect(dataAccess(local, name), name).toEqual(dataAccess(aws, name));
   });
 
-  it('runs the functions on the host\'s architecture unless told otherwise (no CPU emulation in Docker)', () => {
+  it("runs the functions on the host's architecture unless told otherwise (no CPU emulation in Docker)", () => {
     const context = (values: Record<string, string>) => (key: string) => values[key];
-    expect(settingsFromContext(context({ 'media:profile': 'localstack' })).architecture).toBe(process.arch === 'arm64' ? 'arm64' : 'x86_64');
+    expect(settingsFromContext(context({ 'media:profile': 'localstack' })).architecture).toBe(
+      process.arch === 'arm64' ? 'arm64' : 'x86_64',
+    );
     expect(settingsFromContext(context({ 'media:profile': 'localstack', 'media:architecture': 'arm64' })).architecture).toBe('arm64');
     expect(settingsFromContext(context({})).architecture).toBe('arm64');
   });
 });
 
 describe('the localstack profile cannot reach a real account', () => {
-  const context = { ...JSON.parse(readFileSync(join(REPO_ROOT, 'cdk.json'), 'utf8')).context, 'aws:cdk:bundling-stacks': [], 'media:profile': 'localstack' };
+  const context = {
+    ...JSON.parse(readFileSync(join(REPO_ROOT, 'cdk.json'), 'utf8')).context,
+    'aws:cdk:bundling-stacks': [],
+    'media:profile': 'localstack',
+  };
   /** Builds the app (no synth) with the account the CDK CLI would pass for the credentials in use. */
   function withAccount(account: string | undefined, build: () => unknown): unknown {
     const saved = process.env.CDK_DEFAULT_ACCOUNT;
@@ -117,25 +138,30 @@ describe('the localstack profile cannot reach a real account', () => {
     );
   });
 
-  it('synthesizes with LocalStack\'s own account (cdklocal\'s), or with none (a plain synth)', () => {
-    const { stack } = withAccount('000000000000', () => createMediaServiceApp({ context, checks: false })) as ReturnType<typeof createMediaServiceApp>;
+  it("synthesizes with LocalStack's own account (cdklocal's), or with none (a plain synth)", () => {
+    const { stack } = withAccount('000000000000', () => createMediaServiceApp({ context, checks: false })) as ReturnType<
+      typeof createMediaServiceApp
+    >;
     expect(stack.account).toBe('000000000000');
     expect(local.stack.account).toBe('000000000000');
   });
 
-  it('pins the stack to LocalStack\'s account, so `cdk deploy` refuses credentials of another', () => {
+  it("pins the stack to LocalStack's account, so `cdk deploy` refuses credentials of another", () => {
     expect(local.app.synth().getStackByName(local.stack.stackName).environment.account).toBe('000000000000');
   });
 
   it('carries a rule that fails the template in any other account, even uploaded by hand', () => {
     const rule = local.template.toJSON().Rules.LocalStackOnly;
     expect(rule.Assertions).toEqual([
-      { Assert: { 'Fn::Equals': [{ Ref: 'AWS::AccountId' }, '000000000000'] }, AssertDescription: expect.stringContaining('deploys only to LocalStack') },
+      {
+        Assert: { 'Fn::Equals': [{ Ref: 'AWS::AccountId' }, '000000000000'] },
+        AssertDescription: expect.stringContaining('deploys only to LocalStack'),
+      },
     ]);
     expect(Object.keys(aws.template.toJSON().Rules ?? {})).not.toContain('LocalStackOnly');
   });
 
-  it('is the only profile with a JWT secret in a function\'s environment', () => {
+  it("is the only profile with a JWT secret in a function's environment", () => {
     for (const [name, fn] of Object.entries(awsFunctions)) expect(fn.props.Environment.Variables.MEDIA_JWT_SECRET, name).toBeUndefined();
     expect(JSON.stringify(aws.template.toJSON())).not.toContain(DEFAULT_LOCAL_SECRET);
   });

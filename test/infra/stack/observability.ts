@@ -10,13 +10,23 @@ const alarmOn = (metric: string, dimension: unknown) =>
   alarms.filter((a) => a.MetricName === metric && JSON.stringify(a.Dimensions).includes(JSON.stringify(dimension)));
 
 describe('the alarms', () => {
-  it('fire as soon as one message rests in any dead-letter queue, the ingest one, the video one or a consumer\'s', () => {
+  it("fire as soon as one message rests in any dead-letter queue, the ingest one, the video one or a consumer's", () => {
     const consumers = Object.values(stack.queues.consumers);
     expect(consumers).toHaveLength(4);
-    for (const dlq of [stack.queues.ingestDeadLetters, stack.queues.videoDeadLetters, stack.rightsJobs.deadLetters, ...consumers.map((c) => c!.deadLetters)]) {
+    for (const dlq of [
+      stack.queues.ingestDeadLetters,
+      stack.queues.videoDeadLetters,
+      stack.rightsJobs.deadLetters,
+      ...consumers.map((c) => c!.deadLetters),
+    ]) {
       const found = alarmOn('ApproximateNumberOfMessagesVisible', { 'Fn::GetAtt': [idOf(dlq), 'QueueName'] });
       expect(found).toHaveLength(1);
-      expect(found[0]).toMatchObject({ Namespace: 'AWS/SQS', Threshold: 1, ComparisonOperator: 'GreaterThanOrEqualToThreshold', Statistic: 'Maximum' });
+      expect(found[0]).toMatchObject({
+        Namespace: 'AWS/SQS',
+        Threshold: 1,
+        ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+        Statistic: 'Maximum',
+      });
     }
   });
 
@@ -51,8 +61,9 @@ describe('the alarms', () => {
   });
 
   it('reach that topic only over TLS', () => {
-    const policy = Object.values(resourcesOf(template, 'AWS::SNS::TopicPolicy')).find((p) => JSON.stringify(p.Properties.Topics) === JSON.stringify([{ Ref: topic }]))!
-      .Properties.PolicyDocument.Statement;
+    const policy = Object.values(resourcesOf(template, 'AWS::SNS::TopicPolicy')).find(
+      (p) => JSON.stringify(p.Properties.Topics) === JSON.stringify([{ Ref: topic }]),
+    )!.Properties.PolicyDocument.Statement;
     expect(policy).toContainEqual(expect.objectContaining({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }));
   });
 });
@@ -66,8 +77,15 @@ describe('the dashboard', () => {
     expect(dashboards[0].DashboardName).toBe('media-service-dev');
   });
 
-  it('shows the processor\'s own Powertools metrics, the API, the queues and every function', () => {
-    for (const text of ['MediaService/dev', 'UploadsReady', 'UploadsRejected', 'ProcessingTime', 'AWS/ApiGateway', 'ApproximateAgeOfOldestMessage']) {
+  it("shows the processor's own Powertools metrics, the API, the queues and every function", () => {
+    for (const text of [
+      'MediaService/dev',
+      'UploadsReady',
+      'UploadsRejected',
+      'ProcessingTime',
+      'AWS/ApiGateway',
+      'ApproximateAgeOfOldestMessage',
+    ]) {
       expect(body, text).toContain(text);
     }
     for (const fn of Object.values(functions)) expect(body).toContain(fn.id);

@@ -84,7 +84,7 @@ describe('what each function may do in S3', () => {
     expect(s3Access('get-download')).toEqual(EXPECTED_S3['get-download']);
   });
 
-  it('media-api may only delete an item\'s objects, list where they live (to confirm a purge) and sign the GET of an export', () => {
+  it("media-api may only delete an item's objects, list where they live (to confirm a purge) and sign the GET of an export", () => {
     expect(s3Access('media-api')).toEqual(EXPECTED_S3['media-api']);
   });
 
@@ -96,7 +96,7 @@ describe('what each function may do in S3', () => {
     expect(s3Access('process-video')).toEqual(EXPECTED_S3['process-video']);
   });
 
-  it('the sweeper may do what the processor does (it finishes the processor\'s work) and write exports, nothing else', () => {
+  it("the sweeper may do what the processor does (it finishes the processor's work) and write exports, nothing else", () => {
     expect(s3Access('sweeper')).toEqual(EXPECTED_S3.sweeper);
   });
 
@@ -110,11 +110,14 @@ describe('what each function may do besides S3', () => {
 
   it('request-upload and get-download only sign in to the database', () => {
     for (const name of ['request-upload', 'get-download']) {
-      expect(otherAccess(name).map((line) => line.split(' on ')[0]), name).toEqual([connect]);
+      expect(
+        otherAccess(name).map((line) => line.split(' on ')[0]),
+        name,
+      ).toEqual([connect]);
     }
   });
 
-  it('migrate signs in as the owner and reads the app role\'s secret, no other secret', () => {
+  it("migrate signs in as the owner and reads the app role's secret, no other secret", () => {
     expect(otherAccess('migrate')).toEqual([
       expect.stringMatching(/^rds-db:connect on .*:dbuser:.*\/media_admin"$/),
       'secretsmanager:DescribeSecret on "app-secret"',
@@ -122,10 +125,16 @@ describe('what each function may do besides S3', () => {
     ]);
   });
 
-  const sendsRightsJobs = ['sqs:GetQueueAttributes on "rights-jobs-queue"', 'sqs:GetQueueUrl on "rights-jobs-queue"', 'sqs:SendMessage on "rights-jobs-queue"'];
+  const sendsRightsJobs = [
+    'sqs:GetQueueAttributes on "rights-jobs-queue"',
+    'sqs:GetQueueUrl on "rights-jobs-queue"',
+    'sqs:SendMessage on "rights-jobs-queue"',
+  ];
 
   it('media-api also publishes to the outbound events topic and announces rights jobs, nowhere else', () => {
-    expect(otherAccess('media-api')).toEqual([expect.stringMatching(/^rds-db:connect on /), 'sns:Publish on "events-topic"', ...sendsRightsJobs].sort());
+    expect(otherAccess('media-api')).toEqual(
+      [expect.stringMatching(/^rds-db:connect on /), 'sns:Publish on "events-topic"', ...sendsRightsJobs].sort(),
+    );
   });
 
   it('the sweeper also publishes events, consumes the rights-jobs queue and announces the rest of a long erasure there', () => {
@@ -171,7 +180,7 @@ describe('what each function may do besides S3', () => {
     ]);
   });
 
-  it('signs in to the database only as the proxy\'s DML-only media_app user; only migrate as the owner, media_admin', () => {
+  it("signs in to the database only as the proxy's DML-only media_app user; only migrate as the owner, media_admin", () => {
     for (const name of Object.keys(functions)) {
       const lines = otherAccess(name).filter((line) => line.startsWith(connect));
       expect(lines, name).toHaveLength(1);
@@ -181,14 +190,19 @@ describe('what each function may do besides S3', () => {
 
   it('reads no secret but migrate', () => {
     for (const name of Object.keys(functions).filter((n) => n !== 'migrate')) {
-      expect(otherAccess(name).filter((line) => line.startsWith('secretsmanager:')), name).toEqual([]);
+      expect(
+        otherAccess(name).filter((line) => line.startsWith('secretsmanager:')),
+        name,
+      ).toEqual([]);
     }
   });
 
   it('uses no AWS managed policy but the Lambda logging and VPC networking ones', () => {
     for (const [name, fn] of Object.entries(functions)) {
       const role = resourcesOf(template, 'AWS::IAM::Role')[fn.props.Role['Fn::GetAtt'][0]];
-      const managed = (role.Properties.ManagedPolicyArns as unknown[]).map((arn) => JSON.stringify(arn).match(/policy\/service-role\/(\w+)/)?.[1]);
+      const managed = (role.Properties.ManagedPolicyArns as unknown[]).map(
+        (arn) => JSON.stringify(arn).match(/policy\/service-role\/(\w+)/)?.[1],
+      );
       expect(managed.sort(), name).toEqual(['AWSLambdaBasicExecutionRole', 'AWSLambdaVPCAccessExecutionRole']);
     }
   });

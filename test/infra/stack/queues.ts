@@ -50,7 +50,7 @@ describe('the queues', () => {
     });
   });
 
-  it('moves a video message to the video DLQ after five receives, hidden six times the video function\'s timeout in flight', () => {
+  it("moves a video message to the video DLQ after five receives, hidden six times the video function's timeout in flight", () => {
     const videoFunction = resourcesOf(template, 'AWS::Lambda::Function')[idOf(stack.processing.videoProcessor)].Properties;
     expect(queues[idOf(stack.queues.videos)].Properties.RedrivePolicy).toEqual({
       deadLetterTargetArn: { 'Fn::GetAtt': [idOf(stack.queues.videoDeadLetters), 'Arn'] },
@@ -64,7 +64,7 @@ describe('the queues', () => {
     expect(queues[idOf(ingest)].Properties.VisibilityTimeout).toBeGreaterThanOrEqual(6 * processor.Timeout);
   });
 
-  it('gives every consumer\'s events queue a DLQ of its own, also after five receives', () => {
+  it("gives every consumer's events queue a DLQ of its own, also after five receives", () => {
     expect(Object.keys(consumers).sort()).toEqual(Object.keys(EXPECTED_FILTERS).sort());
     for (const name of Object.keys(EXPECTED_FILTERS)) {
       expect(queues[idOf(consumer(name).queue)].Properties.RedrivePolicy, name).toEqual({
@@ -89,7 +89,9 @@ describe('the outbound events topic', () => {
     template.hasResourceProperties('AWS::SNS::TopicPolicy', {
       Topics: [{ Ref: idOf(eventsTopic) }],
       PolicyDocument: {
-        Statement: Match.arrayWith([Match.objectLike({ Effect: 'Deny', Action: 'sns:Publish', Condition: { Bool: { 'aws:SecureTransport': 'false' } } })]),
+        Statement: Match.arrayWith([
+          Match.objectLike({ Effect: 'Deny', Action: 'sns:Publish', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
+        ]),
       },
     });
   });
@@ -98,7 +100,9 @@ describe('the outbound events topic', () => {
     const onTopic = subscriptions.filter((s) => JSON.stringify(s.TopicArn) === JSON.stringify({ Ref: idOf(eventsTopic) }));
     expect(onTopic).toHaveLength(Object.keys(EXPECTED_FILTERS).length);
     for (const [name, filter] of Object.entries(EXPECTED_FILTERS)) {
-      const found = onTopic.filter((s) => JSON.stringify(s.Endpoint) === JSON.stringify({ 'Fn::GetAtt': [idOf(consumer(name).queue), 'Arn'] }));
+      const found = onTopic.filter(
+        (s) => JSON.stringify(s.Endpoint) === JSON.stringify({ 'Fn::GetAtt': [idOf(consumer(name).queue), 'Arn'] }),
+      );
       expect(found, name).toHaveLength(1);
       expect(found[0], name).toMatchObject({ Protocol: 'sqs', RawMessageDelivery: true, FilterPolicy: filter });
       // Filters apply to message attributes, where the publisher names the audience and the purpose.
@@ -130,7 +134,8 @@ describe('the processor event sources', () => {
   const mappings = Object.values(resourcesOf(template, 'AWS::Lambda::EventSourceMapping')).filter(
     (m) => JSON.stringify(m.Properties.EventSourceArn) !== JSON.stringify({ 'Fn::GetAtt': [idOf(stack.rightsJobs.queue), 'Arn'] }),
   );
-  const fed = (fn: IConstruct) => mappings.find((m) => JSON.stringify(m.Properties.FunctionName) === JSON.stringify({ Ref: idOf(fn) }))!.Properties;
+  const fed = (fn: IConstruct) =>
+    mappings.find((m) => JSON.stringify(m.Properties.FunctionName) === JSON.stringify({ Ref: idOf(fn) }))!.Properties;
   const photos = () => fed(stack.processing.processor);
   const videos = () => fed(stack.processing.videoProcessor);
 
@@ -168,7 +173,10 @@ describe('the rights-jobs queue', () => {
 
   it('tells media-api and the sweeper where it is, and rests a message in its DLQ after five receives', () => {
     for (const fn of [mediaApi, sweeper]) expect(fn.Environment.Variables.MEDIA_RIGHTS_QUEUE_URL).toEqual({ Ref: idOf(queue) });
-    expect(queues[idOf(queue)].Properties.RedrivePolicy).toEqual({ deadLetterTargetArn: { 'Fn::GetAtt': [idOf(deadLetters), 'Arn'] }, maxReceiveCount: 5 });
+    expect(queues[idOf(queue)].Properties.RedrivePolicy).toEqual({
+      deadLetterTargetArn: { 'Fn::GetAtt': [idOf(deadLetters), 'Arn'] },
+      maxReceiveCount: 5,
+    });
     // A job can take the sweeper's whole timeout: never handed out twice meanwhile.
     expect(queues[idOf(queue)].Properties.VisibilityTimeout).toBeGreaterThanOrEqual(sweeper.Timeout * 6);
   });

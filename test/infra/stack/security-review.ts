@@ -14,7 +14,9 @@ function checkedTemplate(context: Record<string, unknown> = {}) {
 
 type Suppression = { id: string; reason: string };
 const suppressionsIn = (template: { Resources: Record<string, { Metadata?: { cdk_nag?: { rules_to_suppress?: Suppression[] } } }> }) =>
-  Object.entries(template.Resources).flatMap(([id, r]) => (r.Metadata?.cdk_nag?.rules_to_suppress ?? []).map((s) => ({ resource: id, ...s })));
+  Object.entries(template.Resources).flatMap(([id, r]) =>
+    (r.Metadata?.cdk_nag?.rules_to_suppress ?? []).map((s) => ({ resource: id, ...s })),
+  );
 
 describe('the security review at synth (cdk-nag AwsSolutions and aws-cdk-lib default rules)', () => {
   const checked = checkedTemplate();
@@ -24,7 +26,7 @@ describe('the security review at synth (cdk-nag AwsSolutions and aws-cdk-lib def
     expect(report.pluginReports).toEqual([]);
   });
 
-  it('gives every acknowledged finding a written reason (ours and aws-cdk-lib\'s own)', () => {
+  it("gives every acknowledged finding a written reason (ours and aws-cdk-lib's own)", () => {
     const suppressions = suppressionsIn(checked.template);
     expect(suppressions.length).toBeGreaterThan(0);
     for (const s of suppressions) {
@@ -40,7 +42,14 @@ describe('the security review at synth (cdk-nag AwsSolutions and aws-cdk-lib def
           .filter((id) => id.startsWith('AwsSolutions-')),
       ),
     ].sort();
-    expect(rules).toEqual(['AwsSolutions-APIG4', 'AwsSolutions-IAM4', 'AwsSolutions-IAM5', 'AwsSolutions-RDS11', 'AwsSolutions-S1', 'AwsSolutions-SNS2']);
+    expect(rules).toEqual([
+      'AwsSolutions-APIG4',
+      'AwsSolutions-IAM4',
+      'AwsSolutions-IAM5',
+      'AwsSolutions-RDS11',
+      'AwsSolutions-S1',
+      'AwsSolutions-SNS2',
+    ]);
   });
 
   it('passes for a disposable stage with a KMS-encrypted bucket, origins and an alarm e-mail', () => {
@@ -87,23 +96,28 @@ describe('secrets', () => {
     for (const [name, fn] of Object.entries(serviceFunctions(template))) {
       const env = fn.props.Environment.Variables as Record<string, unknown>;
       // A secret's ARN names where the secret is kept, not its value.
-      expect(Object.keys(env).filter((k) => /SECRET|PASSWORD|TOKEN|KEY/.test(k) && !/_SECRET_ARN$/.test(k)), name).toEqual([]);
+      expect(
+        Object.keys(env).filter((k) => /SECRET|PASSWORD|TOKEN|KEY/.test(k) && !/_SECRET_ARN$/.test(k)),
+        name,
+      ).toEqual([]);
       expect(JSON.stringify(env.DATABASE_URL), name).not.toMatch(/postgres:\/\/[^@"]*:[^@"]*@/);
     }
   });
 
-  it('the only secret a function is told about is the app role\'s, by ARN, to the migrate function', () => {
+  it("the only secret a function is told about is the app role's, by ARN, to the migrate function", () => {
     const told = Object.entries(serviceFunctions(template)).flatMap(([name, fn]) =>
       Object.entries(fn.props.Environment.Variables as Record<string, unknown>)
         .filter(([key]) => /_SECRET_ARN$/.test(key))
         .map(([key, value]) => ({ name, key, value })),
     );
-    expect(told).toEqual([{ name: 'migrate', key: 'MEDIA_APP_DB_SECRET_ARN', value: { Ref: expect.stringMatching(/^DatabaseAppSecretAttachment/) } }]);
+    expect(told).toEqual([
+      { name: 'migrate', key: 'MEDIA_APP_DB_SECRET_ARN', value: { Ref: expect.stringMatching(/^DatabaseAppSecretAttachment/) } },
+    ]);
     const attachment = template.toJSON().Resources[(told[0]!.value as { Ref: string }).Ref];
     expect(attachment.Type).toBe('AWS::SecretsManager::SecretTargetAttachment');
   });
 
-  it('no function of the AWS profile verifies tokens with a shared secret: the identity provider\'s JWKS only', () => {
+  it("no function of the AWS profile verifies tokens with a shared secret: the identity provider's JWKS only", () => {
     for (const [name, fn] of Object.entries(serviceFunctions(template))) {
       const env = fn.props.Environment.Variables as Record<string, unknown>;
       expect(env.MEDIA_JWT_SECRET, name).toBeUndefined();

@@ -150,6 +150,8 @@ describe('the media bucket, configured', () => {
 
   it('keeps the access-log bucket on S3-managed keys, the only kind log delivery accepts', () => {
     const logs = bucket[other.idOf(other.stack.storage.accessLogs)].Properties;
-    expect(logs.BucketEncryption.ServerSideEncryptionConfiguration).toEqual([{ ServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' } }]);
+    expect(logs.BucketEncryption.ServerSideEncryptionConfiguration).toEqual([
+      { ServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' } },
+    ]);
   });
 });

@@ -40,7 +40,9 @@ export async function deliverUntilAcknowledged(
   { maxReceives = 5, backoffMs = (n: number) => 250 * 2 ** (n - 1) } = {},
 ): Promise<number> {
   for (let receive = 1; receive <= maxReceives; receive++) {
-    const failed = await deliver(handler(receive), [{ ...record, attributes: { ...record.attributes, ApproximateReceiveCount: String(receive) } }]);
+    const failed = await deliver(handler(receive), [
+      { ...record, attributes: { ...record.attributes, ApproximateReceiveCount: String(receive) } },
+    ]);
     if (failed.length === 0) return receive;
     await new Promise((r) => setTimeout(r, backoffMs(receive)));
   }

@@ -27,8 +27,12 @@ function keyKind(key: string): string {
 
 function describeCall(object: string, method: string, args: unknown[]): Call {
   const first = args[0];
-  const key = typeof first === 'string' && first.includes('/') ? first : Array.isArray(first) && typeof first[0] === 'string' ? first[0] : undefined;
-  const text = typeof first === 'string' ? first : key ?? (first && typeof first === 'object' ? String((first as { mediaId?: string }).mediaId ?? '') : '');
+  const key =
+    typeof first === 'string' && first.includes('/') ? first : Array.isArray(first) && typeof first[0] === 'string' ? first[0] : undefined;
+  const text =
+    typeof first === 'string'
+      ? first
+      : (key ?? (first && typeof first === 'object' ? String((first as { mediaId?: string }).mediaId ?? '') : ''));
   const label = object === 'storage' && key ? `${object}.${method} ${keyKind(key)}` : `${object}.${method}`;
   return { label, mediaId: UUID.exec(text)?.[0] };
 }
@@ -78,7 +82,10 @@ export function transientError(call: Call): Error {
     });
   }
   if (call.label.startsWith('events.')) {
-    return Object.assign(new Error(`injected: service unavailable (${call.label})`), { name: 'ServiceUnavailable', $metadata: { httpStatusCode: 503 } });
+    return Object.assign(new Error(`injected: service unavailable (${call.label})`), {
+      name: 'ServiceUnavailable',
+      $metadata: { httpStatusCode: 503 },
+    });
   }
   return Object.assign(new Error(`injected: Connection terminated unexpectedly (${call.label})`), { code: 'ECONNRESET' });
 }
@@ -86,7 +93,11 @@ export function transientError(call: Call): Error {
 export const noFaults: FaultPlan = () => undefined;
 
 /** Fails the first `times` calls matching `matches` in `phase`, then lets them through. */
-export function failTimes(times: number, matches: (call: Call) => boolean, phase: 'before' | 'after'): FaultPlan & { fired: () => boolean } {
+export function failTimes(
+  times: number,
+  matches: (call: Call) => boolean,
+  phase: 'before' | 'after',
+): FaultPlan & { fired: () => boolean } {
   let failed = 0;
   const plan = (call: Call, at: 'before' | 'after') => {
     if (at !== phase || failed >= times || !matches(call)) return undefined;

@@ -69,7 +69,8 @@ if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 64) fail(
 const timeoutSeconds = Number(values.timeout);
 if (!(timeoutSeconds > 0)) fail('--timeout must be a positive number of seconds.');
 const baseUrl = values['api-url'] || process.env.MEDIA_API_URL || 'http://127.0.0.1:3000';
-const token = values.token || process.env.MEDIA_TOKEN || fail('No token: pass --token or set MEDIA_TOKEN (`npm run token -- …` mints one locally).');
+const token =
+  values.token || process.env.MEDIA_TOKEN || fail('No token: pass --token or set MEDIA_TOKEN (`npm run token -- …` mints one locally).');
 
 const folder = await stat(dir).catch(() => undefined);
 if (!folder) fail(`No folder ${dir}: check the path.`);

@@ -49,7 +49,10 @@ function stopsTheRun(error: unknown, apiUrl: string, purpose: string): BulkUploa
   if (!isMediaApiError(error)) return undefined;
   switch (error.code) {
     case 'NETWORK_ERROR':
-      return new BulkUploadStopped(`The media API at ${apiUrl} does not answer (${error.detail.replace(/^.*got no answer: /, '')}).`, error);
+      return new BulkUploadStopped(
+        `The media API at ${apiUrl} does not answer (${error.detail.replace(/^.*got no answer: /, '')}).`,
+        error,
+      );
     case 'UNEXPECTED_RESPONSE':
       return new BulkUploadStopped(`${apiUrl} is not the media API: ${error.detail}`, error);
     case 'UNAUTHENTICATED':
@@ -91,12 +94,22 @@ async function filesUnder(dir: string): Promise<string[]> {
   return entries
     .filter((entry) => entry.isFile())
     .map((entry) => join(entry.parentPath, entry.name))
-    .filter((path) => !relative(dir, path).split(/[\\/]/).some((part) => part.startsWith('.')))
+    .filter(
+      (path) =>
+        !relative(dir, path)
+          .split(/[\\/]/)
+          .some((part) => part.startsWith('.')),
+    )
     .sort();
 }
 
 /** Runs `work` on each item, `width` at a time, until done or until `stop()` says so. */
-async function eachAtMost<T>(items: readonly T[], width: number, stop: () => boolean, work: (item: T, index: number) => Promise<void>): Promise<void> {
+async function eachAtMost<T>(
+  items: readonly T[],
+  width: number,
+  stop: () => boolean,
+  work: (item: T, index: number) => Promise<void>,
+): Promise<void> {
   let next = 0;
   const lane = async () => {
     while (next < items.length && !stop()) {
@@ -128,7 +141,14 @@ export async function bulkUpload(options: BulkUploadOptions): Promise<BulkUpload
     else ignored.push(relative(dir, path));
   }
 
-  const progress: BulkProgress = { filesTotal: files.length, filesDone: 0, filesSkipped: 0, bytesTotal: 0, bytesSent: 0, startedAt: Date.now() };
+  const progress: BulkProgress = {
+    filesTotal: files.length,
+    filesDone: 0,
+    filesSkipped: 0,
+    bytesTotal: 0,
+    bytesSent: 0,
+    startedAt: Date.now(),
+  };
   const report = () => options.onProgress?.({ ...progress });
   let stopped: BulkUploadStopped | undefined;
   const stop = (error: unknown) => {
@@ -146,24 +166,29 @@ export async function bulkUpload(options: BulkUploadOptions): Promise<BulkUpload
 
   // 1. Which files are already there.
   const toSend: number[] = [];
-  await eachAtMost(files, options.concurrency, () => stopped !== undefined, async (file, index) => {
-    try {
-      const existing = await alreadyUploaded(await sha256OfFile(file.path));
-      if (existing) {
-        outcomes[index] = { ...outcomeOf(file), status: 'skipped', mediaId: existing };
+  await eachAtMost(
+    files,
+    options.concurrency,
+    () => stopped !== undefined,
+    async (file, index) => {
+      try {
+        const existing = await alreadyUploaded(await sha256OfFile(file.path));
+        if (existing) {
+          outcomes[index] = { ...outcomeOf(file), status: 'skipped', mediaId: existing };
+          progress.filesDone += 1;
+          progress.filesSkipped! += 1;
+        } else {
+          toSend.push(index);
+          progress.bytesTotal += file.size;
+        }
+      } catch (error) {
+        if (stop(error)) return;
+        const { message } = error as Error;
+        outcomes[index] = { ...outcomeOf(file), status: 'failed', code: isMediaApiError(error) ? error.code : 'ERROR', reason: message };
         progress.filesDone += 1;
-        progress.filesSkipped! += 1;
-      } else {
-        toSend.push(index);
-        progress.bytesTotal += file.size;
       }
-    } catch (error) {
-      if (stop(error)) return;
-      const { message } = error as Error;
-      outcomes[index] = { ...outcomeOf(file), status: 'failed', code: isMediaApiError(error) ? error.code : 'ERROR', reason: message };
-      progress.filesDone += 1;
-    }
-  });
+    },
+  );
   if (stopped) throw stopped;
   toSend.sort((a, b) => a - b);
   progress.startedAt = Date.now();
@@ -209,13 +234,18 @@ export async function bulkUpload(options: BulkUploadOptions): Promise<BulkUpload
     }
   }
 
-  await eachAtMost(toSend, options.concurrency, () => stopped !== undefined, async (index) => {
-    const outcome = await uploadOne(files[index]!);
-    if (!outcome) return;
-    outcomes[index] = outcome;
-    progress.filesDone += 1;
-    report();
-  });
+  await eachAtMost(
+    toSend,
+    options.concurrency,
+    () => stopped !== undefined,
+    async (index) => {
+      const outcome = await uploadOne(files[index]!);
+      if (!outcome) return;
+      outcomes[index] = outcome;
+      progress.filesDone += 1;
+      report();
+    },
+  );
   if (stopped) throw stopped;
   return { outcomes, ignored, progress, elapsedMs: Date.now() - began };
 }

@@ -40,7 +40,10 @@ export class ProgressBar {
       this.lastDraw = now;
       const text = describeProgress(progress, now);
       const width = Math.max(10, Math.min(30, (this.out.columns ?? 80) - text.length - 4));
-      const fraction = progress.bytesTotal > 0 ? Math.min(1, progress.bytesSent / progress.bytesTotal) : progress.filesDone / Math.max(1, progress.filesTotal);
+      const fraction =
+        progress.bytesTotal > 0
+          ? Math.min(1, progress.bytesSent / progress.bytesTotal)
+          : progress.filesDone / Math.max(1, progress.filesTotal);
       const filled = Math.round(fraction * width);
       this.out.write(`\r\x1b[2K[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${text}`);
       return;

@@ -37,6 +37,10 @@ export function uploadSummary(result: BulkUploadResult, purpose: string): string
     const codeWidth = Math.max(...bad.map((o) => (o.code ?? '').length));
     for (const o of bad) out.push(`  ${o.file.padEnd(nameWidth)}  ${(o.code ?? '').padEnd(codeWidth)}  ${o.reason ?? ''}`);
   }
-  if (result.ignored.length) out.push('', `Ignored ${result.ignored.length} file(s) that are not photos or videos by name: ${result.ignored.slice(0, 5).join(', ')}${result.ignored.length > 5 ? ', …' : ''}`);
+  if (result.ignored.length)
+    out.push(
+      '',
+      `Ignored ${result.ignored.length} file(s) that are not photos or videos by name: ${result.ignored.slice(0, 5).join(', ')}${result.ignored.length > 5 ? ', …' : ''}`,
+    );
   return `${out.join('\n')}\n`;
 }

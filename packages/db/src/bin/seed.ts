@@ -34,7 +34,9 @@ try {
         const seconds = (Date.now() - started) / 1000;
         const rate = written / Math.max(seconds, 0.001);
         const left = rate > 0 ? (total - written) / rate : 0;
-        process.stderr.write(`\r${written.toLocaleString('en')} of ${total.toLocaleString('en')} rows · ${Math.round(rate).toLocaleString('en')} rows/s · ${Math.ceil(left)} s left   `);
+        process.stderr.write(
+          `\r${written.toLocaleString('en')} of ${total.toLocaleString('en')} rows · ${Math.round(rate).toLocaleString('en')} rows/s · ${Math.ceil(left)} s left   `,
+        );
       }
     : undefined;
   const result = await seedMedia(db, { rows, schools, seed, onProgress });

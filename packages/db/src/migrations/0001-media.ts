@@ -6,9 +6,7 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .addColumn('id', 'uuid', (c) => c.primaryKey())
     .addColumn('tenant', 'text', (c) => c.notNull())
     .addColumn('purpose', 'text', (c) => c.notNull().check(sql`purpose in ('profile','attendance','training','general')`))
-    .addColumn('status', 'text', (c) =>
-      c.notNull().check(sql`status in ('pending','processing','ready','rejected','expired','deleted')`),
-    )
+    .addColumn('status', 'text', (c) => c.notNull().check(sql`status in ('pending','processing','ready','rejected','expired','deleted')`))
     .addColumn('subject_id', 'text')
     .addColumn('classroom_id', 'text')
     .addColumn('uploaded_by', 'text', (c) => c.notNull())

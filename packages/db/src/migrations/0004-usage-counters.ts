@@ -132,7 +132,9 @@ end $$`,
 
   for (let n = 0; n < 4; n++) {
     await sql`alter table media add column ${sql.raw(`phash_band${n}`)} integer generated always as (${band(n)}) stored`.execute(db);
-    await sql`create index ${sql.raw(`media_tenant_phash_band${n}`)} on media (tenant, ${sql.raw(`phash_band${n}`)}) where phash is not null`.execute(db);
+    await sql`create index ${sql.raw(`media_tenant_phash_band${n}`)} on media (tenant, ${sql.raw(`phash_band${n}`)}) where phash is not null`.execute(
+      db,
+    );
   }
 
   // A student's scope is `subject_id = sub or uploaded_by = sub`: one index per side.
@@ -143,7 +145,9 @@ end $$`,
   // walking the primary key past other purposes' newest rows.
   await sql`create index media_tenant_purpose_id on media (tenant, purpose, id) where status <> 'deleted'`.execute(db);
   // The pending-upload limit reads one uploader's unfinished rows that still count, by expiry.
-  await sql`create index media_pending_by_uploader_expiry on media (tenant, uploaded_by, upload_expires_at) where status = 'pending'`.execute(db);
+  await sql`create index media_pending_by_uploader_expiry on media (tenant, uploaded_by, upload_expires_at) where status = 'pending'`.execute(
+    db,
+  );
   await sql`drop index media_pending_by_uploader`.execute(db);
   await sql.raw(RESERVE_UPLOADS_FUNCTION).execute(db);
   // The sweeper's stalled processing rows, oldest lease first.
@@ -153,7 +157,13 @@ end $$`,
 export async function down(db: Kysely<unknown>): Promise<void> {
   await sql`drop function media_reserve_uploads(jsonb, bigint, bigint, integer)`.execute(db);
   await sql`create index media_pending_by_uploader on media (tenant, uploaded_by) where status = 'pending'`.execute(db);
-  for (const name of ['media_pending_by_uploader_expiry', 'media_processing_lease', 'media_tenant_purpose_id', 'media_tenant_status', 'media_tenant_uploader']) {
+  for (const name of [
+    'media_pending_by_uploader_expiry',
+    'media_processing_lease',
+    'media_tenant_purpose_id',
+    'media_tenant_status',
+    'media_tenant_uploader',
+  ]) {
     await sql`drop index ${sql.raw(name)}`.execute(db);
   }
   for (let n = 0; n < 4; n++) await sql`alter table media drop column ${sql.raw(`phash_band${n}`)}`.execute(db);

@@ -45,7 +45,9 @@ export async function up(db: Kysely<unknown>): Promise<void> {
   // Newest first per school, and per filter: each index ends in (at, id), the cursor's order.
   await sql`create index access_audit_tenant_at on access_audit (tenant, at desc, id desc)`.execute(db);
   await sql`create index access_audit_media on access_audit (tenant, media_id, at desc, id desc) where media_id is not null`.execute(db);
-  await sql`create index access_audit_subject on access_audit (tenant, subject_id, at desc, id desc) where subject_id is not null`.execute(db);
+  await sql`create index access_audit_subject on access_audit (tenant, subject_id, at desc, id desc) where subject_id is not null`.execute(
+    db,
+  );
   await sql`create index access_audit_actor on access_audit (tenant, actor, at desc, id desc)`.execute(db);
   await sql`create index access_audit_action on access_audit (tenant, action, at desc, id desc)`.execute(db);
   await sql`create index access_audit_age on access_audit (at)`.execute(db);
@@ -73,7 +75,9 @@ export async function up(db: Kysely<unknown>): Promise<void> {
   )`.execute(db);
   await sql`create unique index rights_job_one_running on rights_job (tenant, subject_id, kind) where status = 'running'`.execute(db);
   // Running jobs, and finished erasures whose subject.erased event has not gone out yet.
-  await sql`create index rights_job_running on rights_job (created_at) where status = 'running' or (kind = 'erasure' and announced_at is null)`.execute(db);
+  await sql`create index rights_job_running on rights_job (created_at) where status = 'running' or (kind = 'erasure' and announced_at is null)`.execute(
+    db,
+  );
 
   await sql`create index media_retention on media (purpose, created_at) where status <> 'deleted'`.execute(db);
 

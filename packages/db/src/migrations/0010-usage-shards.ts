@@ -112,8 +112,10 @@ begin
 end $$`;
 
 export async function up(db: Kysely<unknown>): Promise<void> {
-  await sql.raw(`create function media_usage_shard(id uuid) returns smallint language sql immutable parallel safe
-    as $$ select (get_byte(uuid_send(id), 15) % ${USAGE_SHARDS})::smallint $$`).execute(db);
+  await sql
+    .raw(`create function media_usage_shard(id uuid) returns smallint language sql immutable parallel safe
+    as $$ select (get_byte(uuid_send(id), 15) % ${USAGE_SHARDS})::smallint $$`)
+    .execute(db);
   // The totals counted so far stay in shard 0: a figure is the sum of its shards.
   await sql`alter table media_usage add column shard smallint not null default 0`.execute(db);
   await sql`alter table media_usage drop constraint media_usage_pkey, add primary key (tenant, scope, key, shard)`.execute(db);
@@ -126,7 +128,9 @@ export async function down(db: Kysely<unknown>): Promise<void> {
   // 0004's counting and 0009's reservation.
   await sql`alter table media_usage drop constraint media_usage_pkey`.execute(db);
   await sql`insert into media_usage (tenant, scope, key, shard, count, stored_bytes, reserved_bytes)
-            select tenant, scope, key, -1, sum(count), sum(stored_bytes), sum(reserved_bytes) from media_usage group by tenant, scope, key`.execute(db);
+            select tenant, scope, key, -1, sum(count), sum(stored_bytes), sum(reserved_bytes) from media_usage group by tenant, scope, key`.execute(
+    db,
+  );
   await sql`delete from media_usage where shard <> -1`.execute(db);
   await sql`alter table media_usage drop column shard, add primary key (tenant, scope, key)`.execute(db);
   await sql.raw(countFunction(false)).execute(db);

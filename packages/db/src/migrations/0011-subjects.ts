@@ -21,7 +21,9 @@ import { sql, type Kysely } from 'kysely';
  */
 export async function up(db: Kysely<unknown>): Promise<void> {
   await sql`alter table media add column subject_ids text[] not null default '{}'`.execute(db);
-  await sql`update media set subject_id = null where subject_id in ('ai-service', 'attendance-service', 'user-service', 'analytics-service')`.execute(db);
+  await sql`update media set subject_id = null where subject_id in ('ai-service', 'attendance-service', 'user-service', 'analytics-service')`.execute(
+    db,
+  );
   await sql`update media set subject_ids = array[subject_id] where subject_id is not null`.execute(db);
 
   await sql`create table media_subjects (
@@ -38,13 +40,17 @@ export async function up(db: Kysely<unknown>): Promise<void> {
   // One statement per call: PGlite (the local stack) prepares each, and a prepared statement holds one command.
   for (const statement of [...SUBJECT_TRIGGERS, ...SCRUB_TRIGGER]) await sql.raw(statement).execute(db);
   // What is already purged and announced loses what the trigger would have taken.
-  await sql`update media set status = status where status = 'deleted' and purged_at is not null and event_published_at is not null`.execute(db);
+  await sql`update media set status = status where status = 'deleted' and purged_at is not null and event_published_at is not null`.execute(
+    db,
+  );
 
   await sql`alter table rights_job add column purposes text[] not null default '{profile,attendance,training,general}'`.execute(db);
   await sql`alter table rights_job add column untagged integer not null default 0`.execute(db);
   // One running job per person, kind and scope: a narrower request never stands in for a wider one.
   await sql`drop index rights_job_one_running`.execute(db);
-  await sql`create unique index rights_job_one_running on rights_job (tenant, subject_id, kind, purposes) where status = 'running'`.execute(db);
+  await sql`create unique index rights_job_one_running on rights_job (tenant, subject_id, kind, purposes) where status = 'running'`.execute(
+    db,
+  );
 
   await sql`create table audit_retention (
     only_row boolean primary key default true check (only_row),

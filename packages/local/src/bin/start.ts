@@ -53,7 +53,9 @@ const stack = await startLocalStack({
   jwtSecret: env.MEDIA_JWT_SECRET,
   jwtIssuer: env.MEDIA_JWT_ISSUER,
   jwtAudience: env.MEDIA_JWT_AUDIENCE,
-  allowedOrigins: env.MEDIA_ALLOWED_ORIGINS?.split(',').map((s) => s.trim()).filter(Boolean),
+  allowedOrigins: env.MEDIA_ALLOWED_ORIGINS?.split(',')
+    .map((s) => s.trim())
+    .filter(Boolean),
   log: (line) => console.error(line),
   logUploads: logLevel === 'debug' || logLevel === 'info' ? (line) => console.log(line) : undefined,
 }).catch((error: unknown) => {
@@ -68,9 +70,11 @@ media service (local stack) is up${stack.functionsMode === 'artifacts' ? ', runn
   upload page  ${stack.apiUrl}/
   rights page  ${stack.apiUrl}/rights  (a person's consent, export, erasure)
   S3 (s3rver)  ${stack.s3Endpoint}   bucket ${stack.bucket}, access key S3RVER / S3RVER
-  SQS+SNS (fauxqs) ${stack.sqsEndpoint}   queues media-ingest, media-ingest-dlq; events topic media-events → ${Object.keys(stack.queues.consumers)
-  .map((consumer) => `media-events-${consumer}`)
-  .join(', ')} (each with its -dlq)
+  SQS+SNS (fauxqs) ${stack.sqsEndpoint}   queues media-ingest, media-ingest-dlq; events topic media-events → ${Object.keys(
+    stack.queues.consumers,
+  )
+    .map((consumer) => `media-events-${consumer}`)
+    .join(', ')} (each with its -dlq)
   data         ${env.MEDIA_DATA_DIR || DEFAULT_DATA_DIR}/ (PGlite database and S3 objects; survives restarts)
 
 mint a token:

@@ -58,7 +58,9 @@ const signing = values.key
     await readFile(resolve(process.env.INIT_CWD ?? process.cwd(), values.key), 'utf8')
       .catch(() => fail(`No key file ${values.key}: check the path.`))
       .then((pem) => signingKeyOf(pem, values.kid))
-      .catch((error: unknown) => fail(error instanceof SigningKeyError ? `${values.key}: ${error.message}.` : `${values.key}: ${(error as Error).message}`))
+      .catch((error: unknown) =>
+        fail(error instanceof SigningKeyError ? `${values.key}: ${error.message}.` : `${values.key}: ${(error as Error).message}`),
+      )
   : undefined;
 
 if (values.jwks) {
@@ -70,7 +72,10 @@ const claims: DevTokenClaims = {
   role: values.role as DevTokenClaims['role'],
   tenant: values.tenant,
   sub: values.sub,
-  classrooms: [...values.classrooms, ...values.classroom].flatMap((list) => list.split(',')).map((s) => s.trim()).filter(Boolean),
+  classrooms: [...values.classrooms, ...values.classroom]
+    .flatMap((list) => list.split(','))
+    .map((s) => s.trim())
+    .filter(Boolean),
   ttl,
   issuer: values.issuer ?? process.env.MEDIA_JWT_ISSUER,
   audience: values.audience ?? process.env.MEDIA_JWT_AUDIENCE,
@@ -79,6 +84,7 @@ if (signing) {
   console.log(await mintIssuerToken(claims, signing));
 } else {
   const secret = process.env.MEDIA_JWT_SECRET ?? DEFAULT_LOCAL_SECRET;
-  if (!process.env.MEDIA_JWT_SECRET) console.error(`warning: signing with the default local secret "${DEFAULT_LOCAL_SECRET}" (set MEDIA_JWT_SECRET to change it)`);
+  if (!process.env.MEDIA_JWT_SECRET)
+    console.error(`warning: signing with the default local secret "${DEFAULT_LOCAL_SECRET}" (set MEDIA_JWT_SECRET to change it)`);
   console.log(await mintDevToken({ ...claims, ttl: ttl ?? 12 * 3600 }, secret));
 }
