@@ -1,3 +1,4 @@
+import { openApiDocument } from '@media/core/openapi';
 import {
   deleteMedia,
   getConsent,
@@ -38,8 +39,9 @@ export const handler = apiHandler(
     requestExport: ({ principal, params, requestId }, deps) => requestExport(deps, principal, params.subjectId, requestId),
     getExport: ({ principal, params, requestId }, deps) => getExport(deps, principal, params.exportId, requestId),
     health: () => ({ status: 'ok' }),
-    // zod-openapi loads on the first ask for the document, not at every cold start.
-    openApiDocument: async () => (await import('@media/core/openapi')).openApiDocument(),
+    // Imported statically: a dynamic import here makes esbuild wrap the contract's modules in lazy
+    // initialisers, which packages marked `sideEffects: false` then never run (PURPOSES undefined at init).
+    openApiDocument: () => openApiDocument(),
   },
   { extras: edgeInvalidation },
 );

@@ -111,14 +111,16 @@ export function apiHandler<F extends ApiFunctionName>(fn: F, handlers: RouteHand
       try {
         const { route, params } = routeOf(event, fn);
         const handle = handlerOf(route);
+        deps = await resolveDependencies(source);
         if ('public' in route) {
+          // No token to name a school: such requests share one budget, so they cannot use up a school's.
+          deps.throttle.admitUnauthenticated();
           return {
             statusCode: route.answer.status,
             headers: { 'content-type': 'application/json', 'cache-control': 'no-store' },
             body: JSON.stringify(await handle()),
           };
         }
-        deps = await resolveDependencies(source);
         const principal = await verified(deps, header(event, 'authorization'));
         // Counted against the school the verified token names, before any database work.
         deps.throttle.admitSchool(principal.tenant);

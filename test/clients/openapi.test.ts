@@ -20,8 +20,8 @@ const CONTRACT: [method: string, path: string, success: string, errors: string[]
   ['delete', '/v1/media/{id}', '204', ['401', '403', '404', '423']],
   ['put', '/v1/media/{id}/legal-hold', '200', ['400', '401', '403', '404']],
   ['get', '/v1/usage', '200', ['400', '401', '403']],
-  ['get', '/health', '200', []],
-  ['get', '/openapi.json', '200', []],
+  ['get', '/health', '200', ['429']],
+  ['get', '/openapi.json', '200', ['429']],
 ];
 
 type Doc = { paths: Record<string, Record<string, any>>; components: { schemas: Record<string, any> } };

@@ -12,6 +12,7 @@ import { startTestStack, type TestStack } from '../support/test-stack';
 import { QueueLog } from '../pipeline/support/event-log';
 import { isolatedDatabase } from '../pipeline/support/isolated-database';
 import { objectsOf } from '../pipeline/support/uploads';
+import { sweep } from '@media/service/processing';
 
 const exec = promisify(execFile);
 
@@ -120,7 +121,8 @@ describe('hostile videos', () => {
       const erasure = await stack.api<{ erasureId: string }>('POST', '/v1/subjects/child-h1/erasure', { token: admin });
       expect(erasure.status).toBe(202);
 
-      const report = await stack.sweep();
+      // The erasure's message waits in its (unpolled) queue: the sweeper resumes it as an idle job.
+      const report = await sweep(stack.deps, { rightsJobIdleSeconds: 0 });
       expect(report).toMatchObject({ forwarded: 1, processed: 0, rightsJobs: 1 });
       expect((await row(video)).status, 'the sweeper ran no tool on it').toBe('pending');
       const done = await stack.api<{ status: string }>('GET', `/v1/erasures/${erasure.json.erasureId}`, { token: admin });

@@ -82,7 +82,7 @@ function operationObject(route: ApiRouteSpec): ZodOpenApiOperationObject {
     ...(route.body ? { requestBody: { required: true, content: { 'application/json': { schema: route.body } } } } : {}),
     responses: {
       [status]: schema ? json(schema, description) : { description },
-      ...(route.public ? {} : problemResponses(route.errors)),
+      ...problemResponses(route.errors),
     },
   };
 }

@@ -331,7 +331,8 @@ export const API_ROUTES = [
     operationId: 'health',
     summary: 'Liveness',
     answer: { status: 200, schema: HealthAnswer, description: 'The service answers.' },
-    errors: [],
+    // Counted against the budget of requests without a token, like any caller without one.
+    errors: ['RATE_LIMITED'],
   },
   {
     method: 'GET',
@@ -341,7 +342,8 @@ export const API_ROUTES = [
     operationId: 'openApiDocument',
     summary: 'This document',
     answer: { status: 200, schema: z.looseObject({}), description: 'The OpenAPI 3.1 document.' },
-    errors: [],
+    // Counted against the budget of requests without a token, like any caller without one.
+    errors: ['RATE_LIMITED'],
   },
 ] as const satisfies readonly ApiRouteSpec[];
 
