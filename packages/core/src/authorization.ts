@@ -170,12 +170,6 @@ const variantsFor = (rules: Rules, item: Subject, relations: readonly Relation[]
   return variants;
 };
 
-/** Variants the principal may download of this item; empty means the item is invisible to them. */
-export function readableVariants(principal: Principal, item: Subject): Set<VariantName> {
-  const relations = relationsOf(principal, item);
-  return relations === 'foreign' ? new Set() : variantsFor(rulesOf(principal), item, relations);
-}
-
 export type Action = { kind: 'read' } | { kind: 'download'; variant: VariantName } | { kind: 'delete' } | { kind: 'legal-hold' };
 
 /**

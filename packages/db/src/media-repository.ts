@@ -203,19 +203,6 @@ export class MediaRepository {
       .execute();
   }
 
-  /** Unfinished uploads of one uploader that still count against the limit (not past their expiry). */
-  async countPending(tenant: string, uploadedBy: string): Promise<number> {
-    const row = await this.db
-      .selectFrom('media')
-      .select((eb) => eb.fn.countAll<number>().as('n'))
-      .where('tenant', '=', tenant)
-      .where('uploadedBy', '=', uploadedBy)
-      .where('status', '=', 'pending')
-      .where('uploadExpiresAt', '>', sql<Date>`now()`)
-      .executeTakeFirstOrThrow();
-    return Number(row.n);
-  }
-
   /** When each of an uploader's counting unfinished uploads stops counting (its POST expiry), soonest first. */
   async pendingUploadExpiries(tenant: string, uploadedBy: string): Promise<Date[]> {
     // Every pending row of the uploader from their own index; the expired ones (until the sweeper
