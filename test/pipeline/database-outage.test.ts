@@ -136,6 +136,8 @@ describe('the database goes away for a while', () => {
     const output = await runRedrive({ MEDIA_SQS_ENDPOINT: stack.sqsEndpoint });
     expect(output).toMatch(/^moved 1 message\(s\) from \S+media-ingest-dlq to \S+media-ingest$/m);
     await until('the upload is ready', async () => (await stack.deps.media.findById(mediaId))?.status === 'ready');
+    // The event follows the commit (and the first one loads the SNS client): wait for it, then count.
+    await until('its event is out', async () => (await events.eventsFor(mediaId)).length > 0);
     expect((await events.eventsFor(mediaId)).map((e) => e.type)).toEqual(['media.ready']);
     expect(await queueDepth(stack.sqs, stack.queues.ingestDlq)).toBe(0);
   });
