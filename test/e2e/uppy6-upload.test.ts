@@ -295,8 +295,9 @@ describe('Uppy 6 with @media/client/uppy, from Chromium on another origin', () =
     for (const n of storedBefore) expect(held.has(n), `part ${n}, stored before the reload, is held`).toBe(true);
     const sentAfter = storageRequests.filter((r) => r.method === 'PUT').map((r) => Number(r.partNumber));
     const missing = Array.from({ length: partCount }, (_, i) => i + 1).filter((n) => !held.has(n));
+    // Uppy retries a part whose request failed (the reload can cut one mid-flight): count parts, not requests.
     expect(
-      sentAfter.sort((a, b) => a - b),
+      [...new Set(sentAfter)].sort((a, b) => a - b),
       'after the reload, exactly the parts storage lacked were sent',
     ).toEqual(missing);
     expect(sentAfter.length).toBeLessThan(partCount);
