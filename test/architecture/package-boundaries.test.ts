@@ -6,7 +6,7 @@ import { REPO_ROOT } from '../../infra/lib/repo';
 
 /**
  * The layering, lowest first: a workspace package may depend on packages of lower layers only.
- * core ← db / storage / imaging ← service ← functions ← local / infra. `artifacts` (what a synth
+ * core ← db / storage / imaging / faces ← service ← functions ← local / infra. `artifacts` (what a synth
  * built) and `client` (the browser client, which needs only the contract's types) stand apart.
  */
 const LAYERS: Record<string, number> = {
@@ -15,6 +15,7 @@ const LAYERS: Record<string, number> = {
   '@media/db': 1,
   '@media/storage': 1,
   '@media/imaging': 1,
+  '@media/faces': 1,
   '@media/client': 1,
   '@media/service': 2,
   '@media/functions': 3,
@@ -22,8 +23,11 @@ const LAYERS: Record<string, number> = {
   '@media/infra': 4,
 };
 
-/** Dependencies a package builds rather than imports: the CDK app bundles functions/<name>/handler.ts by path. */
-const BUILT_NOT_IMPORTED: Record<string, string[]> = { '@media/infra': ['@media/functions'] };
+/**
+ * Dependencies a package builds rather than imports: the CDK app bundles functions/<name>/handler.ts
+ * by path; face-api's Node build requires '@tensorflow/tfjs', which @media/faces provides (tfjs-lean).
+ */
+const BUILT_NOT_IMPORTED: Record<string, string[]> = { '@media/infra': ['@media/functions'], '@media/faces': ['@tensorflow/tfjs'] };
 
 interface Workspace {
   name: string;
