@@ -133,6 +133,13 @@ export const ConfigSchema = z
     MEDIA_PROCESSING_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(100).default(8),
     /** Where the processor forwards video items (their own queue and function); unset: it processes them itself. */
     MEDIA_VIDEO_QUEUE_URL: z.string().url().optional(),
+    /** Where a ready image or poster is sent for the face stage (docs/imaging.md § Faces); unset: no stage. */
+    MEDIA_FACE_QUEUE_URL: z.string().url().optional(),
+    /** The side of the aligned face crops (`faces/N`), on the ArcFace five-point layout scaled to it. */
+    MEDIA_FACE_CROP_SIZE: z.coerce.number().int().min(64).max(512).default(112),
+    /** The model weights and TensorFlow's `.wasm` files; unset: the installed packages' own (bundles set them). */
+    MEDIA_FACE_MODEL_DIR: z.string().min(1).optional(),
+    MEDIA_FACE_WASM_DIR: z.string().min(1).optional(),
     /** Database connections per process: one or two for a Lambda behind RDS Proxy, more for a long-lived server. */
     MEDIA_DB_POOL_SIZE: z.coerce.number().int().min(1).max(200).default(2),
     /** How long a request waits for a free connection before answering 503. */
@@ -232,6 +239,13 @@ export interface Config {
     /** The video queue: set for the photo processor, which forwards videos there instead of processing them. */
     videoQueueUrl?: string;
   };
+  faces: {
+    /** Set where ready items are handed to the face stage (the processors). */
+    queueUrl?: string;
+    cropSize: number;
+    modelDir?: string;
+    wasmDir?: string;
+  };
   limits: {
     /** Unfinished uploads a principal may hold at once, by the purpose of the upload being asked for. */
     maxPendingUploads: Record<Purpose, number>;
@@ -302,6 +316,12 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       pendingGraceSeconds: e.MEDIA_PENDING_GRACE_SECONDS,
       maxAttempts: e.MEDIA_PROCESSING_MAX_ATTEMPTS,
       videoQueueUrl: e.MEDIA_VIDEO_QUEUE_URL,
+    },
+    faces: {
+      queueUrl: e.MEDIA_FACE_QUEUE_URL,
+      cropSize: e.MEDIA_FACE_CROP_SIZE,
+      modelDir: e.MEDIA_FACE_MODEL_DIR,
+      wasmDir: e.MEDIA_FACE_WASM_DIR,
     },
     limits: {
       maxPendingUploads: Object.fromEntries(

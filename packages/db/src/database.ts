@@ -161,7 +161,44 @@ export interface Database {
   subjectConsent: SubjectConsentTable;
   accessAudit: AccessAuditTable;
   rightsJob: RightsJobTable;
+  mediaFaces: MediaFacesTable;
+  schoolSettings: SchoolSettingsTable;
 }
+
+/** The face stage's result for one item (migration 0012): detections only, never an embedding. */
+export interface MediaFacesTable {
+  mediaId: string;
+  tenant: string;
+  status: ColumnType<'pending' | 'done' | 'failed', 'pending' | 'done' | 'failed' | undefined, 'pending' | 'done' | 'failed'>;
+  attempts: Generated<number>;
+  leaseExpiresAt: NullableTimestamp;
+  faces: ColumnType<StoredFace[] | null, string | null | undefined, string | null>;
+  variants: ColumnType<FaceVariant[], string | undefined, string>;
+  detectedAt: NullableTimestamp;
+  createdAt: DefaultedTimestamp;
+  updatedAt: DefaultedTimestamp;
+}
+
+/** A face as the stage records it: fractions of the upright image. */
+export interface StoredFace {
+  box: { x: number; y: number; width: number; height: number };
+  landmarks: { x: number; y: number }[];
+  score: number;
+  quality: { templateError: number; poor: boolean };
+}
+
+/** A derivative of the face stage: `blurred`, or `faces/N` (the Nth face's aligned crop). */
+export type FaceVariant = Omit<StoredVariant, 'name'> & { name: string };
+
+/** Per-school decisions an admin makes (migration 0012). */
+export interface SchoolSettingsTable {
+  tenant: string;
+  recognitionForAttendance: boolean;
+  updatedAt: DefaultedTimestamp;
+  updatedBy: string;
+}
+
+export type MediaFacesRow = Selectable<MediaFacesTable>;
 
 export type RightsJobRow = Selectable<RightsJobTable>;
 export type AccessAuditRow = Selectable<AccessAuditTable>;

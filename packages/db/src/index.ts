@@ -9,5 +9,6 @@ export * from './seed';
 export * from './usage-recount';
 export * from './access-audit';
 export * from './rights-repository';
+export * from './face-repository';
 export * from './embedded-database-lock';
 export { USAGE_SHARDS } from './migrations/0010-usage-shards';

@@ -11,6 +11,7 @@ import * as multipartVideo0008 from './migrations/0008-multipart-video';
 import * as durableReservations0009 from './migrations/0009-durable-reservations';
 import * as usageShards0010 from './migrations/0010-usage-shards';
 import * as subjects0011 from './migrations/0011-subjects';
+import * as faces0012 from './migrations/0012-faces';
 
 /** Migrations are listed here rather than read from disk, so they bundle into a Lambda as-is. */
 const MIGRATIONS: Record<string, Migration> = {
@@ -25,6 +26,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '0009-durable-reservations': durableReservations0009,
   '0010-usage-shards': usageShards0010,
   '0011-subjects': subjects0011,
+  '0012-faces': faces0012,
 };
 
 export async function migrateToLatest(db: Kysely<Database>): Promise<MigrationResultSet> {

@@ -6,6 +6,7 @@ import { discardEvents, SnsEventPublisher, type EventPublisher } from './event-p
 import { RequestThrottle } from './request-throttle';
 import { SqsSender } from './sqs-sender';
 import { SqsVideoQueue, type VideoQueue } from './video-queue';
+import { SqsFaceQueue, type FaceQueue } from './face-queue';
 import { SqsRightsJobQueue, sweeperStartsJobs, type RightsJobQueue } from './rights-job-queue';
 
 /** Everything a handler needs, built once at cold start from validated config. */
@@ -28,6 +29,8 @@ export interface Dependencies {
   edge: EdgeInvalidation;
   /** The video function's queue: set where videos are forwarded (the photo processor, the sweeper), absent where they are processed. */
   videoQueue?: VideoQueue;
+  /** The face stage's queue: set where items become ready (the processors); absent, no stage runs. */
+  faceQueue?: FaceQueue;
 }
 
 export interface DependencyOverrides {
@@ -98,5 +101,6 @@ export async function createDependencies(config: Config, overrides: DependencyOv
     videoQueue: config.processing.videoQueueUrl
       ? new SqsVideoQueue(new SqsSender(sqsClientConfig, config.processing.videoQueueUrl))
       : undefined,
+    faceQueue: config.faces.queueUrl ? new SqsFaceQueue(new SqsSender(sqsClientConfig, config.faces.queueUrl)) : undefined,
   };
 }

@@ -6,3 +6,4 @@ export * from './s3-event';
 export * from './upload-processor';
 export * from './sweeper';
 export * from './subject-export';
+export * from './face-queue';

@@ -3,6 +3,7 @@ import type { Lease, MediaRow } from '@media/db';
 import { isUploadRejected, processImage, type UploadRejected } from '@media/imaging';
 import { derivativeKey, incomingKey, originalKey, parseIncomingKey } from '@media/storage';
 import { announce, announceLate, giveBack } from './announcements';
+import { handToFaceStage } from './face-queue';
 import type { Dependencies } from './dependencies';
 import { objectKeysOf, purgeObjects } from './media-service';
 import { processClaimedVideo } from './video-processor';
@@ -19,7 +20,7 @@ export class RetryLater extends Error {
   override readonly name = 'RetryLater';
 }
 
-type Deps = Pick<Dependencies, 'media' | 'storage' | 'events' | 'config'> & Partial<Pick<Dependencies, 'videoQueue'>>;
+type Deps = Pick<Dependencies, 'media' | 'storage' | 'events' | 'config'> & Partial<Pick<Dependencies, 'videoQueue' | 'faceQueue'>>;
 
 /**
  * User metadata of a stored original: what the record took from the upload before its metadata
@@ -130,6 +131,7 @@ async function processClaimed(deps: Deps, row: MediaRow, lease: Lease): Promise<
     const video = await processClaimedVideo(deps, row, lease);
     switch (video.outcome) {
       case 'ready':
+        await handToFaceStage(deps.faceQueue, { tenant, mediaId });
         return { outcome: 'ready', mediaId, variants: video.variants };
       case 'rejected':
         return reject(deps, row, lease, video.error);
@@ -230,6 +232,7 @@ async function processClaimed(deps: Deps, row: MediaRow, lease: Lease): Promise<
   if (!ready) return lostLease(deps, row);
   await deps.storage.deleteMany([source]);
   await announce(deps, ready);
+  await handToFaceStage(deps.faceQueue, { tenant, mediaId });
   return { outcome: 'ready', mediaId, variants: variants.length };
 }
 

@@ -1,0 +1,123 @@
+import { sql, type Kysely } from 'kysely';
+import type { Database, FaceVariant, MediaFacesRow, StoredFace } from './database';
+
+/** The rows of the face stage and the school settings it reads (migration 0012). */
+export class FaceRepository {
+  constructor(private readonly db: Kysely<Database>) {}
+
+  /**
+   * Takes the item's face work: a new row, or a pending one whose lease ran out, gets a lease and
+   * one more attempt. No row back: the work is done, failed, or someone else holds it.
+   */
+  async claim(tenant: string, mediaId: string, leaseSeconds: number): Promise<MediaFacesRow | undefined> {
+    const lease = sql<Date>`now() + ${leaseSeconds} * interval '1 second'`;
+    return this.db
+      .insertInto('mediaFaces')
+      .values({ mediaId, tenant, status: 'pending', attempts: 1, leaseExpiresAt: lease })
+      .onConflict((oc) =>
+        oc
+          .column('mediaId')
+          .doUpdateSet({ attempts: sql`media_faces.attempts + 1`, leaseExpiresAt: lease, updatedAt: sql`now()` })
+          .where((eb) =>
+            eb.and([
+              eb('mediaFaces.status', '=', 'pending'),
+              eb.or([eb('mediaFaces.leaseExpiresAt', 'is', null), eb('mediaFaces.leaseExpiresAt', '<', sql<Date>`now()`)]),
+            ]),
+          ),
+      )
+      .returningAll()
+      .executeTakeFirst();
+  }
+
+  /**
+   * Records the faces and the stage's derivatives, only while the item is still ready (a delete
+   * that came meanwhile wins: the caller then removes what it wrote).
+   */
+  async complete(mediaId: string, faces: StoredFace[], variants: FaceVariant[]): Promise<MediaFacesRow | undefined> {
+    return this.db
+      .updateTable('mediaFaces')
+      .set({
+        status: 'done',
+        faces: JSON.stringify(faces),
+        variants: JSON.stringify(variants),
+        detectedAt: sql`now()`,
+        leaseExpiresAt: null,
+        updatedAt: sql`now()`,
+      })
+      .where('mediaId', '=', mediaId)
+      .where('status', '=', 'pending')
+      .where(({ exists, selectFrom }) =>
+        exists(selectFrom('media').select('media.id').where('media.id', '=', mediaId).where('media.status', '=', 'ready')),
+      )
+      .returningAll()
+      .executeTakeFirst();
+  }
+
+  /** Gives up on an item whose attempts ran out: it stays without faces (and so without crops). */
+  async fail(mediaId: string): Promise<void> {
+    await this.db
+      .updateTable('mediaFaces')
+      .set({ status: 'failed', leaseExpiresAt: null, updatedAt: sql`now()` })
+      .where('mediaId', '=', mediaId)
+      .where('status', '=', 'pending')
+      .execute();
+  }
+
+  /** Hands the lease back after a transient failure, so the retry need not wait for it. */
+  async release(mediaId: string): Promise<void> {
+    await this.db
+      .updateTable('mediaFaces')
+      .set({ leaseExpiresAt: null, updatedAt: sql`now()` })
+      .where('mediaId', '=', mediaId)
+      .where('status', '=', 'pending')
+      .execute();
+  }
+
+  async find(mediaId: string): Promise<MediaFacesRow | undefined> {
+    return this.db.selectFrom('mediaFaces').selectAll().where('mediaId', '=', mediaId).executeTakeFirst();
+  }
+
+  async findMany(tenant: string, mediaIds: readonly string[]): Promise<MediaFacesRow[]> {
+    if (mediaIds.length === 0) return [];
+    return this.db
+      .selectFrom('mediaFaces')
+      .selectAll()
+      .where('tenant', '=', tenant)
+      .where('mediaId', 'in', [...mediaIds])
+      .execute();
+  }
+
+  /**
+   * Drops the listed variants from the record (a withdrawn consent takes the crops): one statement,
+   * so a concurrent stage cannot put back what this removed without the consent it reads again.
+   */
+  async dropVariants(mediaId: string, names: readonly string[]): Promise<void> {
+    if (names.length === 0) return;
+    await this.db
+      .updateTable('mediaFaces')
+      .set({
+        variants: sql`coalesce((select jsonb_agg(v) from jsonb_array_elements(variants) v where not (v->>'name' = any(${sql.val([...names])}::text[]))), '[]'::jsonb)`,
+        updatedAt: sql`now()`,
+      })
+      .where('mediaId', '=', mediaId)
+      .execute();
+  }
+
+  /** Whether the school lets attendance photos be used for recognition (off unless an admin turned it on). */
+  async recognitionForAttendance(tenant: string): Promise<boolean> {
+    const row = await this.db
+      .selectFrom('schoolSettings')
+      .select('recognitionForAttendance')
+      .where('tenant', '=', tenant)
+      .executeTakeFirst();
+    return row?.recognitionForAttendance ?? false;
+  }
+
+  async setRecognitionForAttendance(tenant: string, enabled: boolean, by: string): Promise<void> {
+    await this.db
+      .insertInto('schoolSettings')
+      .values({ tenant, recognitionForAttendance: enabled, updatedBy: by })
+      .onConflict((oc) => oc.column('tenant').doUpdateSet({ recognitionForAttendance: enabled, updatedBy: by, updatedAt: sql`now()` }))
+      .execute();
+  }
+}

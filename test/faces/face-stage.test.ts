@@ -1,0 +1,189 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Kysely } from 'kysely';
+import sharp from 'sharp';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadConfig, newMediaId, type Purpose } from '@media/core';
+import { type Database, FaceRepository, MediaRepository, RightsRepository } from '@media/db';
+import { decodeUpright, detectFaces, installedModelFiles } from '@media/faces';
+import { LOCAL_S3_CREDENTIALS, startS3Server, type S3Server } from '@media/local';
+import { type FaceStageDeps, FaceStageBusy, runFaceStage } from '@media/service/faces';
+import { derivativeKey, MediaStorage, originalKey } from '@media/storage';
+import { demoPhoto } from '../../packages/faces/test/demo-photos';
+import { testDatabase, uniqueTenant } from '../support/database';
+
+const bucket = 'faces-stage';
+const files = installedModelFiles();
+let db: Kysely<Database>;
+let s3: S3Server;
+let dir: string;
+let deps: FaceStageDeps & { faces: FaceRepository; rights: RightsRepository; storage: MediaStorage };
+
+beforeAll(async () => {
+  db = await testDatabase();
+  dir = await mkdtemp(join(tmpdir(), 'faces-stage-'));
+  s3 = await startS3Server({ directory: dir, host: '127.0.0.1', port: 0, bucket, allowedOrigins: ['http://localhost:*'] });
+  const config = loadConfig({ MEDIA_BUCKET: bucket, MEDIA_JWT_SECRET: 'x'.repeat(32), MEDIA_PGLITE_DIR: 'memory://' });
+  deps = {
+    config,
+    media: new MediaRepository(db),
+    faces: new FaceRepository(db),
+    rights: new RightsRepository(db),
+    storage: new MediaStorage({
+      bucket,
+      region: 'us-east-1',
+      endpoint: s3.endpoint,
+      forcePathStyle: true,
+      credentials: LOCAL_S3_CREDENTIALS,
+    }),
+  };
+});
+
+afterAll(async () => {
+  await s3?.stop();
+  await db?.destroy();
+  if (dir) await rm(dir, { recursive: true, force: true });
+});
+
+/** A ready photo whose original is one of the model package's demo photos. */
+async function readyPhoto(tenant: string, purpose: Purpose, subjectIds: string[], photo = 'sample5.jpg'): Promise<string> {
+  const id = newMediaId();
+  const key = originalKey(tenant, id);
+  const bytes = demoPhoto(photo);
+  await deps.storage.put(key, bytes, 'image/jpeg');
+  const { width = 0, height = 0 } = await sharp(bytes).metadata();
+  await db
+    .insertInto('media')
+    .values({
+      id,
+      tenant,
+      purpose,
+      status: 'pending',
+      subjectId: subjectIds[0] ?? null,
+      classroomId: purpose === 'attendance' ? 'class-1' : null,
+      uploadedBy: 'teacher-1',
+      contentType: 'image/jpeg',
+      declaredSize: bytes.length,
+      filename: null,
+      variants: '[]',
+      uploadExpiresAt: new Date(Date.now() + 600_000),
+    })
+    .execute();
+  await db
+    .updateTable('media')
+    .set({
+      status: 'ready',
+      subjectIds,
+      size: bytes.length,
+      width,
+      height,
+      originalKey: key,
+      processedAt: new Date(),
+      eventPublishedAt: new Date(),
+      variants: JSON.stringify([{ name: 'original', key, format: 'jpeg', contentType: 'image/jpeg', width, height, size: bytes.length }]),
+    })
+    .where('id', '=', id)
+    .execute();
+  return id;
+}
+
+const consent = (tenant: string, subjectId: string, recognition: boolean) =>
+  deps.rights.setConsent(tenant, subjectId, { recognition }, 'admin-1', {
+    tenant,
+    actor: 'admin-1',
+    actorRole: 'admin',
+    action: 'consent',
+    mediaId: null,
+    subjectId,
+    variant: null,
+    requestId: null,
+  });
+
+const keysOf = (tenant: string, id: string) => deps.storage.listKeys(`derivatives/${tenant}/${id}/`);
+
+describe('the face stage', () => {
+  it('records the faces of a photo whose subjects did not consent, writes `blurred`, and no crop', async () => {
+    const tenant = uniqueTenant();
+    const id = await readyPhoto(tenant, 'general', ['student-1', 'student-2']);
+    await consent(tenant, 'student-1', true);
+    const outcome = await runFaceStage(deps, { tenant, mediaId: id }, files);
+    expect(outcome).toEqual({ outcome: 'done', mediaId: id, faces: 5, crops: 0 });
+    const row = await deps.faces.find(id);
+    expect(row?.faces).toHaveLength(5);
+    expect(row?.variants.map((v) => v.name)).toEqual(['blurred']);
+    expect(await keysOf(tenant, id)).toEqual([derivativeKey(tenant, id, 'blurred', 'webp')]);
+    for (const face of row?.faces ?? []) {
+      for (const v of [face.box.x, face.box.y, face.box.width, face.box.height]) expect(v).toBeGreaterThanOrEqual(0);
+      expect(face.landmarks).toHaveLength(5);
+    }
+  });
+
+  it('writes one aligned crop per face when every named subject consented to recognition', async () => {
+    const tenant = uniqueTenant();
+    const id = await readyPhoto(tenant, 'general', ['student-1', 'student-2']);
+    await consent(tenant, 'student-1', true);
+    await consent(tenant, 'student-2', true);
+    expect(await runFaceStage(deps, { tenant, mediaId: id }, files)).toEqual({ outcome: 'done', mediaId: id, faces: 5, crops: 5 });
+    const row = await deps.faces.find(id);
+    expect(row?.variants.map((v) => v.name)).toEqual(['blurred', 'faces/0', 'faces/1', 'faces/2', 'faces/3', 'faces/4']);
+    const crop = await deps.storage.getBytes(derivativeKey(tenant, id, 'faces-2', 'jpeg'));
+    expect(await sharp(crop!).metadata()).toMatchObject({ format: 'jpeg', width: 112, height: 112 });
+  });
+
+  it('writes crops for an attendance photo in a school that enabled recognition for attendance, and not before', async () => {
+    const tenant = uniqueTenant();
+    const before = await readyPhoto(tenant, 'attendance', []);
+    expect(await runFaceStage(deps, { tenant, mediaId: before }, files)).toMatchObject({ outcome: 'done', crops: 0 });
+    await deps.faces.setRecognitionForAttendance(tenant, true, 'admin-1');
+    const after = await readyPhoto(tenant, 'attendance', []);
+    expect(await runFaceStage(deps, { tenant, mediaId: after }, files)).toMatchObject({ outcome: 'done', faces: 5, crops: 5 });
+  });
+
+  it('runs once per item: a second delivery finds the work done and changes nothing', async () => {
+    const tenant = uniqueTenant();
+    const id = await readyPhoto(tenant, 'general', []);
+    await runFaceStage(deps, { tenant, mediaId: id }, files);
+    const first = await deps.faces.find(id);
+    expect(await runFaceStage(deps, { tenant, mediaId: id }, files)).toEqual({ outcome: 'ignored', mediaId: id, reason: 'faces-done' });
+    expect((await deps.faces.find(id))?.attempts).toBe(first?.attempts);
+  });
+
+  it('sends a delivery that finds the item leased elsewhere back for later', async () => {
+    const tenant = uniqueTenant();
+    const id = await readyPhoto(tenant, 'general', []);
+    await deps.faces.claim(tenant, id, 300);
+    await expect(runFaceStage(deps, { tenant, mediaId: id }, files)).rejects.toBeInstanceOf(FaceStageBusy);
+  });
+
+  it('gives up after the configured attempts and records no faces', async () => {
+    const tenant = uniqueTenant();
+    const id = await readyPhoto(tenant, 'general', []);
+    for (let n = 0; n < deps.config.processing.maxAttempts; n++) {
+      await deps.faces.claim(tenant, id, 300);
+      await deps.faces.release(id);
+    }
+    expect(await runFaceStage(deps, { tenant, mediaId: id }, files)).toEqual({ outcome: 'failed', mediaId: id });
+    expect((await deps.faces.find(id))?.faces).toBeNull();
+  });
+
+  it('ignores an item of another school, and one that is no longer ready', async () => {
+    const tenant = uniqueTenant();
+    const id = await readyPhoto(tenant, 'general', []);
+    expect(await runFaceStage(deps, { tenant: uniqueTenant(), mediaId: id }, files)).toMatchObject({
+      outcome: 'ignored',
+      reason: 'unknown-media',
+    });
+    await db.updateTable('media').set({ status: 'deleted', deletedAt: new Date(), deletedBy: 'admin-1' }).where('id', '=', id).execute();
+    expect(await runFaceStage(deps, { tenant, mediaId: id }, files)).toMatchObject({ outcome: 'ignored', reason: 'media-deleted' });
+    expect(await keysOf(tenant, id)).toEqual([]);
+  });
+
+  it('leaves no face in `blurred` for the detector to find', async () => {
+    const tenant = uniqueTenant();
+    const id = await readyPhoto(tenant, 'general', [], 'sample6.jpg');
+    await runFaceStage(deps, { tenant, mediaId: id }, files);
+    const blurred = await deps.storage.getBytes(derivativeKey(tenant, id, 'blurred', 'webp'));
+    expect(await detectFaces(await decodeUpright(blurred!, 50_000_000), files)).toEqual([]);
+  });
+});
