@@ -4,10 +4,11 @@ import { join } from 'node:path';
 import type { Kysely } from 'kysely';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadConfig, newMediaId, type Purpose } from '@media/core';
-import { type Database, FaceRepository, MediaRepository, RightsRepository } from '@media/db';
+import { type Config, loadConfig, newMediaId, type Principal, type Purpose } from '@media/core';
+import { AccessAuditLog, type Database, FaceRepository, MediaRepository, RightsRepository } from '@media/db';
 import { decodeUpright, detectFaces, installedModelFiles } from '@media/faces';
 import { LOCAL_S3_CREDENTIALS, startS3Server, type S3Server } from '@media/local';
+import { discardEvents, setConsent } from '@media/service';
 import { type FaceStageDeps, FaceStageBusy, runFaceStage } from '@media/service/faces';
 import { derivativeKey, MediaStorage, originalKey } from '@media/storage';
 import { demoPhoto } from '../../packages/faces/test/demo-photos';
@@ -18,7 +19,13 @@ const files = installedModelFiles();
 let db: Kysely<Database>;
 let s3: S3Server;
 let dir: string;
-let deps: FaceStageDeps & { faces: FaceRepository; rights: RightsRepository; storage: MediaStorage };
+let deps: FaceStageDeps & {
+  config: Config;
+  media: MediaRepository;
+  faces: FaceRepository;
+  rights: RightsRepository;
+  storage: MediaStorage;
+};
 
 beforeAll(async () => {
   db = await testDatabase();
@@ -185,5 +192,31 @@ describe('the face stage', () => {
     await runFaceStage(deps, { tenant, mediaId: id }, files);
     const blurred = await deps.storage.getBytes(derivativeKey(tenant, id, 'blurred', 'webp'));
     expect(await detectFaces(await decodeUpright(blurred!, 50_000_000), files)).toEqual([]);
+  });
+
+  it('removes the crops, objects and record, when a named subject withdraws consent, and keeps `blurred` and `faces`', async () => {
+    const tenant = uniqueTenant();
+    const id = await readyPhoto(tenant, 'general', ['student-1']);
+    await consent(tenant, 'student-1', true);
+    await runFaceStage(deps, { tenant, mediaId: id }, files);
+    expect(await keysOf(tenant, id)).toHaveLength(6);
+
+    const admin = { role: 'admin', tenant, sub: 'admin-1', classrooms: [] } as unknown as Principal;
+    await setConsent({ ...deps, audit: new AccessAuditLog(db), events: discardEvents }, admin, 'student-1', { recognition: false });
+    expect(await keysOf(tenant, id)).toEqual([derivativeKey(tenant, id, 'blurred', 'webp')]);
+    const row = await deps.faces.find(id);
+    expect(row?.variants.map((v) => v.name)).toEqual(['blurred']);
+    expect(row?.faces).toHaveLength(5);
+  });
+
+  it('keeps the crops of an attendance photo after a withdrawal when the school enabled recognition for attendance', async () => {
+    const tenant = uniqueTenant();
+    await deps.faces.setRecognitionForAttendance(tenant, true, 'admin-1');
+    const id = await readyPhoto(tenant, 'attendance', ['student-1']);
+    await runFaceStage(deps, { tenant, mediaId: id }, files);
+    await consent(tenant, 'student-1', false);
+    const { revokeFaceCrops } = await import('@media/service');
+    expect(await revokeFaceCrops(deps, tenant, 'student-1')).toBe(0);
+    expect(await keysOf(tenant, id)).toHaveLength(6);
   });
 });

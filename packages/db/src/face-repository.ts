@@ -1,4 +1,5 @@
 import { sql, type Kysely } from 'kysely';
+import type { Purpose } from '@media/core';
 import type { Database, FaceVariant, MediaFacesRow, StoredFace } from './database';
 
 /** The rows of the face stage and the school settings it reads (migration 0012). */
@@ -100,6 +101,23 @@ export class FaceRepository {
         updatedAt: sql`now()`,
       })
       .where('mediaId', '=', mediaId)
+      .execute();
+  }
+
+  /**
+   * The items naming a person whose face rows hold aligned crops, with what decides them again
+   * (purpose, subjects): a withdrawn consent re-reads the rule for each.
+   */
+  async withCropsNaming(tenant: string, subjectId: string): Promise<(MediaFacesRow & { purpose: Purpose; subjectIds: string[] })[]> {
+    return this.db
+      .selectFrom('mediaSubjects')
+      .innerJoin('mediaFaces', 'mediaFaces.mediaId', 'mediaSubjects.mediaId')
+      .innerJoin('media', 'media.id', 'mediaSubjects.mediaId')
+      .selectAll('mediaFaces')
+      .select(['media.purpose', 'media.subjectIds'])
+      .where('mediaSubjects.tenant', '=', tenant)
+      .where('mediaSubjects.subjectId', '=', subjectId)
+      .where(sql<boolean>`jsonb_path_exists(media_faces.variants, '$[*] ? (@.name starts with "faces/")')`)
       .execute();
   }
 

@@ -1,6 +1,6 @@
 import type { Kysely } from 'kysely';
 import { createTokenVerifier, type Config, type TokenVerifier } from '@media/core';
-import { AccessAuditLog, createDatabase, MediaRepository, RightsRepository, type Database } from '@media/db';
+import { AccessAuditLog, createDatabase, FaceRepository, MediaRepository, RightsRepository, type Database } from '@media/db';
 import { MediaStorage, noEdgeCache, type CdnUrls, type EdgeInvalidation } from '@media/storage';
 import { discardEvents, SnsEventPublisher, type EventPublisher } from './event-publisher';
 import { RequestThrottle } from './request-throttle';
@@ -15,6 +15,8 @@ export interface Dependencies {
   db: Kysely<Database>;
   media: MediaRepository;
   rights: RightsRepository;
+  /** The face stage's rows and the school settings it reads (docs/imaging.md § Faces). */
+  faces: FaceRepository;
   audit: AccessAuditLog;
   storage: MediaStorage;
   verifyToken: TokenVerifier;
@@ -90,6 +92,7 @@ export async function createDependencies(config: Config, overrides: DependencyOv
     db,
     media: new MediaRepository(db),
     rights: new RightsRepository(db),
+    faces: new FaceRepository(db),
     audit: new AccessAuditLog(db),
     storage,
     verifyToken: createTokenVerifier(config.jwt),

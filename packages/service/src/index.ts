@@ -13,3 +13,5 @@ export * from './announcements';
 export * from './rights-service';
 export * from './request-throttle';
 export * from './rights-job-queue';
+export * from './face-access';
+export * from './face-consent';

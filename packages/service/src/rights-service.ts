@@ -20,8 +20,10 @@ import type { AccessAuditRow, Consent, MediaRow, NewAuditEntry, RightsJobRow } f
 import { announce, announceLate, giveBack } from './announcements';
 import type { Dependencies } from './dependencies';
 import { auditEntryOf, purgeObjects } from './media-service';
+import { revokeFaceCrops } from './face-access';
 
-type Deps = Pick<Dependencies, 'config' | 'media' | 'rights' | 'audit' | 'storage' | 'events'>;
+type Deps = Pick<Dependencies, 'config' | 'media' | 'rights' | 'audit' | 'storage' | 'events'> &
+  Partial<Pick<Dependencies, 'faces' | 'edge'>>;
 
 const DAY_MS = 86_400_000;
 
@@ -93,6 +95,9 @@ export async function setConsent(
   };
   await deps.events.publish(event);
   if (before.training && !after.training) await deleteTrainingPhotosOf(deps, principal, subjectId, requestId);
+  // Not only on a change: a request retried after a failure part-way finishes the removal.
+  if ((!after.recognition || !after.training) && deps.faces)
+    await revokeFaceCrops({ ...deps, faces: deps.faces }, principal.tenant, subjectId);
   return consentRecordOf(subjectId, after);
 }
 

@@ -1,0 +1,72 @@
+import { MediaError, type Principal } from '@media/core';
+import type { FaceRepository, MediaFacesRow, RightsRepository, StoredFace } from '@media/db';
+import type { EdgeInvalidation, MediaStorage } from '@media/storage';
+import { recognitionAllowed } from './face-consent';
+
+/** A face variant's name: the blurred image, or the Nth face's aligned crop. */
+export const isFaceCrop = (variant: string): boolean => /^faces\/\d{1,3}$/.test(variant);
+export const BLURRED_VARIANT = 'blurred';
+
+/**
+ * Who sees `faces` in a record (docs/privacy.md § Faces): the school's admins always; the AI
+ * service while recognition is allowed for the item; nobody else.
+ */
+export function facesShownTo(
+  principal: Principal,
+  tenant: string,
+  faces: MediaFacesRow | undefined,
+  allowed: boolean,
+): StoredFace[] | undefined {
+  if (!faces?.faces || principal.tenant !== tenant) return undefined;
+  if (principal.role === 'admin') return faces.faces;
+  if (principal.role === 'service' && principal.sub === 'ai-service' && allowed) return faces.faces;
+  return undefined;
+}
+
+/**
+ * May this principal have a URL to this face variant? A crop: the AI service only, and only while
+ * recognition is allowed (read on every URL, as for `ml`). `blurred`: whoever may have a display
+ * variant (`medium`), decided by the caller's policy before this.
+ */
+export function authorizeFaceVariant(principal: Principal, variant: string, allowed: boolean): void {
+  if (!isFaceCrop(variant)) return;
+  if (principal.role !== 'service' || principal.sub !== 'ai-service') {
+    throw new MediaError('FORBIDDEN', `You may not download the ${variant} variant of this media.`);
+  }
+  if (!allowed) throw new MediaError('CONSENT_REQUIRED', 'A person this media names has not consented to face recognition.');
+}
+
+export interface CropRevocationDeps {
+  faces: Pick<FaceRepository, 'withCropsNaming' | 'dropVariants' | 'recognitionForAttendance'>;
+  rights: Pick<RightsRepository, 'consentsOf'>;
+  storage: Pick<MediaStorage, 'deleteMany'>;
+  edge?: EdgeInvalidation;
+}
+
+/**
+ * After a person's consent changed: every item naming them whose crops the rule no longer allows
+ * loses them, as an erasure removes derivatives: the objects, then their CDN copies, then the
+ * record. Idempotent, so a failure part-way is finished by the next call (a retried request, or the
+ * same consent written again): until the record is cleared, no crop URL is minted either, since
+ * every URL reads consent again.
+ */
+export async function revokeFaceCrops(deps: CropRevocationDeps, tenant: string, subjectId: string): Promise<number> {
+  const items = await deps.faces.withCropsNaming(tenant, subjectId);
+  if (items.length === 0) return 0;
+  const attendanceAllowed = await deps.faces.recognitionForAttendance(tenant);
+  let revoked = 0;
+  for (const item of items) {
+    const consents = await deps.rights.consentsOf(tenant, item.subjectIds);
+    if (recognitionAllowed(item, consents, item.purpose === 'attendance' && attendanceAllowed)) continue;
+    const crops = item.variants.filter((v) => isFaceCrop(v.name));
+    const keys = crops.map((v) => v.key);
+    await deps.storage.deleteMany(keys);
+    await deps.edge?.invalidate(keys, `faces-${item.mediaId}-${Date.now()}`);
+    await deps.faces.dropVariants(
+      item.mediaId,
+      crops.map((v) => v.name),
+    );
+    revoked++;
+  }
+  return revoked;
+}
