@@ -5,6 +5,7 @@ import {
   blurFaces,
   DEFAULT_DETECTION,
   decodeUpright,
+  decodeUprightWithin,
   detectFaces,
   type FaceModelFiles,
   installedModelFiles,
@@ -77,8 +78,13 @@ export async function runFaceStage(deps: FaceStageDeps, job: FaceJob, files: Fac
   try {
     const bytes = await deps.storage.getBytes(source);
     if (!bytes) throw new Error(`the image of ${mediaId} is missing from ${source}`);
-    const image = await decodeUpright(bytes, MAX_PIXELS);
-    const found = await detectFaces(image, files, DEFAULT_DETECTION);
+    // The full image (for crops and `blurred`) decodes on sharp's threads while the detector runs
+    // on this one, on a copy decoded small.
+    const full = decodeUpright(bytes, MAX_PIXELS);
+    full.catch(() => {});
+    const small = await decodeUprightWithin(bytes, DEFAULT_DETECTION.detectionSide, MAX_PIXELS);
+    const found = await detectFaces(small, files, DEFAULT_DETECTION);
+    const image = await full;
     const faces: StoredFace[] = found.map(({ box, landmarks, score, quality }) => ({ box, landmarks, score, quality }));
 
     const variants: FaceVariant[] = [];
