@@ -11,7 +11,9 @@ import {
   requestExport,
   retentionPreview,
   setConsent,
+  getSchoolSettings,
   setLegalHold,
+  setSchoolSettings,
   usage,
 } from '@media/service';
 import { edgeInvalidation } from '../shared/edge-invalidation';
@@ -32,6 +34,8 @@ export const handler = apiHandler(
     usage: ({ principal, query }, deps) => usage(deps, principal, query.groupBy),
     getConsent: ({ principal, params }, deps) => getConsent(deps, principal, params.subjectId),
     setConsent: ({ principal, params, body, requestId }, deps) => setConsent(deps, principal, params.subjectId, body, requestId),
+    getSchoolSettings: ({ principal }, deps) => getSchoolSettings(deps, principal),
+    setSchoolSettings: ({ principal, body, requestId }, deps) => setSchoolSettings(deps, principal, body, requestId),
     listAudit: ({ principal, query }, deps) => listAudit(deps, principal, query),
     previewRetention: ({ principal, query }, deps) => retentionPreview(deps, principal, query.withinDays),
     requestErasure: ({ principal, params, requestId }, deps) => requestErasure(deps, principal, params.subjectId, requestId),

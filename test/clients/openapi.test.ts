@@ -20,6 +20,8 @@ const CONTRACT: [method: string, path: string, success: string, errors: string[]
   ['delete', '/v1/media/{id}', '204', ['401', '403', '404', '423']],
   ['put', '/v1/media/{id}/legal-hold', '200', ['400', '401', '403', '404']],
   ['get', '/v1/usage', '200', ['400', '401', '403']],
+  ['get', '/v1/settings', '200', ['401', '403']],
+  ['put', '/v1/settings', '200', ['400', '401', '403']],
   ['get', '/health', '200', ['429']],
   ['get', '/openapi.json', '200', ['429']],
 ];

@@ -8,7 +8,7 @@ import { type Config, loadConfig, newMediaId, type Principal, type Purpose } fro
 import { AccessAuditLog, type Database, FaceRepository, MediaRepository, RightsRepository } from '@media/db';
 import { decodeUpright, detectFaces, installedModelFiles } from '@media/faces';
 import { LOCAL_S3_CREDENTIALS, startS3Server, type S3Server } from '@media/local';
-import { discardEvents, setConsent } from '@media/service';
+import { discardEvents, getSchoolSettings, setConsent, setSchoolSettings } from '@media/service';
 import { type FaceStageDeps, FaceStageBusy, runFaceStage } from '@media/service/faces';
 import { derivativeKey, MediaStorage, originalKey } from '@media/storage';
 import { demoPhoto } from '../../packages/faces/test/demo-photos';
@@ -218,5 +218,34 @@ describe('the face stage', () => {
     const { revokeFaceCrops } = await import('@media/service');
     expect(await revokeFaceCrops(deps, tenant, 'student-1')).toBe(0);
     expect(await keysOf(tenant, id)).toHaveLength(6);
+  });
+
+  it('lets an admin turn recognition for attendance off, audited, which removes the attendance crops consent does not allow', async () => {
+    const tenant = uniqueTenant();
+    const admin = { role: 'admin', tenant, sub: 'admin-1', classrooms: [] } as unknown as Principal;
+    const teacher = { role: 'teacher', tenant, sub: 'teacher-1', classrooms: ['class-1'] } as unknown as Principal;
+    expect(await getSchoolSettings(deps, admin)).toEqual({ recognitionForAttendance: false, updatedAt: null, updatedBy: null });
+    await expect(setSchoolSettings(deps, teacher, { recognitionForAttendance: true })).rejects.toMatchObject({ code: 'FORBIDDEN' });
+
+    expect(await setSchoolSettings(deps, admin, { recognitionForAttendance: true }, 'req-1')).toMatchObject({
+      recognitionForAttendance: true,
+      updatedBy: 'admin-1',
+    });
+    const unconsented = await readyPhoto(tenant, 'attendance', ['student-1']);
+    const consented = await readyPhoto(tenant, 'attendance', ['student-2']);
+    await consent(tenant, 'student-2', true);
+    await runFaceStage(deps, { tenant, mediaId: unconsented }, files);
+    await runFaceStage(deps, { tenant, mediaId: consented }, files);
+
+    await setSchoolSettings(deps, admin, { recognitionForAttendance: false }, 'req-2');
+    expect(await keysOf(tenant, unconsented)).toEqual([derivativeKey(tenant, unconsented, 'blurred', 'webp')]);
+    expect(await keysOf(tenant, consented)).toHaveLength(6);
+    const audit = await db
+      .selectFrom('accessAudit')
+      .select(['action', 'actor', 'requestId'])
+      .where('tenant', '=', tenant)
+      .where('action', '=', 'setting')
+      .execute();
+    expect(audit.map((a) => a.requestId).sort()).toEqual(['req-1', 'req-2']);
   });
 });

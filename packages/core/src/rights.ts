@@ -39,7 +39,25 @@ export const ConsentRecord = z.object({
 });
 export type ConsentRecord = z.infer<typeof ConsentRecord>;
 
-export const AUDIT_ACTIONS = ['download', 'delete', 'legal-hold', 'consent', 'erasure', 'export'] as const;
+/** What a school's admin decides for the whole school (docs/privacy.md § Faces). */
+export const SchoolSettingsBody = z
+  .strictObject({
+    recognitionForAttendance: z.boolean().meta({
+      description:
+        "Attendance photos may be used for face recognition (aligned face crops for ai-service) whatever their subjects' own consent.",
+    }),
+  })
+  .meta({ description: "The school's settings to record." });
+export type SchoolSettingsBody = z.infer<typeof SchoolSettingsBody>;
+
+export const SchoolSettings = z.object({
+  recognitionForAttendance: z.boolean(),
+  updatedAt: z.string().datetime().nullable().meta({ description: 'Null while no admin ever set them (the defaults).' }),
+  updatedBy: z.string().nullable(),
+});
+export type SchoolSettings = z.infer<typeof SchoolSettings>;
+
+export const AUDIT_ACTIONS = ['download', 'delete', 'legal-hold', 'consent', 'erasure', 'export', 'setting'] as const;
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];
 
 export const AuditQuery = z.strictObject({
@@ -110,7 +128,7 @@ export const ExportRecord = z.object({
 export type ExportRecord = z.infer<typeof ExportRecord>;
 export const JobIdParam = z.string().uuid();
 
-export type Right = 'consent:write' | 'consent:read' | 'audit' | 'retention' | 'erasure' | 'export';
+export type Right = 'consent:write' | 'consent:read' | 'audit' | 'retention' | 'erasure' | 'export' | 'settings';
 
 /**
  * Who may use each right, read against the rights issue. `self`: a person about themselves (the
@@ -123,6 +141,7 @@ export const RIGHTS_POLICY: Record<Right, { who: readonly PolicySubject[]; self:
   retention: { who: ['admin'], self: false },
   erasure: { who: ['admin', 'user-service'], self: false },
   export: { who: ['admin', 'user-service'], self: false },
+  settings: { who: ['admin'], self: false },
 };
 
 /** Refuses (403) a principal who may not use `right`, for the subject named if any. */

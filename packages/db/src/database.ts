@@ -199,6 +199,7 @@ export interface SchoolSettingsTable {
 }
 
 export type MediaFacesRow = Selectable<MediaFacesTable>;
+export type SchoolSettingsRow = Selectable<SchoolSettingsTable>;
 
 export type RightsJobRow = Selectable<RightsJobTable>;
 export type AccessAuditRow = Selectable<AccessAuditTable>;

@@ -1,6 +1,6 @@
 import { sql, type Kysely } from 'kysely';
 import type { Purpose } from '@media/core';
-import type { Database, FaceVariant, MediaFacesRow, StoredFace } from './database';
+import type { Database, FaceVariant, MediaFacesRow, NewAuditEntry, SchoolSettingsRow, StoredFace } from './database';
 
 /** The rows of the face stage and the school settings it reads (migration 0012). */
 export class FaceRepository {
@@ -131,11 +131,35 @@ export class FaceRepository {
     return row?.recognitionForAttendance ?? false;
   }
 
-  async setRecognitionForAttendance(tenant: string, enabled: boolean, by: string): Promise<void> {
-    await this.db
-      .insertInto('schoolSettings')
-      .values({ tenant, recognitionForAttendance: enabled, updatedBy: by })
-      .onConflict((oc) => oc.column('tenant').doUpdateSet({ recognitionForAttendance: enabled, updatedBy: by, updatedAt: sql`now()` }))
+  /** The school's settings as recorded, or undefined while no admin ever set them. */
+  async schoolSettings(tenant: string): Promise<SchoolSettingsRow | undefined> {
+    return this.db.selectFrom('schoolSettings').selectAll().where('tenant', '=', tenant).executeTakeFirst();
+  }
+
+  /** Records the setting, with its audit row when given, in one transaction. */
+  async setRecognitionForAttendance(tenant: string, enabled: boolean, by: string, audit?: NewAuditEntry): Promise<SchoolSettingsRow> {
+    return this.db.transaction().execute(async (trx) => {
+      const row = await trx
+        .insertInto('schoolSettings')
+        .values({ tenant, recognitionForAttendance: enabled, updatedBy: by })
+        .onConflict((oc) => oc.column('tenant').doUpdateSet({ recognitionForAttendance: enabled, updatedBy: by, updatedAt: sql`now()` }))
+        .returningAll()
+        .executeTakeFirstOrThrow();
+      if (audit) await trx.insertInto('accessAudit').values(audit).execute();
+      return row;
+    });
+  }
+
+  /** A school's attendance photos that hold aligned crops (recognition for attendance was turned off). */
+  async attendanceWithCrops(tenant: string): Promise<(MediaFacesRow & { purpose: Purpose; subjectIds: string[] })[]> {
+    return this.db
+      .selectFrom('mediaFaces')
+      .innerJoin('media', 'media.id', 'mediaFaces.mediaId')
+      .selectAll('mediaFaces')
+      .select(['media.purpose', 'media.subjectIds'])
+      .where('mediaFaces.tenant', '=', tenant)
+      .where('media.purpose', '=', 'attendance')
+      .where(sql<boolean>`jsonb_path_exists(media_faces.variants, '$[*] ? (@.name starts with "faces/")')`)
       .execute();
   }
 }

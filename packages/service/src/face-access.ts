@@ -1,5 +1,5 @@
 import { MediaError, type Principal } from '@media/core';
-import type { FaceRepository, MediaFacesRow, RightsRepository, StoredFace } from '@media/db';
+import type { FaceRepository, MediaFacesRow, MediaRow, RightsRepository, StoredFace } from '@media/db';
 import type { EdgeInvalidation, MediaStorage } from '@media/storage';
 import { recognitionAllowed } from './face-consent';
 
@@ -37,7 +37,7 @@ export function authorizeFaceVariant(principal: Principal, variant: string, allo
 }
 
 export interface CropRevocationDeps {
-  faces: Pick<FaceRepository, 'withCropsNaming' | 'dropVariants' | 'recognitionForAttendance'>;
+  faces: Pick<FaceRepository, 'withCropsNaming' | 'attendanceWithCrops' | 'dropVariants' | 'recognitionForAttendance'>;
   rights: Pick<RightsRepository, 'consentsOf'>;
   storage: Pick<MediaStorage, 'deleteMany'>;
   edge?: EdgeInvalidation;
@@ -51,7 +51,19 @@ export interface CropRevocationDeps {
  * every URL reads consent again.
  */
 export async function revokeFaceCrops(deps: CropRevocationDeps, tenant: string, subjectId: string): Promise<number> {
-  const items = await deps.faces.withCropsNaming(tenant, subjectId);
+  return revokeDisallowed(deps, tenant, await deps.faces.withCropsNaming(tenant, subjectId));
+}
+
+/** After a school turned recognition for attendance off: its attendance photos' crops, where consent does not allow them. */
+export async function revokeAttendanceCrops(deps: CropRevocationDeps, tenant: string): Promise<number> {
+  return revokeDisallowed(deps, tenant, await deps.faces.attendanceWithCrops(tenant));
+}
+
+async function revokeDisallowed(
+  deps: CropRevocationDeps,
+  tenant: string,
+  items: (MediaFacesRow & Pick<MediaRow, 'purpose' | 'subjectIds'>)[],
+): Promise<number> {
   if (items.length === 0) return 0;
   const attendanceAllowed = await deps.faces.recognitionForAttendance(tenant);
   let revoked = 0;

@@ -15,3 +15,4 @@ export * from './request-throttle';
 export * from './rights-job-queue';
 export * from './face-access';
 export * from './face-consent';
+export * from './school-settings';

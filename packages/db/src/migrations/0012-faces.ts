@@ -10,7 +10,7 @@ import { sql, type Kysely } from 'kysely';
  *   (`blurred`, and `faces/N` while the item's subjects allow recognition), the same shape as
  *   `media.variants`, kept apart so that the stage never rewrites the row processing wrote.
  * - `school_settings`: per school, whether attendance photos may be used for recognition whatever
- *   their subjects' own consent (an admin's decision, audited).
+ *   their subjects' own consent (an admin's decision, audited: the audit log gains `setting`).
  */
 export async function up(db: Kysely<unknown>): Promise<void> {
   await sql`create table media_faces (
@@ -33,9 +33,16 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     updated_at timestamptz not null default now(),
     updated_by text not null
   )`.execute(db);
+  await sql`alter table access_audit drop constraint access_audit_action_check`.execute(db);
+  await sql`alter table access_audit add constraint access_audit_action_check
+    check (action in ('download', 'delete', 'legal-hold', 'consent', 'erasure', 'export', 'setting'))`.execute(db);
 }
 
 export async function down(db: Kysely<unknown>): Promise<void> {
+  await sql`delete from access_audit where action = 'setting'`.execute(db);
+  await sql`alter table access_audit drop constraint access_audit_action_check`.execute(db);
+  await sql`alter table access_audit add constraint access_audit_action_check
+    check (action in ('download', 'delete', 'legal-hold', 'consent', 'erasure', 'export'))`.execute(db);
   await sql`drop table school_settings`.execute(db);
   await sql`drop table media_faces`.execute(db);
 }

@@ -1,0 +1,44 @@
+import { authorizeRight, type Principal, type SchoolSettings, type SchoolSettingsBody } from '@media/core';
+import type { SchoolSettingsRow } from '@media/db';
+import type { Dependencies } from './dependencies';
+import { revokeAttendanceCrops } from './face-access';
+
+type Deps = Pick<Dependencies, 'faces' | 'rights' | 'storage'> & Partial<Pick<Dependencies, 'edge'>>;
+
+const settingsOf = (row: SchoolSettingsRow | undefined): SchoolSettings => ({
+  recognitionForAttendance: row?.recognitionForAttendance ?? false,
+  updatedAt: row ? new Date(row.updatedAt).toISOString() : null,
+  updatedBy: row?.updatedBy ?? null,
+});
+
+/** The school's settings (administrators). */
+export async function getSchoolSettings(deps: Pick<Deps, 'faces'>, principal: Principal): Promise<SchoolSettings> {
+  authorizeRight(principal, 'settings');
+  return settingsOf(await deps.faces.schoolSettings(principal.tenant));
+}
+
+/**
+ * Records the school's settings with an audit row (administrators). Turning recognition for
+ * attendance off removes the crops of the attendance photos whose subjects' consent does not allow
+ * them, as a withdrawal does; sending the same settings again finishes a removal that failed.
+ */
+export async function setSchoolSettings(
+  deps: Deps,
+  principal: Principal,
+  body: SchoolSettingsBody,
+  requestId?: string,
+): Promise<SchoolSettings> {
+  authorizeRight(principal, 'settings');
+  const row = await deps.faces.setRecognitionForAttendance(principal.tenant, body.recognitionForAttendance, principal.sub, {
+    tenant: principal.tenant,
+    actor: principal.sub,
+    actorRole: principal.role === 'service' ? 'service' : principal.role,
+    action: 'setting',
+    mediaId: null,
+    subjectId: null,
+    variant: null,
+    requestId: requestId ?? null,
+  });
+  if (!body.recognitionForAttendance) await revokeAttendanceCrops(deps, principal.tenant);
+  return settingsOf(row);
+}
