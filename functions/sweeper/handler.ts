@@ -32,6 +32,7 @@ const METRICS: Record<keyof SweepReport, string> = {
   purged: 'DeletedItemsPurged',
   rightsJobs: 'RightsJobsAdvanced',
   failed: 'SweepFailures',
+  faceJobs: 'FaceJobsSent',
 };
 
 /**

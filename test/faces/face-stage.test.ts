@@ -9,7 +9,7 @@ import { AccessAuditLog, type Database, FaceRepository, MediaRepository, RightsR
 import { decodeUpright, detectFaces, installedModelFiles } from '@media/faces';
 import { LOCAL_S3_CREDENTIALS, startS3Server, type S3Server } from '@media/local';
 import { discardEvents, getSchoolSettings, setConsent, setSchoolSettings } from '@media/service';
-import { type FaceStageDeps, FaceStageBusy, runFaceStage } from '@media/service/faces';
+import { type FaceJob, type FaceStageDeps, FaceStageBusy, resendFaceJobs, runFaceStage } from '@media/service/faces';
 import { derivativeKey, MediaStorage, originalKey } from '@media/storage';
 import { demoPhoto } from '../../packages/faces/test/demo-photos';
 import { testDatabase, uniqueTenant } from '../support/database';
@@ -247,5 +247,21 @@ describe('the face stage', () => {
       .where('action', '=', 'setting')
       .execute();
     expect(audit.map((a) => a.requestId).sort()).toEqual(['req-1', 'req-2']);
+  });
+
+  it('sends the face jobs the sweeper finds owed (never sent, or lost), once per idle period, and not those done', async () => {
+    const tenant = uniqueTenant();
+    const owed = await readyPhoto(tenant, 'general', []);
+    const done = await readyPhoto(tenant, 'general', []);
+    await runFaceStage(deps, { tenant, mediaId: done }, files);
+    const sent: FaceJob[] = [];
+    const faceQueue = { enqueue: async (job: FaceJob) => void sent.push(job) };
+    // The database is shared with other files: look at this school's jobs only.
+    await resendFaceJobs({ faces: deps.faces, faceQueue }, 100_000);
+    expect(sent.filter((j) => j.tenant === tenant)).toEqual([{ tenant, mediaId: owed }]);
+    sent.length = 0;
+    await resendFaceJobs({ faces: deps.faces, faceQueue }, 100_000);
+    expect(sent.filter((j) => j.tenant === tenant)).toEqual([]);
+    expect(await runFaceStage(deps, { tenant, mediaId: owed }, files)).toMatchObject({ outcome: 'done', faces: 5 });
   });
 });

@@ -54,6 +54,46 @@ export class FaceRepository {
       .executeTakeFirst();
   }
 
+  /**
+   * Ready items the face stage owes: never handed to it (a lost message, or media older than the
+   * stage), or handed to it and untouched for `idleSeconds` (the job was lost). Each is marked as
+   * sent in the same statement, so the next run does not send it again before `idleSeconds`.
+   */
+  async takeOwed(limit: number, idleSeconds: number): Promise<{ tenant: string; mediaId: string }[]> {
+    const idle = sql<Date>`now() - ${idleSeconds} * interval '1 second'`;
+    const owed = await this.db
+      .selectFrom('media')
+      .leftJoin('mediaFaces', 'mediaFaces.mediaId', 'media.id')
+      .select(['media.id as mediaId', 'media.tenant'])
+      .where('media.status', '=', 'ready')
+      .where((eb) =>
+        eb.or([
+          eb('mediaFaces.mediaId', 'is', null),
+          eb.and([
+            eb('mediaFaces.status', '=', 'pending'),
+            eb('mediaFaces.updatedAt', '<', idle),
+            eb.or([eb('mediaFaces.leaseExpiresAt', 'is', null), eb('mediaFaces.leaseExpiresAt', '<', sql<Date>`now()`)]),
+          ]),
+        ]),
+      )
+      .orderBy('media.processedAt')
+      .limit(limit)
+      .execute();
+    if (owed.length === 0) return [];
+    const marked = await this.db
+      .insertInto('mediaFaces')
+      .values(owed.map((o) => ({ mediaId: o.mediaId, tenant: o.tenant, status: 'pending' as const })))
+      .onConflict((oc) =>
+        oc
+          .column('mediaId')
+          .doUpdateSet({ updatedAt: sql`now()` })
+          .where((eb) => eb.and([eb('mediaFaces.status', '=', 'pending'), eb('mediaFaces.updatedAt', '<', idle)])),
+      )
+      .returning(['mediaId', 'tenant'])
+      .execute();
+    return marked;
+  }
+
   /** Gives up on an item whose attempts ran out: it stays without faces (and so without crops). */
   async fail(mediaId: string): Promise<void> {
     await this.db

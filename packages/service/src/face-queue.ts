@@ -1,3 +1,4 @@
+import type { FaceRepository } from '@media/db';
 import type { SqsSender } from './sqs-sender';
 
 /** A ready item the face stage should look at (docs/imaging.md § Faces). */
@@ -25,8 +26,8 @@ export class SqsFaceQueue implements FaceQueue {
 /**
  * Hands a ready item to the face stage, after its `ready` is committed and announced. A failure
  * here costs the item its faces, never its readiness (the upload's message is not failed for it:
- * its redelivery would find the item ready and stop). Items left without a face row are the
- * sweeper's to resend (docs/imaging.md § Faces).
+ * its redelivery would find the item ready and stop): the sweeper sends what is owed
+ * (`resendFaceJobs`).
  */
 export async function handToFaceStage(queue: FaceQueue | undefined, job: FaceJob): Promise<boolean> {
   if (!queue) return false;
@@ -51,4 +52,21 @@ export function parseFaceJob(body: string): FaceJob | null {
   } catch {
     return null;
   }
+}
+
+/** A face job not picked up this long is sent again by the sweeper. */
+export const FACE_JOB_IDLE_SECONDS = 15 * 60;
+
+/**
+ * The sweeper's part: sends the face jobs that were never sent or got lost, oldest first, at most
+ * `limit` a run (so media older than the stage is taken up a run at a time). Gives the number sent.
+ */
+export async function resendFaceJobs(
+  deps: { faces: Pick<FaceRepository, 'takeOwed'>; faceQueue: FaceQueue },
+  limit: number,
+  idleSeconds = FACE_JOB_IDLE_SECONDS,
+): Promise<number> {
+  const owed = await deps.faces.takeOwed(limit, idleSeconds);
+  for (const job of owed) await deps.faceQueue.enqueue(job);
+  return owed.length;
 }

@@ -1,6 +1,7 @@
 import type { RightsJobRow } from '@media/db';
 import { incomingKey } from '@media/storage';
 import { announceLate } from './announcements';
+import { resendFaceJobs } from './face-queue';
 import type { Dependencies } from './dependencies';
 import { purgeObjects } from './media-service';
 import { runErasure } from './rights-service';
@@ -8,7 +9,7 @@ import { runExport } from './subject-export';
 import { processUploadedObject, RetryLater } from './upload-processor';
 
 type Deps = Pick<Dependencies, 'media' | 'storage' | 'events' | 'config' | 'rights' | 'audit'> &
-  Partial<Pick<Dependencies, 'edge' | 'videoQueue'>>;
+  Partial<Pick<Dependencies, 'edge' | 'videoQueue' | 'faces' | 'faceQueue'>>;
 
 export interface SweepReport {
   /** Pending uploads that never arrived, now `expired`. */
@@ -27,6 +28,8 @@ export interface SweepReport {
   rightsJobs: number;
   /** Items that failed this time (S3 or the database); the next run tries them again. */
   failed: number;
+  /** Ready items sent to the face stage again, or for the first time (where a face queue is configured). */
+  faceJobs?: number;
 }
 
 /**
@@ -121,6 +124,13 @@ export async function sweep(deps: Deps, options: SweepOptions = {}): Promise<Swe
     await attempt('purge', row.id, async () => {
       // Every object goes on every run; the purge is recorded once no worker can write any more.
       if (await purgeObjects(deps, row)) report.purged += 1;
+    });
+  }
+
+  if (deps.faces && deps.faceQueue) {
+    const { faces, faceQueue } = deps;
+    await attempt('faces', '', async () => {
+      report.faceJobs = await resendFaceJobs({ faces, faceQueue }, limit);
     });
   }
   return report;
