@@ -8,7 +8,7 @@ import { type Config, loadConfig, newMediaId, type Principal, type Purpose } fro
 import { AccessAuditLog, type Database, FaceRepository, MediaRepository, RightsRepository } from '@media/db';
 import { decodeUpright, detectFaces, installedModelFiles } from '@media/faces';
 import { LOCAL_S3_CREDENTIALS, startS3Server, type S3Server } from '@media/local';
-import { discardEvents, getSchoolSettings, setConsent, setSchoolSettings } from '@media/service';
+import { discardEvents, downloadUrl, getSchoolSettings, setConsent, setSchoolSettings } from '@media/service';
 import { type FaceJob, type FaceStageDeps, FaceStageBusy, resendFaceJobs, runFaceStage } from '@media/service/faces';
 import { derivativeKey, MediaStorage, originalKey } from '@media/storage';
 import { demoPhoto } from '../../packages/faces/test/demo-photos';
@@ -263,5 +263,34 @@ describe('the face stage', () => {
     await resendFaceJobs({ faces: deps.faces, faceQueue }, 100_000);
     expect(sent.filter((j) => j.tenant === tenant)).toEqual([]);
     expect(await runFaceStage(deps, { tenant, mediaId: owed }, files)).toMatchObject({ outcome: 'done', faces: 5 });
+  });
+
+  it('gives ai-service a URL to a crop while consent allows, nobody else, and `blurred` to whoever may see the photo', async () => {
+    const tenant = uniqueTenant();
+    const id = await readyPhoto(tenant, 'attendance', ['student-1']);
+    await consent(tenant, 'student-1', true);
+    await runFaceStage(deps, { tenant, mediaId: id }, files);
+    const api = { ...deps, audit: new AccessAuditLog(db), events: discardEvents };
+    const ai = { role: 'service', tenant, sub: 'ai-service', classrooms: [] } as unknown as Principal;
+    const teacher = { role: 'teacher', tenant, sub: 'teacher-1', classrooms: ['class-1'] } as unknown as Principal;
+
+    const crop = await downloadUrl(api, ai, id, 'faces/1');
+    const fetched = await fetch(crop.url);
+    expect(await sharp(Buffer.from(await fetched.arrayBuffer())).metadata()).toMatchObject({ width: 112, height: 112, format: 'jpeg' });
+    await expect(downloadUrl(api, teacher, id, 'faces/1')).rejects.toMatchObject({ code: 'FORBIDDEN' });
+    await expect(downloadUrl(api, ai, id, 'faces/9')).rejects.toMatchObject({ code: 'NOT_FOUND' });
+    const blurred = await downloadUrl(api, teacher, id, 'blurred');
+    expect((await fetch(blurred.url)).status).toBe(200);
+    await expect(downloadUrl(api, ai, id, 'blurred')).rejects.toMatchObject({ code: 'FORBIDDEN' });
+
+    await consent(tenant, 'student-1', false);
+    await expect(downloadUrl(api, ai, id, 'faces/1')).rejects.toMatchObject({ code: 'CONSENT_REQUIRED' });
+    const audited = await db
+      .selectFrom('accessAudit')
+      .select('variant')
+      .where('tenant', '=', tenant)
+      .where('action', '=', 'download')
+      .execute();
+    expect(audited.map((a) => a.variant).sort()).toEqual(['blurred', 'faces/1']);
   });
 });

@@ -113,8 +113,16 @@ export const ListQuery = z.strictObject({
 });
 export type ListQuery = z.infer<typeof ListQuery>;
 
+/** A variant of processing, or of the face stage (`blurred`, `faces/0`, `faces/1`, …). */
+export const DownloadVariantName = z
+  .union([z.enum(VARIANT_NAMES), z.literal('blurred'), z.templateLiteral(['faces/', z.number().int().min(0).max(999)])])
+  .meta({
+    description:
+      'A processing variant, `blurred` (every face blurred), or `faces/N` (the Nth aligned face crop; ai-service, with consent).',
+  });
+
 export const DownloadQuery = z.strictObject({
-  variant: z.enum(VARIANT_NAMES).default('medium'),
+  variant: DownloadVariantName.default('medium'),
 });
 
 /** Ids of a gallery or a service's batch: at most 100, each answered on its own. */
@@ -123,7 +131,7 @@ export const MAX_DOWNLOAD_URLS = 100;
 export const DownloadUrlsRequest = z.strictObject({
   // Any string up to a UUID's length and a little more: an id that names nothing is that item's 404, not the batch's 400.
   ids: z.array(z.string().min(1).max(64)).min(1).max(MAX_DOWNLOAD_URLS),
-  variant: z.enum(VARIANT_NAMES).default('medium'),
+  variant: DownloadVariantName.default('medium'),
 });
 export type DownloadUrlsRequest = z.infer<typeof DownloadUrlsRequest>;
 

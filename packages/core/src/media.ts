@@ -6,6 +6,12 @@ export const VARIANT_NAMES = ['original', 'thumb', 'small', 'medium', 'large', '
 export type VariantName = (typeof VARIANT_NAMES)[number];
 export type DerivativeName = Exclude<VariantName, 'original'>;
 
+/** The face stage's variants (docs/imaging.md § Faces): `blurred`, and `faces/N`, the Nth face's aligned crop. */
+export type FaceVariantName = 'blurred' | `faces/${number}`;
+/** What a download may name: a variant of processing, or one of the face stage. */
+export type DownloadVariant = VariantName | FaceVariantName;
+export const isFaceVariant = (variant: string): variant is FaceVariantName => /^(?:blurred|faces\/(?:0|[1-9][0-9]{0,2}))$/.test(variant);
+
 export type DerivativeFormat = 'webp' | 'avif' | 'jpeg';
 
 export interface StoredVariant {

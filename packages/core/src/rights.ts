@@ -1,7 +1,7 @@
 // A namespace import lets esbuild drop what is unused (zod's locales alone are 370 KB).
 import * as z from 'zod';
 import { MediaError } from './errors';
-import { VARIANT_NAMES } from './media';
+import { DownloadVariantName } from './contract';
 import { rulesOf } from './authorization';
 import { PURPOSES, type Purpose } from './purposes';
 import { policySubjectOf, type PolicySubject, type Principal } from './principal';
@@ -83,7 +83,7 @@ export const AuditEntry = z.object({
   action: z.enum(AUDIT_ACTIONS),
   mediaId: z.string().nullable(),
   subjectId: z.string().nullable(),
-  variant: z.enum(VARIANT_NAMES).nullable(),
+  variant: DownloadVariantName.nullable(),
   requestId: z.string().nullable(),
 });
 export type AuditEntry = z.infer<typeof AuditEntry>;

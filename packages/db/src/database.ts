@@ -1,5 +1,5 @@
 import type { ColumnType, Generated, Insertable, Selectable, Updateable } from 'kysely';
-import type { AuditAction, MediaStatus, Purpose, RejectionCode, StoredVariant, VariantName } from '@media/core';
+import type { AuditAction, DownloadVariant, MediaStatus, Purpose, RejectionCode, StoredVariant } from '@media/core';
 
 type Timestamp = ColumnType<Date, Date | string, Date | string>;
 type NullableTimestamp = ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
@@ -122,7 +122,7 @@ export interface AccessAuditTable {
   action: AuditAction;
   mediaId: string | null;
   subjectId: string | null;
-  variant: VariantName | null;
+  variant: DownloadVariant | null;
   requestId: string | null;
 }
 

@@ -1,4 +1,12 @@
-import { MediaError, type Principal } from '@media/core';
+import {
+  type DownloadVariant,
+  type FaceVariantName,
+  isFaceVariant,
+  MediaError,
+  type Principal,
+  type StoredVariant,
+  type VariantName,
+} from '@media/core';
 import type { FaceRepository, MediaFacesRow, MediaRow, RightsRepository, StoredFace } from '@media/db';
 import type { EdgeInvalidation, MediaStorage } from '@media/storage';
 import { recognitionAllowed } from './face-consent';
@@ -6,6 +14,37 @@ import { recognitionAllowed } from './face-consent';
 /** A face variant's name: the blurred image, or the Nth face's aligned crop. */
 export const isFaceCrop = (variant: string): boolean => /^faces\/\d{1,3}$/.test(variant);
 export const BLURRED_VARIANT = 'blurred';
+
+/**
+ * The processing variant whose read policy a face variant follows: `blurred` is readable wherever
+ * a display variant (`medium`) is; a crop only where `ml` is (then the consent rule below).
+ */
+export function policyVariantOf(variant: DownloadVariant): VariantName {
+  if (!isFaceVariant(variant)) return variant;
+  return variant === BLURRED_VARIANT ? 'medium' : 'ml';
+}
+
+/** The download path's check of a face variant: a crop needs recognition allowed, read now. */
+export async function authorizeFaceDownload(
+  deps: { rights: Pick<RightsRepository, 'consentsOf'>; faces?: Pick<FaceRepository, 'recognitionForAttendance'> },
+  principal: Principal,
+  row: Pick<MediaRow, 'tenant' | 'purpose' | 'subjectIds'>,
+  variant: FaceVariantName,
+): Promise<void> {
+  if (!isFaceCrop(variant)) return;
+  const attendance = row.purpose === 'attendance' && deps.faces ? await deps.faces.recognitionForAttendance(row.tenant) : false;
+  authorizeFaceVariant(principal, variant, recognitionAllowed(row, await deps.rights.consentsOf(row.tenant, row.subjectIds), attendance));
+}
+
+/** A face variant as the face stage recorded it, or undefined (not detected yet, or no such face). */
+export async function faceVariantOf(
+  deps: { faces?: Pick<FaceRepository, 'find'> },
+  row: Pick<MediaRow, 'id'>,
+  variant: FaceVariantName,
+): Promise<Omit<StoredVariant, 'name'> | undefined> {
+  const faces = await deps.faces?.find(row.id);
+  return faces?.variants.find((v) => v.name === variant);
+}
 
 /**
  * Who sees `faces` in a record (docs/privacy.md § Faces): the school's admins always; the AI

@@ -13,12 +13,15 @@ import {
   type Principal,
   isPersonId,
   type AuditAction,
+  type DownloadVariant,
+  isFaceVariant,
   type VariantName,
   notFound,
 } from '@media/core';
 import type { MediaRow, NewAuditEntry } from '@media/db';
 import { contentDisposition, derivativePrefix, incomingKey, originalKey, type EdgeInvalidation } from '@media/storage';
 import { announce, giveBack } from './announcements';
+import { authorizeFaceDownload, faceVariantOf, policyVariantOf } from './face-access';
 import { toMediaRecord } from './media-record';
 import type { MediaObjects, MediaPorts, MediaRows } from './ports';
 
@@ -60,7 +63,7 @@ export const auditEntryOf = (
   requestId: string | undefined,
   action: AuditAction,
   row: Pick<MediaRow, 'id' | 'subjectId'>,
-  variant: VariantName | null = null,
+  variant: DownloadVariant | null = null,
 ): NewAuditEntry => ({
   tenant: principal.tenant,
   actor: principal.sub,
@@ -95,7 +98,7 @@ export async function downloadUrl(
   deps: Deps,
   principal: Principal,
   id: string,
-  variant: VariantName,
+  variant: DownloadVariant,
   requestId?: string,
 ): Promise<{ url: string; expiresAt: string }> {
   const row = await visibleRow(deps, principal, id);
@@ -114,7 +117,7 @@ export async function downloadUrls(
   deps: Deps,
   principal: Principal,
   ids: readonly string[],
-  variant: VariantName,
+  variant: DownloadVariant,
   requestId?: string,
 ): Promise<{ items: DownloadUrlItem[] }> {
   const wellFormed = [...new Set(ids.filter((id) => MediaIdParam.safeParse(id).success))];
@@ -147,16 +150,17 @@ async function issueDownloadUrl(
   deps: Deps,
   principal: Principal,
   row: MediaRow,
-  variant: VariantName,
+  variant: DownloadVariant,
   requestId: string | undefined,
 ): Promise<{ url: string; expiresAt: string }> {
-  authorize(principal, { kind: 'download', variant }, row);
-  await requireConsent(deps, principal, row, variant);
+  authorize(principal, { kind: 'download', variant: policyVariantOf(variant) }, row);
+  if (isFaceVariant(variant)) await authorizeFaceDownload(deps, principal, row, variant);
+  else await requireConsent(deps, principal, row, variant);
   if (row.status !== 'ready') {
     throw new MediaError('NOT_READY', `This media is ${row.status}; a download is possible once it is ready.`);
   }
   // The key comes from the stored record only, never from the request.
-  const stored = row.variants.find((v) => v.name === variant);
+  const stored = isFaceVariant(variant) ? await faceVariantOf(deps, row, variant) : row.variants.find((v) => v.name === variant);
   const key = stored?.key ?? (variant === 'original' ? row.originalKey : null);
   if (!key) throw new MediaError('NOT_FOUND', `This media has no ${variant} variant.`);
   if (!isKeyOf(row.tenant, row.id, key)) {
@@ -173,7 +177,7 @@ async function issueDownloadUrl(
 async function signDownload(
   deps: Deps,
   row: MediaRow,
-  variant: VariantName,
+  variant: DownloadVariant,
   key: string,
   storedType: string | undefined,
   storedFormat: string | undefined,
@@ -185,11 +189,12 @@ async function signDownload(
   const contentType = safeContentType(storedType ?? row.contentType);
   const extension = storedFormat ?? contentType.split('/')[1]!;
   const base = (row.filename ?? '').replace(/\.[^.]*$/, '');
+  const fileVariant = variant.replace('/', '-');
   return deps.storage.presignDownload({
     key,
     contentType,
     expiresInSeconds,
-    contentDisposition: contentDisposition(base ? `${base}-${variant}.${extension}` : null, `${row.id}-${variant}.${extension}`),
+    contentDisposition: contentDisposition(base ? `${base}-${fileVariant}.${extension}` : null, `${row.id}-${fileVariant}.${extension}`),
   });
 }
 

@@ -1,5 +1,5 @@
 import type { Config } from '@media/core';
-import type { AccessAuditLog, MediaRepository, RightsRepository } from '@media/db';
+import type { AccessAuditLog, FaceRepository, MediaRepository, RightsRepository } from '@media/db';
 import type { CdnUrls, EdgeInvalidation, MediaStorage } from '@media/storage';
 import type { EventPublisher } from './event-publisher';
 
@@ -73,4 +73,6 @@ export interface MediaPorts {
   cdn?: DerivativeUrls;
   /** Absent: nothing caches objects at the edge, so a purge has nothing to invalidate. */
   edge?: EdgeInvalidation;
+  /** The face stage's rows (`blurred`, `faces/N`); absent, those variants are not found. */
+  faces?: Pick<FaceRepository, 'find' | 'recognitionForAttendance'>;
 }
