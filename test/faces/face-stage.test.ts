@@ -8,7 +8,7 @@ import { type Config, loadConfig, newMediaId, type Principal, type Purpose } fro
 import { AccessAuditLog, type Database, FaceRepository, MediaRepository, RightsRepository } from '@media/db';
 import { decodeUpright, detectFaces, installedModelFiles } from '@media/faces';
 import { LOCAL_S3_CREDENTIALS, startS3Server, type S3Server } from '@media/local';
-import { discardEvents, downloadUrl, getSchoolSettings, setConsent, setSchoolSettings } from '@media/service';
+import { discardEvents, downloadUrl, getMedia, getSchoolSettings, setConsent, setSchoolSettings } from '@media/service';
 import { type FaceJob, type FaceStageDeps, FaceStageBusy, resendFaceJobs, runFaceStage } from '@media/service/faces';
 import { derivativeKey, MediaStorage, originalKey } from '@media/storage';
 import { demoPhoto } from '../../packages/faces/test/demo-photos';
@@ -292,5 +292,20 @@ describe('the face stage', () => {
       .where('action', '=', 'download')
       .execute();
     expect(audited.map((a) => a.variant).sort()).toEqual(['blurred', 'faces/1']);
+  });
+
+  it('shows `faces` in the record to the school admins always, to ai-service while consent allows, to nobody else', async () => {
+    const tenant = uniqueTenant();
+    const id = await readyPhoto(tenant, 'attendance', ['student-1']);
+    await runFaceStage(deps, { tenant, mediaId: id }, files);
+    const api = { ...deps, audit: new AccessAuditLog(db), events: discardEvents };
+    const as = (role: string, sub: string) => ({ role, tenant, sub, classrooms: ['class-1'] }) as unknown as Principal;
+
+    expect((await getMedia(api, as('admin', 'admin-1'), id)).faces).toHaveLength(5);
+    expect((await getMedia(api, as('teacher', 'teacher-1'), id)).faces).toBeUndefined();
+    expect((await getMedia(api, as('service', 'attendance-service'), id)).faces).toBeUndefined();
+    expect((await getMedia(api, as('service', 'ai-service'), id)).faces).toBeUndefined();
+    await consent(tenant, 'student-1', true);
+    expect((await getMedia(api, as('service', 'ai-service'), id)).faces).toHaveLength(5);
   });
 });

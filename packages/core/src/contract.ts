@@ -139,6 +139,21 @@ export const LegalHoldBody = z.strictObject({ hold: z.boolean() });
 
 export const UsageQuery = z.strictObject({ groupBy: z.enum(['purpose', 'subject']).default('purpose') });
 
+const Fraction = z.number().min(0).max(1);
+
+/** A face found in the upright image (docs/imaging.md § Faces): every coordinate a fraction of its width or height. */
+export const DetectedFace = z.object({
+  box: z.object({ x: Fraction, y: Fraction, width: Fraction, height: Fraction }),
+  landmarks: z
+    .array(z.object({ x: z.number(), y: z.number() }))
+    .meta({ description: 'Eye centres (image left, right), nose tip, mouth corners (left, right).' }),
+  score: z.number().meta({ description: "The detector's confidence, 0–1." }),
+  quality: z.object({
+    templateError: z.number().meta({ description: 'RMS distance (px of a 112 px crop) of the five points from the frontal template.' }),
+    poor: z.boolean().meta({ description: 'A profile, a tilt or a blur: the crop is not worth recognising.' }),
+  }),
+});
+
 export const VariantRecord = z.object({
   name: z.enum(VARIANT_NAMES),
   format: z.string(),
@@ -179,6 +194,10 @@ export const MediaRecord = z.object({
     })
     .optional(),
   variants: z.array(VariantRecord),
+  faces: z.array(DetectedFace).optional().meta({
+    description:
+      "The faces the face stage found, once it ran: for the school's admins always, for ai-service where recognition is allowed, for nobody else. No embedding, no identity.",
+  }),
 });
 export type MediaRecord = z.infer<typeof MediaRecord>;
 

@@ -46,6 +46,24 @@ export async function faceVariantOf(
   return faces?.variants.find((v) => v.name === variant);
 }
 
+/** `faces` for this principal's view of the record, read only for those who may ever see it. */
+export async function facesFor(
+  deps: { rights: Pick<RightsRepository, 'consentsOf'>; faces?: Pick<FaceRepository, 'find' | 'recognitionForAttendance'> },
+  principal: Principal,
+  row: Pick<MediaRow, 'id' | 'tenant' | 'purpose' | 'subjectIds'>,
+): Promise<StoredFace[] | undefined> {
+  const mayEverSee = principal.role === 'admin' || (principal.role === 'service' && principal.sub === 'ai-service');
+  if (!mayEverSee || !deps.faces) return undefined;
+  const faces = await deps.faces.find(row.id);
+  if (!faces?.faces) return undefined;
+  let allowed = false;
+  if (principal.role === 'service') {
+    const attendance = row.purpose === 'attendance' && (await deps.faces.recognitionForAttendance(row.tenant));
+    allowed = recognitionAllowed(row, await deps.rights.consentsOf(row.tenant, row.subjectIds), attendance);
+  }
+  return facesShownTo(principal, row.tenant, faces, allowed);
+}
+
 /**
  * Who sees `faces` in a record (docs/privacy.md § Faces): the school's admins always; the AI
  * service while recognition is allowed for the item; nobody else.

@@ -21,7 +21,7 @@ import {
 import type { MediaRow, NewAuditEntry } from '@media/db';
 import { contentDisposition, derivativePrefix, incomingKey, originalKey, type EdgeInvalidation } from '@media/storage';
 import { announce, giveBack } from './announcements';
-import { authorizeFaceDownload, faceVariantOf, policyVariantOf } from './face-access';
+import { authorizeFaceDownload, faceVariantOf, facesFor, policyVariantOf } from './face-access';
 import { toMediaRecord } from './media-record';
 import type { MediaObjects, MediaPorts, MediaRows } from './ports';
 
@@ -38,7 +38,8 @@ async function visibleRow(deps: Deps, principal: Principal, id: string): Promise
 export async function getMedia(deps: Deps, principal: Principal, id: string): Promise<MediaRecord> {
   const row = await visibleRow(deps, principal, id);
   authorize(principal, { kind: 'read' }, row);
-  return toMediaRecord(row);
+  const faces = await facesFor(deps, principal, row);
+  return faces ? { ...toMediaRecord(row), faces } : toMediaRecord(row);
 }
 
 export async function listMedia(
