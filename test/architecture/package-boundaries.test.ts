@@ -169,4 +169,15 @@ describe('package boundaries', () => {
   it('the processor does load it: the check above can see an import of sharp', () => {
     expect([...closure(join(REPO_ROOT, 'functions', 'process-upload', 'handler.ts')).packages]).toContain('sharp');
   });
+
+  it.each(['request-upload', 'get-download', 'media-api', 'migrate', 'process-upload', 'sweeper'])(
+    'the %s function never loads face-api (only detect-faces carries the model)',
+    (name) => {
+      expect([...closure(join(REPO_ROOT, 'functions', name, 'handler.ts')).packages]).not.toContain('@vladmandic/face-api');
+    },
+  );
+
+  it('the detect-faces function does load it: the check above can see an import of face-api', () => {
+    expect([...closure(join(REPO_ROOT, 'functions', 'detect-faces', 'handler.ts')).packages]).toContain('@vladmandic/face-api');
+  });
 });
