@@ -5,9 +5,7 @@ import type { AnnouncedStatus, MediaRow } from '@media/db';
 import { incomingKey } from '@media/storage';
 import type { Dependencies } from './dependencies';
 import type { EventPublisher } from './event-publisher';
-import type { MediaRows } from './ports';
-
-type Deps = Pick<Dependencies, 'media' | 'storage' | 'events' | 'config'>;
+import type { MediaObjects, MediaRows } from './ports';
 
 const base = {
   eventId: z.string().meta({ description: '`{type}:{mediaId}`: the same for every delivery of one state change; de-duplicate on it.' }),
@@ -148,7 +146,15 @@ export async function announce(deps: { media: Pick<MediaRows, 'markAnnounced'>; 
  * lease (so only one worker does this), removes the processed upload's incoming object, sends the
  * event. False when there is nothing to do or someone else is on it.
  */
-export async function announceLate(deps: Deps, id: string): Promise<boolean> {
+export async function announceLate(
+  deps: {
+    media: Pick<MediaRows, 'claimAnnouncement' | 'markAnnounced' | 'releaseLease'>;
+    storage: Pick<MediaObjects, 'deleteMany'>;
+    events: EventPublisher;
+    config: Pick<Dependencies['config'], 'processing'>;
+  },
+  id: string,
+): Promise<boolean> {
   const row = await deps.media.claimAnnouncement(id, deps.config.processing.leaseSeconds);
   if (!row) return false;
   try {

@@ -4,7 +4,7 @@ import { isUploadRejected, processImage, type UploadRejected } from '@media/imag
 import { derivativeKey, incomingKey, originalKey, parseIncomingKey } from '@media/storage';
 import { announce, announceLate, giveBack } from './announcements';
 import type { Dependencies } from './dependencies';
-import { objectKeysOf, purgeObjects } from './media-service';
+import { objectKeysOf, purgeObjects } from './item-lifecycle';
 import { processClaimedVideo } from './video-processor';
 
 export type ProcessOutcome =
