@@ -26,6 +26,7 @@ import { near, pixelAt, RED } from '../fixtures/images/pictures';
 import { makePhoto } from '../fixtures/photos';
 import { LOCATION, phoneClip } from '../fixtures/videos';
 import { appDatabaseUrl, uniqueTenant } from '../support/database';
+import { createPending } from '../support/media-rows';
 
 const missing = arm64EmulationMissing();
 // CI installs the emulator (.ci/run); elsewhere its absence is said, never silently passed over.
@@ -118,7 +119,7 @@ describe.skipIf(!!missing)(`the shipped arm64 processor under emulation${missing
   it('loads sharp for arm64, validates a real JPEG and writes its derivatives', async () => {
     const id = newMediaId();
     const photo = await makePhoto({ width: 640, height: 480, orientation: 6 });
-    await new MediaRepository(db).createPending({
+    await createPending(db, {
       id,
       tenant,
       purpose: 'profile',
@@ -141,7 +142,7 @@ describe.skipIf(!!missing)(`the shipped arm64 processor under emulation${missing
   it('decodes an iPhone HEIC with the shipped WASM libheif: ready, upright once, its HEIC original without EXIF', async () => {
     const id = newMediaId();
     const photo = await iphoneHeic(300, 400);
-    await new MediaRepository(db).createPending({
+    await createPending(db, {
       id,
       tenant,
       purpose: 'profile',
@@ -169,7 +170,7 @@ describe.skipIf(!!missing)(`the shipped arm64 processor under emulation${missing
     const id = newMediaId();
     const clip = await phoneClip(workDir, 'mp4', 2, '160x120');
     expect(clip.includes(LOCATION), 'the upload carries the location').toBe(true);
-    await new MediaRepository(db).createPending({
+    await createPending(db, {
       id,
       tenant,
       purpose: 'general',

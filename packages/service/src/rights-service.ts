@@ -16,10 +16,10 @@ import {
   type SubjectEvent,
   notFound,
 } from '@media/core';
-import type { AccessAuditRow, Consent, MediaRow, NewAuditEntry, RightsJobRow } from '@media/db';
-import { announce, announceLate, giveBack } from './announcements';
+import type { AccessAuditRow, Consent, RightsJobRow } from '@media/db';
 import type { Dependencies } from './dependencies';
-import { auditEntryOf, purgeObjects } from './media-service';
+import { subjectAuditOf } from './audit-entries';
+import { deleteItem, finishDeletion } from './item-lifecycle';
 
 type Deps = Pick<Dependencies, 'config' | 'media' | 'rights' | 'audit' | 'storage' | 'events'>;
 
@@ -36,22 +36,6 @@ const consentRecordOf = (subjectId: string, consent: Consent): ConsentRecord => 
   training: consent.training,
   updatedAt: iso(consent.updatedAt),
   updatedBy: consent.updatedBy,
-});
-
-const subjectAudit = (
-  principal: Principal,
-  requestId: string | undefined,
-  action: NewAuditEntry['action'],
-  subjectId: string,
-): NewAuditEntry => ({
-  tenant: principal.tenant,
-  actor: principal.sub,
-  actorRole: principal.role,
-  action,
-  mediaId: null,
-  subjectId,
-  variant: null,
-  requestId: requestId ?? null,
 });
 
 export async function getConsent(deps: Pick<Deps, 'rights'>, principal: Principal, subjectId: string): Promise<ConsentRecord> {
@@ -79,7 +63,7 @@ export async function setConsent(
     subjectId,
     body,
     principal.sub,
-    subjectAudit(principal, requestId, 'consent', subjectId),
+    subjectAuditOf(principal, requestId, 'consent', subjectId),
   );
   const updatedAt = new Date(after.updatedAt!).toISOString();
   const event: SubjectEvent = {
@@ -105,28 +89,9 @@ async function deleteTrainingPhotosOf(deps: Deps, principal: Principal, subjectI
     if (page.length === 0) return count;
     after = page[page.length - 1]!.id;
     for (const row of page.filter((r) => !r.legalHold)) {
-      const deleted = await deps.media.markDeleted(
-        principal.tenant,
-        row.id,
-        principal.sub,
-        deps.config.processing.leaseSeconds,
-        auditEntryOf(principal, requestId, 'delete', row),
-      );
-      if (!deleted) continue;
-      count += 1;
-      await finishDeletion(deps, deleted);
+      if (await deleteItem(deps, principal, row, requestId)) count += 1;
     }
   }
-}
-
-/** After a tombstone whose lease the caller holds: the event, then the objects; the sweeper finishes what fails. */
-async function finishDeletion(deps: Deps, deleted: MediaRow): Promise<void> {
-  try {
-    await announce(deps, deleted);
-  } catch {
-    await giveBack(deps, deleted);
-  }
-  await purgeObjects(deps, deleted).catch(() => false);
 }
 
 const auditEntryFrom = (row: AccessAuditRow): AuditEntry => ({
@@ -221,7 +186,7 @@ export async function requestErasure(
   authorizeRight(principal, 'erasure', subjectId);
   const started = await deps.rights.startJob(
     { ...jobOf(principal, subjectId), kind: 'erasure' },
-    subjectAudit(principal, requestId, 'erasure', subjectId),
+    subjectAuditOf(principal, requestId, 'erasure', subjectId),
   );
   await handOver(deps, started);
   return { erasureId: started.job.id, status: jobStatusOf(started.job) };
@@ -245,7 +210,7 @@ export async function requestExport(
   authorizeRight(principal, 'export', subjectId);
   const started = await deps.rights.startJob(
     { ...jobOf(principal, subjectId), kind: 'export' },
-    subjectAudit(principal, requestId, 'export', subjectId),
+    subjectAuditOf(principal, requestId, 'export', subjectId),
   );
   await handOver(deps, started);
   return { exportId: started.job.id, status: jobStatusOf(started.job) };
@@ -269,7 +234,10 @@ export async function getExport(
     expiresInSeconds: EXPORT_URL_TTL_SECONDS,
     contentDisposition: `attachment; filename="export-${job.subjectId.replace(/[^A-Za-z0-9._-]/g, '_')}.zip"`,
   });
-  await deps.audit.append({ ...subjectAudit(principal, requestId, 'download', job.subjectId), requestId: requestId ?? `export:${job.id}` });
+  await deps.audit.append({
+    ...subjectAuditOf(principal, requestId, 'download', job.subjectId),
+    requestId: requestId ?? `export:${job.id}`,
+  });
   return { ...record, url: signed.url, expiresAt: signed.expiresAt };
 }
 
@@ -290,12 +258,9 @@ export async function runErasure(
     const result = await deps.rights.eraseBatch(jobId, batch);
     if (!result) break;
     last = result.job;
-    for (const row of result.deleted) {
-      await announceLate(deps, row.id).catch(() => false);
-      // The tombstoned row itself (a lookup of visible rows would never find a deleted one, and
-      // then nothing was purged here): its keys are all the purge needs.
-      await purgeObjects(deps, row).catch(() => false);
-    }
+    // The tombstoned rows themselves (a lookup of visible rows would never find a deleted one, and
+    // then nothing was purged here): their keys are all the purge needs.
+    for (const row of result.deleted) await finishDeletion(deps, row);
     if (result.job.status === 'done') break;
   }
   // Finished (now, or earlier by a worker that died before telling anyone): the event, at least once.

@@ -2,7 +2,7 @@ import type { RightsJobRow } from '@media/db';
 import { incomingKey } from '@media/storage';
 import { announceLate } from './announcements';
 import type { Dependencies } from './dependencies';
-import { purgeObjects } from './media-service';
+import { purgeObjects } from './item-lifecycle';
 import { runErasure } from './rights-service';
 import { runExport } from './subject-export';
 import { processUploadedObject, RetryLater } from './upload-processor';
