@@ -255,6 +255,25 @@ describe.skipIf(!hasChromium)('the upload page in headless Chromium', () => {
     await page.fill('#subject', '');
   });
 
+  it('starts a file again from its first byte when the upload the page remembered for it is gone', async () => {
+    const photo = join(workDir, 'gone.jpg');
+    await writeFile(photo, await makePhoto({ width: 640, height: 480 }));
+    const { size } = await stat(photo);
+    // As a reload leaves it, for an upload the sweeper has since given up (an id the service does not know).
+    await page.evaluate((entry) => localStorage.setItem('media-service.unfinished-uploads', JSON.stringify([entry])), {
+      mediaId: '01890a5d-ac96-774b-bcce-b302099a8057',
+      name: 'gone.jpg',
+      size,
+    });
+    await page.fill('#token', await stack.token({ role: 'teacher', tenant: uniqueTenant(), sub: 't-2', classrooms: [] }));
+    await page.selectOption('#purpose', 'general');
+    await page.setInputFiles('#files', photo);
+    const row = page.locator('li.upload', { hasText: 'gone.jpg' });
+    await row.and(page.locator('[data-state=ready], [data-state=rejected], [data-state=failed]')).waitFor({ timeout: 60_000 });
+    expect(await row.locator('.state').textContent()).toBe('ready — 640×480');
+    expect(await page.evaluate(() => localStorage.getItem('media-service.unfinished-uploads'))).toBe('[]');
+  });
+
   it('sends a 60 MB video in parts with byte progress, goes on after a reload with only the parts storage lacks, and shows its duration', async () => {
     // Lossless noise: about 60 MB of valid H.264 in a second (28 frames at 25 fps), made in about a second.
     const video = join(workDir, 'class-trip.mp4');

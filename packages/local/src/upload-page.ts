@@ -98,7 +98,7 @@ and its upload goes on where it stopped.</p>
 </div>
 
 <label for="subject">Who is in them? (optional)</label>
-<p class="hint" id="subject-hint">A pupil's id files the upload about that pupil (a profile photo, say); left empty, it is about nobody. Teachers may name only themselves; an administrator's token may name any pupil of the school.</p>
+<p class="hint" id="subject-hint">A pupil’s id files the upload about that pupil (a profile photo, say); left empty, it is about nobody. Teachers may name only themselves; an administrator’s token may name any pupil of the school.</p>
 <input type="text" id="subject" autocomplete="off" spellcheck="false" aria-describedby="subject-hint">
 
 <div class="drop" id="drop">
