@@ -10,7 +10,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, lstatSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
@@ -199,6 +199,15 @@ async function lock(architecture: LambdaArchitecture): Promise<VideoToolsLock> {
       if (!object) throw new Error(`${entry.path} needs ${soname}, which no package of the closure has`);
       pending.push({ file: '', entry: { ...object, as: `lib/${soname}` } });
     }
+  }
+  // Each shipped package's copyright file (its licence), also where its doc folder is a link to
+  // another package's (libstdc++6 → gcc-12-base): GPL and LGPL ask that the licences go along.
+  for (const pkg of new Set([...files.values()].map((f) => f.package))) {
+    const docs = lstatSync(join(roots.get(pkg)!, 'usr/share/doc', pkg), { throwIfNoEntry: false });
+    const owner = docs?.isSymbolicLink() ? basename(readlinkSync(join(roots.get(pkg)!, 'usr/share/doc', pkg))) : pkg;
+    const holder = [...roots].find(([, root]) => existsSync(join(root, 'usr/share/doc', owner, 'copyright')))?.[0];
+    if (!holder) throw new Error(`${pkg}: no copyright file in the closure`);
+    files.set(`licenses/${owner}`, { package: holder, path: `usr/share/doc/${owner}/copyright`, as: `licenses/${owner}` });
   }
   const used = new Set([...files.values()].map((f) => f.package));
   return {

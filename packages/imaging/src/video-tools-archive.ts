@@ -40,7 +40,12 @@ export async function unpackVideoTools(archive: string, under = tmpdir()): Promi
   if (await stat(join(dir, 'ffprobe')).catch(() => undefined)) return dir;
   const partial = `${dir}.${process.pid}.partial`;
   await rm(partial, { recursive: true, force: true });
-  await extractTar(archive, partial);
+  try {
+    await extractTar(archive, partial);
+  } catch (error) {
+    await rm(partial, { recursive: true, force: true });
+    throw error;
+  }
   await rm(dir, { recursive: true, force: true });
   await rename(partial, dir);
   return dir;
