@@ -17,7 +17,7 @@ const DAY = 86_400_000;
 /** The bounds docs/large-media.md states, read from it: the test and the guide cannot disagree. */
 async function statedBound(what: 'build' | 'lock'): Promise<number> {
   const guide = await readFile(join(REPO_ROOT, 'docs', 'large-media.md'), 'utf8');
-  const pattern = what === 'build' ? /pinned build is older than (\d+) days/ : /lock was refreshed more than (\d+) days ago/;
+  const pattern = what === 'build' ? /pinned\s+build is older than (\d+) days/ : /lock was refreshed more than (\d+) days\s+ago/;
   const match = pattern.exec(guide);
   if (!match) throw new Error(`docs/large-media.md states no age bound for the ${what}`);
   return Number(match[1]);
