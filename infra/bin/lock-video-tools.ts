@@ -1,9 +1,10 @@
 /**
  * Pins ffmpeg and ffprobe for Lambda (docs/large-media.md § ffmpeg and ffprobe): resolves Debian
- * bookworm's `ffmpeg` package and its dependencies from the signed arm64 (or amd64) indexes, the
- * security archive's versions first, downloads them, follows the two programs' ELF headers to the
- * libraries they really load, and writes `infra/video-tools/<arch>.lock.json` naming exactly those
- * packages (URL, version, sha256, size) and files.
+ * bookworm's `ffmpeg` package and its dependencies from the signed arm64 (or amd64) indexes of the
+ * release and its security archive (the newer version of each), downloads them, follows the two
+ * programs' ELF headers to the libraries they really load, and writes
+ * `infra/video-tools/<arch>.lock.json` naming exactly those packages (URL, version, sha256, size)
+ * and files.
  *
  *   npm run video-tools:lock            # both architectures
  *   npm run video-tools:lock -- arm64
@@ -26,7 +27,7 @@ import {
 import { REPO_ROOT } from '../lib/repo';
 
 const DISTRIBUTION = 'bookworm';
-/** The security archive first: its versions replace the release's. */
+/** The release and its security archive: of two versions of a package, the newer is taken. */
 const SUITES = [
   { mirror: 'http://deb.debian.org/debian-security', suite: `${DISTRIBUTION}-security` },
   { mirror: 'http://deb.debian.org/debian', suite: DISTRIBUTION },
@@ -69,6 +70,17 @@ async function packagesIndex(mirror: string, suite: string, arch: string): Promi
   }
 }
 
+/** Debian's own ordering of versions (epochs, tildes and all). */
+function newer(version: string, than: string): boolean {
+  if (version === than) return false;
+  try {
+    execFileSync('dpkg', ['--compare-versions', version, 'gt', than]);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /** `a (>= 1), b | c:any` → [['a'], ['b', 'c']]: versions and architecture qualifiers set aside. */
 const parseDepends = (field: string | undefined): string[][] =>
   (field ?? '')
@@ -93,10 +105,12 @@ function parseIndex(text: string, mirror: string, into: Map<string, IndexEntry>,
       }
     }
     const name = fields.get('Package');
-    if (!name || into.has(name)) continue;
+    const version = fields.get('Version') ?? '';
+    const known = name ? into.get(name) : undefined;
+    if (!name || (known && !newer(version, known.version))) continue;
     into.set(name, {
       name,
-      version: fields.get('Version') ?? '',
+      version,
       url: `${mirror}/${fields.get('Filename')}`,
       sha256: fields.get('SHA256') ?? '',
       size: Number(fields.get('Size')),
