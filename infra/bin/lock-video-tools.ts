@@ -1,8 +1,8 @@
 /**
  * Pins ffmpeg and ffprobe for Lambda (docs/large-media.md § ffmpeg and ffprobe): resolves Debian
  * bookworm's `ffmpeg` package and its dependencies from the signed arm64 (or amd64) indexes of the
- * release and its security archive (the newer version of each), downloads them, follows the two
- * programs' ELF headers to the libraries they really load, and writes
+ * release, its security archive and its updates (the newest version of each), downloads them,
+ * follows the two programs' ELF headers to the libraries they really load, and writes
  * `infra/video-tools/<arch>.lock.json` naming exactly those packages (URL, version, sha256, size)
  * and files.
  *
@@ -27,10 +27,11 @@ import {
 import { REPO_ROOT } from '../lib/repo';
 
 const DISTRIBUTION = 'bookworm';
-/** The release and its security archive: of two versions of a package, the newer is taken. */
+/** The release, its security archive and its updates: of several versions of a package, the newest is taken. */
 const SUITES = [
   { mirror: 'http://deb.debian.org/debian-security', suite: `${DISTRIBUTION}-security` },
   { mirror: 'http://deb.debian.org/debian', suite: DISTRIBUTION },
+  { mirror: 'http://deb.debian.org/debian', suite: `${DISTRIBUTION}-updates` },
 ];
 const KEYRING = '/usr/share/keyrings/debian-archive-keyring.gpg';
 const TOOLS = ['usr/bin/ffmpeg', 'usr/bin/ffprobe'];
