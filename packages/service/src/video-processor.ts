@@ -1,6 +1,15 @@
 import { purposePolicy } from '@media/core';
 import type { Lease, MediaRow } from '@media/db';
-import { isUploadRejected, posterFrame, probeVideo, processImage, remuxVideo, sha256OfFile, type UploadRejected } from '@media/imaging';
+import {
+  isUploadRejected,
+  posterFrame,
+  probeVideo,
+  processImage,
+  remuxVideo,
+  sha256OfFile,
+  shippedVideoTools,
+  type UploadRejected,
+} from '@media/imaging';
 import { incomingKey, originalKey } from '@media/storage';
 import { mkdtemp, readdir, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -63,7 +72,7 @@ export async function processClaimedVideo(deps: Deps, row: MediaRow, lease: Leas
         error: { code: 'SIZE_MISMATCH', message: `The file is ${size} bytes, more than the ${row.declaredSize} bytes declared.` },
       };
     }
-    const tools = deps.config.video;
+    const tools = await shippedVideoTools(deps.config.video);
     const limits = { maxBytes: deps.config.limits.videoMaxBytes, maxSeconds: deps.config.limits.videoMaxSeconds };
     let probed, clean, poster, image;
     try {
