@@ -140,6 +140,8 @@ export async function retentionPreview(
   return { items };
 }
 
+type RightsJobPorts = Pick<Dependencies, 'rights' | 'rightsJobs'>;
+
 /** A right's job as asked by `principal`: its scope is what the principal may read throughout the school. */
 const jobOf = (principal: Principal, subjectId: string) => ({
   id: newMediaId(),
@@ -165,32 +167,33 @@ const erasureRecordOf = (job: RightsJobRow): ErasureRecord => ({
 });
 
 /**
- * A job just recorded goes to its worker at once. The request has succeeded whatever happens here:
- * a message that could not be sent leaves the job to the sweeper, which resumes idle jobs.
+ * Records a right's job for a person (or finds the one already running for them with that scope),
+ * audited, and hands a new one to its worker at once. The request has succeeded whatever the hand-
+ * over does: a message that could not be sent leaves the job to the sweeper, which resumes idle jobs.
  */
-async function handOver(deps: Pick<Dependencies, 'rightsJobs'>, started: { job: RightsJobRow; started: boolean }): Promise<void> {
+async function startRightsJob(
+  deps: RightsJobPorts,
+  principal: Principal,
+  kind: 'erasure' | 'export',
+  subjectId: string,
+  requestId: string | undefined,
+): Promise<{ id: string; status: JobStatus }> {
+  requirePerson(subjectId);
+  authorizeRight(principal, kind, subjectId);
+  const started = await deps.rights.startJob(
+    { ...jobOf(principal, subjectId), kind },
+    subjectAuditOf(principal, requestId, kind, subjectId),
+  );
   if (started.started) await deps.rightsJobs.announce(started.job.id).catch(() => undefined);
+  return { id: started.job.id, status: jobStatusOf(started.job) };
 }
 
 /**
  * Starts erasing a person from the items naming them, of the purposes the caller may read (or
  * gives back the erasure already running for them with that scope).
  */
-export async function requestErasure(
-  deps: Pick<Dependencies, 'rights' | 'rightsJobs'>,
-  principal: Principal,
-  subjectId: string,
-  requestId?: string,
-): Promise<{ erasureId: string; status: JobStatus }> {
-  requirePerson(subjectId);
-  authorizeRight(principal, 'erasure', subjectId);
-  const started = await deps.rights.startJob(
-    { ...jobOf(principal, subjectId), kind: 'erasure' },
-    subjectAuditOf(principal, requestId, 'erasure', subjectId),
-  );
-  await handOver(deps, started);
-  return { erasureId: started.job.id, status: jobStatusOf(started.job) };
-}
+export const requestErasure = (deps: RightsJobPorts, principal: Principal, subjectId: string, requestId?: string) =>
+  startRightsJob(deps, principal, 'erasure', subjectId, requestId).then(({ id, status }) => ({ erasureId: id, status }));
 
 export async function getErasure(deps: Pick<Deps, 'rights'>, principal: Principal, erasureId: string): Promise<ErasureRecord> {
   authorizeRight(principal, 'erasure');
@@ -200,21 +203,8 @@ export async function getErasure(deps: Pick<Deps, 'rights'>, principal: Principa
 }
 
 /** Starts gathering the items naming a person that the caller may read into one ZIP file (or gives back the export already running). */
-export async function requestExport(
-  deps: Pick<Dependencies, 'rights' | 'rightsJobs'>,
-  principal: Principal,
-  subjectId: string,
-  requestId?: string,
-): Promise<{ exportId: string; status: JobStatus }> {
-  requirePerson(subjectId);
-  authorizeRight(principal, 'export', subjectId);
-  const started = await deps.rights.startJob(
-    { ...jobOf(principal, subjectId), kind: 'export' },
-    subjectAuditOf(principal, requestId, 'export', subjectId),
-  );
-  await handOver(deps, started);
-  return { exportId: started.job.id, status: jobStatusOf(started.job) };
-}
+export const requestExport = (deps: RightsJobPorts, principal: Principal, subjectId: string, requestId?: string) =>
+  startRightsJob(deps, principal, 'export', subjectId, requestId).then(({ id, status }) => ({ exportId: id, status }));
 
 /** An export's state; once done, a short-lived URL of its ZIP file (minted like any download: audited). */
 export async function getExport(
