@@ -39,31 +39,23 @@ export interface MediaFunctionProps {
   reservedConcurrentExecutions?: number;
   /** Ship sharp's native build for Lambda's Linux and the WASM HEIC decoder next to the bundle (the image pipeline). */
   withSharp?: boolean;
-  /** Also ship static ffmpeg and ffprobe builds next to the bundle (video checks, remux, poster frames). */
+  /** Also ship the pinned ffmpeg and ffprobe next to the bundle (video checks, remux, poster frames). */
   withVideoTools?: boolean;
   /** /tmp: a video is streamed there (the upload and its clean copy), never held in memory. */
   ephemeralStorageSize?: Size;
 }
 
 /**
- * ffmpeg and ffprobe for Lambda, without Docker: static Linux builds (John Van Sickle's,
- * johnvansickle.com/ffmpeg, GPL-3.0) as npm publishes them per CPU, pinned here to exact versions
- * and installed beside the bundle by the same npm command as sharp. Optional dependencies: npm
- * installs only the ones for the CPU it is told, so the artifact tests' host copy gets its own.
- * Locally and in CI the processor runs Debian's ffmpeg instead (the `ffmpeg` package).
+ * ffmpeg and ffprobe for Lambda, without Docker: Debian bookworm's security-updated build for the
+ * function's CPU, with Debian's loader and exactly the shared libraries the two programs load, every
+ * package pinned by hash in `infra/video-tools/<arch>.lock.json` (docs/large-media.md § ffmpeg and
+ * ffprobe). Shipped as one archive that the function unpacks into /tmp on its first video.
  */
-export const VIDEO_TOOLS: Record<LambdaArchitecture, { ffmpeg: [string, string]; ffprobe: [string, string] }> = {
-  arm64: { ffmpeg: ['@ffmpeg-installer/linux-arm64', '4.1.4'], ffprobe: ['@ffprobe-installer/linux-arm64', '5.2.0'] },
-  x86_64: { ffmpeg: ['@ffmpeg-installer/linux-x64', '4.1.0'], ffprobe: ['@ffprobe-installer/linux-x64', '5.2.0'] },
-};
+export const VIDEO_TOOLS_ARCHIVE = 'video-tools.tar.gz';
 
 /** Where the processor finds the tools in Lambda (its code lives in /var/task). */
-export function videoToolsEnvironment(architecture: LambdaArchitecture): Record<string, string> {
-  const tools = VIDEO_TOOLS[architecture];
-  return {
-    MEDIA_FFMPEG_PATH: `/var/task/node_modules/${tools.ffmpeg[0]}/ffmpeg`,
-    MEDIA_FFPROBE_PATH: `/var/task/node_modules/${tools.ffprobe[0]}/ffprobe`,
-  };
+export function videoToolsEnvironment(): Record<string, string> {
+  return { MEDIA_VIDEO_TOOLS_ARCHIVE: `/var/task/${VIDEO_TOOLS_ARCHIVE}` };
 }
 
 /** Node.js 24 on Lambda. */
@@ -102,9 +94,6 @@ export function sharpForLambda(architecture: LambdaArchitecture, options: { vide
       return [name, version];
     }),
   );
-  const video = options.videoTools
-    ? Object.fromEntries(Object.values(VIDEO_TOOLS).flatMap((tools) => [tools.ffmpeg, tools.ffprobe]))
-    : undefined;
   return {
     beforeBundling: () => [],
     beforeInstall: () => [],
@@ -112,10 +101,14 @@ export function sharpForLambda(architecture: LambdaArchitecture, options: { vide
     afterBundling: (_inputDir: string, outputDir: string) => [
       [
         `cd "${outputDir}"`,
-        `printf '%s' '${nativePackageJson(versions, video)}' > package.json`,
+        `printf '%s' '${nativePackageJson(versions)}' > package.json`,
         nativeInstallCommand(architecture),
-        // One of the published tarballs carries its binary without the execute bit.
-        ...(video ? [`chmod 755 node_modules/@ffmpeg-installer/*/ffmpeg node_modules/@ffprobe-installer/*/ffprobe`] : []),
+        // The pinned Debian packages, hash-checked, from the user's cache (downloaded once).
+        ...(options.videoTools
+          ? [
+              `"${join(REPO_ROOT, 'node_modules', '.bin', 'tsx')}" "${join(REPO_ROOT, 'infra', 'bin', 'video-tools.ts')}" ${architecture} "${outputDir}/${VIDEO_TOOLS_ARCHIVE}"`,
+            ]
+          : []),
       ].join(' && '),
     ],
   };
@@ -153,7 +146,7 @@ export class MediaFunction extends NodejsFunction {
       logGroup,
       environment: {
         ...runtime.environment,
-        ...(props.withVideoTools ? videoToolsEnvironment(runtime.architecture) : {}),
+        ...(props.withVideoTools ? videoToolsEnvironment() : {}),
         ...props.environment,
       },
       ...(runtime.network

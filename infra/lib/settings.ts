@@ -95,7 +95,8 @@ export const SettingsSchema = z
       .union([z.string().transform((s) => JSON.parse(s) as unknown), z.record(z.string(), z.unknown())])
       .pipe(ExistingDatabase)
       .optional(),
-    removalPolicy: z.enum(['retain', 'destroy']).default('retain'),
+    /** Unset: `destroy` for the evaluation stage, `retain` for every other (see settingsFromContext). */
+    removalPolicy: z.enum(['retain', 'destroy']).optional(),
     bucketEncryption: z.enum(['s3', 'kms']).default('s3'),
     alarmEmail: z.string().email().optional(),
     architecture: z.enum(['arm64', 'x86_64']).optional(),
@@ -186,9 +187,19 @@ export const SettingsSchema = z
     path: ['databaseMinCapacity'],
   });
 
-export type MediaSettings = z.output<typeof SettingsSchema> & { architecture: 'arm64' | 'x86_64' };
+export type MediaSettings = Omit<z.output<typeof SettingsSchema>, 'removalPolicy'> & {
+  architecture: 'arm64' | 'x86_64';
+  removalPolicy: 'retain' | 'destroy';
+};
 
 export const CONTEXT_PREFIX = 'media:';
+
+/**
+ * The stage deployed to try the service (docs/operations.md § An evaluation deploy): unless told
+ * otherwise it keeps nothing on `cdk destroy`, so a trial leaves no bucket, queue, log group or
+ * database snapshot behind to be found and paid for months later.
+ */
+export const EVALUATION_STAGE = 'eval';
 
 /**
  * Settings from context values named `media:<setting>`. The LocalStack profile runs its functions
@@ -207,7 +218,8 @@ export function settingsFromContext(tryGetContext: (key: string) => unknown): Me
   }
   const hostArchitecture = process.arch === 'arm64' ? 'arm64' : 'x86_64';
   const architecture = parsed.data.architecture ?? (parsed.data.profile === 'localstack' ? hostArchitecture : 'arm64');
-  return { ...parsed.data, architecture };
+  const removalPolicy = parsed.data.removalPolicy ?? (parsed.data.stage === EVALUATION_STAGE ? 'destroy' : 'retain');
+  return { ...parsed.data, architecture, removalPolicy };
 }
 
 /**

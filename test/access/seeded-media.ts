@@ -2,6 +2,7 @@ import { newMediaId, type Purpose, UPLOAD_URL_TTL_SECONDS } from '@media/core';
 import type { MediaRow } from '@media/db';
 import { incomingKey } from '@media/storage';
 import { inParallel } from '../support/in-parallel';
+import { createPending } from '../support/media-rows';
 import type { TestStack } from '../support/test-stack';
 
 export interface SeedItem {
@@ -29,7 +30,7 @@ export async function seedReadyMedia(stack: TestStack, items: readonly SeedItem[
       maxBytes: photo.length,
       expiresInSeconds: UPLOAD_URL_TTL_SECONDS,
     });
-    await media.createPending({
+    await createPending(stack.deps.db, {
       id,
       ...item,
       subjectIds: [item.subjectId],
@@ -77,7 +78,7 @@ export async function seedReadyMediaByPurpose(stack: TestStack, items: readonly 
     if (firsts.includes(item)) return template;
     const id = newMediaId();
     const moved = (key: string) => key.replace(`/${template.tenant}/${template.id}`, `/${item.tenant}/${id}`);
-    await media.createPending({
+    await createPending(stack.deps.db, {
       id,
       ...item,
       subjectIds: [item.subjectId],

@@ -166,6 +166,15 @@ describe('package boundaries', () => {
     expect(whole.map((file) => relative(REPO_ROOT, file))).toEqual([]);
   });
 
+  it.each(['upload-processor', 'video-processor', 'sweeper', 'rights-service', 'subject-export'])(
+    'the background job %s reaches items through their lifecycle, never through the API’s modules',
+    (name) => {
+      const api = ['media-service.ts', 'downloads.ts'].map((file) => join(REPO_ROOT, 'packages', 'service', 'src', file));
+      const { files } = closure(join(REPO_ROOT, 'packages', 'service', 'src', `${name}.ts`));
+      expect(api.filter((file) => files.has(file)).map((file) => relative(REPO_ROOT, file))).toEqual([]);
+    },
+  );
+
   it('the processor does load it: the check above can see an import of sharp', () => {
     expect([...closure(join(REPO_ROOT, 'functions', 'process-upload', 'handler.ts')).packages]).toContain('sharp');
   });

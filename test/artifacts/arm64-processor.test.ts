@@ -16,6 +16,7 @@ import {
   type StartedFunction,
 } from '@media/artifacts';
 import { newMediaId } from '@media/core';
+import { unpackVideoTools } from '@media/imaging';
 import { createDatabase, MediaRepository, type Database } from '@media/db';
 import { LOCAL_S3_CREDENTIALS, notificationBody, startS3Server, type S3Server } from '@media/local';
 import { derivativePrefix, incomingKey, MediaStorage } from '@media/storage';
@@ -26,6 +27,7 @@ import { near, pixelAt, RED } from '../fixtures/images/pictures';
 import { makePhoto } from '../fixtures/photos';
 import { LOCATION, phoneClip } from '../fixtures/videos';
 import { appDatabaseUrl, uniqueTenant } from '../support/database';
+import { createPending } from '../support/media-rows';
 
 const missing = arm64EmulationMissing();
 // CI installs the emulator (.ci/run); elsewhere its absence is said, never silently passed over.
@@ -34,7 +36,7 @@ if (missing) console.warn(`arm64 processor smoke test skipped: ${missing}`);
 
 /**
  * The video function exactly as it deploys (the processor's handler, with sharp's linux-arm64
- * build and the arm64 ffmpeg and ffprobe): the bundle copied alone into an empty folder and run by
+ * build and the archive of Debian's arm64 ffmpeg and ffprobe): the bundle copied alone into an empty folder and run by
  * Node.js for arm64 under qemu's user-mode emulation. It takes real uploads from the S3 server to
  * ready. Slow (every instruction is emulated): one image, one short clip.
  */
@@ -58,18 +60,24 @@ describe.skipIf(!!missing)(`the shipped arm64 processor under emulation${missing
     const { dir } = isolatedCopy(fn, { dir: join(workDir, 'task'), platform: 'as-built' });
     const emulator = arm64Emulator(join(REPO_ROOT, 'node_modules', '.cache', 'media-artifacts'));
 
-    // The shipped static ffmpeg and ffprobe for arm64, where the template says they are (/var/task
-    // is the copy's folder). The emulated processor spawns them through a one-line script that
-    // runs them under qemu too: what binfmt_misc would do, which a container does not offer.
+    // The shipped ffmpeg and ffprobe for arm64: the archive the template names (/var/task is the
+    // copy's folder), unpacked by the function's own code. The emulated processor spawns each
+    // through its shipped launcher with qemu put in front of Debian's loader: what binfmt_misc
+    // would do, which a container does not offer. Named paths win over the archive.
+    const archive = fn.environment.MEDIA_VIDEO_TOOLS_ARCHIVE;
+    expect(archive, "the archive in the processor's environment").toBe('/var/task/video-tools.tar.gz');
+    const unpacked = await unpackVideoTools(archive!.replace('/var/task', dir), workDir);
     const emulated: Record<string, string> = {};
     toolCalls = join(workDir, 'tool-calls.log');
-    for (const name of ['MEDIA_FFMPEG_PATH', 'MEDIA_FFPROBE_PATH']) {
-      const shipped = fn.environment[name];
-      expect(shipped, `${name} in the processor's environment`).toMatch(/^\/var\/task\/node_modules\//);
+    for (const [name, tool] of [
+      ['MEDIA_FFMPEG_PATH', 'ffmpeg'],
+      ['MEDIA_FFPROBE_PATH', 'ffprobe'],
+    ] as const) {
+      const launcher = await readFile(join(unpacked, tool), 'utf8');
       const wrapper = join(workDir, name.toLowerCase());
       await writeFile(
         wrapper,
-        `#!/bin/sh\necho ${name} >> "${toolCalls}"\nexec ${QEMU_AARCH64} "${shipped!.replace('/var/task', dir)}" "$@"\n`,
+        launcher.replace(/^d=.*$/m, `d="${unpacked}"\necho ${name} >> "${toolCalls}"`).replace(/^exec /m, `exec ${QEMU_AARCH64} `),
       );
       await chmod(wrapper, 0o755);
       emulated[name] = wrapper;
@@ -118,7 +126,7 @@ describe.skipIf(!!missing)(`the shipped arm64 processor under emulation${missing
   it('loads sharp for arm64, validates a real JPEG and writes its derivatives', async () => {
     const id = newMediaId();
     const photo = await makePhoto({ width: 640, height: 480, orientation: 6 });
-    await new MediaRepository(db).createPending({
+    await createPending(db, {
       id,
       tenant,
       purpose: 'profile',
@@ -141,7 +149,7 @@ describe.skipIf(!!missing)(`the shipped arm64 processor under emulation${missing
   it('decodes an iPhone HEIC with the shipped WASM libheif: ready, upright once, its HEIC original without EXIF', async () => {
     const id = newMediaId();
     const photo = await iphoneHeic(300, 400);
-    await new MediaRepository(db).createPending({
+    await createPending(db, {
       id,
       tenant,
       purpose: 'profile',
@@ -169,7 +177,7 @@ describe.skipIf(!!missing)(`the shipped arm64 processor under emulation${missing
     const id = newMediaId();
     const clip = await phoneClip(workDir, 'mp4', 2, '160x120');
     expect(clip.includes(LOCATION), 'the upload carries the location').toBe(true);
-    await new MediaRepository(db).createPending({
+    await createPending(db, {
       id,
       tenant,
       purpose: 'general',

@@ -129,10 +129,12 @@ describe('the synthesized functions, started from their assets as Lambda starts 
     for (const f of functions) expect(f, f.name).toMatchObject({ runtime: 'nodejs24.x', architecture: 'arm64', handler: 'index.handler' });
   });
 
-  it('bundles no image pipeline into the API and migrate functions, and sharp for Lambda into the processing ones', () => {
+  it('bundles no image pipeline into the API and migrate functions, sharp for Lambda into the processing ones, and ffmpeg into the video one alone', () => {
     const lock = JSON.parse(readFileSync(join(REPO_ROOT, 'package-lock.json'), 'utf8'));
     for (const f of synthesizedFunctions(assembly)) {
       const bundle = readFileSync(join(f.assetDir, 'index.mjs'), 'utf8');
+      // The pinned ffmpeg and ffprobe: the video function's alone.
+      expect(existsSync(join(f.assetDir, 'video-tools.tar.gz')), `${f.name} ships the video tools`).toBe(f.name === 'process-video');
       if (f.name === 'process-upload' || f.name === 'process-video' || f.name === 'sweeper') {
         const shipped = JSON.parse(readFileSync(join(f.assetDir, 'package.json'), 'utf8'));
         expect(shipped.dependencies, f.name).toEqual({

@@ -31,6 +31,7 @@ function run(entry: string, args: string[], env: Record<string, string> = {}): P
 }
 const upload = (args: string[], env?: Record<string, string>) => run('packages/client/src/bin/upload.ts', args, env);
 const token = (args: string[], env?: Record<string, string>) => run('packages/local/src/bin/token.ts', args, env);
+const smoke = (args: string[], env?: Record<string, string>) => run('infra/bin/smoke.ts', args, env);
 
 /** Bad usage: exit status 2, one line on stderr, nothing that looks like a stack trace. */
 function expectUsageError(result: Run, sentence: string) {
@@ -70,6 +71,15 @@ describe('usage errors of the command-line tools', () => {
     expectUsageError(await token(['--role', 'parent']), '--role must be one of student, teacher, admin, service.');
     expectUsageError(await token(['--key', join(workDir, 'missing.pem')]), 'No key file');
     expectUsageError(await token(['--jwks']), '--jwks needs --key');
+  });
+
+  it('npm run smoke: a missing URL or token, an unknown option or a bad timeout is one sentence with exit status 2', async () => {
+    const noToken = { MEDIA_SMOKE_TOKEN: '' };
+    expectUsageError(await smoke([], noToken), 'Name the API URL');
+    expectUsageError(await smoke(['http://127.0.0.1:9'], noToken), 'Give a token');
+    expectUsageError(await smoke(['ftp://example.org'], noToken), 'is not an http(s) URL.');
+    expectUsageError(await smoke(['http://127.0.0.1:9', '--tokn', 'x']), 'Unknown or incomplete option --tokn.');
+    expectUsageError(await smoke(['http://127.0.0.1:9', '--token', 'x', '--timeout', 'soon']), '--timeout must be a number');
   });
 
   it("a teacher's training upload is refused for the role, not for a subject or classroom", () => {

@@ -21,6 +21,7 @@ const NOT_RUN = [
   'docs/deploy-parity.md: MEDIA_LOCAL_ARTIFACTS=1 DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres npm start',
   'docs/deploy-parity.md: npm run bench -- --cold',
   'docs/deploy-parity.md: npm run smoke -- https://abc123.execute-api.eu-west-1.amazonaws.com/ --token "$MEDIA_SMOKE_TOKEN"',
+  'docs/operations.md: npx cdk deploy -c media:stage=eval \\',
   'docs/operations.md: npx cdk deploy \\',
   'docs/operations.md: openssl genrsa -out cdn-private.pem 2048',
   'docs/operations.md: npx cdk deploy -c media:stage=prod \\',

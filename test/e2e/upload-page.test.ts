@@ -1,9 +1,12 @@
+import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { promisify } from 'node:util';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { MediaRecord } from '@media/core';
 import { makePhoto } from '../fixtures/photos';
 import { uniqueTenant } from '../support/database';
 import { startTestStack, type TestStack } from '../support/test-stack';
@@ -14,6 +17,12 @@ declare global {
     thumbSteps?: Record<string, string[]>;
   }
 }
+
+const exec = promisify(execFile);
+const MiB = 1024 * 1024;
+// Below the 60 MB clip, so that the page sends it in parts as it would a phone's long video.
+const MULTIPART_THRESHOLD = 20 * MiB;
+const PART = 5 * MiB;
 
 const CHROMIUM = '/usr/bin/chromium';
 const CHROMIUM_ARGS = [
@@ -56,7 +65,9 @@ describe.skipIf(!hasChromium)('the upload page in headless Chromium', () => {
   const failedLoads: string[] = [];
 
   beforeAll(async () => {
-    stack = await startTestStack();
+    stack = await startTestStack({
+      env: { MEDIA_MULTIPART_THRESHOLD_BYTES: String(MULTIPART_THRESHOLD), MEDIA_MULTIPART_PART_BYTES: String(PART) },
+    });
     workDir = await mkdtemp(join(tmpdir(), 'media-e2e-'));
     const files = {
       'classroom.jpg': await makePhoto({ width: 1600, height: 1200 }),
@@ -197,7 +208,9 @@ describe.skipIf(!hasChromium)('the upload page in headless Chromium', () => {
       await page.keyboard.press('Tab');
       order.push(await page.evaluate(() => document.activeElement?.id ?? ''));
     }
-    expect(order).toEqual(['purpose', 'files']);
+    expect(order).toEqual(['purpose', 'subject']);
+    await page.keyboard.press('Tab');
+    expect(await page.evaluate(() => document.activeElement?.id)).toBe('files');
   });
 
   it('takes files dropped on the drop zone', async () => {
@@ -217,6 +230,138 @@ describe.skipIf(!hasChromium)('the upload page in headless Chromium', () => {
     expect(await dropped.getAttribute('data-state')).toBe('ready');
     expect(await dropped.locator('progress').evaluate((bar: HTMLProgressElement) => bar.value)).toBe(100);
   });
+
+  it('says photos and videos, and its picker accepts MP4, MOV and WebM besides images', async () => {
+    expect(await page.title()).toBe('Upload photos and videos — media service');
+    expect(await page.textContent('h1')).toBe('Upload photos and videos');
+    const accept = (await page.getAttribute('#files', 'accept'))!.split(',');
+    expect(accept).toEqual(expect.arrayContaining(['image/*', 'video/mp4', 'video/quicktime', 'video/webm', '.heic']));
+  });
+
+  it('files a photo about the pupil named in the subject field', async () => {
+    const admin = await stack.token({ role: 'admin', tenant: uniqueTenant(), sub: 'a-1' });
+    await page.fill('#token', admin);
+    await page.selectOption('#purpose', 'profile');
+    await page.fill('#subject', 'p-7');
+    await writeFile(join(workDir, 'lea.jpg'), await makePhoto({ width: 800, height: 1000 }));
+    await page.setInputFiles('#files', join(workDir, 'lea.jpg'));
+    const row = page.locator('li.upload', { hasText: 'lea.jpg' });
+    await row.and(page.locator('[data-state=ready], [data-state=rejected], [data-state=failed]')).waitFor({ timeout: 60_000 });
+    expect(await row.locator('.state').textContent()).toMatch(/^ready — 800×1000$/);
+    const { json } = await stack.api<{ items: MediaRecord[] }>('GET', '/v1/media?subjectId=p-7', { token: admin });
+    expect(json.items.map((r) => ({ filename: r.filename, subjectIds: r.subjectIds, uploadedBy: r.uploadedBy }))).toEqual([
+      { filename: 'lea.jpg', subjectIds: ['p-7'], uploadedBy: 'a-1' },
+    ]);
+    await page.fill('#subject', '');
+  });
+
+  it('starts a file again from its first byte when the upload the page remembered for it is gone', async () => {
+    const photo = join(workDir, 'gone.jpg');
+    await writeFile(photo, await makePhoto({ width: 640, height: 480 }));
+    const { size } = await stat(photo);
+    // As a reload leaves it, for an upload the sweeper has since given up (an id the service does not know).
+    await page.evaluate((entry) => localStorage.setItem('media-service.unfinished-uploads', JSON.stringify([entry])), {
+      mediaId: '01890a5d-ac96-774b-bcce-b302099a8057',
+      name: 'gone.jpg',
+      size,
+    });
+    await page.fill('#token', await stack.token({ role: 'teacher', tenant: uniqueTenant(), sub: 't-2', classrooms: [] }));
+    await page.selectOption('#purpose', 'general');
+    await page.setInputFiles('#files', photo);
+    const row = page.locator('li.upload', { hasText: 'gone.jpg' });
+    await row.and(page.locator('[data-state=ready], [data-state=rejected], [data-state=failed]')).waitFor({ timeout: 60_000 });
+    expect(await row.locator('.state').textContent()).toBe('ready — 640×480');
+    expect(await page.evaluate(() => localStorage.getItem('media-service.unfinished-uploads'))).toBe('[]');
+  });
+
+  it('sends a 60 MB video in parts with byte progress, goes on after a reload with only the parts storage lacks, and shows its duration', async () => {
+    // Lossless noise: about 60 MB of valid H.264 in a second (28 frames at 25 fps), made in about a second.
+    const video = join(workDir, 'class-trip.mp4');
+    await exec('ffmpeg', [
+      ...['-v', 'error', '-y', '-f', 'rawvideo', '-pix_fmt', 'yuv420p', '-s', '1280x720', '-r', '25', '-i', '/dev/urandom'],
+      ...['-frames:v', '28', '-c:v', 'libx264', '-preset', 'ultrafast', '-qp', '0', video],
+    ]);
+    const { size } = await stat(video);
+    expect(size).toBeGreaterThan(55 * 1000 * 1000);
+    const partCount = Math.ceil(size / PART);
+    const teacher = await stack.token({ role: 'teacher', tenant: uniqueTenant(), sub: 't-9', classrooms: [] });
+
+    const sent: number[] = [];
+    const stored: number[] = [];
+    const listed: { partNumber: number }[][] = [];
+    const onRequest = (request: import('playwright-core').Request) => {
+      if (request.method() === 'PUT' && request.url().startsWith(stack.s3Endpoint))
+        sent.push(Number(new URL(request.url()).searchParams.get('partNumber')));
+    };
+    const onResponse = async (response: import('playwright-core').Response) => {
+      const method = response.request().method();
+      if (method === 'PUT' && response.url().startsWith(stack.s3Endpoint) && response.ok()) {
+        stored.push(Number(new URL(response.url()).searchParams.get('partNumber')));
+      }
+      if (method === 'GET' && /\/v1\/uploads\/[^/]+\/parts$/.test(response.url())) listed.push((await response.json()).parts);
+    };
+    page.on('request', onRequest);
+    page.on('response', onResponse);
+    // A slow network from the fourth part on: those parts wait until the reload cuts them.
+    let holding = true;
+    await page.route(
+      (url) => url.href.startsWith(stack.s3Endpoint),
+      async (route) => {
+        if (holding && Number(new URL(route.request().url()).searchParams.get('partNumber')) >= 4) return;
+        await route.continue();
+      },
+    );
+
+    await page.fill('#token', teacher);
+    await page.selectOption('#purpose', 'general');
+    await page.setInputFiles('#files', video);
+    const row = () => page.locator('li.upload', { hasText: 'class-trip.mp4' });
+    await page.waitForFunction(
+      () => {
+        const li = [...document.querySelectorAll<HTMLElement>('li.upload')].find((l) => l.textContent?.includes('class-trip.mp4'));
+        return li?.querySelector('.detail')?.textContent?.startsWith('15.7 of');
+      },
+      undefined,
+      { timeout: 120_000 },
+    );
+    const progressBefore = await row().locator('.detail').textContent();
+    expect(progressBefore).toBe(`15.7 of ${(size / 1e6).toFixed(1)} MB sent`);
+    expect(await page.isVisible('#unfinished')).toBe(true);
+    expect(stored.sort((a, b) => a - b)).toEqual([1, 2, 3]);
+
+    // The reload: every request in flight is cut; the page remembers the upload, not the file.
+    holding = false;
+    sent.length = 0;
+    await page.reload();
+    await page.waitForSelector('body[data-ready=true]');
+    expect(await page.textContent('#unfinished-list')).toBe(`class-trip.mp4 (${(size / 1e6).toFixed(1)} MB)`);
+    await page.fill('#token', teacher);
+    await page.selectOption('#purpose', 'general');
+    await page.setInputFiles('#files', video);
+    await row().and(page.locator('[data-state=ready], [data-state=rejected], [data-state=failed]')).waitFor({ timeout: 240_000 });
+    page.off('request', onRequest);
+    page.off('response', onResponse);
+    await page.unrouteAll({ behavior: 'ignoreErrors' });
+
+    expect(await row().locator('.state').textContent()).toBe('ready — video, 1280×720, 1.1 s');
+    expect(await row().getAttribute('data-resumed')).toBe('true');
+    expect(listed, 'the page asked once which parts storage holds').toHaveLength(1);
+    const held = new Set(listed[0]!.map((part) => part.partNumber));
+    for (const n of [1, 2, 3]) expect(held.has(n), `part ${n}, stored before the reload, is held`).toBe(true);
+    const missing = Array.from({ length: partCount }, (_, i) => i + 1).filter((n) => !held.has(n));
+    expect(
+      [...new Set(sent)].sort((a, b) => a - b),
+      'after the reload, exactly the parts storage lacked were sent',
+    ).toEqual(missing);
+    expect(await page.isVisible('#unfinished'), 'a finished upload is forgotten').toBe(false);
+    await page.waitForFunction(
+      () =>
+        [...document.querySelectorAll<HTMLElement>('li.upload')].find((l) => l.textContent?.includes('class-trip.mp4'))?.dataset.thumb ===
+        'loaded',
+      undefined,
+      { timeout: 30_000 },
+    );
+  }, 420_000);
 
   it('asks for a classroom only for attendance photos', async () => {
     expect(await page.isVisible('#classroom')).toBe(false);

@@ -13,3 +13,4 @@ import './stack/observability';
 import './stack/localstack-profile';
 import './stack/cdn';
 import './stack/security-review';
+import './stack/operations-figures';

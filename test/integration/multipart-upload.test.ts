@@ -7,6 +7,7 @@ import { randomBytes } from 'node:crypto';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { uniqueTenant } from '../support/database';
+import { tenantBytes } from '../support/media-rows';
 import { startTestStack, type TestStack } from '../support/test-stack';
 import { isolatedDatabase } from '../pipeline/support/isolated-database';
 import { expectedQuerySignature } from '../support/sigv4-query';
@@ -185,7 +186,7 @@ describe('multipart uploads', () => {
     const { tenant, token } = await teacher();
     const ticket = await start(token);
     await sendParts(token, ticket.mediaId, [1]);
-    const held = () => stack.deps.media.tenantBytes(tenant);
+    const held = () => tenantBytes(stack.deps.db, tenant);
     expect(await held()).toBe(photo.length);
 
     expect((await stack.api('DELETE', `/v1/uploads/${ticket.mediaId}`, { token })).status).toBe(204);

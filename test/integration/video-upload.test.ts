@@ -1,4 +1,5 @@
-import type { DownloadAnswer, MediaRecord, UploadTicket } from '@media/core';
+import { HeadObjectCommand } from '@aws-sdk/client-s3';
+import { purposePolicy, type DownloadAnswer, type MediaRecord, type UploadTicket } from '@media/core';
 import { execFile } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -132,6 +133,29 @@ describe('video uploads', () => {
       expect({ width: medium.width, height: medium.height }, 'the poster is upright').toEqual({ width: 360, height: 640 });
     },
   );
+
+  it('stores a video’s poster derivatives with the headers of a photo’s derivatives, and its original without a Cache-Control', async () => {
+    const video = await upload(await phoneClip(dir, 'mp4', 2), 'video/mp4', 'poster.mp4');
+    const photoBytes = await sharp({ create: { width: 640, height: 480, channels: 3, background: '#36c' } })
+      .jpeg()
+      .toBuffer();
+    const photo = await upload(photoBytes, 'image/jpeg', 'photo.jpg');
+    expect([video.status, photo.status]).toEqual(['ready', 'ready']);
+
+    const { storage } = stack.deps;
+    const stored = async (id: string, name: string) => {
+      const row = (await stack.deps.media.findById(id))!;
+      const key = name === 'original' ? row.originalKey! : row.variants.find((v) => v.name === name)!.key;
+      const head = await storage.client.send(new HeadObjectCommand({ Bucket: storage.bucket, Key: key }));
+      return { cacheControl: head.CacheControl, contentType: head.ContentType };
+    };
+    const cacheControl = `private, max-age=${purposePolicy('general').downloadTtlSeconds}, immutable`;
+    for (const name of ['thumb', 'small', 'medium', 'large']) {
+      expect(await stored(video.id, name), `the poster's ${name}`).toEqual({ cacheControl, contentType: 'image/webp' });
+      expect(await stored(video.id, name), `the poster's ${name} against the photo's`).toEqual(await stored(photo.id, name));
+    }
+    expect(await stored(video.id, 'original')).toEqual({ cacheControl: undefined, contentType: 'video/mp4' });
+  });
 
   it('a WebM clip (VP9 and Opus) with a title and a location ends ready, its original without them', async () => {
     const file = join(dir, 'screen.webm');

@@ -3,7 +3,7 @@ import { readFile } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import * as z from 'zod';
-import { MediaEventSchema } from '@media/service';
+import { MediaEventSchema } from '@media/core';
 import { makePhoto } from '../fixtures/photos';
 import { uniqueTenant } from '../support/database';
 import { startTestStack, type TestStack } from '../support/test-stack';

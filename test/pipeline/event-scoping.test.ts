@@ -4,7 +4,7 @@ import { GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { EVENT_SUBSCRIPTIONS, type Service } from '@media/core';
-import { MediaCountEventSchema, MediaEventSchema } from '@media/service';
+import { MediaCountEventSchema, MediaEventSchema } from '@media/core';
 import { makePhoto } from '../fixtures/photos';
 import { uniqueTenant } from '../support/database';
 import { startTestStack, type TestStack } from '../support/test-stack';

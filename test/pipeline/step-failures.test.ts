@@ -28,10 +28,8 @@ describe('a failure at each step of processing, then redelivery', () => {
     const config = { ...stack.deps.config, processing: { ...stack.deps.config.processing, leaseSeconds } };
     return withFaults<Dependencies>({ ...stack.deps, config }, plan);
   };
-  const comparable = ({ eventId: _id, mediaId: _m, tenant: _t, occurredAt: _o, variants, ...rest }: MediaEvent) => ({
-    ...rest,
-    variants: variants?.map(({ key: _k, ...v }) => v),
-  });
+  const comparable = ({ eventId: _id, mediaId: _m, tenant: _t, occurredAt: _o, ...rest }: MediaEvent) =>
+    rest.type === 'media.ready' ? { ...rest, variants: rest.variants.map(({ key: _k, ...v }) => v) } : rest;
 
   const newUpload = async () => {
     const tenant = uniqueTenant();

@@ -145,6 +145,21 @@ describe('subjects are the people in a photo', () => {
       expect((await stack.api('GET', `/v1/media/${record.id}`, { token: await s.pupil('child-4') })).status).toBe(404);
     });
 
+    it('lets a pupil delete a photo naming only them, never a class photo naming other children too', async () => {
+      const s = await school();
+      const shared = await uploadReady(s.admin, { purpose: 'general', subjectIds: ['child-1', 'child-2'] });
+      const own = await uploadReady(s.admin, { purpose: 'general', subjectIds: ['child-1'] });
+      const pupil = await s.pupil('child-1');
+      const refused = await stack.api<Problem>('DELETE', `/v1/media/${shared.id}`, { token: pupil });
+      expect(refused.status).toBe(403);
+      expect(refused.json).toMatchObject({ code: 'FORBIDDEN' });
+      expect(refused.json.detail).toMatch(/names other people too/);
+      expect((await stack.api<MediaRecord>('GET', `/v1/media/${shared.id}`, { token: await s.pupil('child-2') })).json.status).toBe(
+        'ready',
+      );
+      expect((await stack.api('DELETE', `/v1/media/${own.id}`, { token: pupil })).status).toBe(204);
+    });
+
     it('refuses a service as a subject, of an upload or of a right, with INVALID_SUBJECT', async () => {
       const s = await school();
       const upload = await stack.api<Problem>('POST', '/v1/uploads', {

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import type { TestProject } from 'vitest/node';
 import { createDatabase, migrateToLatest } from '@media/db';
-import { copyDatabase, databaseUrl, dropDatabase } from './database-server';
+import { copyDatabase, databaseUrl, dropDatabase, dropStaleDatabases } from './database-server';
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -56,6 +56,12 @@ export default async function setup(project: TestProject) {
     project.provide('templateDatabase', '');
     return;
   }
+  // A killed run never reached its teardown: its copies would pile up on the server.
+  const stale = await dropStaleDatabases(serverUrl, 12).catch((error: Error) => {
+    console.log(`tests: left the databases of earlier runs in place (${error.message})`);
+    return [];
+  });
+  if (stale.length > 0) console.log(`tests: dropped ${stale.length} database(s) left by killed runs over 12 h ago`);
   const run = `media_test_${Date.now()}_${randomBytes(3).toString('hex')}`;
   const template = `${run}_template`;
 

@@ -4,3 +4,4 @@ export * from './isolated-copy';
 export * from './lambda-process';
 export * from './synthesis';
 export * from './arm64-emulation';
+export * from './video-tools';

@@ -12,14 +12,16 @@ import { kindOf, policySubjectOf, uploaderKindOf, type PolicySubject, type Princ
  *   service uploaded, whatever its `sub`).
  * - `self`: the item is about the caller (the caller's `sub` is among its `subjectIds`; people
  *   only, subjects are people) or the caller uploaded it.
+ * - `alone`: the item is about the caller and nobody else (its only subject), or the caller uploaded
+ *   it: what a person may delete for everyone. A shared photo is the other people's data too.
  * - `classroom`: the item's `classroomId` is one of the caller's `classrooms`.
  * - `tenant`: any item of the caller's school. A grant over `tenant` therefore covers every item
  *   of the school, whatever else the caller has to do with it.
  */
-export type Relation = 'uploader' | 'self' | 'classroom' | 'tenant';
+export type Relation = 'uploader' | 'self' | 'alone' | 'classroom' | 'tenant';
 
 /** Reads are granted by who the item is about, never by who happened to upload it. */
-export type ReadRelation = Exclude<Relation, 'uploader'>;
+export type ReadRelation = Exclude<Relation, 'uploader' | 'alone'>;
 
 export interface ReadGrant {
   purposes: readonly Purpose[];
@@ -60,7 +62,7 @@ const NOT_ATTENDANCE: readonly Purpose[] = ['profile', 'general', 'training'];
  *
  * | principal | upload | read | variants | delete | other |
  * |---|---|---|---|---|---|
- * | student | profile, general for self | self | all | self, not attendance | |
+ * | student | profile, general for self | self | all | self alone (own uploads, items naming only them), not attendance | |
  * | teacher | profile, general for self; attendance for own classrooms, naming no subject | self; attendance of own classrooms; profile in tenant | profiles of others: thumb, small, medium | own uploads, not attendance | |
  * | admin | everything in tenant | everything in tenant | all | everything in tenant not on legal hold | legal hold, usage |
  * | ai-service | training | profile, attendance, training | ml only | nothing | |
@@ -74,7 +76,9 @@ export const POLICY: Record<PolicySubject, Rules> = {
   student: {
     upload: [{ purposes: ['profile', 'general'], subject: 'self', classroom: 'own' }],
     read: [{ purposes: ALL_PURPOSES, relations: ['self'], variants: ALL_VARIANTS }],
-    delete: [{ purposes: NOT_ATTENDANCE, relations: ['self'] }],
+    // A class photo naming other children too is not the pupil's alone to delete: the school
+    // removes it, or an erasure untags the pupil (docs/privacy.md).
+    delete: [{ purposes: NOT_ATTENDANCE, relations: ['alone'] }],
     legalHold: false,
     usage: false,
   },
@@ -149,8 +153,11 @@ export function relationsOf(principal: Principal, item: Subject): Relation[] | '
   if (item.tenant !== principal.tenant) return 'foreign';
   const relations: Relation[] = ['tenant'];
   const kind: PrincipalKind = kindOf(principal);
-  if (item.uploadedBy === principal.sub && uploaderKindOf(item.uploadedBy) === kind) relations.push('uploader', 'self');
-  else if (kind === 'human' && item.subjectIds.includes(principal.sub)) relations.push('self');
+  if (item.uploadedBy === principal.sub && uploaderKindOf(item.uploadedBy) === kind) relations.push('uploader', 'self', 'alone');
+  else if (kind === 'human' && item.subjectIds.includes(principal.sub)) {
+    relations.push('self');
+    if (item.subjectIds.every((id) => id === principal.sub)) relations.push('alone');
+  }
   if (item.classroomId !== null && principal.classrooms.includes(item.classroomId)) relations.push('classroom');
   return relations;
 }
@@ -194,6 +201,12 @@ export function authorize(principal: Principal, action: Action, item: Subject): 
       return;
     case 'delete':
       if (!rules.delete.some((grant) => grantApplies(grant, item, relations))) {
+        if (rules.delete.some((grant) => grant.relations.includes('alone') && grant.purposes.includes(item.purpose))) {
+          throw new MediaError(
+            'FORBIDDEN',
+            "This media names other people too: only the school's administrators may delete it (an erasure removes you from it).",
+          );
+        }
         throw new MediaError('FORBIDDEN', 'You may not delete this media.');
       }
       if (item.legalHold) throw new MediaError('LEGAL_HOLD', 'This media is under legal hold and cannot be deleted.');

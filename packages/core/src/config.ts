@@ -122,9 +122,11 @@ export const ConfigSchema = z
       .min(1)
       .default(2 * 1024 ** 3),
     MEDIA_VIDEO_MAX_SECONDS: z.coerce.number().min(1).default(600),
-    /** Where the processor finds ffprobe and ffmpeg (a layer's path in Lambda; PATH locally). */
-    MEDIA_FFPROBE_PATH: z.string().min(1).default('ffprobe'),
-    MEDIA_FFMPEG_PATH: z.string().min(1).default('ffmpeg'),
+    /** Where the processor finds ffprobe and ffmpeg (PATH locally); named, they win over the archive. */
+    MEDIA_FFPROBE_PATH: z.string().min(1).optional(),
+    MEDIA_FFMPEG_PATH: z.string().min(1).optional(),
+    /** The video function's pinned tools, one gzipped tar unpacked into /tmp on first use (docs/large-media.md). */
+    MEDIA_VIDEO_TOOLS_ARCHIVE: z.string().min(1).optional(),
     /** Wall-clock ceiling of one run of ffprobe or ffmpeg on an upload (probe and poster take at most 60 s of it). */
     MEDIA_VIDEO_TOOL_SECONDS: z.coerce.number().int().min(1).max(900).default(600),
     /** Address space each run of ffprobe or ffmpeg may take; beyond it the video is refused (VIDEO_TOO_COMPLEX). */
@@ -262,7 +264,7 @@ export interface Config {
     school: { perSecond: number; burst: number };
     unauthenticated: { perSecond: number; burst: number };
   };
-  video: { ffprobePath: string; ffmpegPath: string; toolSeconds: number; toolMemoryMiB: number };
+  video: { ffprobePath: string; ffmpegPath: string; archive?: string; toolSeconds: number; toolMemoryMiB: number };
   retention: {
     /** Days each purpose's media are kept after upload; absent: kept until deleted. */
     mediaDays: Partial<Record<Purpose, number>>;
@@ -340,8 +342,9 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       unauthenticated: { perSecond: e.MEDIA_UNAUTHENTICATED_REQUESTS_PER_SECOND, burst: e.MEDIA_UNAUTHENTICATED_REQUEST_BURST },
     },
     video: {
-      ffprobePath: e.MEDIA_FFPROBE_PATH,
-      ffmpegPath: e.MEDIA_FFMPEG_PATH,
+      ffprobePath: e.MEDIA_FFPROBE_PATH ?? 'ffprobe',
+      ffmpegPath: e.MEDIA_FFMPEG_PATH ?? 'ffmpeg',
+      ...(e.MEDIA_VIDEO_TOOLS_ARCHIVE && !e.MEDIA_FFPROBE_PATH && !e.MEDIA_FFMPEG_PATH ? { archive: e.MEDIA_VIDEO_TOOLS_ARCHIVE } : {}),
       toolSeconds: e.MEDIA_VIDEO_TOOL_SECONDS,
       toolMemoryMiB: e.MEDIA_VIDEO_TOOL_MEMORY_MIB,
     },

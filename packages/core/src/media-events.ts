@@ -1,56 +1,92 @@
-import type { Purpose } from './purposes';
+// A namespace import lets esbuild drop what is unused (zod's locales alone are 370 KB).
+import * as z from 'zod';
+import { VARIANT_NAMES } from './media';
+import { PURPOSES } from './purposes';
 
 /**
  * Outbound events for other services (AI, attendance, user). They carry keys, never URLs:
- * a consumer asks for a URL with its own identity when it needs the bytes.
+ * a consumer asks for a URL with its own identity when it needs the bytes. The schemas are the
+ * contract (docs/events.md prints them); the types are what they infer.
  */
-export interface MediaEvent {
-  /** Stable for one state change, so consumers can de-duplicate redeliveries. */
-  eventId: string;
-  type: 'media.ready' | 'media.rejected' | 'media.deleted';
-  occurredAt: string;
-  tenant: string;
-  mediaId: string;
-  purpose: Purpose;
-  subjectId: string | null;
-  classroomId: string | null;
-  contentType?: string;
-  width?: number | null;
-  height?: number | null;
-  sha256?: string | null;
-  variants?: { name: string; key: string; format: string; width: number; height: number; size: number }[];
-  rejection?: { code: string; detail: string };
-}
+const base = {
+  eventId: z.string().meta({ description: '`{type}:{mediaId}`: the same for every delivery of one state change; de-duplicate on it.' }),
+  occurredAt: z.iso
+    .datetime()
+    .meta({ description: 'When the state changed (processedAt or deletedAt of the record), not when this copy was sent.' }),
+  tenant: z.string().meta({ description: 'The school.' }),
+  mediaId: z.uuid(),
+  purpose: z.enum(PURPOSES),
+  subjectId: z.string().nullable(),
+  classroomId: z.string().nullable(),
+};
 
-export const mediaEventId = (type: MediaEvent['type'], mediaId: string) => `${type}:${mediaId}`;
+const VariantRef = z
+  .object({
+    name: z.enum(VARIANT_NAMES),
+    key: z.string().meta({ description: 'The S3 object key; ask the API for a URL with your own identity.' }),
+    format: z.string(),
+    width: z.number().int(),
+    height: z.number().int(),
+    size: z.number().int().meta({ description: 'Bytes.' }),
+  })
+  .strict();
+
+/** The outbound events as other services receive them: keys, never URLs. Strict: no field beyond these. */
+export const MediaEventSchema = z
+  .discriminatedUnion('type', [
+    z
+      .object({
+        ...base,
+        type: z.literal('media.ready'),
+        contentType: z.string(),
+        width: z.number().int(),
+        height: z.number().int(),
+        sha256: z.string().regex(/^[a-f0-9]{64}$/),
+        variants: z.array(VariantRef),
+      })
+      .strict(),
+    z
+      .object({ ...base, type: z.literal('media.rejected'), rejection: z.object({ code: z.string(), detail: z.string() }).strict() })
+      .strict(),
+    z.object({ ...base, type: z.literal('media.deleted') }).strict(),
+  ])
+  .meta({ title: 'MediaEvent', description: 'One state change of a media item, on the outbound events queue.' });
+
+export type MediaEvent = z.infer<typeof MediaEventSchema>;
+export type MediaEventType = MediaEvent['type'];
+
+export const mediaEventId = (type: MediaEventType, mediaId: string) => `${type}:${mediaId}`;
 
 /**
  * The counts-level cut of an event (analytics): what happened to which purpose and how big, with
- * no subject, classroom, key or rejection detail.
+ * no subject, classroom, key or rejection detail. Strict.
  */
-export interface MediaCountEvent {
-  eventId: string;
-  type: MediaEvent['type'];
-  occurredAt: string;
-  tenant: string;
-  mediaId: string;
-  purpose: Purpose;
-  /** media.ready: the validated original's type and bytes. */
-  contentType?: string;
-  size?: number;
-  /** media.rejected: the reason's code. */
-  rejectionCode?: string;
-}
+export const MediaCountEventSchema = z
+  .object({
+    eventId: base.eventId,
+    type: z.enum(['media.ready', 'media.rejected', 'media.deleted']),
+    occurredAt: base.occurredAt,
+    tenant: base.tenant,
+    mediaId: base.mediaId,
+    purpose: base.purpose,
+    contentType: z.string().optional().meta({ description: 'media.ready: the type of the validated original.' }),
+    size: z.number().int().optional().meta({ description: 'media.ready: bytes of the validated original.' }),
+    rejectionCode: z.string().optional().meta({ description: 'media.rejected: the code of the reason.' }),
+  })
+  .strict()
+  .meta({ title: 'MediaCountEvent', description: 'One state change of a media item, counts-level (analytics).' });
+
+export type MediaCountEvent = z.infer<typeof MediaCountEventSchema>;
 
 export function countsOf(event: MediaEvent): MediaCountEvent {
   const { eventId, type, occurredAt, tenant, mediaId, purpose } = event;
   const counts: MediaCountEvent = { eventId, type, occurredAt, tenant, mediaId, purpose };
-  if (type === 'media.ready') {
-    const original = event.variants?.find((v) => v.name === 'original');
-    if (event.contentType) counts.contentType = event.contentType;
+  if (event.type === 'media.ready') {
+    const original = event.variants.find((v) => v.name === 'original');
+    counts.contentType = event.contentType;
     if (original) counts.size = original.size;
   }
-  if (type === 'media.rejected' && event.rejection) counts.rejectionCode = event.rejection.code;
+  if (event.type === 'media.rejected') counts.rejectionCode = event.rejection.code;
   return counts;
 }
 

@@ -46,12 +46,17 @@ describe('relations compare the kind of principal as well as its id', () => {
   });
 
   it('gives the service itself the uploader relation', () => {
-    expect(relationsOf(service('user-service'), item())).toEqual(['tenant', 'uploader', 'self']);
+    expect(relationsOf(service('user-service'), item())).toEqual(['tenant', 'uploader', 'self', 'alone']);
   });
 
   it('never makes a service the subject of an item: subjects are people', () => {
     expect(relationsOf(service('ai-service'), item({ subjectIds: ['ai-service'], uploadedBy: 'admin-1' }))).toEqual(['tenant']);
-    expect(relationsOf(person('student', 'pupil-7'), item({ uploadedBy: 'admin-1' }))).toEqual(['tenant', 'self']);
+    expect(relationsOf(person('student', 'pupil-7'), item({ uploadedBy: 'admin-1' }))).toEqual(['tenant', 'self', 'alone']);
+  });
+
+  it('makes a pupil named beside other children about the photo, not its only subject', () => {
+    const shared = item({ subjectIds: ['pupil-7', 'pupil-8'], uploadedBy: 'admin-1' });
+    expect(relationsOf(person('student', 'pupil-7'), shared)).toEqual(['tenant', 'self']);
   });
 
   it('passes the kind to list queries', () => {

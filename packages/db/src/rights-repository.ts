@@ -2,7 +2,7 @@ import { sql, type Kysely } from 'kysely';
 import type { MediaStatus, Purpose } from '@media/core';
 import { appendAudit } from './access-audit';
 import type { Database, MediaRow, NewAuditEntry, RightsJobRow } from './database';
-import { tombstone } from './media-repository';
+import { tombstone } from './media-rows';
 
 export interface Consent {
   recognition: boolean;

@@ -1,7 +1,8 @@
 import { sql, type Kysely } from 'kysely';
 import { newMediaId } from '@media/core';
 import type { Database } from './database';
-import type { MediaRepository, UploadCheckState, UploadLimits } from './media-repository';
+import type { MediaRepository } from './media-repository';
+import type { UploadCheckState, UploadLimits } from './upload-reservations';
 
 export interface SeedOptions {
   rows: number;

@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { newMediaId, readScopeOf, type Principal } from '@media/core';
 import { MediaRepository, type Database, type NewPendingMedia } from '@media/db';
 import { testDatabase, uniqueTenant } from '../../../test/support/database';
+import { createPending, tenantBytes } from '../../../test/support/media-rows';
 
 let db: Kysely<Database>;
 let repo: MediaRepository;
@@ -40,14 +41,14 @@ const processed = {
 
 describe('media state transitions', () => {
   it('lets exactly one of many concurrent claims win', async () => {
-    const row = await repo.createPending(pending(uniqueTenant()));
+    const row = await createPending(db, pending(uniqueTenant()));
     const claims = await Promise.all(Array.from({ length: 10 }, () => repo.claim(row.id, 60)));
     expect(claims.filter(Boolean)).toHaveLength(1);
     expect((await repo.findById(row.id))?.status).toBe('processing');
   });
 
   it('re-claims a processing row only once its lease has run out', async () => {
-    const row = await repo.createPending(pending(uniqueTenant()));
+    const row = await createPending(db, pending(uniqueTenant()));
     expect(await repo.claim(row.id, 60)).toBeTruthy();
     expect(await repo.claim(row.id, 60)).toBeUndefined();
     await db
@@ -59,7 +60,7 @@ describe('media state transitions', () => {
   });
 
   it('marks ready only from processing, and never twice', async () => {
-    const row = await repo.createPending(pending(uniqueTenant()));
+    const row = await createPending(db, pending(uniqueTenant()));
     expect(await repo.markReady(row.id, processed)).toBeUndefined();
     await repo.claim(row.id, 60);
     expect((await repo.markReady(row.id, processed))?.status).toBe('ready');
@@ -69,11 +70,11 @@ describe('media state transitions', () => {
 
   it('keeps a tombstone on delete, and a legal hold blocks it', async () => {
     const tenant = uniqueTenant();
-    const held = await repo.createPending(pending(tenant));
+    const held = await createPending(db, pending(tenant));
     await repo.setLegalHold(tenant, held.id, true);
     expect(await repo.markDeleted(tenant, held.id, 'admin-1')).toBeUndefined();
 
-    const row = await repo.createPending(pending(tenant));
+    const row = await createPending(db, pending(tenant));
     expect(await repo.markDeleted('another-school', row.id, 'x')).toBeUndefined();
     const deleted = await repo.markDeleted(tenant, row.id, 'admin-1');
     expect(deleted).toMatchObject({ status: 'deleted', deletedBy: 'admin-1' });
@@ -82,13 +83,14 @@ describe('media state transitions', () => {
     expect(await repo.findById(row.id)).toBeTruthy();
   });
 
-  it('expires pending uploads past their expiry plus grace', async () => {
+  it('expires a pending upload past its expiry plus grace, once, and not one whose POST may still come', async () => {
     const tenant = uniqueTenant();
-    const stale = await repo.createPending(pending(tenant, { uploadExpiresAt: new Date(Date.now() - 3_600_000) }));
-    const fresh = await repo.createPending(pending(tenant));
-    const expired = await repo.expireStalePending(60);
-    expect(expired.map((r) => r.id)).toContain(stale.id);
-    expect(expired.map((r) => r.id)).not.toContain(fresh.id);
+    const stale = await createPending(db, pending(tenant, { uploadExpiresAt: new Date(Date.now() - 3_600_000) }));
+    const fresh = await createPending(db, pending(tenant));
+    expect((await repo.expirePending(stale.id, 60))?.status).toBe('expired');
+    expect(await repo.expirePending(stale.id, 60), 'a second sweeper finds nothing to do').toBeUndefined();
+    expect(await repo.expirePending(fresh.id, 60)).toBeUndefined();
+    expect((await repo.findById(fresh.id))?.status).toBe('pending');
   });
 });
 
@@ -97,9 +99,9 @@ describe('listing', () => {
     const tenant = uniqueTenant();
     const student: Principal = { role: 'student', sub: 's-1', tenant, classrooms: [] };
     const mine = [];
-    for (let i = 0; i < 5; i++) mine.push(await repo.createPending(pending(tenant)));
-    await repo.createPending(pending(tenant, { subjectIds: ['s-2'], uploadedBy: 's-2' }));
-    await repo.createPending(pending(uniqueTenant()));
+    for (let i = 0; i < 5; i++) mine.push(await createPending(db, pending(tenant)));
+    await createPending(db, pending(tenant, { subjectIds: ['s-2'], uploadedBy: 's-2' }));
+    await createPending(db, pending(uniqueTenant()));
 
     const scope = readScopeOf(student);
     const first = await repo.listVisible(scope, {}, 2);
@@ -112,13 +114,13 @@ describe('listing', () => {
 
   it('counts usage per purpose for one tenant only', async () => {
     const tenant = uniqueTenant();
-    await repo.createPending(pending(tenant, { declaredSize: 100 }));
-    await repo.createPending(pending(tenant, { declaredSize: 50, purpose: 'general' }));
-    await repo.createPending(pending(uniqueTenant(), { declaredSize: 7 }));
+    await createPending(db, pending(tenant, { declaredSize: 100 }));
+    await createPending(db, pending(tenant, { declaredSize: 50, purpose: 'general' }));
+    await createPending(db, pending(uniqueTenant(), { declaredSize: 7 }));
     expect(await repo.usage(tenant, 'purpose')).toEqual([
       { key: 'general', count: 1, bytes: 50 },
       { key: 'profile', count: 1, bytes: 100 },
     ]);
-    expect(await repo.tenantBytes(tenant)).toBe(150);
+    expect(await tenantBytes(db, tenant)).toBe(150);
   });
 });

@@ -6,3 +6,4 @@ export * from './derivatives';
 export * from './metadata-removal';
 export { captureTime, orientationOnlyExif } from './exif';
 export * from './video';
+export { shippedVideoTools, unpackVideoTools } from './video-tools-archive';

@@ -5,6 +5,8 @@ import { UploadRejected } from './rejection';
 export interface VideoTools {
   ffprobePath: string;
   ffmpegPath: string;
+  /** Lambda: the pinned build as one archive, unpacked on first use (`shippedVideoTools`); the paths above are then ignored. */
+  archive?: string;
   /** Wall-clock ceiling of one run; probing and the poster frame take at most 60 s of it. */
   toolSeconds: number;
   /** Address space of one run (RLIMIT_AS): what a hostile file can make a parser allocate. */

@@ -275,7 +275,10 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       : functions.api,
     isAllowedOrigin,
     staticRoutes: {
-      '/': () => ({ contentType: 'text/html; charset=utf-8', body: uploadPage({ token: demoToken }) }),
+      '/': () => ({
+        contentType: 'text/html; charset=utf-8',
+        body: uploadPage({ token: demoToken, multipartThresholdBytes: config.limits.multipartThresholdBytes }),
+      }),
       '/rights': () => ({ contentType: 'text/html; charset=utf-8', body: rightsPage({ token: adminToken }) }),
       '/favicon.svg': () => ({ contentType: 'image/svg+xml', body: FAVICON_SVG }),
       '/favicon.ico': () => ({ contentType: 'image/svg+xml', body: FAVICON_SVG }),

@@ -1,5 +1,5 @@
 import type { APIGatewayProxyStructuredResultV2, SQSBatchResponse, SQSEvent } from 'aws-lambda';
-import type { MediaEvent } from '@media/core';
+import { MediaEventSchema, type MediaEvent } from '@media/core';
 import type { BatchHandler } from './event-pump';
 import type { ApiLambda } from './http-server';
 
@@ -10,15 +10,13 @@ export type LogLevel = (typeof LOG_LEVELS)[number];
 const at = () => new Date().toISOString().slice(11, 23);
 
 /** One line per state change of an upload, as the local stack prints them at `info`. */
-export function uploadStateLine(
-  event: Pick<MediaEvent, 'type' | 'mediaId' | 'purpose' | 'tenant' | 'width' | 'height' | 'variants' | 'rejection' | 'contentType'>,
-): string {
+export function uploadStateLine(event: MediaEvent): string {
   const state = event.type.replace('media.', '');
   const details =
     event.type === 'media.ready'
-      ? `${event.contentType ?? ''}${event.width ? ` ${event.width}×${event.height}` : ''}, ${event.variants?.length ?? 0} variants`
+      ? `${event.contentType} ${event.width}×${event.height}, ${event.variants.length} variants`
       : event.type === 'media.rejected'
-        ? `${event.rejection?.code}: ${event.rejection?.detail}`
+        ? `${event.rejection.code}: ${event.rejection.detail}`
         : '';
   return `${at()} upload ${event.mediaId} ${state} (${event.tenant}, ${event.purpose})${details ? ` ${details}` : ''}`;
 }
@@ -46,8 +44,9 @@ export function eventLogger(log: (line: string) => void): BatchHandler {
   return async (batch: SQSEvent): Promise<SQSBatchResponse> => {
     for (const record of batch.Records) {
       try {
-        const event = JSON.parse(record.body) as MediaEvent;
-        if (event.type?.startsWith('media.')) log(uploadStateLine(event));
+        // The full audience also carries person events; only a media event makes an upload line.
+        const event = MediaEventSchema.safeParse(JSON.parse(record.body));
+        if (event.success) log(uploadStateLine(event.data));
       } catch {
         // Not an event of ours.
       }

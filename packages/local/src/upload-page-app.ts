@@ -1,7 +1,9 @@
 /**
  * The upload page's script (runs in the browser, bundled by upload-page.ts): every file goes
- * through @media/client — a ticket from the API, the bytes straight to storage with XHR progress,
- * then the record is watched until it is ready (placeholder, then thumbnail) or rejected.
+ * through @media/client — a ticket from the API, the bytes straight to storage with XHR progress
+ * (in parts past the service's multipart threshold), then the record is watched until it is ready
+ * (placeholder, then thumbnail) or rejected. An upload in parts is remembered in localStorage until
+ * it ends, so after a reload choosing the same file again sends only the parts storage lacks.
  */
 import { thumbHashToDataURL } from 'thumbhash';
 import {
@@ -37,7 +39,7 @@ const REASONS: Partial<Record<string, string>> = {
   ...REJECTIONS,
   PAYLOAD_TOO_LARGE: 'The file is too large for this purpose.',
   QUOTA_EXCEEDED: 'The school’s storage is full.',
-  FORBIDDEN: 'You may not upload photos for this purpose or classroom.',
+  FORBIDDEN: 'You may not upload for this purpose, person or classroom.',
   VALIDATION_FAILED: 'The upload request was not valid.',
   UNAUTHENTICATED: 'The access token is missing, invalid or expired.',
   TOO_MANY_PENDING_UPLOADS: 'Too many uploads are still open; wait a moment and try again.',
@@ -50,12 +52,66 @@ const tokenBox = byId<HTMLTextAreaElement>('token');
 const purposeSelect = byId<HTMLSelectElement>('purpose');
 const classroomField = byId<HTMLDivElement>('classroom-field');
 const classroomInput = byId<HTMLInputElement>('classroom');
+const subjectInput = byId<HTMLInputElement>('subject');
+const unfinishedBox = byId<HTMLDivElement>('unfinished');
+const unfinishedList = byId<HTMLUListElement>('unfinished-list');
 const fileInput = byId<HTMLInputElement>('files');
 const dropZone = byId<HTMLDivElement>('drop');
 const list = byId<HTMLOListElement>('uploads');
 const status = byId<HTMLParagraphElement>('status');
 
-const client = createMediaClient({ baseUrl: location.origin, getToken: () => tokenBox.value.trim() });
+const client = createMediaClient({
+  baseUrl: location.origin,
+  getToken: () => tokenBox.value.trim(),
+  multipartThresholdBytes: Number(document.body.dataset.multipartThreshold) || undefined,
+});
+
+/** An upload in parts not yet finished: enough to know its file again when it is chosen anew. */
+interface Unfinished {
+  mediaId: string;
+  name: string;
+  size: number;
+}
+const UNFINISHED_KEY = 'media-service.unfinished-uploads';
+const unfinished = {
+  all(): Unfinished[] {
+    try {
+      const kept: unknown = JSON.parse(localStorage.getItem(UNFINISHED_KEY) ?? '[]');
+      return Array.isArray(kept) ? (kept as Unfinished[]) : [];
+    } catch {
+      return [];
+    }
+  },
+  save(list: Unfinished[]) {
+    localStorage.setItem(UNFINISHED_KEY, JSON.stringify(list));
+    showUnfinished();
+  },
+  // A browser keeps no file across a reload; its name and size find the upload again.
+  find: (file: File) => unfinished.all().find((u) => u.name === file.name && u.size === file.size),
+  add: (entry: Unfinished) => unfinished.save([...unfinished.all().filter((u) => u.mediaId !== entry.mediaId), entry]),
+  forget: (mediaId: string) => unfinished.save(unfinished.all().filter((u) => u.mediaId !== mediaId)),
+};
+function showUnfinished() {
+  const list = unfinished.all();
+  unfinishedBox.hidden = list.length === 0;
+  unfinishedList.replaceChildren(
+    ...list.map((u) => {
+      const item = document.createElement('li');
+      item.textContent = `${u.name} (${megabytes(u.size)} MB)`;
+      return item;
+    }),
+  );
+}
+
+const megabytes = (bytes: number) => (bytes / 1_000_000).toFixed(1);
+/** A video's length as a person reads it: 8.6 s, 3:05, 1:02:07. */
+function duration(seconds: number): string {
+  if (seconds < 60) return `${seconds.toFixed(1)} s`;
+  const whole = Math.round(seconds);
+  const [h, m, s] = [Math.floor(whole / 3600), Math.floor((whole % 3600) / 60), whole % 60];
+  const two = (n: number) => String(n).padStart(2, '0');
+  return h > 0 ? `${h}:${two(m)}:${two(s)}` : `${m}:${two(s)}`;
+}
 
 const announce = (text: string) => {
   status.textContent = text;
@@ -100,11 +156,19 @@ function fileRow(file: File) {
   };
   setState('waiting', 'waiting');
 
-  const progress = (fraction: number) => {
+  const progress = ({ loaded, total, fraction }: { loaded: number; total: number; fraction: number }) => {
     const percent = Math.round(fraction * 100);
     bar.value = percent;
     bar.textContent = `${percent} %`;
     if (item.dataset.state === 'uploading') stateText.textContent = `uploading — ${percent} %`;
+    // Bytes for the large ones, where a percent moves too slowly to show that anything happens.
+    if (item.dataset.state === 'uploading' && item.dataset.parts === 'true') {
+      detail.textContent = `${megabytes(loaded)} of ${megabytes(total)} MB sent`;
+    }
+  };
+  const inParts = (resumed: boolean) => {
+    item.dataset.parts = 'true';
+    if (resumed) item.dataset.resumed = 'true';
   };
 
   /** The thumbhash placeholder at once, then the real thumbnail when it has loaded. */
@@ -127,17 +191,56 @@ function fileRow(file: File) {
     real.src = url;
   };
 
-  return { setState, progress, showThumbnail };
+  return { setState, progress, inParts, showThumbnail };
 }
 
-async function uploadOne(file: File, row: ReturnType<typeof fileRow>, purpose: Purpose, classroomId: string | undefined) {
+interface Filing {
+  purpose: Purpose;
+  classroomId: string | undefined;
+  subjectId: string | undefined;
+}
+
+/** Sends the file: goes on with its unfinished upload in parts if there is one, else starts anew. */
+async function send(file: File, row: ReturnType<typeof fileRow>, { purpose, classroomId, subjectId }: Filing): Promise<string> {
+  const onProgress = row.progress;
+  const earlier = unfinished.find(file);
+  if (earlier) {
+    row.inParts(true);
+    try {
+      await client.resumeUpload(earlier.mediaId, file, { onProgress });
+      unfinished.forget(earlier.mediaId);
+      return earlier.mediaId;
+    } catch (error) {
+      // Expired, given up or not this token's: the upload starts again from the first byte.
+      if (!isMediaApiError(error) || error.status < 400 || error.status >= 500) throw error;
+      unfinished.forget(earlier.mediaId);
+    }
+  }
+  const { mediaId } = await client.upload(
+    file,
+    { purpose, classroomId, subjectId },
+    {
+      onProgress,
+      onMultipartStarted: (id) => {
+        row.inParts(false);
+        unfinished.add({ mediaId: id, name: file.name, size: file.size });
+      },
+    },
+  );
+  unfinished.forget(mediaId);
+  return mediaId;
+}
+
+async function uploadOne(file: File, row: ReturnType<typeof fileRow>, filing: Filing) {
   try {
     row.setState('uploading', 'uploading — 0 %');
-    const { mediaId } = await client.upload(file, { purpose, classroomId }, { onProgress: ({ fraction }) => row.progress(fraction) });
-    row.progress(1);
+    const mediaId = await send(file, row, filing);
+    row.progress({ loaded: file.size, total: file.size, fraction: 1 });
     row.setState('processing', 'processing');
-    const record = await client.waitUntilReady(mediaId, { timeoutMs: 120_000 });
-    row.setState('ready', `ready — ${record.width}×${record.height}`);
+    // A video takes longer: it is probed, remuxed and its poster frame made.
+    const record = await client.waitUntilReady(mediaId, { timeoutMs: 300_000 });
+    const size = `${record.width}×${record.height}`;
+    row.setState('ready', record.kind === 'video' ? `ready — video, ${size}, ${duration(record.durationSeconds ?? 0)}` : `ready — ${size}`);
     announce(`${file.name} is ready.`);
     await row.showThumbnail(record);
   } catch (error) {
@@ -160,6 +263,7 @@ async function handleFiles(files: FileList | File[]) {
   if (chosen.length === 0) return;
   const purpose = purposeSelect.value as Purpose;
   const classroomId = purpose === 'attendance' ? classroomInput.value.trim() || undefined : undefined;
+  const subjectId = subjectInput.value.trim() || undefined;
   if (purpose === 'attendance' && !classroomId) {
     announce('Attendance photos need a classroom.');
     classroomInput.focus();
@@ -168,7 +272,7 @@ async function handleFiles(files: FileList | File[]) {
   const queue = chosen.map((file) => ({ file, row: fileRow(file) }));
   announce(`Uploading ${chosen.length} file${chosen.length === 1 ? '' : 's'}…`);
   const worker = async () => {
-    for (let next = queue.shift(); next; next = queue.shift()) await uploadOne(next.file, next.row, purpose, classroomId);
+    for (let next = queue.shift(); next; next = queue.shift()) await uploadOne(next.file, next.row, { purpose, classroomId, subjectId });
   };
   await Promise.all(Array.from({ length: Math.min(SIMULTANEOUS_UPLOADS, chosen.length) }, worker));
   const rows = [...list.querySelectorAll<HTMLLIElement>('li.upload')];
@@ -192,4 +296,5 @@ dropZone.addEventListener('drop', (event) => {
   dropZone.classList.remove('over');
   if (event.dataTransfer?.files) void handleFiles(event.dataTransfer.files);
 });
+showUnfinished();
 document.body.dataset.ready = 'true';

@@ -30,14 +30,17 @@ function pageScript(): string {
 /** The page's icon (a photo frame), also answered at /favicon.ico for whoever asks there. */
 export const FAVICON_SVG = `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 32 32"><rect x="2" y="5" width="28" height="22" rx="3" fill="#0b57d0"/><circle cx="11" cy="13" r="3" fill="#fff"/><path d="M5 24l8-8 5 5 4-3 6 6z" fill="#fff"/></svg>`;
 
-/** The page at `/`: choose a purpose, drop photos, watch each one upload, process and appear. */
-export function uploadPage({ token }: { token: string }): string {
+/**
+ * The page at `/`: choose a purpose, drop photos and videos, watch each one upload, process and
+ * appear. `multipartThresholdBytes` is the service's: files this large go in parts, resumable.
+ */
+export function uploadPage({ token, multipartThresholdBytes }: { token: string; multipartThresholdBytes: number }): string {
   return `<!doctype html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<title>Upload photos — media service</title>
+<title>Upload photos and videos — media service</title>
 <link rel="icon" href="/favicon.svg" type="image/svg+xml">
 <style>
   :root { color-scheme: light; --accent: #0b57d0; --bad: #a50e0e; --good: #146c2e; --line: #c4c7c5; }
@@ -68,18 +71,20 @@ export function uploadPage({ token }: { token: string }): string {
   #status { min-height: 1.5em; margin-top: 1rem; font-weight: 600; }
 </style>
 </head>
-<body>
+<body data-multipart-threshold="${multipartThresholdBytes}">
 <main>
-<h1>Upload photos</h1>
-<p>Photos go straight from this browser to storage; the service then checks each one, strips its
-metadata (location, camera, names, comments: the kept original holds only its pixels, colour
-profile and orientation, and the record only the time it was taken) and makes the thumbnails.</p>
+<h1>Upload photos and videos</h1>
+<p>Photos and videos go straight from this browser to storage; the service then checks each one,
+strips its metadata (location, camera, names, comments: the kept original holds only its pixels,
+colour profile and orientation, and the record only the time it was taken) and makes the
+thumbnails. Large files go in parts: if the page is closed or reloaded, choose the same file again
+and its upload goes on where it stopped.</p>
 
 <label for="token">Access token</label>
 <p class="hint" id="token-hint">A local teacher token is filled in (school-1, classroom c-1). Paste another to act as someone else.</p>
 <textarea id="token" rows="3" spellcheck="false" autocomplete="off" aria-describedby="token-hint">${escapeHtml(token)}</textarea>
 
-<label for="purpose">What are the photos for?</label>
+<label for="purpose">What are they for?</label>
 <select id="purpose">
   <option value="general">General</option>
   <option value="profile">Profile photo</option>
@@ -92,10 +97,20 @@ profile and orientation, and the record only the time it was taken) and makes th
   <input type="text" id="classroom" value="c-1" autocomplete="off">
 </div>
 
+<label for="subject">Who is in them? (optional)</label>
+<p class="hint" id="subject-hint">A pupil’s id files the upload about that pupil (a profile photo, say); left empty, it is about nobody. Teachers may name only themselves; an administrator’s token may name any pupil of the school.</p>
+<input type="text" id="subject" autocomplete="off" spellcheck="false" aria-describedby="subject-hint">
+
 <div class="drop" id="drop">
-  <label for="files">Choose photos, or drop them here</label>
-  <p class="hint" id="files-hint">JPEG, PNG, WebP, AVIF, GIF or HEIC (iPhone); several at once.</p>
-  <input type="file" id="files" accept="image/*,image/heic,image/heif,.heic,.heif" multiple aria-describedby="files-hint">
+  <label for="files">Choose photos or videos, or drop them here</label>
+  <p class="hint" id="files-hint">Photos: JPEG, PNG, WebP, AVIF, GIF or HEIC (iPhone). Videos: MP4, MOV or WebM (general and attendance). Several at once.</p>
+  <input type="file" id="files" accept="image/*,image/heic,image/heif,.heic,.heif,video/mp4,video/quicktime,video/webm,.mp4,.m4v,.mov,.webm" multiple aria-describedby="files-hint">
+</div>
+
+<div id="unfinished" hidden>
+  <h2>Unfinished uploads</h2>
+  <p class="hint">These stopped before all their parts were sent (the page was closed or reloaded). Choose the same file again to go on from where it stopped.</p>
+  <ul id="unfinished-list"></ul>
 </div>
 
 <p id="status" role="status" aria-live="polite"></p>

@@ -9,6 +9,7 @@ export * from './media-record';
 export * from './upload-service';
 export * from './multipart-upload';
 export * from './media-service';
+export * from './downloads';
 export * from './announcements';
 export * from './rights-service';
 export * from './request-throttle';

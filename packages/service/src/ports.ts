@@ -29,6 +29,7 @@ export type MediaRows = Pick<
   | 'setLegalHold'
   | 'usage'
   | 'releaseLease'
+  | 'claimAnnouncement'
   | 'markAnnounced'
 >;
 

@@ -16,11 +16,11 @@ import {
   type SubjectEvent,
   notFound,
 } from '@media/core';
-import type { AccessAuditRow, Consent, MediaRow, NewAuditEntry, RightsJobRow } from '@media/db';
-import { announce, announceLate, giveBack } from './announcements';
+import type { AccessAuditRow, Consent, RightsJobRow } from '@media/db';
 import type { Dependencies } from './dependencies';
-import { auditEntryOf, purgeObjects } from './media-service';
+import { subjectAuditOf } from './audit-entries';
 import { revokeFaceCrops } from './face-access';
+import { deleteItem, finishDeletion } from './item-lifecycle';
 
 type Deps = Pick<Dependencies, 'config' | 'media' | 'rights' | 'audit' | 'storage' | 'events'> &
   Partial<Pick<Dependencies, 'faces' | 'edge'>>;
@@ -38,22 +38,6 @@ const consentRecordOf = (subjectId: string, consent: Consent): ConsentRecord => 
   training: consent.training,
   updatedAt: iso(consent.updatedAt),
   updatedBy: consent.updatedBy,
-});
-
-const subjectAudit = (
-  principal: Principal,
-  requestId: string | undefined,
-  action: NewAuditEntry['action'],
-  subjectId: string,
-): NewAuditEntry => ({
-  tenant: principal.tenant,
-  actor: principal.sub,
-  actorRole: principal.role,
-  action,
-  mediaId: null,
-  subjectId,
-  variant: null,
-  requestId: requestId ?? null,
 });
 
 export async function getConsent(deps: Pick<Deps, 'rights'>, principal: Principal, subjectId: string): Promise<ConsentRecord> {
@@ -81,7 +65,7 @@ export async function setConsent(
     subjectId,
     body,
     principal.sub,
-    subjectAudit(principal, requestId, 'consent', subjectId),
+    subjectAuditOf(principal, requestId, 'consent', subjectId),
   );
   const updatedAt = new Date(after.updatedAt!).toISOString();
   const event: SubjectEvent = {
@@ -110,28 +94,9 @@ async function deleteTrainingPhotosOf(deps: Deps, principal: Principal, subjectI
     if (page.length === 0) return count;
     after = page[page.length - 1]!.id;
     for (const row of page.filter((r) => !r.legalHold)) {
-      const deleted = await deps.media.markDeleted(
-        principal.tenant,
-        row.id,
-        principal.sub,
-        deps.config.processing.leaseSeconds,
-        auditEntryOf(principal, requestId, 'delete', row),
-      );
-      if (!deleted) continue;
-      count += 1;
-      await finishDeletion(deps, deleted);
+      if (await deleteItem(deps, principal, row, requestId)) count += 1;
     }
   }
-}
-
-/** After a tombstone whose lease the caller holds: the event, then the objects; the sweeper finishes what fails. */
-async function finishDeletion(deps: Deps, deleted: MediaRow): Promise<void> {
-  try {
-    await announce(deps, deleted);
-  } catch {
-    await giveBack(deps, deleted);
-  }
-  await purgeObjects(deps, deleted).catch(() => false);
 }
 
 const auditEntryFrom = (row: AccessAuditRow): AuditEntry => ({
@@ -180,6 +145,8 @@ export async function retentionPreview(
   return { items };
 }
 
+type RightsJobPorts = Pick<Dependencies, 'rights' | 'rightsJobs'>;
+
 /** A right's job as asked by `principal`: its scope is what the principal may read throughout the school. */
 const jobOf = (principal: Principal, subjectId: string) => ({
   id: newMediaId(),
@@ -205,32 +172,33 @@ const erasureRecordOf = (job: RightsJobRow): ErasureRecord => ({
 });
 
 /**
- * A job just recorded goes to its worker at once. The request has succeeded whatever happens here:
- * a message that could not be sent leaves the job to the sweeper, which resumes idle jobs.
+ * Records a right's job for a person (or finds the one already running for them with that scope),
+ * audited, and hands a new one to its worker at once. The request has succeeded whatever the hand-
+ * over does: a message that could not be sent leaves the job to the sweeper, which resumes idle jobs.
  */
-async function handOver(deps: Pick<Dependencies, 'rightsJobs'>, started: { job: RightsJobRow; started: boolean }): Promise<void> {
+async function startRightsJob(
+  deps: RightsJobPorts,
+  principal: Principal,
+  kind: 'erasure' | 'export',
+  subjectId: string,
+  requestId: string | undefined,
+): Promise<{ id: string; status: JobStatus }> {
+  requirePerson(subjectId);
+  authorizeRight(principal, kind, subjectId);
+  const started = await deps.rights.startJob(
+    { ...jobOf(principal, subjectId), kind },
+    subjectAuditOf(principal, requestId, kind, subjectId),
+  );
   if (started.started) await deps.rightsJobs.announce(started.job.id).catch(() => undefined);
+  return { id: started.job.id, status: jobStatusOf(started.job) };
 }
 
 /**
  * Starts erasing a person from the items naming them, of the purposes the caller may read (or
  * gives back the erasure already running for them with that scope).
  */
-export async function requestErasure(
-  deps: Pick<Dependencies, 'rights' | 'rightsJobs'>,
-  principal: Principal,
-  subjectId: string,
-  requestId?: string,
-): Promise<{ erasureId: string; status: JobStatus }> {
-  requirePerson(subjectId);
-  authorizeRight(principal, 'erasure', subjectId);
-  const started = await deps.rights.startJob(
-    { ...jobOf(principal, subjectId), kind: 'erasure' },
-    subjectAudit(principal, requestId, 'erasure', subjectId),
-  );
-  await handOver(deps, started);
-  return { erasureId: started.job.id, status: jobStatusOf(started.job) };
-}
+export const requestErasure = (deps: RightsJobPorts, principal: Principal, subjectId: string, requestId?: string) =>
+  startRightsJob(deps, principal, 'erasure', subjectId, requestId).then(({ id, status }) => ({ erasureId: id, status }));
 
 export async function getErasure(deps: Pick<Deps, 'rights'>, principal: Principal, erasureId: string): Promise<ErasureRecord> {
   authorizeRight(principal, 'erasure');
@@ -240,21 +208,8 @@ export async function getErasure(deps: Pick<Deps, 'rights'>, principal: Principa
 }
 
 /** Starts gathering the items naming a person that the caller may read into one ZIP file (or gives back the export already running). */
-export async function requestExport(
-  deps: Pick<Dependencies, 'rights' | 'rightsJobs'>,
-  principal: Principal,
-  subjectId: string,
-  requestId?: string,
-): Promise<{ exportId: string; status: JobStatus }> {
-  requirePerson(subjectId);
-  authorizeRight(principal, 'export', subjectId);
-  const started = await deps.rights.startJob(
-    { ...jobOf(principal, subjectId), kind: 'export' },
-    subjectAudit(principal, requestId, 'export', subjectId),
-  );
-  await handOver(deps, started);
-  return { exportId: started.job.id, status: jobStatusOf(started.job) };
-}
+export const requestExport = (deps: RightsJobPorts, principal: Principal, subjectId: string, requestId?: string) =>
+  startRightsJob(deps, principal, 'export', subjectId, requestId).then(({ id, status }) => ({ exportId: id, status }));
 
 /** An export's state; once done, a short-lived URL of its ZIP file (minted like any download: audited). */
 export async function getExport(
@@ -274,7 +229,10 @@ export async function getExport(
     expiresInSeconds: EXPORT_URL_TTL_SECONDS,
     contentDisposition: `attachment; filename="export-${job.subjectId.replace(/[^A-Za-z0-9._-]/g, '_')}.zip"`,
   });
-  await deps.audit.append({ ...subjectAudit(principal, requestId, 'download', job.subjectId), requestId: requestId ?? `export:${job.id}` });
+  await deps.audit.append({
+    ...subjectAuditOf(principal, requestId, 'download', job.subjectId),
+    requestId: requestId ?? `export:${job.id}`,
+  });
   return { ...record, url: signed.url, expiresAt: signed.expiresAt };
 }
 
@@ -295,12 +253,9 @@ export async function runErasure(
     const result = await deps.rights.eraseBatch(jobId, batch);
     if (!result) break;
     last = result.job;
-    for (const row of result.deleted) {
-      await announceLate(deps, row.id).catch(() => false);
-      // The tombstoned row itself (a lookup of visible rows would never find a deleted one, and
-      // then nothing was purged here): its keys are all the purge needs.
-      await purgeObjects(deps, row).catch(() => false);
-    }
+    // The tombstoned rows themselves (a lookup of visible rows would never find a deleted one, and
+    // then nothing was purged here): their keys are all the purge needs.
+    for (const row of result.deleted) await finishDeletion(deps, row);
     if (result.job.status === 'done') break;
   }
   // Finished (now, or earlier by a worker that died before telling anyone): the event, at least once.

@@ -3,7 +3,7 @@ import { incomingKey } from '@media/storage';
 import { announceLate } from './announcements';
 import { resendFaceJobs } from './face-queue';
 import type { Dependencies } from './dependencies';
-import { purgeObjects } from './media-service';
+import { purgeObjects } from './item-lifecycle';
 import { runErasure } from './rights-service';
 import { runExport } from './subject-export';
 import { processUploadedObject, RetryLater } from './upload-processor';

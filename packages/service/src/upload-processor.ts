@@ -1,11 +1,11 @@
-import { FORMAT_CONTENT_TYPES, purposePolicy, type StoredVariant } from '@media/core';
+import { purposePolicy } from '@media/core';
 import type { Lease, MediaRow } from '@media/db';
 import { isUploadRejected, processImage, type UploadRejected } from '@media/imaging';
-import { derivativeKey, incomingKey, originalKey, parseIncomingKey } from '@media/storage';
+import { incomingKey, originalKey, parseIncomingKey } from '@media/storage';
 import { announce, announceLate, giveBack } from './announcements';
-import { handToFaceStage } from './face-queue';
 import type { Dependencies } from './dependencies';
-import { objectKeysOf, purgeObjects } from './media-service';
+import { objectKeysOf, purgeObjects } from './item-lifecycle';
+import { storeProcessed } from './processed-item';
 import { processClaimedVideo } from './video-processor';
 
 export type ProcessOutcome =
@@ -131,7 +131,6 @@ async function processClaimed(deps: Deps, row: MediaRow, lease: Lease): Promise<
     const video = await processClaimedVideo(deps, row, lease);
     switch (video.outcome) {
       case 'ready':
-        await handToFaceStage(deps.faceQueue, { tenant, mediaId });
         return { outcome: 'ready', mediaId, variants: video.variants };
       case 'rejected':
         return reject(deps, row, lease, video.error);
@@ -179,61 +178,37 @@ async function processClaimed(deps: Deps, row: MediaRow, lease: Lease): Promise<
     sha256: stored?.metadata[UPLOAD_SHA256] ?? image.sha256,
     capturedAt: stored?.metadata[CAPTURED_AT] ?? image.capturedAt,
   };
-  // A derivative never changes under its key (a delete removes the key and invalidates the CDN):
-  // browsers keep it as long as a URL to it lives, and no shared cache but ours keeps it at all.
-  const derivativeCacheControl = `private, max-age=${policy.downloadTtlSeconds}, immutable`;
-  const variants: StoredVariant[] = await Promise.all(
-    image.derivatives.map(async (d) => {
-      const key = derivativeKey(tenant, mediaId, d.name, d.format);
-      await deps.storage.put(key, d.data, FORMAT_CONTENT_TYPES[d.format], undefined, undefined, derivativeCacheControl);
-      return { name: d.name, format: d.format, width: d.width, height: d.height, size: d.data.length, key, contentType: d.contentType };
-    }),
-  );
-  // The original is the validated bytes themselves (not a copy of whatever the key holds by now),
-  // without their metadata (GPS, camera, XMP, IPTC, comments: only the ICC profile and the
-  // orientation stay) and less a harmless trailer such as a motion photo's video. The purpose tag
-  // lets lifecycle rules treat originals by purpose (attendance: infrequent access).
-  await deps.storage.put(
-    original,
-    image.original,
-    image.contentType,
-    { purpose: row.purpose },
-    {
-      [UPLOAD_SHA256]: upload.sha256,
-      ...(upload.capturedAt ? { [CAPTURED_AT]: upload.capturedAt } : {}),
-    },
-  );
-  variants.unshift({
-    name: 'original',
-    format: image.contentType.split('/')[1]!,
-    width: image.width,
-    height: image.height,
-    size: image.original.length,
-    key: original,
-    contentType: image.contentType,
-  });
-
-  const ready = await deps.media.markReady(
-    mediaId,
-    {
-      size: image.original.length,
+  const ready = await storeProcessed(deps, row, lease, {
+    derivatives: image.derivatives,
+    // The original is the validated bytes themselves (not a copy of whatever the key holds by now),
+    // without their metadata (GPS, camera, XMP, IPTC, comments: only the ICC profile and the
+    // orientation stay) and less a harmless trailer such as a motion photo's video. The purpose tag
+    // lets lifecycle rules treat originals by purpose (attendance: infrequent access).
+    original: {
+      store: (key) =>
+        deps.storage.put(
+          key,
+          image.original,
+          image.contentType,
+          { purpose: row.purpose },
+          { [UPLOAD_SHA256]: upload.sha256, ...(upload.capturedAt ? { [CAPTURED_AT]: upload.capturedAt } : {}) },
+        ),
+      format: image.contentType.split('/')[1]!,
       width: image.width,
       height: image.height,
+      size: image.original.length,
+      contentType: image.contentType,
+    },
+    facts: {
       // Of the bytes as uploaded, so a client can find its upload by the hash it computed; `size` is the stored size.
       sha256: upload.sha256,
       capturedAt: upload.capturedAt,
       phash: image.phash,
       placeholder: image.placeholder,
-      originalKey: original,
-      variants,
     },
-    lease,
-  );
+  });
   if (!ready) return lostLease(deps, row);
-  await deps.storage.deleteMany([source]);
-  await announce(deps, ready);
-  await handToFaceStage(deps.faceQueue, { tenant, mediaId });
-  return { outcome: 'ready', mediaId, variants: variants.length };
+  return { outcome: 'ready', mediaId, variants: ready.variants.length };
 }
 
 /**

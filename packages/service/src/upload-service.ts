@@ -10,7 +10,7 @@ import {
   type MultipartTicket,
   type UploadTicket,
 } from '@media/core';
-import type { HeldSpace } from '@media/db';
+import type { HeldSpace, NewPendingMedia } from '@media/db';
 import { incomingKey } from '@media/storage';
 import { partPlan } from './multipart-upload';
 import type { UploadPorts } from './ports';
@@ -39,23 +39,21 @@ export async function requestUploads(
 
   const signed = await Promise.all(plans.map((plan) => prepare(deps, principal, plan)));
 
-  const rows = signed.map(({ id, plan, expiresAt, multipart }) => ({
-    id,
-    tenant: principal.tenant,
-    purpose: plan.purpose,
-    subjectIds: plan.subjectIds,
-    classroomId: plan.classroomId,
-    uploadedBy: principal.sub,
-    contentType: plan.contentType,
-    declaredSize: plan.size,
-    filename: plan.filename,
-    kind: plan.kind,
-    // The row stops counting against the limit exactly when its POST (or its multipart upload) stops working.
-    uploadExpiresAt: new Date(expiresAt),
-    multipartUploadId: multipart?.uploadId ?? null,
-    partSize: multipart?.partSize ?? null,
-    partCount: multipart?.partCount ?? null,
-  }));
+  // The plan's fields are the row's (its size is the declared size); the rest says who, and where the bytes go.
+  const rows = signed.map(
+    ({ id, plan: { size, multipart: _, ...planned }, expiresAt, multipart }): NewPendingMedia => ({
+      ...planned,
+      id,
+      tenant: principal.tenant,
+      uploadedBy: principal.sub,
+      declaredSize: size,
+      // The row stops counting against the limit exactly when its POST (or its multipart upload) stops working.
+      uploadExpiresAt: new Date(expiresAt),
+      multipartUploadId: multipart?.uploadId ?? null,
+      partSize: multipart?.partSize ?? null,
+      partCount: multipart?.partCount ?? null,
+    }),
+  );
   const limits = {
     schoolQuotaBytes: deps.config.limits.tenantQuotaBytes,
     personQuotaBytes: hasPersonalCap(principal) ? deps.config.limits.personQuotaBytes : null,

@@ -1,14 +1,23 @@
-import { FORMAT_CONTENT_TYPES, purposePolicy, type StoredVariant } from '@media/core';
+import { purposePolicy } from '@media/core';
 import type { Lease, MediaRow } from '@media/db';
-import { isUploadRejected, posterFrame, probeVideo, processImage, remuxVideo, sha256OfFile, type UploadRejected } from '@media/imaging';
-import { derivativeKey, incomingKey, originalKey } from '@media/storage';
+import {
+  isUploadRejected,
+  posterFrame,
+  probeVideo,
+  processImage,
+  remuxVideo,
+  sha256OfFile,
+  shippedVideoTools,
+  type UploadRejected,
+} from '@media/imaging';
+import { incomingKey, originalKey } from '@media/storage';
 import { mkdtemp, readdir, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { announce } from './announcements';
 import type { Dependencies } from './dependencies';
+import { storeProcessed } from './processed-item';
 
-type Deps = Pick<Dependencies, 'media' | 'storage' | 'events' | 'config'>;
+type Deps = Pick<Dependencies, 'media' | 'storage' | 'events' | 'config'> & Partial<Pick<Dependencies, 'faceQueue'>>;
 
 export type VideoOutcome =
   | { outcome: 'ready'; row: MediaRow; variants: number }
@@ -63,7 +72,7 @@ export async function processClaimedVideo(deps: Deps, row: MediaRow, lease: Leas
         error: { code: 'SIZE_MISMATCH', message: `The file is ${size} bytes, more than the ${row.declaredSize} bytes declared.` },
       };
     }
-    const tools = deps.config.video;
+    const tools = await shippedVideoTools(deps.config.video);
     const limits = { maxBytes: deps.config.limits.videoMaxBytes, maxSeconds: deps.config.limits.videoMaxSeconds };
     let probed, clean, poster, image;
     try {
@@ -84,45 +93,26 @@ export async function processClaimedVideo(deps: Deps, row: MediaRow, lease: Leas
     }
     uploadSha256 ??= await sha256OfFile(input);
 
-    const variants: StoredVariant[] = await Promise.all(
-      image.derivatives.map(async (d) => {
-        const key = derivativeKey(tenant, mediaId, d.name, d.format);
-        await deps.storage.put(key, d.data, FORMAT_CONTENT_TYPES[d.format]);
-        return { name: d.name, format: d.format, width: d.width, height: d.height, size: d.data.length, key, contentType: d.contentType };
-      }),
-    );
-    const cleanSize = (await stat(clean)).size;
-    await deps.storage.putFile(original, clean, row.contentType, { purpose: row.purpose }, { [UPLOAD_SHA256]: uploadSha256 });
-    variants.unshift({
-      name: 'original',
-      format: probed.container,
-      width: probed.width,
-      height: probed.height,
-      size: cleanSize,
-      key: original,
-      contentType: row.contentType,
-    });
-
-    const ready = await deps.media.markReady(
-      mediaId,
-      {
-        size: cleanSize,
+    const ready = await storeProcessed(deps, row, lease, {
+      derivatives: image.derivatives,
+      original: {
+        store: (key) => deps.storage.putFile(key, clean, row.contentType, { purpose: row.purpose }, { [UPLOAD_SHA256]: uploadSha256 }),
+        format: probed.container,
         width: probed.width,
         height: probed.height,
+        size: (await stat(clean)).size,
+        contentType: row.contentType,
+      },
+      facts: {
         sha256: uploadSha256,
         capturedAt: null,
         durationSeconds: Math.round(probed.durationSeconds * 1000) / 1000,
         phash: image.phash,
         placeholder: image.placeholder,
-        originalKey: original,
-        variants,
       },
-      lease,
-    );
+    });
     if (!ready) return { outcome: 'lease-lost' };
-    await deps.storage.deleteMany([source]);
-    await announce(deps, ready);
-    return { outcome: 'ready', row: ready, variants: variants.length };
+    return { outcome: 'ready', row: ready, variants: ready.variants.length };
   } finally {
     await rm(scratch, { recursive: true, force: true });
   }

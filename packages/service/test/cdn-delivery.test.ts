@@ -1,7 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { purposePolicy, type Principal } from '@media/core';
 import type { EdgeInvalidation } from '@media/storage';
-import { deleteMedia, downloadUrl, purgeObjects } from '../src/media-service';
+import { downloadUrl } from '../src/downloads';
+import { purgeObjects } from '../src/item-lifecycle';
+import { deleteMedia } from '../src/media-service';
 import { fakePorts, readyRow } from './fakes';
 
 const admin: Principal = { role: 'admin', sub: 'a-1', tenant: 'school-1', classrooms: [] };

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { Principal } from '@media/core';
-import { downloadUrl } from '../src/media-service';
+import { downloadUrl } from '../src/downloads';
 import { codeOf, fakePorts, readyRow } from './fakes';
 
 const admin: Principal = { role: 'admin', sub: 'a-1', tenant: 'school-1', classrooms: [] };

@@ -176,6 +176,15 @@ export class FakeMediaRows implements UploadRepository, MediaRows {
     return true;
   }
 
+  /** As the repository: a finished row owing its event, with no live lease on it. */
+  async claimAnnouncement(id: string, leaseSeconds: number): Promise<MediaRow | undefined> {
+    const row = this.rows.get(id);
+    const announced = ['ready', 'rejected', 'deleted'].includes(row?.status ?? '');
+    if (!row || !announced || row.eventPublishedAt || (row.leaseExpiresAt && row.leaseExpiresAt > now())) return undefined;
+    Object.assign(row, { leaseExpiresAt: new Date(Date.now() + leaseSeconds * 1000), leaseOwner: randomUUID() });
+    return { ...row };
+  }
+
   async markAnnounced(id: string, status: MediaRow['status']): Promise<boolean> {
     const row = this.rows.get(id);
     if (!row || row.status !== status || row.eventPublishedAt) return false;

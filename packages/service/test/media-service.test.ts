@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { purposePolicy, type Principal } from '@media/core';
-import { deleteMedia, downloadUrl, getMedia, setLegalHold, usage } from '../src/media-service';
+import { downloadUrl } from '../src/downloads';
+import { deleteMedia, getMedia, setLegalHold, usage } from '../src/media-service';
 import { codeOf, fakePorts, readyRow } from './fakes';
 
 const admin: Principal = { role: 'admin', sub: 'a-1', tenant: 'school-1', classrooms: [] };

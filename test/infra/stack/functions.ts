@@ -125,13 +125,14 @@ describe('the service functions', () => {
     expect(processor.MemorySize).toBe(2048);
   });
 
-  it('give the video function what a 2 GiB video needs: 15 minutes, 6 GiB of /tmp, and the ffmpeg tools beside the bundle', () => {
+  it('give the video function what a 2 GiB video needs: 15 minutes, 6 GiB of /tmp, and the pinned ffmpeg tools beside the bundle', () => {
     const props = functions['process-video']!.props;
     expect(props.Timeout).toBe(900);
     expect(props.EphemeralStorage).toEqual({ Size: 6144 });
-    expect(props.Environment.Variables.MEDIA_FFMPEG_PATH).toBe('/var/task/node_modules/@ffmpeg-installer/linux-arm64/ffmpeg');
-    expect(props.Environment.Variables.MEDIA_FFPROBE_PATH).toBe('/var/task/node_modules/@ffprobe-installer/linux-arm64/ffprobe');
+    expect(props.Environment.Variables.MEDIA_VIDEO_TOOLS_ARCHIVE).toBe('/var/task/video-tools.tar.gz');
+    expect(props.Environment.Variables.MEDIA_FFMPEG_PATH, 'named paths would win over the archive').toBeUndefined();
     for (const name of ['request-upload', 'get-download', 'media-api', 'process-upload', 'sweeper']) {
+      expect(functions[name]!.props.Environment.Variables.MEDIA_VIDEO_TOOLS_ARCHIVE, `${name} never runs ffmpeg`).toBeUndefined();
       expect(functions[name]!.props.Environment.Variables.MEDIA_FFMPEG_PATH, `${name} never runs ffmpeg`).toBeUndefined();
     }
   });
@@ -204,15 +205,14 @@ describe('the processor bundle', () => {
     expect(commands).toContain('--os=linux --cpu=arm64 --libc=glibc');
   });
 
-  it('installs the pinned static ffmpeg and ffprobe builds for the CPU npm is told, executable', () => {
+  it("writes the archive of the locked Debian ffmpeg and ffprobe for the function's CPU beside the bundle, and no npm build of them", () => {
     const commands = sharpForLambda('arm64', { videoTools: true }).afterBundling('/in', '/out').join(' && ');
     expect(commands).toContain(pipeline);
-    expect(commands).toContain('"@ffmpeg-installer/linux-arm64":"4.1.4"');
-    expect(commands).toContain('"@ffprobe-installer/linux-arm64":"5.2.0"');
-    expect(commands).toContain('"optionalDependencies"');
+    expect(commands).not.toContain('ffmpeg-installer');
     expect(commands).toMatch(
-      /--cpu=arm64 --libc=glibc && chmod 755 node_modules\/@ffmpeg-installer\/\*\/ffmpeg node_modules\/@ffprobe-installer\/\*\/ffprobe$/,
+      /--cpu=arm64 --libc=glibc && "[^"]+\/node_modules\/\.bin\/tsx" "[^"]+\/infra\/bin\/video-tools\.ts" arm64 "\/out\/video-tools\.tar\.gz"$/,
     );
+    expect(sharpForLambda('arm64').afterBundling('/in', '/out').join(' && ')).not.toContain('video-tools');
   });
 
   it('installs the x64 build when the functions run on x86_64 (LocalStack on an Intel machine)', () => {
