@@ -209,6 +209,44 @@ describe('the face stage', () => {
     expect(row?.faces).toHaveLength(5);
   });
 
+  it('makes the crops when the last named subject consents after the faces were found: the item goes back to the stage', async () => {
+    const tenant = uniqueTenant();
+    const id = await readyPhoto(tenant, 'general', ['student-1', 'student-2']);
+    await consent(tenant, 'student-1', true);
+    expect(await runFaceStage(deps, { tenant, mediaId: id }, files)).toMatchObject({ outcome: 'done', crops: 0 });
+
+    const sent: FaceJob[] = [];
+    const admin = { role: 'admin', tenant, sub: 'admin-1', classrooms: [] } as unknown as Principal;
+    const api = {
+      ...deps,
+      audit: new AccessAuditLog(db),
+      events: discardEvents,
+      faceQueue: { enqueue: async (job: FaceJob) => void sent.push(job) },
+    };
+    await setConsent(api, admin, 'student-2', { recognition: true });
+    expect(sent).toEqual([{ tenant, mediaId: id }]);
+    expect((await deps.faces.find(id))?.status).toBe('pending');
+    // The job, delivered: the stage writes the crops consent now allows.
+    expect(await runFaceStage(deps, sent[0]!, files)).toMatchObject({ outcome: 'done', faces: 5, crops: 5 });
+    expect(await keysOf(tenant, id)).toHaveLength(6);
+    // Consent written again changes nothing: the crops are there.
+    await setConsent(api, admin, 'student-2', { recognition: true });
+    expect(sent).toHaveLength(1);
+  });
+
+  it('sends attendance photos back to the stage when the school turns recognition for attendance on', async () => {
+    const tenant = uniqueTenant();
+    const id = await readyPhoto(tenant, 'attendance', []);
+    expect(await runFaceStage(deps, { tenant, mediaId: id }, files)).toMatchObject({ outcome: 'done', crops: 0 });
+    const sent: FaceJob[] = [];
+    const admin = { role: 'admin', tenant, sub: 'admin-1', classrooms: [] } as unknown as Principal;
+    await setSchoolSettings({ ...deps, faceQueue: { enqueue: async (job: FaceJob) => void sent.push(job) } }, admin, {
+      recognitionForAttendance: true,
+    });
+    expect(sent).toEqual([{ tenant, mediaId: id }]);
+    expect(await runFaceStage(deps, sent[0]!, files)).toMatchObject({ outcome: 'done', crops: 5 });
+  });
+
   it('keeps the crops of an attendance photo after a withdrawal when the school enabled recognition for attendance', async () => {
     const tenant = uniqueTenant();
     await deps.faces.setRecognitionForAttendance(tenant, true, 'admin-1');

@@ -161,6 +161,58 @@ export class FaceRepository {
       .execute();
   }
 
+  /**
+   * The ready items naming a person whose faces were found but who have no aligned crops (consent
+   * did not allow them then), with what decides them again: a consent given later re-reads the rule.
+   */
+  async withoutCropsNaming(tenant: string, subjectId: string): Promise<(MediaFacesRow & { purpose: Purpose; subjectIds: string[] })[]> {
+    return this.db
+      .selectFrom('mediaSubjects')
+      .innerJoin('mediaFaces', 'mediaFaces.mediaId', 'mediaSubjects.mediaId')
+      .innerJoin('media', 'media.id', 'mediaSubjects.mediaId')
+      .selectAll('mediaFaces')
+      .select(['media.purpose', 'media.subjectIds'])
+      .where('mediaSubjects.tenant', '=', tenant)
+      .where('mediaSubjects.subjectId', '=', subjectId)
+      .where('media.status', '=', 'ready')
+      .where('mediaFaces.status', '=', 'done')
+      .where(sql<boolean>`jsonb_array_length(coalesce(media_faces.faces, '[]'::jsonb)) > 0`)
+      .where(sql<boolean>`not jsonb_path_exists(media_faces.variants, '$[*] ? (@.name starts with "faces/")')`)
+      .execute();
+  }
+
+  /** A school's ready attendance photos with faces but no crops (recognition for attendance was turned on). */
+  async attendanceWithoutCrops(tenant: string): Promise<(MediaFacesRow & { purpose: Purpose; subjectIds: string[] })[]> {
+    return this.db
+      .selectFrom('mediaFaces')
+      .innerJoin('media', 'media.id', 'mediaFaces.mediaId')
+      .selectAll('mediaFaces')
+      .select(['media.purpose', 'media.subjectIds'])
+      .where('mediaFaces.tenant', '=', tenant)
+      .where('media.purpose', '=', 'attendance')
+      .where('media.status', '=', 'ready')
+      .where('mediaFaces.status', '=', 'done')
+      .where(sql<boolean>`jsonb_array_length(coalesce(media_faces.faces, '[]'::jsonb)) > 0`)
+      .where(sql<boolean>`not jsonb_path_exists(media_faces.variants, '$[*] ? (@.name starts with "faces/")')`)
+      .execute();
+  }
+
+  /**
+   * Opens finished items to the face stage again, with a fresh count of attempts (their crops are
+   * now allowed). Only `done` rows: one being worked on reads consent itself when it finishes. The
+   * sweeper sends an opened item whose job was lost, as for any pending one.
+   */
+  async reopen(mediaIds: readonly string[]): Promise<{ tenant: string; mediaId: string }[]> {
+    if (mediaIds.length === 0) return [];
+    return this.db
+      .updateTable('mediaFaces')
+      .set({ status: 'pending', attempts: 0, leaseExpiresAt: null, updatedAt: sql`now()` })
+      .where('mediaId', 'in', [...mediaIds])
+      .where('status', '=', 'done')
+      .returning(['tenant', 'mediaId'])
+      .execute();
+  }
+
   /** Whether the school lets attendance photos be used for recognition (off unless an admin turned it on). */
   async recognitionForAttendance(tenant: string): Promise<boolean> {
     const row = await this.db

@@ -10,6 +10,7 @@ import {
 import type { FaceRepository, MediaFacesRow, MediaRow, RightsRepository, StoredFace } from '@media/db';
 import type { EdgeInvalidation, MediaStorage } from '@media/storage';
 import { recognitionAllowed } from './face-consent';
+import { type FaceQueue, handToFaceStage } from './face-queue';
 
 /** A face variant's name: the blurred image, or the Nth face's aligned crop. */
 export const isFaceCrop = (variant: string): boolean => /^faces\/\d{1,3}$/.test(variant);
@@ -138,4 +139,42 @@ async function revokeDisallowed(
     revoked++;
   }
   return revoked;
+}
+
+export interface CropGrantDeps {
+  faces: Pick<FaceRepository, 'withoutCropsNaming' | 'attendanceWithoutCrops' | 'reopen' | 'recognitionForAttendance'>;
+  rights: Pick<RightsRepository, 'consentsOf'>;
+  faceQueue?: FaceQueue;
+}
+
+/**
+ * After a person's consent changed: every item naming them whose faces were found without crops,
+ * and whose crops the rule now allows, goes back to the face stage, which writes them (reading
+ * consent again when it finishes). Gives the number of items sent back.
+ */
+export async function grantFaceCrops(deps: CropGrantDeps, tenant: string, subjectId: string): Promise<number> {
+  return reopenAllowed(deps, tenant, await deps.faces.withoutCropsNaming(tenant, subjectId));
+}
+
+/** After a school turned recognition for attendance on: its attendance photos with faces and no crops. */
+export async function grantAttendanceCrops(deps: CropGrantDeps, tenant: string): Promise<number> {
+  return reopenAllowed(deps, tenant, await deps.faces.attendanceWithoutCrops(tenant));
+}
+
+async function reopenAllowed(
+  deps: CropGrantDeps,
+  tenant: string,
+  items: (MediaFacesRow & Pick<MediaRow, 'purpose' | 'subjectIds'>)[],
+): Promise<number> {
+  if (items.length === 0) return 0;
+  const attendanceAllowed = await deps.faces.recognitionForAttendance(tenant);
+  const allowed: string[] = [];
+  for (const item of items) {
+    const consents = await deps.rights.consentsOf(tenant, item.subjectIds);
+    if (recognitionAllowed(item, consents, item.purpose === 'attendance' && attendanceAllowed)) allowed.push(item.mediaId);
+  }
+  const reopened = await deps.faces.reopen(allowed);
+  // A job lost here is sent by the sweeper (the rows are pending again).
+  for (const job of reopened) await handToFaceStage(deps.faceQueue, job);
+  return reopened.length;
 }

@@ -15,6 +15,7 @@ import {
 import { derivativeKey, type MediaStorage } from '@media/storage';
 import { recognitionAllowed } from './face-consent';
 import type { FaceJob } from './face-queue';
+import { derivativeCacheControl } from './processed-item';
 
 /** The longest side of the `blurred` variant: the `large` display variant's. */
 const BLURRED_SIDE = 2048;
@@ -88,7 +89,8 @@ export async function runFaceStage(deps: FaceStageDeps, job: FaceJob, files: Fac
     const faces: StoredFace[] = found.map(({ box, landmarks, score, quality }) => ({ box, landmarks, score, quality }));
 
     const variants: FaceVariant[] = [];
-    const cacheControl = `private, max-age=${3600}, immutable`;
+    // The headers every derivative gets (a crop or `blurred` never changes under its key).
+    const cacheControl = derivativeCacheControl(row);
     const blurred = await encodeBlurred(await blurFaces(image, found));
     const blurredKey = derivativeKey(row.tenant, mediaId, 'blurred', 'webp');
     await deps.storage.put(blurredKey, blurred.data, 'image/webp', undefined, undefined, cacheControl);

@@ -1,9 +1,9 @@
 import { authorizeRight, type Principal, type SchoolSettings, type SchoolSettingsBody } from '@media/core';
 import type { SchoolSettingsRow } from '@media/db';
 import type { Dependencies } from './dependencies';
-import { revokeAttendanceCrops } from './face-access';
+import { grantAttendanceCrops, revokeAttendanceCrops } from './face-access';
 
-type Deps = Pick<Dependencies, 'faces' | 'rights' | 'storage'> & Partial<Pick<Dependencies, 'edge'>>;
+type Deps = Pick<Dependencies, 'faces' | 'rights' | 'storage'> & Partial<Pick<Dependencies, 'edge' | 'faceQueue'>>;
 
 const settingsOf = (row: SchoolSettingsRow | undefined): SchoolSettings => ({
   recognitionForAttendance: row?.recognitionForAttendance ?? false,
@@ -20,7 +20,8 @@ export async function getSchoolSettings(deps: Pick<Deps, 'faces'>, principal: Pr
 /**
  * Records the school's settings with an audit row (administrators). Turning recognition for
  * attendance off removes the crops of the attendance photos whose subjects' consent does not allow
- * them, as a withdrawal does; sending the same settings again finishes a removal that failed.
+ * them, as a withdrawal does; turning it on sends the attendance photos whose faces were found
+ * without crops back to the face stage. Sending the same settings again finishes either.
  */
 export async function setSchoolSettings(
   deps: Deps,
@@ -40,5 +41,6 @@ export async function setSchoolSettings(
     requestId: requestId ?? null,
   });
   if (!body.recognitionForAttendance) await revokeAttendanceCrops(deps, principal.tenant);
+  else await grantAttendanceCrops(deps, principal.tenant);
   return settingsOf(row);
 }
