@@ -3,6 +3,9 @@ import type { Purpose } from '@media/core';
 import type { Database, FaceVariant, MediaFacesRow, NewAuditEntry, SchoolSettingsRow, StoredFace } from './database';
 
 /** The rows of the face stage and the school settings it reads (migration 0012). */
+/** A face row with what decides its crops again: the item's purpose and the people it names. */
+export type FacedItem = MediaFacesRow & { purpose: Purpose; subjectIds: string[] };
+
 export class FaceRepository {
   constructor(private readonly db: Kysely<Database>) {}
 
@@ -148,53 +151,59 @@ export class FaceRepository {
    * The items naming a person whose face rows hold aligned crops, with what decides them again
    * (purpose, subjects): a withdrawn consent re-reads the rule for each.
    */
-  async withCropsNaming(tenant: string, subjectId: string): Promise<(MediaFacesRow & { purpose: Purpose; subjectIds: string[] })[]> {
-    return this.db
-      .selectFrom('mediaSubjects')
-      .innerJoin('mediaFaces', 'mediaFaces.mediaId', 'mediaSubjects.mediaId')
-      .innerJoin('media', 'media.id', 'mediaSubjects.mediaId')
-      .selectAll('mediaFaces')
-      .select(['media.purpose', 'media.subjectIds'])
-      .where('mediaSubjects.tenant', '=', tenant)
-      .where('mediaSubjects.subjectId', '=', subjectId)
-      .where(sql<boolean>`jsonb_path_exists(media_faces.variants, '$[*] ? (@.name starts with "faces/")')`)
-      .execute();
+  withCropsNaming(tenant: string, subjectId: string): Promise<FacedItem[]> {
+    return this.facedItems(tenant, { subjectId }, 'with crops');
   }
 
   /**
    * The ready items naming a person whose faces were found but who have no aligned crops (consent
-   * did not allow them then), with what decides them again: a consent given later re-reads the rule.
+   * did not allow them then): a consent given later re-reads the rule for each.
    */
-  async withoutCropsNaming(tenant: string, subjectId: string): Promise<(MediaFacesRow & { purpose: Purpose; subjectIds: string[] })[]> {
-    return this.db
-      .selectFrom('mediaSubjects')
-      .innerJoin('mediaFaces', 'mediaFaces.mediaId', 'mediaSubjects.mediaId')
-      .innerJoin('media', 'media.id', 'mediaSubjects.mediaId')
-      .selectAll('mediaFaces')
-      .select(['media.purpose', 'media.subjectIds'])
-      .where('mediaSubjects.tenant', '=', tenant)
-      .where('mediaSubjects.subjectId', '=', subjectId)
-      .where('media.status', '=', 'ready')
-      .where('mediaFaces.status', '=', 'done')
-      .where(sql<boolean>`jsonb_array_length(coalesce(media_faces.faces, '[]'::jsonb)) > 0`)
-      .where(sql<boolean>`not jsonb_path_exists(media_faces.variants, '$[*] ? (@.name starts with "faces/")')`)
-      .execute();
+  withoutCropsNaming(tenant: string, subjectId: string): Promise<FacedItem[]> {
+    return this.facedItems(tenant, { subjectId }, 'without crops');
+  }
+
+  /** A school's attendance photos that hold aligned crops (recognition for attendance was turned off). */
+  attendanceWithCrops(tenant: string): Promise<FacedItem[]> {
+    return this.facedItems(tenant, { purpose: 'attendance' }, 'with crops');
   }
 
   /** A school's ready attendance photos with faces but no crops (recognition for attendance was turned on). */
-  async attendanceWithoutCrops(tenant: string): Promise<(MediaFacesRow & { purpose: Purpose; subjectIds: string[] })[]> {
-    return this.db
+  attendanceWithoutCrops(tenant: string): Promise<FacedItem[]> {
+    return this.facedItems(tenant, { purpose: 'attendance' }, 'without crops');
+  }
+
+  /** The face rows of a school's items naming a person or of one purpose, by whether they hold crops. */
+  private facedItems(tenant: string, which: { subjectId: string } | { purpose: Purpose }, crops: 'with crops' | 'without crops') {
+    const hasCrops = sql<boolean>`jsonb_path_exists(media_faces.variants, '$[*] ? (@.name starts with "faces/")')`;
+    let query = this.db
       .selectFrom('mediaFaces')
       .innerJoin('media', 'media.id', 'mediaFaces.mediaId')
       .selectAll('mediaFaces')
       .select(['media.purpose', 'media.subjectIds'])
-      .where('mediaFaces.tenant', '=', tenant)
-      .where('media.purpose', '=', 'attendance')
-      .where('media.status', '=', 'ready')
-      .where('mediaFaces.status', '=', 'done')
-      .where(sql<boolean>`jsonb_array_length(coalesce(media_faces.faces, '[]'::jsonb)) > 0`)
-      .where(sql<boolean>`not jsonb_path_exists(media_faces.variants, '$[*] ? (@.name starts with "faces/")')`)
-      .execute();
+      .where('mediaFaces.tenant', '=', tenant);
+    query =
+      'subjectId' in which
+        ? query.where(({ exists, selectFrom }) =>
+            exists(
+              selectFrom('mediaSubjects')
+                .select('mediaSubjects.mediaId')
+                .whereRef('mediaSubjects.mediaId', '=', 'mediaFaces.mediaId')
+                .where('mediaSubjects.tenant', '=', tenant)
+                .where('mediaSubjects.subjectId', '=', which.subjectId),
+            ),
+          )
+        : query.where('media.purpose', '=', which.purpose);
+    query =
+      crops === 'with crops'
+        ? query.where(hasCrops)
+        : // Found faces, finished, still ready: what a consent given now would give crops to.
+          query
+            .where('media.status', '=', 'ready')
+            .where('mediaFaces.status', '=', 'done')
+            .where(sql<boolean>`jsonb_array_length(coalesce(media_faces.faces, '[]'::jsonb)) > 0`)
+            .where(sql<boolean>`not ${hasCrops}`);
+    return query.execute();
   }
 
   /**
@@ -240,18 +249,5 @@ export class FaceRepository {
       if (audit) await trx.insertInto('accessAudit').values(audit).execute();
       return row;
     });
-  }
-
-  /** A school's attendance photos that hold aligned crops (recognition for attendance was turned off). */
-  async attendanceWithCrops(tenant: string): Promise<(MediaFacesRow & { purpose: Purpose; subjectIds: string[] })[]> {
-    return this.db
-      .selectFrom('mediaFaces')
-      .innerJoin('media', 'media.id', 'mediaFaces.mediaId')
-      .selectAll('mediaFaces')
-      .select(['media.purpose', 'media.subjectIds'])
-      .where('mediaFaces.tenant', '=', tenant)
-      .where('media.purpose', '=', 'attendance')
-      .where(sql<boolean>`jsonb_path_exists(media_faces.variants, '$[*] ? (@.name starts with "faces/")')`)
-      .execute();
   }
 }

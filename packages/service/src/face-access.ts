@@ -7,7 +7,7 @@ import {
   type StoredVariant,
   type VariantName,
 } from '@media/core';
-import type { FaceRepository, MediaFacesRow, MediaRow, RightsRepository, StoredFace } from '@media/db';
+import type { FacedItem, FaceRepository, MediaFacesRow, MediaRow, RightsRepository, StoredFace } from '@media/db';
 import type { EdgeInvalidation, MediaStorage } from '@media/storage';
 import { recognitionAllowed } from './face-consent';
 import { type FaceQueue, handToFaceStage } from './face-queue';
@@ -117,17 +117,25 @@ export async function revokeAttendanceCrops(deps: CropRevocationDeps, tenant: st
   return revokeDisallowed(deps, tenant, await deps.faces.attendanceWithCrops(tenant));
 }
 
-async function revokeDisallowed(
-  deps: CropRevocationDeps,
+/** Splits items by the rule read now: whether recognition (and so crops) is allowed for each. */
+async function byRecognition(
+  deps: { faces: Pick<FaceRepository, 'recognitionForAttendance'>; rights: Pick<RightsRepository, 'consentsOf'> },
   tenant: string,
-  items: (MediaFacesRow & Pick<MediaRow, 'purpose' | 'subjectIds'>)[],
-): Promise<number> {
-  if (items.length === 0) return 0;
+  items: FacedItem[],
+): Promise<{ allowed: FacedItem[]; refused: FacedItem[] }> {
+  const split = { allowed: [] as FacedItem[], refused: [] as FacedItem[] };
+  if (items.length === 0) return split;
   const attendanceAllowed = await deps.faces.recognitionForAttendance(tenant);
-  let revoked = 0;
   for (const item of items) {
     const consents = await deps.rights.consentsOf(tenant, item.subjectIds);
-    if (recognitionAllowed(item, consents, item.purpose === 'attendance' && attendanceAllowed)) continue;
+    split[recognitionAllowed(item, consents, item.purpose === 'attendance' && attendanceAllowed) ? 'allowed' : 'refused'].push(item);
+  }
+  return split;
+}
+
+async function revokeDisallowed(deps: CropRevocationDeps, tenant: string, items: FacedItem[]): Promise<number> {
+  const { refused } = await byRecognition(deps, tenant, items);
+  for (const item of refused) {
     const crops = item.variants.filter((v) => isFaceCrop(v.name));
     const keys = crops.map((v) => v.key);
     await deps.storage.deleteMany(keys);
@@ -136,9 +144,8 @@ async function revokeDisallowed(
       item.mediaId,
       crops.map((v) => v.name),
     );
-    revoked++;
   }
-  return revoked;
+  return refused.length;
 }
 
 export interface CropGrantDeps {
@@ -161,19 +168,9 @@ export async function grantAttendanceCrops(deps: CropGrantDeps, tenant: string):
   return reopenAllowed(deps, tenant, await deps.faces.attendanceWithoutCrops(tenant));
 }
 
-async function reopenAllowed(
-  deps: CropGrantDeps,
-  tenant: string,
-  items: (MediaFacesRow & Pick<MediaRow, 'purpose' | 'subjectIds'>)[],
-): Promise<number> {
-  if (items.length === 0) return 0;
-  const attendanceAllowed = await deps.faces.recognitionForAttendance(tenant);
-  const allowed: string[] = [];
-  for (const item of items) {
-    const consents = await deps.rights.consentsOf(tenant, item.subjectIds);
-    if (recognitionAllowed(item, consents, item.purpose === 'attendance' && attendanceAllowed)) allowed.push(item.mediaId);
-  }
-  const reopened = await deps.faces.reopen(allowed);
+async function reopenAllowed(deps: CropGrantDeps, tenant: string, items: FacedItem[]): Promise<number> {
+  const { allowed } = await byRecognition(deps, tenant, items);
+  const reopened = await deps.faces.reopen(allowed.map((item) => item.mediaId));
   // A job lost here is sent by the sweeper (the rows are pending again).
   for (const job of reopened) await handToFaceStage(deps.faceQueue, job);
   return reopened.length;
