@@ -6,6 +6,7 @@ import { discardEvents, SnsEventPublisher, type EventPublisher } from './event-p
 import { RequestThrottle } from './request-throttle';
 import { SqsSender } from './sqs-sender';
 import { SqsVideoQueue, type VideoQueue } from './video-queue';
+import { LambdaVideoTransformer, type VideoTransformer } from './video-transformer';
 import { SqsRightsJobQueue, sweeperStartsJobs, type RightsJobQueue } from './rights-job-queue';
 
 /** Everything a handler needs, built once at cold start from validated config. */
@@ -28,6 +29,8 @@ export interface Dependencies {
   edge: EdgeInvalidation;
   /** The video function's queue: set where videos are forwarded (the photo processor, the sweeper), absent where they are processed. */
   videoQueue?: VideoQueue;
+  /** The transform function the video function hands each video to; absent, the video is transformed in this process. */
+  videoTransformer?: VideoTransformer;
 }
 
 export interface DependencyOverrides {
@@ -97,6 +100,12 @@ export async function createDependencies(config: Config, overrides: DependencyOv
     edge: overrides.edge ?? noEdgeCache,
     videoQueue: config.processing.videoQueueUrl
       ? new SqsVideoQueue(new SqsSender(sqsClientConfig, config.processing.videoQueueUrl))
+      : undefined,
+    videoTransformer: config.video.transform
+      ? new LambdaVideoTransformer(
+          { region: config.region, endpoint: config.video.transform.lambdaEndpoint, credentials: overrides.credentials },
+          config.video.transform.functionName,
+        )
       : undefined,
   };
 }
