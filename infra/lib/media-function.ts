@@ -15,6 +15,7 @@ export type MediaFunctionName =
   | 'media-api'
   | 'process-upload'
   | 'process-video'
+  | 'transform-video'
   | 'sweeper'
   | 'migrate';
 
@@ -43,6 +44,11 @@ export interface MediaFunctionProps {
   withVideoTools?: boolean;
   /** /tmp: a video is streamed there (the upload and its clean copy), never held in memory. */
   ephemeralStorageSize?: Size;
+  /**
+   * Outside the VPC and without the service's shared configuration (bucket, database, tokens): only
+   * `environment` and the Powertools settings. For the function that works on presigned URLs alone.
+   */
+  isolated?: boolean;
 }
 
 /**
@@ -56,6 +62,11 @@ export const VIDEO_TOOLS_ARCHIVE = 'video-tools.tar.gz';
 /** Where the processor finds the tools in Lambda (its code lives in /var/task). */
 export function videoToolsEnvironment(): Record<string, string> {
   return { MEDIA_VIDEO_TOOLS_ARCHIVE: `/var/task/${VIDEO_TOOLS_ARCHIVE}` };
+}
+
+/** The logging and metrics settings alone, out of the shared configuration. */
+function powertoolsEnvironment(environment: Record<string, string>): Record<string, string> {
+  return Object.fromEntries(Object.entries(environment).filter(([key]) => key.startsWith('POWERTOOLS_')));
 }
 
 /** Node.js 24 on Lambda. */
@@ -145,11 +156,11 @@ export class MediaFunction extends NodejsFunction {
       reservedConcurrentExecutions: props.reservedConcurrentExecutions,
       logGroup,
       environment: {
-        ...runtime.environment,
+        ...(props.isolated ? powertoolsEnvironment(runtime.environment) : runtime.environment),
         ...(props.withVideoTools ? videoToolsEnvironment() : {}),
         ...props.environment,
       },
-      ...(runtime.network
+      ...(runtime.network && !props.isolated
         ? { vpc: runtime.network.vpc, vpcSubnets: runtime.network.subnets, securityGroups: [runtime.network.securityGroup] }
         : {}),
       bundling: {
