@@ -1,5 +1,18 @@
 import type { LambdaClient, LambdaClientConfig } from '@aws-sdk/client-lambda';
-import type { VideoTransformRequest } from '@media/imaging';
+
+/**
+ * What the transform is handed: `VideoTransformRequest` of @media/imaging, restated here because
+ * the API functions build the dependencies that name this port and must never load the image
+ * pipeline (test/architecture/package-boundaries.test.ts); the compiler holds the two together
+ * where the video processor hands one to the other.
+ */
+export interface TransformRequest {
+  source: string;
+  declaredType: string;
+  declaredSize: number;
+  clean: string;
+  poster: string;
+}
 
 /**
  * Where a video is probed, remuxed and its poster taken: given presigned URLs only, it answers
@@ -8,7 +21,7 @@ import type { VideoTransformRequest } from '@media/imaging';
  * locally and in the tests, the same code in this process.
  */
 export interface VideoTransformer {
-  transform(request: VideoTransformRequest): Promise<unknown>;
+  transform(request: TransformRequest): Promise<unknown>;
 }
 
 /**
@@ -24,7 +37,7 @@ export class LambdaVideoTransformer implements VideoTransformer {
     private readonly functionName: string,
   ) {}
 
-  async transform(request: VideoTransformRequest): Promise<unknown> {
+  async transform(request: TransformRequest): Promise<unknown> {
     const sdk = await import('@aws-sdk/client-lambda');
     this.client ??= new sdk.LambdaClient(this.clientConfig);
     const answer = await this.client.send(
