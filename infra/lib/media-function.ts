@@ -94,9 +94,11 @@ export const IMAGE_PIPELINE_PACKAGES = ['sharp', 'heic-decode', 'libheif-js'] as
  * The bundle marks the image pipeline's packages external, then installs them for Lambda's Linux
  * and CPU into the bundle's own node_modules, with the command that also prepares a host copy for
  * the artifact tests (@media/artifacts): only the CPU differs. The versions are the ones the lock
- * file pins, the ones the tests ran.
+ * file pins, the ones the tests ran. With `sharp: false` only the video tools are added (the
+ * transform function decodes no image).
  */
-export function sharpForLambda(architecture: LambdaArchitecture, options: { videoTools?: boolean } = {}): ICommandHooks {
+export function sharpForLambda(architecture: LambdaArchitecture, options: { videoTools?: boolean; sharp?: boolean } = {}): ICommandHooks {
+  const withSharp = options.sharp ?? true;
   const lock = JSON.parse(readFileSync(join(REPO_ROOT, 'package-lock.json'), 'utf8')) as { packages: Record<string, { version?: string }> };
   const versions = Object.fromEntries(
     IMAGE_PIPELINE_PACKAGES.map((name) => {
@@ -112,8 +114,7 @@ export function sharpForLambda(architecture: LambdaArchitecture, options: { vide
     afterBundling: (_inputDir: string, outputDir: string) => [
       [
         `cd "${outputDir}"`,
-        `printf '%s' '${nativePackageJson(versions)}' > package.json`,
-        nativeInstallCommand(architecture),
+        ...(withSharp ? [`printf '%s' '${nativePackageJson(versions)}' > package.json`, nativeInstallCommand(architecture)] : []),
         // The pinned Debian packages, hash-checked, from the user's cache (downloaded once).
         ...(options.videoTools
           ? [
@@ -173,7 +174,10 @@ export class MediaFunction extends NodejsFunction {
         sourcesContent: false,
         bundleAwsSDK: true,
         externalModules: [...NEVER_BUNDLED, ...(props.withSharp ? IMAGE_PIPELINE_PACKAGES : [])],
-        commandHooks: props.withSharp ? sharpForLambda(runtime.architecture, { videoTools: props.withVideoTools }) : undefined,
+        commandHooks:
+          props.withSharp || props.withVideoTools
+            ? sharpForLambda(runtime.architecture, { videoTools: props.withVideoTools, sharp: props.withSharp ?? false })
+            : undefined,
       },
     });
     this.mediaName = props.name;

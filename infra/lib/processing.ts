@@ -82,9 +82,8 @@ export class Processing extends Construct {
       memorySize: 2048,
       timeout: PROCESSOR_TIMEOUT,
       ephemeralStorageSize: PROCESSOR_EPHEMERAL_STORAGE,
+      // No sharp: no image is decoded here (the poster frame goes through sharp in the video function).
       withVideoTools: true,
-      // The imaging package is one bundle: sharp's loader comes along though no image is decoded here.
-      withSharp: true,
       isolated: true,
       environment: videoLimitsEnvironment(props.runtime.environment),
     });

@@ -50,7 +50,13 @@ describe('the shipped transform-video function, invoked with presigned URLs', ()
     const databaseUrl = inject('databaseUrl');
     workDir = await mkdtemp(join(tmpdir(), 'media-transform-'));
     functions = await hostRunnableFunctions(await synthesizedApp({ repoRoot: REPO_ROOT }));
-    s3 = await startS3Server({ directory: join(workDir, 's3'), host: '127.0.0.1', port: 0, bucket, allowedOrigins: ['http://localhost:*'] });
+    s3 = await startS3Server({
+      directory: join(workDir, 's3'),
+      host: '127.0.0.1',
+      port: 0,
+      bucket,
+      allowedOrigins: ['http://localhost:*'],
+    });
     db = await createDatabase({ url: databaseUrl });
 
     const t = fn('transform-video');

@@ -229,6 +229,9 @@ describe('the processor bundle', () => {
       /--cpu=arm64 --libc=glibc && "[^"]+\/node_modules\/\.bin\/tsx" "[^"]+\/infra\/bin\/video-tools\.ts" arm64 "\/out\/video-tools\.tar\.gz"$/,
     );
     expect(sharpForLambda('arm64').afterBundling('/in', '/out').join(' && ')).not.toContain('video-tools');
+    const toolsAlone = sharpForLambda('arm64', { videoTools: true, sharp: false }).afterBundling('/in', '/out').join(' && ');
+    expect(toolsAlone, 'the transform function ships the tools').toContain('video-tools.ts');
+    expect(toolsAlone, 'and no sharp').not.toContain('npm install');
   });
 
   it('installs the x64 build when the functions run on x86_64 (LocalStack on an Intel machine)', () => {
