@@ -53,6 +53,8 @@ export class MediaStorage {
   readonly bucket: string;
   readonly client: S3Client;
   private readonly presigner: S3Client;
+  /** Signs for our own functions: the address they reach S3 by, which a browser may not (LocalStack). */
+  private readonly internalPresigner: S3Client;
 
   constructor(options: StorageOptions, clients?: { client?: S3Client; presigner?: S3Client }) {
     this.bucket = options.bucket;
@@ -75,6 +77,8 @@ export class MediaStorage {
     this.presigner =
       clients?.presigner ??
       new S3Client({ ...base, endpoint: options.publicEndpoint ?? options.endpoint, requestChecksumCalculation: 'WHEN_REQUIRED' });
+    this.internalPresigner =
+      clients?.presigner ?? new S3Client({ ...base, endpoint: options.endpoint, requestChecksumCalculation: 'WHEN_REQUIRED' });
   }
 
   /**
@@ -372,7 +376,7 @@ export class MediaStorage {
   async presignObject(method: 'GET' | 'PUT', key: string, expiresInSeconds: number): Promise<string> {
     const command =
       method === 'GET' ? new GetObjectCommand({ Bucket: this.bucket, Key: key }) : new PutObjectCommand({ Bucket: this.bucket, Key: key });
-    return getSignedUrl(this.presigner, command, { expiresIn: expiresInSeconds });
+    return getSignedUrl(this.internalPresigner, command, { expiresIn: expiresInSeconds });
   }
 
   /** Deletes keys; deleting what is already gone is fine (S3 semantics). */
