@@ -5,7 +5,7 @@ import type * as sns from 'aws-cdk-lib/aws-sns';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import type { MediaFunctionName } from './media-function';
 
-export type KeyPrefix = 'incoming/' | 'originals/' | 'derivatives/' | 'exports/';
+export type KeyPrefix = 'incoming/' | 'originals/' | 'derivatives/' | 'exports/' | 'scratch/';
 export type ObjectAction =
   | 's3:GetObject'
   | 's3:PutObject'
@@ -74,7 +74,14 @@ export const FUNCTION_ACCESS: Record<MediaFunctionName, FunctionAccess> = {
   },
   'process-upload': { ...PROCESSING, forwardsVideos: true },
   // The videos the photo processor and the sweeper forward: the same objects, one item at a time.
-  'process-video': PROCESSING,
+  // It signs the transform function's URLs (a GET of the upload, PUTs under scratch/: S3 checks the
+  // signer's rights), then reads the poster frame, copies the clean copy into originals/ and removes both.
+  'process-video': {
+    ...PROCESSING,
+    objects: [...PROCESSING.objects, { actions: ['s3:GetObject', 's3:PutObject', 's3:DeleteObject'], prefixes: ['scratch/'] }],
+  },
+  // Nothing at all: it works on the presigned URLs the video function hands it (infra/lib/processing.ts).
+  'transform-video': { objects: [], publishesEvents: false },
   // Processes late arrivals as the processor does (forwarding videos), expires abandoned uploads, purges deleted items;
   // writes export ZIP files (a multipart upload, aborted on failure) from the originals it reads.
   sweeper: {

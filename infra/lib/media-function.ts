@@ -15,6 +15,7 @@ export type MediaFunctionName =
   | 'media-api'
   | 'process-upload'
   | 'process-video'
+  | 'transform-video'
   | 'sweeper'
   | 'migrate';
 
@@ -43,6 +44,11 @@ export interface MediaFunctionProps {
   withVideoTools?: boolean;
   /** /tmp: a video is streamed there (the upload and its clean copy), never held in memory. */
   ephemeralStorageSize?: Size;
+  /**
+   * Outside the VPC and without the service's shared configuration (bucket, database, tokens): only
+   * `environment` and the Powertools settings. For the function that works on presigned URLs alone.
+   */
+  isolated?: boolean;
 }
 
 /**
@@ -56,6 +62,11 @@ export const VIDEO_TOOLS_ARCHIVE = 'video-tools.tar.gz';
 /** Where the processor finds the tools in Lambda (its code lives in /var/task). */
 export function videoToolsEnvironment(): Record<string, string> {
   return { MEDIA_VIDEO_TOOLS_ARCHIVE: `/var/task/${VIDEO_TOOLS_ARCHIVE}` };
+}
+
+/** The logging and metrics settings alone, out of the shared configuration. */
+function powertoolsEnvironment(environment: Record<string, string>): Record<string, string> {
+  return Object.fromEntries(Object.entries(environment).filter(([key]) => key.startsWith('POWERTOOLS_')));
 }
 
 /** Node.js 24 on Lambda. */
@@ -83,9 +94,11 @@ export const IMAGE_PIPELINE_PACKAGES = ['sharp', 'heic-decode', 'libheif-js'] as
  * The bundle marks the image pipeline's packages external, then installs them for Lambda's Linux
  * and CPU into the bundle's own node_modules, with the command that also prepares a host copy for
  * the artifact tests (@media/artifacts): only the CPU differs. The versions are the ones the lock
- * file pins, the ones the tests ran.
+ * file pins, the ones the tests ran. With `sharp: false` only the video tools are added (the
+ * transform function decodes no image).
  */
-export function sharpForLambda(architecture: LambdaArchitecture, options: { videoTools?: boolean } = {}): ICommandHooks {
+export function sharpForLambda(architecture: LambdaArchitecture, options: { videoTools?: boolean; sharp?: boolean } = {}): ICommandHooks {
+  const withSharp = options.sharp ?? true;
   const lock = JSON.parse(readFileSync(join(REPO_ROOT, 'package-lock.json'), 'utf8')) as { packages: Record<string, { version?: string }> };
   const versions = Object.fromEntries(
     IMAGE_PIPELINE_PACKAGES.map((name) => {
@@ -101,8 +114,7 @@ export function sharpForLambda(architecture: LambdaArchitecture, options: { vide
     afterBundling: (_inputDir: string, outputDir: string) => [
       [
         `cd "${outputDir}"`,
-        `printf '%s' '${nativePackageJson(versions)}' > package.json`,
-        nativeInstallCommand(architecture),
+        ...(withSharp ? [`printf '%s' '${nativePackageJson(versions)}' > package.json`, nativeInstallCommand(architecture)] : []),
         // The pinned Debian packages, hash-checked, from the user's cache (downloaded once).
         ...(options.videoTools
           ? [
@@ -145,11 +157,11 @@ export class MediaFunction extends NodejsFunction {
       reservedConcurrentExecutions: props.reservedConcurrentExecutions,
       logGroup,
       environment: {
-        ...runtime.environment,
+        ...(props.isolated ? powertoolsEnvironment(runtime.environment) : runtime.environment),
         ...(props.withVideoTools ? videoToolsEnvironment() : {}),
         ...props.environment,
       },
-      ...(runtime.network
+      ...(runtime.network && !props.isolated
         ? { vpc: runtime.network.vpc, vpcSubnets: runtime.network.subnets, securityGroups: [runtime.network.securityGroup] }
         : {}),
       bundling: {
@@ -162,7 +174,10 @@ export class MediaFunction extends NodejsFunction {
         sourcesContent: false,
         bundleAwsSDK: true,
         externalModules: [...NEVER_BUNDLED, ...(props.withSharp ? IMAGE_PIPELINE_PACKAGES : [])],
-        commandHooks: props.withSharp ? sharpForLambda(runtime.architecture, { videoTools: props.withVideoTools }) : undefined,
+        commandHooks:
+          props.withSharp || props.withVideoTools
+            ? sharpForLambda(runtime.architecture, { videoTools: props.withVideoTools, sharp: props.withSharp ?? false })
+            : undefined,
       },
     });
     this.mediaName = props.name;

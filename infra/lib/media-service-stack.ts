@@ -186,7 +186,8 @@ export class MediaServiceStack extends Stack {
         this.delivery.grantInvalidation(fn);
       }
     }
-    const allFunctions = [...services, this.migrations.function];
+    // The transform function is none of the services above: no access, no database, no configuration.
+    const allFunctions = [...services, this.processing.videoTransform, this.migrations.function];
     for (const fn of allFunctions) acknowledgeFunctionFindings(fn, this.storage.bucket);
     acknowledgeFrameworkFindings(this);
 

@@ -1,4 +1,5 @@
 import { Duration, Size } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
@@ -13,7 +14,7 @@ import { MediaFunction, type FunctionRuntime } from './media-function';
  */
 export const PROCESSOR_TIMEOUT = Duration.minutes(15);
 
-/** /tmp for one video at a time: the upload and its clean copy (2 × 2 GiB) and room to spare. */
+/** /tmp for one video at a time (the transform function's): the upload and its clean copy (2 × 2 GiB) and room to spare. */
 export const PROCESSOR_EPHEMERAL_STORAGE = Size.gibibytes(6);
 
 /** Records per invocation: a few photos, so one slow image does not hold many others back. */
@@ -41,6 +42,7 @@ export interface ProcessingProps {
 export class Processing extends Construct {
   readonly processor: MediaFunction;
   readonly videoProcessor: MediaFunction;
+  readonly videoTransform: MediaFunction;
   readonly sweeper: MediaFunction;
   readonly schedule: events.Rule;
   readonly retentionSchedule: events.Rule;
@@ -69,20 +71,40 @@ export class Processing extends Construct {
       }),
     );
 
-    // Videos apart: their own queue and function, one per invocation, ffmpeg and ffprobe beside it.
+    // The parsers of a video run with least power (docs/large-media.md § Least power): no VPC, no
+    // database, no configuration of the service, and a role that grants nothing but its own logs.
+    // It reads and writes only through the presigned URLs the video function hands it.
+    this.videoTransform = new MediaFunction(this, 'TransformVideo', {
+      name: 'transform-video',
+      runtime: props.runtime,
+      description: 'Invoked by process-video with presigned URLs → a video probed and remuxed with ffmpeg, its poster frame taken',
+      // A video never sits in memory (ffmpeg works on files in /tmp); memory buys the CPU the tools use.
+      memorySize: 2048,
+      timeout: PROCESSOR_TIMEOUT,
+      ephemeralStorageSize: PROCESSOR_EPHEMERAL_STORAGE,
+      // No sharp: no image is decoded here (the poster frame goes through sharp in the video function).
+      withVideoTools: true,
+      isolated: true,
+      environment: videoLimitsEnvironment(props.runtime.environment),
+    });
+
+    // Videos apart: their own queue and function, one per invocation; the transform does the parsing.
     this.videoProcessor = new MediaFunction(this, 'ProcessVideo', {
       name: 'process-video',
       runtime: props.runtime,
       description:
-        'Videos forwarded by process-upload (via SQS, one at a time) → checked and remuxed with ffmpeg, poster variants with sharp',
-      // A video never sits in memory (ffmpeg works on files in /tmp); the poster frame goes through sharp.
+        'Videos forwarded by process-upload (via SQS, one at a time) → transformed by transform-video, poster variants with sharp',
+      // It waits for the transform as long as that may take; the poster frame goes through sharp here.
       memorySize: 2048,
       timeout: PROCESSOR_TIMEOUT,
-      ephemeralStorageSize: PROCESSOR_EPHEMERAL_STORAGE,
-      withVideoTools: true,
       reservedConcurrentExecutions: props.concurrency,
       withSharp: true,
+      environment: { MEDIA_VIDEO_TRANSFORM_FUNCTION: this.videoTransform.functionName },
     });
+    // That one function, unqualified: no version or alias, no other function.
+    this.videoProcessor.addToRolePolicy(
+      new iam.PolicyStatement({ actions: ['lambda:InvokeFunction'], resources: [this.videoTransform.functionArn] }),
+    );
     this.videoProcessor.addEventSource(
       new SqsEventSource(props.videos, { batchSize: VIDEO_BATCH_SIZE, reportBatchItemFailures: true, maxConcurrency: props.concurrency }),
     );
@@ -114,4 +136,9 @@ export class Processing extends Construct {
       ],
     });
   }
+}
+
+/** The video settings of the shared configuration, the only ones the transform function reads. */
+function videoLimitsEnvironment(environment: Record<string, string>): Record<string, string> {
+  return Object.fromEntries(Object.entries(environment).filter(([key]) => key.startsWith('MEDIA_VIDEO_')));
 }

@@ -88,6 +88,8 @@ export class Storage extends Construct {
         { id: 'expire-incoming', prefix: 'incoming/', expiration: Duration.days(1) },
         // A person's export (the right of access) is fetched within days; nothing keeps it longer.
         { id: 'expire-exports', prefix: 'exports/', expiration: Duration.days(7) },
+        // A video transform's outputs are read within minutes; what a crash left there goes after a day.
+        { id: 'expire-scratch', prefix: 'scratch/', expiration: Duration.days(1) },
         { id: 'abort-incomplete-multipart-uploads', abortIncompleteMultipartUploadAfter: Duration.days(1) },
         // Attendance photos are kept for audit and rarely read after a term.
         {

@@ -11,8 +11,10 @@ import {
   QEMU_AARCH64,
   runtimeEnvironment,
   startFunction,
+  startInvokeEndpoint,
   synthesizedApp,
   synthesizedFunction,
+  type InvokeEndpoint,
   type StartedFunction,
 } from '@media/artifacts';
 import { newMediaId } from '@media/core';
@@ -36,15 +38,18 @@ if (missing) console.warn(`arm64 processor smoke test skipped: ${missing}`);
 
 /**
  * The video function exactly as it deploys (the processor's handler, with sharp's linux-arm64
- * build and the archive of Debian's arm64 ffmpeg and ffprobe): the bundle copied alone into an empty folder and run by
- * Node.js for arm64 under qemu's user-mode emulation. It takes real uploads from the S3 server to
- * ready. Slow (every instruction is emulated): one image, one short clip.
+ * build), and the transform function it invokes (with the archive of Debian's arm64 ffmpeg and
+ * ffprobe): each bundle copied alone into an empty folder and run by Node.js for arm64 under
+ * qemu's user-mode emulation, the transform reached through Lambda's Invoke API. They take real
+ * uploads from the S3 server to ready. Slow (every instruction is emulated): one image, one short clip.
  */
 describe.skipIf(!!missing)(`the shipped arm64 processor under emulation${missing ? ` (skipped: ${missing})` : ''}`, () => {
   let workDir: string;
   let s3: S3Server;
   let db: Kysely<Database>;
   let processor: StartedFunction;
+  let transform: StartedFunction;
+  let lambda: InvokeEndpoint;
   /** One line per run of a shipped video tool. */
   let toolCalls: string;
   const bucket = 'media-arm64';
@@ -58,15 +63,19 @@ describe.skipIf(!!missing)(`the shipped arm64 processor under emulation${missing
     const fn = synthesizedFunction(assembly, 'process-video');
     expect(fn.architecture).toBe('arm64');
     const { dir } = isolatedCopy(fn, { dir: join(workDir, 'task'), platform: 'as-built' });
+    const transformFn = synthesizedFunction(assembly, 'transform-video');
+    expect(transformFn.architecture).toBe('arm64');
+    const { dir: transformDir } = isolatedCopy(transformFn, { dir: join(workDir, 'transform'), platform: 'as-built' });
     const emulator = arm64Emulator(join(REPO_ROOT, 'node_modules', '.cache', 'media-artifacts'));
 
     // The shipped ffmpeg and ffprobe for arm64: the archive the template names (/var/task is the
-    // copy's folder), unpacked by the function's own code. The emulated processor spawns each
+    // copy's folder), unpacked by the function's own code. The emulated transform spawns each
     // through its shipped launcher with qemu put in front of Debian's loader: what binfmt_misc
     // would do, which a container does not offer. Named paths win over the archive.
-    const archive = fn.environment.MEDIA_VIDEO_TOOLS_ARCHIVE;
-    expect(archive, "the archive in the processor's environment").toBe('/var/task/video-tools.tar.gz');
-    const unpacked = await unpackVideoTools(archive!.replace('/var/task', dir), workDir);
+    expect(fn.environment.MEDIA_VIDEO_TOOLS_ARCHIVE, 'the video function runs no tool').toBeUndefined();
+    const archive = transformFn.environment.MEDIA_VIDEO_TOOLS_ARCHIVE;
+    expect(archive, "the archive in the transform's environment").toBe('/var/task/video-tools.tar.gz');
+    const unpacked = await unpackVideoTools(archive!.replace('/var/task', transformDir), workDir);
     const emulated: Record<string, string> = {};
     toolCalls = join(workDir, 'tool-calls.log');
     for (const [name, tool] of [
@@ -91,6 +100,18 @@ describe.skipIf(!!missing)(`the shipped arm64 processor under emulation${missing
       allowedOrigins: ['http://localhost:*'],
     });
     db = await createDatabase({ url: databaseUrl });
+    // Given nothing but its own template's environment and the tools: no credentials, no bucket.
+    transform = await startFunction({
+      dir: transformDir,
+      handler: transformFn.handler,
+      functionName: transformFn.name,
+      execPath: emulator.execPath,
+      execArgv: emulator.execArgv,
+      initTimeoutMs: 300_000,
+      timeoutSeconds: transformFn.timeoutSeconds,
+      environment: runtimeEnvironment(transformFn, {}, { AWS_REGION: 'us-east-1', POWERTOOLS_METRICS_DISABLED: 'true', ...emulated }),
+    });
+    lambda = await startInvokeEndpoint({ 'transform-video': transform });
     processor = await startFunction({
       dir,
       handler: fn.handler,
@@ -101,16 +122,21 @@ describe.skipIf(!!missing)(`the shipped arm64 processor under emulation${missing
       timeoutSeconds: fn.timeoutSeconds,
       environment: runtimeEnvironment(
         fn,
-        { MEDIA_BUCKET: bucket, DATABASE_URL: appDatabaseUrl(databaseUrl), MEDIA_DB_IAM_AUTH: 'false' },
+        {
+          MEDIA_BUCKET: bucket,
+          DATABASE_URL: appDatabaseUrl(databaseUrl),
+          MEDIA_DB_IAM_AUTH: 'false',
+          MEDIA_VIDEO_TRANSFORM_FUNCTION: 'transform-video',
+        },
         {
           AWS_REGION: 'us-east-1',
           AWS_ACCESS_KEY_ID: LOCAL_S3_CREDENTIALS.accessKeyId,
           AWS_SECRET_ACCESS_KEY: LOCAL_S3_CREDENTIALS.secretAccessKey,
           MEDIA_S3_ENDPOINT: s3.endpoint,
           MEDIA_S3_FORCE_PATH_STYLE: 'true',
+          MEDIA_LAMBDA_ENDPOINT: lambda.url,
           MEDIA_JWT_SECRET: 'not-used-by-the-processor',
           POWERTOOLS_METRICS_DISABLED: 'true',
-          ...emulated,
         },
       ),
     });
@@ -118,6 +144,8 @@ describe.skipIf(!!missing)(`the shipped arm64 processor under emulation${missing
 
   afterAll(async () => {
     await processor?.stop();
+    await transform?.stop();
+    await lambda?.stop();
     await db?.destroy();
     await s3?.stop();
     if (workDir) await rm(workDir, { recursive: true, force: true });
@@ -173,7 +201,7 @@ describe.skipIf(!!missing)(`the shipped arm64 processor under emulation${missing
     expect(near((await pixelAt(bytes, 3, 3)).rgb, RED), 'red top-left: upright once').toBe(true);
   }, 600_000);
 
-  it('runs the shipped arm64 ffprobe and ffmpeg: a phone clip ends ready, its original without the location, with poster variants', async () => {
+  it('runs the shipped arm64 ffprobe and ffmpeg in the transform: a phone clip ends ready, its original without the location, with poster variants', async () => {
     const id = newMediaId();
     const clip = await phoneClip(workDir, 'mp4', 2, '160x120');
     expect(clip.includes(LOCATION), 'the upload carries the location').toBe(true);

@@ -125,17 +125,17 @@ describe('the synthesized functions, started from their assets as Lambda starts 
       synthesizedFunctions(assembly)
         .map((f) => f.name)
         .sort(),
-    ).toEqual(['get-download', 'media-api', 'migrate', 'process-upload', 'process-video', 'request-upload', 'sweeper']);
+    ).toEqual(['get-download', 'media-api', 'migrate', 'process-upload', 'process-video', 'request-upload', 'sweeper', 'transform-video']);
     for (const f of functions) expect(f, f.name).toMatchObject({ runtime: 'nodejs24.x', architecture: 'arm64', handler: 'index.handler' });
   });
 
-  it('bundles no image pipeline into the API and migrate functions, sharp for Lambda into the processing ones, and ffmpeg into the video one alone', () => {
+  it('bundles no image pipeline into the API and migrate functions, sharp for Lambda into the processing ones, and ffmpeg into the transform one alone', () => {
     const lock = JSON.parse(readFileSync(join(REPO_ROOT, 'package-lock.json'), 'utf8'));
     for (const f of synthesizedFunctions(assembly)) {
       const bundle = readFileSync(join(f.assetDir, 'index.mjs'), 'utf8');
-      // The pinned ffmpeg and ffprobe: the video function's alone.
-      expect(existsSync(join(f.assetDir, 'video-tools.tar.gz')), `${f.name} ships the video tools`).toBe(f.name === 'process-video');
-      if (f.name === 'process-upload' || f.name === 'process-video' || f.name === 'sweeper') {
+      // The pinned ffmpeg and ffprobe: the transform function's alone.
+      expect(existsSync(join(f.assetDir, 'video-tools.tar.gz')), `${f.name} ships the video tools`).toBe(f.name === 'transform-video');
+      if (['process-upload', 'process-video', 'sweeper'].includes(f.name)) {
         const shipped = JSON.parse(readFileSync(join(f.assetDir, 'package.json'), 'utf8'));
         expect(shipped.dependencies, f.name).toEqual({
           sharp: lock.packages['node_modules/sharp'].version,

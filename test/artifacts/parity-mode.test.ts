@@ -1,9 +1,13 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { DownloadAnswer, MediaRecord, UploadTicket } from '@media/core';
 import { derivativePrefix, incomingKey, originalKey } from '@media/storage';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { smokeCheck } from '../../infra/lib/smoke-check';
 import { makePhoto } from '../fixtures/photos';
+import { phoneClip } from '../fixtures/videos';
 import { uniqueTenant } from '../support/database';
 import { startTestStack, type TestStack } from '../support/test-stack';
 
@@ -61,6 +65,25 @@ describe('the local stack in parity mode, running the synthesized bundles', () =
     }
     expect(await stack.deps.storage.listKeys(derivativePrefix(tenant, mediaId))).toEqual([]);
   });
+
+  it('takes a phone clip to ready through the bundled video function and the transform function it invokes', async () => {
+    const token = await stack.token({ role: 'teacher', tenant, sub: 't-1', classrooms: ['c-1'] });
+    const dir = await mkdtemp(join(tmpdir(), 'media-parity-clip-'));
+    try {
+      const clip = await phoneClip(dir, 'mp4', 2, '160x120');
+      const requested = await stack.api<UploadTicket>('POST', '/v1/uploads', {
+        token,
+        body: { purpose: 'general', contentType: 'video/mp4', size: clip.length, filename: 'clip.mp4' },
+      });
+      expect(requested.status).toBe(201);
+      expect((await stack.postToS3(requested.json.upload, clip, 'video/mp4', 'clip.mp4')).status).toBe(204);
+      const ready = await stack.waitForStatus(requested.json.mediaId, token, ['ready', 'rejected'], 180_000);
+      expect(ready).toMatchObject({ status: 'ready', kind: 'video', width: 120, height: 160 });
+      expect(await stack.deps.storage.listKeys(`scratch/${tenant}/`)).toEqual([]);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  }, 240_000);
 
   it("passes the operator's smoke check (npm run smoke), as it would after a deploy", async () => {
     const token = await stack.token({ role: 'teacher', tenant, sub: 't-smoke', classrooms: [] });

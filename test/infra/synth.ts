@@ -92,12 +92,22 @@ export function serviceFunctions(template: Template): Record<string, { id: strin
   return found;
 }
 
+/**
+ * The functions that read the service's configuration (bucket, database, tokens): all but the
+ * transform function, which is given none of it (docs/large-media.md § Least power).
+ */
+export function configuredFunctions(template: Template): ReturnType<typeof serviceFunctions> {
+  const { 'transform-video': _, ...configured } = serviceFunctions(template);
+  return configured;
+}
+
 const NAMES: Record<string, string> = {
   ApiRequestUpload: 'request-upload',
   ApiGetDownload: 'get-download',
   ApiMediaApi: 'media-api',
   ProcessingProcessUpload: 'process-upload',
   ProcessingProcessVideo: 'process-video',
+  ProcessingTransformVideo: 'transform-video',
   ProcessingSweeper: 'sweeper',
   MigrationsMigrate: 'migrate',
 };

@@ -5,3 +5,4 @@ export * from './lambda-process';
 export * from './synthesis';
 export * from './arm64-emulation';
 export * from './video-tools';
+export * from './invoke-endpoint';

@@ -131,6 +131,10 @@ export const ConfigSchema = z
     MEDIA_VIDEO_TOOL_SECONDS: z.coerce.number().int().min(1).max(900).default(600),
     /** Address space each run of ffprobe or ffmpeg may take; beyond it the video is refused (VIDEO_TOO_COMPLEX). */
     MEDIA_VIDEO_TOOL_MEMORY_MIB: z.coerce.number().int().min(64).max(8192).default(1024),
+    /** The function that probes and remuxes videos for the video function, by name; unset: done in this process. */
+    MEDIA_VIDEO_TRANSFORM_FUNCTION: z.string().min(1).max(170).optional(),
+    /** Endpoint of the Lambda API (an emulator in tests, unset in AWS). */
+    MEDIA_LAMBDA_ENDPOINT: optionalUrl,
     /** Claims of one item before it is rejected instead of tried again (a crash or timeout each time). */
     MEDIA_PROCESSING_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(100).default(8),
     /** Where the processor forwards video items (their own queue and function); unset: it processes them itself. */
@@ -264,12 +268,24 @@ export interface Config {
     school: { perSecond: number; burst: number };
     unauthenticated: { perSecond: number; burst: number };
   };
-  video: { ffprobePath: string; ffmpegPath: string; archive?: string; toolSeconds: number; toolMemoryMiB: number };
+  video: VideoToolsConfig & {
+    /** The transform function the video function invokes (docs/large-media.md); absent, it transforms in its own process. */
+    transform?: { functionName: string; lambdaEndpoint?: string };
+  };
   retention: {
     /** Days each purpose's media are kept after upload; absent: kept until deleted. */
     mediaDays: Partial<Record<Purpose, number>>;
     auditDays: number;
   };
+}
+
+/** Where ffprobe and ffmpeg come from and what one run of them may take. */
+export interface VideoToolsConfig {
+  ffprobePath: string;
+  ffmpegPath: string;
+  archive?: string;
+  toolSeconds: number;
+  toolMemoryMiB: number;
 }
 
 export function loadConfig(env: Record<string, string | undefined>): Config {
@@ -342,11 +358,10 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       unauthenticated: { perSecond: e.MEDIA_UNAUTHENTICATED_REQUESTS_PER_SECOND, burst: e.MEDIA_UNAUTHENTICATED_REQUEST_BURST },
     },
     video: {
-      ffprobePath: e.MEDIA_FFPROBE_PATH ?? 'ffprobe',
-      ffmpegPath: e.MEDIA_FFMPEG_PATH ?? 'ffmpeg',
-      ...(e.MEDIA_VIDEO_TOOLS_ARCHIVE && !e.MEDIA_FFPROBE_PATH && !e.MEDIA_FFMPEG_PATH ? { archive: e.MEDIA_VIDEO_TOOLS_ARCHIVE } : {}),
-      toolSeconds: e.MEDIA_VIDEO_TOOL_SECONDS,
-      toolMemoryMiB: e.MEDIA_VIDEO_TOOL_MEMORY_MIB,
+      ...videoTools(e),
+      ...(e.MEDIA_VIDEO_TRANSFORM_FUNCTION
+        ? { transform: { functionName: e.MEDIA_VIDEO_TRANSFORM_FUNCTION, lambdaEndpoint: e.MEDIA_LAMBDA_ENDPOINT } }
+        : {}),
     },
     retention: {
       mediaDays: Object.fromEntries(
@@ -368,4 +383,40 @@ export function auditRetentionDaysOf(env: Record<string, string | undefined>): n
   const parsed = ConfigSchema.shape.MEDIA_AUDIT_RETENTION_DAYS.safeParse(env.MEDIA_AUDIT_RETENTION_DAYS);
   if (!parsed.success) throw new Error(`MEDIA_AUDIT_RETENTION_DAYS: ${parsed.error.issues.map((i) => i.message).join('; ')}`);
   return parsed.data;
+}
+
+const VideoTransformSchema = z.object({
+  MEDIA_VIDEO_MAX_BYTES: ConfigSchema.shape.MEDIA_VIDEO_MAX_BYTES,
+  MEDIA_VIDEO_MAX_SECONDS: ConfigSchema.shape.MEDIA_VIDEO_MAX_SECONDS,
+  MEDIA_FFPROBE_PATH: ConfigSchema.shape.MEDIA_FFPROBE_PATH,
+  MEDIA_FFMPEG_PATH: ConfigSchema.shape.MEDIA_FFMPEG_PATH,
+  MEDIA_VIDEO_TOOLS_ARCHIVE: ConfigSchema.shape.MEDIA_VIDEO_TOOLS_ARCHIVE,
+  MEDIA_VIDEO_TOOL_SECONDS: ConfigSchema.shape.MEDIA_VIDEO_TOOL_SECONDS,
+  MEDIA_VIDEO_TOOL_MEMORY_MIB: ConfigSchema.shape.MEDIA_VIDEO_TOOL_MEMORY_MIB,
+});
+
+function videoTools(e: z.infer<typeof VideoTransformSchema>): VideoToolsConfig {
+  return {
+    ffprobePath: e.MEDIA_FFPROBE_PATH ?? 'ffprobe',
+    ffmpegPath: e.MEDIA_FFMPEG_PATH ?? 'ffmpeg',
+    ...(e.MEDIA_VIDEO_TOOLS_ARCHIVE && !e.MEDIA_FFPROBE_PATH && !e.MEDIA_FFMPEG_PATH ? { archive: e.MEDIA_VIDEO_TOOLS_ARCHIVE } : {}),
+    toolSeconds: e.MEDIA_VIDEO_TOOL_SECONDS,
+    toolMemoryMiB: e.MEDIA_VIDEO_TOOL_MEMORY_MIB,
+  };
+}
+
+/** The transform function's configuration: the tools and the limits, nothing else (it has no bucket, database or token). */
+export interface VideoTransformConfig {
+  video: VideoToolsConfig;
+  limits: { videoMaxBytes: number; videoMaxSeconds: number };
+}
+
+export function loadVideoTransformConfig(env: Record<string, string | undefined>): VideoTransformConfig {
+  const parsed = VideoTransformSchema.safeParse(env);
+  if (!parsed.success) {
+    const what = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
+    throw new MediaError('INTERNAL', `invalid configuration: ${what}`);
+  }
+  const e = parsed.data;
+  return { video: videoTools(e), limits: { videoMaxBytes: e.MEDIA_VIDEO_MAX_BYTES, videoMaxSeconds: e.MEDIA_VIDEO_MAX_SECONDS } };
 }

@@ -7,3 +7,4 @@ export * from './metadata-removal';
 export { captureTime, orientationOnlyExif } from './exif';
 export * from './video';
 export { shippedVideoTools, unpackVideoTools } from './video-tools-archive';
+export * from './video-transform';

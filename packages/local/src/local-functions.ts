@@ -1,6 +1,13 @@
 import { fileURLToPath } from 'node:url';
 import type { Context } from 'aws-lambda';
-import { hostRunnableFunctions, runtimeEnvironment, startFunction, synthesizedApp, type StartedFunction } from '@media/artifacts';
+import {
+  hostRunnableFunctions,
+  runtimeEnvironment,
+  startFunction,
+  startInvokeEndpoint,
+  synthesizedApp,
+  type StartedFunction,
+} from '@media/artifacts';
 import type { ApiFunctionName } from '@media/core';
 import type { Dependencies } from '@media/service';
 import type { SweepReport } from '@media/service/processing';
@@ -73,6 +80,19 @@ export async function artifactFunctions(options: ArtifactOptions): Promise<Local
   const assembly = await synthesizedApp({ repoRoot: REPO_ROOT, log: options.log });
   const prepared = await hostRunnableFunctions(assembly);
   const started = new Map<string, StartedFunction>();
+  // The video function reaches the transform function through Lambda's Invoke API, as deployed.
+  const invokable: Record<string, StartedFunction> = {};
+  const lambda = await startInvokeEndpoint(invokable);
+  const environmentOf = (name: string): Record<string, string | undefined> =>
+    name === 'transform-video'
+      ? // Its template's environment alone, and this machine's ffmpeg (the archive is Lambda's CPU).
+        {
+          AWS_REGION: 'us-east-1',
+          POWERTOOLS_LOG_LEVEL: options.local.POWERTOOLS_LOG_LEVEL,
+          MEDIA_FFPROBE_PATH: 'ffprobe',
+          MEDIA_FFMPEG_PATH: 'ffmpeg',
+        }
+      : { ...options.local, MEDIA_LAMBDA_ENDPOINT: lambda.url };
   try {
     for (const fn of prepared.filter((f) => f.name !== 'migrate')) {
       started.set(
@@ -83,15 +103,21 @@ export async function artifactFunctions(options: ArtifactOptions): Promise<Local
           functionName: fn.name,
           memorySize: fn.memorySize,
           timeoutSeconds: fn.timeoutSeconds,
-          environment: runtimeEnvironment(fn, options.deployTime, options.local),
+          environment: runtimeEnvironment(
+            fn,
+            { ...options.deployTime, MEDIA_VIDEO_TRANSFORM_FUNCTION: 'transform-video' },
+            environmentOf(fn.name),
+          ),
           onOutput: (text) => {
             for (const line of text.split('\n')) if (line.trim()) options.log?.(`[${fn.name}] ${line}`);
           },
         }),
       );
     }
+    invokable['transform-video'] = started.get('transform-video')!;
   } catch (error) {
     await Promise.all([...started.values()].map((fn) => fn.stop()));
+    await lambda.stop();
     throw error;
   }
   const invoker = <E, R>(name: string) => {
@@ -113,6 +139,7 @@ export async function artifactFunctions(options: ArtifactOptions): Promise<Local
     rightsJobs: invoker('sweeper'),
     stop: async () => {
       await Promise.all([...started.values()].map((fn) => fn.stop()));
+      await lambda.stop();
     },
   };
 }

@@ -7,6 +7,7 @@ import { RequestThrottle } from './request-throttle';
 import { SqsSender } from './sqs-sender';
 import { SqsVideoQueue, type VideoQueue } from './video-queue';
 import { SqsFaceQueue, type FaceQueue } from './face-queue';
+import { LambdaVideoTransformer, type VideoTransformer } from './video-transformer';
 import { SqsRightsJobQueue, sweeperStartsJobs, type RightsJobQueue } from './rights-job-queue';
 
 /** Everything a handler needs, built once at cold start from validated config. */
@@ -33,6 +34,8 @@ export interface Dependencies {
   videoQueue?: VideoQueue;
   /** The face stage's queue: set where items become ready (the processors); absent, no stage runs. */
   faceQueue?: FaceQueue;
+  /** The transform function the video function hands each video to; absent, the video is transformed in this process. */
+  videoTransformer?: VideoTransformer;
 }
 
 export interface DependencyOverrides {
@@ -105,5 +108,11 @@ export async function createDependencies(config: Config, overrides: DependencyOv
       ? new SqsVideoQueue(new SqsSender(sqsClientConfig, config.processing.videoQueueUrl))
       : undefined,
     faceQueue: config.faces.queueUrl ? new SqsFaceQueue(new SqsSender(sqsClientConfig, config.faces.queueUrl)) : undefined,
+    videoTransformer: config.video.transform
+      ? new LambdaVideoTransformer(
+          { region: config.region, endpoint: config.video.transform.lambdaEndpoint, credentials: overrides.credentials },
+          config.video.transform.functionName,
+        )
+      : undefined,
   };
 }

@@ -2,22 +2,18 @@ import { purposePolicy } from '@media/core';
 import type { Lease, MediaRow } from '@media/db';
 import {
   isUploadRejected,
-  posterFrame,
-  probeVideo,
   processImage,
-  remuxVideo,
-  sha256OfFile,
-  shippedVideoTools,
+  transformVideo,
+  VideoTransformAnswer,
   type UploadRejected,
+  type VideoTransformRequest,
 } from '@media/imaging';
-import { incomingKey, originalKey } from '@media/storage';
-import { mkdtemp, readdir, rm, stat } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { incomingKey, originalKey, scratchKey } from '@media/storage';
 import type { Dependencies } from './dependencies';
 import { storeProcessed } from './processed-item';
+import type { VideoTransformer } from './video-transformer';
 
-type Deps = Pick<Dependencies, 'media' | 'storage' | 'events' | 'config'> & Partial<Pick<Dependencies, 'faceQueue'>>;
+type Deps = Pick<Dependencies, 'media' | 'storage' | 'events' | 'config' | 'videoTransformer'> & Partial<Pick<Dependencies, 'faceQueue'>>;
 
 export type VideoOutcome =
   | { outcome: 'ready'; row: MediaRow; variants: number }
@@ -26,87 +22,96 @@ export type VideoOutcome =
   | { outcome: 'lease-lost' };
 
 const UPLOAD_SHA256 = 'upload-sha256';
-/** Scratch folders are named for the moment their worker's lease ends: `media-video-<ms>-XXXXXX`. */
-const SCRATCH = /^media-video-(\d+)-/;
+/** The transform's URLs live as long as Lambda lets a function run: the one reading and writing them. */
+const TRANSFORM_URL_SECONDS = 900;
+/** A PNG of an 8K frame fits easily; more is not a poster frame. */
+const MAX_POSTER_BYTES = 256 * 1024 * 1024;
 
-/**
- * A worker stopped by its function's time limit never reaches its `finally`, and Lambda keeps
- * /tmp for the next invocation: folders whose lease has ended go before a new one is made. Only
- * those: a folder whose lease still runs belongs to a worker still at work (the local stack and
- * the tests run several in one machine).
- */
-async function removeAbandonedScratch(): Promise<void> {
-  const now = Date.now();
-  for (const name of await readdir(tmpdir()).catch(() => [] as string[])) {
-    const ends = Number(SCRATCH.exec(name)?.[1]);
-    if (ends && ends < now) await rm(join(tmpdir(), name), { recursive: true, force: true }).catch(() => undefined);
-  }
+/** The same code as the transform function, in this process: the local stack and the tests. */
+function inProcessTransformer(deps: Deps, lease: Lease): VideoTransformer {
+  const { video, limits } = deps.config;
+  return {
+    transform: (request) =>
+      transformVideo(request, {
+        tools: video,
+        limits: { maxBytes: limits.videoMaxBytes, maxSeconds: limits.videoMaxSeconds },
+        deadlineMs: Date.now() + lease.seconds * 1000,
+      }),
+  };
 }
-const EXTENSIONS: Record<string, string> = { mp4: 'mp4', mov: 'mov', webm: 'webm' };
 
 /**
- * A claimed video: streamed from S3 to a scratch folder (never held in memory: 2 GiB fit in the
- * function's ephemeral storage, not its memory), checked with ffprobe, remuxed without its metadata
- * and without re-encoding, a poster frame made into the image variants by the imaging pipeline,
- * the clean original stored. The caller records a rejection and handles a lost lease.
+ * A claimed video, handed to the transform (docs/large-media.md § Least power): it gets a presigned
+ * GET of the upload and presigned PUTs of two scratch keys, nothing else, and answers what the
+ * probe found. Its answer is checked, and so are the objects it wrote, before anything is kept:
+ * the poster frame made into the image variants by the imaging pipeline here, the clean copy
+ * copied by S3 into originals/. The caller records a rejection and handles a lost lease.
  */
 export async function processClaimedVideo(deps: Deps, row: MediaRow, lease: Lease): Promise<VideoOutcome> {
   const { tenant, id: mediaId } = row;
-  const source = incomingKey(tenant, mediaId);
   const original = originalKey(tenant, mediaId);
-  await removeAbandonedScratch();
-  const scratch = await mkdtemp(join(tmpdir(), `media-video-${Date.now() + lease.seconds * 1000}-`));
+  // Without the upload, an earlier attempt may have stored the clean original already: it is
+  // processed again (remuxing it changes nothing), its hash of the upload taken from its metadata.
+  let source = incomingKey(tenant, mediaId);
+  let uploadSha256: string | undefined;
+  if (!(await deps.storage.head(source))) {
+    const metadata = await deps.storage.getObjectMetadata(original);
+    if (!metadata) return { outcome: 'missing' };
+    source = original;
+    uploadSha256 = metadata[UPLOAD_SHA256];
+  }
+  const clean = scratchKey(tenant, mediaId, lease.owner, 'clean');
+  const posterKey = scratchKey(tenant, mediaId, lease.owner, 'poster.png');
   try {
-    const input = join(scratch, 'upload');
-    // Without the upload, an earlier attempt may have stored the clean original already: it is
-    // processed again (remuxing it changes nothing), its hash of the upload taken from its metadata.
-    let uploadSha256: string | undefined;
-    if (!(await deps.storage.downloadToFile(source, input))) {
-      if (!(await deps.storage.downloadToFile(original, input))) return { outcome: 'missing' };
-      uploadSha256 = (await deps.storage.getObjectMetadata(original))?.[UPLOAD_SHA256];
+    const request: VideoTransformRequest = {
+      source: await deps.storage.presignObject('GET', source, TRANSFORM_URL_SECONDS),
+      declaredType: row.contentType,
+      declaredSize: row.declaredSize,
+      clean: await deps.storage.presignObject('PUT', clean, TRANSFORM_URL_SECONDS),
+      poster: await deps.storage.presignObject('PUT', posterKey, TRANSFORM_URL_SECONDS),
+    };
+    const transformer = deps.videoTransformer ?? inProcessTransformer(deps, lease);
+    const parsed = VideoTransformAnswer.safeParse(await transformer.transform(request));
+    if (!parsed.success) throw new Error(`the video transform answered out of its contract: ${parsed.error.issues[0]?.message}`);
+    const answer = parsed.data;
+    if (answer.outcome === 'rejected') return { outcome: 'rejected', error: { code: answer.code, message: answer.message } };
+
+    // What the transform says it wrote is what must be there, or nothing of it is kept.
+    const [cleanHead, posterHead] = await Promise.all([deps.storage.head(clean), deps.storage.head(posterKey)]);
+    if (cleanHead?.size !== answer.cleanSize || posterHead?.size !== answer.posterSize || answer.posterSize > MAX_POSTER_BYTES) {
+      throw new Error('the video transform wrote other objects than it answered');
     }
-    const { size } = await stat(input);
-    if (size > row.declaredSize) {
-      return {
-        outcome: 'rejected',
-        error: { code: 'SIZE_MISMATCH', message: `The file is ${size} bytes, more than the ${row.declaredSize} bytes declared.` },
-      };
-    }
-    const tools = await shippedVideoTools(deps.config.video);
-    const limits = { maxBytes: deps.config.limits.videoMaxBytes, maxSeconds: deps.config.limits.videoMaxSeconds };
-    let probed, clean, poster, image;
+    const poster = await deps.storage.getBytes(posterKey);
+    if (poster?.length !== answer.posterSize) throw new Error('the poster frame changed under its key');
+    const { probe } = answer;
+    let image;
     try {
-      probed = await probeVideo(input, row.contentType, tools, limits);
-      clean = join(scratch, `clean.${EXTENSIONS[probed.container]}`);
-      await remuxVideo(input, clean, probed, tools);
-      poster = await posterFrame(clean, probed, tools);
-      const policy = purposePolicy(row.purpose);
       image = await processImage(poster, {
         declaredType: 'image/png',
         declaredSize: poster.length,
         allowedTypes: ['image/png'],
-        derivatives: policy.derivatives,
+        derivatives: purposePolicy(row.purpose).derivatives,
       });
     } catch (error) {
       if (isUploadRejected(error)) return { outcome: 'rejected', error };
       throw error;
     }
-    uploadSha256 ??= await sha256OfFile(input);
+    const sha256 = uploadSha256 ?? answer.uploadSha256;
 
     const ready = await storeProcessed(deps, row, lease, {
       derivatives: image.derivatives,
       original: {
-        store: (key) => deps.storage.putFile(key, clean, row.contentType, { purpose: row.purpose }, { [UPLOAD_SHA256]: uploadSha256 }),
-        format: probed.container,
-        width: probed.width,
-        height: probed.height,
-        size: (await stat(clean)).size,
+        store: (key) => deps.storage.copy(clean, key, row.contentType, { purpose: row.purpose }, { [UPLOAD_SHA256]: sha256 }),
+        format: probe.container,
+        width: probe.width,
+        height: probe.height,
+        size: answer.cleanSize,
         contentType: row.contentType,
       },
       facts: {
-        sha256: uploadSha256,
+        sha256,
         capturedAt: null,
-        durationSeconds: Math.round(probed.durationSeconds * 1000) / 1000,
+        durationSeconds: Math.round(probe.durationSeconds * 1000) / 1000,
         phash: image.phash,
         placeholder: image.placeholder,
       },
@@ -114,6 +119,7 @@ export async function processClaimedVideo(deps: Deps, row: MediaRow, lease: Leas
     if (!ready) return { outcome: 'lease-lost' };
     return { outcome: 'ready', row: ready, variants: ready.variants.length };
   } finally {
-    await rm(scratch, { recursive: true, force: true });
+    // Removed once used; what a crash leaves, the bucket's lifecycle rule removes after a day.
+    await deps.storage.deleteMany([clean, posterKey]).catch(() => undefined);
   }
 }

@@ -28,3 +28,11 @@ export function parseIncomingKey(key: string): { tenant: string; mediaId: string
 /** A subject export's ZIP file: under `exports/`, which a lifecycle rule empties after 7 days. */
 export const EXPORTS_PREFIX = 'exports/';
 export const exportKey = (tenant: string, exportId: string) => `${EXPORTS_PREFIX}${segment(tenant)}/${segment(exportId)}.zip`;
+
+/**
+ * A video transform's outputs until the processor has read them: one folder per worker's lease,
+ * removed once used, and emptied after a day by a lifecycle rule whatever happens.
+ */
+export const SCRATCH_PREFIX = 'scratch/';
+export const scratchKey = (tenant: string, mediaId: string, owner: string, name: string) =>
+  `${SCRATCH_PREFIX}${segment(tenant)}/${segment(mediaId)}/${segment(owner)}/${segment(name)}`;

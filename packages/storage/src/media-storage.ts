@@ -53,6 +53,8 @@ export class MediaStorage {
   readonly bucket: string;
   readonly client: S3Client;
   private readonly presigner: S3Client;
+  /** Signs for our own functions: the address they reach S3 by, which a browser may not (LocalStack). */
+  private readonly internalPresigner: S3Client;
 
   constructor(options: StorageOptions, clients?: { client?: S3Client; presigner?: S3Client }) {
     this.bucket = options.bucket;
@@ -75,6 +77,8 @@ export class MediaStorage {
     this.presigner =
       clients?.presigner ??
       new S3Client({ ...base, endpoint: options.publicEndpoint ?? options.endpoint, requestChecksumCalculation: 'WHEN_REQUIRED' });
+    this.internalPresigner =
+      clients?.presigner ?? new S3Client({ ...base, endpoint: options.endpoint, requestChecksumCalculation: 'WHEN_REQUIRED' });
   }
 
   /**
@@ -341,7 +345,17 @@ export class MediaStorage {
     await upload.done();
   }
 
-  async copy(fromKey: string, toKey: string, contentType: string): Promise<void> {
+  /**
+   * Copies an object inside the bucket (S3 moves the bytes, up to 5 GB in one request) with its own
+   * type, tags and user metadata, as `put` would have written them.
+   */
+  async copy(
+    fromKey: string,
+    toKey: string,
+    contentType: string,
+    tags?: Record<string, string>,
+    metadata?: Record<string, string>,
+  ): Promise<void> {
     await this.client.send(
       new CopyObjectCommand({
         Bucket: this.bucket,
@@ -349,8 +363,20 @@ export class MediaStorage {
         CopySource: `${this.bucket}/${fromKey.split('/').map(encodeURIComponent).join('/')}`,
         ContentType: contentType,
         MetadataDirective: 'REPLACE',
+        Metadata: metadata,
+        ...(tags ? { TaggingDirective: 'REPLACE' as const, Tagging: new URLSearchParams(tags).toString() } : {}),
       }),
     );
+  }
+
+  /**
+   * A GET or a PUT of one object for another of our functions, which then acts with our rights on
+   * that object alone, until the URL expires. No checksum is signed in (see the presigner above).
+   */
+  async presignObject(method: 'GET' | 'PUT', key: string, expiresInSeconds: number): Promise<string> {
+    const command =
+      method === 'GET' ? new GetObjectCommand({ Bucket: this.bucket, Key: key }) : new PutObjectCommand({ Bucket: this.bucket, Key: key });
+    return getSignedUrl(this.internalPresigner, command, { expiresIn: expiresInSeconds });
   }
 
   /** Deletes keys; deleting what is already gone is fine (S3 semantics). */

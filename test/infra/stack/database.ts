@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import type { Database } from '../../../infra/lib/database';
 import { migrationsFingerprint } from '../../../infra/lib/migrations';
 import { settingsFromContext } from '../../../infra/lib/settings';
-import { resourcesOf, serviceFunctions, synthesize } from '../synth';
+import { configuredFunctions, resourcesOf, serviceFunctions, synthesize } from '../synth';
 
 const { template, stack, idOf } = synthesize();
 const database = stack.database as Database;
@@ -79,7 +79,7 @@ describe('the database proxy', () => {
   });
 
   it('is what the functions sign in to with an IAM token and no password: as media_app, the migrate function as media_admin', () => {
-    for (const [name, fn] of Object.entries(functions)) {
+    for (const [name, fn] of Object.entries(configuredFunctions(template))) {
       const env = fn.props.Environment.Variables;
       expect(env.MEDIA_DB_IAM_AUTH, name).toBe('true');
       const [, parts] = env.DATABASE_URL['Fn::Join'];
@@ -133,7 +133,7 @@ describe("the app role's secret", () => {
 describe('the network', () => {
   it("puts every service function in private subnets, behind the functions' security group", () => {
     const sg = idOf(stack.network!.functionSecurityGroup);
-    for (const [name, fn] of Object.entries(functions)) {
+    for (const [name, fn] of Object.entries(configuredFunctions(template))) {
       expect(kindsOf(fn.props.VpcConfig.SubnetIds), name).toEqual(['Private']);
       expect(fn.props.VpcConfig.SecurityGroupIds, name).toEqual([{ 'Fn::GetAtt': [sg, 'GroupId'] }]);
     }
@@ -240,7 +240,7 @@ describe('reusing an existing VPC and database', () => {
     if (value === undefined) delete process.env[key];
     else process.env[key] = value;
   }
-  const fns = serviceFunctions(reused.template);
+  const fns = configuredFunctions(reused.template);
   const connects = Object.values(resourcesOf(reused.template, 'AWS::IAM::Policy'))
     .flatMap((p) => p.Properties.PolicyDocument.Statement)
     .filter((st) => st.Action === 'rds-db:connect');

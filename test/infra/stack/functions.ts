@@ -8,7 +8,9 @@ import { resourcesOf, serviceFunctions, synthesize } from '../synth';
 
 const { template, stack, idOf } = synthesize();
 const functions = serviceFunctions(template);
-const NAMES = ['request-upload', 'get-download', 'media-api', 'process-upload', 'process-video', 'sweeper', 'migrate'];
+const NAMES = ['request-upload', 'get-download', 'media-api', 'process-upload', 'process-video', 'transform-video', 'sweeper', 'migrate'];
+/** The functions that read the service's configuration: all but migrate and the transform, which read their own. */
+const CONFIGURED_NAMES = NAMES.filter((n) => n !== 'migrate' && n !== 'transform-video');
 
 /** What a function's environment would be once CloudFormation resolved its references. */
 function resolvedEnvironment(variables: Record<string, unknown>): Record<string, string> {
@@ -18,7 +20,7 @@ function resolvedEnvironment(variables: Record<string, unknown>): Record<string,
 }
 
 describe('the service functions', () => {
-  it('are the seven of functions/*', () => {
+  it('are the eight of functions/*', () => {
     expect(Object.keys(functions).sort()).toEqual([...NAMES].sort());
   });
 
@@ -59,7 +61,7 @@ describe('the service functions', () => {
   });
 
   it('give every function that reads the service configuration one that passes its validation', () => {
-    for (const name of NAMES.filter((n) => n !== 'migrate')) {
+    for (const name of CONFIGURED_NAMES) {
       const env = resolvedEnvironment(functions[name]!.props.Environment.Variables);
       expect(() => loadConfig(env), name).not.toThrow();
       expect(loadConfig(env).database.iamAuth, name).toBe(true);
@@ -88,7 +90,7 @@ describe('the service functions', () => {
         'media:unauthenticatedRequestBurst': '10',
       }).template,
     );
-    for (const name of NAMES.filter((n) => n !== 'migrate')) {
+    for (const name of CONFIGURED_NAMES) {
       const config = loadConfig(resolvedEnvironment(custom[name]!.props.Environment.Variables));
       expect(config.retention, name).toEqual({ mediaDays: { general: 1095, training: 30 }, auditDays: 3650 });
       expect({ school: config.limits.tenantQuotaBytes, person: config.limits.personQuotaBytes }, name).toEqual({
@@ -125,16 +127,30 @@ describe('the service functions', () => {
     expect(processor.MemorySize).toBe(2048);
   });
 
-  it('give the video function what a 2 GiB video needs: 15 minutes, 6 GiB of /tmp, and the pinned ffmpeg tools beside the bundle', () => {
-    const props = functions['process-video']!.props;
+  it('give the transform function what a 2 GiB video needs: 15 minutes, 6 GiB of /tmp, and the pinned ffmpeg tools beside the bundle', () => {
+    const props = functions['transform-video']!.props;
     expect(props.Timeout).toBe(900);
     expect(props.EphemeralStorage).toEqual({ Size: 6144 });
     expect(props.Environment.Variables.MEDIA_VIDEO_TOOLS_ARCHIVE).toBe('/var/task/video-tools.tar.gz');
     expect(props.Environment.Variables.MEDIA_FFMPEG_PATH, 'named paths would win over the archive').toBeUndefined();
-    for (const name of ['request-upload', 'get-download', 'media-api', 'process-upload', 'sweeper']) {
+    for (const name of NAMES.filter((n) => n !== 'transform-video')) {
       expect(functions[name]!.props.Environment.Variables.MEDIA_VIDEO_TOOLS_ARCHIVE, `${name} never runs ffmpeg`).toBeUndefined();
       expect(functions[name]!.props.Environment.Variables.MEDIA_FFMPEG_PATH, `${name} never runs ffmpeg`).toBeUndefined();
     }
+  });
+
+  it('give the transform function no configuration of the service: no bucket, no database, no token settings', () => {
+    const variables = Object.keys(functions['transform-video']!.props.Environment.Variables);
+    expect(variables.filter((name) => !name.startsWith('POWERTOOLS_')).sort()).toEqual(['MEDIA_VIDEO_TOOLS_ARCHIVE']);
+  });
+
+  it("name the transform function, and only it, in the video function's configuration, which waits for it as long as it may run", () => {
+    const props = functions['process-video']!.props;
+    expect(props.Environment.Variables.MEDIA_VIDEO_TRANSFORM_FUNCTION).toEqual({ Ref: functions['transform-video']!.id });
+    expect(props.Timeout).toBeGreaterThanOrEqual(functions['transform-video']!.props.Timeout);
+    expect(props.EphemeralStorage, 'no video is written to its /tmp').toBeUndefined();
+    const config = loadConfig(resolvedEnvironment(props.Environment.Variables));
+    expect(config.video.transform?.functionName).toBeTruthy();
   });
 
   it('send videos to their own queue and function, one video per invocation', () => {
@@ -163,7 +179,7 @@ describe('the service functions', () => {
   it('put new code live only after the migrations ran', () => {
     const all = resourcesOf(template, 'AWS::Lambda::Function');
     const schema = idOf(stack.migrations.resource);
-    for (const name of NAMES.filter((n) => n !== 'migrate')) {
+    for (const name of CONFIGURED_NAMES) {
       expect(all[functions[name]!.id].DependsOn, name).toContain(schema);
     }
   });
@@ -213,6 +229,9 @@ describe('the processor bundle', () => {
       /--cpu=arm64 --libc=glibc && "[^"]+\/node_modules\/\.bin\/tsx" "[^"]+\/infra\/bin\/video-tools\.ts" arm64 "\/out\/video-tools\.tar\.gz"$/,
     );
     expect(sharpForLambda('arm64').afterBundling('/in', '/out').join(' && ')).not.toContain('video-tools');
+    const toolsAlone = sharpForLambda('arm64', { videoTools: true, sharp: false }).afterBundling('/in', '/out').join(' && ');
+    expect(toolsAlone, 'the transform function ships the tools').toContain('video-tools.ts');
+    expect(toolsAlone, 'and no sharp').not.toContain('npm install');
   });
 
   it('installs the x64 build when the functions run on x86_64 (LocalStack on an Intel machine)', () => {

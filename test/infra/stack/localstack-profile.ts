@@ -5,11 +5,12 @@ import { DEFAULT_LOCAL_SECRET } from '@media/core';
 import { createMediaServiceApp } from '../../../infra/lib/media-service-app';
 import { REPO_ROOT } from '../../../infra/lib/repo';
 import { settingsFromContext } from '../../../infra/lib/settings';
-import { asArray, readable, resourcesOf, serviceFunctions, statementsOfRole, synthesize } from '../synth';
+import { asArray, configuredFunctions, readable, resourcesOf, serviceFunctions, statementsOfRole, synthesize } from '../synth';
 
 const local = synthesize({ 'media:profile': 'localstack', 'media:architecture': 'arm64' });
 const aws = synthesize();
 const localFunctions = serviceFunctions(local.template);
+const localConfigured = configuredFunctions(local.template);
 const awsFunctions = serviceFunctions(aws.template);
 const countOf = (template: typeof local.template, type: string) => Object.keys(resourcesOf(template, type)).length;
 
@@ -54,7 +55,7 @@ describe('the localstack profile', () => {
   });
 
   it('points every function at the compose PostgreSQL, signing in with its password', () => {
-    for (const [name, fn] of Object.entries(localFunctions)) {
+    for (const [name, fn] of Object.entries(localConfigured)) {
       expect(fn.props.Environment.Variables.DATABASE_URL, name).toBe('postgres://media:media@postgres:5432/media');
       expect(fn.props.Environment.Variables.MEDIA_DB_IAM_AUTH, name).toBeUndefined();
       expect(fn.props.VpcConfig, name).toBeUndefined();
@@ -62,7 +63,7 @@ describe('the localstack profile', () => {
   });
 
   it('has presigned URLs carry the address the host reaches, path-style', () => {
-    for (const [name, fn] of Object.entries(localFunctions)) {
+    for (const [name, fn] of Object.entries(localConfigured)) {
       expect(fn.props.Environment.Variables.MEDIA_S3_PUBLIC_ENDPOINT, name).toBe('http://localhost:4566');
       expect(fn.props.Environment.Variables.MEDIA_S3_FORCE_PATH_STYLE, name).toBe('true');
     }
@@ -70,7 +71,7 @@ describe('the localstack profile', () => {
 
   it("verifies the local stack's HS256 development tokens, with the well-known development secret", () => {
     expect(DEFAULT_LOCAL_SECRET).toBe('local-dev-secret');
-    for (const [name, fn] of Object.entries(localFunctions)) {
+    for (const [name, fn] of Object.entries(localConfigured)) {
       expect(fn.props.Environment.Variables.MEDIA_JWT_SECRET, name).toBe('local-dev-secret');
       expect(fn.props.Environment.Variables.MEDIA_JWT_JWKS_URL, name).toBeUndefined();
     }

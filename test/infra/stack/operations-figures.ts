@@ -135,6 +135,10 @@ describe('docs/operations.md § Sizes and times', () => {
       () => expect(bucketRule(media, 'expire-incoming')).toMatchObject({ Prefix: 'incoming/', ExpirationInDays: 1 }),
     ],
     [
+      '`scratch/` after 1 day',
+      () => expect(bucketRule(media, 'expire-scratch')).toMatchObject({ Prefix: 'scratch/', ExpirationInDays: 1 }),
+    ],
+    [
       '`exports/` after 7 days',
       () => expect(bucketRule(media, 'expire-exports')).toMatchObject({ Prefix: 'exports/', ExpirationInDays: 7 }),
     ],

@@ -11,6 +11,7 @@ const names: Record<string, string> = {
   [idOf(stack.queues.eventsTopic)]: 'events-topic',
   [idOf(stack.rightsJobs.queue)]: 'rights-jobs-queue',
   [idOf((stack.database as Database).appSecret!)]: 'app-secret',
+  [idOf(stack.processing.videoTransform)]: 'transform-video',
 };
 
 /** A function's S3 statements as `action on resource` lines, sorted. */
@@ -66,8 +67,16 @@ const EXPECTED_S3: Record<string, string[]> = {
   ],
   migrate: [],
 };
-// The video function: exactly what the photo processor may do in S3.
-EXPECTED_S3['process-video'] = EXPECTED_S3['process-upload']!;
+// The video function: what the photo processor may do in S3, and scratch/ for the transform's
+// outputs (it signs their PUTs, reads the poster, copies the clean copy out and removes both).
+EXPECTED_S3['process-video'] = [
+  ...EXPECTED_S3['process-upload']!,
+  's3:DeleteObject on bucket/scratch/*',
+  's3:GetObject on bucket/scratch/*',
+  's3:PutObject on bucket/scratch/*',
+].sort();
+// Nothing: it reads and writes through the presigned URLs it is handed.
+EXPECTED_S3['transform-video'] = [];
 // What the processor may do, and write export ZIP files (multipart) under exports/ only.
 EXPECTED_S3.sweeper = [
   ...EXPECTED_S3['process-upload']!,
@@ -92,12 +101,16 @@ describe('what each function may do in S3', () => {
     expect(s3Access('process-upload')).toEqual(EXPECTED_S3['process-upload']);
   });
 
-  it('process-video may do in S3 exactly what process-upload does', () => {
+  it('process-video may do in S3 what process-upload does, and use scratch/ for the transform', () => {
     expect(s3Access('process-video')).toEqual(EXPECTED_S3['process-video']);
   });
 
   it("the sweeper may do what the processor does (it finishes the processor's work) and write exports, nothing else", () => {
     expect(s3Access('sweeper')).toEqual(EXPECTED_S3.sweeper);
+  });
+
+  it('transform-video has no S3 access at all', () => {
+    expect(s3Access('transform-video')).toEqual([]);
   });
 
   it('migrate has no S3 access at all', () => {
@@ -162,8 +175,9 @@ describe('what each function may do besides S3', () => {
     ]);
   });
 
-  it('process-video consumes the video queue and publishes to the events topic, sends to no queue', () => {
+  it('process-video consumes the video queue, publishes to the events topic, sends to no queue and invokes the transform function alone', () => {
     expect(otherAccess('process-video').filter((line) => !line.startsWith(connect))).toEqual([
+      'lambda:InvokeFunction on "transform-video"',
       'sns:Publish on "events-topic"',
       'sqs:ChangeMessageVisibility on "video-queue"',
       'sqs:DeleteMessage on "video-queue"',
@@ -174,7 +188,7 @@ describe('what each function may do besides S3', () => {
   });
 
   it("signs in to the database only as the proxy's DML-only media_app user; only migrate as the owner, media_admin", () => {
-    for (const name of Object.keys(functions)) {
+    for (const name of Object.keys(functions).filter((n) => n !== 'transform-video')) {
       const lines = otherAccess(name).filter((line) => line.startsWith(connect));
       expect(lines, name).toHaveLength(1);
       expect(lines[0], name).toMatch(name === 'migrate' ? /:dbuser:.*\/media_admin"$/ : /:dbuser:.*\/media_app"$/);
@@ -196,7 +210,9 @@ describe('what each function may do besides S3', () => {
       const managed = (role.Properties.ManagedPolicyArns as unknown[]).map(
         (arn) => JSON.stringify(arn).match(/policy\/service-role\/(\w+)/)?.[1],
       );
-      expect(managed.sort(), name).toEqual(['AWSLambdaBasicExecutionRole', 'AWSLambdaVPCAccessExecutionRole']);
+      expect(managed.sort(), name).toEqual(
+        name === 'transform-video' ? ['AWSLambdaBasicExecutionRole'] : ['AWSLambdaBasicExecutionRole', 'AWSLambdaVPCAccessExecutionRole'],
+      );
     }
   });
 });
@@ -239,5 +255,44 @@ describe('with a KMS-encrypted bucket', () => {
     // Its presigned GETs of export ZIP files are decrypted with the signer's rights.
     expect(kmsActions('media-api')).toEqual([{ actions: ['kms:Decrypt'], resource: key }]);
     expect(kmsActions('migrate')).toEqual([]);
+  });
+});
+
+describe('the transform function (least power for the parsers of a video)', () => {
+  const statements = () => statementsOfRole(template, functions['transform-video']!.props.Role['Fn::GetAtt'][0] as string);
+  const actions = () => statements().flatMap((s) => asArray(s.Action as string | string[]));
+
+  it('has no S3, KMS, database or secret statement in its role: no statement at all', () => {
+    for (const service of ['s3:', 'kms:', 'rds-db:', 'secretsmanager:', 'sqs:', 'sns:', 'lambda:']) {
+      expect(
+        actions().filter((a) => a.startsWith(service)),
+        service,
+      ).toEqual([]);
+    }
+    expect(statements()).toEqual([]);
+  });
+
+  it('runs outside the VPC', () => {
+    expect(functions['transform-video']!.props.VpcConfig).toBeUndefined();
+  });
+
+  it('is the only function the video function may invoke, and no other function may invoke anything', () => {
+    for (const name of Object.keys(functions)) {
+      expect(
+        otherAccess(name).filter((line) => line.startsWith('lambda:')),
+        name,
+      ).toEqual(name === 'process-video' ? ['lambda:InvokeFunction on "transform-video"'] : []);
+    }
+  });
+
+  it("keeps the KMS use of the signer: presigned URLs act with the video function's rights, key use included", () => {
+    const { template: encrypted } = synthesize(CONFIGURED);
+    const signer = serviceFunctions(encrypted)['process-video']!.props.Role['Fn::GetAtt'][0] as string;
+    const kms = statementsOfRole(encrypted, signer).flatMap((s) =>
+      asArray(s.Action as string | string[]).filter((a) => a.startsWith('kms:')),
+    );
+    expect(kms.sort()).toEqual(['kms:Decrypt', 'kms:GenerateDataKey']);
+    const transform = serviceFunctions(encrypted)['transform-video']!.props.Role['Fn::GetAtt'][0] as string;
+    expect(statementsOfRole(encrypted, transform)).toEqual([]);
   });
 });
