@@ -83,6 +83,8 @@ export async function processClaimedVideo(deps: Deps, row: MediaRow, lease: Leas
     }
     const poster = await deps.storage.getBytes(posterKey);
     if (poster?.length !== answer.posterSize) throw new Error('the poster frame changed under its key');
+    // Scratch goes as soon as it is used, before the item is ready: a ready video leaves none.
+    await deps.storage.deleteMany([posterKey]);
     const { probe } = answer;
     let image;
     try {
@@ -101,7 +103,11 @@ export async function processClaimedVideo(deps: Deps, row: MediaRow, lease: Leas
     const ready = await storeProcessed(deps, row, lease, {
       derivatives: image.derivatives,
       original: {
-        store: (key) => deps.storage.copy(clean, key, row.contentType, { purpose: row.purpose }, { [UPLOAD_SHA256]: sha256 }),
+        store: async (key) => {
+          await deps.storage.copy(clean, key, row.contentType, { purpose: row.purpose }, { [UPLOAD_SHA256]: sha256 });
+          // A retry from here on reads the stored original, not this copy.
+          await deps.storage.deleteMany([clean]);
+        },
         format: probe.container,
         width: probe.width,
         height: probe.height,
@@ -119,7 +125,7 @@ export async function processClaimedVideo(deps: Deps, row: MediaRow, lease: Leas
     if (!ready) return { outcome: 'lease-lost' };
     return { outcome: 'ready', row: ready, variants: ready.variants.length };
   } finally {
-    // Removed once used; what a crash leaves, the bucket's lifecycle rule removes after a day.
+    // What a failure leaves is removed here; what a crash leaves, the bucket's lifecycle rule removes after a day.
     await deps.storage.deleteMany([clean, posterKey]).catch(() => undefined);
   }
 }
