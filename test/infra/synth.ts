@@ -100,6 +100,7 @@ const NAMES: Record<string, string> = {
   ProcessingProcessVideo: 'process-video',
   ProcessingSweeper: 'sweeper',
   MigrationsMigrate: 'migrate',
+  FacesDetectFaces: 'detect-faces',
 };
 
 function functionName(logicalId: string): string {

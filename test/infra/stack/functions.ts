@@ -8,7 +8,7 @@ import { resourcesOf, serviceFunctions, synthesize } from '../synth';
 
 const { template, stack, idOf } = synthesize();
 const functions = serviceFunctions(template);
-const NAMES = ['request-upload', 'get-download', 'media-api', 'process-upload', 'process-video', 'sweeper', 'migrate'];
+const NAMES = ['request-upload', 'get-download', 'media-api', 'process-upload', 'process-video', 'sweeper', 'migrate', 'detect-faces'];
 
 /** What a function's environment would be once CloudFormation resolved its references. */
 function resolvedEnvironment(variables: Record<string, unknown>): Record<string, string> {
@@ -18,7 +18,7 @@ function resolvedEnvironment(variables: Record<string, unknown>): Record<string,
 }
 
 describe('the service functions', () => {
-  it('are the seven of functions/*', () => {
+  it('are the eight of functions/*', () => {
     expect(Object.keys(functions).sort()).toEqual([...NAMES].sort());
   });
 
