@@ -161,6 +161,41 @@ export class FaceRepository {
       .execute();
   }
 
+  /**
+   * The ready items naming a person whose faces were found but hold no aligned crop, with what
+   * decides them (purpose, subjects): a consent given after detection re-reads the rule for each.
+   */
+  async withoutCropsNaming(tenant: string, subjectId: string): Promise<(MediaFacesRow & { purpose: Purpose; subjectIds: string[] })[]> {
+    return this.db
+      .selectFrom('mediaSubjects')
+      .innerJoin('mediaFaces', 'mediaFaces.mediaId', 'mediaSubjects.mediaId')
+      .innerJoin('media', 'media.id', 'mediaSubjects.mediaId')
+      .selectAll('mediaFaces')
+      .select(['media.purpose', 'media.subjectIds'])
+      .where('mediaSubjects.tenant', '=', tenant)
+      .where('mediaSubjects.subjectId', '=', subjectId)
+      .where('media.status', '=', 'ready')
+      .where('mediaFaces.status', '=', 'done')
+      .where(sql<boolean>`jsonb_array_length(coalesce(media_faces.faces, '[]'::jsonb)) > 0`)
+      .where(sql<boolean>`not jsonb_path_exists(media_faces.variants, '$[*] ? (@.name starts with "faces/")')`)
+      .execute();
+  }
+
+  /**
+   * Hands a done item back to the face stage (its crops are now owed): pending again, with fresh
+   * attempts and no lease, so the next job (or the sweeper's resend, if that job is lost) runs it.
+   */
+  async reopen(mediaId: string): Promise<boolean> {
+    const row = await this.db
+      .updateTable('mediaFaces')
+      .set({ status: 'pending', attempts: 0, leaseExpiresAt: null, updatedAt: sql`now()` })
+      .where('mediaId', '=', mediaId)
+      .where('status', '=', 'done')
+      .returning('mediaId')
+      .executeTakeFirst();
+    return row !== undefined;
+  }
+
   /** Whether the school lets attendance photos be used for recognition (off unless an admin turned it on). */
   async recognitionForAttendance(tenant: string): Promise<boolean> {
     const row = await this.db

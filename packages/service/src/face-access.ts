@@ -10,6 +10,7 @@ import {
 import type { FaceRepository, MediaFacesRow, MediaRow, RightsRepository, StoredFace } from '@media/db';
 import type { EdgeInvalidation, MediaStorage } from '@media/storage';
 import { recognitionAllowed } from './face-consent';
+import { type FaceQueue, handToFaceStage } from './face-queue';
 
 /** A face variant's name: the blurred image, or the Nth face's aligned crop. */
 export const isFaceCrop = (variant: string): boolean => /^faces\/\d{1,3}$/.test(variant);
@@ -109,6 +110,34 @@ export interface CropRevocationDeps {
  */
 export async function revokeFaceCrops(deps: CropRevocationDeps, tenant: string, subjectId: string): Promise<number> {
   return revokeDisallowed(deps, tenant, await deps.faces.withCropsNaming(tenant, subjectId));
+}
+
+export interface CropGrantDeps {
+  faces: Pick<FaceRepository, 'withoutCropsNaming' | 'reopen' | 'recognitionForAttendance'>;
+  rights: Pick<RightsRepository, 'consentsOf'>;
+  faceQueue?: FaceQueue;
+}
+
+/**
+ * After a person consented to recognition: every item naming them whose faces were found without
+ * crops, and whose crops the rule now allows (everyone it names consented), goes back to the face
+ * stage, which writes them. Without a face queue nothing runs the stage, and nothing is reopened.
+ */
+export async function grantFaceCrops(deps: CropGrantDeps, tenant: string, subjectId: string): Promise<number> {
+  if (!deps.faceQueue) return 0;
+  const items = await deps.faces.withoutCropsNaming(tenant, subjectId);
+  if (items.length === 0) return 0;
+  const attendanceAllowed = await deps.faces.recognitionForAttendance(tenant);
+  let granted = 0;
+  for (const item of items) {
+    const consents = await deps.rights.consentsOf(tenant, item.subjectIds);
+    if (!recognitionAllowed(item, consents, item.purpose === 'attendance' && attendanceAllowed)) continue;
+    if (!(await deps.faces.reopen(item.mediaId))) continue;
+    // A lost send costs only time: the sweeper resends pending face work left idle.
+    await handToFaceStage(deps.faceQueue, { tenant, mediaId: item.mediaId });
+    granted++;
+  }
+  return granted;
 }
 
 /** After a school turned recognition for attendance off: its attendance photos' crops, where consent does not allow them. */

@@ -19,11 +19,11 @@ import {
 import type { AccessAuditRow, Consent, RightsJobRow } from '@media/db';
 import type { Dependencies } from './dependencies';
 import { subjectAuditOf } from './audit-entries';
-import { revokeFaceCrops } from './face-access';
+import { grantFaceCrops, revokeFaceCrops } from './face-access';
 import { deleteItem, finishDeletion } from './item-lifecycle';
 
 type Deps = Pick<Dependencies, 'config' | 'media' | 'rights' | 'audit' | 'storage' | 'events'> &
-  Partial<Pick<Dependencies, 'faces' | 'edge'>>;
+  Partial<Pick<Dependencies, 'faces' | 'edge' | 'faceQueue'>>;
 
 const DAY_MS = 86_400_000;
 
@@ -82,6 +82,8 @@ export async function setConsent(
   // Not only on a change: a request retried after a failure part-way finishes the removal.
   if ((!after.recognition || !after.training) && deps.faces)
     await revokeFaceCrops({ ...deps, faces: deps.faces }, principal.tenant, subjectId);
+  // Consent given after detection: the crops it now allows are made (docs/privacy.md § Faces).
+  if (after.recognition && deps.faces) await grantFaceCrops({ ...deps, faces: deps.faces }, principal.tenant, subjectId);
   return consentRecordOf(subjectId, after);
 }
 
