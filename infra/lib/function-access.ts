@@ -91,6 +91,16 @@ export const FUNCTION_ACCESS: Record<MediaFunctionName, FunctionAccess> = {
   },
   // Only the database.
   migrate: { objects: [], publishesEvents: false },
+  // The face stage: reads a photo's original or a video's poster, writes `blurred` and the crops, and
+  // removes what it wrote when the item was deleted meanwhile. No CDN invalidation: no URL names an
+  // object before the stage records it, and a rerun writes the same image under the same key.
+  'detect-faces': {
+    objects: [
+      { actions: ['s3:GetObject'], prefixes: ['originals/', 'derivatives/'] },
+      { actions: ['s3:PutObject', 's3:DeleteObject'], prefixes: ['derivatives/'] },
+    ],
+    publishesEvents: false,
+  },
 };
 
 export interface ServiceResources {

@@ -17,7 +17,8 @@ export type MediaFunctionName =
   | 'process-video'
   | 'transform-video'
   | 'sweeper'
-  | 'migrate';
+  | 'migrate'
+  | 'detect-faces';
 
 /** What every function of the service shares: where it runs, what it reads, how long logs live. */
 export interface FunctionRuntime {
@@ -42,6 +43,8 @@ export interface MediaFunctionProps {
   withSharp?: boolean;
   /** Also ship the pinned ffmpeg and ffprobe next to the bundle (video checks, remux, poster frames). */
   withVideoTools?: boolean;
+  /** Also ship the face stage's two networks and TensorFlow's `.wasm` files next to the bundle (detect-faces). */
+  withFaceModels?: boolean;
   /** /tmp: a video is streamed there (the upload and its clean copy), never held in memory. */
   ephemeralStorageSize?: Size;
   /**
@@ -67,6 +70,37 @@ export function videoToolsEnvironment(): Record<string, string> {
 /** The logging and metrics settings alone, out of the shared configuration. */
 function powertoolsEnvironment(environment: Record<string, string>): Record<string, string> {
   return Object.fromEntries(Object.entries(environment).filter(([key]) => key.startsWith('POWERTOOLS_')));
+}
+
+/**
+ * The face stage's files beside the bundle: SSD MobileNet v1 and the 68-point landmark net (weights and
+ * manifests, the list of packages/faces/src/face-model.ts's MODEL_FILES), and TensorFlow.js's WASM
+ * builds (plain, SIMD, threaded SIMD: the backend picks one by what the CPU and Node offer).
+ */
+export const FACE_MODEL_DIR = 'face-models';
+export const FACE_WASM_DIR = 'tfjs-wasm';
+export const FACE_MODEL_FILES = [
+  'ssd_mobilenetv1_model-weights_manifest.json',
+  'ssd_mobilenetv1_model.bin',
+  'face_landmark_68_model-weights_manifest.json',
+  'face_landmark_68_model.bin',
+] as const;
+export const FACE_WASM_FILES = ['tfjs-backend-wasm.wasm', 'tfjs-backend-wasm-simd.wasm', 'tfjs-backend-wasm-threaded-simd.wasm'] as const;
+
+/** Where detect-faces finds them in Lambda (its code lives in /var/task). */
+export function faceModelEnvironment(): Record<string, string> {
+  return { MEDIA_FACE_MODEL_DIR: `/var/task/${FACE_MODEL_DIR}`, MEDIA_FACE_WASM_DIR: `/var/task/${FACE_WASM_DIR}` };
+}
+
+/** The commands that copy them from the installed packages (the versions the lock file pins) into a bundle. */
+function faceModelCopy(outputDir: string): string[] {
+  const models = join(REPO_ROOT, 'node_modules', '@vladmandic', 'face-api', 'model');
+  const wasm = join(REPO_ROOT, 'node_modules', '@tensorflow', 'tfjs-backend-wasm', 'dist');
+  return [
+    `mkdir -p "${outputDir}/${FACE_MODEL_DIR}" "${outputDir}/${FACE_WASM_DIR}"`,
+    `cp ${FACE_MODEL_FILES.map((file) => `"${models}/${file}"`).join(' ')} "${outputDir}/${FACE_MODEL_DIR}/"`,
+    `cp ${FACE_WASM_FILES.map((file) => `"${wasm}/${file}"`).join(' ')} "${outputDir}/${FACE_WASM_DIR}/"`,
+  ];
 }
 
 /** Node.js 24 on Lambda. */
@@ -97,7 +131,10 @@ export const IMAGE_PIPELINE_PACKAGES = ['sharp', 'heic-decode', 'libheif-js'] as
  * file pins, the ones the tests ran. With `sharp: false` only the video tools are added (the
  * transform function decodes no image).
  */
-export function sharpForLambda(architecture: LambdaArchitecture, options: { videoTools?: boolean; sharp?: boolean } = {}): ICommandHooks {
+export function sharpForLambda(
+  architecture: LambdaArchitecture,
+  options: { videoTools?: boolean; sharp?: boolean; faceModels?: boolean } = {},
+): ICommandHooks {
   const withSharp = options.sharp ?? true;
   const lock = JSON.parse(readFileSync(join(REPO_ROOT, 'package-lock.json'), 'utf8')) as { packages: Record<string, { version?: string }> };
   const versions = Object.fromEntries(
@@ -121,6 +158,7 @@ export function sharpForLambda(architecture: LambdaArchitecture, options: { vide
               `"${join(REPO_ROOT, 'node_modules', '.bin', 'tsx')}" "${join(REPO_ROOT, 'infra', 'bin', 'video-tools.ts')}" ${architecture} "${outputDir}/${VIDEO_TOOLS_ARCHIVE}"`,
             ]
           : []),
+        ...(options.faceModels ? faceModelCopy(outputDir) : []),
       ].join(' && '),
     ],
   };
@@ -159,6 +197,7 @@ export class MediaFunction extends NodejsFunction {
       environment: {
         ...(props.isolated ? powertoolsEnvironment(runtime.environment) : runtime.environment),
         ...(props.withVideoTools ? videoToolsEnvironment() : {}),
+        ...(props.withFaceModels ? faceModelEnvironment() : {}),
         ...props.environment,
       },
       ...(runtime.network && !props.isolated
@@ -176,7 +215,11 @@ export class MediaFunction extends NodejsFunction {
         externalModules: [...NEVER_BUNDLED, ...(props.withSharp ? IMAGE_PIPELINE_PACKAGES : [])],
         commandHooks:
           props.withSharp || props.withVideoTools
-            ? sharpForLambda(runtime.architecture, { videoTools: props.withVideoTools, sharp: props.withSharp ?? false })
+            ? sharpForLambda(runtime.architecture, {
+                videoTools: props.withVideoTools,
+                sharp: props.withSharp ?? false,
+                faceModels: props.withFaceModels,
+              })
             : undefined,
       },
     });

@@ -5,6 +5,7 @@ import { DEFAULT_LOCAL_SECRET } from '@media/core';
 import { Api, pascal } from './api';
 import { Database, localDatabase, type DatabaseConnection } from './database';
 import { Delivery } from './delivery';
+import { Faces } from './faces';
 import { FUNCTION_ACCESS, grantFunctionAccess } from './function-access';
 import { LOCALSTACK_ACCOUNT } from './localstack';
 import type { FunctionRuntime, MediaFunction } from './media-function';
@@ -38,6 +39,7 @@ export class MediaServiceStack extends Stack {
   readonly api: Api;
   readonly processing: Processing;
   readonly rightsJobs: RightsJobs;
+  readonly faces: Faces;
   readonly observability: Observability;
   /** CloudFront in front of the derivatives, with context `media:cdn=true`. */
   readonly delivery?: Delivery;
@@ -157,11 +159,18 @@ export class MediaServiceStack extends Stack {
       removalPolicy,
     });
 
+    this.faces = new Faces(this, 'Faces', {
+      runtime,
+      senders: [this.processing.processor, this.processing.videoProcessor, this.processing.sweeper, this.api.functions['media-api']],
+      removalPolicy,
+    });
+
     const services: MediaFunction[] = [
       ...Object.values(this.api.functions),
       this.processing.processor,
       this.processing.videoProcessor,
       this.processing.sweeper,
+      this.faces.detector,
     ];
     for (const fn of services) {
       grantFunctionAccess(fn, fn.mediaName, {
@@ -200,6 +209,7 @@ export class MediaServiceStack extends Stack {
         { name: 'IngestDeadLetters', queue: this.queues.ingestDeadLetters },
         { name: 'VideoDeadLetters', queue: this.queues.videoDeadLetters },
         { name: 'RightsJobsDeadLetters', queue: this.rightsJobs.deadLetters },
+        { name: 'FaceJobsDeadLetters', queue: this.faces.deadLetters },
         ...consumers.map(([consumer, { deadLetters }]) => ({ name: `${pascal(consumer)}DeadLetters`, queue: deadLetters })),
       ],
       events: consumers.map(([, { queue }]) => queue),
@@ -246,6 +256,8 @@ export class MediaServiceStack extends Stack {
     output('IngestDeadLetterQueueUrl', this.queues.ingestDeadLetters.queueUrl, 'Uploads that failed five times');
     output('VideoQueueUrl', this.queues.videos.queueUrl, 'Videos forwarded by process-upload → process-video');
     output('VideoDeadLetterQueueUrl', this.queues.videoDeadLetters.queueUrl, 'Videos that failed five times');
+    output('FaceQueueUrl', this.faces.queue.queueUrl, 'Ready photos and posters → detect-faces');
+    output('FaceDeadLetterQueueUrl', this.faces.deadLetters.queueUrl, 'Face jobs that failed five times');
     output('EventsTopicArn', this.queues.eventsTopic.topicArn, 'Outbound media.* events, fanned out to one queue per consumer');
     for (const [consumer, { queue, deadLetters }] of Object.entries(this.queues.consumers).flatMap(([c, q]) =>
       q ? [[c, q] as const] : [],

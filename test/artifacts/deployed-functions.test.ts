@@ -125,7 +125,7 @@ describe('the synthesized functions, started from their assets as Lambda starts 
       synthesizedFunctions(assembly)
         .map((f) => f.name)
         .sort(),
-    ).toEqual(['get-download', 'media-api', 'migrate', 'process-upload', 'process-video', 'request-upload', 'sweeper', 'transform-video']);
+    ).toEqual(['detect-faces', 'get-download', 'media-api', 'migrate', 'process-upload', 'process-video', 'request-upload', 'sweeper', 'transform-video']);
     for (const f of functions) expect(f, f.name).toMatchObject({ runtime: 'nodejs24.x', architecture: 'arm64', handler: 'index.handler' });
   });
 
@@ -135,7 +135,9 @@ describe('the synthesized functions, started from their assets as Lambda starts 
       const bundle = readFileSync(join(f.assetDir, 'index.mjs'), 'utf8');
       // The pinned ffmpeg and ffprobe: the transform function's alone.
       expect(existsSync(join(f.assetDir, 'video-tools.tar.gz')), `${f.name} ships the video tools`).toBe(f.name === 'transform-video');
-      if (['process-upload', 'process-video', 'sweeper'].includes(f.name)) {
+      // The face stage's networks and TensorFlow's .wasm files: detect-faces's alone (test/artifacts/detect-faces-bundle.test.ts runs it).
+      expect(existsSync(join(f.assetDir, 'face-models')), `${f.name} ships the face models`).toBe(f.name === 'detect-faces');
+      if (['process-upload', 'process-video', 'sweeper', 'detect-faces'].includes(f.name)) {
         const shipped = JSON.parse(readFileSync(join(f.assetDir, 'package.json'), 'utf8'));
         expect(shipped.dependencies, f.name).toEqual({
           sharp: lock.packages['node_modules/sharp'].version,

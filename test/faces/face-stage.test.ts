@@ -209,11 +209,12 @@ describe('the face stage', () => {
     expect(row?.faces).toHaveLength(5);
   });
 
-  it('makes the crops when the last named subject consents after the faces were found: the item goes back to the stage', async () => {
+  it('makes the crops when consent comes after detection: the items it now allows go back to the stage, the others stay as they are', async () => {
     const tenant = uniqueTenant();
-    const id = await readyPhoto(tenant, 'general', ['student-1', 'student-2']);
-    await consent(tenant, 'student-1', true);
-    expect(await runFaceStage(deps, { tenant, mediaId: id }, files)).toMatchObject({ outcome: 'done', crops: 0 });
+    const alone = await readyPhoto(tenant, 'general', ['student-1']);
+    const withOther = await readyPhoto(tenant, 'general', ['student-1', 'student-2'], 'sample2.jpg');
+    for (const id of [alone, withOther]) await runFaceStage(deps, { tenant, mediaId: id }, files);
+    expect(await keysOf(tenant, alone)).toEqual([derivativeKey(tenant, alone, 'blurred', 'webp')]);
 
     const sent: FaceJob[] = [];
     const admin = { role: 'admin', tenant, sub: 'admin-1', classrooms: [] } as unknown as Principal;
@@ -223,14 +224,25 @@ describe('the face stage', () => {
       events: discardEvents,
       faceQueue: { enqueue: async (job: FaceJob) => void sent.push(job) },
     };
-    await setConsent(api, admin, 'student-2', { recognition: true });
-    expect(sent).toEqual([{ tenant, mediaId: id }]);
-    expect((await deps.faces.find(id))?.status).toBe('pending');
-    // The job, delivered: the stage writes the crops consent now allows.
+    await setConsent(api, admin, 'student-1', { recognition: true });
+    // student-2 has not consented: the photo naming both keeps no crop.
+    expect(sent).toEqual([{ tenant, mediaId: alone }]);
+    expect(await deps.faces.find(alone)).toMatchObject({ status: 'pending', attempts: 0 });
+    expect(await deps.faces.find(withOther)).toMatchObject({ status: 'done' });
+
     expect(await runFaceStage(deps, sent[0]!, files)).toMatchObject({ outcome: 'done', faces: 5, crops: 5 });
-    expect(await keysOf(tenant, id)).toHaveLength(6);
-    // Consent written again changes nothing: the crops are there.
-    await setConsent(api, admin, 'student-2', { recognition: true });
+    expect(await keysOf(tenant, alone)).toHaveLength(6);
+    expect((await deps.faces.find(alone))?.variants.map((v) => v.name)).toEqual([
+      'blurred',
+      'faces/0',
+      'faces/1',
+      'faces/2',
+      'faces/3',
+      'faces/4',
+    ]);
+
+    // Written again, the same consent sends nothing: the crops are there.
+    await setConsent(api, admin, 'student-1', { recognition: true });
     expect(sent).toHaveLength(1);
   });
 

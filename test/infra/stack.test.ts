@@ -14,3 +14,4 @@ import './stack/localstack-profile';
 import './stack/cdn';
 import './stack/security-review';
 import './stack/operations-figures';
+import './stack/faces';

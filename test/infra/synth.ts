@@ -110,6 +110,7 @@ const NAMES: Record<string, string> = {
   ProcessingTransformVideo: 'transform-video',
   ProcessingSweeper: 'sweeper',
   MigrationsMigrate: 'migrate',
+  FacesDetectFaces: 'detect-faces',
 };
 
 function functionName(logicalId: string): string {

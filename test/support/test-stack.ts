@@ -109,6 +109,8 @@ export async function startTestStack(
       sqsPort: 0,
       sweepEverySeconds: 0,
       runRightsJobs: false,
+      // No face stage unless a test asks: the pipeline's tests would detect faces on every photo.
+      faces: false,
       tapEvents: true,
       appDatabaseUrl: appUrl,
       ...options,

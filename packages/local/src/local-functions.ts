@@ -25,6 +25,8 @@ export interface LocalFunctions {
   sweeper: (event: Record<string, never>, context: Context) => Promise<SweepReport>;
   /** The same function fed by the rights-jobs queue: runs each new erasure or export. */
   rightsJobs: BatchHandler;
+  /** The face stage, fed by the face queue (docs/imaging.md § Faces). */
+  detectFaces: BatchHandler;
   /** The same function with the daily schedule's input: one retention run. */
   retention: (event: { task: 'retention' }, context: Context) => Promise<RetentionReport>;
   stop(): Promise<void>;
@@ -56,7 +58,17 @@ export async function sourceFunctions(deps: Dependencies): Promise<LocalFunction
     sweeper: sweeper.handler.withDependencies(deps) as LocalFunctions['sweeper'],
     retention: sweeper.handler.withDependencies(deps) as LocalFunctions['retention'],
     rightsJobs: sweeper.handler.withDependencies(deps) as LocalFunctions['rightsJobs'],
+    detectFaces: lazyFaceStage(deps),
     stop: async () => {},
+  };
+}
+
+/** detect-faces, loaded on its first job: face-api and TensorFlow.js stay out of a stack that runs no face stage. */
+function lazyFaceStage(deps: Dependencies): BatchHandler {
+  let loaded: Promise<BatchHandler> | undefined;
+  return async (event, context) => {
+    loaded ??= import('@media/functions/detect-faces').then(({ handler }) => handler.withDependencies(deps));
+    return (await loaded)(event, context);
   };
 }
 
@@ -103,10 +115,9 @@ export async function artifactFunctions(options: ArtifactOptions): Promise<Local
           functionName: fn.name,
           memorySize: fn.memorySize,
           timeoutSeconds: fn.timeoutSeconds,
-          environment: runtimeEnvironment(
-            fn,
-            { ...options.deployTime, MEDIA_VIDEO_TRANSFORM_FUNCTION: 'transform-video' },
-            environmentOf(fn.name),
+          environment: withTaskPaths(
+            runtimeEnvironment(fn, { ...options.deployTime, MEDIA_VIDEO_TRANSFORM_FUNCTION: 'transform-video' }, environmentOf(fn.name)),
+            fn.dir,
           ),
           onOutput: (text) => {
             for (const line of text.split('\n')) if (line.trim()) options.log?.(`[${fn.name}] ${line}`);
@@ -137,9 +148,21 @@ export async function artifactFunctions(options: ArtifactOptions): Promise<Local
     sweeper: invoker('sweeper'),
     retention: invoker('sweeper'),
     rightsJobs: invoker('sweeper'),
+    detectFaces: invoker('detect-faces'),
     stop: async () => {
       await Promise.all([...started.values()].map((fn) => fn.stop()));
       await lambda.stop();
     },
   };
+}
+
+/** The face stage's files, which the template places under /var/task: the copy's folder here. */
+function withTaskPaths(environment: Record<string, string>, dir: string): Record<string, string> {
+  const paths = ['MEDIA_FACE_MODEL_DIR', 'MEDIA_FACE_WASM_DIR'];
+  return Object.fromEntries(
+    Object.entries(environment).map(([key, value]) => [
+      key,
+      paths.includes(key) && value.startsWith('/var/task/') ? `${dir}${value.slice('/var/task'.length)}` : value,
+    ]),
+  );
 }

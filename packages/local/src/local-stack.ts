@@ -52,6 +52,12 @@ export interface LocalStackOptions {
    * AWS (default). Off, they wait in the queue (tests that drive a job by hand).
    */
   runRightsJobs?: boolean;
+  /**
+   * Run the face stage (docs/imaging.md § Faces): ready photos and posters go to the face queue, and
+   * detect-faces takes them one at a time, as its own event source does in AWS. Default on; off
+   * (`MEDIA_FACES=off` for `npm start`), nothing is handed to it and no face is detected.
+   */
+  faces?: boolean;
   /** Tests: also subscribe `queues.eventsTap` to every full-audience event (AWS has no such queue). */
   tapEvents?: boolean;
   log?: (line: string) => void;
@@ -77,6 +83,8 @@ export interface LocalStack {
   videoPump: EventPump;
   /** The rights-jobs queue's poller (running unless `runRightsJobs` is false). */
   rightsPump: EventPump;
+  /** The face queue's poller, into detect-faces (running unless `faces` is false). */
+  facePump: EventPump;
   sqs: SQSClient;
   /** One sweeper run now (the same function the schedule calls). */
   sweep(): Promise<SweepReport>;
@@ -96,6 +104,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   const dataDir = resolve(options.dataDir);
   await mkdir(dataDir, { recursive: true });
   const bucket = options.bucket ?? 'media-local';
+  const faces = options.faces ?? true;
   const port = options.port ?? 3000;
   const defaultOrigins = [`http://localhost:*`, `http://127.0.0.1:*`];
   const allowedOrigins = options.allowedOrigins?.length ? options.allowedOrigins : defaultOrigins;
@@ -126,6 +135,8 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     MEDIA_EVENTS_TOPIC_ARN: sqsServer.eventsTopicArn,
     MEDIA_VIDEO_QUEUE_URL: sqsServer.queues.video,
     MEDIA_RIGHTS_QUEUE_URL: sqsServer.queues.rightsJobs.url,
+    // Unset, no function hands anything to the face stage.
+    MEDIA_FACE_QUEUE_URL: faces ? sqsServer.queues.faces.url : undefined,
     DATABASE_URL: options.databaseUrl,
     MEDIA_PGLITE_DIR: options.databaseUrl ? undefined : pgliteDirIn(dataDir),
     MEDIA_JWT_SECRET: options.jwtSecret ?? DEFAULT_LOCAL_SECRET,
@@ -154,6 +165,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
           MEDIA_EVENTS_TOPIC_ARN: sqsServer.eventsTopicArn,
           MEDIA_VIDEO_QUEUE_URL: sqsServer.queues.video,
           MEDIA_RIGHTS_QUEUE_URL: sqsServer.queues.rightsJobs.url,
+          MEDIA_FACE_QUEUE_URL: environment.MEDIA_FACE_QUEUE_URL,
           MEDIA_ALLOWED_ORIGINS: environment.MEDIA_ALLOWED_ORIGINS,
           MEDIA_JWT_JWKS_URL: undefined,
           MEDIA_JWT_ISSUER: options.jwtIssuer,
@@ -162,8 +174,10 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
         local: {
           ...environment,
           MEDIA_PGLITE_DIR: undefined,
-          // Only the functions whose template names the video queue forward to it (never the video function).
+          // Only the functions whose template names the video queue forward to it (never the video function);
+          // likewise the face queue.
           MEDIA_VIDEO_QUEUE_URL: undefined,
+          MEDIA_FACE_QUEUE_URL: undefined,
           AWS_REGION: 'us-east-1',
           AWS_ACCESS_KEY_ID: LOCAL_S3_CREDENTIALS.accessKeyId,
           AWS_SECRET_ACCESS_KEY: LOCAL_S3_CREDENTIALS.secretAccessKey,
@@ -226,6 +240,17 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     onError: (error) => log(`rights jobs: ${(error as Error).message}`),
   });
   if (options.runRightsJobs ?? true) rightsPump.start();
+  // Faces one photo at a time, beside the uploads' pump: detection never holds an upload back.
+  const facePump = new EventPump({
+    sqs,
+    queueUrl: sqsServer.queues.faces.url,
+    queueArn: 'arn:aws:sqs:us-east-1:000000000000:media-faces',
+    handler: functions.detectFaces,
+    functionName: 'detect-faces',
+    batchSize: 1,
+    onError: (error) => log(`face stage: ${(error as Error).message}`),
+  });
+  if (faces) facePump.start();
   const logPump =
     options.logUploads && sqsServer.queues.eventsLog
       ? new EventPump({
@@ -298,6 +323,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     pump,
     videoPump,
     rightsPump,
+    facePump,
     sqs,
     sweep,
     retention,
@@ -307,7 +333,12 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       await http.stop();
       await sweeping;
       // Its queues stop with it: nothing is lost by ending the long poll now.
-      await Promise.all([pump.stop({ abandonPoll: true }), videoPump.stop({ abandonPoll: true }), rightsPump.stop({ abandonPoll: true })]);
+      await Promise.all([
+        pump.stop({ abandonPoll: true }),
+        videoPump.stop({ abandonPoll: true }),
+        rightsPump.stop({ abandonPoll: true }),
+        facePump.stop({ abandonPoll: true }),
+      ]);
       await logPump?.stop({ abandonPoll: true });
       await functions.stop();
       await sqsServer.stop();

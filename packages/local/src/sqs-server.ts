@@ -7,6 +7,7 @@ export const QUEUE_NAMES = {
   video: 'media-video',
   videoDlq: 'media-video-dlq',
   rightsJobs: 'media-rights-jobs',
+  faces: 'media-faces',
 } as const;
 
 export const EVENTS_TOPIC_NAME = 'media-events';
@@ -28,6 +29,8 @@ export interface SqsServer {
     videoDlq: string;
     /** New erasures and exports, one message each, for the sweeper function (as in AWS). */
     rightsJobs: ConsumerQueue;
+    /** Ready photos and posters for the face stage (detect-faces), as in AWS. */
+    faces: ConsumerQueue;
     /** One queue (and DLQ) per consumer service that may receive events, as in AWS. */
     consumers: Partial<Record<Service, ConsumerQueue>>;
     /** Tests only (`tapEvents`): every full-audience event, whatever its purpose. No service reads it. */
@@ -42,7 +45,7 @@ export interface SqsServer {
 const arn = (name: string) => `arn:aws:sqs:us-east-1:000000000000:${name}`;
 
 /**
- * fauxqs with the queues and topic of the stack: ingest and video, each with its DLQ (5 receives); the outbound
+ * fauxqs with the queues and topic of the stack: ingest, video, rights jobs and faces, each with its DLQ (5 receives); the outbound
  * events topic with one queue per consumer, each with its DLQ, subscribed with raw delivery and the
  * consumer's filter policy (the same subscriptions as in AWS, from `EVENT_SUBSCRIPTIONS`).
  */
@@ -64,6 +67,7 @@ export async function startSqsServer(options: {
   const ingest = withDlq(QUEUE_NAMES.ingest, { VisibilityTimeout: '60' });
   const video = withDlq(QUEUE_NAMES.video, { VisibilityTimeout: '60' });
   const rightsJobs = withDlq(QUEUE_NAMES.rightsJobs, { VisibilityTimeout: '300' });
+  const faces = withDlq(QUEUE_NAMES.faces, { VisibilityTimeout: '300' });
   const { topicArn } = server.createTopic(EVENTS_TOPIC_NAME);
   const consumers: Partial<Record<Service, ConsumerQueue>> = {};
   for (const subscription of EVENT_SUBSCRIPTIONS) {
@@ -101,6 +105,7 @@ export async function startSqsServer(options: {
       video: video.url,
       videoDlq: video.dlq,
       rightsJobs,
+      faces,
       consumers,
       eventsTap,
       eventsLog,

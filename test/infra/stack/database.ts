@@ -266,7 +266,7 @@ describe('reusing an existing VPC and database', () => {
       );
     }
     const users = connects.map((st) => JSON.stringify(st.Resource).match(/:dbuser:prx-0school\/(\w+)"/)?.[1]).sort();
-    expect(users).toEqual(['media_admin', ...Array(6).fill('media_app')]);
+    expect(users).toEqual(['media_admin', ...Array(7).fill('media_app')]);
   });
 
   it("has the migrate function set the app role's password from the operator's secret, which only it may read", () => {

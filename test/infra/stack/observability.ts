@@ -51,8 +51,8 @@ describe('the alarms', () => {
   });
 
   it('all notify the alarm topic, when they fire and when they clear', () => {
-    // Seven DLQs (ingest, videos, four consumers, rights jobs), the ingest backlog, errors and throttles of eight functions, API 5xx.
-    expect(alarms.length).toBe(7 + 1 + 2 * 8 + 1);
+    // Eight DLQs (ingest, videos, four consumers, rights jobs, face jobs), the ingest backlog, errors and throttles of nine functions, API 5xx.
+    expect(alarms.length).toBe(8 + 1 + 2 * 9 + 1);
     for (const alarm of alarms) {
       expect(alarm.AlarmActions).toEqual([{ Ref: topic }]);
       expect(alarm.OKActions).toEqual([{ Ref: topic }]);

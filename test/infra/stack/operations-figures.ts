@@ -39,7 +39,7 @@ function figure(cell: string, unit: string): number | null {
   return Number(match[1]);
 }
 
-const COUNTS: Record<string, number> = { four: 4, seven: 7 };
+const COUNTS: Record<string, number> = { four: 4, eight: 8 };
 
 /** The queues a row of the queue table speaks of, by its first cell. */
 function queuesOfRow(label: string): string[] {
@@ -48,11 +48,13 @@ function queuesOfRow(label: string): string[] {
     ingest: [idOf(stack.queues.ingest)],
     videos: [idOf(stack.queues.videos)],
     'rights jobs': [idOf(stack.rightsJobs.queue)],
+    'face jobs': [idOf(stack.faces.queue)],
     "each consumer's events queue": consumers.map((c) => idOf(c.queue)),
     'every dead-letter queue': [
       idOf(stack.queues.ingestDeadLetters),
       idOf(stack.queues.videoDeadLetters),
       idOf(stack.rightsJobs.deadLetters),
+      idOf(stack.faces.deadLetters),
       ...consumers.map((c) => idOf(c.deadLetters)),
     ],
   };
@@ -114,11 +116,13 @@ describe('docs/operations.md § Sizes and times', () => {
   );
 
   it('makes each visibility timeout 6 × the timeout of the function that reads the queue, as it says', () => {
-    expect(DOC).toContain('The visibility timeouts are 6 × the timeout of the function that reads the queue (900 s)');
+    expect(DOC).toContain(
+      'The visibility timeouts are 6 × the timeout of the function that reads the queue (900 s; `detect-faces`: 120 s)',
+    );
     for (const m of mappings) {
       const reader = Object.values(functions).find((f) => JSON.stringify(m.FunctionName) === JSON.stringify({ Ref: f.id }))!;
       expect(queues[m.EventSourceArn['Fn::GetAtt'][0]].Properties.VisibilityTimeout).toBe(6 * reader.props.Timeout);
-      expect(reader.props.Timeout).toBe(900);
+      expect(reader.props.Timeout).toBe(reader.id === functions['detect-faces']!.id ? 120 : 900);
     }
   });
 
@@ -197,7 +201,7 @@ describe('docs/operations.md § Sizes and times', () => {
       'any message in a dead-letter queue',
       () => {
         const depths = alarms.filter((a) => a.MetricName === 'ApproximateNumberOfMessagesVisible');
-        expect(depths).toHaveLength(7);
+        expect(depths).toHaveLength(8);
         for (const a of depths) expect([a.Threshold, a.ComparisonOperator]).toEqual([1, 'GreaterThanOrEqualToThreshold']);
       },
     ],

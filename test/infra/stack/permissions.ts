@@ -10,6 +10,7 @@ const names: Record<string, string> = {
   [idOf(stack.queues.videos)]: 'video-queue',
   [idOf(stack.queues.eventsTopic)]: 'events-topic',
   [idOf(stack.rightsJobs.queue)]: 'rights-jobs-queue',
+  [idOf(stack.faces.queue)]: 'face-queue',
   [idOf((stack.database as Database).appSecret!)]: 'app-secret',
   [idOf(stack.processing.videoTransform)]: 'transform-video',
 };
@@ -29,12 +30,16 @@ function s3Access(name: string): string[] {
     .sort();
 }
 
-/** Every other statement of a function's role, as `action on resource` lines. */
+/** Every other statement of a function's role, as `action on resource` lines (one per resource of a merged statement). */
 function otherAccess(name: string): string[] {
   const role = functions[name]!.props.Role['Fn::GetAtt'][0] as string;
   return statementsOfRole(template, role)
     .filter((s) => !asArray(s.Action as string | string[]).some((a) => a.startsWith('s3:')))
-    .flatMap((s) => asArray(s.Action as string | string[]).map((action) => `${action} on ${JSON.stringify(readable(s.Resource, names))}`))
+    .flatMap((s) =>
+      asArray(s.Action as string | string[]).flatMap((action) =>
+        asArray(readable(s.Resource, names) as unknown).map((resource) => `${action} on ${JSON.stringify(resource)}`),
+      ),
+    )
     .sort();
 }
 
@@ -66,6 +71,14 @@ const EXPECTED_S3: Record<string, string[]> = {
     's3:PutObjectTagging on bucket/originals/*',
   ],
   migrate: [],
+  // Reads the image (a photo's original, a video's poster), writes `blurred` and the crops, removes
+  // what it wrote when the item went meanwhile; never an upload, never a list, never an original written.
+  'detect-faces': [
+    's3:DeleteObject on bucket/derivatives/*',
+    's3:GetObject on bucket/derivatives/*',
+    's3:GetObject on bucket/originals/*',
+    's3:PutObject on bucket/derivatives/*',
+  ],
 };
 // The video function: what the photo processor may do in S3, and scratch/ for the transform's
 // outputs (it signs their PUTs, reads the poster, copies the clean copy out and removes both).
@@ -113,6 +126,10 @@ describe('what each function may do in S3', () => {
     expect(s3Access('transform-video')).toEqual([]);
   });
 
+  it('detect-faces may read originals and derivatives and write and remove derivatives, nothing else', () => {
+    expect(s3Access('detect-faces')).toEqual(EXPECTED_S3['detect-faces']);
+  });
+
   it('migrate has no S3 access at all', () => {
     expect(s3Access('migrate')).toEqual([]);
   });
@@ -138,19 +155,22 @@ describe('what each function may do besides S3', () => {
     ]);
   });
 
+  // Hands ready items (or owed ones, or ones a new consent concerns) to the face stage: sending only.
+  const sendsFaceJobs = 'sqs:SendMessage on "face-queue"';
+
   const sendsRightsJobs = [
     'sqs:GetQueueAttributes on "rights-jobs-queue"',
     'sqs:GetQueueUrl on "rights-jobs-queue"',
     'sqs:SendMessage on "rights-jobs-queue"',
   ];
 
-  it('media-api also publishes to the outbound events topic and announces rights jobs, nowhere else', () => {
+  it('media-api also publishes to the outbound events topic, announces rights jobs and sends face jobs, nowhere else', () => {
     expect(otherAccess('media-api')).toEqual(
-      [expect.stringMatching(/^rds-db:connect on /), 'sns:Publish on "events-topic"', ...sendsRightsJobs].sort(),
+      [expect.stringMatching(/^rds-db:connect on /), 'sns:Publish on "events-topic"', ...sendsRightsJobs, sendsFaceJobs].sort(),
     );
   });
 
-  it('the sweeper publishes events, consumes the rights-jobs queue (announcing the rest of a long erasure there) and forwards videos, nothing else', () => {
+  it('the sweeper publishes events, consumes the rights-jobs queue (announcing the rest of a long erasure there), forwards videos and resends face jobs, nothing else', () => {
     expect(otherAccess('sweeper').filter((line) => !line.startsWith('rds-db:'))).toEqual(
       [
         'sns:Publish on "events-topic"',
@@ -158,12 +178,13 @@ describe('what each function may do besides S3', () => {
         'sqs:DeleteMessage on "rights-jobs-queue"',
         'sqs:ReceiveMessage on "rights-jobs-queue"',
         ...sendsRightsJobs,
+        sendsFaceJobs,
         'sqs:SendMessage on "video-queue"',
       ].sort(),
     );
   });
 
-  it('process-upload consumes the ingest queue, publishes to the events topic and forwards videos to the video queue', () => {
+  it('process-upload consumes the ingest queue, publishes to the events topic, forwards videos and hands ready photos to the face queue', () => {
     expect(otherAccess('process-upload').filter((line) => !line.startsWith(connect))).toEqual([
       'sns:Publish on "events-topic"',
       'sqs:ChangeMessageVisibility on "ingest-queue"',
@@ -171,11 +192,12 @@ describe('what each function may do besides S3', () => {
       'sqs:GetQueueAttributes on "ingest-queue"',
       'sqs:GetQueueUrl on "ingest-queue"',
       'sqs:ReceiveMessage on "ingest-queue"',
+      sendsFaceJobs,
       'sqs:SendMessage on "video-queue"',
     ]);
   });
 
-  it('process-video consumes the video queue, publishes to the events topic, sends to no queue and invokes the transform function alone', () => {
+  it('process-video consumes the video queue, publishes to the events topic, hands ready posters to the face queue and invokes the transform function alone', () => {
     expect(otherAccess('process-video').filter((line) => !line.startsWith(connect))).toEqual([
       'lambda:InvokeFunction on "transform-video"',
       'sns:Publish on "events-topic"',
@@ -184,6 +206,17 @@ describe('what each function may do besides S3', () => {
       'sqs:GetQueueAttributes on "video-queue"',
       'sqs:GetQueueUrl on "video-queue"',
       'sqs:ReceiveMessage on "video-queue"',
+      sendsFaceJobs,
+    ]);
+  });
+
+  it('detect-faces consumes the face queue and signs in to the database: no events, no other queue, no CDN, no secret', () => {
+    expect(otherAccess('detect-faces').filter((line) => !line.startsWith(connect))).toEqual([
+      'sqs:ChangeMessageVisibility on "face-queue"',
+      'sqs:DeleteMessage on "face-queue"',
+      'sqs:GetQueueAttributes on "face-queue"',
+      'sqs:GetQueueUrl on "face-queue"',
+      'sqs:ReceiveMessage on "face-queue"',
     ]);
   });
 

@@ -25,8 +25,8 @@ const consumer = (name: string) => consumers[name as keyof typeof consumers]!;
 
 describe('the queues', () => {
   it('encrypts every queue at rest (SSE-SQS)', () => {
-    // ingest and videos with their DLQs, a queue and a DLQ for each of the four consumers, rights jobs and its DLQ.
-    expect(Object.keys(queues)).toHaveLength(14);
+    // ingest and videos with their DLQs, a queue and a DLQ for each of the four consumers, rights jobs and face jobs with their DLQs.
+    expect(Object.keys(queues)).toHaveLength(16);
     for (const [id, queue] of Object.entries(queues)) expect(queue.Properties.SqsManagedSseEnabled, id).toBe(true);
   });
 
@@ -130,16 +130,19 @@ describe('the outbound events topic', () => {
 });
 
 describe('the processor event sources', () => {
-  // The rights-jobs queue's mapping to the sweeper has its own tests below.
+  // The rights-jobs queue's mapping to the sweeper, and the face queue's to detect-faces, have their own tests below.
   const mappings = Object.values(resourcesOf(template, 'AWS::Lambda::EventSourceMapping')).filter(
-    (m) => JSON.stringify(m.Properties.EventSourceArn) !== JSON.stringify({ 'Fn::GetAtt': [idOf(stack.rightsJobs.queue), 'Arn'] }),
+    (m) =>
+      ![stack.rightsJobs.queue, stack.faces.queue].some(
+        (queue) => JSON.stringify(m.Properties.EventSourceArn) === JSON.stringify({ 'Fn::GetAtt': [idOf(queue), 'Arn'] }),
+      ),
   );
   const fed = (fn: IConstruct) =>
     mappings.find((m) => JSON.stringify(m.Properties.FunctionName) === JSON.stringify({ Ref: idOf(fn) }))!.Properties;
   const photos = () => fed(stack.processing.processor);
   const videos = () => fed(stack.processing.videoProcessor);
 
-  it('feed the ingest queue to process-upload, the video queue to process-video, and nothing else but rights jobs to anything', () => {
+  it('feed the ingest queue to process-upload, the video queue to process-video, and nothing else but rights and face jobs to anything', () => {
     expect(mappings).toHaveLength(2);
     expect(photos().EventSourceArn).toEqual({ 'Fn::GetAtt': [idOf(ingest), 'Arn'] });
     expect(videos().EventSourceArn).toEqual({ 'Fn::GetAtt': [idOf(stack.queues.videos), 'Arn'] });

@@ -27,10 +27,13 @@ const { startLocalStack } = await import('../local-stack');
 const { DEFAULT_DATA_DIR, isEmbeddedDatabaseInUse } = await import('@media/db');
 const { endpointList } = await import('../endpoint-list');
 const STACK_OWNED =
-  /^MEDIA_(BUCKET|S3_.*|SQS_.*|EVENTS_QUEUE_URL|PGLITE_DIR|DATA_DIR|HOST|.*_PORT|LOCAL_ARTIFACTS|LOG_LEVEL|SWEEP_INTERVAL_SECONDS|ALLOWED_ORIGINS|JWT_(SECRET|ISSUER|AUDIENCE|JWKS_URL)|DB_IAM_AUTH)$/;
+  /^MEDIA_(BUCKET|S3_.*|SQS_.*|EVENTS_QUEUE_URL|PGLITE_DIR|DATA_DIR|HOST|.*_PORT|LOCAL_ARTIFACTS|FACES|LOG_LEVEL|SWEEP_INTERVAL_SECONDS|ALLOWED_ORIGINS|JWT_(SECRET|ISSUER|AUDIENCE|JWKS_URL)|DB_IAM_AUTH)$/;
 if (!env.MEDIA_JWT_SECRET) {
   console.warn(`warning: tokens are signed with the default local secret "${DEFAULT_LOCAL_SECRET}"; set MEDIA_JWT_SECRET to change it.`);
 }
+
+// The face stage runs unless turned off (it loads face-api and takes a second or so per photo).
+const faces = !['off', '0', 'false'].includes((env.MEDIA_FACES ?? '').toLowerCase());
 
 const stack = await startLocalStack({
   dataDir: env.MEDIA_DATA_DIR || DEFAULT_DATA_DIR,
@@ -38,6 +41,7 @@ const stack = await startLocalStack({
   databaseUrl: env.DATABASE_URL || undefined,
   // Parity mode: the bundles a deploy ships, instead of the TypeScript sources.
   artifacts: env.MEDIA_LOCAL_ARTIFACTS === '1' || env.MEDIA_LOCAL_ARTIFACTS === 'true',
+  faces,
   sweepEverySeconds: env.MEDIA_SWEEP_INTERVAL_SECONDS === undefined ? undefined : Number(env.MEDIA_SWEEP_INTERVAL_SECONDS),
   // Every limit, lease, quota, retention and size of the service, as the Lambdas read them; the
   // stack's own wiring (endpoints, bucket, queues, database, ports, tokens) stays its own.
@@ -70,7 +74,7 @@ media service (local stack) is up${stack.functionsMode === 'artifacts' ? ', runn
   upload page  ${stack.apiUrl}/
   rights page  ${stack.apiUrl}/rights  (a person's consent, export, erasure)
   S3 (s3rver)  ${stack.s3Endpoint}   bucket ${stack.bucket}, access key S3RVER / S3RVER
-  SQS+SNS (fauxqs) ${stack.sqsEndpoint}   queues media-ingest, media-ingest-dlq; events topic media-events → ${Object.keys(
+  SQS+SNS (fauxqs) ${stack.sqsEndpoint}   queues media-ingest, media-ingest-dlq, media-faces${faces ? '' : ' (face stage off)'}; events topic media-events → ${Object.keys(
     stack.queues.consumers,
   )
     .map((consumer) => `media-events-${consumer}`)
