@@ -125,7 +125,17 @@ describe('the synthesized functions, started from their assets as Lambda starts 
       synthesizedFunctions(assembly)
         .map((f) => f.name)
         .sort(),
-    ).toEqual(['detect-faces', 'get-download', 'media-api', 'migrate', 'process-upload', 'process-video', 'request-upload', 'sweeper', 'transform-video']);
+    ).toEqual([
+      'detect-faces',
+      'get-download',
+      'media-api',
+      'migrate',
+      'process-upload',
+      'process-video',
+      'request-upload',
+      'sweeper',
+      'transform-video',
+    ]);
     for (const f of functions) expect(f, f.name).toMatchObject({ runtime: 'nodejs24.x', architecture: 'arm64', handler: 'index.handler' });
   });
 

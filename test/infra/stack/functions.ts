@@ -8,7 +8,17 @@ import { resourcesOf, serviceFunctions, synthesize } from '../synth';
 
 const { template, stack, idOf } = synthesize();
 const functions = serviceFunctions(template);
-const NAMES = ['request-upload', 'get-download', 'media-api', 'process-upload', 'process-video', 'transform-video', 'sweeper', 'migrate', 'detect-faces'];
+const NAMES = [
+  'request-upload',
+  'get-download',
+  'media-api',
+  'process-upload',
+  'process-video',
+  'transform-video',
+  'sweeper',
+  'migrate',
+  'detect-faces',
+];
 /** The functions that read the service's configuration: all but migrate and the transform, which read their own. */
 const CONFIGURED_NAMES = NAMES.filter((n) => n !== 'migrate' && n !== 'transform-video');
 
