@@ -45,6 +45,8 @@ describe('the local stack killed mid-batch and restarted', () => {
       MEDIA_PROCESSING_LEASE_SECONDS: '10',
       MEDIA_SWEEP_INTERVAL_SECONDS: '1',
       POWERTOOLS_LOG_LEVEL: 'ERROR',
+      // Processing is what is killed here; the face stage after `ready` has tests of its own (test/faces).
+      MEDIA_FACES: 'off',
     };
     let running: ChildProcess | undefined;
     cleanup.push(async () => running && stopProcess(running, 'SIGKILL'));

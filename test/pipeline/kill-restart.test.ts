@@ -133,6 +133,8 @@ describe('acknowledged uploads survive the local stack being killed', () => {
       // clients reserve, and the per-person cap on unfinished uploads (50) would answer 429 to the load.
       MEDIA_MAX_PENDING_UPLOADS: '10000',
       POWERTOOLS_LOG_LEVEL: 'ERROR',
+      // Processing is what is killed here; the face stage after `ready` has tests of its own (test/faces).
+      MEDIA_FACES: 'off',
       ...extra,
     };
     return { env, api: `http://127.0.0.1:${port}`, secret };
