@@ -108,7 +108,7 @@ export class UploadReservations extends RowStore {
   /**
    * The uploader's multipart upload is assembled: pending → processing with a lease that has
    * already run out, so the record says the upload is done while the processor (its S3 event, or
-   * the sweeper) claims it as any lapsed lease. Only for this uploader and this S3 upload.
+   * the sweeper) claims it like any other lapsed lease. Only for this uploader and this S3 upload.
    */
   async completeMultipart(tenant: string, id: string, uploadedBy: string, uploadId: string): Promise<MediaRow | undefined> {
     return this.db
