@@ -1,6 +1,5 @@
 import '../pipeline/support/quiet';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import yauzl from 'yauzl';
 import type { ExportRecord, MediaRecord, Principal } from '@media/core';
 import type { Dependencies } from '@media/service';
 import { runExport } from '@media/service/processing';
@@ -10,31 +9,7 @@ import { uniqueTenant } from '../support/database';
 import { startTestStack, type TestStack } from '../support/test-stack';
 import { upload } from '../pipeline/support/uploads';
 import { withFaults, transientError } from '../pipeline/support/fault-injection';
-import { appRoleDependencies, readyRows } from './support';
-
-/** Every entry of a ZIP file, read with a zip reader of its own (not the library that wrote it). */
-function unzip(bytes: Buffer): Promise<Map<string, Buffer>> {
-  return new Promise((resolve, reject) => {
-    yauzl.fromBuffer(bytes, { lazyEntries: true }, (error, zip) => {
-      if (error || !zip) return reject(error);
-      const files = new Map<string, Buffer>();
-      zip.on('error', reject);
-      zip.on('end', () => resolve(files));
-      zip.on('entry', (entry: yauzl.Entry) => {
-        zip.openReadStream(entry, (err, stream) => {
-          if (err || !stream) return reject(err);
-          const chunks: Buffer[] = [];
-          stream.on('data', (c: Buffer) => chunks.push(c));
-          stream.on('end', () => {
-            files.set(entry.fileName, Buffer.concat(chunks));
-            zip.readEntry();
-          });
-        });
-      });
-      zip.readEntry();
-    });
-  });
-}
+import { appRoleDependencies, readyRows, unzip } from './support';
 
 describe('the export of everything about a person (the right of access)', () => {
   let stack: TestStack;

@@ -2,7 +2,6 @@ import '../pipeline/support/quiet';
 import pg from 'pg';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import yauzl from 'yauzl';
 import type {
   DownloadAnswer,
   DownloadUrlsAnswer,
@@ -21,34 +20,10 @@ import { appDatabaseUrl, uniqueTenant } from '../support/database';
 import { startTestStack, type TestStack } from '../support/test-stack';
 import { isolatedDatabase } from '../pipeline/support/isolated-database';
 import { objectsOf } from '../pipeline/support/uploads';
-import { appRoleDependencies, readyRows } from './support';
+import { appRoleDependencies, readyRows, unzip } from './support';
 
 const DAY = 86_400_000;
 const PERMISSION_DENIED = '42501';
-
-/** The entry names of a ZIP file and its manifest, read with a zip reader of its own. */
-function unzip(bytes: Buffer): Promise<Map<string, Buffer>> {
-  return new Promise((resolve, reject) => {
-    yauzl.fromBuffer(bytes, { lazyEntries: true }, (error, zip) => {
-      if (error || !zip) return reject(error);
-      const files = new Map<string, Buffer>();
-      zip.on('error', reject);
-      zip.on('end', () => resolve(files));
-      zip.on('entry', (entry: yauzl.Entry) => {
-        zip.openReadStream(entry, (err, stream) => {
-          if (err || !stream) return reject(err);
-          const chunks: Buffer[] = [];
-          stream.on('data', (c: Buffer) => chunks.push(c));
-          stream.on('end', () => {
-            files.set(entry.fileName, Buffer.concat(chunks));
-            zip.readEntry();
-          });
-        });
-      });
-      zip.readEntry();
-    });
-  });
-}
 
 /**
  * Subjects are the people in a photo: several per item, none unless named, never a service; the

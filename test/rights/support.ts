@@ -1,3 +1,4 @@
+import yauzl from 'yauzl';
 import { newMediaId, type Principal, type Purpose } from '@media/core';
 import { AccessAuditLog, createDatabase, MediaRepository, RightsRepository } from '@media/db';
 import type { Dependencies } from '@media/service';
@@ -76,4 +77,28 @@ export async function readyRows(
     if (item.withObject) await stack.deps.storage.put(key, Buffer.from(`photo ${id}`), 'image/jpeg');
   }
   return ids;
+}
+
+/** Every entry of a ZIP file, read with a zip reader of its own (not the library that wrote it). */
+export function unzip(bytes: Buffer): Promise<Map<string, Buffer>> {
+  return new Promise((resolve, reject) => {
+    yauzl.fromBuffer(bytes, { lazyEntries: true }, (error, zip) => {
+      if (error || !zip) return reject(error);
+      const files = new Map<string, Buffer>();
+      zip.on('error', reject);
+      zip.on('end', () => resolve(files));
+      zip.on('entry', (entry: yauzl.Entry) => {
+        zip.openReadStream(entry, (err, stream) => {
+          if (err || !stream) return reject(err);
+          const chunks: Buffer[] = [];
+          stream.on('data', (c: Buffer) => chunks.push(c));
+          stream.on('end', () => {
+            files.set(entry.fileName, Buffer.concat(chunks));
+            zip.readEntry();
+          });
+        });
+      });
+      zip.readEntry();
+    });
+  });
 }
