@@ -38,6 +38,8 @@ try {
     context: { ...cdkJson.context, 'aws:cdk:bundling-stacks': [], '@aws-cdk/core:validateAgainstDefaultRules': false, ...context },
     outdir: mkdtempSync(join(tmpdir(), 'media-shape-')),
     checks: false,
+    // Nor CDK's built-in template validation: most of the synth's time, and what it finds is `cdk synth`'s to report.
+    builtinCloudFormationValidation: false,
   });
   stackName = stack.stackName;
   const template = app.synth().getStackByName(stack.stackName).template as Parameters<typeof deployShape>[0];

@@ -62,24 +62,39 @@ describe('usage errors of the command-line tools', () => {
   it('npm run token: takes --classroom (as the upload CLI spells it) and --classrooms', async () => {
     const claimsOf = (jwt: string) =>
       JSON.parse(Buffer.from(jwt.trim().split('.')[1]!, 'base64url').toString()) as { classrooms: string[] };
-    expect(claimsOf((await token(['--classroom', 'c-1'])).stdout).classrooms).toEqual(['c-1']);
-    expect(claimsOf((await token(['--classrooms', 'c-1,c-2', '--classroom', 'c-3'])).stdout).classrooms).toEqual(['c-1', 'c-2', 'c-3']);
+    const [one, several] = await Promise.all([token(['--classroom', 'c-1']), token(['--classrooms', 'c-1,c-2', '--classroom', 'c-3'])]);
+    expect(claimsOf(one.stdout).classrooms).toEqual(['c-1']);
+    expect(claimsOf(several.stdout).classrooms).toEqual(['c-1', 'c-2', 'c-3']);
   });
 
   it('npm run token: an unknown option, a bad role or a missing key file is one sentence with exit status 2', async () => {
-    expectUsageError(await token(['--clasroom', 'x']), 'Unknown or incomplete option --clasroom.');
-    expectUsageError(await token(['--role', 'parent']), '--role must be one of student, teacher, admin, service.');
-    expectUsageError(await token(['--key', join(workDir, 'missing.pem')]), 'No key file');
-    expectUsageError(await token(['--jwks']), '--jwks needs --key');
+    // Independent runs, started together: each is mostly a Node start.
+    const [unknown, role, key, jwks] = await Promise.all([
+      token(['--clasroom', 'x']),
+      token(['--role', 'parent']),
+      token(['--key', join(workDir, 'missing.pem')]),
+      token(['--jwks']),
+    ]);
+    expectUsageError(unknown, 'Unknown or incomplete option --clasroom.');
+    expectUsageError(role, '--role must be one of student, teacher, admin, service.');
+    expectUsageError(key, 'No key file');
+    expectUsageError(jwks, '--jwks needs --key');
   });
 
   it('npm run smoke: a missing URL or token, an unknown option or a bad timeout is one sentence with exit status 2', async () => {
     const noToken = { MEDIA_SMOKE_TOKEN: '' };
-    expectUsageError(await smoke([], noToken), 'Name the API URL');
-    expectUsageError(await smoke(['http://127.0.0.1:9'], noToken), 'Give a token');
-    expectUsageError(await smoke(['ftp://example.org'], noToken), 'is not an http(s) URL.');
-    expectUsageError(await smoke(['http://127.0.0.1:9', '--tokn', 'x']), 'Unknown or incomplete option --tokn.');
-    expectUsageError(await smoke(['http://127.0.0.1:9', '--token', 'x', '--timeout', 'soon']), '--timeout must be a number');
+    const [noUrl, missingToken, notHttp, unknown, badTimeout] = await Promise.all([
+      smoke([], noToken),
+      smoke(['http://127.0.0.1:9'], noToken),
+      smoke(['ftp://example.org'], noToken),
+      smoke(['http://127.0.0.1:9', '--tokn', 'x']),
+      smoke(['http://127.0.0.1:9', '--token', 'x', '--timeout', 'soon']),
+    ]);
+    expectUsageError(noUrl, 'Name the API URL');
+    expectUsageError(missingToken, 'Give a token');
+    expectUsageError(notHttp, 'is not an http(s) URL.');
+    expectUsageError(unknown, 'Unknown or incomplete option --tokn.');
+    expectUsageError(badTimeout, '--timeout must be a number');
   });
 
   it("a teacher's training upload is refused for the role, not for a subject or classroom", () => {
@@ -119,27 +134,30 @@ describe('npm run token for a real issuer (--key, --jwks)', () => {
     it(`signs ${alg} with a kid, and the service verifies it against the JWKS --jwks printed`, async () => {
       const keyFile = join(workDir, `${alg}.pem`);
       await writeFile(keyFile, pair().privateKey.export({ type: 'pkcs8', format: 'pem' }));
-      const printed = await token(['--jwks', '--key', keyFile]);
+      // Two runs of the tool on the same key, started together: each is mostly a Node start.
+      const [printed, minted] = await Promise.all([
+        token(['--jwks', '--key', keyFile]),
+        token([
+          '--key',
+          keyFile,
+          '--role',
+          'admin',
+          '--tenant',
+          'school-9',
+          '--sub',
+          'dpo-1',
+          '--issuer',
+          'https://id.test/',
+          '--audience',
+          'media-service',
+        ]),
+      ]);
       expect(printed.code).toBe(0);
       jwks = printed.stdout;
       const [key] = (JSON.parse(jwks) as { keys: { kid: string; alg: string; d?: string }[] }).keys;
       expect(key).toMatchObject({ alg, kid: expect.any(String) });
       expect(key!.d).toBeUndefined(); // the public half only
 
-      const minted = await token([
-        '--key',
-        keyFile,
-        '--role',
-        'admin',
-        '--tenant',
-        'school-9',
-        '--sub',
-        'dpo-1',
-        '--issuer',
-        'https://id.test/',
-        '--audience',
-        'media-service',
-      ]);
       expect(minted.code).toBe(0);
       const header = JSON.parse(Buffer.from(minted.stdout.split('.')[0]!, 'base64url').toString()) as { alg: string; kid: string };
       expect(header).toMatchObject({ alg, kid: key!.kid });

@@ -153,8 +153,8 @@ describe('a DELETE at any point of processing', () => {
         ['goes on', 'fails there', 'dies there', ...(index < originalAt ? (['writes the original, then dies'] as const) : [])] as Mode[]
       ).map((mode) => ({ point, mode })),
     );
-    // Each case is an upload of its own: three at a time, since most of a case is a lease running out.
-    const outcomes = await inParallel(cases, 3, async ({ point, mode }) => {
+    // Each case is an upload of its own: six at a time, since most of a case is a lease running out.
+    const outcomes = await inParallel(cases, 6, async ({ point, mode }) => {
       const { objects, row } = await run(point, mode);
       return objects.length > 0 || row.status !== 'deleted'
         ? `${mode} at ${point.phase} ${point.label}: ${row.status}, ${objects.join(', ')}`

@@ -1,20 +1,37 @@
 import { describe, expect, it } from 'vitest';
 import { alignFace } from '../src/alignment';
 import { blurFaces } from '../src/face-blurring';
-import { detectFaces } from '../src/face-detection';
+import { type DetectedFace, detectFaces } from '../src/face-detection';
 import { installedModelFiles } from '../src/face-model';
 import { faceTemplate } from '../src/face-template';
-import { decodeUpright, rawSharp, toRaw } from '../src/raw-image';
+import { decodeUpright, type RawImage, rawSharp, toRaw } from '../src/raw-image';
 import { DEMO_PHOTOS, demoPhoto } from './demo-photos';
 
 const files = installedModelFiles();
 const MAX_PIXELS = 50_000_000;
 
+/**
+ * A demo photo, upright, and the faces the detector finds in it with the default options: the same
+ * call gives the same answer, so each photo is detected once for the file, not once per test
+ * (a detection is seconds of a busy machine's CPU).
+ */
+const detected = new Map<string, Promise<{ image: RawImage; faces: DetectedFace[] }>>();
+function uprightFaces(name: string) {
+  let found = detected.get(name);
+  if (!found) {
+    found = (async () => {
+      const image = await decodeUpright(demoPhoto(name), MAX_PIXELS);
+      return { image, faces: await detectFaces(image, files) };
+    })();
+    detected.set(name, found);
+  }
+  return found;
+}
+
 describe('faces in real photos', () => {
   for (const photo of DEMO_PHOTOS) {
     it(`finds the ${photo.faces} faces of ${photo.name}, each with five landmarks inside its box`, async () => {
-      const image = await decodeUpright(demoPhoto(photo.name), MAX_PIXELS);
-      const faces = await detectFaces(image, files);
+      const { faces } = await uprightFaces(photo.name);
       expect(faces).toHaveLength(photo.faces);
       for (const face of faces) {
         expect(face.landmarks).toHaveLength(5);
@@ -31,10 +48,9 @@ describe('faces in real photos', () => {
   }
 
   it('finds the same faces, in fractions, when the photo is stored sideways with an EXIF orientation', async () => {
-    const upright = await decodeUpright(demoPhoto('sample6.jpg'), MAX_PIXELS);
+    const { image: upright, faces: fromUpright } = await uprightFaces('sample6.jpg');
     // Stored rotated 90° clockwise, tagged 8 ("rotate 270° to view"): the viewer turns it back.
     const sideways = await rawSharp(upright).rotate(90).jpeg({ quality: 92 }).withMetadata({ orientation: 8 }).toBuffer();
-    const fromUpright = await detectFaces(upright, files);
     const fromSideways = await detectFaces(await decodeUpright(sideways, MAX_PIXELS), files);
     expect(fromSideways).toHaveLength(fromUpright.length);
     for (const [i, face] of fromSideways.entries()) {
@@ -44,8 +60,7 @@ describe('faces in real photos', () => {
   });
 
   it('aligns each face so that the detector, run on the crop, finds its eyes where the template puts them', async () => {
-    const image = await decodeUpright(demoPhoto('sample5.jpg'), MAX_PIXELS);
-    const faces = await detectFaces(image, files);
+    const { image, faces } = await uprightFaces('sample5.jpg');
     const template = faceTemplate(112);
     let checked = 0;
     for (const face of faces.filter((f) => !f.quality.poor)) {
@@ -69,8 +84,7 @@ describe('faces in real photos', () => {
   });
 
   it('marks a face turned to profile as a poor template fit', async () => {
-    const image = await decodeUpright(demoPhoto('sample2.jpg'), MAX_PIXELS);
-    const faces = await detectFaces(image, files);
+    const { faces } = await uprightFaces('sample2.jpg');
     const errors = faces.map((f) => f.quality.templateError.toFixed(1));
     // The woman on the left is seen from the side.
     expect(faces[0]?.quality.poor, `template errors ${errors.join(', ')}`).toBe(true);
@@ -79,8 +93,7 @@ describe('faces in real photos', () => {
 
   for (const photo of DEMO_PHOTOS) {
     it(`leaves no face for the detector in the blurred ${photo.name}`, async () => {
-      const image = await decodeUpright(demoPhoto(photo.name), MAX_PIXELS);
-      const faces = await detectFaces(image, files);
+      const { image, faces } = await uprightFaces(photo.name);
       const blurred = await blurFaces(image, faces);
       expect(await detectFaces(blurred, files, { detectionSide: 1280, minScore: 0.2, poorFitAbove: 6, maxFaces: 64 })).toEqual([]);
     });
