@@ -112,9 +112,17 @@ export const NODEJS_RUNTIME = lambda.Runtime.NODEJS_24_X;
  */
 const NEVER_BUNDLED = ['@electric-sql/pglite', 'kysely-pglite-dialect', 'pg-native'];
 
-// ESM bundles of CommonJS dependencies (pg, sharp's loader) still call `require` for Node built-ins.
-const REQUIRE_SHIM =
-  "import { createRequire as __mediaCreateRequire } from 'node:module'; const require = __mediaCreateRequire(import.meta.url);";
+// ESM bundles of CommonJS dependencies still use CommonJS's names: `require` for Node built-ins (pg,
+// sharp's loader), `__dirname` where Emscripten's loader of TensorFlow's WASM backend looks for its
+// .wasm (without it the backend fails to start and tfjs falls back to its far slower CPU backend).
+const COMMONJS_SHIM = [
+  "import { createRequire as __mediaCreateRequire } from 'node:module';",
+  "import { dirname as __mediaDirname } from 'node:path';",
+  "import { fileURLToPath as __mediaFileURLToPath } from 'node:url';",
+  'const require = __mediaCreateRequire(import.meta.url);',
+  'const __filename = __mediaFileURLToPath(import.meta.url);',
+  'const __dirname = __mediaDirname(__filename);',
+].join(' ');
 
 /**
  * The image pipeline's packages that stay files of their own beside the bundle: sharp (a prebuilt
@@ -207,7 +215,7 @@ export class MediaFunction extends NodejsFunction {
         format: OutputFormat.ESM,
         target: 'node24',
         mainFields: ['module', 'main'],
-        banner: REQUIRE_SHIM,
+        banner: COMMONJS_SHIM,
         minify: true,
         sourceMap: true,
         sourcesContent: false,

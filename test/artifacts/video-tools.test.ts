@@ -11,6 +11,8 @@ import {
   type LambdaArchitecture,
   QEMU_AARCH64,
   readVideoToolsLock,
+  synthesizedApp,
+  synthesizedFunction,
   videoToolsArchive,
   type VideoToolsLock,
 } from '@media/artifacts';
@@ -69,8 +71,9 @@ const RUNNABLE = [...new Set<LambdaArchitecture>(['arm64', hostArchitecture()])]
 );
 
 /**
- * The archive the video function ships, built from the lock as the bundling step builds it,
- * unpacked by the function's own code, and the programs run through their launchers, under qemu
+ * The archive the video function ships: the synthesized transform function's own where the synth
+ * built it for this architecture (Lambda's), else built from the lock as the bundling step builds
+ * it; unpacked by the function's own code, and the programs run through their launchers, under qemu
  * for another CPU (what binfmt_misc would do, which a container does not offer): the loader, the
  * libraries and the programs load, and the service's probe, remux and poster work through them.
  */
@@ -83,8 +86,17 @@ describe.each(RUNNABLE)('the shipped %s video tools', (architecture) => {
 
   beforeAll(async () => {
     workDir = await mkdtemp(join(tmpdir(), 'media-video-tools-'));
-    archive = join(workDir, 'video-tools.tar.gz');
-    await videoToolsArchive(readVideoToolsLock(LOCKS, architecture), archive);
+    const transform = synthesizedFunction(await synthesizedApp({ repoRoot: REPO_ROOT }), 'transform-video');
+    const shipped = transform.environment.MEDIA_VIDEO_TOOLS_ARCHIVE;
+    expect(shipped, "the archive in the transform's environment").toBe('/var/task/video-tools.tar.gz');
+    if (transform.architecture === architecture) {
+      // Built once by the synth, which every artifact test shares: building it again costs a
+      // gzip of 200 MB and proves nothing more.
+      archive = shipped!.replace('/var/task', transform.assetDir);
+    } else {
+      archive = join(workDir, 'video-tools.tar.gz');
+      await videoToolsArchive(readVideoToolsLock(LOCKS, architecture), archive);
+    }
     const unpacked = await unpackVideoTools(archive, workDir);
     const paths: Record<string, string> = {};
     for (const tool of ['ffmpeg', 'ffprobe']) {
@@ -103,7 +115,7 @@ describe.each(RUNNABLE)('the shipped %s video tools', (architecture) => {
     tools = { ffprobePath: paths.ffprobe!, ffmpegPath: paths.ffmpeg!, toolSeconds: 600, toolMemoryMiB: emulated ? 4096 : 1024 };
     clip = join(workDir, 'phone.mp4');
     await writeFile(clip, await phoneClip(workDir, 'mp4', 1));
-  }, 600_000);
+  }, 900_000);
 
   afterAll(async () => {
     if (workDir) await rm(workDir, { recursive: true, force: true });

@@ -41,7 +41,9 @@ let loading: Promise<FaceApi> | undefined;
 export function loadFaceModel(files: FaceModelFiles): Promise<FaceApi> {
   loading ??= (async () => {
     setWasmPaths(files.wasmDir.endsWith('/') ? files.wasmDir : `${files.wasmDir}/`);
-    await tf.setBackend('wasm');
+    // tfjs answers a backend that fails to start with `false` and its CPU backend, many times
+    // slower: a bundle whose .wasm does not load must fail here, not run on.
+    if (!(await tf.setBackend('wasm'))) throw new Error(`TensorFlow's WASM backend did not start (its files: ${files.wasmDir})`);
     await tf.ready();
     await faceapi.nets.ssdMobilenetv1.loadFromDisk(files.modelDir);
     await faceapi.nets.faceLandmark68Net.loadFromDisk(files.modelDir);
