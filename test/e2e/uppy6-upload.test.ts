@@ -256,10 +256,11 @@ describe('Uppy 6 with @media/client/uppy, from Chromium on another origin', () =
     const storedBefore = new Set(partsStored.map(Number));
 
     // The reload: every request in flight is cut; only what Golden Retriever stored survives.
-    storageRequests.length = 0;
-    holding = false;
+    // Parts stay held until the old page is gone (a part it sent meanwhile would count as resent).
     await page.reload();
     await page.waitForSelector('body[data-ready=true]');
+    storageRequests.length = 0;
+    holding = false;
     // Golden Retriever brings the file back without its bytes (a "ghost": it keeps only files up to
     // 10 MiB); the person chooses it again, and its upload goes on.
     await waitFor(() => window.uppyTest.restored, 60_000);
