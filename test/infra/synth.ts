@@ -67,6 +67,8 @@ function synthesizeOnce(context: Record<string, unknown>, options: SynthOptions)
     },
     outdir: mkdtempSync(join(tmpdir(), 'media-cdk-')),
     checks: options.checks ?? false,
+    // CDK's built-in template validation costs most of a synth; the checks' own test keeps it.
+    builtinCloudFormationValidation: options.checks ?? false,
   });
   /** The logical id of a construct's CloudFormation resource. */
   const idOf = (construct: IConstruct) => stack.getLogicalId((construct.node.defaultChild ?? construct) as CfnElement);
