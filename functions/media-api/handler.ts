@@ -18,6 +18,8 @@ import {
 } from '@media/service';
 import { edgeInvalidation } from '../shared/edge-invalidation';
 import { apiHandler } from '../shared/api-handler';
+import { combinedExtras } from '../shared/cold-start';
+import { messaging } from '../shared/messaging';
 
 /**
  * The media record routes: get, list, delete, legal hold, usage; the rights (consent, audit,
@@ -47,5 +49,5 @@ export const handler = apiHandler(
     // initialisers, which packages marked `sideEffects: false` then never run (PURPOSES undefined at init).
     openApiDocument: () => openApiDocument(),
   },
-  { extras: edgeInvalidation },
+  { extras: combinedExtras(edgeInvalidation, messaging) },
 );
