@@ -1,3 +1,4 @@
+import { MEDIA_ROUTES } from '@media/core';
 import { openApiDocument } from '@media/core/openapi';
 import {
   deleteMedia,
@@ -28,6 +29,7 @@ import { messaging } from '../shared/messaging';
  */
 export const handler = apiHandler(
   'media-api',
+  MEDIA_ROUTES,
   {
     getMedia: ({ principal, params }, deps) => getMedia(deps, principal, params.id),
     listMedia: ({ principal, query }, deps) => listMedia(deps, principal, query),

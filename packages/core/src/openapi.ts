@@ -3,7 +3,8 @@ import * as z from 'zod';
 import { createDocument, type ZodOpenApiOperationObject, type ZodOpenApiPathsObject, type ZodOpenApiResponsesObject } from 'zod-openapi';
 import { MediaRecord, UploadRequest, UploadTicket } from './contract';
 import { ERRORS, type ErrorCode } from './errors';
-import { API_ROUTES, PATH_PARAMETERS, type ApiRouteSpec } from './routes';
+import { API_ROUTES } from './api-routes';
+import { PATH_PARAMETERS, type ApiRouteSpec } from './route-spec';
 
 /**
  * The OpenAPI 3.1 document of the HTTP contract (docs/architecture.md § Contract), generated from
