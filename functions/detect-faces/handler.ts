@@ -7,6 +7,7 @@ import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda'
 import type { Dependencies } from '@media/service';
 import { FaceStageBusy, faceModelFiles, parseFaceJob, runFaceStage } from '@media/service/faces';
 import { dependenciesFromEnvironment, resolveDependencies, type DependencySource } from '../shared/cold-start';
+import { messaging } from '../shared/messaging';
 import { logger, metrics } from '../shared/observability';
 
 export type DetectFacesHandler = (event: SQSEvent, context: Context) => Promise<SQSBatchResponse>;
@@ -56,4 +57,4 @@ function build(source: DependencySource): DetectFacesHandler {
     .use(logMetrics(metrics)) as unknown as DetectFacesHandler;
 }
 
-export const handler = Object.assign(build(dependenciesFromEnvironment()), { withDependencies: build });
+export const handler = Object.assign(build(dependenciesFromEnvironment(messaging)), { withDependencies: build });

@@ -1,3 +1,4 @@
+import { DOWNLOAD_ROUTES } from '@media/core';
 import { downloadUrl, downloadUrls } from '@media/service';
 import { cdnSigner } from '../shared/cdn-signer';
 import { apiHandler } from '../shared/api-handler';
@@ -9,6 +10,7 @@ import { apiHandler } from '../shared/api-handler';
  */
 export const handler = apiHandler(
   'get-download',
+  DOWNLOAD_ROUTES,
   {
     downloadUrl: ({ principal, params, query, requestId }, deps) => downloadUrl(deps, principal, params.id, query.variant, requestId),
     downloadUrls: ({ principal, body, requestId }, deps) => downloadUrls(deps, principal, body.ids, body.variant, requestId),

@@ -1,3 +1,4 @@
+import { MEDIA_ROUTES } from '@media/core';
 import { openApiDocument } from '@media/core/openapi';
 import {
   deleteMedia,
@@ -18,6 +19,8 @@ import {
 } from '@media/service';
 import { edgeInvalidation } from '../shared/edge-invalidation';
 import { apiHandler } from '../shared/api-handler';
+import { combinedExtras } from '../shared/cold-start';
+import { messaging } from '../shared/messaging';
 
 /**
  * The media record routes: get, list, delete, legal hold, usage; the rights (consent, audit,
@@ -26,6 +29,7 @@ import { apiHandler } from '../shared/api-handler';
  */
 export const handler = apiHandler(
   'media-api',
+  MEDIA_ROUTES,
   {
     getMedia: ({ principal, params }, deps) => getMedia(deps, principal, params.id),
     listMedia: ({ principal, query }, deps) => listMedia(deps, principal, query),
@@ -47,5 +51,5 @@ export const handler = apiHandler(
     // initialisers, which packages marked `sideEffects: false` then never run (PURPOSES undefined at init).
     openApiDocument: () => openApiDocument(),
   },
-  { extras: edgeInvalidation },
+  { extras: combinedExtras(edgeInvalidation, messaging) },
 );

@@ -6,9 +6,11 @@ import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import type { Dependencies } from '@media/service';
 import { parseS3Message, processUploadedObject, RetryLater, type ProcessOutcome } from '@media/service/processing';
-import { dependenciesFromEnvironment, resolveDependencies, type DependencySource } from '../shared/cold-start';
+import { combinedExtras, dependenciesFromEnvironment, resolveDependencies, type DependencySource } from '../shared/cold-start';
 import { edgeInvalidation } from '../shared/edge-invalidation';
+import { messaging } from '../shared/messaging';
 import { logger, metrics } from '../shared/observability';
+import { videoTransform } from '../shared/video-transform';
 
 const OUTCOME_METRICS: Record<ProcessOutcome['outcome'], string> = {
   ready: 'UploadsReady',
@@ -83,4 +85,7 @@ function build(source: DependencySource): ProcessUploadHandler {
     .use(logMetrics(metrics)) as unknown as ProcessUploadHandler;
 }
 
-export const handler = Object.assign(build(dependenciesFromEnvironment(edgeInvalidation)), { withDependencies: build });
+// The video function (this bundle with MEDIA_VIDEO_TRANSFORM_FUNCTION set) also builds its transformer.
+const extras = combinedExtras(edgeInvalidation, messaging, videoTransform);
+
+export const handler = Object.assign(build(dependenciesFromEnvironment(extras)), { withDependencies: build });

@@ -1,3 +1,4 @@
+import { UPLOAD_ROUTES } from '@media/core';
 import { abortUpload, completeUpload, listUploadedParts, requestUploads, signUploadParts } from '@media/service';
 import { apiHandler } from '../shared/api-handler';
 
@@ -5,7 +6,7 @@ import { apiHandler } from '../shared/api-handler';
  * POST /v1/uploads and POST /v1/uploads/batch: a pending row and a presigned POST (or a multipart
  * upload) per item; and the multipart upload's own routes: sign parts, list them, complete, abort.
  */
-export const handler = apiHandler('request-upload', {
+export const handler = apiHandler('request-upload', UPLOAD_ROUTES, {
   requestUpload: async ({ principal, body }, deps) => (await requestUploads(deps, principal, [body]))[0],
   requestUploads: async ({ principal, body }, deps) => ({ items: await requestUploads(deps, principal, body.items) }),
   signUploadParts: ({ principal, params, body }, deps) => signUploadParts(deps, principal, params.id, body.partNumbers),

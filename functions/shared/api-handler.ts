@@ -6,15 +6,15 @@ import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context
 import {
   MAX_REQUEST_BODY_BYTES,
   MediaError,
-  matchRoute,
   parseRouteInput,
   problemResponse,
-  routeByKey,
+  routeLookup,
   toMediaError,
   type ApiFunctionName,
   type ApiRoute,
   type Principal,
   type RouteInput,
+  type RouteLookup,
   type RoutesOf,
 } from '@media/core';
 import type { Dependencies } from '@media/service';
@@ -64,11 +64,15 @@ function corsHeaders(event: APIGatewayProxyEventV2, deps: Dependencies | undefin
  * The route of a request. Behind the HTTP API the event names it; behind a Lambda function URL (the
  * LocalStack profile) every request arrives as `$default`, so it is found from the raw path.
  */
-function routeOf(event: APIGatewayProxyEventV2, fn: ApiFunctionName): { route: ApiRoute; params: Record<string, string | undefined> } {
+function routeOf(
+  event: APIGatewayProxyEventV2,
+  fn: ApiFunctionName,
+  routes: RouteLookup,
+): { route: ApiRoute; params: Record<string, string | undefined> } {
   const found =
     event.routeKey === '$default'
-      ? matchRoute(event.requestContext.http.method, event.rawPath)
-      : { route: routeByKey(event.routeKey), params: { ...(event.pathParameters ?? {}) } };
+      ? routes.match(event.requestContext.http.method, event.rawPath)
+      : { route: routes.byKey(event.routeKey), params: { ...(event.pathParameters ?? {}) } };
   // A route of another function never reaches this one behind the HTTP API; answer as for no route.
   if (!found?.route || found.route.fn !== fn) throw new MediaError('NOT_FOUND', `No route for ${event.rawPath}.`);
   return { route: found.route, params: found.params };
@@ -97,7 +101,17 @@ export interface ApiHandlerOptions {
   extras?: ColdStartExtras;
 }
 
-export function apiHandler<F extends ApiFunctionName>(fn: F, handlers: RouteHandlers<NoInfer<F>>, { extras }: ApiHandlerOptions = {}) {
+/**
+ * `routes` is the function's own table (UPLOAD_ROUTES, …): routing by it alone, the bundle builds
+ * the schemas of no other function's routes at cold start.
+ */
+export function apiHandler<F extends ApiFunctionName>(
+  fn: F,
+  routes: readonly RoutesOf<NoInfer<F>>[],
+  handlers: RouteHandlers<NoInfer<F>>,
+  { extras }: ApiHandlerOptions = {},
+) {
+  const lookup = routeLookup(routes);
   const handlerOf = (route: ApiRoute) => {
     const handle = (handlers as Record<string, ((...args: unknown[]) => unknown) | undefined>)[route.operationId];
     if (!handle) throw new MediaError('NOT_FOUND', `No route ${route.method} ${route.path}.`);
@@ -109,7 +123,7 @@ export function apiHandler<F extends ApiFunctionName>(fn: F, handlers: RouteHand
       metrics.addMetric('Requests', MetricUnit.Count, 1);
       let deps: Dependencies | undefined;
       try {
-        const { route, params } = routeOf(event, fn);
+        const { route, params } = routeOf(event, fn, lookup);
         const handle = handlerOf(route);
         deps = await resolveDependencies(source);
         if ('public' in route) {

@@ -1,8 +1,11 @@
 import { loadConfig, type Config } from '@media/core';
-import { createDependencies, type Dependencies, type DependencyOverrides } from '@media/service';
+import { assembleDependencies, type Dependencies, type DependencyOverrides } from '@media/service';
 
-/** What one function adds to the shared dependencies at cold start (its CDN signer, its edge invalidation). */
-export type ColdStartExtras = (config: Config) => Promise<Omit<DependencyOverrides, 'db' | 'storage' | 'events' | 'credentials'>>;
+/**
+ * What one function adds to the shared dependencies at cold start (its CDN signer, its edge
+ * invalidation, the SNS and SQS senders where it sends): each client is then bundled only where used.
+ */
+export type ColdStartExtras = (config: Config) => Promise<Omit<DependencyOverrides, 'db' | 'storage' | 'credentials'>>;
 
 /**
  * The dependency bag of a Lambda, built once per container from its environment, with what that
@@ -14,7 +17,7 @@ export function dependenciesFromEnvironment(extras?: ColdStartExtras): () => Pro
   return () => {
     pending ??= (async () => {
       const config = loadConfig(process.env);
-      return createDependencies(config, extras ? await extras(config) : {});
+      return assembleDependencies(config, extras ? await extras(config) : {});
     })().catch((error) => {
       pending = undefined;
       throw error;
@@ -27,3 +30,9 @@ export type DependencySource = Dependencies | (() => Promise<Dependencies>);
 
 export const resolveDependencies = (source: DependencySource): Promise<Dependencies> =>
   typeof source === 'function' ? source() : Promise.resolve(source);
+
+/** Several functions' worth of extras as one (edge invalidation and messaging, say). */
+export const combinedExtras =
+  (...parts: ColdStartExtras[]): ColdStartExtras =>
+  async (config) =>
+    Object.assign({}, ...(await Promise.all(parts.map((part) => part(config)))));

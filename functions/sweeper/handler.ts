@@ -5,8 +5,9 @@ import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { Context, ScheduledEvent, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { jobIdOf, runRetention } from '@media/service';
 import { runRightsJob, sweep, type SweepReport } from '@media/service/processing';
-import { dependenciesFromEnvironment, resolveDependencies, type DependencySource } from '../shared/cold-start';
+import { combinedExtras, dependenciesFromEnvironment, resolveDependencies, type DependencySource } from '../shared/cold-start';
 import { edgeInvalidation } from '../shared/edge-invalidation';
+import { messaging } from '../shared/messaging';
 import { logger, metrics } from '../shared/observability';
 
 /**
@@ -87,4 +88,6 @@ function build(source: DependencySource): SweeperHandler {
     .use(logMetrics(metrics)) as unknown as SweeperHandler;
 }
 
-export const handler = Object.assign(build(dependenciesFromEnvironment(edgeInvalidation)), { withDependencies: build });
+export const handler = Object.assign(build(dependenciesFromEnvironment(combinedExtras(edgeInvalidation, messaging))), {
+  withDependencies: build,
+});

@@ -1,7 +1,7 @@
 import { request } from 'node:http';
 import type { APIGatewayProxyEventV2, Context } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { API_ROUTES, createTokenVerifier, type Problem } from '@media/core';
+import { API_ROUTES, UPLOAD_ROUTES, createTokenVerifier, type Problem } from '@media/core';
 import { RequestThrottle, type Dependencies } from '@media/service';
 import { apiHandler, type RouteHandlers } from '../../functions/shared/api-handler';
 import { mintDevToken } from '../../packages/local/src/dev-token';
@@ -78,7 +78,7 @@ describe('request bodies over 1 MiB, Lambda handler behind API Gateway', () => {
   const handlers = Object.fromEntries(
     API_ROUTES.filter((route) => route.fn === 'request-upload').map((route) => [route.operationId, async () => ({ received: true })]),
   ) as unknown as RouteHandlers<'request-upload'>;
-  const echo = apiHandler('request-upload', handlers).withDependencies({
+  const echo = apiHandler('request-upload', UPLOAD_ROUTES, handlers).withDependencies({
     config: { allowedOrigins: [] },
     verifyToken: createTokenVerifier({ secret: SECRET }),
     throttle: new RequestThrottle({ school: { perSecond: 1000, burst: 1000 }, unauthenticated: { perSecond: 1000, burst: 1000 } }),

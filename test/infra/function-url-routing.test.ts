@@ -2,7 +2,7 @@ import type { APIGatewayProxyEventV2, Context } from 'aws-lambda';
 import { describe, expect, it } from 'vitest';
 import { createTokenVerifier, loadConfig } from '@media/core';
 import { RequestThrottle, type Dependencies } from '@media/service';
-import { matchRoute } from '@media/core';
+import { DOWNLOAD_ROUTES, matchRoute } from '@media/core';
 import { apiHandler } from '@media/functions/api-handler';
 import { mintDevToken } from '../../packages/local/src/dev-token';
 
@@ -39,7 +39,7 @@ function functionUrlEvent(
 }
 
 // Each route answers what the adapter handed it: its name, and its input as parsed by the route table.
-const echo = apiHandler('get-download', {
+const echo = apiHandler('get-download', DOWNLOAD_ROUTES, {
   downloadUrl: async ({ params, query }) => ({ route: 'downloadUrl', params, query }),
   downloadUrls: async ({ body }) => ({ route: 'downloadUrls', body }),
 }).withDependencies({
@@ -99,12 +99,13 @@ describe('routing behind a Lambda function URL', () => {
 
 describe('an API function whose configuration is invalid', () => {
   // What a cold start with a broken environment throws: a sentence naming the settings.
-  const misconfigured = apiHandler('get-download', { downloadUrl: async () => ({}), downloadUrls: async () => ({}) }).withDependencies(
-    async () => {
-      loadConfig({ MEDIA_JWT_SECRET: 'short' });
-      throw new Error('unreachable: the configuration above is invalid');
-    },
-  );
+  const misconfigured = apiHandler('get-download', DOWNLOAD_ROUTES, {
+    downloadUrl: async () => ({}),
+    downloadUrls: async () => ({}),
+  }).withDependencies(async () => {
+    loadConfig({ MEDIA_JWT_SECRET: 'short' });
+    throw new Error('unreachable: the configuration above is invalid');
+  });
 
   it('answers 500 problem+json with the generic sentence, never the names or values of its settings', async () => {
     const token = await mintDevToken({ role: 'teacher', tenant: 'school-1', sub: 't-1' }, SECRET);

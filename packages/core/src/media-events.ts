@@ -1,5 +1,6 @@
 // A namespace import lets esbuild drop what is unused (zod's locales alone are 370 KB).
 import * as z from 'zod';
+import { pureSchema } from './pure-schema';
 import { VARIANT_NAMES } from './media';
 import { PURPOSES } from './purposes';
 
@@ -8,6 +9,8 @@ import { PURPOSES } from './purposes';
  * a consumer asks for a URL with its own identity when it needs the bytes. The schemas are the
  * contract (docs/events.md prints them); the types are what they infer.
  */
+// The event schemas document and type the events (the local stack checks them); pure (pure-schema.ts),
+// so the functions that send events do not build them at cold start.
 const base = {
   eventId: z.string().meta({ description: '`{type}:{mediaId}`: the same for every delivery of one state change; de-duplicate on it.' }),
   occurredAt: z.iso
@@ -20,37 +23,41 @@ const base = {
   classroomId: z.string().nullable(),
 };
 
-const VariantRef = z
-  .object({
-    name: z.enum(VARIANT_NAMES),
-    key: z.string().meta({ description: 'The S3 object key; ask the API for a URL with your own identity.' }),
-    format: z.string(),
-    width: z.number().int(),
-    height: z.number().int(),
-    size: z.number().int().meta({ description: 'Bytes.' }),
-  })
-  .strict();
+const VariantRef = /* @__PURE__ */ pureSchema(() =>
+  z
+    .object({
+      name: z.enum(VARIANT_NAMES),
+      key: z.string().meta({ description: 'The S3 object key; ask the API for a URL with your own identity.' }),
+      format: z.string(),
+      width: z.number().int(),
+      height: z.number().int(),
+      size: z.number().int().meta({ description: 'Bytes.' }),
+    })
+    .strict(),
+);
 
 /** The outbound events as other services receive them: keys, never URLs. Strict: no field beyond these. */
-export const MediaEventSchema = z
-  .discriminatedUnion('type', [
-    z
-      .object({
-        ...base,
-        type: z.literal('media.ready'),
-        contentType: z.string(),
-        width: z.number().int(),
-        height: z.number().int(),
-        sha256: z.string().regex(/^[a-f0-9]{64}$/),
-        variants: z.array(VariantRef),
-      })
-      .strict(),
-    z
-      .object({ ...base, type: z.literal('media.rejected'), rejection: z.object({ code: z.string(), detail: z.string() }).strict() })
-      .strict(),
-    z.object({ ...base, type: z.literal('media.deleted') }).strict(),
-  ])
-  .meta({ title: 'MediaEvent', description: 'One state change of a media item, on the outbound events queue.' });
+export const MediaEventSchema = /* @__PURE__ */ pureSchema(() =>
+  z
+    .discriminatedUnion('type', [
+      z
+        .object({
+          ...base,
+          type: z.literal('media.ready'),
+          contentType: z.string(),
+          width: z.number().int(),
+          height: z.number().int(),
+          sha256: z.string().regex(/^[a-f0-9]{64}$/),
+          variants: z.array(VariantRef),
+        })
+        .strict(),
+      z
+        .object({ ...base, type: z.literal('media.rejected'), rejection: z.object({ code: z.string(), detail: z.string() }).strict() })
+        .strict(),
+      z.object({ ...base, type: z.literal('media.deleted') }).strict(),
+    ])
+    .meta({ title: 'MediaEvent', description: 'One state change of a media item, on the outbound events queue.' }),
+);
 
 export type MediaEvent = z.infer<typeof MediaEventSchema>;
 export type MediaEventType = MediaEvent['type'];
@@ -61,20 +68,22 @@ export const mediaEventId = (type: MediaEventType, mediaId: string) => `${type}:
  * The counts-level cut of an event (analytics): what happened to which purpose and how big, with
  * no subject, classroom, key or rejection detail. Strict.
  */
-export const MediaCountEventSchema = z
-  .object({
-    eventId: base.eventId,
-    type: z.enum(['media.ready', 'media.rejected', 'media.deleted']),
-    occurredAt: base.occurredAt,
-    tenant: base.tenant,
-    mediaId: base.mediaId,
-    purpose: base.purpose,
-    contentType: z.string().optional().meta({ description: 'media.ready: the type of the validated original.' }),
-    size: z.number().int().optional().meta({ description: 'media.ready: bytes of the validated original.' }),
-    rejectionCode: z.string().optional().meta({ description: 'media.rejected: the code of the reason.' }),
-  })
-  .strict()
-  .meta({ title: 'MediaCountEvent', description: 'One state change of a media item, counts-level (analytics).' });
+export const MediaCountEventSchema = /* @__PURE__ */ pureSchema(() =>
+  z
+    .object({
+      eventId: base.eventId,
+      type: z.enum(['media.ready', 'media.rejected', 'media.deleted']),
+      occurredAt: base.occurredAt,
+      tenant: base.tenant,
+      mediaId: base.mediaId,
+      purpose: base.purpose,
+      contentType: z.string().optional().meta({ description: 'media.ready: the type of the validated original.' }),
+      size: z.number().int().optional().meta({ description: 'media.ready: bytes of the validated original.' }),
+      rejectionCode: z.string().optional().meta({ description: 'media.rejected: the code of the reason.' }),
+    })
+    .strict()
+    .meta({ title: 'MediaCountEvent', description: 'One state change of a media item, counts-level (analytics).' }),
+);
 
 export type MediaCountEvent = z.infer<typeof MediaCountEventSchema>;
 

@@ -3,7 +3,8 @@ import * as z from 'zod';
 import { createDocument, type ZodOpenApiOperationObject, type ZodOpenApiPathsObject, type ZodOpenApiResponsesObject } from 'zod-openapi';
 import { MediaRecord, UploadRequest, UploadTicket } from './contract';
 import { ERRORS, type ErrorCode } from './errors';
-import { API_ROUTES, PATH_PARAMETERS, type ApiRouteSpec } from './routes';
+import { API_ROUTES } from './api-routes';
+import { PATH_PARAMETERS, type ApiRouteSpec } from './route-spec';
 
 /**
  * The OpenAPI 3.1 document of the HTTP contract (docs/architecture.md § Contract), generated from
@@ -13,20 +14,23 @@ import { API_ROUTES, PATH_PARAMETERS, type ApiRouteSpec } from './routes';
 
 const ERROR_CODES = Object.keys(ERRORS) as [ErrorCode, ...ErrorCode[]];
 
-export const ProblemDocument = z
-  .object({
-    type: z.string().url(),
-    title: z.string(),
-    status: z.number().int(),
-    detail: z.string(),
-    code: z.enum(ERROR_CODES).meta({ description: 'Stable machine-readable error code; branch on this, not on the status.' }),
-    instance: z.string().optional(),
-    issues: z
-      .array(z.object({ path: z.string(), message: z.string() }))
-      .optional()
-      .meta({ description: 'Which fields were invalid (400 only).' }),
-  })
-  .meta({ description: 'RFC 9457 problem details with a stable `code`.' });
+// The document's own schemas are built with the document, not when media-api's bundle loads:
+// GET /openapi.json is the only request that needs them.
+const problemDocument = () =>
+  z
+    .object({
+      type: z.string().url(),
+      title: z.string(),
+      status: z.number().int(),
+      detail: z.string(),
+      code: z.enum(ERROR_CODES).meta({ description: 'Stable machine-readable error code; branch on this, not on the status.' }),
+      instance: z.string().optional(),
+      issues: z
+        .array(z.object({ path: z.string(), message: z.string() }))
+        .optional()
+        .meta({ description: 'Which fields were invalid (400 only).' }),
+    })
+    .meta({ description: 'RFC 9457 problem details with a stable `code`.' });
 
 function pathParams(path: string): z.ZodObject | undefined {
   const names = [...path.matchAll(/\{(\w+)\}/g)].map(([, name]) => name as string);
@@ -43,31 +47,38 @@ function pathParams(path: string): z.ZodObject | undefined {
 
 const json = (schema: z.ZodType, description: string) => ({ description, content: { 'application/json': { schema } } });
 
-const retryAfter = z.object({
-  'retry-after': z.string().meta({ description: 'Seconds to wait before asking again.' }),
-});
+const retryAfterHeader = () =>
+  z.object({
+    'retry-after': z.string().meta({ description: 'Seconds to wait before asking again.' }),
+  });
+
+/** The schemas every operation shares, one instance each so the document names them once. */
+interface SharedSchemas {
+  problem: z.ZodType;
+  retryAfter: z.ZodObject;
+}
 
 /** One response per status, naming the codes a route may answer with under it. */
-function problemResponses(codes: readonly ErrorCode[]): ZodOpenApiResponsesObject {
+function problemResponses(codes: readonly ErrorCode[], { problem, retryAfter }: SharedSchemas): ZodOpenApiResponsesObject {
   const byStatus = new Map<number, ErrorCode[]>();
   for (const code of codes) byStatus.set(ERRORS[code].status, [...(byStatus.get(ERRORS[code].status) ?? []), code]);
   const responses: ZodOpenApiResponsesObject = {};
   for (const [status, list] of [...byStatus].sort(([a], [b]) => a - b)) {
     responses[String(status) as '400'] = {
       description: list.map((code) => `\`${code}\`: ${ERRORS[code].title}`).join('; '),
-      content: { 'application/problem+json': { schema: ProblemDocument } },
+      content: { 'application/problem+json': { schema: problem } },
       ...(status === 429 ? { headers: retryAfter } : {}),
     };
   }
   responses.default = {
     description: '`INTERNAL` or `SERVICE_UNAVAILABLE`: something failed on our side; never caused by what the client sent',
-    content: { 'application/problem+json': { schema: ProblemDocument } },
+    content: { 'application/problem+json': { schema: problem } },
   };
   return responses;
 }
 
 /** A route of the route table as an OpenAPI operation. */
-function operationObject(route: ApiRouteSpec): ZodOpenApiOperationObject {
+function operationObject(route: ApiRouteSpec, shared: SharedSchemas): ZodOpenApiOperationObject {
   const path = pathParams(route.path);
   const requestParams = {
     ...(path ? { path } : {}),
@@ -82,14 +93,16 @@ function operationObject(route: ApiRouteSpec): ZodOpenApiOperationObject {
     ...(route.body ? { requestBody: { required: true, content: { 'application/json': { schema: route.body } } } } : {}),
     responses: {
       [status]: schema ? json(schema, description) : { description },
-      ...problemResponses(route.errors),
+      ...problemResponses(route.errors, shared),
     },
   };
 }
 
 function buildDocument() {
+  const shared: SharedSchemas = { problem: problemDocument(), retryAfter: retryAfterHeader() };
   const paths: ZodOpenApiPathsObject = {};
-  for (const route of API_ROUTES) paths[route.path] = { ...paths[route.path], [route.method.toLowerCase()]: operationObject(route) };
+  for (const route of API_ROUTES)
+    paths[route.path] = { ...paths[route.path], [route.method.toLowerCase()]: operationObject(route, shared) };
   return createDocument(
     {
       openapi: '3.1.0',
@@ -113,7 +126,7 @@ function buildDocument() {
           UploadRequest,
           UploadTicket,
           MediaRecord,
-          Problem: ProblemDocument,
+          Problem: shared.problem,
         },
       },
     },

@@ -1,5 +1,6 @@
 // A namespace import lets esbuild drop what is unused (zod's locales alone are 370 KB).
 import * as z from 'zod';
+import { pureSchema } from './pure-schema';
 import { MediaError } from './errors';
 import { DownloadVariantName } from './contract';
 import { rulesOf } from './authorization';
@@ -11,122 +12,145 @@ import { policySubjectOf, type PolicySubject, type Principal } from './principal
  * to model training, the access audit, retention, erasure and export. The contract's schemas and
  * who may use each right live here, as data.
  */
-const identifier = z
-  .string()
-  .min(1)
-  .max(128)
-  .regex(/^[A-Za-z0-9._:@-]+$/, 'letters, digits and . _ : @ - only');
-const isoDate = z.string().datetime({ offset: true, message: 'an ISO 8601 date-time' });
+// Pure, as contract.ts's schemas are (pure-schema.ts): built only in the bundles whose routes reach them.
+const identifier = /* @__PURE__ */ pureSchema(() =>
+  z
+    .string()
+    .min(1)
+    .max(128)
+    .regex(/^[A-Za-z0-9._:@-]+$/, 'letters, digits and . _ : @ - only'),
+);
+const isoDate = /* @__PURE__ */ pureSchema(() => z.string().datetime({ offset: true, message: 'an ISO 8601 date-time' }));
 
 export const SubjectIdParam = identifier;
 
 // A partial update: a field left out keeps its recorded value (false for a person never asked).
-export const ConsentBody = z
-  .strictObject({
-    recognition: z.boolean().optional().meta({ description: 'Left out: keeps its recorded value.' }),
-    training: z.boolean().optional().meta({ description: 'Left out: keeps its recorded value.' }),
-  })
-  .refine((body) => body.recognition !== undefined || body.training !== undefined, { message: 'name recognition, training or both' })
-  .meta({ description: 'The consents to change; a field left out keeps its value, so one field alone changes only that one.' });
+export const ConsentBody = /* @__PURE__ */ pureSchema(() =>
+  z
+    .strictObject({
+      recognition: z.boolean().optional().meta({ description: 'Left out: keeps its recorded value.' }),
+      training: z.boolean().optional().meta({ description: 'Left out: keeps its recorded value.' }),
+    })
+    .refine((body) => body.recognition !== undefined || body.training !== undefined, { message: 'name recognition, training or both' })
+    .meta({ description: 'The consents to change; a field left out keeps its value, so one field alone changes only that one.' }),
+);
 export type ConsentBody = z.infer<typeof ConsentBody>;
 
-export const ConsentRecord = z.object({
-  subjectId: z.string(),
-  recognition: z.boolean().meta({ description: 'Face recognition may match this person against their profile photos.' }),
-  training: z.boolean().meta({ description: 'Training photos naming this person may be used to train models.' }),
-  updatedAt: z.string().datetime().nullable().meta({ description: 'Null for a subject whose consent was never given.' }),
-  updatedBy: z.string().nullable(),
-});
+export const ConsentRecord = /* @__PURE__ */ pureSchema(() =>
+  z.object({
+    subjectId: z.string(),
+    recognition: z.boolean().meta({ description: 'Face recognition may match this person against their profile photos.' }),
+    training: z.boolean().meta({ description: 'Training photos naming this person may be used to train models.' }),
+    updatedAt: z.string().datetime().nullable().meta({ description: 'Null for a subject whose consent was never given.' }),
+    updatedBy: z.string().nullable(),
+  }),
+);
 export type ConsentRecord = z.infer<typeof ConsentRecord>;
 
 /** What a school's admin decides for the whole school (docs/privacy.md § Faces). */
-export const SchoolSettingsBody = z
-  .strictObject({
-    recognitionForAttendance: z.boolean().meta({
-      description:
-        "Attendance photos may be used for face recognition (aligned face crops for ai-service) whatever their subjects' own consent.",
-    }),
-  })
-  .meta({ description: "The school's settings to record." });
+export const SchoolSettingsBody = /* @__PURE__ */ pureSchema(() =>
+  z
+    .strictObject({
+      recognitionForAttendance: z.boolean().meta({
+        description:
+          "Attendance photos may be used for face recognition (aligned face crops for ai-service) whatever their subjects' own consent.",
+      }),
+    })
+    .meta({ description: "The school's settings to record." }),
+);
 export type SchoolSettingsBody = z.infer<typeof SchoolSettingsBody>;
 
-export const SchoolSettings = z.object({
-  recognitionForAttendance: z.boolean(),
-  updatedAt: z.string().datetime().nullable().meta({ description: 'Null while no admin ever set them (the defaults).' }),
-  updatedBy: z.string().nullable(),
-});
+export const SchoolSettings = /* @__PURE__ */ pureSchema(() =>
+  z.object({
+    recognitionForAttendance: z.boolean(),
+    updatedAt: z.string().datetime().nullable().meta({ description: 'Null while no admin ever set them (the defaults).' }),
+    updatedBy: z.string().nullable(),
+  }),
+);
 export type SchoolSettings = z.infer<typeof SchoolSettings>;
 
 export const AUDIT_ACTIONS = ['download', 'delete', 'legal-hold', 'consent', 'erasure', 'export', 'setting'] as const;
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];
 
-export const AuditQuery = z.strictObject({
-  mediaId: z.string().uuid().optional(),
-  subjectId: identifier.optional(),
-  actor: identifier.optional(),
-  action: z.enum(AUDIT_ACTIONS).optional(),
-  after: isoDate.optional(),
-  before: isoDate.optional(),
-  limit: z.coerce.number().int().min(1).max(200).default(50),
-  cursor: z
-    .string()
-    .max(200)
-    .regex(/^[A-Za-z0-9_-]+$/, 'an opaque cursor from nextCursor')
-    .optional(),
-});
+export const AuditQuery = /* @__PURE__ */ pureSchema(() =>
+  z.strictObject({
+    mediaId: z.string().uuid().optional(),
+    subjectId: identifier.optional(),
+    actor: identifier.optional(),
+    action: z.enum(AUDIT_ACTIONS).optional(),
+    after: isoDate.optional(),
+    before: isoDate.optional(),
+    limit: z.coerce.number().int().min(1).max(200).default(50),
+    cursor: z
+      .string()
+      .max(200)
+      .regex(/^[A-Za-z0-9_-]+$/, 'an opaque cursor from nextCursor')
+      .optional(),
+  }),
+);
 export type AuditQuery = z.infer<typeof AuditQuery>;
 
-export const AuditEntry = z.object({
-  at: z.string().datetime(),
-  actor: z.string(),
-  actorRole: z.string(),
-  action: z.enum(AUDIT_ACTIONS),
-  mediaId: z.string().nullable(),
-  subjectId: z.string().nullable(),
-  variant: DownloadVariantName.nullable(),
-  requestId: z.string().nullable(),
-});
+export const AuditEntry = /* @__PURE__ */ pureSchema(() =>
+  z.object({
+    at: z.string().datetime(),
+    actor: z.string(),
+    actorRole: z.string(),
+    action: z.enum(AUDIT_ACTIONS),
+    mediaId: z.string().nullable(),
+    subjectId: z.string().nullable(),
+    variant: DownloadVariantName.nullable(),
+    requestId: z.string().nullable(),
+  }),
+);
 export type AuditEntry = z.infer<typeof AuditEntry>;
-export const AuditAnswer = z.object({ items: z.array(AuditEntry), nextCursor: z.string().nullable() });
+export const AuditAnswer = /* @__PURE__ */ pureSchema(() => z.object({ items: z.array(AuditEntry), nextCursor: z.string().nullable() }));
 
-export const RetentionPreviewQuery = z.strictObject({ withinDays: z.coerce.number().int().min(0).max(3650).default(30) });
-export const RetentionPreviewAnswer = z.object({
-  items: z.array(
-    z.object({
-      purpose: z.enum(PURPOSES),
-      count: z.number().int(),
-      bytes: z.number().int(),
-      firstExpiry: z.string().datetime().nullable(),
-    }),
-  ),
-});
+export const RetentionPreviewQuery = /* @__PURE__ */ pureSchema(() =>
+  z.strictObject({ withinDays: z.coerce.number().int().min(0).max(3650).default(30) }),
+);
+export const RetentionPreviewAnswer = /* @__PURE__ */ pureSchema(() =>
+  z.object({
+    items: z.array(
+      z.object({
+        purpose: z.enum(PURPOSES),
+        count: z.number().int(),
+        bytes: z.number().int(),
+        firstExpiry: z.string().datetime().nullable(),
+      }),
+    ),
+  }),
+);
 export type RetentionPreviewAnswer = z.infer<typeof RetentionPreviewAnswer>;
 
 /** `queued`: recorded, no worker has touched it yet; `running`: under way; `done`. */
 export const JOB_STATUSES = ['queued', 'running', 'done'] as const;
 export type JobStatus = (typeof JOB_STATUSES)[number];
-export const ErasureAccepted = z.object({ erasureId: z.string().uuid(), status: z.enum(JOB_STATUSES) });
-export const ErasureRecord = z.object({
-  erasureId: z.string().uuid(),
-  subjectId: z.string(),
-  status: z.enum(JOB_STATUSES),
-  total: z.number().int().meta({ description: 'Items naming the subject found so far.' }),
-  deleted: z.number().int().meta({ description: 'Items deleted: those naming the subject alone.' }),
-  untagged: z.number().int().meta({ description: 'Shared items kept, with the subject no longer named on them (others are).' }),
-  heldBack: z.number().int().meta({ description: 'Items kept because they are under legal hold.' }),
-});
+export const ErasureAccepted = /* @__PURE__ */ pureSchema(() => z.object({ erasureId: z.string().uuid(), status: z.enum(JOB_STATUSES) }));
+export const ErasureRecord = /* @__PURE__ */ pureSchema(() =>
+  z.object({
+    erasureId: z.string().uuid(),
+    subjectId: z.string(),
+    status: z.enum(JOB_STATUSES),
+    total: z.number().int().meta({ description: 'Items naming the subject found so far.' }),
+    deleted: z.number().int().meta({ description: 'Items deleted: those naming the subject alone.' }),
+    untagged: z.number().int().meta({ description: 'Shared items kept, with the subject no longer named on them (others are).' }),
+    heldBack: z.number().int().meta({ description: 'Items kept because they are under legal hold.' }),
+  }),
+);
 export type ErasureRecord = z.infer<typeof ErasureRecord>;
-export const ExportAccepted = z.object({ exportId: z.string().uuid(), status: z.enum(JOB_STATUSES) });
-export const ExportRecord = z.object({
-  exportId: z.string().uuid(),
-  status: z.enum(JOB_STATUSES),
-  items: z.number().int(),
-  bytes: z.number().int().meta({ description: 'Size of the ZIP file.' }),
-  url: z.string().url().optional().meta({ description: 'A short-lived download URL of the ZIP, once done.' }),
-  expiresAt: z.string().datetime().optional(),
-});
+export const ExportAccepted = /* @__PURE__ */ pureSchema(() => z.object({ exportId: z.string().uuid(), status: z.enum(JOB_STATUSES) }));
+export const ExportRecord = /* @__PURE__ */ pureSchema(() =>
+  z.object({
+    exportId: z.string().uuid(),
+    status: z.enum(JOB_STATUSES),
+    items: z.number().int(),
+    bytes: z.number().int().meta({ description: 'Size of the ZIP file.' }),
+    url: z.string().url().optional().meta({ description: 'A short-lived download URL of the ZIP, once done.' }),
+    expiresAt: z.string().datetime().optional(),
+  }),
+);
 export type ExportRecord = z.infer<typeof ExportRecord>;
-export const JobIdParam = z.string().uuid();
+export const JobIdParam = /* @__PURE__ */ pureSchema(() => z.string().uuid());
 
 export type Right = 'consent:write' | 'consent:read' | 'audit' | 'retention' | 'erasure' | 'export' | 'settings';
 

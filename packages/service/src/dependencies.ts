@@ -1,14 +1,14 @@
 import type { Kysely } from 'kysely';
-import { createTokenVerifier, type Config, type TokenVerifier } from '@media/core';
+import { createTokenVerifier, MediaError, type Config, type TokenVerifier } from '@media/core';
 import { AccessAuditLog, createDatabase, FaceRepository, MediaRepository, RightsRepository, type Database } from '@media/db';
 import { MediaStorage, noEdgeCache, type CdnUrls, type EdgeInvalidation } from '@media/storage';
-import { discardEvents, SnsEventPublisher, type EventPublisher } from './event-publisher';
+import { discardEvents, type EventPublisher } from './event-publisher';
+import { messagingOf, type Messaging } from './messaging';
 import { RequestThrottle } from './request-throttle';
-import { SqsSender } from './sqs-sender';
-import { SqsVideoQueue, type VideoQueue } from './video-queue';
-import { SqsFaceQueue, type FaceQueue } from './face-queue';
-import { LambdaVideoTransformer, type VideoTransformer } from './video-transformer';
-import { SqsRightsJobQueue, sweeperStartsJobs, type RightsJobQueue } from './rights-job-queue';
+import type { VideoQueue } from './video-queue';
+import type { FaceQueue } from './face-queue';
+import type { VideoTransformer } from './video-transformer';
+import { sweeperStartsJobs, type RightsJobQueue } from './rights-job-queue';
 
 /** Everything a handler needs, built once at cold start from validated config. */
 export interface Dependencies {
@@ -38,11 +38,9 @@ export interface Dependencies {
   videoTransformer?: VideoTransformer;
 }
 
-export interface DependencyOverrides {
+export interface DependencyOverrides extends Partial<Messaging> {
   db?: Kysely<Database>;
   storage?: MediaStorage;
-  events?: EventPublisher;
-  rightsJobs?: RightsJobQueue;
   /**
    * The CloudFront signer, built by the entry point's cold start once it has read the private key
    * from Secrets Manager (config.cdn.signing says where): nothing below reaches for secrets.
@@ -50,11 +48,40 @@ export interface DependencyOverrides {
   cdn?: CdnUrls;
   /** Built by the entry points that purge (media-api, the processor, the sweeper); none elsewhere. */
   edge?: EdgeInvalidation;
+  /**
+   * Built by the video function's entry point alone (functions/shared/video-transform.ts): the
+   * Lambda client's module is then in no other bundle, where it cost init time for nothing.
+   */
+  videoTransformer?: VideoTransformer;
   /** Static credentials for emulators; AWS uses the function's role. */
   credentials?: { accessKeyId: string; secretAccessKey: string };
 }
 
+/**
+ * The dependency bag with the messaging its configuration names (events topic, rights-jobs, video
+ * and face queues): what the local stack and the tests build.
+ */
 export async function createDependencies(config: Config, overrides: DependencyOverrides = {}): Promise<Dependencies> {
+  return assembleDependencies(config, { ...messagingOf(config, overrides.credentials), ...overrides });
+}
+
+/**
+ * Where nothing publishes, nothing may: a function built without a publisher (request-upload and
+ * get-download never publish) fails loudly should it ever try, rather than drop an event.
+ */
+const noPublisherHere: EventPublisher = {
+  publish: async () => {
+    throw new MediaError('INTERNAL', 'this function was built without an events publisher');
+  },
+};
+
+/**
+ * The dependency bag with only the messaging passed in: a Lambda's entry point adds the SNS and SQS
+ * senders where it uses them (functions/shared/messaging.ts), so the functions that never send
+ * bundle neither client. Without them: events refused (or dropped where no topic is configured),
+ * rights jobs left to the sweeper's next run, no video or face queue.
+ */
+export async function assembleDependencies(config: Config, overrides: DependencyOverrides = {}): Promise<Dependencies> {
   const db =
     overrides.db ??
     (await createDatabase({
@@ -76,20 +103,6 @@ export async function createDependencies(config: Config, overrides: DependencyOv
       forcePathStyle: config.s3.forcePathStyle,
       credentials: overrides.credentials,
     });
-  const events =
-    overrides.events ??
-    (config.sns.eventsTopicArn
-      ? new SnsEventPublisher(
-          { region: config.region, endpoint: config.sns.endpoint, credentials: overrides.credentials },
-          config.sns.eventsTopicArn,
-        )
-      : discardEvents);
-  const sqsClientConfig = { region: config.region, endpoint: config.sqs.endpoint, credentials: overrides.credentials };
-  const rightsJobs =
-    overrides.rightsJobs ??
-    (config.sqs.rightsJobsQueueUrl
-      ? new SqsRightsJobQueue(new SqsSender(sqsClientConfig, config.sqs.rightsJobsQueueUrl))
-      : sweeperStartsJobs);
   return {
     config,
     db,
@@ -100,19 +113,12 @@ export async function createDependencies(config: Config, overrides: DependencyOv
     storage,
     verifyToken: createTokenVerifier(config.jwt),
     throttle: new RequestThrottle(config.throttle),
-    events,
-    rightsJobs,
+    events: overrides.events ?? (config.sns.eventsTopicArn ? noPublisherHere : discardEvents),
+    rightsJobs: overrides.rightsJobs ?? sweeperStartsJobs,
     cdn: overrides.cdn,
     edge: overrides.edge ?? noEdgeCache,
-    videoQueue: config.processing.videoQueueUrl
-      ? new SqsVideoQueue(new SqsSender(sqsClientConfig, config.processing.videoQueueUrl))
-      : undefined,
-    faceQueue: config.faces.queueUrl ? new SqsFaceQueue(new SqsSender(sqsClientConfig, config.faces.queueUrl)) : undefined,
-    videoTransformer: config.video.transform
-      ? new LambdaVideoTransformer(
-          { region: config.region, endpoint: config.video.transform.lambdaEndpoint, credentials: overrides.credentials },
-          config.video.transform.functionName,
-        )
-      : undefined,
+    videoQueue: overrides.videoQueue,
+    faceQueue: overrides.faceQueue,
+    videoTransformer: overrides.videoTransformer,
   };
 }

@@ -17,3 +17,4 @@ export * from './rights-job-queue';
 export * from './face-access';
 export * from './face-consent';
 export * from './school-settings';
+export * from './messaging';

@@ -7,3 +7,4 @@ export * from './upload-processor';
 export * from './sweeper';
 export * from './subject-export';
 export * from './face-queue';
+export * from './video-transformer';
