@@ -16,6 +16,7 @@ import {
 } from 'node:fs';
 import { homedir, tmpdir } from 'node:os';
 import { dirname, join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { LambdaArchitecture } from './native-modules';
 
 /** One Debian package of the tools' closure, as the archive publishes it. */
@@ -136,6 +137,7 @@ export async function assembleVideoTools(lock: VideoToolsLock, outDir: string, c
   const roots = new Map<string, string>();
   for (const pkg of lock.packages) roots.set(pkg.name, await unpackedPackage(pkg, cacheDir));
   rmSync(outDir, { recursive: true, force: true });
+  mkdirSync(outDir, { recursive: true });
   for (const file of lock.files) {
     const root = roots.get(file.package);
     if (!root) throw new Error(`${file.path}: its package ${file.package} is not in the lock`);
@@ -157,12 +159,26 @@ export async function assembleVideoTools(lock: VideoToolsLock, outDir: string, c
  * 200 MB, and Lambda counts the unpacked package against 250 MB), unpacked into /tmp by the
  * function on first use (`@media/imaging`'s `shippedVideoTools`). Names sorted, owners and times
  * zeroed: the same lock gives the same bytes, so the asset's hash changes only with the lock.
+ *
+ * Being a function of the lock and of this module, the archive is kept in the cache beside the
+ * packages (with its sha256, checked on every use) and copied from there by later builds: a
+ * gzip of 200 MB is most of a synth's time otherwise.
  */
 export async function videoToolsArchive(lock: VideoToolsLock, outFile: string, cacheDir = videoToolsCacheDir()): Promise<void> {
+  const key = createHash('sha256')
+    .update(JSON.stringify(lock))
+    .update('\0')
+    .update(readFileSync(fileURLToPath(import.meta.url)))
+    .digest('hex');
+  const kept = join(cacheDir, 'archives', `${lock.architecture}-${key.slice(0, 24)}.tar.gz`);
+  mkdirSync(dirname(outFile), { recursive: true });
+  if (existsSync(kept) && existsSync(`${kept}.sha256`) && sha256Of(kept) === readFileSync(`${kept}.sha256`, 'utf8')) {
+    copyFileSync(kept, outFile);
+    return;
+  }
   const work = mkdtempSync(join(tmpdir(), 'video-tools-'));
   try {
     await assembleVideoTools(lock, join(work, 'tools'), cacheDir);
-    mkdirSync(dirname(outFile), { recursive: true });
     execFileSync('sh', [
       '-c',
       'tar --format=ustar --sort=name --owner=0 --group=0 --numeric-owner --mtime=@0 -C "$1" -cf - . | gzip -6n > "$2"',
@@ -170,6 +186,11 @@ export async function videoToolsArchive(lock: VideoToolsLock, outFile: string, c
       join(work, 'tools'),
       outFile,
     ]);
+    mkdirSync(dirname(kept), { recursive: true });
+    const partial = `${kept}.${process.pid}.partial`;
+    copyFileSync(outFile, partial);
+    writeFileSync(`${kept}.sha256`, sha256Of(partial));
+    renameSync(partial, kept);
   } finally {
     rmSync(work, { recursive: true, force: true });
   }
