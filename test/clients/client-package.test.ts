@@ -1,7 +1,7 @@
 import { execFile } from 'node:child_process';
 import { mkdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -95,7 +95,8 @@ describe('the published shape of @media/client', () => {
         files: ['consumer.ts'],
       }),
     );
-    const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc');
+    // TypeScript 7 exports only its package.json and version: its bin is found beside the former.
+    const tsc = join(dirname(createRequire(import.meta.url).resolve('typescript/package.json')), 'bin', 'tsc');
     const result = await run(process.execPath, [tsc, '-p', consumer]).catch((error) => error);
     expect(`${result.stdout ?? ''}${result.stderr ?? ''}`).toBe('');
   }, 180_000);

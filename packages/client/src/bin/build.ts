@@ -42,7 +42,8 @@ await build({
   logLevel: 'warning',
 });
 
-const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc');
+// TypeScript 7 exports only its package.json and version: its bin is found beside the former.
+const tsc = join(dirname(createRequire(import.meta.url).resolve('typescript/package.json')), 'bin', 'tsc');
 execFileSync(process.execPath, [tsc, '-p', join(packageDir, 'tsconfig.build.json'), '--outDir', join(out, 'types')], { stdio: 'inherit' });
 
 // The declarations name core by its workspace name: point them at the copies shipped beside
