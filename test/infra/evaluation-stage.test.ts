@@ -2,7 +2,10 @@
  * The evaluation stage (`-c media:stage=eval`, docs/operations.md § An evaluation deploy) leaves
  * nothing behind on `cdk destroy`; every other stage keeps the data unless told otherwise.
  */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { REPO_ROOT } from '../../infra/lib/repo';
 import { deployShape } from '../../infra/lib/deploy-shape';
 import { resourcesOf, synthesize } from './synth';
 
@@ -91,6 +94,23 @@ describe('the shape of a first deploy (npm run deploy:shape)', () => {
       expect.arrayContaining(['AWS::RDS::DBInstance', 'AWS::RDS::DBProxy', 'AWS::RDS::DBCluster', 'AWS::EC2::NatGateway']),
     );
     expect(evaluation.keptOnDestroy).toEqual([]);
+    // docs/operations.md § The shape of a first deploy states the same counts.
+    const stated = readFileSync(join(REPO_ROOT, 'docs', 'operations.md'), 'utf8').replace(/\s+/g, ' ');
+    const count = (type: string) => evaluation.byType.find(([t]) => t === type)?.[1];
+    const functions = count('AWS::Lambda::Function')!;
+    const helpers = functions - 9;
+    for (const phrase of [
+      `**${evaluation.total} resources**`,
+      `${count('AWS::Lambda::Permission')} Lambda permissions`,
+      `${count('AWS::ApiGatewayV2::Route')} API routes`,
+      `${count('AWS::CloudWatch::Alarm')} alarms`,
+      `${count('AWS::SQS::Queue')} queues and their ${count('AWS::SQS::QueuePolicy')} policies`,
+      `${count('AWS::IAM::Role')} IAM roles and ${count('AWS::IAM::Policy')} policies`,
+      `${functions} functions (9 of the service, ${helpers} of aws-cdk-lib's helpers)`,
+      `${count('AWS::Logs::LogGroup')} log groups`,
+    ]) {
+      expect(stated, 'docs/operations.md states the synthesized counts').toContain(phrase);
+    }
     const production = shapeOf({ 'media:stage': 'prod' });
     expect(production.keptOnDestroy).toEqual(
       expect.arrayContaining([
