@@ -72,7 +72,7 @@ describe('the published shape of @media/client', () => {
     expect(text).not.toMatch(/["']@uppy\//);
   });
 
-  // A whole tsc run over the package's declarations and Uppy's: a minute or more on a busy machine.
+  // A whole tsc run over the package's declarations and Uppy's (TypeScript 7: under a second here).
   it('type-checks a consumer that uses it under moduleResolution nodenext', async () => {
     await rm(consumer, { recursive: true, force: true });
     await mkdir(join(consumer, 'node_modules', '@media'), { recursive: true });

@@ -2,7 +2,7 @@ import type { SQSClient, SQSClientConfig } from '@aws-sdk/client-sqs';
 
 /**
  * Sends messages to one SQS queue. The SDK's module loads on the first message, not at cold start:
- * every function bundles the dependencies that build this, and most never send.
+ * the functions that bundle this (those that send, messaging.ts) send on few of their requests.
  */
 export class SqsSender {
   private client: SQSClient | undefined;

@@ -25,9 +25,8 @@ export interface VideoTransformer {
 }
 
 /**
- * Invokes the transform function and waits for its answer. The SDK's module loads on the first
- * video, not at cold start: the other functions bundle the dependencies that build this and never
- * invoke it.
+ * Invokes the transform function and waits for its answer. Only the video function builds this
+ * (functions/shared/video-transform.ts); the SDK's module loads on its first video, not at cold start.
  */
 export class LambdaVideoTransformer implements VideoTransformer {
   private client: LambdaClient | undefined;
