@@ -94,10 +94,21 @@ export async function unpackedPackage(pkg: LockedPackage, cacheDir = videoToolsC
   const deb = await cachedPackage(pkg, cacheDir);
   const root = join(cacheDir, 'unpacked', pkg.sha256);
   if (!existsSync(join(root, '.complete'))) {
-    rmSync(root, { recursive: true, force: true });
-    mkdirSync(root, { recursive: true });
-    execFileSync('dpkg-deb', ['-x', deb, root]);
-    writeFileSync(join(root, '.complete'), '');
+    // Unpacked beside it and renamed into place: two builds unpacking at once (a synth and a test
+    // file) must never see, or delete, each other's half-written tree.
+    const partial = `${root}.${process.pid}.partial`;
+    rmSync(partial, { recursive: true, force: true });
+    mkdirSync(partial, { recursive: true });
+    execFileSync('dpkg-deb', ['-x', deb, partial]);
+    writeFileSync(join(partial, '.complete'), '');
+    if (existsSync(root) && !existsSync(join(root, '.complete'))) rmSync(root, { recursive: true, force: true });
+    try {
+      renameSync(partial, root);
+    } catch (error) {
+      // Another build finished first: its tree is as good as ours.
+      rmSync(partial, { recursive: true, force: true });
+      if (!existsSync(join(root, '.complete'))) throw error;
+    }
   }
   return root;
 }
