@@ -3,6 +3,7 @@ import pg from 'pg';
 import type { Database } from './database';
 import { durablePgliteOptions } from './durable-pglite';
 import { lockEmbeddedDatabase } from './embedded-database-lock';
+import { embeddedTemplatesDir, startFromTemplate } from './embedded-database-template';
 import { rdsIamConnection } from './rds-iam-auth';
 
 export interface DatabaseOptions {
@@ -19,6 +20,11 @@ export interface DatabaseOptions {
   lockTimeoutMs?: number;
   /** Sign in to RDS Proxy with an IAM token instead of a password (AWS). */
   iamAuth?: { region: string };
+  /**
+   * Where a new PGlite folder's migrated template is kept (embedded-database-template.ts): by
+   * default the user's cache; false to let PGlite create the database from nothing.
+   */
+  pgliteTemplates?: string | false;
 }
 
 // Sizes and counts are int4 or int8; int8 (from sums) arrives as text unless parsed.
@@ -55,6 +61,10 @@ export async function createDatabase(options: DatabaseOptions): Promise<Kysely<D
       // One process per folder (embedded-database-lock.ts), held until `destroy()` or exit.
       const lock = lockEmbeddedDatabase(options.pgliteDir);
       try {
+        // A folder that does not exist yet starts as a copy of a migrated one, under this lock.
+        if (options.pgliteTemplates !== false) {
+          await startFromTemplate(options.pgliteDir, { dir: options.pgliteTemplates ?? embeddedTemplatesDir() });
+        }
         const pglite = new PGlite({ ...(await durablePgliteOptions(options.pgliteDir)), parsers });
         await pglite.waitReady;
         dialect = releasingOnDestroy(new PGliteDialect(pglite), lock.release);
