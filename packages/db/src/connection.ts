@@ -3,7 +3,6 @@ import pg from 'pg';
 import type { Database } from './database';
 import { durablePgliteOptions } from './durable-pglite';
 import { lockEmbeddedDatabase } from './embedded-database-lock';
-import { embeddedTemplatesDir, startFromTemplate } from './embedded-database-template';
 import { rdsIamConnection } from './rds-iam-auth';
 
 export interface DatabaseOptions {
@@ -62,7 +61,10 @@ export async function createDatabase(options: DatabaseOptions): Promise<Kysely<D
       const lock = lockEmbeddedDatabase(options.pgliteDir);
       try {
         // A folder that does not exist yet starts as a copy of a migrated one, under this lock.
+        // Imported here, not at the top: it brings the migrations, which no Lambda bundle should
+        // read at cold start (with code splitting it is a chunk the functions never load).
         if (options.pgliteTemplates !== false) {
+          const { embeddedTemplatesDir, startFromTemplate } = await import('./embedded-database-template');
           await startFromTemplate(options.pgliteDir, { dir: options.pgliteTemplates ?? embeddedTemplatesDir() });
         }
         const pglite = new PGlite({ ...(await durablePgliteOptions(options.pgliteDir)), parsers });
