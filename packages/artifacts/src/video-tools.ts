@@ -94,10 +94,25 @@ export async function unpackedPackage(pkg: LockedPackage, cacheDir = videoToolsC
   const deb = await cachedPackage(pkg, cacheDir);
   const root = join(cacheDir, 'unpacked', pkg.sha256);
   if (!existsSync(join(root, '.complete'))) {
-    rmSync(root, { recursive: true, force: true });
-    mkdirSync(root, { recursive: true });
-    execFileSync('dpkg-deb', ['-x', deb, root]);
-    writeFileSync(join(root, '.complete'), '');
+    // A folder of this process's own, renamed into place whole: other checkouts' synths unpack
+    // the same package at once, and one's clean-up must not pull the folder from under another.
+    const unpacking = `${root}.unpacking-${process.pid}-${Date.now()}`;
+    mkdirSync(unpacking, { recursive: true });
+    try {
+      execFileSync('dpkg-deb', ['-x', deb, unpacking]);
+      writeFileSync(join(unpacking, '.complete'), '');
+      try {
+        renameSync(unpacking, root);
+      } catch {
+        // Another process's whole copy got there first; an incomplete one (an interrupted older unpack) is replaced.
+        if (!existsSync(join(root, '.complete'))) {
+          rmSync(root, { recursive: true, force: true });
+          renameSync(unpacking, root);
+        }
+      }
+    } finally {
+      rmSync(unpacking, { recursive: true, force: true });
+    }
   }
   return root;
 }
