@@ -20,16 +20,17 @@ import {
 import { newMediaId } from '@media/core';
 import { unpackVideoTools } from '@media/imaging';
 import { createDatabase, MediaRepository, type Database } from '@media/db';
-import { LOCAL_S3_CREDENTIALS, notificationBody, startS3Server, type S3Server } from '@media/local';
-import { derivativePrefix, incomingKey, MediaStorage } from '@media/storage';
+import { notificationBody } from '@media/local';
+import { derivativePrefix, incomingKey } from '@media/storage';
 import { REPO_ROOT } from '../../infra/lib/repo';
 import { CAPTURED_AT } from '../fixtures/images/camera-metadata';
 import { HEIC_SECRETS, iphoneHeic } from '../fixtures/images/heic';
 import { near, pixelAt, RED } from '../fixtures/images/pictures';
 import { makePhoto } from '../fixtures/photos';
 import { LOCATION, phoneClip } from '../fixtures/videos';
-import { appDatabaseUrl, uniqueTenant } from '../support/database';
+import { uniqueTenant } from '../support/database';
 import { createPending } from '../support/media-rows';
+import { dataPlaneEnvironment, startLocalBucket, underEmulation, type LocalBucket } from '../support/shipped-functions';
 
 const missing = arm64EmulationMissing();
 // CI installs the emulator (.ci/run); elsewhere its absence is said, never silently passed over.
@@ -45,7 +46,7 @@ if (missing) console.warn(`arm64 processor smoke test skipped: ${missing}`);
  */
 describe.skipIf(!!missing)(`the shipped arm64 processor under emulation${missing ? ` (skipped: ${missing})` : ''}`, () => {
   let workDir: string;
-  let s3: S3Server;
+  let bucketServer: LocalBucket;
   let db: Kysely<Database>;
   let processor: StartedFunction;
   let transform: StartedFunction;
@@ -68,6 +69,29 @@ describe.skipIf(!!missing)(`the shipped arm64 processor under emulation${missing
     const { dir: transformDir } = isolatedCopy(transformFn, { dir: join(workDir, 'transform'), platform: 'as-built' });
     const emulator = arm64Emulator(join(REPO_ROOT, 'node_modules', '.cache', 'media-artifacts'));
 
+    bucketServer = await startLocalBucket(workDir, bucket);
+    db = await createDatabase({ url: databaseUrl });
+    // The processor is started while the transform's tools unpack and it starts: each emulated
+    // start is seconds of module init. The endpoint finds the transform by name when invoked.
+    const invokable: Record<string, StartedFunction> = {};
+    lambda = await startInvokeEndpoint(invokable);
+    const startingProcessor = startFunction({
+      dir,
+      handler: fn.handler,
+      functionName: fn.name,
+      ...underEmulation(emulator),
+      timeoutSeconds: fn.timeoutSeconds,
+      environment: dataPlaneEnvironment(
+        fn,
+        { bucket: bucketServer, databaseUrl },
+        { MEDIA_VIDEO_TRANSFORM_FUNCTION: 'transform-video' },
+        { MEDIA_LAMBDA_ENDPOINT: lambda.url },
+      ),
+    }).then((started) => {
+      processor = started;
+    });
+    startingProcessor.catch(() => {});
+
     // The shipped ffmpeg and ffprobe for arm64: the archive the template names (/var/task is the
     // copy's folder), unpacked by the function's own code. The emulated transform spawns each
     // through its shipped launcher with qemu put in front of Debian's loader: what binfmt_misc
@@ -75,71 +99,47 @@ describe.skipIf(!!missing)(`the shipped arm64 processor under emulation${missing
     expect(fn.environment.MEDIA_VIDEO_TOOLS_ARCHIVE, 'the video function runs no tool').toBeUndefined();
     const archive = transformFn.environment.MEDIA_VIDEO_TOOLS_ARCHIVE;
     expect(archive, "the archive in the transform's environment").toBe('/var/task/video-tools.tar.gz');
-    const unpacked = await unpackVideoTools(archive!.replace('/var/task', transformDir), workDir);
-    const emulated: Record<string, string> = {};
-    toolCalls = join(workDir, 'tool-calls.log');
-    for (const [name, tool] of [
-      ['MEDIA_FFMPEG_PATH', 'ffmpeg'],
-      ['MEDIA_FFPROBE_PATH', 'ffprobe'],
-    ] as const) {
-      const launcher = await readFile(join(unpacked, tool), 'utf8');
-      const wrapper = join(workDir, name.toLowerCase());
-      await writeFile(
-        wrapper,
-        launcher.replace(/^d=.*$/m, `d="${unpacked}"\necho ${name} >> "${toolCalls}"`).replace(/^exec /m, `exec ${QEMU_AARCH64} `),
-      );
-      await chmod(wrapper, 0o755);
-      emulated[name] = wrapper;
-    }
+    const emulatedTools = (async () => {
+      const unpacked = await unpackVideoTools(archive!.replace('/var/task', transformDir), workDir);
+      const emulated: Record<string, string> = {};
+      toolCalls = join(workDir, 'tool-calls.log');
+      for (const [name, tool] of [
+        ['MEDIA_FFMPEG_PATH', 'ffmpeg'],
+        ['MEDIA_FFPROBE_PATH', 'ffprobe'],
+      ] as const) {
+        const launcher = await readFile(join(unpacked, tool), 'utf8');
+        const wrapper = join(workDir, name.toLowerCase());
+        await writeFile(
+          wrapper,
+          launcher.replace(/^d=.*$/m, `d="${unpacked}"\necho ${name} >> "${toolCalls}"`).replace(/^exec /m, `exec ${QEMU_AARCH64} `),
+        );
+        await chmod(wrapper, 0o755);
+        emulated[name] = wrapper;
+      }
+      return emulated;
+    })();
 
-    s3 = await startS3Server({
-      directory: join(workDir, 's3'),
-      host: '127.0.0.1',
-      port: 0,
-      bucket,
-      allowedOrigins: ['http://localhost:*'],
-    });
-    db = await createDatabase({ url: databaseUrl });
     // Given nothing but its own template's environment and the tools: no credentials, no bucket.
-    transform = await startFunction({
-      dir: transformDir,
-      handler: transformFn.handler,
-      functionName: transformFn.name,
-      execPath: emulator.execPath,
-      execArgv: emulator.execArgv,
-      initTimeoutMs: 300_000,
-      timeoutSeconds: transformFn.timeoutSeconds,
-      environment: runtimeEnvironment(transformFn, {}, { AWS_REGION: 'us-east-1', POWERTOOLS_METRICS_DISABLED: 'true', ...emulated }),
-    });
-    lambda = await startInvokeEndpoint({ 'transform-video': transform });
-    processor = await startFunction({
-      dir,
-      handler: fn.handler,
-      functionName: fn.name,
-      execPath: emulator.execPath,
-      execArgv: emulator.execArgv,
-      initTimeoutMs: 300_000,
-      timeoutSeconds: fn.timeoutSeconds,
-      environment: runtimeEnvironment(
-        fn,
-        {
-          MEDIA_BUCKET: bucket,
-          DATABASE_URL: appDatabaseUrl(databaseUrl),
-          MEDIA_DB_IAM_AUTH: 'false',
-          MEDIA_VIDEO_TRANSFORM_FUNCTION: 'transform-video',
-        },
-        {
-          AWS_REGION: 'us-east-1',
-          AWS_ACCESS_KEY_ID: LOCAL_S3_CREDENTIALS.accessKeyId,
-          AWS_SECRET_ACCESS_KEY: LOCAL_S3_CREDENTIALS.secretAccessKey,
-          MEDIA_S3_ENDPOINT: s3.endpoint,
-          MEDIA_S3_FORCE_PATH_STYLE: 'true',
-          MEDIA_LAMBDA_ENDPOINT: lambda.url,
-          MEDIA_JWT_SECRET: 'not-used-by-the-processor',
-          POWERTOOLS_METRICS_DISABLED: 'true',
-        },
-      ),
-    });
+    try {
+      transform = await startFunction({
+        dir: transformDir,
+        handler: transformFn.handler,
+        functionName: transformFn.name,
+        ...underEmulation(emulator),
+        timeoutSeconds: transformFn.timeoutSeconds,
+        environment: runtimeEnvironment(
+          transformFn,
+          {},
+          { AWS_REGION: 'us-east-1', POWERTOOLS_METRICS_DISABLED: 'true', ...(await emulatedTools) },
+        ),
+      });
+    } catch (error) {
+      // Stopped by afterAll, not left running.
+      await startingProcessor.catch(() => {});
+      throw error;
+    }
+    invokable['transform-video'] = transform;
+    await startingProcessor;
   }, 600_000);
 
   afterAll(async () => {
@@ -147,7 +147,7 @@ describe.skipIf(!!missing)(`the shipped arm64 processor under emulation${missing
     await transform?.stop();
     await lambda?.stop();
     await db?.destroy();
-    await s3?.stop();
+    await bucketServer?.s3.stop();
     if (workDir) await rm(workDir, { recursive: true, force: true });
   });
 
@@ -232,8 +232,7 @@ describe.skipIf(!!missing)(`the shipped arm64 processor under emulation${missing
     expect(new Set(calls)).toEqual(new Set(['MEDIA_FFPROBE_PATH', 'MEDIA_FFMPEG_PATH']));
   }, 600_000);
 
-  const storage = () =>
-    new MediaStorage({ bucket, region: 'us-east-1', endpoint: s3.endpoint, forcePathStyle: true, credentials: LOCAL_S3_CREDENTIALS });
+  const storage = () => bucketServer.storage();
   /** The S3 event of an upload, through SQS, as the event source mapping hands it over. */
   const deliver = (id: string, size: number) =>
     processor.invoke<SQSBatchResponse>({

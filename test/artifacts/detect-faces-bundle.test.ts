@@ -8,8 +8,8 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import {
   arm64EmulationMissing,
   arm64Emulator,
+  hostRunnableFunctions,
   isolatedCopy,
-  runtimeEnvironment,
   startFunction,
   synthesizedApp,
   synthesizedFunction,
@@ -18,12 +18,12 @@ import {
 import { newMediaId } from '@media/core';
 import { createDatabase, FaceRepository, type Database } from '@media/db';
 import { detectFaces, decodeUprightWithin, DEFAULT_DETECTION, installedModelFiles } from '@media/faces';
-import { LOCAL_S3_CREDENTIALS, startS3Server, type S3Server } from '@media/local';
-import { MediaStorage, originalKey } from '@media/storage';
+import { originalKey } from '@media/storage';
 import { REPO_ROOT } from '../../infra/lib/repo';
 import { demoPhoto } from '../../packages/faces/test/demo-photos';
-import { appDatabaseUrl, uniqueTenant } from '../support/database';
+import { uniqueTenant } from '../support/database';
 import { createPending } from '../support/media-rows';
+import { dataPlaneEnvironment, startLocalBucket, underEmulation, type LocalBucket } from '../support/shipped-functions';
 
 const missing = arm64EmulationMissing();
 // CI installs the emulator (.ci/run); elsewhere its absence is said, never silently passed over.
@@ -41,26 +41,19 @@ const bucket = 'media-faces-bundle';
  */
 describe('the shipped detect-faces function', () => {
   let workDir: string;
-  let s3: S3Server;
+  let bucketServer: LocalBucket;
   let db: Kysely<Database>;
   let databaseUrl: string;
   let assembly: string;
   const running: StartedFunction[] = [];
   const tenant = uniqueTenant();
-  const storage = () =>
-    new MediaStorage({ bucket, region: 'us-east-1', endpoint: s3.endpoint, forcePathStyle: true, credentials: LOCAL_S3_CREDENTIALS });
+  const storage = () => bucketServer.storage();
 
   beforeAll(async () => {
     databaseUrl = inject('databaseUrl');
     expect(databaseUrl, 'the bundle signs in to PostgreSQL over the network: it needs DATABASE_URL').toBeTruthy();
     workDir = await mkdtemp(join(tmpdir(), 'media-faces-bundle-'));
-    s3 = await startS3Server({
-      directory: join(workDir, 's3'),
-      host: '127.0.0.1',
-      port: 0,
-      bucket,
-      allowedOrigins: ['http://localhost:*'],
-    });
+    bucketServer = await startLocalBucket(workDir, bucket);
     db = await createDatabase({ url: databaseUrl });
     assembly = await synthesizedApp({ repoRoot: REPO_ROOT });
   }, 900_000);
@@ -68,7 +61,7 @@ describe('the shipped detect-faces function', () => {
   afterAll(async () => {
     await Promise.all(running.map((f) => f.stop()));
     await db?.destroy();
-    await s3?.stop();
+    await bucketServer?.s3.stop();
     if (workDir) await rm(workDir, { recursive: true, force: true });
   });
 
@@ -108,10 +101,12 @@ describe('the shipped detect-faces function', () => {
   async function start(architecture: 'host' | 'arm64'): Promise<StartedFunction> {
     const fn = synthesizedFunction(assembly, 'detect-faces');
     expect(fn.architecture).toBe('arm64');
-    const { dir } = isolatedCopy(fn, {
-      dir: join(workDir, `task-${architecture}`),
-      platform: architecture === 'host' ? 'host' : 'as-built',
-    });
+    // On this machine: the copy the artifact tests share (sharp reinstalled for this CPU once per
+    // assembly, not once per file); for arm64, the bundle as built.
+    const dir =
+      architecture === 'host'
+        ? (await hostRunnableFunctions(assembly)).find((f) => f.name === fn.name)!.dir
+        : isolatedCopy(fn, { dir: join(workDir, 'task-arm64'), platform: 'as-built' }).dir;
     const emulator = architecture === 'arm64' ? arm64Emulator(join(REPO_ROOT, 'node_modules', '.cache', 'media-artifacts')) : undefined;
     // The template's paths under /var/task, which is the copy's folder here.
     const fromTask = (variable: string) => {
@@ -126,21 +121,12 @@ describe('the shipped detect-faces function', () => {
       memorySize: fn.memorySize,
       timeoutSeconds: fn.timeoutSeconds,
       // Every instruction emulated: the stage takes most of a minute where Lambda's arm64 takes seconds.
-      ...(emulator ? { execPath: emulator.execPath, execArgv: emulator.execArgv, initTimeoutMs: 300_000, timeoutSeconds: 900 } : {}),
-      environment: runtimeEnvironment(
+      ...(emulator ? { ...underEmulation(emulator), timeoutSeconds: 900 } : {}),
+      environment: dataPlaneEnvironment(
         fn,
-        { MEDIA_BUCKET: bucket, DATABASE_URL: appDatabaseUrl(databaseUrl), MEDIA_DB_IAM_AUTH: 'false' },
-        {
-          AWS_REGION: 'us-east-1',
-          AWS_ACCESS_KEY_ID: LOCAL_S3_CREDENTIALS.accessKeyId,
-          AWS_SECRET_ACCESS_KEY: LOCAL_S3_CREDENTIALS.secretAccessKey,
-          MEDIA_S3_ENDPOINT: s3.endpoint,
-          MEDIA_S3_FORCE_PATH_STYLE: 'true',
-          MEDIA_JWT_SECRET: 'not-used-by-the-face-stage',
-          POWERTOOLS_METRICS_DISABLED: 'true',
-          MEDIA_FACE_MODEL_DIR: fromTask('MEDIA_FACE_MODEL_DIR'),
-          MEDIA_FACE_WASM_DIR: fromTask('MEDIA_FACE_WASM_DIR'),
-        },
+        { bucket: bucketServer, databaseUrl },
+        {},
+        { MEDIA_FACE_MODEL_DIR: fromTask('MEDIA_FACE_MODEL_DIR'), MEDIA_FACE_WASM_DIR: fromTask('MEDIA_FACE_WASM_DIR') },
       ),
     });
     running.push(started);
@@ -190,6 +176,10 @@ describe('the shipped detect-faces function', () => {
     `starts for arm64 under emulation and does the same for one photo${missing ? ` (skipped: ${missing})` : ''}`,
     async () => {
       const fn = await start('arm64');
+      // Most of this case's CPU is one SSD pass: XNNPACK's float convolutions, which qemu's TCG
+      // runs through soft-float helpers. Measured without effect (within run-to-run noise) or
+      // worse, so not used: V8's --liftoff-only, --no-liftoff, --no-wasm-tier-up, --no-opt,
+      // --max-lazy, --single-threaded, and qemu's CPU models neoverse-n1 and max,pauth-impdef=on.
       // Downscaled: the detector sees 512 × 512 whatever the size, while decoding, blurring and
       // encoding a 1920 px photo cost tens of seconds under emulation and prove nothing more.
       const id = await readyPhoto(

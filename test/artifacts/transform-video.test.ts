@@ -17,13 +17,14 @@ import {
 import { newMediaId } from '@media/core';
 import { createDatabase, MediaRepository, type Database } from '@media/db';
 import { VideoTransformAnswer } from '@media/imaging';
-import { LOCAL_S3_CREDENTIALS, notificationBody, startS3Server, type S3Server } from '@media/local';
-import { incomingKey, MediaStorage, SCRATCH_PREFIX } from '@media/storage';
+import { notificationBody } from '@media/local';
+import { incomingKey, SCRATCH_PREFIX } from '@media/storage';
 import { REPO_ROOT } from '../../infra/lib/repo';
 import { makePhoto } from '../fixtures/photos';
 import { LOCATION, phoneClip } from '../fixtures/videos';
-import { appDatabaseUrl, uniqueTenant } from '../support/database';
+import { uniqueTenant } from '../support/database';
 import { createPending } from '../support/media-rows';
+import { dataPlaneEnvironment, startLocalBucket, type LocalBucket } from '../support/shipped-functions';
 
 /**
  * The transform function as it deploys, started from its asset alone with exactly its template's
@@ -33,7 +34,7 @@ import { createPending } from '../support/media-rows';
  */
 describe('the shipped transform-video function, invoked with presigned URLs', () => {
   let workDir: string;
-  let s3: S3Server;
+  let bucketServer: LocalBucket;
   let db: Kysely<Database>;
   let functions: PreparedFunction[];
   let transform: StartedFunction;
@@ -42,21 +43,14 @@ describe('the shipped transform-video function, invoked with presigned URLs', ()
   const bucket = 'media-transform';
   const tenant = uniqueTenant();
   const fn = (name: string) => functions.find((f) => f.name === name)!;
-  const storage = () =>
-    new MediaStorage({ bucket, region: 'us-east-1', endpoint: s3.endpoint, forcePathStyle: true, credentials: LOCAL_S3_CREDENTIALS });
+  const storage = () => bucketServer.storage();
   const debianTools = { MEDIA_FFPROBE_PATH: 'ffprobe', MEDIA_FFMPEG_PATH: 'ffmpeg' };
 
   beforeAll(async () => {
     const databaseUrl = inject('databaseUrl');
     workDir = await mkdtemp(join(tmpdir(), 'media-transform-'));
     functions = await hostRunnableFunctions(await synthesizedApp({ repoRoot: REPO_ROOT }));
-    s3 = await startS3Server({
-      directory: join(workDir, 's3'),
-      host: '127.0.0.1',
-      port: 0,
-      bucket,
-      allowedOrigins: ['http://localhost:*'],
-    });
+    bucketServer = await startLocalBucket(workDir, bucket);
     db = await createDatabase({ url: databaseUrl });
 
     const t = fn('transform-video');
@@ -76,24 +70,11 @@ describe('the shipped transform-video function, invoked with presigned URLs', ()
       handler: p.handler,
       functionName: p.name,
       timeoutSeconds: p.timeoutSeconds,
-      environment: runtimeEnvironment(
+      environment: dataPlaneEnvironment(
         p,
-        {
-          MEDIA_BUCKET: bucket,
-          DATABASE_URL: appDatabaseUrl(databaseUrl),
-          MEDIA_DB_IAM_AUTH: 'false',
-          MEDIA_VIDEO_TRANSFORM_FUNCTION: 'transform-video',
-        },
-        {
-          AWS_REGION: 'us-east-1',
-          AWS_ACCESS_KEY_ID: LOCAL_S3_CREDENTIALS.accessKeyId,
-          AWS_SECRET_ACCESS_KEY: LOCAL_S3_CREDENTIALS.secretAccessKey,
-          MEDIA_S3_ENDPOINT: s3.endpoint,
-          MEDIA_S3_FORCE_PATH_STYLE: 'true',
-          MEDIA_LAMBDA_ENDPOINT: lambda.url,
-          MEDIA_JWT_SECRET: 'not-used-by-the-processor',
-          POWERTOOLS_METRICS_DISABLED: 'true',
-        },
+        { bucket: bucketServer, databaseUrl },
+        { MEDIA_VIDEO_TRANSFORM_FUNCTION: 'transform-video' },
+        { MEDIA_LAMBDA_ENDPOINT: lambda.url },
       ),
     });
   }, 600_000);
@@ -103,7 +84,7 @@ describe('the shipped transform-video function, invoked with presigned URLs', ()
     await transform?.stop();
     await lambda?.stop();
     await db?.destroy();
-    await s3?.stop();
+    await bucketServer?.s3.stop();
     if (workDir) await rm(workDir, { recursive: true, force: true });
   });
 
