@@ -1,5 +1,4 @@
 import { MEDIA_ROUTES } from '@media/core';
-import { openApiDocument } from '@media/core/openapi';
 import {
   deleteMedia,
   getConsent,
@@ -47,9 +46,10 @@ export const handler = apiHandler(
     requestExport: ({ principal, params, requestId }, deps) => requestExport(deps, principal, params.subjectId, requestId),
     getExport: ({ principal, params, requestId }, deps) => getExport(deps, principal, params.exportId, requestId),
     health: () => ({ status: 'ok' }),
-    // Imported statically: a dynamic import here makes esbuild wrap the contract's modules in lazy
-    // initialisers, which packages marked `sideEffects: false` then never run (PURPOSES undefined at init).
-    openApiDocument: () => openApiDocument(),
+    // The document (zod-openapi, and the schemas of every function's routes) is a chunk of the bundle
+    // of its own (infra/lib/media-function.ts splits it off): loaded on the first GET /openapi.json,
+    // not at every cold start.
+    openApiDocument: async () => (await import('@media/core/openapi')).openApiDocument(),
   },
   { extras: combinedExtras(edgeInvalidation, messaging) },
 );

@@ -111,6 +111,11 @@ export function apiHandler<F extends ApiFunctionName>(
   handlers: RouteHandlers<NoInfer<F>>,
   { extras }: ApiHandlerOptions = {},
 ) {
+  // Node loads its fetch implementation (undici, about 25 ms) when `Headers` is first touched; the
+  // token verifier's JWKS set (jose) makes one when the first request builds the dependencies. The
+  // one-file bundle loaded it at init through its static `node:http` import; split, nothing on the
+  // init path does, so it is loaded here, at init, and the first request does not grow by it.
+  void globalThis.Headers;
   const lookup = routeLookup(routes);
   const handlerOf = (route: ApiRoute) => {
     const handle = (handlers as Record<string, ((...args: unknown[]) => unknown) | undefined>)[route.operationId];

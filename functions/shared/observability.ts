@@ -2,7 +2,7 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import { mapStacksOfBundle } from './source-mapped-stacks';
 
-// In a bundle this module's URL is the bundle's own (index.mjs), with its source map beside it.
+// In a bundle this module's URL is a file of the bundle (index.mjs or a chunk), with its source map beside it.
 mapStacksOfBundle(import.meta.url);
 
 /** One logger and one metrics sink per process; Powertools reads its service name from the env. */

@@ -1,11 +1,13 @@
+import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Duration, RemovalPolicy, Size } from 'aws-cdk-lib';
+import { AssetHashType, type Duration, type ILocalBundling, type RemovalPolicy, type Size } from 'aws-cdk-lib';
 import type * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
-import { NodejsFunction, OutputFormat, type ICommandHooks } from 'aws-cdk-lib/aws-lambda-nodejs';
+import type { ICommandHooks } from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
+import { buildSync, type BuildOptions } from 'esbuild';
 import { nativeInstallCommand, nativePackageJson, type LambdaArchitecture } from '@media/artifacts';
 import { REPO_ROOT } from './repo';
 
@@ -173,14 +175,70 @@ export function sharpForLambda(
 }
 
 /**
+ * esbuild as NodejsFunction runs it (ESM, minified, Node 24, `module` before `main`, the CommonJS
+ * shim, source maps without sources), but with code splitting, which NodejsFunction cannot ask for
+ * (it writes one file): what a function reaches only through `import()` (the CloudFront, SNS and SQS
+ * clients, the SDK's other credential providers, the OpenAPI document) becomes a chunk of its own in
+ * `chunks/` beside `index.mjs`, read and compiled when first imported instead of with the bundle at
+ * every cold start. Exported for the cold-start bench, whose baselines are built the same way.
+ */
+export function functionBuildOptions(entry: string, outputDir: string, external: readonly string[]): BuildOptions {
+  return {
+    absWorkingDir: REPO_ROOT,
+    entryPoints: { index: entry },
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    target: 'node24',
+    mainFields: ['module', 'main'],
+    banner: { js: COMMONJS_SHIM },
+    minify: true,
+    sourcemap: true,
+    sourcesContent: false,
+    external: [...external],
+    splitting: true,
+    outdir: outputDir,
+    outExtension: { '.js': '.mjs' },
+    chunkNames: 'chunks/[name]-[hash]',
+    logLevel: 'warning',
+  };
+}
+
+/**
+ * The bundle, then the hooks (sharp, the video tools, the face models), in the project root, as CDK
+ * runs them. Its fields are what CDK keys its cache of bundled assets by (the bundling options as
+ * JSON, where `tryBundle` itself does not show): without them every function would get the bundle
+ * built first.
+ */
+class FunctionBundle implements ILocalBundling {
+  readonly hookCommands: string[];
+
+  constructor(
+    readonly entry: string,
+    readonly external: readonly string[],
+    private readonly hooks: ICommandHooks | undefined,
+  ) {
+    this.hookCommands = hooks?.afterBundling(REPO_ROOT, '<output>') ?? [];
+  }
+
+  tryBundle(outputDir: string): boolean {
+    buildSync(functionBuildOptions(this.entry, outputDir, this.external));
+    for (const command of this.hooks?.afterBundling(REPO_ROOT, outputDir) ?? []) {
+      execFileSync('bash', ['-c', command], { cwd: REPO_ROOT, stdio: ['ignore', 'inherit', 'inherit'] });
+    }
+    return true;
+  }
+}
+
+/**
  * One function of the service: `functions/<name>/handler.ts` bundled by esbuild (locally, no
- * Docker), Node.js 24, the configured architecture, its own log group with a retention, and the
- * shared configuration plus Powertools settings in its environment.
+ * Docker; FunctionBundle above), Node.js 24, the configured architecture, its own log group with a
+ * retention, and the shared configuration plus Powertools settings in its environment.
  *
  * The AWS SDK v3 clients are bundled on purpose: the function runs the exact SDK version the tests
  * ran, not whichever one the managed runtime carries that week; tree-shaking keeps it small.
  */
-export class MediaFunction extends NodejsFunction {
+export class MediaFunction extends lambda.Function {
   readonly mediaName: MediaFunctionName;
 
   constructor(scope: Construct, id: string, props: MediaFunctionProps) {
@@ -189,11 +247,27 @@ export class MediaFunction extends NodejsFunction {
       retention: props.runtime.logRetentionDays as logs.RetentionDays,
       removalPolicy: runtime.removalPolicy,
     });
+    const entry = join(REPO_ROOT, 'functions', props.name, 'handler.ts');
+    const external = [...NEVER_BUNDLED, ...(props.withSharp ? IMAGE_PIPELINE_PACKAGES : [])];
+    const hooks =
+      props.withSharp || props.withVideoTools
+        ? sharpForLambda(runtime.architecture, {
+            videoTools: props.withVideoTools,
+            sharp: props.withSharp ?? false,
+            faceModels: props.withFaceModels,
+          })
+        : undefined;
     super(scope, id, {
-      entry: join(REPO_ROOT, 'functions', props.name, 'handler.ts'),
-      handler: 'handler',
-      projectRoot: REPO_ROOT,
-      depsLockFilePath: join(REPO_ROOT, 'package-lock.json'),
+      code: lambda.Code.fromAsset(REPO_ROOT, {
+        // Named by what was built, as NodejsFunction's assets are.
+        assetHashType: AssetHashType.OUTPUT,
+        bundling: {
+          // Only if local bundling failed, which throws instead: never pulled.
+          image: NODEJS_RUNTIME.bundlingImage,
+          local: new FunctionBundle(entry, external, hooks),
+        },
+      }),
+      handler: 'index.handler',
       description: props.description,
       runtime: NODEJS_RUNTIME,
       architecture: runtime.architecture === 'arm64' ? lambda.Architecture.ARM_64 : lambda.Architecture.X86_64,
@@ -211,25 +285,6 @@ export class MediaFunction extends NodejsFunction {
       ...(runtime.network && !props.isolated
         ? { vpc: runtime.network.vpc, vpcSubnets: runtime.network.subnets, securityGroups: [runtime.network.securityGroup] }
         : {}),
-      bundling: {
-        format: OutputFormat.ESM,
-        target: 'node24',
-        mainFields: ['module', 'main'],
-        banner: COMMONJS_SHIM,
-        minify: true,
-        sourceMap: true,
-        sourcesContent: false,
-        bundleAwsSDK: true,
-        externalModules: [...NEVER_BUNDLED, ...(props.withSharp ? IMAGE_PIPELINE_PACKAGES : [])],
-        commandHooks:
-          props.withSharp || props.withVideoTools
-            ? sharpForLambda(runtime.architecture, {
-                videoTools: props.withVideoTools,
-                sharp: props.withSharp ?? false,
-                faceModels: props.withFaceModels,
-              })
-            : undefined,
-      },
     });
     this.mediaName = props.name;
     // Lets tools find this function's asset in the cloud assembly by the service's name for it.

@@ -41,6 +41,45 @@ describe('stack traces of a minified bundle without --enable-source-maps', () =>
   });
   afterAll(() => rm(dir, { recursive: true, force: true }));
 
+  it('name the TypeScript source of a frame in a chunk split off the bundle (chunks/, as the functions are built)', async () => {
+    const split = join(dir, 'split');
+    // The entry installs the mapping; the failing step is reached through import(), so it lands in a chunk.
+    await writeFile(
+      join(dir, 'entry.ts'),
+      [
+        `import { mapStacksOfBundle } from '${join(import.meta.dirname, '../../functions/shared/source-mapped-stacks.ts')}';`,
+        'mapStacksOfBundle(import.meta.url);',
+        "export const failingStep = async () => (await import('./late-step')).lateStep();",
+        '',
+      ].join('\n'),
+    );
+    await writeFile(
+      join(dir, 'late-step.ts'),
+      ['export function lateStep(): never {', "  throw new Error('the late step failed');", '}', ''].join('\n'),
+    );
+    await build({
+      entryPoints: { index: join(dir, 'entry.ts') },
+      bundle: true,
+      platform: 'node',
+      format: 'esm',
+      target: 'node24',
+      minify: true,
+      sourcemap: true,
+      sourcesContent: false,
+      splitting: true,
+      outdir: split,
+      outExtension: { '.js': '.mjs' },
+      chunkNames: 'chunks/[name]-[hash]',
+      logLevel: 'error',
+    });
+    const stack = await stackOf(
+      `const m = await import(${JSON.stringify(join(split, 'index.mjs'))}); try { await m.failingStep(); } catch (e) { console.log(e.stack); }`,
+    );
+    expect(stack).toMatch(/^Error: the late step failed\n/);
+    expect(stack).toMatch(/late-step\.ts:2:\d+\)/);
+    expect(stack).toMatch(/entry\.ts:3:\d+\)/);
+  });
+
   const stackOf = async (script: string) =>
     (await run(process.execPath, ['--input-type=module', '-e', script], { env: { ...process.env, NODE_OPTIONS: '' } })).stdout;
 
