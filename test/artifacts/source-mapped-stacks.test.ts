@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { build } from 'esbuild';
+import { functionBuildOptions } from '../../infra/lib/media-function';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 const run = promisify(execFile);
@@ -12,7 +13,8 @@ describe('stack traces of a minified bundle without --enable-source-maps', () =>
   let dir: string;
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), 'media-stacks-'));
-    // A function that fails on line 6 of its TypeScript source, bundled as the functions are.
+    // A function that fails on line 6 of its TypeScript source, bundled as the functions are
+    // (infra/lib/media-function.ts: minified, split, maps beside the files).
     await writeFile(
       join(dir, 'failing-step.ts'),
       [
@@ -26,18 +28,7 @@ describe('stack traces of a minified bundle without --enable-source-maps', () =>
         '',
       ].join('\n'),
     );
-    await build({
-      entryPoints: [join(dir, 'failing-step.ts')],
-      bundle: true,
-      platform: 'node',
-      format: 'esm',
-      target: 'node24',
-      minify: true,
-      sourcemap: true,
-      sourcesContent: false,
-      outfile: join(dir, 'index.mjs'),
-      logLevel: 'error',
-    });
+    await build({ ...functionBuildOptions(join(dir, 'failing-step.ts'), dir, []), logLevel: 'error' });
   });
   afterAll(() => rm(dir, { recursive: true, force: true }));
 
@@ -57,21 +48,7 @@ describe('stack traces of a minified bundle without --enable-source-maps', () =>
       join(dir, 'late-step.ts'),
       ['export function lateStep(): never {', "  throw new Error('the late step failed');", '}', ''].join('\n'),
     );
-    await build({
-      entryPoints: { index: join(dir, 'entry.ts') },
-      bundle: true,
-      platform: 'node',
-      format: 'esm',
-      target: 'node24',
-      minify: true,
-      sourcemap: true,
-      sourcesContent: false,
-      splitting: true,
-      outdir: split,
-      outExtension: { '.js': '.mjs' },
-      chunkNames: 'chunks/[name]-[hash]',
-      logLevel: 'error',
-    });
+    await build({ ...functionBuildOptions(join(dir, 'entry.ts'), split, []), logLevel: 'error' });
     const stack = await stackOf(
       `const m = await import(${JSON.stringify(join(split, 'index.mjs'))}); try { await m.failingStep(); } catch (e) { console.log(e.stack); }`,
     );
