@@ -9,24 +9,24 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 const run = promisify(execFile);
 
+/** A TypeScript source, its lines after the two that install the mapping as the functions do. */
+const sourceWithMapping = (...lines: string[]) =>
+  [
+    `import { mapStacksOfBundle } from '${join(import.meta.dirname, '../../functions/shared/source-mapped-stacks.ts')}';`,
+    'mapStacksOfBundle(import.meta.url);',
+    ...lines,
+    '',
+  ].join('\n');
+
 describe('stack traces of a minified bundle without --enable-source-maps', () => {
   let dir: string;
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), 'media-stacks-'));
-    // A function that fails on line 6 of its TypeScript source, bundled as the functions are
+    // A function that fails on line 5 of its TypeScript source, bundled as the functions are
     // (infra/lib/media-function.ts: minified, split, maps beside the files).
     await writeFile(
       join(dir, 'failing-step.ts'),
-      [
-        `import { mapStacksOfBundle } from '${join(import.meta.dirname, '../../functions/shared/source-mapped-stacks.ts')}';`,
-        '',
-        'mapStacksOfBundle(import.meta.url);',
-        '',
-        'export function failingStep(): never {',
-        "  throw new Error('the step failed');",
-        '}',
-        '',
-      ].join('\n'),
+      sourceWithMapping('', 'export function failingStep(): never {', "  throw new Error('the step failed');", '}'),
     );
     await build({ ...functionBuildOptions(join(dir, 'failing-step.ts'), dir, []), logLevel: 'error' });
   });
@@ -37,12 +37,7 @@ describe('stack traces of a minified bundle without --enable-source-maps', () =>
     // The entry installs the mapping; the failing step is reached through import(), so it lands in a chunk.
     await writeFile(
       join(dir, 'entry.ts'),
-      [
-        `import { mapStacksOfBundle } from '${join(import.meta.dirname, '../../functions/shared/source-mapped-stacks.ts')}';`,
-        'mapStacksOfBundle(import.meta.url);',
-        "export const failingStep = async () => (await import('./late-step')).lateStep();",
-        '',
-      ].join('\n'),
+      sourceWithMapping("export const failingStep = async () => (await import('./late-step')).lateStep();"),
     );
     await writeFile(
       join(dir, 'late-step.ts'),
@@ -65,7 +60,7 @@ describe('stack traces of a minified bundle without --enable-source-maps', () =>
       `const m = await import(${JSON.stringify(join(dir, 'index.mjs'))}); try { m.failingStep(); } catch (e) { console.log(e.stack); }`,
     );
     expect(stack).toMatch(/^Error: the step failed\n/);
-    expect(stack).toMatch(/failing-step\.ts:6:\d+\)/);
+    expect(stack).toMatch(/failing-step\.ts:5:\d+\)/);
   });
 
   it('are left as V8 writes them when no map lies beside the bundle', async () => {
