@@ -89,22 +89,24 @@ describe('a DELETE at any point of processing', () => {
   const run = async (point: Point, mode: Mode, { redeliver = true } = {}) => {
     // On a loaded machine a worker can be overtaken before it reaches the point: its 1 s lease
     // lapses and another case's sweep announces its item. Or it outlives its lease and writes
-    // after it, which a deployed worker cannot: Lambda stops it at its timeout, and its lease is
-    // 2.5 times that (the purge is recorded once the lease is over, and trusts that). Either way
-    // the interleaving under test never happened, so the case is tried again with a new upload, a
-    // few times, until it does.
+    // after the purge was recorded, which a deployed worker cannot: Lambda stops it at its
+    // timeout, and its lease is 2.5 times that (the purge is recorded once the lease is over, and
+    // trusts that). Either way the interleaving under test never happened, so the case is tried
+    // again with a new upload, a few times, until it does.
     let item = await newUpload();
     let record = s3Record(stack.bucket, item.key);
     for (let attempt = 1; ; attempt++) {
       const upload = item;
       const plan = interleaving(point, mode, () => deleteMedia(stack.deps, upload.principal, upload.mediaId));
       await deliver(processUpload.withDependencies(workerDeps(plan)), [record]);
-      const purgeAfter = (await stack.deps.media.findById(upload.mediaId))?.purgeAfter;
-      const outlivedLease = purgeAfter != null && plan.lastWriteAt() > purgeAfter.getTime();
+      // The purge is recorded once the lease is over (by the DELETE itself, or by a sweep of
+      // another case): a write after that came from a worker that outlived its lease.
+      const purgedAt = (await stack.deps.media.findById(upload.mediaId))?.purgedAt;
+      const outlivedLease = purgedAt != null && plan.lastWriteAt() > purgedAt.getTime();
       if (plan.fired() && !outlivedLease) break;
       expect(
         attempt,
-        `${mode} at ${point.phase} ${point.label}: ${plan.fired() ? 'the worker wrote after its lease' : 'the worker never reached the point'}`,
+        `${mode} at ${point.phase} ${point.label}: ${plan.fired() ? 'the worker wrote after the purge was recorded' : 'the worker never reached the point'}`,
       ).toBeLessThan(5);
       item = await newUpload();
       record = s3Record(stack.bucket, item.key);
