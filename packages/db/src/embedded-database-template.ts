@@ -5,9 +5,6 @@ import { createRequire } from 'node:module';
 import { homedir } from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { CamelCasePlugin, Kysely } from 'kysely';
-import type { Database } from './database';
-import { durablePgliteOptions } from './durable-pglite';
 import { isEmbeddedDatabaseInUse, lockEmbeddedDatabase } from './embedded-database-lock';
 import { migrateToLatest } from './migrator';
 
@@ -148,13 +145,11 @@ async function buildTemplate(templates: string, key: string): Promise<Template> 
   const pgdata = join(building, 'pgdata');
   await mkdir(building, { recursive: true });
 
-  const { PGlite } = await import('@electric-sql/pglite');
-  const { PGliteDialect } = await import('kysely-pglite-dialect');
-  // Made as `createDatabase` makes a database from nothing (PGlite's plain setup differs: it
-  // creates its folders with other modes), so a copy is what the user would have had without it.
-  const pglite = new PGlite(await durablePgliteOptions(pgdata));
-  await pglite.waitReady;
-  const db = new Kysely<Database>({ dialect: new PGliteDialect(pglite), plugins: [new CamelCasePlugin()] });
+  // Opened as `npm start` opens a database from nothing, so a copy is what the user would have had
+  // without it (PGlite's plain setup differs: it creates its folders with other modes). Its lock
+  // file sits beside pgdata, outside the manifest, and goes with `destroy()`.
+  const { createDatabase } = await import('./connection');
+  const db = await createDatabase({ pgliteDir: pgdata, pgliteTemplates: false });
   try {
     await migrateToLatest(db);
   } finally {
