@@ -40,8 +40,8 @@ const work = join(tmpdir(), `media-bench-cold-${process.pid}`);
 mkdirSync(work, { recursive: true });
 
 /**
- * A baseline bundle: split as the functions are, or as one file as NodejsFunction builds it (ESM,
- * minified, Node 24, the require shim).
+ * A baseline bundle, built as the functions are: split, or as one file as NodejsFunction builds it
+ * (ESM, minified, Node 24, the CommonJS shim, a map beside it that init does not read).
  */
 async function baseline(label: string, source: string, split = false): Promise<Target> {
   const dir = join(work, label.replace(/\W+/g, '-'));
@@ -49,22 +49,8 @@ async function baseline(label: string, source: string, split = false): Promise<T
   const entry = join(REPO_ROOT, 'bench', `.cold-${label.replace(/\W+/g, '-')}.mjs`);
   writeFileSync(entry, source);
   try {
-    if (split) await build(functionBuildOptions(entry, dir, []));
-    else
-      await build({
-        entryPoints: [entry],
-        bundle: true,
-        platform: 'node',
-        format: 'esm',
-        target: 'node24',
-        minify: true,
-        mainFields: ['module', 'main'],
-        banner: {
-          js: "import { createRequire as __mediaCreateRequire } from 'node:module'; const require = __mediaCreateRequire(import.meta.url);",
-        },
-        outfile: join(dir, 'index.mjs'),
-        logLevel: 'error',
-      });
+    // The functions' own options; one file is those options without the splitting.
+    await build({ ...functionBuildOptions(entry, dir, []), splitting: split, logLevel: 'error' });
   } finally {
     rmSync(entry, { force: true });
   }
