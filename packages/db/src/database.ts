@@ -92,6 +92,11 @@ export interface MediaUsageTable {
   storedBytes: ColumnType<number, number | undefined, number>;
   /** Declared sizes of unfinished uploads. */
   reservedBytes: ColumnType<number, number | undefined, number>;
+  /**
+   * The school's rows only: moved by every change of any of the school's counters (migration 0013),
+   * so the sum over its shards says whether a usage answer read earlier still holds.
+   */
+  version: ColumnType<number, number | undefined, number>;
 }
 
 /** Who an item names, one row per person (kept from `media.subject_ids` by the database): the index by person. */

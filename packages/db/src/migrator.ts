@@ -12,6 +12,7 @@ import * as durableReservations0009 from './migrations/0009-durable-reservations
 import * as usageShards0010 from './migrations/0010-usage-shards';
 import * as subjects0011 from './migrations/0011-subjects';
 import * as faces0012 from './migrations/0012-faces';
+import * as usageVersions0013 from './migrations/0013-usage-versions';
 
 /** Migrations are listed here rather than read from disk, so they bundle into a Lambda as-is. */
 const MIGRATIONS: Record<string, Migration> = {
@@ -27,6 +28,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '0010-usage-shards': usageShards0010,
   '0011-subjects': subjects0011,
   '0012-faces': faces0012,
+  '0013-usage-versions': usageVersions0013,
 };
 
 export async function migrateToLatest(db: Kysely<Database>): Promise<MigrationResultSet> {

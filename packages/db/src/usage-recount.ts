@@ -73,10 +73,29 @@ export async function recountUsage(db: Kysely<Database>, options: { fix?: boolea
     }
     if (options.fix && differences.length > 0) {
       for (const d of differences) {
-        await trx.deleteFrom('mediaUsage').where('tenant', '=', d.tenant).where('scope', '=', d.scope).where('key', '=', d.key).execute();
+        const removed = await trx
+          .deleteFrom('mediaUsage')
+          .where('tenant', '=', d.tenant)
+          .where('scope', '=', d.scope)
+          .where('key', '=', d.key)
+          .returning('version')
+          .execute();
+        // A school's row keeps the versions of the rows it replaces, so their sum never goes back.
+        const version = removed.reduce((sum, row) => sum + Number(row.version), 0);
         await trx
           .insertInto('mediaUsage')
-          .values({ tenant: d.tenant, scope: d.scope, key: d.key, shard: 0, ...d.actual })
+          .values({ tenant: d.tenant, scope: d.scope, key: d.key, shard: 0, ...d.actual, version })
+          .execute();
+      }
+      // Then each repaired school's version moves (migration 0013), so a usage answer kept from
+      // before the repair is not served again.
+      for (const tenant of new Set(differences.map((d) => d.tenant))) {
+        await trx
+          .insertInto('mediaUsage')
+          .values({ tenant, scope: 'school', key: '', shard: 0, count: 0, storedBytes: 0, reservedBytes: 0, version: 1 })
+          .onConflict((oc) =>
+            oc.columns(['tenant', 'scope', 'key', 'shard']).doUpdateSet((eb) => ({ version: eb('mediaUsage.version', '+', 1) })),
+          )
           .execute();
       }
     }

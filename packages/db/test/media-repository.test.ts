@@ -1,7 +1,7 @@
 import type { Kysely } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { newMediaId, readScopeOf, type Principal } from '@media/core';
-import { MediaRepository, type Database, type NewPendingMedia } from '@media/db';
+import { MediaRepository, recountUsage, type Database, type NewPendingMedia } from '@media/db';
 import { testDatabase, uniqueTenant } from '../../../test/support/database';
 import { createPending, tenantBytes } from '../../../test/support/media-rows';
 
@@ -122,5 +122,56 @@ describe('listing', () => {
       { key: 'profile', count: 1, bytes: 100 },
     ]);
     expect(await tenantBytes(db, tenant)).toBe(150);
+  });
+});
+
+describe('usage answers kept between requests', () => {
+  const subjects = async (tenant: string) => (await repo.usage(tenant, 'subject')).map(({ key, count }) => [key, count]);
+
+  it('serves a kept answer only while none of the school’s counters has changed', async () => {
+    const tenant = uniqueTenant();
+    const first = await createPending(db, pending(tenant, { subjectIds: ['s-1', 's-2'] }));
+    await createPending(db, pending(tenant, { subjectIds: ['s-3'] }));
+    const answer = await repo.usage(tenant, 'subject');
+    expect(await repo.usage(tenant, 'subject')).toBe(answer);
+
+    // Another school's change leaves this school's answer as it was.
+    await createPending(db, pending(uniqueTenant()));
+    expect(await repo.usage(tenant, 'subject')).toBe(answer);
+
+    // The item's counted subject changes and the school's total does not (an erasure untags it).
+    await db
+      .updateTable('media')
+      .set({ subjectIds: ['s-2'] })
+      .where('id', '=', first.id)
+      .execute();
+    expect(await subjects(tenant)).toEqual([
+      ['s-2', 1],
+      ['s-3', 1],
+    ]);
+
+    // A new upload, then a deletion, each from another connection than the one that read.
+    await createPending(db, pending(tenant, { subjectIds: ['s-4'] }));
+    expect(await subjects(tenant)).toEqual([
+      ['s-2', 1],
+      ['s-3', 1],
+      ['s-4', 1],
+    ]);
+    await db.updateTable('media').set({ status: 'deleted' }).where('id', '=', first.id).execute();
+    expect(await subjects(tenant)).toEqual([
+      ['s-3', 1],
+      ['s-4', 1],
+    ]);
+  });
+
+  it('does not serve an answer from before a repair of the counters', async () => {
+    const tenant = uniqueTenant();
+    await createPending(db, pending(tenant, { subjectIds: ['s-1'] }));
+    // A counter gone wrong behind the trigger's back, as a repair finds them, and read so.
+    await db.updateTable('mediaUsage').set({ count: 5 }).where('tenant', '=', tenant).where('scope', '=', 'subject').execute();
+    expect(await subjects(tenant)).toEqual([['s-1', 5]]);
+    // The repair rewrites the rows and moves the school's version: the wrong answer is not served again.
+    await recountUsage(db, { fix: true, tenant });
+    expect(await subjects(tenant)).toEqual([['s-1', 1]]);
   });
 });
