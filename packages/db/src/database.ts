@@ -211,5 +211,37 @@ export type AccessAuditRow = Selectable<AccessAuditTable>;
 export type NewAuditEntry = Insertable<AccessAuditTable>;
 
 export type MediaRow = Selectable<MediaTable>;
+
+/**
+ * The columns the API's view of an item is made of (a media record): what a list reads, and no
+ * more. A row has twice as many (storage keys, leases, hashes, nine timestamps); reading and
+ * parsing those for every item of every page was most of a list's work in the service.
+ */
+export const RECORD_COLUMNS = [
+  'id',
+  'tenant',
+  'purpose',
+  'status',
+  'subjectIds',
+  'classroomId',
+  'uploadedBy',
+  'contentType',
+  'size',
+  'width',
+  'height',
+  'sha256',
+  'capturedAt',
+  'filename',
+  'kind',
+  'durationSeconds',
+  'placeholder',
+  'createdAt',
+  'processedAt',
+  'legalHold',
+  'variants',
+  'rejectionCode',
+  'rejectionDetail',
+] as const satisfies readonly (keyof MediaRow)[];
+export type RecordRow = Pick<MediaRow, (typeof RECORD_COLUMNS)[number]>;
 export type NewMediaRow = Insertable<MediaTable>;
 export type MediaUpdate = Updateable<MediaTable>;

@@ -1,6 +1,6 @@
 import { sql, type Expression, type ExpressionBuilder, type SelectQueryBuilder, type SqlBool } from 'kysely';
 import { PURPOSES, SERVICES, type MediaStatus, type Purpose, type ReadScope } from '@media/core';
-import type { Database, MediaRow } from './database';
+import { RECORD_COLUMNS, type Database, type MediaRow, type RecordRow } from './database';
 import { type Page, RowStore } from './media-rows';
 import { nearHashBands } from './phash-bands';
 
@@ -77,7 +77,7 @@ export class MediaReads extends RowStore {
       .execute();
   }
 
-  async listVisible(scope: ReadScope, filter: ListFilter, limit: number, cursor?: string): Promise<Page<MediaRow>> {
+  async listVisible(scope: ReadScope, filter: ListFilter, limit: number, cursor?: string): Promise<Page<RecordRow>> {
     let after: string | undefined;
     if (cursor) {
       const decoded = decodeCursor(cursor);
@@ -97,10 +97,10 @@ export class MediaReads extends RowStore {
       return q as Q;
     };
 
-    let query: SelectQueryBuilder<Database, 'media', MediaRow>;
+    let query: SelectQueryBuilder<Database, 'media', RecordRow>;
     if (filter.nearPhash || filter.sha256) {
       // Few candidates (by hash, from their indexes): check the grants on each of them.
-      query = filtered(this.db.selectFrom('media').selectAll()).where((eb) => visibleTo(eb, scope));
+      query = filtered(this.db.selectFrom('media').select(RECORD_COLUMNS)).where((eb) => visibleTo(eb, scope));
       if (filter.nearPhash) {
         const { phash, maxDistance, excludeId } = filter.nearPhash;
         const bands = nearHashBands(phash, maxDistance);
@@ -134,7 +134,7 @@ export class MediaReads extends RowStore {
         );
         const rows = await this.db
           .selectFrom('media')
-          .selectAll()
+          .select(RECORD_COLUMNS)
           .where('tenant', '=', scope.tenant)
           .where('id', 'in', sql<string>`(${sql.join(ids, sql` union `)})`)
           .orderBy('id', 'desc')
@@ -142,7 +142,7 @@ export class MediaReads extends RowStore {
           .execute();
         return pageOf(rows, limit);
       }
-      query = branchQuery(this.db.selectFrom('media').selectAll(), branches[0]!);
+      query = branchQuery(this.db.selectFrom('media').select(RECORD_COLUMNS), branches[0]!);
     }
     // Newest first; ids are UUIDv7, so id order is creation order and a unique, stable key.
     return pageOf(
@@ -156,7 +156,7 @@ export class MediaReads extends RowStore {
 }
 
 /** A page from up to `limit + 1` rows in cursor order: the extra row only says there is more. */
-function pageOf(rows: MediaRow[], limit: number): Page<MediaRow> {
+function pageOf(rows: RecordRow[], limit: number): Page<RecordRow> {
   const items = rows.slice(0, limit);
   const last = items.at(-1);
   return { items, nextCursor: rows.length > limit && last ? encodeCursor(last.id) : null };

@@ -1,11 +1,11 @@
 import type { MediaRecord } from '@media/core';
-import type { MediaRow } from '@media/db';
+import type { RecordRow } from '@media/db';
 
 const iso = (value: Date | string | null): string | null =>
   value === null ? null : (value instanceof Date ? value : new Date(value)).toISOString();
 
 /** The public shape of a row (docs/architecture.md § Contract): storage keys and processing internals stay inside. */
-export function toMediaRecord(row: MediaRow): MediaRecord {
+export function toMediaRecord(row: RecordRow): MediaRecord {
   const record: MediaRecord = {
     id: row.id,
     tenant: row.tenant,

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { loadConfig, MediaError, type Config, type MediaEvent, type StoredVariant } from '@media/core';
-import type { MediaRow, NewAuditEntry, NewPendingMedia, Page, UploadCheckState, UploadLimits } from '@media/db';
+import type { MediaRow, NewAuditEntry, NewPendingMedia, Page, RecordRow, UploadCheckState, UploadLimits } from '@media/db';
 import type { EventPublisher } from '../src/event-publisher';
 import type { MediaObjects, MediaPorts, MediaRows, UploadPorts, UploadRepository, UploadStorage } from '../src/ports';
 
@@ -122,7 +122,7 @@ export class FakeMediaRows implements UploadRepository, MediaRows {
   }
 
   /** Not needed by the unit tests (visibility is tested against PostgreSQL): says so if called. */
-  async listVisible(): Promise<Page<MediaRow>> {
+  async listVisible(): Promise<Page<RecordRow>> {
     throw new Error('FakeMediaRows.listVisible: list visibility is tested against the real repository');
   }
 
