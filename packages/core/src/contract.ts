@@ -1,6 +1,6 @@
 // A namespace import lets esbuild drop what is unused (zod's locales alone are 370 KB).
 import * as z from 'zod';
-import { pureSchema } from './pure-schema';
+import { answerSchema, pureSchema } from './pure-schema';
 import { REJECTION_CODES } from './errors';
 import { MEDIA_STATUSES, VARIANT_NAMES } from './media';
 import { PURPOSES } from './purposes';
@@ -50,7 +50,7 @@ export const BatchUploadRequest = /* @__PURE__ */ pureSchema(() =>
   }),
 );
 
-export const UploadTicket = /* @__PURE__ */ pureSchema(() =>
+export const UploadTicket = /* @__PURE__ */ answerSchema(() =>
   z.object({
     mediaId: z.string().uuid(),
     upload: z.object({ url: z.string().url(), fields: z.record(z.string(), z.string()) }),
@@ -61,7 +61,7 @@ export const UploadTicket = /* @__PURE__ */ pureSchema(() =>
 export type UploadTicket = z.infer<typeof UploadTicket>;
 
 /** The answer to an upload asked for with `multipart: true`: the parts are signed one call at a time. */
-export const MultipartTicket = /* @__PURE__ */ pureSchema(() =>
+export const MultipartTicket = /* @__PURE__ */ answerSchema(() =>
   z.object({
     mediaId: z.string().uuid(),
     multipart: z.object({
@@ -82,14 +82,14 @@ export const PartUrlsRequest = /* @__PURE__ */ pureSchema(() =>
     partNumbers: z.array(partNumber).min(1).max(100),
   }),
 );
-export const PartUrlsAnswer = /* @__PURE__ */ pureSchema(() =>
+export const PartUrlsAnswer = /* @__PURE__ */ answerSchema(() =>
   z.object({
     parts: z.array(z.object({ partNumber: z.number().int(), url: z.string().url(), expiresAt: z.string().datetime() })),
   }),
 );
 export type PartUrlsAnswer = z.infer<typeof PartUrlsAnswer>;
 
-export const UploadedPartsAnswer = /* @__PURE__ */ pureSchema(() =>
+export const UploadedPartsAnswer = /* @__PURE__ */ answerSchema(() =>
   z.object({
     parts: z.array(z.object({ partNumber: z.number().int(), etag: z.string(), size: z.number().int() })),
     /** The plan, again: a client that resumes after a reload may know only the media id. */
@@ -169,7 +169,7 @@ export const UsageQuery = /* @__PURE__ */ pureSchema(() => z.strictObject({ grou
 const Fraction = /* @__PURE__ */ pureSchema(() => z.number().min(0).max(1));
 
 /** A face found in the upright image (docs/imaging.md § Faces): every coordinate a fraction of its width or height. */
-export const DetectedFace = /* @__PURE__ */ pureSchema(() =>
+export const DetectedFace = /* @__PURE__ */ answerSchema(() =>
   z.object({
     box: z.object({ x: Fraction, y: Fraction, width: Fraction, height: Fraction }),
     landmarks: z
@@ -183,7 +183,7 @@ export const DetectedFace = /* @__PURE__ */ pureSchema(() =>
   }),
 );
 
-export const VariantRecord = /* @__PURE__ */ pureSchema(() =>
+export const VariantRecord = /* @__PURE__ */ answerSchema(() =>
   z.object({
     name: z.enum(VARIANT_NAMES),
     format: z.string(),
@@ -193,7 +193,7 @@ export const VariantRecord = /* @__PURE__ */ pureSchema(() =>
   }),
 );
 
-export const MediaRecord = /* @__PURE__ */ pureSchema(() =>
+export const MediaRecord = /* @__PURE__ */ answerSchema(() =>
   z.object({
     id: z.string().uuid(),
     tenant: z.string(),
@@ -234,22 +234,22 @@ export const MediaRecord = /* @__PURE__ */ pureSchema(() =>
 );
 export type MediaRecord = z.infer<typeof MediaRecord>;
 
-export const DownloadAnswer = /* @__PURE__ */ pureSchema(() => z.object({ url: z.string().url(), expiresAt: z.string().datetime() }));
+export const DownloadAnswer = /* @__PURE__ */ answerSchema(() => z.object({ url: z.string().url(), expiresAt: z.string().datetime() }));
 export type DownloadAnswer = z.infer<typeof DownloadAnswer>;
 /** The codes an item of a batch of URLs can be refused with (as a single download would answer). */
 export const DOWNLOAD_ITEM_ERRORS = ['NOT_FOUND', 'FORBIDDEN', 'NOT_READY', 'CONSENT_REQUIRED'] as const;
-export const DownloadUrlItem = /* @__PURE__ */ pureSchema(() =>
+export const DownloadUrlItem = /* @__PURE__ */ answerSchema(() =>
   z.union([
     z.object({ id: z.string(), url: z.string().url(), expiresAt: z.string().datetime() }),
     z.object({ id: z.string(), error: z.object({ code: z.enum(DOWNLOAD_ITEM_ERRORS) }) }),
   ]),
 );
 export type DownloadUrlItem = z.infer<typeof DownloadUrlItem>;
-export const DownloadUrlsAnswer = /* @__PURE__ */ pureSchema(() => z.object({ items: z.array(DownloadUrlItem) }));
+export const DownloadUrlsAnswer = /* @__PURE__ */ answerSchema(() => z.object({ items: z.array(DownloadUrlItem) }));
 export type DownloadUrlsAnswer = z.infer<typeof DownloadUrlsAnswer>;
-export const ListAnswer = /* @__PURE__ */ pureSchema(() => z.object({ items: z.array(MediaRecord), nextCursor: z.string().nullable() }));
+export const ListAnswer = /* @__PURE__ */ answerSchema(() => z.object({ items: z.array(MediaRecord), nextCursor: z.string().nullable() }));
 export type ListAnswer = z.infer<typeof ListAnswer>;
-export const UsageAnswer = /* @__PURE__ */ pureSchema(() =>
+export const UsageAnswer = /* @__PURE__ */ answerSchema(() =>
   z.object({
     items: z.array(z.object({ key: z.string(), count: z.number().int(), bytes: z.number().int() })),
   }),

@@ -15,9 +15,10 @@ import {
   RetentionPreviewAnswer,
   RetentionPreviewQuery,
 } from './rights';
+import { answerSchema } from './pure-schema';
 import { AUTH, type ApiRouteSpec } from './route-spec';
 
-export const HealthAnswer = /* @__PURE__ */ z.object({ status: z.literal('ok') });
+export const HealthAnswer = /* @__PURE__ */ answerSchema(() => z.object({ status: z.literal('ok') }));
 
 /** media-api's routes: the records, the rights, and without a token health and the contract. */
 export const MEDIA_ROUTES = [
@@ -187,7 +188,7 @@ export const MEDIA_ROUTES = [
     public: true,
     operationId: 'openApiDocument',
     summary: 'This document',
-    answer: { status: 200, schema: z.looseObject({}), description: 'The OpenAPI 3.1 document.' },
+    answer: { status: 200, schema: answerSchema(() => z.looseObject({})), description: 'The OpenAPI 3.1 document.' },
     // Counted against the budget of requests without a token, like any caller without one.
     errors: ['RATE_LIMITED'],
   },

@@ -1,6 +1,6 @@
 // A namespace import lets esbuild drop what is unused (zod's locales alone are 370 KB).
 import * as z from 'zod';
-import { pureSchema } from './pure-schema';
+import { answerSchema, pureSchema } from './pure-schema';
 import { MediaError } from './errors';
 import { DownloadVariantName } from './contract';
 import { rulesOf } from './authorization';
@@ -36,7 +36,7 @@ export const ConsentBody = /* @__PURE__ */ pureSchema(() =>
 );
 export type ConsentBody = z.infer<typeof ConsentBody>;
 
-export const ConsentRecord = /* @__PURE__ */ pureSchema(() =>
+export const ConsentRecord = /* @__PURE__ */ answerSchema(() =>
   z.object({
     subjectId: z.string(),
     recognition: z.boolean().meta({ description: 'Face recognition may match this person against their profile photos.' }),
@@ -60,7 +60,7 @@ export const SchoolSettingsBody = /* @__PURE__ */ pureSchema(() =>
 );
 export type SchoolSettingsBody = z.infer<typeof SchoolSettingsBody>;
 
-export const SchoolSettings = /* @__PURE__ */ pureSchema(() =>
+export const SchoolSettings = /* @__PURE__ */ answerSchema(() =>
   z.object({
     recognitionForAttendance: z.boolean(),
     updatedAt: z.string().datetime().nullable().meta({ description: 'Null while no admin ever set them (the defaults).' }),
@@ -90,7 +90,7 @@ export const AuditQuery = /* @__PURE__ */ pureSchema(() =>
 );
 export type AuditQuery = z.infer<typeof AuditQuery>;
 
-export const AuditEntry = /* @__PURE__ */ pureSchema(() =>
+export const AuditEntry = /* @__PURE__ */ answerSchema(() =>
   z.object({
     at: z.string().datetime(),
     actor: z.string(),
@@ -103,12 +103,12 @@ export const AuditEntry = /* @__PURE__ */ pureSchema(() =>
   }),
 );
 export type AuditEntry = z.infer<typeof AuditEntry>;
-export const AuditAnswer = /* @__PURE__ */ pureSchema(() => z.object({ items: z.array(AuditEntry), nextCursor: z.string().nullable() }));
+export const AuditAnswer = /* @__PURE__ */ answerSchema(() => z.object({ items: z.array(AuditEntry), nextCursor: z.string().nullable() }));
 
 export const RetentionPreviewQuery = /* @__PURE__ */ pureSchema(() =>
   z.strictObject({ withinDays: z.coerce.number().int().min(0).max(3650).default(30) }),
 );
-export const RetentionPreviewAnswer = /* @__PURE__ */ pureSchema(() =>
+export const RetentionPreviewAnswer = /* @__PURE__ */ answerSchema(() =>
   z.object({
     items: z.array(
       z.object({
@@ -125,8 +125,8 @@ export type RetentionPreviewAnswer = z.infer<typeof RetentionPreviewAnswer>;
 /** `queued`: recorded, no worker has touched it yet; `running`: under way; `done`. */
 export const JOB_STATUSES = ['queued', 'running', 'done'] as const;
 export type JobStatus = (typeof JOB_STATUSES)[number];
-export const ErasureAccepted = /* @__PURE__ */ pureSchema(() => z.object({ erasureId: z.string().uuid(), status: z.enum(JOB_STATUSES) }));
-export const ErasureRecord = /* @__PURE__ */ pureSchema(() =>
+export const ErasureAccepted = /* @__PURE__ */ answerSchema(() => z.object({ erasureId: z.string().uuid(), status: z.enum(JOB_STATUSES) }));
+export const ErasureRecord = /* @__PURE__ */ answerSchema(() =>
   z.object({
     erasureId: z.string().uuid(),
     subjectId: z.string(),
@@ -138,8 +138,8 @@ export const ErasureRecord = /* @__PURE__ */ pureSchema(() =>
   }),
 );
 export type ErasureRecord = z.infer<typeof ErasureRecord>;
-export const ExportAccepted = /* @__PURE__ */ pureSchema(() => z.object({ exportId: z.string().uuid(), status: z.enum(JOB_STATUSES) }));
-export const ExportRecord = /* @__PURE__ */ pureSchema(() =>
+export const ExportAccepted = /* @__PURE__ */ answerSchema(() => z.object({ exportId: z.string().uuid(), status: z.enum(JOB_STATUSES) }));
+export const ExportRecord = /* @__PURE__ */ answerSchema(() =>
   z.object({
     exportId: z.string().uuid(),
     status: z.enum(JOB_STATUSES),

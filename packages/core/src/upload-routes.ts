@@ -12,9 +12,10 @@ import {
   UploadTicket,
 } from './contract';
 import type { ErrorCode } from './errors';
+import { answerSchema } from './pure-schema';
 import { AUTH, type ApiRouteSpec } from './route-spec';
 
-export const BatchUploadAnswer = /* @__PURE__ */ z.object({ items: z.array(UploadTicket) });
+export const BatchUploadAnswer = /* @__PURE__ */ answerSchema(() => z.object({ items: z.array(UploadTicket) }));
 
 const UPLOAD_ERRORS: readonly ErrorCode[] = [
   'VALIDATION_FAILED',
@@ -40,7 +41,7 @@ export const UPLOAD_ROUTES = [
     body: UploadRequest,
     answer: {
       status: 201,
-      schema: z.union([UploadTicket, MultipartTicket]),
+      schema: answerSchema(() => z.union([UploadTicket, MultipartTicket])),
       description: 'The presigned POST (send the file straight to storage with it), or, with multipart: true, the multipart upload.',
     },
     errors: UPLOAD_ERRORS,
