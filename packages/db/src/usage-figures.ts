@@ -39,8 +39,8 @@ export class UsageFigures extends RowStore {
    * every committed change of the school's counters, so a kept answer is never stale.
    */
   async usage(tenant: string, groupBy: 'purpose' | 'subject'): Promise<readonly UsageFigure[]> {
-    let kept = keptAnswers.get(this);
-    if (!kept) keptAnswers.set(this, (kept = new Map()));
+    const kept = keptAnswers.get(this) ?? new Map<string, KeptAnswer>();
+    keptAnswers.set(this, kept);
     const name = `${groupBy}\u0000${tenant}`;
     const earlier = kept.get(name);
     if (earlier) {
