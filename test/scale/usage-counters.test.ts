@@ -73,6 +73,8 @@ describe('usage counters', () => {
     ]);
     expect((await stack.api('DELETE', `/v1/media/${second.json.mediaId}`, { token: admin })).status).toBe(204);
     expect(await usageOf(admin, 'purpose')).toEqual([{ key: 'profile', count: 1, bytes: ready.size }]);
+    // The per-subject answer kept (and written once) before processing and deletion is not served again.
+    expect(await usageOf(admin, 'subject')).toEqual([{ key: 's-9', count: 1, bytes: ready.size }]);
     expect(await recountUsage(stack.deps.db, { tenant })).toMatchObject({ differences: [] });
   });
 

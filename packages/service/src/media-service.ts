@@ -12,6 +12,7 @@ import { auditEntryOf } from './audit-entries';
 import { facesFor } from './face-access';
 import { deleteItem } from './item-lifecycle';
 import { toMediaRecord } from './media-record';
+import type { UsageFigure } from '@media/db';
 import type { MediaPorts } from './ports';
 import { visibleRow } from './visible-row';
 
@@ -66,7 +67,14 @@ export async function setLegalHold(deps: Deps, principal: Principal, id: string,
   return toMediaRecord(updated);
 }
 
+/** One answer per kept set of figures: frozen like them, so the adapter writes it as JSON once. */
+const usageAnswers = new WeakMap<readonly UsageFigure[], Readonly<{ items: readonly UsageFigure[] }>>();
+
 export async function usage(deps: Deps, principal: Principal, groupBy: 'purpose' | 'subject') {
   authorizeUsage(principal, groupBy);
-  return { items: await deps.media.usage(principal.tenant, groupBy) };
+  const items = await deps.media.usage(principal.tenant, groupBy);
+  if (!Object.isFrozen(items)) return { items };
+  const answer = usageAnswers.get(items) ?? Object.freeze({ items });
+  usageAnswers.set(items, answer);
+  return answer;
 }
