@@ -20,8 +20,10 @@ const SCHOOL_VERSION = (tenant: string) =>
   sql<string>`(select coalesce(sum(version), 0)::text from media_usage where tenant = ${tenant} and scope = 'school' and key = '')`;
 
 /**
- * Answers kept per school and grouping, each with the version it was read at. Bounded by the
- * figures held: a school of many subjects must not make the process hold every other one's too.
+ * Answers kept per school and grouping, each with the version it was read at, per repository: a
+ * repository bound to a transaction (which may see its own uncommitted changes) keeps its own, gone
+ * with it. Bounded by the figures held: a school of many subjects must not make the process hold
+ * every other one's too.
  */
 const MAX_FIGURES_KEPT = 200_000;
 interface KeptAnswer {
