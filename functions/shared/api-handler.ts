@@ -41,8 +41,11 @@ export type LambdaApiHandler = (event: APIGatewayProxyEventV2, context: Context)
 const writtenAnswers = new WeakMap<object, string>();
 function answerJson(answer: unknown): string {
   if (answer === null || typeof answer !== 'object' || !Object.isFrozen(answer)) return JSON.stringify(answer);
-  const written = writtenAnswers.get(answer) ?? JSON.stringify(answer);
-  writtenAnswers.set(answer, written);
+  let written = writtenAnswers.get(answer);
+  if (written === undefined) {
+    written = JSON.stringify(answer);
+    writtenAnswers.set(answer, written);
+  }
   return written;
 }
 

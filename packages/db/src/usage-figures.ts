@@ -41,8 +41,11 @@ export class UsageFigures extends RowStore {
    * every committed change of the school's counters, so a kept answer is never stale.
    */
   async usage(tenant: string, groupBy: 'purpose' | 'subject'): Promise<readonly UsageFigure[]> {
-    const kept = keptAnswers.get(this) ?? new Map<string, KeptAnswer>();
-    keptAnswers.set(this, kept);
+    let kept = keptAnswers.get(this);
+    if (!kept) {
+      kept = new Map();
+      keptAnswers.set(this, kept);
+    }
     const name = `${groupBy}\u0000${tenant}`;
     const earlier = kept.get(name);
     if (earlier) {

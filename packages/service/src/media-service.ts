@@ -74,7 +74,10 @@ export async function usage(deps: Deps, principal: Principal, groupBy: 'purpose'
   authorizeUsage(principal, groupBy);
   const items = await deps.media.usage(principal.tenant, groupBy);
   if (!Object.isFrozen(items)) return { items };
-  const answer = usageAnswers.get(items) ?? Object.freeze({ items });
-  usageAnswers.set(items, answer);
+  let answer = usageAnswers.get(items);
+  if (!answer) {
+    answer = Object.freeze({ items });
+    usageAnswers.set(items, answer);
+  }
   return answer;
 }
