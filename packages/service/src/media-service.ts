@@ -8,11 +8,11 @@ import {
   type MediaRecord,
   type Principal,
 } from '@media/core';
+import type { UsageFigure } from '@media/db';
 import { auditEntryOf } from './audit-entries';
 import { facesFor } from './face-access';
 import { deleteItem } from './item-lifecycle';
 import { toMediaRecord } from './media-record';
-import type { UsageFigure } from '@media/db';
 import type { MediaPorts } from './ports';
 import { visibleRow } from './visible-row';
 
