@@ -209,6 +209,15 @@ describe('the synthesized functions, started from their assets as Lambda starts 
     expect(ticket.upload.url).toContain('media-artifact-test');
     const { rows } = await withClient(databaseUrl, (c) => c.query('select status, tenant from media where id = $1', [ticket.mediaId]));
     expect(rows).toEqual([{ status: 'pending', tenant }]);
+    // The bundle says what is wrong in English, as the sources do (zod's mini API loads no locale of its own).
+    const refused = await running.invoke<APIGatewayProxyStructuredResultV2>(
+      httpApiEvent('POST', '/v1/uploads', {
+        headers: { authorization: `Bearer ${bearer}` },
+        body: { purpose: 'attendance', classroomId: 'c-1', contentType: 'image/jpeg', size: 0 },
+      }),
+    );
+    expect(refused.statusCode).toBe(400);
+    expect(JSON.parse(refused.body ?? '{}').issues).toEqual([{ path: 'body.size', message: 'Too small: expected number to be >0' }]);
   });
 
   it('get-download answers 404 for media that does not exist', async () => {
@@ -249,5 +258,24 @@ describe('the synthesized functions, started from their assets as Lambda starts 
       c.query(`select count(*)::int as n from information_schema.tables where table_name = 'media'`),
     );
     expect(rows[0].n).toBe(1);
+  });
+
+  it('migrate refuses an audit retention under the floor before touching the schema, saying why in English', async () => {
+    const f = fn('migrate');
+    const running = await startFunction({
+      dir: f.dir,
+      handler: f.handler,
+      functionName: f.name,
+      memorySize: f.memorySize,
+      timeoutSeconds: f.timeoutSeconds,
+      environment: runtimeEnvironment(f, deployTime('migrate'), { ...lambdaRuntime, MEDIA_AUDIT_RETENTION_DAYS: '5' }),
+    });
+    try {
+      await expect(running.invoke(customResourceEvent('Update'))).rejects.toThrow(
+        'MEDIA_AUDIT_RETENTION_DAYS: Too small: expected number to be >=30',
+      );
+    } finally {
+      await running.stop();
+    }
   });
 });

@@ -1,6 +1,7 @@
-// A namespace import lets esbuild drop what is unused (zod's locales alone are 370 KB).
-import * as z from 'zod';
+import * as z from 'zod/mini';
 import { MediaError } from './errors';
+import { pureSchema } from './pure-schema';
+import './schema-messages';
 import { PURPOSES, type Purpose } from './purposes';
 
 /**
@@ -9,18 +10,23 @@ import { PURPOSES, type Purpose } from './purposes';
  */
 export const DEFAULT_LOCAL_SECRET = 'local-dev-secret';
 
-const flag = z
-  .enum(['true', 'false', '1', '0'])
-  .optional()
-  .transform((v) => v === 'true' || v === '1');
+// The parts are built with the schema (pure calls), at the cold start of the functions that read it.
+const flag = () =>
+  z.pipe(
+    z.optional(z.enum(['true', 'false', '1', '0'])),
+    z.transform((v) => v === 'true' || v === '1'),
+  );
 
-const pendingLimit = z.coerce.number().int().min(1).max(10_000);
+/** A whole number from the environment's text, within bounds. */
+const whole = (min: number, max?: number) => z.coerce.number().check(z.int(), z.gte(min), ...(max === undefined ? [] : [z.lte(max)]));
+
+const pendingLimit = () => whole(1, 10_000);
 
 /** What a retention setting says for media that is never removed by age. */
 export const RETENTION_KEEP = 'keep';
 
 /** Days a purpose's media is kept, or `keep`: never removed by the retention run. */
-const retentionDays = z.union([z.literal(RETENTION_KEEP), z.coerce.number().int().min(1).max(36_500)]);
+const retentionDays = () => z.union([z.literal(RETENTION_KEEP), whole(1, 36_500)]);
 
 /** The shortest audit retention accepted; the database's prune function enforces it too (migration 0007). */
 export const AUDIT_RETENTION_FLOOR_DAYS = 30;
@@ -31,189 +37,160 @@ export const THROTTLE_DEFAULTS = {
   unauthenticated: { perSecond: 50, burst: 200 },
 } as const;
 
-const requestRate = z.coerce.number().positive().max(100_000);
-const requestBurst = z.coerce.number().int().min(1).max(100_000);
+const requestRate = () => z.coerce.number().check(z.positive(), z.lte(100_000));
+const requestBurst = () => whole(1, 100_000);
 
-const optionalUrl = z
-  .string()
-  .url()
-  .optional()
-  .or(z.literal('').transform(() => undefined));
+const optionalUrl = () =>
+  z.union([
+    z.optional(z.url()),
+    z.pipe(
+      z.literal(''),
+      z.transform(() => undefined),
+    ),
+  ]);
+
+const optionalText = () => z.optional(z.string().check(z.minLength(1)));
+
+const auditRetentionDays = () => z._default(whole(AUDIT_RETENTION_FLOOR_DAYS, 36_500), 730);
 
 /**
  * Everything the service reads from its environment, validated once at cold start. Nothing below
  * the entry points reads `process.env`.
  */
-export const ConfigSchema = z
-  .object({
-    MEDIA_BUCKET: z.string().min(3),
-    AWS_REGION: z.string().default('us-east-1'),
-    /** Endpoint the functions use to reach S3 (an emulator locally, unset in AWS). */
-    MEDIA_S3_ENDPOINT: optionalUrl,
-    /** Endpoint that presigned URLs carry, when browsers reach S3 by another address. */
-    MEDIA_S3_PUBLIC_ENDPOINT: optionalUrl,
-    MEDIA_S3_FORCE_PATH_STYLE: flag,
-    MEDIA_SQS_ENDPOINT: optionalUrl,
-    /** Where a new erasure or export is announced to its worker; unset, the sweeper starts it. */
-    MEDIA_RIGHTS_QUEUE_URL: optionalUrl,
-    /** Endpoint of SNS (an emulator locally, unset in AWS). */
-    MEDIA_SNS_ENDPOINT: optionalUrl,
-    /** The outbound events topic; each consumer's queue subscribes to it. */
-    MEDIA_EVENTS_TOPIC_ARN: z.string().min(1).optional(),
-    DATABASE_URL: z.string().min(1).optional(),
-    /** Sign in to the database (RDS Proxy) with an IAM token: DATABASE_URL then carries no password. */
-    MEDIA_DB_IAM_AUTH: flag,
-    MEDIA_PGLITE_DIR: z.string().min(1).optional(),
-    MEDIA_JWT_SECRET: z.string().min(16).optional(),
-    MEDIA_JWT_JWKS_URL: optionalUrl,
-    MEDIA_JWT_ISSUER: z.string().min(1).optional(),
-    MEDIA_JWT_AUDIENCE: z.string().min(1).optional(),
-    /** The longest life a token may declare (`exp - iat`); longer-lived tokens are refused. */
-    MEDIA_JWT_MAX_TTL_SECONDS: z.coerce
-      .number()
-      .int()
-      .min(60)
-      .max(30 * 86_400)
-      .default(86_400),
-    MEDIA_ALLOWED_ORIGINS: z.string().optional(),
-    MEDIA_PROCESSING_LEASE_SECONDS: z.coerce.number().int().min(10).max(3600).default(300),
-    MEDIA_PENDING_GRACE_SECONDS: z.coerce.number().int().min(0).max(86_400).default(900),
-    /** Unfinished uploads a principal may hold at once; `_<PURPOSE>` variants override it per purpose. */
-    MEDIA_MAX_PENDING_UPLOADS: pendingLimit.default(50),
-    MEDIA_MAX_PENDING_UPLOADS_PROFILE: pendingLimit.optional(),
-    MEDIA_MAX_PENDING_UPLOADS_ATTENDANCE: pendingLimit.optional(),
-    MEDIA_MAX_PENDING_UPLOADS_TRAINING: pendingLimit.optional(),
-    MEDIA_MAX_PENDING_UPLOADS_GENERAL: pendingLimit.optional(),
-    MEDIA_TENANT_QUOTA_BYTES: z.coerce
-      .number()
-      .int()
-      .min(1)
-      .default(500 * 1024 ** 3),
-    /** Each student's and teacher's cap on what they uploaded (stored and reserved); admins and services have none. */
-    MEDIA_PERSON_QUOTA_BYTES: z.coerce
-      .number()
-      .int()
-      .min(1)
-      .default(2 * 1024 ** 3),
-    /** At or above this declared size an upload must be multipart. */
-    MEDIA_MULTIPART_THRESHOLD_BYTES: z.coerce
-      .number()
-      .int()
-      .min(5 * 1024 ** 2 + 1)
-      .default(100 * 1024 ** 2),
-    /** Bytes of each part (but the last) of a multipart upload; S3 wants 5 MiB at least. */
-    MEDIA_MULTIPART_PART_BYTES: z.coerce
-      .number()
-      .int()
-      .min(5 * 1024 ** 2)
-      .max(5 * 1024 ** 3)
-      .default(16 * 1024 ** 2),
-    /** How long a multipart upload may take; then the sweeper aborts it and its reservation ends. */
-    MEDIA_MULTIPART_UPLOAD_SECONDS: z.coerce
-      .number()
-      .int()
-      .min(60)
-      .max(7 * 86_400)
-      .default(86_400),
-    /** The largest video and its longest running time. */
-    MEDIA_VIDEO_MAX_BYTES: z.coerce
-      .number()
-      .int()
-      .min(1)
-      .default(2 * 1024 ** 3),
-    MEDIA_VIDEO_MAX_SECONDS: z.coerce.number().min(1).default(600),
-    /** Where the processor finds ffprobe and ffmpeg (PATH locally); named, they win over the archive. */
-    MEDIA_FFPROBE_PATH: z.string().min(1).optional(),
-    MEDIA_FFMPEG_PATH: z.string().min(1).optional(),
-    /** The video function's pinned tools, one gzipped tar unpacked into /tmp on first use (docs/large-media.md). */
-    MEDIA_VIDEO_TOOLS_ARCHIVE: z.string().min(1).optional(),
-    /** Wall-clock ceiling of one run of ffprobe or ffmpeg on an upload (probe and poster take at most 60 s of it). */
-    MEDIA_VIDEO_TOOL_SECONDS: z.coerce.number().int().min(1).max(900).default(600),
-    /** Address space each run of ffprobe or ffmpeg may take; beyond it the video is refused (VIDEO_TOO_COMPLEX). */
-    MEDIA_VIDEO_TOOL_MEMORY_MIB: z.coerce.number().int().min(64).max(8192).default(1024),
-    /** The function that probes and remuxes videos for the video function, by name; unset: done in this process. */
-    MEDIA_VIDEO_TRANSFORM_FUNCTION: z.string().min(1).max(170).optional(),
-    /** Endpoint of the Lambda API (an emulator in tests, unset in AWS). */
-    MEDIA_LAMBDA_ENDPOINT: optionalUrl,
-    /** Claims of one item before it is rejected instead of tried again (a crash or timeout each time). */
-    MEDIA_PROCESSING_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(100).default(8),
-    /** Where the processor forwards video items (their own queue and function); unset: it processes them itself. */
-    MEDIA_VIDEO_QUEUE_URL: z.string().url().optional(),
-    /** Where a ready image or poster is sent for the face stage (docs/imaging.md § Faces); unset: no stage. */
-    MEDIA_FACE_QUEUE_URL: z.string().url().optional(),
-    /** The side of the aligned face crops (`faces/N`), on the ArcFace five-point layout scaled to it. */
-    MEDIA_FACE_CROP_SIZE: z.coerce.number().int().min(64).max(512).default(112),
-    /** The model weights and TensorFlow's `.wasm` files; unset: the installed packages' own (bundles set them). */
-    MEDIA_FACE_MODEL_DIR: z.string().min(1).optional(),
-    MEDIA_FACE_WASM_DIR: z.string().min(1).optional(),
-    /** Database connections per process: one or two for a Lambda behind RDS Proxy, more for a long-lived server. */
-    MEDIA_DB_POOL_SIZE: z.coerce.number().int().min(1).max(200).default(2),
-    /** How long a request waits for a free connection before answering 503. */
-    MEDIA_DB_CONNECT_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(2_000),
-    /** Budget of one statement, and of one lock wait (e.g. behind a school's counter row), before 503. */
-    MEDIA_DB_STATEMENT_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).default(5_000),
-    MEDIA_DB_LOCK_TIMEOUT_MS: z.coerce.number().int().min(10).max(600_000).default(2_000),
-    /** Days a purpose's media are kept after upload; unset keeps them (attendance: 400 by default). */
-    MEDIA_RETENTION_DAYS_PROFILE: retentionDays.optional(),
-    MEDIA_RETENTION_DAYS_ATTENDANCE: retentionDays.default(400),
-    MEDIA_RETENTION_DAYS_TRAINING: retentionDays.optional(),
-    MEDIA_RETENTION_DAYS_GENERAL: retentionDays.optional(),
-    /** Days the access audit log is kept; the floor keeps a misconfiguration from wiping it. */
-    MEDIA_AUDIT_RETENTION_DAYS: z.coerce.number().int().min(AUDIT_RETENTION_FLOOR_DAYS).max(36_500).default(730),
-    /** Requests a school may send per second to one API instance, and the burst above it (docs/operations.md § Throttles). */
-    MEDIA_SCHOOL_REQUESTS_PER_SECOND: requestRate.default(THROTTLE_DEFAULTS.school.perSecond),
-    MEDIA_SCHOOL_REQUEST_BURST: requestBurst.default(THROTTLE_DEFAULTS.school.burst),
-    /** All requests without a valid token together, per API instance: a budget apart from every school's. */
-    MEDIA_UNAUTHENTICATED_REQUESTS_PER_SECOND: requestRate.default(THROTTLE_DEFAULTS.unauthenticated.perSecond),
-    MEDIA_UNAUTHENTICATED_REQUEST_BURST: requestBurst.default(THROTTLE_DEFAULTS.unauthenticated.burst),
-    /** CloudFront in front of the derivatives (docs/operations.md § CDN): its host name, no scheme. */
-    MEDIA_CDN_DOMAIN: z
-      .string()
-      .regex(/^[a-z0-9.-]+$/i, 'a host name, no scheme or path')
-      .optional(),
-    /** The id of the public key in the distribution's key group. */
-    MEDIA_CDN_KEY_PAIR_ID: z
-      .string()
-      .regex(/^[A-Z0-9]+$/, 'a CloudFront public key id')
-      .optional(),
-    /** Where the matching private key is kept (Secrets Manager), read once at cold start: never the key itself. */
-    MEDIA_CDN_PRIVATE_KEY_SECRET_ARN: z.string().startsWith('arn:').optional(),
-    /** The distribution whose edge caches a delete invalidates. */
-    MEDIA_CDN_DISTRIBUTION_ID: z
-      .string()
-      .regex(/^[A-Z0-9]+$/, 'a CloudFront distribution id')
-      .optional(),
-  })
-  .refine((env) => env.MEDIA_JWT_SECRET || env.MEDIA_JWT_JWKS_URL, {
-    message: 'set MEDIA_JWT_JWKS_URL (AWS) or MEDIA_JWT_SECRET (local and tests)',
-    path: ['MEDIA_JWT_JWKS_URL'],
-  })
-  .refine((env) => !env.MEDIA_JWT_JWKS_URL || (env.MEDIA_JWT_ISSUER && env.MEDIA_JWT_AUDIENCE), {
-    // Identity-provider tokens are only ours when issuer and audience say so.
-    message: 'MEDIA_JWT_JWKS_URL needs MEDIA_JWT_ISSUER and MEDIA_JWT_AUDIENCE',
-    path: ['MEDIA_JWT_ISSUER'],
-  })
-  .refine(
-    (env) => [env.MEDIA_CDN_DOMAIN, env.MEDIA_CDN_KEY_PAIR_ID, env.MEDIA_CDN_PRIVATE_KEY_SECRET_ARN].filter(Boolean).length % 3 === 0,
-    {
-      // Half a signer would hand out URLs the distribution refuses, or S3 URLs where CDN ones were meant.
-      message: 'MEDIA_CDN_DOMAIN, MEDIA_CDN_KEY_PAIR_ID and MEDIA_CDN_PRIVATE_KEY_SECRET_ARN go together',
-      path: ['MEDIA_CDN_DOMAIN'],
-    },
-  )
-  .refine((env) => env.MEDIA_SCHOOL_REQUEST_BURST >= env.MEDIA_SCHOOL_REQUESTS_PER_SECOND, {
-    // A burst below the rate would refuse a steady school below its own rate.
-    message: 'MEDIA_SCHOOL_REQUEST_BURST must be at least MEDIA_SCHOOL_REQUESTS_PER_SECOND',
-    path: ['MEDIA_SCHOOL_REQUEST_BURST'],
-  })
-  .refine((env) => env.MEDIA_UNAUTHENTICATED_REQUEST_BURST >= env.MEDIA_UNAUTHENTICATED_REQUESTS_PER_SECOND, {
-    message: 'MEDIA_UNAUTHENTICATED_REQUEST_BURST must be at least MEDIA_UNAUTHENTICATED_REQUESTS_PER_SECOND',
-    path: ['MEDIA_UNAUTHENTICATED_REQUEST_BURST'],
-  })
-  .refine((env) => env.DATABASE_URL || env.MEDIA_PGLITE_DIR, {
-    message: 'set DATABASE_URL or MEDIA_PGLITE_DIR',
-    path: ['DATABASE_URL'],
-  });
+export const ConfigSchema = /* @__PURE__ */ pureSchema(() =>
+  z
+    .object({
+      MEDIA_BUCKET: z.string().check(z.minLength(3)),
+      AWS_REGION: z._default(z.string(), 'us-east-1'),
+      /** Endpoint the functions use to reach S3 (an emulator locally, unset in AWS). */
+      MEDIA_S3_ENDPOINT: optionalUrl(),
+      /** Endpoint that presigned URLs carry, when browsers reach S3 by another address. */
+      MEDIA_S3_PUBLIC_ENDPOINT: optionalUrl(),
+      MEDIA_S3_FORCE_PATH_STYLE: flag(),
+      MEDIA_SQS_ENDPOINT: optionalUrl(),
+      /** Where a new erasure or export is announced to its worker; unset, the sweeper starts it. */
+      MEDIA_RIGHTS_QUEUE_URL: optionalUrl(),
+      /** Endpoint of SNS (an emulator locally, unset in AWS). */
+      MEDIA_SNS_ENDPOINT: optionalUrl(),
+      /** The outbound events topic; each consumer's queue subscribes to it. */
+      MEDIA_EVENTS_TOPIC_ARN: optionalText(),
+      DATABASE_URL: optionalText(),
+      /** Sign in to the database (RDS Proxy) with an IAM token: DATABASE_URL then carries no password. */
+      MEDIA_DB_IAM_AUTH: flag(),
+      MEDIA_PGLITE_DIR: optionalText(),
+      MEDIA_JWT_SECRET: z.optional(z.string().check(z.minLength(16))),
+      MEDIA_JWT_JWKS_URL: optionalUrl(),
+      MEDIA_JWT_ISSUER: optionalText(),
+      MEDIA_JWT_AUDIENCE: optionalText(),
+      /** The longest life a token may declare (`exp - iat`); longer-lived tokens are refused. */
+      MEDIA_JWT_MAX_TTL_SECONDS: z._default(whole(60, 30 * 86_400), 86_400),
+      MEDIA_ALLOWED_ORIGINS: z.optional(z.string()),
+      MEDIA_PROCESSING_LEASE_SECONDS: z._default(whole(10, 3600), 300),
+      MEDIA_PENDING_GRACE_SECONDS: z._default(whole(0, 86_400), 900),
+      /** Unfinished uploads a principal may hold at once; `_<PURPOSE>` variants override it per purpose. */
+      MEDIA_MAX_PENDING_UPLOADS: z._default(pendingLimit(), 50),
+      MEDIA_MAX_PENDING_UPLOADS_PROFILE: z.optional(pendingLimit()),
+      MEDIA_MAX_PENDING_UPLOADS_ATTENDANCE: z.optional(pendingLimit()),
+      MEDIA_MAX_PENDING_UPLOADS_TRAINING: z.optional(pendingLimit()),
+      MEDIA_MAX_PENDING_UPLOADS_GENERAL: z.optional(pendingLimit()),
+      MEDIA_TENANT_QUOTA_BYTES: z._default(whole(1), 500 * 1024 ** 3),
+      /** Each student's and teacher's cap on what they uploaded (stored and reserved); admins and services have none. */
+      MEDIA_PERSON_QUOTA_BYTES: z._default(whole(1), 2 * 1024 ** 3),
+      /** At or above this declared size an upload must be multipart. */
+      MEDIA_MULTIPART_THRESHOLD_BYTES: z._default(whole(5 * 1024 ** 2 + 1), 100 * 1024 ** 2),
+      /** Bytes of each part (but the last) of a multipart upload; S3 wants 5 MiB at least. */
+      MEDIA_MULTIPART_PART_BYTES: z._default(whole(5 * 1024 ** 2, 5 * 1024 ** 3), 16 * 1024 ** 2),
+      /** How long a multipart upload may take; then the sweeper aborts it and its reservation ends. */
+      MEDIA_MULTIPART_UPLOAD_SECONDS: z._default(whole(60, 7 * 86_400), 86_400),
+      /** The largest video and its longest running time. */
+      MEDIA_VIDEO_MAX_BYTES: z._default(whole(1), 2 * 1024 ** 3),
+      MEDIA_VIDEO_MAX_SECONDS: z._default(z.coerce.number().check(z.gte(1)), 600),
+      /** Where the processor finds ffprobe and ffmpeg (PATH locally); named, they win over the archive. */
+      MEDIA_FFPROBE_PATH: optionalText(),
+      MEDIA_FFMPEG_PATH: optionalText(),
+      /** The video function's pinned tools, one gzipped tar unpacked into /tmp on first use (docs/large-media.md). */
+      MEDIA_VIDEO_TOOLS_ARCHIVE: optionalText(),
+      /** Wall-clock ceiling of one run of ffprobe or ffmpeg on an upload (probe and poster take at most 60 s of it). */
+      MEDIA_VIDEO_TOOL_SECONDS: z._default(whole(1, 900), 600),
+      /** Address space each run of ffprobe or ffmpeg may take; beyond it the video is refused (VIDEO_TOO_COMPLEX). */
+      MEDIA_VIDEO_TOOL_MEMORY_MIB: z._default(whole(64, 8192), 1024),
+      /** The function that probes and remuxes videos for the video function, by name; unset: done in this process. */
+      MEDIA_VIDEO_TRANSFORM_FUNCTION: z.optional(z.string().check(z.minLength(1), z.maxLength(170))),
+      /** Endpoint of the Lambda API (an emulator in tests, unset in AWS). */
+      MEDIA_LAMBDA_ENDPOINT: optionalUrl(),
+      /** Claims of one item before it is rejected instead of tried again (a crash or timeout each time). */
+      MEDIA_PROCESSING_MAX_ATTEMPTS: z._default(whole(1, 100), 8),
+      /** Where the processor forwards video items (their own queue and function); unset: it processes them itself. */
+      MEDIA_VIDEO_QUEUE_URL: z.optional(z.url()),
+      /** Where a ready image or poster is sent for the face stage (docs/imaging.md § Faces); unset: no stage. */
+      MEDIA_FACE_QUEUE_URL: z.optional(z.url()),
+      /** The side of the aligned face crops (`faces/N`), on the ArcFace five-point layout scaled to it. */
+      MEDIA_FACE_CROP_SIZE: z._default(whole(64, 512), 112),
+      /** The model weights and TensorFlow's `.wasm` files; unset: the installed packages' own (bundles set them). */
+      MEDIA_FACE_MODEL_DIR: optionalText(),
+      MEDIA_FACE_WASM_DIR: optionalText(),
+      /** Database connections per process: one or two for a Lambda behind RDS Proxy, more for a long-lived server. */
+      MEDIA_DB_POOL_SIZE: z._default(whole(1, 200), 2),
+      /** How long a request waits for a free connection before answering 503. */
+      MEDIA_DB_CONNECT_TIMEOUT_MS: z._default(whole(100, 60_000), 2_000),
+      /** Budget of one statement, and of one lock wait (e.g. behind a school's counter row), before 503. */
+      MEDIA_DB_STATEMENT_TIMEOUT_MS: z._default(whole(100, 600_000), 5_000),
+      MEDIA_DB_LOCK_TIMEOUT_MS: z._default(whole(10, 600_000), 2_000),
+      /** Days a purpose's media are kept after upload; unset keeps them (attendance: 400 by default). */
+      MEDIA_RETENTION_DAYS_PROFILE: z.optional(retentionDays()),
+      MEDIA_RETENTION_DAYS_ATTENDANCE: z._default(retentionDays(), 400),
+      MEDIA_RETENTION_DAYS_TRAINING: z.optional(retentionDays()),
+      MEDIA_RETENTION_DAYS_GENERAL: z.optional(retentionDays()),
+      /** Days the access audit log is kept; the floor keeps a misconfiguration from wiping it. */
+      MEDIA_AUDIT_RETENTION_DAYS: auditRetentionDays(),
+      /** Requests a school may send per second to one API instance, and the burst above it (docs/operations.md § Throttles). */
+      MEDIA_SCHOOL_REQUESTS_PER_SECOND: z._default(requestRate(), THROTTLE_DEFAULTS.school.perSecond),
+      MEDIA_SCHOOL_REQUEST_BURST: z._default(requestBurst(), THROTTLE_DEFAULTS.school.burst),
+      /** All requests without a valid token together, per API instance: a budget apart from every school's. */
+      MEDIA_UNAUTHENTICATED_REQUESTS_PER_SECOND: z._default(requestRate(), THROTTLE_DEFAULTS.unauthenticated.perSecond),
+      MEDIA_UNAUTHENTICATED_REQUEST_BURST: z._default(requestBurst(), THROTTLE_DEFAULTS.unauthenticated.burst),
+      /** CloudFront in front of the derivatives (docs/operations.md § CDN): its host name, no scheme. */
+      MEDIA_CDN_DOMAIN: z.optional(z.string().check(z.regex(/^[a-z0-9.-]+$/i, 'a host name, no scheme or path'))),
+      /** The id of the public key in the distribution's key group. */
+      MEDIA_CDN_KEY_PAIR_ID: z.optional(z.string().check(z.regex(/^[A-Z0-9]+$/, 'a CloudFront public key id'))),
+      /** Where the matching private key is kept (Secrets Manager), read once at cold start: never the key itself. */
+      MEDIA_CDN_PRIVATE_KEY_SECRET_ARN: z.optional(z.string().check(z.startsWith('arn:'))),
+      /** The distribution whose edge caches a delete invalidates. */
+      MEDIA_CDN_DISTRIBUTION_ID: z.optional(z.string().check(z.regex(/^[A-Z0-9]+$/, 'a CloudFront distribution id'))),
+    })
+    .check(
+      z.refine((env) => env.MEDIA_JWT_SECRET || env.MEDIA_JWT_JWKS_URL, {
+        message: 'set MEDIA_JWT_JWKS_URL (AWS) or MEDIA_JWT_SECRET (local and tests)',
+        path: ['MEDIA_JWT_JWKS_URL'],
+      }),
+      z.refine((env) => !env.MEDIA_JWT_JWKS_URL || (env.MEDIA_JWT_ISSUER && env.MEDIA_JWT_AUDIENCE), {
+        // Identity-provider tokens are only ours when issuer and audience say so.
+        message: 'MEDIA_JWT_JWKS_URL needs MEDIA_JWT_ISSUER and MEDIA_JWT_AUDIENCE',
+        path: ['MEDIA_JWT_ISSUER'],
+      }),
+      z.refine(
+        (env) => [env.MEDIA_CDN_DOMAIN, env.MEDIA_CDN_KEY_PAIR_ID, env.MEDIA_CDN_PRIVATE_KEY_SECRET_ARN].filter(Boolean).length % 3 === 0,
+        {
+          // Half a signer would hand out URLs the distribution refuses, or S3 URLs where CDN ones were meant.
+          message: 'MEDIA_CDN_DOMAIN, MEDIA_CDN_KEY_PAIR_ID and MEDIA_CDN_PRIVATE_KEY_SECRET_ARN go together',
+          path: ['MEDIA_CDN_DOMAIN'],
+        },
+      ),
+      z.refine((env) => env.MEDIA_SCHOOL_REQUEST_BURST >= env.MEDIA_SCHOOL_REQUESTS_PER_SECOND, {
+        // A burst below the rate would refuse a steady school below its own rate.
+        message: 'MEDIA_SCHOOL_REQUEST_BURST must be at least MEDIA_SCHOOL_REQUESTS_PER_SECOND',
+        path: ['MEDIA_SCHOOL_REQUEST_BURST'],
+      }),
+      z.refine((env) => env.MEDIA_UNAUTHENTICATED_REQUEST_BURST >= env.MEDIA_UNAUTHENTICATED_REQUESTS_PER_SECOND, {
+        message: 'MEDIA_UNAUTHENTICATED_REQUEST_BURST must be at least MEDIA_UNAUTHENTICATED_REQUESTS_PER_SECOND',
+        path: ['MEDIA_UNAUTHENTICATED_REQUEST_BURST'],
+      }),
+      z.refine((env) => env.DATABASE_URL || env.MEDIA_PGLITE_DIR, {
+        message: 'set DATABASE_URL or MEDIA_PGLITE_DIR',
+        path: ['DATABASE_URL'],
+      }),
+    ),
+);
 
 export interface Config {
   region: string;
@@ -380,19 +357,23 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
  * then never deletes younger rows whatever a caller passes (migration 0011).
  */
 export function auditRetentionDaysOf(env: Record<string, string | undefined>): number {
-  const parsed = ConfigSchema.shape.MEDIA_AUDIT_RETENTION_DAYS.safeParse(env.MEDIA_AUDIT_RETENTION_DAYS);
+  const parsed = auditRetentionDays().safeParse(env.MEDIA_AUDIT_RETENTION_DAYS);
   if (!parsed.success) throw new Error(`MEDIA_AUDIT_RETENTION_DAYS: ${parsed.error.issues.map((i) => i.message).join('; ')}`);
   return parsed.data;
 }
 
-const VideoTransformSchema = z.object({
-  MEDIA_VIDEO_MAX_BYTES: ConfigSchema.shape.MEDIA_VIDEO_MAX_BYTES,
-  MEDIA_VIDEO_MAX_SECONDS: ConfigSchema.shape.MEDIA_VIDEO_MAX_SECONDS,
-  MEDIA_FFPROBE_PATH: ConfigSchema.shape.MEDIA_FFPROBE_PATH,
-  MEDIA_FFMPEG_PATH: ConfigSchema.shape.MEDIA_FFMPEG_PATH,
-  MEDIA_VIDEO_TOOLS_ARCHIVE: ConfigSchema.shape.MEDIA_VIDEO_TOOLS_ARCHIVE,
-  MEDIA_VIDEO_TOOL_SECONDS: ConfigSchema.shape.MEDIA_VIDEO_TOOL_SECONDS,
-  MEDIA_VIDEO_TOOL_MEMORY_MIB: ConfigSchema.shape.MEDIA_VIDEO_TOOL_MEMORY_MIB,
+// The transform function's own part of the configuration: the same fields as ConfigSchema's.
+const VideoTransformSchema = /* @__PURE__ */ pureSchema(() => {
+  const { shape } = ConfigSchema;
+  return z.object({
+    MEDIA_VIDEO_MAX_BYTES: shape.MEDIA_VIDEO_MAX_BYTES,
+    MEDIA_VIDEO_MAX_SECONDS: shape.MEDIA_VIDEO_MAX_SECONDS,
+    MEDIA_FFPROBE_PATH: shape.MEDIA_FFPROBE_PATH,
+    MEDIA_FFMPEG_PATH: shape.MEDIA_FFMPEG_PATH,
+    MEDIA_VIDEO_TOOLS_ARCHIVE: shape.MEDIA_VIDEO_TOOLS_ARCHIVE,
+    MEDIA_VIDEO_TOOL_SECONDS: shape.MEDIA_VIDEO_TOOL_SECONDS,
+    MEDIA_VIDEO_TOOL_MEMORY_MIB: shape.MEDIA_VIDEO_TOOL_MEMORY_MIB,
+  });
 });
 
 function videoTools(e: z.infer<typeof VideoTransformSchema>): VideoToolsConfig {

@@ -1,6 +1,5 @@
-// A namespace import lets esbuild drop what is unused (zod's locales alone are 370 KB).
-import * as z from 'zod';
-import { answerSchema, pureSchema } from './pure-schema';
+import * as z from 'zod/mini';
+import { answerSchema, described, pureSchema } from './pure-schema';
 import { REJECTION_CODES } from './errors';
 import { MEDIA_STATUSES, VARIANT_NAMES } from './media';
 import { PURPOSES } from './purposes';
@@ -9,11 +8,7 @@ import { PURPOSES } from './purposes';
 // Each schema is a pure pureSchema call (pure-schema.ts): a bundle builds only the schemas its own
 // routes reach, not every schema of the contract at cold start.
 const identifier = /* @__PURE__ */ pureSchema(() =>
-  z
-    .string()
-    .min(1)
-    .max(128)
-    .regex(/^[A-Za-z0-9._:@-]+$/, 'letters, digits and . _ : @ - only'),
+  z.string().check(z.minLength(1), z.maxLength(128), z.regex(/^[A-Za-z0-9._:@-]+$/, 'letters, digits and . _ : @ - only')),
 );
 
 /** The most people one item may name (a class photo). */
@@ -24,38 +19,34 @@ export const UploadRequest = /* @__PURE__ */ pureSchema(() =>
     purpose: z.enum(PURPOSES),
     contentType: z
       .string()
-      .min(3)
-      .max(100)
-      .regex(/^[a-z0-9.+-]+\/[a-z0-9.+-]+$/i, 'a MIME type such as image/jpeg'),
-    size: z.number().int().positive(),
-    filename: z.string().min(1).max(255).optional(),
-    subjectId: identifier
-      .optional()
-      .meta({ description: 'The first person the item names (the same as `subjectIds[0]` when both are sent).' }),
-    subjectIds: z
-      .array(identifier)
-      .max(MAX_SUBJECTS)
-      .optional()
-      .meta({ description: 'Every person the item names (a class photo: each child in it); none named: the item is about nobody.' }),
-    classroomId: identifier.optional(),
+      .check(z.minLength(3), z.maxLength(100), z.regex(/^[a-z0-9.+-]+\/[a-z0-9.+-]+$/i, 'a MIME type such as image/jpeg')),
+    size: z.int().check(z.positive()),
+    filename: z.optional(z.string().check(z.minLength(1), z.maxLength(255))),
+    subjectId: described(z.optional(identifier), {
+      description: 'The first person the item names (the same as `subjectIds[0]` when both are sent).',
+    }),
+    subjectIds: described(z.optional(z.array(identifier).check(z.maxLength(MAX_SUBJECTS))), {
+      description: 'Every person the item names (a class photo: each child in it); none named: the item is about nobody.',
+    }),
+    classroomId: z.optional(identifier),
     /** Send the file in parts (S3 multipart): required at MEDIA_MULTIPART_THRESHOLD_BYTES and above, allowed above 5 MiB. */
-    multipart: z.boolean().optional(),
+    multipart: z.optional(z.boolean()),
   }),
 );
 export type UploadRequest = z.infer<typeof UploadRequest>;
 
 export const BatchUploadRequest = /* @__PURE__ */ pureSchema(() =>
   z.strictObject({
-    items: z.array(UploadRequest).min(1).max(50),
+    items: z.array(UploadRequest).check(z.minLength(1), z.maxLength(50)),
   }),
 );
 
 export const UploadTicket = /* @__PURE__ */ answerSchema(() =>
   z.object({
-    mediaId: z.string().uuid(),
-    upload: z.object({ url: z.string().url(), fields: z.record(z.string(), z.string()) }),
-    expiresAt: z.string().datetime(),
-    maxBytes: z.number().int(),
+    mediaId: z.uuid(),
+    upload: z.object({ url: z.url(), fields: z.record(z.string(), z.string()) }),
+    expiresAt: z.iso.datetime(),
+    maxBytes: z.int(),
   }),
 );
 export type UploadTicket = z.infer<typeof UploadTicket>;
@@ -63,38 +54,38 @@ export type UploadTicket = z.infer<typeof UploadTicket>;
 /** The answer to an upload asked for with `multipart: true`: the parts are signed one call at a time. */
 export const MultipartTicket = /* @__PURE__ */ answerSchema(() =>
   z.object({
-    mediaId: z.string().uuid(),
+    mediaId: z.uuid(),
     multipart: z.object({
       uploadId: z.string(),
-      partSize: z.number().int().meta({ description: 'Bytes of every part but the last.' }),
-      partCount: z.number().int(),
+      partSize: described(z.int(), { description: 'Bytes of every part but the last.' }),
+      partCount: z.int(),
     }),
-    expiresAt: z.string().datetime(),
-    maxBytes: z.number().int(),
+    expiresAt: z.iso.datetime(),
+    maxBytes: z.int(),
   }),
 );
 export type MultipartTicket = z.infer<typeof MultipartTicket>;
 
-const partNumber = /* @__PURE__ */ pureSchema(() => z.number().int().min(1).max(10_000));
+const partNumber = /* @__PURE__ */ pureSchema(() => z.int().check(z.gte(1), z.lte(10_000)));
 
 export const PartUrlsRequest = /* @__PURE__ */ pureSchema(() =>
   z.strictObject({
-    partNumbers: z.array(partNumber).min(1).max(100),
+    partNumbers: z.array(partNumber).check(z.minLength(1), z.maxLength(100)),
   }),
 );
 export const PartUrlsAnswer = /* @__PURE__ */ answerSchema(() =>
   z.object({
-    parts: z.array(z.object({ partNumber: z.number().int(), url: z.string().url(), expiresAt: z.string().datetime() })),
+    parts: z.array(z.object({ partNumber: z.int(), url: z.url(), expiresAt: z.iso.datetime() })),
   }),
 );
 export type PartUrlsAnswer = z.infer<typeof PartUrlsAnswer>;
 
 export const UploadedPartsAnswer = /* @__PURE__ */ answerSchema(() =>
   z.object({
-    parts: z.array(z.object({ partNumber: z.number().int(), etag: z.string(), size: z.number().int() })),
+    parts: z.array(z.object({ partNumber: z.int(), etag: z.string(), size: z.int() })),
     /** The plan, again: a client that resumes after a reload may know only the media id. */
-    partSize: z.number().int(),
-    partCount: z.number().int(),
+    partSize: z.int(),
+    partCount: z.int(),
   }),
 );
 export type UploadedPartsAnswer = z.infer<typeof UploadedPartsAnswer>;
@@ -102,43 +93,35 @@ export type UploadedPartsAnswer = z.infer<typeof UploadedPartsAnswer>;
 export const CompleteUploadRequest = /* @__PURE__ */ pureSchema(() =>
   z.strictObject({
     parts: z
-      .array(z.strictObject({ partNumber, etag: z.string().min(1).max(200) }))
-      .min(1)
-      .max(10_000),
+      .array(z.strictObject({ partNumber, etag: z.string().check(z.minLength(1), z.maxLength(200)) }))
+      .check(z.minLength(1), z.maxLength(10_000)),
   }),
 );
 export type CompleteUploadRequest = z.infer<typeof CompleteUploadRequest>;
 
-export const MediaIdParam = /* @__PURE__ */ pureSchema(() => z.string().uuid('a media id (UUID)'));
+export const MediaIdParam = /* @__PURE__ */ pureSchema(() => z.uuid('a media id (UUID)'));
 
-const isoDate = /* @__PURE__ */ pureSchema(() => z.string().datetime({ offset: true, message: 'an ISO 8601 date-time' }));
+const isoDate = /* @__PURE__ */ pureSchema(() => z.iso.datetime({ offset: true, message: 'an ISO 8601 date-time' }));
 
 export const ListQuery = /* @__PURE__ */ pureSchema(() =>
   z.strictObject({
-    purpose: z.enum(PURPOSES).optional(),
-    subjectId: identifier.optional(),
-    classroomId: identifier.optional(),
-    status: z.enum(MEDIA_STATUSES).optional(),
-    createdAfter: isoDate.optional(),
-    createdBefore: isoDate.optional(),
-    sha256: z
-      .string()
-      .regex(/^[a-f0-9]{64}$/, 'a lowercase hex SHA-256')
-      .optional(),
-    duplicateOf: z.string().uuid().optional(),
-    limit: z.coerce.number().int().min(1).max(100).default(50),
-    cursor: z
-      .string()
-      .max(200)
-      .regex(/^[A-Za-z0-9_-]+$/, 'an opaque cursor from nextCursor')
-      .optional(),
+    purpose: z.optional(z.enum(PURPOSES)),
+    subjectId: z.optional(identifier),
+    classroomId: z.optional(identifier),
+    status: z.optional(z.enum(MEDIA_STATUSES)),
+    createdAfter: z.optional(isoDate),
+    createdBefore: z.optional(isoDate),
+    sha256: z.optional(z.string().check(z.regex(/^[a-f0-9]{64}$/, 'a lowercase hex SHA-256'))),
+    duplicateOf: z.optional(z.uuid()),
+    limit: z._default(z.coerce.number().check(z.int(), z.gte(1), z.lte(100)), 50),
+    cursor: z.optional(z.string().check(z.maxLength(200), z.regex(/^[A-Za-z0-9_-]+$/, 'an opaque cursor from nextCursor'))),
   }),
 );
 export type ListQuery = z.infer<typeof ListQuery>;
 
 /** A variant of processing, or of the face stage (`blurred`, `faces/0`, `faces/1`, …). */
 export const DownloadVariantName = /* @__PURE__ */ pureSchema(() =>
-  z.union([z.enum(VARIANT_NAMES), z.literal('blurred'), z.templateLiteral(['faces/', z.number().int().min(0).max(999)])]).meta({
+  described(z.union([z.enum(VARIANT_NAMES), z.literal('blurred'), z.templateLiteral(['faces/', z.int().check(z.gte(0), z.lte(999))])]), {
     description:
       'A processing variant, `blurred` (every face blurred), or `faces/N` (the Nth aligned face crop; ai-service, with consent).',
   }),
@@ -146,7 +129,7 @@ export const DownloadVariantName = /* @__PURE__ */ pureSchema(() =>
 
 export const DownloadQuery = /* @__PURE__ */ pureSchema(() =>
   z.strictObject({
-    variant: DownloadVariantName.default('medium'),
+    variant: z._default(DownloadVariantName, 'medium'),
   }),
 );
 
@@ -156,29 +139,33 @@ export const MAX_DOWNLOAD_URLS = 100;
 export const DownloadUrlsRequest = /* @__PURE__ */ pureSchema(() =>
   z.strictObject({
     // Any string up to a UUID's length and a little more: an id that names nothing is that item's 404, not the batch's 400.
-    ids: z.array(z.string().min(1).max(64)).min(1).max(MAX_DOWNLOAD_URLS),
-    variant: DownloadVariantName.default('medium'),
+    ids: z.array(z.string().check(z.minLength(1), z.maxLength(64))).check(z.minLength(1), z.maxLength(MAX_DOWNLOAD_URLS)),
+    variant: z._default(DownloadVariantName, 'medium'),
   }),
 );
 export type DownloadUrlsRequest = z.infer<typeof DownloadUrlsRequest>;
 
 export const LegalHoldBody = /* @__PURE__ */ pureSchema(() => z.strictObject({ hold: z.boolean() }));
 
-export const UsageQuery = /* @__PURE__ */ pureSchema(() => z.strictObject({ groupBy: z.enum(['purpose', 'subject']).default('purpose') }));
+export const UsageQuery = /* @__PURE__ */ pureSchema(() =>
+  z.strictObject({ groupBy: z._default(z.enum(['purpose', 'subject']), 'purpose') }),
+);
 
-const Fraction = /* @__PURE__ */ pureSchema(() => z.number().min(0).max(1));
+const Fraction = /* @__PURE__ */ pureSchema(() => z.number().check(z.gte(0), z.lte(1)));
 
 /** A face found in the upright image (docs/imaging.md § Faces): every coordinate a fraction of its width or height. */
 export const DetectedFace = /* @__PURE__ */ answerSchema(() =>
   z.object({
     box: z.object({ x: Fraction, y: Fraction, width: Fraction, height: Fraction }),
-    landmarks: z
-      .array(z.object({ x: z.number(), y: z.number() }))
-      .meta({ description: 'Eye centres (image left, right), nose tip, mouth corners (left, right).' }),
-    score: z.number().meta({ description: "The detector's confidence, 0–1." }),
+    landmarks: described(z.array(z.object({ x: z.number(), y: z.number() })), {
+      description: 'Eye centres (image left, right), nose tip, mouth corners (left, right).',
+    }),
+    score: described(z.number(), { description: "The detector's confidence, 0–1." }),
     quality: z.object({
-      templateError: z.number().meta({ description: 'RMS distance (px of a 112 px crop) of the five points from the frontal template.' }),
-      poor: z.boolean().meta({ description: 'A profile, a tilt or a blur: the crop is not worth recognising.' }),
+      templateError: described(z.number(), {
+        description: 'RMS distance (px of a 112 px crop) of the five points from the frontal template.',
+      }),
+      poor: described(z.boolean(), { description: 'A profile, a tilt or a blur: the crop is not worth recognising.' }),
     }),
   }),
 );
@@ -187,46 +174,46 @@ export const VariantRecord = /* @__PURE__ */ answerSchema(() =>
   z.object({
     name: z.enum(VARIANT_NAMES),
     format: z.string(),
-    width: z.number().int(),
-    height: z.number().int(),
-    size: z.number().int(),
+    width: z.int(),
+    height: z.int(),
+    size: z.int(),
   }),
 );
 
 export const MediaRecord = /* @__PURE__ */ answerSchema(() =>
   z.object({
-    id: z.string().uuid(),
+    id: z.uuid(),
     tenant: z.string(),
     purpose: z.enum(PURPOSES),
     status: z.enum(MEDIA_STATUSES),
-    subjectId: z.string().nullable().meta({ description: 'The first of `subjectIds`; null when the item names nobody.' }),
-    subjectIds: z.array(z.string()).meta({ description: 'The people the item names, in the order given.' }),
-    classroomId: z.string().nullable(),
+    subjectId: described(z.nullable(z.string()), { description: 'The first of `subjectIds`; null when the item names nobody.' }),
+    subjectIds: described(z.array(z.string()), { description: 'The people the item names, in the order given.' }),
+    classroomId: z.nullable(z.string()),
     uploadedBy: z.string(),
     contentType: z.string(),
-    size: z.number().int().nullable(),
-    width: z.number().int().nullable(),
-    height: z.number().int().nullable(),
-    sha256: z.string().nullable(),
-    capturedAt: z.iso.datetime({ offset: true, local: true }).nullable().meta({
+    size: z.nullable(z.int()),
+    width: z.nullable(z.int()),
+    height: z.nullable(z.int()),
+    sha256: z.nullable(z.string()),
+    capturedAt: described(z.nullable(z.iso.datetime({ offset: true, local: true })), {
       description:
         "When the photo was taken, from its EXIF DateTimeOriginal: with the camera's UTC offset when the file gives one (2024-03-02T08:15:04+01:00), else the camera's local time (2024-03-02T08:15:04). The only metadata kept from the upload; null when it has none.",
     }),
-    filename: z.string().nullable(),
+    filename: z.nullable(z.string()),
     kind: z.enum(['image', 'video']),
-    durationSeconds: z.number().nullable().meta({ description: 'Length of a video in seconds (from its bytes); null for images.' }),
-    placeholder: z.string().nullable(),
-    createdAt: z.string().datetime(),
-    processedAt: z.string().datetime().nullable(),
+    durationSeconds: described(z.nullable(z.number()), { description: 'Length of a video in seconds (from its bytes); null for images.' }),
+    placeholder: z.nullable(z.string()),
+    createdAt: z.iso.datetime(),
+    processedAt: z.nullable(z.iso.datetime()),
     legalHold: z.boolean(),
-    rejection: z
-      .object({
-        code: z.enum(REJECTION_CODES).meta({ description: 'Why the bytes were refused; permanent for these bytes.' }),
+    rejection: z.optional(
+      z.object({
+        code: described(z.enum(REJECTION_CODES), { description: 'Why the bytes were refused; permanent for these bytes.' }),
         detail: z.string(),
-      })
-      .optional(),
+      }),
+    ),
     variants: z.array(VariantRecord),
-    faces: z.array(DetectedFace).optional().meta({
+    faces: described(z.optional(z.array(DetectedFace)), {
       description:
         "The faces the face stage found, once it ran: for the school's admins always, for ai-service where recognition is allowed, for nobody else. No embedding, no identity.",
     }),
@@ -234,24 +221,24 @@ export const MediaRecord = /* @__PURE__ */ answerSchema(() =>
 );
 export type MediaRecord = z.infer<typeof MediaRecord>;
 
-export const DownloadAnswer = /* @__PURE__ */ answerSchema(() => z.object({ url: z.string().url(), expiresAt: z.string().datetime() }));
+export const DownloadAnswer = /* @__PURE__ */ answerSchema(() => z.object({ url: z.url(), expiresAt: z.iso.datetime() }));
 export type DownloadAnswer = z.infer<typeof DownloadAnswer>;
 /** The codes an item of a batch of URLs can be refused with (as a single download would answer). */
 export const DOWNLOAD_ITEM_ERRORS = ['NOT_FOUND', 'FORBIDDEN', 'NOT_READY', 'CONSENT_REQUIRED'] as const;
 export const DownloadUrlItem = /* @__PURE__ */ answerSchema(() =>
   z.union([
-    z.object({ id: z.string(), url: z.string().url(), expiresAt: z.string().datetime() }),
+    z.object({ id: z.string(), url: z.url(), expiresAt: z.iso.datetime() }),
     z.object({ id: z.string(), error: z.object({ code: z.enum(DOWNLOAD_ITEM_ERRORS) }) }),
   ]),
 );
 export type DownloadUrlItem = z.infer<typeof DownloadUrlItem>;
 export const DownloadUrlsAnswer = /* @__PURE__ */ answerSchema(() => z.object({ items: z.array(DownloadUrlItem) }));
 export type DownloadUrlsAnswer = z.infer<typeof DownloadUrlsAnswer>;
-export const ListAnswer = /* @__PURE__ */ answerSchema(() => z.object({ items: z.array(MediaRecord), nextCursor: z.string().nullable() }));
+export const ListAnswer = /* @__PURE__ */ answerSchema(() => z.object({ items: z.array(MediaRecord), nextCursor: z.nullable(z.string()) }));
 export type ListAnswer = z.infer<typeof ListAnswer>;
 export const UsageAnswer = /* @__PURE__ */ answerSchema(() =>
   z.object({
-    items: z.array(z.object({ key: z.string(), count: z.number().int(), bytes: z.number().int() })),
+    items: z.array(z.object({ key: z.string(), count: z.int(), bytes: z.int() })),
   }),
 );
 export type UsageAnswer = z.infer<typeof UsageAnswer>;

@@ -1,6 +1,5 @@
-// A namespace import lets esbuild drop what is unused (zod's locales alone are 370 KB).
-import * as z from 'zod';
-import { pureSchema } from './pure-schema';
+import * as z from 'zod/mini';
+import { described, pureSchema } from './pure-schema';
 import { VARIANT_NAMES } from './media';
 import { PURPOSES } from './purposes';
 
@@ -11,52 +10,49 @@ import { PURPOSES } from './purposes';
  */
 // The event schemas document and type the events (the local stack checks them); pure (pure-schema.ts),
 // so the functions that send events do not build them at cold start.
-const base = {
-  eventId: z.string().meta({ description: '`{type}:{mediaId}`: the same for every delivery of one state change; de-duplicate on it.' }),
-  occurredAt: z.iso
-    .datetime()
-    .meta({ description: 'When the state changed (processedAt or deletedAt of the record), not when this copy was sent.' }),
-  tenant: z.string().meta({ description: 'The school.' }),
+const base = /* @__PURE__ */ pureSchema(() => ({
+  eventId: described(z.string(), {
+    description: '`{type}:{mediaId}`: the same for every delivery of one state change; de-duplicate on it.',
+  }),
+  occurredAt: described(z.iso.datetime(), {
+    description: 'When the state changed (processedAt or deletedAt of the record), not when this copy was sent.',
+  }),
+  tenant: described(z.string(), { description: 'The school.' }),
   mediaId: z.uuid(),
   purpose: z.enum(PURPOSES),
-  subjectId: z.string().nullable(),
-  classroomId: z.string().nullable(),
-};
+  subjectId: z.nullable(z.string()),
+  classroomId: z.nullable(z.string()),
+}));
 
 const VariantRef = /* @__PURE__ */ pureSchema(() =>
-  z
-    .object({
-      name: z.enum(VARIANT_NAMES),
-      key: z.string().meta({ description: 'The S3 object key; ask the API for a URL with your own identity.' }),
-      format: z.string(),
-      width: z.number().int(),
-      height: z.number().int(),
-      size: z.number().int().meta({ description: 'Bytes.' }),
-    })
-    .strict(),
+  z.strictObject({
+    name: z.enum(VARIANT_NAMES),
+    key: described(z.string(), { description: 'The S3 object key; ask the API for a URL with your own identity.' }),
+    format: z.string(),
+    width: z.int(),
+    height: z.int(),
+    size: described(z.int(), { description: 'Bytes.' }),
+  }),
 );
 
 /** The outbound events as other services receive them: keys, never URLs. Strict: no field beyond these. */
 export const MediaEventSchema = /* @__PURE__ */ pureSchema(() =>
-  z
-    .discriminatedUnion('type', [
-      z
-        .object({
-          ...base,
-          type: z.literal('media.ready'),
-          contentType: z.string(),
-          width: z.number().int(),
-          height: z.number().int(),
-          sha256: z.string().regex(/^[a-f0-9]{64}$/),
-          variants: z.array(VariantRef),
-        })
-        .strict(),
-      z
-        .object({ ...base, type: z.literal('media.rejected'), rejection: z.object({ code: z.string(), detail: z.string() }).strict() })
-        .strict(),
-      z.object({ ...base, type: z.literal('media.deleted') }).strict(),
-    ])
-    .meta({ title: 'MediaEvent', description: 'One state change of a media item, on the outbound events queue.' }),
+  described(
+    z.discriminatedUnion('type', [
+      z.strictObject({
+        ...base,
+        type: z.literal('media.ready'),
+        contentType: z.string(),
+        width: z.int(),
+        height: z.int(),
+        sha256: z.string().check(z.regex(/^[a-f0-9]{64}$/)),
+        variants: z.array(VariantRef),
+      }),
+      z.strictObject({ ...base, type: z.literal('media.rejected'), rejection: z.strictObject({ code: z.string(), detail: z.string() }) }),
+      z.strictObject({ ...base, type: z.literal('media.deleted') }),
+    ]),
+    { title: 'MediaEvent', description: 'One state change of a media item, on the outbound events queue.' },
+  ),
 );
 
 export type MediaEvent = z.infer<typeof MediaEventSchema>;
@@ -69,20 +65,20 @@ export const mediaEventId = (type: MediaEventType, mediaId: string) => `${type}:
  * no subject, classroom, key or rejection detail. Strict.
  */
 export const MediaCountEventSchema = /* @__PURE__ */ pureSchema(() =>
-  z
-    .object({
+  described(
+    z.strictObject({
       eventId: base.eventId,
       type: z.enum(['media.ready', 'media.rejected', 'media.deleted']),
       occurredAt: base.occurredAt,
       tenant: base.tenant,
       mediaId: base.mediaId,
       purpose: base.purpose,
-      contentType: z.string().optional().meta({ description: 'media.ready: the type of the validated original.' }),
-      size: z.number().int().optional().meta({ description: 'media.ready: bytes of the validated original.' }),
-      rejectionCode: z.string().optional().meta({ description: 'media.rejected: the code of the reason.' }),
-    })
-    .strict()
-    .meta({ title: 'MediaCountEvent', description: 'One state change of a media item, counts-level (analytics).' }),
+      contentType: described(z.optional(z.string()), { description: 'media.ready: the type of the validated original.' }),
+      size: described(z.optional(z.int()), { description: 'media.ready: bytes of the validated original.' }),
+      rejectionCode: described(z.optional(z.string()), { description: 'media.rejected: the code of the reason.' }),
+    }),
+    { title: 'MediaCountEvent', description: 'One state change of a media item, counts-level (analytics).' },
+  ),
 );
 
 export type MediaCountEvent = z.infer<typeof MediaCountEventSchema>;

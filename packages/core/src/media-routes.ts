@@ -1,5 +1,4 @@
-// A namespace import lets esbuild drop what is unused (zod's locales alone are 370 KB).
-import * as z from 'zod';
+import * as z from 'zod/mini';
 import { LegalHoldBody, ListAnswer, ListQuery, MediaRecord, UsageAnswer, UsageQuery } from './contract';
 import {
   AuditAnswer,

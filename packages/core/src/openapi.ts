@@ -1,7 +1,7 @@
-// A namespace import lets esbuild drop what is unused (zod's locales alone are 370 KB).
-import * as z from 'zod';
+import * as z from 'zod/mini';
 import { createDocument, type ZodOpenApiOperationObject, type ZodOpenApiPathsObject, type ZodOpenApiResponsesObject } from 'zod-openapi';
 import { MediaRecord, UploadRequest, UploadTicket } from './contract';
+import { described } from './pure-schema';
 import { ERRORS, type ErrorCode } from './errors';
 import { API_ROUTES } from './api-routes';
 import { PATH_PARAMETERS, type ApiRouteSpec } from './route-spec';
@@ -17,45 +17,45 @@ const ERROR_CODES = Object.keys(ERRORS) as [ErrorCode, ...ErrorCode[]];
 // The document's own schemas are built with the document, not when media-api's bundle loads:
 // GET /openapi.json is the only request that needs them.
 const problemDocument = () =>
-  z
-    .object({
-      type: z.string().url(),
+  described(
+    z.object({
+      type: z.url(),
       title: z.string(),
-      status: z.number().int(),
+      status: z.int(),
       detail: z.string(),
-      code: z.enum(ERROR_CODES).meta({ description: 'Stable machine-readable error code; branch on this, not on the status.' }),
-      instance: z.string().optional(),
-      issues: z
-        .array(z.object({ path: z.string(), message: z.string() }))
-        .optional()
-        .meta({ description: 'Which fields were invalid (400 only).' }),
-    })
-    .meta({ description: 'RFC 9457 problem details with a stable `code`.' });
+      code: described(z.enum(ERROR_CODES), { description: 'Stable machine-readable error code; branch on this, not on the status.' }),
+      instance: z.optional(z.string()),
+      issues: described(z.optional(z.array(z.object({ path: z.string(), message: z.string() }))), {
+        description: 'Which fields were invalid (400 only).',
+      }),
+    }),
+    { description: 'RFC 9457 problem details with a stable `code`.' },
+  );
 
-function pathParams(path: string): z.ZodObject | undefined {
+function pathParams(path: string): z.ZodMiniObject | undefined {
   const names = [...path.matchAll(/\{(\w+)\}/g)].map(([, name]) => name as string);
   if (names.length === 0) return undefined;
   return z.object(
     Object.fromEntries(
       names.map((name) => {
         const parameter = PATH_PARAMETERS[name as keyof typeof PATH_PARAMETERS];
-        return [name, parameter.schema.meta({ description: parameter.description })];
+        return [name, described(parameter.schema, { description: parameter.description })];
       }),
     ),
   );
 }
 
-const json = (schema: z.ZodType, description: string) => ({ description, content: { 'application/json': { schema } } });
+const json = (schema: z.ZodMiniType, description: string) => ({ description, content: { 'application/json': { schema } } });
 
 const retryAfterHeader = () =>
   z.object({
-    'retry-after': z.string().meta({ description: 'Seconds to wait before asking again.' }),
+    'retry-after': described(z.string(), { description: 'Seconds to wait before asking again.' }),
   });
 
 /** The schemas every operation shares, one instance each so the document names them once. */
 interface SharedSchemas {
-  problem: z.ZodType;
-  retryAfter: z.ZodObject;
+  problem: z.ZodMiniType;
+  retryAfter: z.ZodMiniObject;
 }
 
 /** One response per status, naming the codes a route may answer with under it. */

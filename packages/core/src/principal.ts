@@ -1,15 +1,13 @@
-// A namespace import lets esbuild drop what is unused (zod's locales alone are 370 KB).
-import * as z from 'zod';
+import * as z from 'zod/mini';
+import { pureSchema } from './pure-schema';
 
 export const HUMAN_ROLES = ['student', 'teacher', 'admin'] as const;
 export const SERVICES = ['ai-service', 'attendance-service', 'user-service', 'analytics-service'] as const;
 export type Service = (typeof SERVICES)[number];
 
-const identifier = z
-  .string()
-  .min(1)
-  .max(128)
-  .regex(/^[A-Za-z0-9._:@-]+$/, 'unexpected characters');
+const identifier = /* @__PURE__ */ pureSchema(() =>
+  z.string().check(z.minLength(1), z.maxLength(128), z.regex(/^[A-Za-z0-9._:@-]+$/, 'unexpected characters')),
+);
 
 /**
  * The one rule for a tenant (school) identifier: it becomes a storage key segment and a lock name,
@@ -17,28 +15,20 @@ const identifier = z
  */
 export const TENANT_ID = /^[a-z0-9][a-z0-9_-]{0,62}$/i;
 export const isTenantId = (value: string): boolean => TENANT_ID.test(value);
-const tenantId = z.string().regex(TENANT_ID, 'not a tenant identifier');
 
 const isServiceName = (value: string) => (SERVICES as readonly string[]).includes(value);
 
-/** Humans and services share no names: a person's token can never pass for a service. */
-const humanSub = identifier.refine((sub) => !isServiceName(sub), 'a service name is not a person');
-
 /** The claims we accept from a verified token; anything else in the token is ignored. */
-export const PrincipalClaims = z.discriminatedUnion('role', [
-  z.object({
-    role: z.enum(HUMAN_ROLES),
-    sub: humanSub,
-    tenant: tenantId,
-    classrooms: z.array(identifier).max(200).default([]),
-  }),
-  z.object({
-    role: z.literal('service'),
-    sub: z.enum(SERVICES),
-    tenant: tenantId,
-    classrooms: z.array(identifier).max(200).default([]),
-  }),
-]);
+export const PrincipalClaims = /* @__PURE__ */ pureSchema(() => {
+  const tenantId = z.string().check(z.regex(TENANT_ID, 'not a tenant identifier'));
+  /** Humans and services share no names: a person's token can never pass for a service. */
+  const humanSub = identifier.check(z.refine((sub) => !isServiceName(sub), 'a service name is not a person'));
+  const classrooms = z._default(z.array(identifier).check(z.maxLength(200)), []);
+  return z.discriminatedUnion('role', [
+    z.object({ role: z.enum(HUMAN_ROLES), sub: humanSub, tenant: tenantId, classrooms }),
+    z.object({ role: z.literal('service'), sub: z.enum(SERVICES), tenant: tenantId, classrooms }),
+  ]);
+});
 
 export type Principal = z.infer<typeof PrincipalClaims>;
 

@@ -1,4 +1,4 @@
-import { ZodError } from 'zod';
+import { $ZodError } from 'zod/v4/core';
 import { ERRORS, MediaError, isMediaError, type ErrorCode } from './errors';
 
 /** RFC 9457 problem details, with our stable `code` extension. */
@@ -21,7 +21,7 @@ export interface ProblemResponse {
 const PROBLEM_BASE = 'https://media.school.example/problems/';
 
 /** Turns a zod failure into a 400 that says which field is wrong, without echoing values. */
-export function fromZodError(error: ZodError, where = 'body'): MediaError {
+export function fromZodError(error: $ZodError, where = 'body'): MediaError {
   const issues = error.issues.map((issue) => ({
     path: [where, ...issue.path.map(String)].join('.'),
     message: issue.message,
@@ -63,7 +63,7 @@ export function isOverload(error: unknown): boolean {
  */
 export function toMediaError(error: unknown): MediaError {
   if (isMediaError(error)) return error;
-  if (error instanceof ZodError) return fromZodError(error);
+  if (error instanceof $ZodError) return fromZodError(error);
   if (isOverload(error)) {
     return new MediaError('SERVICE_UNAVAILABLE', 'The service is busy; try again shortly.', {
       retryAfterSeconds: OVERLOAD_RETRY_AFTER_SECONDS,

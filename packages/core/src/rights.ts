@@ -1,6 +1,5 @@
-// A namespace import lets esbuild drop what is unused (zod's locales alone are 370 KB).
-import * as z from 'zod';
-import { answerSchema, pureSchema } from './pure-schema';
+import * as z from 'zod/mini';
+import { answerSchema, described, pureSchema } from './pure-schema';
 import { MediaError } from './errors';
 import { DownloadVariantName } from './contract';
 import { rulesOf } from './authorization';
@@ -14,13 +13,9 @@ import { policySubjectOf, type PolicySubject, type Principal } from './principal
  */
 // Pure, as contract.ts's schemas are (pure-schema.ts): built only in the bundles whose routes reach them.
 const identifier = /* @__PURE__ */ pureSchema(() =>
-  z
-    .string()
-    .min(1)
-    .max(128)
-    .regex(/^[A-Za-z0-9._:@-]+$/, 'letters, digits and . _ : @ - only'),
+  z.string().check(z.minLength(1), z.maxLength(128), z.regex(/^[A-Za-z0-9._:@-]+$/, 'letters, digits and . _ : @ - only')),
 );
-const isoDate = /* @__PURE__ */ pureSchema(() => z.string().datetime({ offset: true, message: 'an ISO 8601 date-time' }));
+const isoDate = /* @__PURE__ */ pureSchema(() => z.iso.datetime({ offset: true, message: 'an ISO 8601 date-time' }));
 
 export const SubjectIdParam = identifier;
 
@@ -28,43 +23,46 @@ export const SubjectIdParam = identifier;
 export const ConsentBody = /* @__PURE__ */ pureSchema(() =>
   z
     .strictObject({
-      recognition: z.boolean().optional().meta({ description: 'Left out: keeps its recorded value.' }),
-      training: z.boolean().optional().meta({ description: 'Left out: keeps its recorded value.' }),
+      recognition: described(z.optional(z.boolean()), { description: 'Left out: keeps its recorded value.' }),
+      training: described(z.optional(z.boolean()), { description: 'Left out: keeps its recorded value.' }),
     })
-    .refine((body) => body.recognition !== undefined || body.training !== undefined, { message: 'name recognition, training or both' })
-    .meta({ description: 'The consents to change; a field left out keeps its value, so one field alone changes only that one.' }),
+    .check(
+      z.refine((body) => body.recognition !== undefined || body.training !== undefined, { message: 'name recognition, training or both' }),
+      z.meta({ description: 'The consents to change; a field left out keeps its value, so one field alone changes only that one.' }),
+    ),
 );
 export type ConsentBody = z.infer<typeof ConsentBody>;
 
 export const ConsentRecord = /* @__PURE__ */ answerSchema(() =>
   z.object({
     subjectId: z.string(),
-    recognition: z.boolean().meta({ description: 'Face recognition may match this person against their profile photos.' }),
-    training: z.boolean().meta({ description: 'Training photos naming this person may be used to train models.' }),
-    updatedAt: z.string().datetime().nullable().meta({ description: 'Null for a subject whose consent was never given.' }),
-    updatedBy: z.string().nullable(),
+    recognition: described(z.boolean(), { description: 'Face recognition may match this person against their profile photos.' }),
+    training: described(z.boolean(), { description: 'Training photos naming this person may be used to train models.' }),
+    updatedAt: described(z.nullable(z.iso.datetime()), { description: 'Null for a subject whose consent was never given.' }),
+    updatedBy: z.nullable(z.string()),
   }),
 );
 export type ConsentRecord = z.infer<typeof ConsentRecord>;
 
 /** What a school's admin decides for the whole school (docs/privacy.md § Faces). */
 export const SchoolSettingsBody = /* @__PURE__ */ pureSchema(() =>
-  z
-    .strictObject({
-      recognitionForAttendance: z.boolean().meta({
+  described(
+    z.strictObject({
+      recognitionForAttendance: described(z.boolean(), {
         description:
           "Attendance photos may be used for face recognition (aligned face crops for ai-service) whatever their subjects' own consent.",
       }),
-    })
-    .meta({ description: "The school's settings to record." }),
+    }),
+    { description: "The school's settings to record." },
+  ),
 );
 export type SchoolSettingsBody = z.infer<typeof SchoolSettingsBody>;
 
 export const SchoolSettings = /* @__PURE__ */ answerSchema(() =>
   z.object({
     recognitionForAttendance: z.boolean(),
-    updatedAt: z.string().datetime().nullable().meta({ description: 'Null while no admin ever set them (the defaults).' }),
-    updatedBy: z.string().nullable(),
+    updatedAt: described(z.nullable(z.iso.datetime()), { description: 'Null while no admin ever set them (the defaults).' }),
+    updatedBy: z.nullable(z.string()),
   }),
 );
 export type SchoolSettings = z.infer<typeof SchoolSettings>;
@@ -74,48 +72,44 @@ export type AuditAction = (typeof AUDIT_ACTIONS)[number];
 
 export const AuditQuery = /* @__PURE__ */ pureSchema(() =>
   z.strictObject({
-    mediaId: z.string().uuid().optional(),
-    subjectId: identifier.optional(),
-    actor: identifier.optional(),
-    action: z.enum(AUDIT_ACTIONS).optional(),
-    after: isoDate.optional(),
-    before: isoDate.optional(),
-    limit: z.coerce.number().int().min(1).max(200).default(50),
-    cursor: z
-      .string()
-      .max(200)
-      .regex(/^[A-Za-z0-9_-]+$/, 'an opaque cursor from nextCursor')
-      .optional(),
+    mediaId: z.optional(z.uuid()),
+    subjectId: z.optional(identifier),
+    actor: z.optional(identifier),
+    action: z.optional(z.enum(AUDIT_ACTIONS)),
+    after: z.optional(isoDate),
+    before: z.optional(isoDate),
+    limit: z._default(z.coerce.number().check(z.int(), z.gte(1), z.lte(200)), 50),
+    cursor: z.optional(z.string().check(z.maxLength(200), z.regex(/^[A-Za-z0-9_-]+$/, 'an opaque cursor from nextCursor'))),
   }),
 );
 export type AuditQuery = z.infer<typeof AuditQuery>;
 
 export const AuditEntry = /* @__PURE__ */ answerSchema(() =>
   z.object({
-    at: z.string().datetime(),
+    at: z.iso.datetime(),
     actor: z.string(),
     actorRole: z.string(),
     action: z.enum(AUDIT_ACTIONS),
-    mediaId: z.string().nullable(),
-    subjectId: z.string().nullable(),
-    variant: DownloadVariantName.nullable(),
-    requestId: z.string().nullable(),
+    mediaId: z.nullable(z.string()),
+    subjectId: z.nullable(z.string()),
+    variant: z.nullable(DownloadVariantName),
+    requestId: z.nullable(z.string()),
   }),
 );
 export type AuditEntry = z.infer<typeof AuditEntry>;
-export const AuditAnswer = /* @__PURE__ */ answerSchema(() => z.object({ items: z.array(AuditEntry), nextCursor: z.string().nullable() }));
+export const AuditAnswer = /* @__PURE__ */ answerSchema(() => z.object({ items: z.array(AuditEntry), nextCursor: z.nullable(z.string()) }));
 
 export const RetentionPreviewQuery = /* @__PURE__ */ pureSchema(() =>
-  z.strictObject({ withinDays: z.coerce.number().int().min(0).max(3650).default(30) }),
+  z.strictObject({ withinDays: z._default(z.coerce.number().check(z.int(), z.gte(0), z.lte(3650)), 30) }),
 );
 export const RetentionPreviewAnswer = /* @__PURE__ */ answerSchema(() =>
   z.object({
     items: z.array(
       z.object({
         purpose: z.enum(PURPOSES),
-        count: z.number().int(),
-        bytes: z.number().int(),
-        firstExpiry: z.string().datetime().nullable(),
+        count: z.int(),
+        bytes: z.int(),
+        firstExpiry: z.nullable(z.iso.datetime()),
       }),
     ),
   }),
@@ -125,32 +119,32 @@ export type RetentionPreviewAnswer = z.infer<typeof RetentionPreviewAnswer>;
 /** `queued`: recorded, no worker has touched it yet; `running`: under way; `done`. */
 export const JOB_STATUSES = ['queued', 'running', 'done'] as const;
 export type JobStatus = (typeof JOB_STATUSES)[number];
-export const ErasureAccepted = /* @__PURE__ */ answerSchema(() => z.object({ erasureId: z.string().uuid(), status: z.enum(JOB_STATUSES) }));
+export const ErasureAccepted = /* @__PURE__ */ answerSchema(() => z.object({ erasureId: z.uuid(), status: z.enum(JOB_STATUSES) }));
 export const ErasureRecord = /* @__PURE__ */ answerSchema(() =>
   z.object({
-    erasureId: z.string().uuid(),
+    erasureId: z.uuid(),
     subjectId: z.string(),
     status: z.enum(JOB_STATUSES),
-    total: z.number().int().meta({ description: 'Items naming the subject found so far.' }),
-    deleted: z.number().int().meta({ description: 'Items deleted: those naming the subject alone.' }),
-    untagged: z.number().int().meta({ description: 'Shared items kept, with the subject no longer named on them (others are).' }),
-    heldBack: z.number().int().meta({ description: 'Items kept because they are under legal hold.' }),
+    total: described(z.int(), { description: 'Items naming the subject found so far.' }),
+    deleted: described(z.int(), { description: 'Items deleted: those naming the subject alone.' }),
+    untagged: described(z.int(), { description: 'Shared items kept, with the subject no longer named on them (others are).' }),
+    heldBack: described(z.int(), { description: 'Items kept because they are under legal hold.' }),
   }),
 );
 export type ErasureRecord = z.infer<typeof ErasureRecord>;
-export const ExportAccepted = /* @__PURE__ */ answerSchema(() => z.object({ exportId: z.string().uuid(), status: z.enum(JOB_STATUSES) }));
+export const ExportAccepted = /* @__PURE__ */ answerSchema(() => z.object({ exportId: z.uuid(), status: z.enum(JOB_STATUSES) }));
 export const ExportRecord = /* @__PURE__ */ answerSchema(() =>
   z.object({
-    exportId: z.string().uuid(),
+    exportId: z.uuid(),
     status: z.enum(JOB_STATUSES),
-    items: z.number().int(),
-    bytes: z.number().int().meta({ description: 'Size of the ZIP file.' }),
-    url: z.string().url().optional().meta({ description: 'A short-lived download URL of the ZIP, once done.' }),
-    expiresAt: z.string().datetime().optional(),
+    items: z.int(),
+    bytes: described(z.int(), { description: 'Size of the ZIP file.' }),
+    url: described(z.optional(z.url()), { description: 'A short-lived download URL of the ZIP, once done.' }),
+    expiresAt: z.optional(z.iso.datetime()),
   }),
 );
 export type ExportRecord = z.infer<typeof ExportRecord>;
-export const JobIdParam = /* @__PURE__ */ pureSchema(() => z.string().uuid());
+export const JobIdParam = /* @__PURE__ */ pureSchema(() => z.uuid());
 
 export type Right = 'consent:write' | 'consent:read' | 'audit' | 'retention' | 'erasure' | 'export' | 'settings';
 

@@ -1,4 +1,4 @@
-import type * as z from 'zod';
+import type * as z from 'zod/mini';
 import { MediaIdParam } from './contract';
 import { notFound, type ErrorCode, type MediaError } from './errors';
 import { JobIdParam, SubjectIdParam } from './rights';
@@ -20,10 +20,10 @@ export interface ApiRouteSpec {
   public?: true;
   operationId: string;
   summary: string;
-  query?: z.ZodObject;
-  body?: z.ZodType;
+  query?: z.ZodMiniObject;
+  body?: z.ZodMiniType;
   /** The success answer; no schema for an empty body. */
-  answer: { status: 200 | 201 | 202 | 204; description: string; schema?: z.ZodType };
+  answer: { status: 200 | 201 | 202 | 204; description: string; schema?: z.ZodMiniType };
   /** The problem codes the route can answer with (besides INTERNAL and SERVICE_UNAVAILABLE). */
   errors: readonly ErrorCode[];
 }
@@ -44,7 +44,7 @@ export const PATH_PARAMETERS = {
   exportId: { schema: JobIdParam, description: 'Export id, as answered by the export request.', refused: () => notFound('export') },
 } as const satisfies Record<
   string,
-  { schema: z.ZodType<string>; description: string; refused: ((path: string) => MediaError) | undefined }
+  { schema: z.ZodMiniType<string>; description: string; refused: ((path: string) => MediaError) | undefined }
 >;
 
 // Every route with a token can be throttled: the caller's school over its rate (RATE_LIMITED, 429).

@@ -1,4 +1,4 @@
-import type * as z from 'zod';
+import type * as z from 'zod/mini';
 import { fromZodError } from './problem';
 import type { API_ROUTES } from './api-routes';
 import { PATH_PARAMETERS, type ApiFunctionName, type ApiRouteSpec } from './route-spec';
@@ -12,7 +12,7 @@ export type OperationId = ApiRoute['operationId'];
 /** The routes one function serves. */
 export type RoutesOf<F extends ApiFunctionName> = Extract<ApiRoute, { fn: F }>;
 
-type Parsed<S> = S extends z.ZodType ? z.output<S> : undefined;
+type Parsed<S> = S extends z.ZodMiniType ? z.output<S> : undefined;
 /** What a route's handler receives: its path parameters, query and body, each parsed by the route's own schema. */
 export interface RouteInput<R extends ApiRoute> {
   params: { [K in PathParameterNames<R['path']> & PathParameterName]: z.output<(typeof PATH_PARAMETERS)[K]['schema']> };
@@ -36,7 +36,7 @@ export function parseRouteInput<R extends ApiRoute>(
     params[name as string] = parsed.data;
   }
   const spec: ApiRouteSpec = route;
-  const parse = (schema: z.ZodType | undefined, value: unknown, where: string) => {
+  const parse = (schema: z.ZodMiniType | undefined, value: unknown, where: string) => {
     if (!schema) return undefined;
     const parsed = schema.safeParse(value);
     if (!parsed.success) throw fromZodError(parsed.error, where);

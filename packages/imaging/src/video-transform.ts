@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { ReadableStream as NodeReadableStream } from 'node:stream/web';
-import * as z from 'zod';
+import * as z from 'zod/mini';
 import { REJECTION_CODES } from '@media/core';
 import { isUploadRejected, UploadRejected } from './rejection';
 import { posterFrame, probeVideo, remuxVideo, sha256OfFile, type ProbedVideo, type VideoLimits } from './video';
@@ -18,42 +18,43 @@ import { shippedVideoTools } from './video-tools-archive';
  */
 export const VideoTransformRequest = z.object({
   /** A presigned GET of the upload (or of the clean original an earlier attempt stored). */
-  source: z.string().url(),
-  declaredType: z.string().min(1).max(255),
+  source: z.url(),
+  declaredType: z.string().check(z.minLength(1), z.maxLength(255)),
   /** The declared size: a larger object is refused without reading on. */
-  declaredSize: z.number().int().positive(),
+  declaredSize: z.int().check(z.positive()),
   /** Presigned PUTs: the clean copy, and the poster frame as PNG. */
-  clean: z.string().url(),
-  poster: z.string().url(),
+  clean: z.url(),
+  poster: z.url(),
 });
 export type VideoTransformRequest = z.infer<typeof VideoTransformRequest>;
 
-const count = z.number().int().nonnegative();
+const count = z.int().check(z.nonnegative());
+const positiveInt = () => z.int().check(z.positive());
 
 export const ProbedVideoSchema = z.object({
   container: z.enum(['mp4', 'mov', 'webm']),
   videoIndex: count,
-  audioIndex: count.nullable(),
-  videoCodec: z.string().min(1),
-  audioCodec: z.string().min(1).nullable(),
-  durationSeconds: z.number().positive(),
-  codedWidth: z.number().int().positive(),
-  codedHeight: z.number().int().positive(),
-  width: z.number().int().positive(),
-  height: z.number().int().positive(),
-  rotation: z.number().int(),
-}) satisfies z.ZodType<ProbedVideo>;
+  audioIndex: z.nullable(count),
+  videoCodec: z.string().check(z.minLength(1)),
+  audioCodec: z.nullable(z.string().check(z.minLength(1))),
+  durationSeconds: z.number().check(z.positive()),
+  codedWidth: positiveInt(),
+  codedHeight: positiveInt(),
+  width: positiveInt(),
+  height: positiveInt(),
+  rotation: z.int(),
+}) satisfies z.ZodMiniType<ProbedVideo>;
 
 /** The transform's answer, plain JSON: the caller checks it with this schema before believing it. */
 export const VideoTransformAnswer = z.discriminatedUnion('outcome', [
   z.object({
     outcome: z.literal('transformed'),
     probe: ProbedVideoSchema,
-    uploadSha256: z.string().regex(/^[0-9a-f]{64}$/),
-    cleanSize: z.number().int().positive(),
-    posterSize: z.number().int().positive(),
+    uploadSha256: z.string().check(z.regex(/^[0-9a-f]{64}$/)),
+    cleanSize: positiveInt(),
+    posterSize: positiveInt(),
   }),
-  z.object({ outcome: z.literal('rejected'), code: z.enum(REJECTION_CODES), message: z.string().max(1000) }),
+  z.object({ outcome: z.literal('rejected'), code: z.enum(REJECTION_CODES), message: z.string().check(z.maxLength(1000)) }),
 ]);
 export type VideoTransformAnswer = z.infer<typeof VideoTransformAnswer>;
 

@@ -1,5 +1,4 @@
-// A namespace import lets esbuild drop what is unused (zod's locales alone are 370 KB).
-import * as z from 'zod';
+import * as z from 'zod/mini';
 
 /** One object-created notification we may act on. */
 export interface ObjectCreated {
@@ -16,7 +15,7 @@ const S3Record = z.object({
   eventName: z.string(),
   s3: z.object({
     bucket: z.object({ name: z.string() }),
-    object: z.object({ key: z.string(), size: z.number().int().nonnegative().optional() }),
+    object: z.object({ key: z.string(), size: z.optional(z.int().check(z.nonnegative())) }),
   }),
 });
 
