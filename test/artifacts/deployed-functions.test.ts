@@ -70,16 +70,20 @@ describe('the synthesized functions, started from their assets as Lambda starts 
     POWERTOOLS_METRICS_DISABLED: 'true',
   };
 
-  const start = async (name: string) => {
+  /** A function from its asset, with the template's environment (and any setting of the test's beside it). */
+  const launch = (name: string, settings: Record<string, string> = {}) => {
     const f = fn(name);
-    const running = await startFunction({
+    return startFunction({
       dir: f.dir,
       handler: f.handler,
       functionName: f.name,
       memorySize: f.memorySize,
       timeoutSeconds: f.timeoutSeconds,
-      environment: runtimeEnvironment(f, deployTime(name), lambdaRuntime),
+      environment: runtimeEnvironment(f, deployTime(name), { ...lambdaRuntime, ...settings }),
     });
+  };
+  const start = async (name: string) => {
+    const running = await launch(name);
     started.set(name, running);
     return running;
   };
@@ -261,15 +265,7 @@ describe('the synthesized functions, started from their assets as Lambda starts 
   });
 
   it('migrate refuses an audit retention under the floor before touching the schema, saying why in English', async () => {
-    const f = fn('migrate');
-    const running = await startFunction({
-      dir: f.dir,
-      handler: f.handler,
-      functionName: f.name,
-      memorySize: f.memorySize,
-      timeoutSeconds: f.timeoutSeconds,
-      environment: runtimeEnvironment(f, deployTime('migrate'), { ...lambdaRuntime, MEDIA_AUDIT_RETENTION_DAYS: '5' }),
-    });
+    const running = await launch('migrate', { MEDIA_AUDIT_RETENTION_DAYS: '5' });
     try {
       await expect(running.invoke(customResourceEvent('Update'))).rejects.toThrow(
         'MEDIA_AUDIT_RETENTION_DAYS: Too small: expected number to be >=30',
