@@ -10,7 +10,8 @@ import { PURPOSES, type Purpose } from './purposes';
  */
 export const DEFAULT_LOCAL_SECRET = 'local-dev-secret';
 
-// The parts are built with the schema (pure calls), at the cold start of the functions that read it.
+// Factories, not schemas: the parts are built inside ConfigSchema's pure call, so a bundle that
+// never loads the configuration builds none of them (the migrate function builds one, when it reads it).
 const flag = () =>
   z.pipe(
     z.optional(z.enum(['true', 'false', '1', '0'])),
