@@ -7,7 +7,8 @@ import { PURPOSES } from './purposes';
 /** The HTTP contract (docs/architecture.md § Contract) as zod schemas: the one source of its types. */
 // Each schema is a pure pureSchema call (pure-schema.ts): a bundle builds only the schemas its own
 // routes reach, not every schema of the contract at cold start.
-const identifier = /* @__PURE__ */ pureSchema(() =>
+/** A platform identifier (a person, a classroom, an actor): a plain name, for the contract and the rights alike. */
+export const identifier = /* @__PURE__ */ pureSchema(() =>
   z.string().check(z.minLength(1), z.maxLength(128), z.regex(/^[A-Za-z0-9._:@-]+$/, 'letters, digits and . _ : @ - only')),
 );
 
@@ -101,7 +102,7 @@ export type CompleteUploadRequest = z.infer<typeof CompleteUploadRequest>;
 
 export const MediaIdParam = /* @__PURE__ */ pureSchema(() => z.uuid('a media id (UUID)'));
 
-const isoDate = /* @__PURE__ */ pureSchema(() => z.iso.datetime({ offset: true, message: 'an ISO 8601 date-time' }));
+export const isoDate = /* @__PURE__ */ pureSchema(() => z.iso.datetime({ offset: true, message: 'an ISO 8601 date-time' }));
 
 export const ListQuery = /* @__PURE__ */ pureSchema(() =>
   z.strictObject({

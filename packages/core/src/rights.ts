@@ -1,7 +1,7 @@
 import * as z from 'zod/mini';
 import { answerSchema, described, pureSchema } from './pure-schema';
 import { MediaError } from './errors';
-import { DownloadVariantName } from './contract';
+import { DownloadVariantName, identifier, isoDate } from './contract';
 import { rulesOf } from './authorization';
 import { PURPOSES, type Purpose } from './purposes';
 import { policySubjectOf, type PolicySubject, type Principal } from './principal';
@@ -11,12 +11,8 @@ import { policySubjectOf, type PolicySubject, type Principal } from './principal
  * to model training, the access audit, retention, erasure and export. The contract's schemas and
  * who may use each right live here, as data.
  */
-// Pure, as contract.ts's schemas are (pure-schema.ts): built only in the bundles whose routes reach them.
-const identifier = /* @__PURE__ */ pureSchema(() =>
-  z.string().check(z.minLength(1), z.maxLength(128), z.regex(/^[A-Za-z0-9._:@-]+$/, 'letters, digits and . _ : @ - only')),
-);
-const isoDate = /* @__PURE__ */ pureSchema(() => z.iso.datetime({ offset: true, message: 'an ISO 8601 date-time' }));
-
+// Pure, as contract.ts's schemas are (pure-schema.ts): built only in the bundles whose routes reach them;
+// identifiers and dates are the contract's own.
 export const SubjectIdParam = identifier;
 
 // A partial update: a field left out keeps its recorded value (false for a person never asked).
