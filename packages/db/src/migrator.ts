@@ -13,6 +13,7 @@ import * as usageShards0010 from './migrations/0010-usage-shards';
 import * as subjects0011 from './migrations/0011-subjects';
 import * as faces0012 from './migrations/0012-faces';
 import * as usageVersions0013 from './migrations/0013-usage-versions';
+import * as pendingOfUploader0014 from './migrations/0014-pending-of-uploader';
 
 /** Migrations are listed here rather than read from disk, so they bundle into a Lambda as-is. */
 const MIGRATIONS: Record<string, Migration> = {
@@ -29,6 +30,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '0011-subjects': subjects0011,
   '0012-faces': faces0012,
   '0013-usage-versions': usageVersions0013,
+  '0014-pending-of-uploader': pendingOfUploader0014,
 };
 
 export async function migrateToLatest(db: Kysely<Database>): Promise<MigrationResultSet> {

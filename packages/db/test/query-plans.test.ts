@@ -122,7 +122,7 @@ describe.runIf(serverUrl)('query plans at 100k rows', () => {
       sql`select sum(stored_bytes + reserved_bytes) from media_usage where tenant = ${t} and scope = 'school' and key = ''`,
       sql`select sum(stored_bytes + reserved_bytes) from media_usage where tenant = ${t} and scope = 'uploader' and key = 't-1'`,
       sql`select jsonb_agg(upload_expires_at order by upload_expires_at) filter (where upload_expires_at > now())
-          from media where tenant = ${t} and uploaded_by = 't-1' and status = 'pending'`,
+          from media where array[tenant, uploaded_by] = array[${t}, 't-1'] and status = 'pending'`,
     ]) {
       expectIndexBacked(await plansOf(() => statement.execute(recorder.db)));
     }
@@ -130,6 +130,41 @@ describe.runIf(serverUrl)('query plans at 100k rows', () => {
     expect(await reserveSampleUpload(repo, t, { schoolQuotaBytes: 0, personQuotaBytes: null, maxPending: 50 })).toMatchObject({
       held: { school: expect.any(Number) },
     });
+  });
+
+  it("reads an uploader's own unfinished uploads, however many the school holds, on the reservation's kept plan", async () => {
+    const t = largest.tenant;
+    // A busy hour: 2,000 unfinished uploads of 100 other people, which the statistics (read when
+    // the school held almost none) do not know about.
+    await sql`analyze media`.execute(db);
+    await sql`insert into media (id, tenant, purpose, status, uploaded_by, content_type, declared_size, upload_expires_at, variants)
+              select gen_random_uuid(), ${t}, 'general', 'pending', 'busy-' || (n % 100), 'image/jpeg', 1000, now() + interval '10 minutes', '[]'
+              from generate_series(1, 2000) n`.execute(db);
+    try {
+      // The lookup as media_reserve_uploads runs it: one plan for any uploader (the function keeps it).
+      const plan = await db.connection().execute(async (session) => {
+        await sql`set plan_cache_mode = force_generic_plan`.execute(session);
+        await sql`prepare pending_of(text, text) as
+                  select jsonb_agg(upload_expires_at order by upload_expires_at) filter (where upload_expires_at > now())
+                  from media where array[tenant, uploaded_by] = array[$1, $2] and status = 'pending'`.execute(session);
+        const { rows } = await sql<{
+          'QUERY PLAN': [{ Plan: Plan }];
+        }>`explain (analyze, format json) execute pending_of(${sql.lit(t)}, 'busy-7')`.execute(session);
+        await sql`deallocate pending_of`.execute(session);
+        await sql`reset plan_cache_mode`.execute(session);
+        return rows[0]!['QUERY PLAN'][0].Plan;
+      });
+      const scans = nodesOf(plan).filter((n) => n['Relation Name'] === 'media');
+      expect(
+        scans.map((n) => n['Index Name']),
+        JSON.stringify(plan, null, 1),
+      ).toEqual(['media_pending_of_uploader']);
+      // The uploader's 20 rows, and not one row of the others.
+      expect(scans[0]!['Actual Rows']).toBe(20);
+      expect(scans[0]!['Rows Removed by Filter'] ?? 0).toBe(0);
+    } finally {
+      await sql`delete from media where tenant = ${t} and uploaded_by like 'busy-%'`.execute(db);
+    }
   });
 
   it('gives the sweeper and the stack start bounded, index-ordered batches', async () => {

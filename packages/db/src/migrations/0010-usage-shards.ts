@@ -79,7 +79,7 @@ end $$`;
  * one per shard; an uploader's own reservations still go one at a time, so the per-person cap and
  * the unfinished-upload limit stay exact.
  */
-const RESERVE_UPLOADS_SHARDED = `
+export const RESERVE_UPLOADS_SHARDED = `
 create or replace function media_reserve_uploads(items jsonb, school_quota bigint, person_cap bigint, max_pending integer)
 returns void language plpgsql as $$
 declare
