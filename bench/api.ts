@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { rm } from 'node:fs/promises';
+import { rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,10 +14,12 @@ import { measureQueryCosts } from './query-costs';
  * npm run bench:api [-- --seed-rows N] [--seconds S] [--connections 20,100]
  *
  * The control plane under load, on DATABASE_URL: the local stack (`npm start`) and the floor
- * server (JWT check, presign, one INSERT) run as child processes on loopback; autocannon drives
- * both, one load at a time. Prints uploads/s and p50/p99 for the largest and a small school, list
- * latency per role, usage and duplicate-search latency, the floor's uploads/s, the ratios, and
- * what each request-path query costs the database (EXPLAIN ANALYZE) for the largest school.
+ * server (JWT check, presign, one INSERT; bench/floor-server.ts) run as child processes on
+ * loopback; autocannon drives both, one load at a time. Prints uploads/s and p50/p99 for the
+ * largest and a small school, list latency per role, usage and duplicate-search latency, the
+ * floors' figures (the bare floor, the floor whose one statement is the service's reservation,
+ * and a usage answer with nothing around it), the ratios, and what each request-path query costs
+ * the database (EXPLAIN ANALYZE) for the largest school.
  */
 const { values } = parseArgs({
   options: {
@@ -93,9 +95,13 @@ async function removeBenchUploads(): Promise<number> {
   return removed;
 }
 await removeBenchUploads();
-// The floor's table: the shape and indexes of `media`, without the counters' triggers.
+// The floor's table: the shape and indexes of `media`, without the counters' triggers. Autovacuum
+// leaves it alone: thousands of new rows under 20 indexes, it would take the table up while the
+// next load runs.
 await sql`drop table if exists bench_floor_media`.execute(db);
-await sql`create table bench_floor_media (like media including defaults including generated including indexes)`.execute(db);
+await sql`create table bench_floor_media (like media including defaults including generated including indexes) with (autovacuum_enabled = false)`.execute(
+  db,
+);
 
 // A school's figure is the sum of its counter shards.
 const schools = (
@@ -192,9 +198,18 @@ const stack = await startChild(
   },
   /is up/,
 );
+// The read floor answers the bytes of the service's own usage answer for the largest school.
+const usageAnswerFile = join(tmpdir(), `media-bench-usage-${process.pid}.json`);
+const usageAnswer = await fetch(`http://127.0.0.1:${apiPort}/v1/usage?groupBy=subject`, {
+  headers: {
+    authorization: `Bearer ${await mintDevToken({ role: 'admin', tenant: largest.tenant, sub: 'admin-1', classrooms: [] }, secret)}`,
+  },
+});
+if (usageAnswer.status !== 200) throw new Error(`the stack answered usage with ${usageAnswer.status}`);
+await writeFile(usageAnswerFile, Buffer.from(await usageAnswer.arrayBuffer()));
 const floor = await startChild(
   ['bench/floor-server.ts'],
-  { DATABASE_URL: databaseUrl, PORT: String(floorPort), MEDIA_JWT_SECRET: secret },
+  { DATABASE_URL: databaseUrl, PORT: String(floorPort), MEDIA_JWT_SECRET: secret, FLOOR_USAGE_ANSWER: usageAnswerFile },
   /floor listening/,
 );
 
@@ -317,10 +332,25 @@ try {
       connections,
       await load(`http://127.0.0.1:${floorPort}/v1/uploads`, connections, { method: 'POST', body: uploadBody, tokens: floorTokens }),
     );
-    if (values.only === 'uploads') continue;
-    // The reads meet the tables as autovacuum keeps them, not just after thousands of uploads that
-    // never arrive: those are removed and vacuumed away first (as at the end of the run).
+    // The floor again, its one statement the service's reservation, in the largest school.
+    const reserved = `http://127.0.0.1:${floorPort}/v1/uploads/reserved`;
+    const reservedWarm = await uploaderTokens(largest.tenant, 100, `floor-reserved-warm${round}`);
+    await load(reserved, connections, { method: 'POST', body: uploadBody, tokens: reservedWarm }, 2);
+    record(
+      'upload, floor + reservation',
+      connections,
+      await load(reserved, connections, {
+        method: 'POST',
+        body: uploadBody,
+        tokens: await uploaderTokens(largest.tenant, perRun, `floor-reserved${round}`),
+      }),
+    );
+    // The next loads meet the tables as autovacuum keeps them, not just after thousands of uploads
+    // that never arrive: this round's are removed and vacuumed away first (as at the end of the
+    // run). The floor's own rows go too: left, they weighed on the loads after them.
+    await sql`truncate bench_floor_media`.execute(db);
     await removeBenchUploads();
+    if (values.only === 'uploads') continue;
     for (const [role, tokens] of Object.entries(readers)) {
       record(`list (${role})`, connections, await warmedLoad(`${api}/v1/media?limit=50`, connections, { tokens }));
     }
@@ -335,6 +365,11 @@ try {
       await warmedLoad(`${api}/v1/usage?groupBy=subject`, connections, { tokens: readers.admin }),
     );
     record(
+      'usage, floor server (same answer)',
+      connections,
+      await warmedLoad(`http://127.0.0.1:${floorPort}/v1/usage`, connections, { tokens: readers.admin }),
+    );
+    record(
       'duplicates (admin)',
       connections,
       await warmedLoad(`${api}/v1/media?duplicateOf=${reference.id}&limit=50`, connections, { tokens: readers.admin }),
@@ -347,9 +382,12 @@ try {
     const big = of('upload, largest school');
     const little = of('upload, small school');
     const floorLoad = of('upload, floor server');
+    const reservedFloor = of('upload, floor + reservation');
     console.log(
       `c=${connections}: largest/small uploads ${(big.rps / little.rps).toFixed(2)} (target ≥ 0.8), ` +
-        `small/floor ${(little.rps / floorLoad.rps).toFixed(2)}, largest/floor ${(big.rps / floorLoad.rps).toFixed(2)} (target ≥ 0.8)`,
+        `small/floor ${(little.rps / floorLoad.rps).toFixed(2)}, largest/floor ${(big.rps / floorLoad.rps).toFixed(2)} (target ≥ 0.8); ` +
+        `floor + reservation/floor ${(reservedFloor.rps / floorLoad.rps).toFixed(2)} (the reservation's database work alone), ` +
+        `largest/(floor + reservation) ${(big.rps / reservedFloor.rps).toFixed(2)} (the service's own layers)`,
     );
   }
   const non2xx = rows.filter((r) => !r.name.includes('floor')).reduce((sum, r) => sum + r.load.non2xx + r.load.errors, 0);
@@ -369,4 +407,5 @@ try {
   await sql`drop table if exists bench_floor_media`.execute(db);
   await db.destroy();
   await rm(dataDir, { recursive: true, force: true });
+  await rm(usageAnswerFile, { force: true });
 }
