@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import pg from 'pg';
 import { createTokenVerifier, loadConfig, newMediaId, UPLOAD_URL_TTL_SECONDS } from '@media/core';
+import { hasPersonalCap } from '@media/service';
 import { MediaStorage, incomingKey } from '@media/storage';
 
 /**
@@ -69,11 +70,10 @@ async function upload(authorization: string | undefined, body: Buffer, reserved:
       subject_id: null,
       upload_expires_at: upload.expiresAt,
     };
-    const personal = principal.role === 'student' || principal.role === 'teacher';
     await pool.query('select media_reserve_uploads($1::jsonb, $2::bigint, $3::bigint, $4::integer)', [
       JSON.stringify([row]),
       limits.tenantQuotaBytes,
-      personal ? limits.personQuotaBytes : null,
+      hasPersonalCap(principal) ? limits.personQuotaBytes : null,
       limits.maxPendingUploads[request.purpose],
     ]);
   } else {

@@ -124,7 +124,7 @@ function checkPendingLimit(deps: Deps, expiries: Date[], plans: UploadPlan[]): v
 }
 
 /** Students and teachers have a storage cap of their own; admins and services only the school's. */
-const hasPersonalCap = (principal: Principal) => principal.role === 'student' || principal.role === 'teacher';
+export const hasPersonalCap = (principal: Principal) => principal.role === 'student' || principal.role === 'teacher';
 
 /**
  * The space held (stored and reserved, as usage reports it) must fit the school's quota and, for a
