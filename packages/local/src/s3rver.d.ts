@@ -39,8 +39,16 @@ declare module 's3rver' {
   /** The filesystem store: where each file of an object lives, and how an object is written. */
   interface S3rverStore {
     getResourcePath(bucket: string, key: string, resource: 'object' | 'metadata.json' | 'object.md5'): string;
+    /** The folder of every unfinished multipart upload's parts: `<that>/<uploadId>/<partNumber>`. */
+    getResourcePath(bucket: string, key: undefined, resource: 'uploads'): string;
     putMetadata(bucket: string, key: string, metadata: Record<string, string>, md5?: string): Promise<void>;
     putObject(object: S3rverObject): Promise<{ size: number; md5: string }>;
+    putPart(
+      bucket: string,
+      uploadId: string,
+      partNumber: string | number,
+      content: NodeJS.ReadableStream,
+    ): Promise<{ size: number; md5: string }>;
   }
 
   export default class S3rver {
