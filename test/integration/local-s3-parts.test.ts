@@ -73,27 +73,63 @@ describe('the local S3 server, parts of a multipart upload', () => {
     expect(md5(bytes)).toBe(md5(Buffer.concat(parts)));
   }, 60_000);
 
+  /** A part's PUT sent by hand, so that it can stop half-way (a page reload) or pause. */
+  const partPut = (Key: string, UploadId: string, partNumber: number, length: number) => {
+    const url = new URL(`${server.endpoint}/${BUCKET}/${Key}?partNumber=${partNumber}&uploadId=${UploadId}`);
+    const put = request(url, { method: 'PUT', headers: { 'content-length': String(length) } });
+    const answer = new Promise<{ status: number; etag: string | undefined }>((done, fail) => {
+      put.on('response', (res) => {
+        res.resume();
+        res.on('end', () => done({ status: res.statusCode ?? 0, etag: res.headers.etag }));
+      });
+      put.on('error', fail);
+    });
+    answer.catch(() => undefined);
+    const send = (bytes: Buffer) => new Promise<void>((done) => put.write(bytes, () => done()));
+    return { put, answer, send };
+  };
+  const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
   it('keeps nothing of a part whose request is cut, not even a file beside it', async () => {
     const Key = 'incoming/parts/cut';
     const { UploadId } = await s3.send(new CreateMultipartUploadCommand({ Bucket: BUCKET, Key }));
-    const url = new URL(`${server.endpoint}/${BUCKET}/${Key}?partNumber=1&uploadId=${UploadId}`);
-    await new Promise<void>((done) => {
-      const put = request(url, { method: 'PUT', headers: { 'content-length': String(5 * MiB) } });
-      put.on('error', () => done());
-      // A page reload: the first MiB goes out, then the connection closes.
-      put.write(randomBytes(MiB), () => setTimeout(() => put.destroy(), 200));
-    });
+    const cut = partPut(Key, UploadId!, 1, 5 * MiB);
+    // A page reload: the first MiB goes out, then the connection closes.
+    await cut.send(randomBytes(MiB));
+    await pause(200);
+    cut.put.destroy();
     const uploads = join(dir, BUCKET, '._S3rver_uploads', UploadId!);
     // The server notices the cut a moment later.
     let files: string[] = [];
     for (let waited = 0; waited < 5_000; waited += 100) {
-      // The upload's own `key` and `metadata` stay; anything of part 1 (`1`, `1.md5`, `1.arriving`) must go.
+      // The upload's own `key` and `metadata` stay; anything of part 1 (`1`, `1.md5`, `1.<uuid>.arriving`) must go.
       files = (await readdir(uploads)).filter((name) => name.startsWith('1'));
       if (files.length === 0) break;
-      await new Promise((r) => setTimeout(r, 100));
+      await pause(100);
     }
     expect(files).toEqual([]);
     const listed = await s3.send(new ListPartsCommand({ Bucket: BUCKET, Key, UploadId }));
     expect(listed.Parts ?? []).toEqual([]);
+  });
+
+  it('takes a part sent again while the first try is being cut: the cut one removes only its own bytes', async () => {
+    const Key = 'incoming/parts/again';
+    const { UploadId } = await s3.send(new CreateMultipartUploadCommand({ Bucket: BUCKET, Key }));
+    const bytes = randomBytes(5 * MiB);
+    const first = partPut(Key, UploadId!, 1, bytes.length);
+    await first.send(bytes.subarray(0, MiB));
+    const again = partPut(Key, UploadId!, 1, bytes.length);
+    await again.send(bytes.subarray(0, 2 * MiB));
+    await pause(200);
+    // The first try dies while the second is half-way; the second then finishes.
+    first.put.destroy();
+    await pause(500);
+    await again.send(bytes.subarray(2 * MiB));
+    again.put.end();
+    const answer = await again.answer;
+    expect(answer.status).toBe(200);
+    expect(answer.etag?.replace(/"/g, '')).toBe(md5(bytes));
+    const listed = await s3.send(new ListPartsCommand({ Bucket: BUCKET, Key, UploadId }));
+    expect(listed.Parts).toEqual([expect.objectContaining({ PartNumber: 1, ETag: answer.etag, Size: bytes.length })]);
   });
 });

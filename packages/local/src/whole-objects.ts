@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
 import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
@@ -13,7 +13,8 @@ import type S3rver from 's3rver';
 async function stageBeside(content: Buffer | NodeJS.ReadableStream, path: string): Promise<{ staging: string; size: number; md5: string }> {
   await mkdir(dirname(path), { recursive: true });
   // Not an s3rver file name (objects end in `._S3rver_object`, parts are numbers): never listed, never served.
-  const staging = `${path}.arriving`;
+  // One name per request: a cut request clearing its file never takes the bytes of another sending the same part.
+  const staging = `${path}.${randomUUID()}.arriving`;
   const md5 = createHash('md5');
   let size = 0;
   const measure = new Transform({
