@@ -51,7 +51,7 @@ const noSuchUpload = (uploadId: string) =>
 /**
  * What s3rver 3 lacks of multipart uploads (it starts them, takes parts and completes them):
  * ListParts (GET ?uploadId) and AbortMultipartUpload (DELETE ?uploadId), from the parts it keeps on
- * disk; and, as S3, no part from a request cut short.
+ * disk. A part is there whole or not at all (`whole-objects.ts`): as S3, none from a request cut short.
  */
 function multipartExtras(directory: string): S3rver['middleware'][number] {
   return async (ctx, next) => {
@@ -60,20 +60,6 @@ function multipartExtras(directory: string): S3rver['middleware'][number] {
     if (typeof uploadId !== 'string' || !bucket || !/^[0-9a-f]+$/.test(uploadId)) return next();
     const dir = uploadDir(directory, decodeURIComponent(bucket), uploadId);
     const partNumber = ctx.query.partNumber;
-    if (ctx.method === 'PUT' && typeof partNumber === 'string' && /^\d+$/.test(partNumber)) {
-      // s3rver keeps what arrived of a part whose request was cut (a page reload); S3 keeps nothing.
-      try {
-        await next();
-      } finally {
-        const expected = Number(ctx.headers['content-length']);
-        const part = join(dir, String(Number(partNumber)));
-        const size = (await stat(part).catch(() => null))?.size;
-        if (size !== undefined && Number.isFinite(expected) && size !== expected) {
-          await Promise.all([rm(part, { force: true }), rm(`${part}.md5`, { force: true })]);
-        }
-      }
-      return;
-    }
     if ((ctx.method !== 'GET' && ctx.method !== 'DELETE') || partNumber !== undefined) return next();
     const exists = (await stat(dir).catch(() => null))?.isDirectory();
     if (!exists) {
