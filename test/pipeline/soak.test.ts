@@ -19,8 +19,10 @@ const PROCESSORS = 2;
 /**
  * Chooses, for 5 % of processing attempts, one of the attempt's first ten calls to fail with a
  * transient error (S3 SlowDown, a cut database connection, SQS unavailable), before it happens.
- * Of the first `planned` attempts exactly 5 % fail, at ordinals drawn from `random`: left to chance
- * alone, a soak of 100 uploads injected nothing about once in 170 runs. Later attempts (retries) fail at 5 % by chance.
+ * Exactly 5 % of the first `planned` attempts are chosen to fail, at ordinals drawn from `random`:
+ * left to chance alone, a soak of 100 uploads injected nothing about once in 170 runs. Later
+ * attempts (retries) fail at 5 % by chance. A chosen attempt that ends early (a second delivery
+ * finding the upload claimed) makes no fault.
  */
 function transientFaults(random: () => number, planned: number) {
   const failing = new Set<number>();

@@ -1,7 +1,7 @@
 import { mkdir, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import S3rver from 's3rver';
-import { writeObjectsWhole } from './whole-objects';
+import { uploadDir, writeObjectsWhole } from './whole-objects';
 
 export const LOCAL_S3_CREDENTIALS = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' };
 
@@ -42,9 +42,6 @@ function corsXml(origins: string[]): string {
   return `<CORSConfiguration>${rules}</CORSConfiguration>`;
 }
 
-/** Where s3rver keeps the parts of an unfinished multipart upload: `<bucket>/._S3rver_uploads/<uploadId>/<n>`. */
-const uploadDir = (directory: string, bucket: string, uploadId: string) => join(directory, bucket, '._S3rver_uploads', uploadId);
-
 const noSuchUpload = (uploadId: string) =>
   `<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>NoSuchUpload</Code><Message>The specified upload does not exist.</Message><UploadId>${escapeXml(uploadId)}</UploadId></Error>`;
 
@@ -53,12 +50,12 @@ const noSuchUpload = (uploadId: string) =>
  * ListParts (GET ?uploadId) and AbortMultipartUpload (DELETE ?uploadId), from the parts it keeps on
  * disk. A part is there whole or not at all (`whole-objects.ts`): as S3, none from a request cut short.
  */
-function multipartExtras(directory: string): S3rver['middleware'][number] {
+function multipartExtras(store: S3rver['store']): S3rver['middleware'][number] {
   return async (ctx, next) => {
     const uploadId = ctx.query.uploadId;
     const bucket = ctx.path.split('/')[1];
     if (typeof uploadId !== 'string' || !bucket || !/^[0-9a-f]+$/.test(uploadId)) return next();
-    const dir = uploadDir(directory, decodeURIComponent(bucket), uploadId);
+    const dir = uploadDir(store, decodeURIComponent(bucket), uploadId);
     const partNumber = ctx.query.partNumber;
     if ((ctx.method !== 'GET' && ctx.method !== 'DELETE') || partNumber !== undefined) return next();
     const exists = (await stat(dir).catch(() => null))?.isDirectory();
@@ -112,7 +109,7 @@ export async function startS3Server(options: S3ServerOptions): Promise<S3Server>
     configureBuckets: [{ name: options.bucket, configs: [corsXml(options.allowedOrigins)] }],
   });
   // After the logger, before the router.
-  server.middleware.splice(1, 0, multipartExtras(options.directory));
+  server.middleware.splice(1, 0, multipartExtras(server.store));
   writeObjectsWhole(server);
   const address = await server.run();
   return {

@@ -6,6 +6,10 @@ import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type S3rver from 's3rver';
 
+/** Where s3rver keeps the parts of an unfinished multipart upload: `<that>/<partNumber>`. */
+export const uploadDir = (store: S3rver['store'], bucket: string, uploadId: string) =>
+  join(store.getResourcePath(bucket, undefined, 'uploads'), uploadId);
+
 /**
  * Writes `content` beside `path` and resolves once every byte is written to the OS, with where it
  * lies, its size and its MD5; the caller renames it into place. A cut stream leaves nothing.
@@ -54,7 +58,7 @@ export function writeObjectsWhole(server: S3rver): void {
     return { size, md5 };
   };
   store.putPart = async (bucket, uploadId, partNumber, content) => {
-    const partPath = join(store.getResourcePath(bucket, undefined, 'uploads'), uploadId, String(Number(partNumber)));
+    const partPath = join(uploadDir(store, bucket, uploadId), String(Number(partNumber)));
     const { staging, size, md5 } = await stageBeside(content, partPath);
     await rename(staging, partPath);
     // The checksum last: ListParts counts a part only once it has both.
